@@ -1,0 +1,164 @@
+/**
+ * @module store/store
+ *
+ * The one seam between bluetick and its database. Every method is async so that the
+ * PostgreSQL backend can implement it without changing a caller; the SQLite backend
+ * answers synchronously inside resolved promises. SQL and dialect quirks stay in the
+ * backend folders (`store/sqlite`, later `store/postgres`).
+ */
+import type { BluetickEvent, EventType } from '../events/types.js';
+
+/** How a POST proved where it came from. */
+export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none';
+
+/** Where a journal row is in the pipeline. */
+export type JournalState =
+  | 'pending' // acknowledged, not yet normalized
+  | 'processed' // normalized; at least one new event
+  | 'duplicate' // normalized; every event already existed (a redelivery)
+  | 'quarantined' // not a JSON object: kept with its cause, no events
+  | 'failed'; // the normalizer or the event write failed: kept with its cause, can be retried
+
+/** One POST as the ingest path hands it to the journal. */
+export interface JournalInput {
+  channel: string;
+  /** Epoch milliseconds. */
+  receivedAt: number;
+  remoteAddress?: string;
+  /** The headers worth keeping (content type, user agent, signature), secrets masked. */
+  headers: Record<string, string>;
+  /** The exact bytes of the body. */
+  body: Buffer;
+  verifiedBy: VerifiedBy;
+}
+
+export interface JournalRow extends JournalInput {
+  id: number;
+  state: JournalState;
+  cause?: string;
+  eventCount: number;
+  newEventCount: number;
+  processedAt?: number;
+}
+
+/** The outcome of normalizing one journal row, written in one transaction with its events. */
+export interface JournalOutcome {
+  journalId: number;
+  state: Exclude<JournalState, 'pending'>;
+  cause?: string;
+  events: BluetickEvent[];
+}
+
+export interface RecordResult {
+  /** Events written for the first time. */
+  inserted: number;
+  /** Events whose id was already stored (their duplicate counter went up). */
+  duplicates: number;
+}
+
+export interface StoredEvent {
+  /** Store-wide insertion order; a stable cursor for pagination and streaming. */
+  seq: number;
+  event: BluetickEvent;
+  journalId: number;
+  /** How many later POSTs carried this same event again. */
+  duplicates: number;
+}
+
+export interface EventFilter {
+  type?: EventType[];
+  channel?: string;
+  phoneNumberId?: string;
+  from?: string;
+  messageId?: string;
+  /** Epoch ms, inclusive, on receivedAt. */
+  since?: number;
+  /** Epoch ms, exclusive, on receivedAt. */
+  until?: number;
+}
+
+export interface PageRequest {
+  /** Return rows after this cursor (exclusive), in ascending order. */
+  after?: number;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `after` to read on; absent when there is nothing more right now. */
+  next?: number;
+}
+
+/** Why a request was refused before it reached the journal. */
+export type RejectionCause =
+  | 'unauthorized'
+  | 'payload-too-large'
+  | 'method-not-allowed'
+  | 'unknown-channel'
+  | 'verify-token-mismatch'
+  | 'journal-unavailable'
+  | 'request-timeout'
+  | 'bad-request';
+
+export interface RejectionInput {
+  at: number;
+  channel?: string;
+  cause: RejectionCause;
+  method: string;
+  path: string;
+  remoteAddress?: string;
+  detail?: string;
+}
+
+export interface Rejection extends RejectionInput {
+  id: number;
+}
+
+export interface StoreCounts {
+  journal: Record<JournalState, number>;
+  events: number;
+  eventsByType: Record<string, number>;
+  rejections: number;
+  /** Id of the newest journal row and of the oldest one still pending (pipeline lag). */
+  lastJournalId: number;
+  oldestPendingReceivedAt?: number;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  /** Applies the numbered migrations not yet applied. Safe to call on every start. */
+  migrate(): Promise<{ applied: string[] }>;
+
+  /**
+   * Appends rows in ONE transaction. When the promise resolves, every row is durable
+   * (committed and synced). Rejects when the write cannot be made; nothing is then acked.
+   */
+  appendJournal(rows: JournalInput[]): Promise<number[]>;
+
+  /** Up to `limit` pending journal rows, oldest first, that this process may normalize now. */
+  claimJournal(limit: number): Promise<JournalRow[]>;
+
+  /** Writes events (ignoring ids already stored) and the outcome of each row, in ONE transaction. */
+  recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult>;
+
+  /** Puts `failed` rows (or the given ones) back to `pending` so the pipeline tries them again. */
+  retryJournal(ids?: number[]): Promise<number>;
+
+  getJournalRow(id: number): Promise<JournalRow | undefined>;
+  listJournal(filter: { state?: JournalState[]; channel?: string }, page: PageRequest): Promise<Page<JournalRow>>;
+
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+  listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;
+
+  /** Keeps the newest `keep` rejections; older ones are trimmed. */
+  addRejections(rows: RejectionInput[], keep: number): Promise<void>;
+  listRejections(page: PageRequest): Promise<Page<Rejection>>;
+
+  counts(): Promise<StoreCounts>;
+
+  /** Resolves when the store can take a write now (used by /readyz). */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
