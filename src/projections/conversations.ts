@@ -1,0 +1,220 @@
+/**
+ * @module projections/conversations
+ *
+ * One row per (business number, contact): what a support agent asks first — when did the
+ * customer last write, may we still answer free-form (the 24-hour customer-service window),
+ * and how many of their messages are still unanswered.
+ *
+ * - Key: `<business number>:<contact>`. The business number is `phoneNumberId` when the
+ *   event has one (Meta), else `displayPhoneNumber` (EnableX's `business_phone`). The
+ *   contact is `from` for a received message and `recipientId` for a status. Events with
+ *   neither part (or reactions, templates, unknown items) touch no conversation.
+ * - `lastInbound`: the latest received message by (time, message id).
+ * - `windowOpenUntil`: `lastInbound.at` + 24 h; ask {@link isWindowOpen} at query time.
+ * - `lastOutbound`: the latest business message by the time of its `sent` (or `failed`)
+ *   notification. `delivered`/`read`/`played` times are the customer's device acting, not
+ *   the business: counting a read receipt would make a customer's message look answered
+ *   just because the customer opened the chat. A provider that never reports `sent` leaves
+ *   `lastOutbound` empty; the outbound count still sees its messages.
+ * - `unanswered`: the customer's messages later than `lastOutbound.at` (equal times count
+ *   as answered). `counts.unreadInbound` is its length.
+ * - `counts.inbound` / `counts.outbound`: distinct message ids. The row does not keep every
+ *   id (it would grow without bound); instead the caller passes the message row as it was
+ *   before the event, and a message counts the first time one of its events files it under
+ *   this conversation (see {@link reduceConversation}).
+ *
+ * Every field is a max, a set, or a count of first sightings, so the row does not depend on
+ * the order in which events arrive, nor on duplicates.
+ */
+import type { BluetickEvent } from '../events/types.js';
+import type { MessageRow } from './message-status.js';
+import { addHours, compact, compareJson, compareText, compareTime, factTime } from './order.js';
+
+/** How long after the customer's last message the business may answer free-form. */
+export const CUSTOMER_SERVICE_WINDOW_HOURS = 24;
+
+export interface LastInbound {
+  messageId?: string;
+  at: string;
+  kind: string;
+  text?: string;
+}
+
+export interface LastOutbound {
+  messageId: string;
+  at: string;
+}
+
+export interface UnansweredMessage {
+  messageId: string;
+  at: string;
+}
+
+export interface ConversationCounts {
+  /** Distinct customer messages. */
+  inbound: number;
+  /** Distinct business messages (any status, `failed` and unknown ones included). */
+  outbound: number;
+  /** Customer messages since the last outbound activity: `unanswered.length`. */
+  unreadInbound: number;
+}
+
+export interface ConversationRow {
+  key: string;
+  businessNumber: string;
+  contact: string;
+  lastInbound?: LastInbound;
+  lastOutbound?: LastOutbound;
+  /** `lastInbound.at` + 24 h, ISO-8601 UTC. */
+  windowOpenUntil?: string;
+  /** The later of `lastInbound.at` and `lastOutbound.at`. */
+  lastActivityAt?: string;
+  counts: ConversationCounts;
+  /** Customer messages later than `lastOutbound.at`, sorted by (time, message id). */
+  unanswered: UnansweredMessage[];
+}
+
+/** `phoneNumberId` when present, else `displayPhoneNumber`. */
+export function businessNumberOf(event: BluetickEvent): string | undefined {
+  return event.phoneNumberId ?? event.displayPhoneNumber;
+}
+
+/** The contact a message event is with: the sender of a received message, the recipient of a status. */
+export function contactOf(event: BluetickEvent): string | undefined {
+  if (event.type === 'message.received') return event.from;
+  if (event.type === 'message.status') return event.recipientId;
+  return undefined;
+}
+
+/** Builds a conversation key. */
+export function conversationKey(businessNumber: string, contact: string): string {
+  return `${businessNumber}:${contact}`;
+}
+
+/** The conversation an event belongs to, if any. */
+export function conversationKeyOf(event: BluetickEvent): string | undefined {
+  const business = businessNumberOf(event);
+  const contact = contactOf(event);
+  return business === undefined || contact === undefined ? undefined : conversationKey(business, contact);
+}
+
+/**
+ * Whether the customer-service window is open at `now`. The window closes exactly 24 h
+ * after the customer's last message.
+ *
+ * @example
+ * if (isWindowOpen(conversation, Date.now())) sendFreeFormReply(); else sendTemplate();
+ */
+export function isWindowOpen(conversation: Pick<ConversationRow, 'windowOpenUntil'> | undefined, now: Date | number | string): boolean {
+  const until = conversation?.windowOpenUntil;
+  if (until === undefined) return false;
+  const nowMs = now instanceof Date ? now.getTime() : typeof now === 'number' ? now : Date.parse(now);
+  const untilMs = Date.parse(until);
+  return !Number.isNaN(nowMs) && !Number.isNaN(untilMs) && nowMs < untilMs;
+}
+
+/**
+ * Whether a message row (as it was BEFORE an event) already counts the message in
+ * conversation `key` in that direction.
+ */
+function isCountedIn(message: MessageRow | undefined, key: string, direction: 'inbound' | 'outbound'): boolean {
+  if (!message) return false;
+  if (direction === 'inbound') return message.inbound?.conversationKey === key;
+  return message.timeline.some((entry) => entry.conversationKey === key);
+}
+
+function laterInbound(a: LastInbound | undefined, b: LastInbound): LastInbound {
+  if (a === undefined) return b;
+  const order = compareTime(b.at, a.at) || compareText(b.messageId ?? '', a.messageId ?? '') || compareJson(b, a);
+  return order > 0 ? b : a;
+}
+
+function laterOutbound(a: LastOutbound | undefined, b: LastOutbound): LastOutbound {
+  if (a === undefined) return b;
+  return (compareTime(b.at, a.at) || compareText(b.messageId, a.messageId)) > 0 ? b : a;
+}
+
+function compareUnanswered(a: UnansweredMessage, b: UnansweredMessage): number {
+  return compareTime(a.at, b.at) || compareText(a.messageId, b.messageId);
+}
+
+/** Keeps the customer messages later than `after`; one entry per message id, with its latest time. */
+function mergeUnanswered(list: readonly UnansweredMessage[], add: UnansweredMessage | undefined, after: string | undefined): UnansweredMessage[] {
+  const byId = new Map<string, UnansweredMessage>();
+  for (const item of add ? [...list, add] : list) {
+    const seen = byId.get(item.messageId);
+    if (!seen || compareTime(item.at, seen.at) > 0) byId.set(item.messageId, item);
+  }
+  return [...byId.values()].filter((item) => after === undefined || compareTime(item.at, after) > 0).sort(compareUnanswered);
+}
+
+function build(
+  key: string,
+  businessNumber: string,
+  contact: string,
+  lastInbound: LastInbound | undefined,
+  lastOutbound: LastOutbound | undefined,
+  counts: { inbound: number; outbound: number },
+  unanswered: UnansweredMessage[],
+): ConversationRow {
+  let lastActivityAt = lastInbound?.at;
+  if (lastOutbound && (lastActivityAt === undefined || compareTime(lastOutbound.at, lastActivityAt) > 0)) lastActivityAt = lastOutbound.at;
+  return compact({
+    key,
+    businessNumber,
+    contact,
+    lastInbound,
+    lastOutbound,
+    windowOpenUntil: lastInbound ? addHours(lastInbound.at, CUSTOMER_SERVICE_WINDOW_HOURS) : undefined,
+    lastActivityAt,
+    counts: { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: unanswered.length },
+    unanswered,
+  });
+}
+
+/**
+ * Applies one event to one conversation row.
+ *
+ * `previousMessage` is the message row of `event.messageId` as it was BEFORE this event
+ * (`undefined` when there was none). It is how a message is counted once: the first event
+ * that files it under this conversation counts it, its duplicates and later statuses do
+ * not. Apply the message projection after reading it, as `applyEvent` does. An event
+ * without a message id moves the times but is not counted (it could not be deduplicated).
+ *
+ * Returns `row` itself when the event does not concern this conversation.
+ */
+export function reduceConversation(
+  row: ConversationRow | undefined,
+  event: BluetickEvent,
+  previousMessage: MessageRow | undefined,
+): ConversationRow | undefined {
+  if (event.type !== 'message.received' && event.type !== 'message.status') return row;
+  const business = businessNumberOf(event);
+  const contact = contactOf(event);
+  if (business === undefined || contact === undefined) return row;
+  const key = conversationKey(business, contact);
+  if (row !== undefined && row.key !== key) return row;
+
+  const at = factTime(event);
+  let lastInbound = row?.lastInbound;
+  let lastOutbound = row?.lastOutbound;
+  let inbound = row?.counts.inbound ?? 0;
+  let outbound = row?.counts.outbound ?? 0;
+  let added: UnansweredMessage | undefined;
+
+  if (event.type === 'message.received') {
+    lastInbound = laterInbound(lastInbound, compact({ messageId: event.messageId, at, kind: event.kind, text: event.text }));
+    if (event.messageId !== undefined) {
+      added = { messageId: event.messageId, at };
+      if (!isCountedIn(previousMessage, key, 'inbound')) inbound += 1;
+    }
+  } else if (event.messageId !== undefined) {
+    if (!isCountedIn(previousMessage, key, 'outbound')) outbound += 1;
+    if (event.status === 'sent' || event.status === 'failed') {
+      lastOutbound = laterOutbound(lastOutbound, { messageId: event.messageId, at });
+    }
+  }
+
+  const unanswered = mergeUnanswered(row?.unanswered ?? [], added, lastOutbound?.at);
+  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, unanswered);
+}

@@ -1,0 +1,140 @@
+/**
+ * @module projections/templates
+ *
+ * One row per message template: its current review status and reason, quality score,
+ * category, and the full history of template events.
+ *
+ * - Key: `templateId` when the event has one; else `<templateName>:<language>` (a relay
+ *   that drops the id still names the template). An event with neither id nor name
+ *   touches no template.
+ * - The history is every template event, deduplicated by event id and sorted by
+ *   (time, event id). The row is derived from it on every change: current status and
+ *   reason come from the latest `template.status`, quality from the latest
+ *   `template.quality`, category from the latest `template.category`. "Latest" is by
+ *   `occurredAt` (Meta's `entry.time`, whole seconds; `receivedAt` when absent); events
+ *   with the same time are ordered by event id — arbitrary, but the same on every rebuild.
+ *   Because the history is a set, arrival order and duplicates cannot change the row.
+ */
+import type { BluetickEvent, TemplateCategoryEvent, TemplateQualityEvent, TemplateStatusEvent } from '../events/types.js';
+import { compact, compareText, compareTime, factTime, upsertSorted } from './order.js';
+
+export type TemplateEvent = TemplateStatusEvent | TemplateQualityEvent | TemplateCategoryEvent;
+
+/** One template event, as kept in the history. */
+export interface TemplateHistoryEntry {
+  eventId: string;
+  type: TemplateEvent['type'];
+  /** The value as sent: the review event, the new quality score, or the new category. */
+  status?: string;
+  reason?: string;
+  occurredAt?: string;
+  receivedAt: string;
+  templateId?: string;
+  templateName?: string;
+  language?: string;
+}
+
+export interface TemplateRow {
+  key: string;
+  templateId?: string;
+  name?: string;
+  language?: string;
+  /** The latest `template.status` value: `APPROVED`, `REJECTED`, `PAUSED`, ... */
+  status?: string;
+  statusAt?: string;
+  /** The reason carried by that same latest status event. */
+  reason?: string;
+  /** The latest quality score: `GREEN`, `YELLOW`, `RED`, `UNKNOWN`. */
+  quality?: string;
+  qualityAt?: string;
+  category?: string;
+  categoryAt?: string;
+  /** Time of the latest event of any kind. */
+  updatedAt: string;
+  history: TemplateHistoryEntry[];
+}
+
+function isTemplateEvent(event: BluetickEvent): event is TemplateEvent {
+  return event.type === 'template.status' || event.type === 'template.quality' || event.type === 'template.category';
+}
+
+/**
+ * The template row an event belongs to.
+ *
+ * @example
+ * templateKeyOf({ ...event, templateId: '1234567890123456789' }) // '1234567890123456789'
+ * templateKeyOf({ ...event, templateName: 'order_update', language: 'en_US' }) // 'order_update:en_US'
+ */
+export function templateKeyOf(event: BluetickEvent): string | undefined {
+  if (!isTemplateEvent(event)) return undefined;
+  if (event.templateId !== undefined && event.templateId !== '') return event.templateId;
+  if (event.templateName === undefined || event.templateName === '') return undefined;
+  return `${event.templateName}:${event.language ?? ''}`;
+}
+
+/** History order: time, then event id. */
+function compareHistory(a: TemplateHistoryEntry, b: TemplateHistoryEntry): number {
+  return compareTime(factTime(a), factTime(b)) || compareText(a.eventId, b.eventId);
+}
+
+function entryFrom(event: TemplateEvent): TemplateHistoryEntry {
+  return compact({
+    eventId: event.id,
+    type: event.type,
+    status: event.status,
+    reason: event.type === 'template.status' ? event.reason : undefined,
+    occurredAt: event.occurredAt,
+    receivedAt: event.receivedAt,
+    templateId: event.templateId,
+    templateName: event.templateName,
+    language: event.language,
+  });
+}
+
+function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): TemplateRow {
+  // The history is sorted ascending, so the last entry of each kind is the latest.
+  let status: TemplateHistoryEntry | undefined;
+  let quality: TemplateHistoryEntry | undefined;
+  let category: TemplateHistoryEntry | undefined;
+  let templateId: string | undefined;
+  let name: string | undefined;
+  let language: string | undefined;
+  for (const entry of history) {
+    if (entry.type === 'template.status') status = entry;
+    else if (entry.type === 'template.quality' && entry.status !== undefined) quality = entry;
+    else if (entry.type === 'template.category' && entry.status !== undefined) category = entry;
+    templateId = entry.templateId ?? templateId;
+    name = entry.templateName ?? name;
+    language = entry.language ?? language;
+  }
+  const last = history[history.length - 1];
+  return compact({
+    key,
+    templateId,
+    name,
+    language,
+    status: status?.status,
+    statusAt: status ? factTime(status) : undefined,
+    reason: status?.reason,
+    quality: quality?.status,
+    qualityAt: quality ? factTime(quality) : undefined,
+    category: category?.status,
+    categoryAt: category ? factTime(category) : undefined,
+    updatedAt: last ? factTime(last) : '',
+    history: history.slice(),
+  });
+}
+
+/**
+ * Applies one event to one template row. Returns `row` itself when the event does not
+ * concern it or is a duplicate.
+ */
+export function reduceTemplate(row: TemplateRow | undefined, event: BluetickEvent): TemplateRow | undefined {
+  if (!isTemplateEvent(event)) return row;
+  const key = templateKeyOf(event);
+  if (key === undefined || (row !== undefined && row.key !== key)) return row;
+  const before = row?.history ?? [];
+  const after = upsertSorted(before, entryFrom(event), (e) => e.eventId, compareHistory);
+  if (row && after === before) return row;
+  return deriveRow(key, after);
+}
