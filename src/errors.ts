@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   BT_ERR_STORE_MIGRATION: { status: undefined, message: 'a schema migration failed' },
   BT_ERR_NORMALIZE_NOT_JSON: { status: undefined, message: 'the body is not a JSON object' },
   BT_ERR_CLI_USAGE: { status: undefined, message: 'the command line is invalid' },
+  BT_ERR_DISPATCH_NON_RETRIABLE: { status: undefined, message: 'the handler refused the event for good; it goes to dead letters' },
+  BT_ERR_DISPATCH_RETRY_AFTER: { status: undefined, message: 'the handler asked for the event to be retried later' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
