@@ -54,6 +54,8 @@ export interface RecordResult {
   inserted: number;
   /** Events whose id was already stored (their duplicate counter went up). */
   duplicates: number;
+  /** The events written for the first time, in `seq` order (for live listeners). */
+  recorded: StoredEvent[];
 }
 
 export interface StoredEvent {
@@ -136,10 +138,20 @@ export interface Store {
    */
   appendJournal(rows: JournalInput[]): Promise<number[]>;
 
-  /** Up to `limit` pending journal rows, oldest first, that this process may normalize now. */
+  /**
+   * Up to `limit` pending journal rows, oldest first, that this process may normalize now.
+   * A row handed out is not handed out again until `recordOutcomes` for it has settled
+   * (if that failed, the row is still pending and is handed out again).
+   */
   claimJournal(limit: number): Promise<JournalRow[]>;
 
-  /** Writes events (ignoring ids already stored) and the outcome of each row, in ONE transaction. */
+  /**
+   * Writes events (ignoring ids already stored) and the outcome of each row, in ONE transaction.
+   * An event id already stored by another journal row bumps that event's `duplicates`; a
+   * `processed` row whose events all existed is stored as `duplicate`. An event id already
+   * stored by the same row (the row is normalized again) counts as neither new nor duplicate,
+   * and the row keeps its own events' count as new.
+   */
   recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult>;
 
   /** Puts `failed` rows (or the given ones) back to `pending` so the pipeline tries them again. */

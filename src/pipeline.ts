@@ -1,0 +1,261 @@
+/**
+ * @module pipeline
+ *
+ * What happens after the ack: pending journal rows -> normalize -> events, recorded with
+ * each row's outcome in one transaction per batch.
+ *
+ * - Bounded work per turn: at most `batchSize` rows, then `setImmediate` before the next
+ *   batch, so ingest requests get the event loop between batches.
+ * - Idle: sleeps until `wake()` (ingest calls it after each commit) or the poll timer,
+ *   which also picks up rows left pending by a crash once the process restarts.
+ * - No row is lost to a bad payload or a normalizer bug: a body that is not a JSON object
+ *   becomes `quarantined` with its cause, a normalizer that throws makes the row `failed`
+ *   with the message (the raw bytes stay, `retryJournal` runs it again).
+ * - A batch the store refuses as a whole is split: each row is recorded alone, and a row
+ *   that still cannot be recorded is stored as `failed`, so one poison row cannot stall
+ *   every row behind it. When the store itself is unavailable (locked, disk full), back
+ *   off and retry the batch later instead.
+ */
+import { EventEmitter } from 'node:events';
+import { normalize } from './events/normalize.js';
+import type { Provider } from './events/types.js';
+import type { JournalOutcome, JournalRow, RecordResult, Store, StoredEvent } from './store/store.js';
+
+export interface PipelineLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface PipelineOptions {
+  /** Rows claimed and recorded per transaction. Default 500. */
+  batchSize?: number;
+  /** The provider configured for a channel; `undefined` lets the normalizer detect it. */
+  providerFor?: (channel: string) => Provider | undefined;
+  logger?: PipelineLogger;
+  /** How long to sleep when idle before looking again without a `wake()`. Default 1000 ms. */
+  pollMs?: number;
+}
+
+export interface BatchInfo {
+  /** Journal rows handled. */
+  rows: number;
+  /** New events recorded. */
+  inserted: number;
+  /** Events that were already stored (redeliveries). */
+  duplicates: number;
+  /** Normalize + record time. */
+  ms: number;
+}
+
+export interface PipelineEvents {
+  /** One event recorded for the first time, in `seq` order. */
+  recorded: [stored: StoredEvent];
+  /** One batch recorded. */
+  batch: [info: BatchInfo];
+}
+
+type LoopState = 'stopped' | 'idle' | 'scheduled' | 'running';
+
+export class Pipeline extends EventEmitter<PipelineEvents> {
+  private readonly store: Store;
+  private readonly batchSize: number;
+  private readonly providerFor: ((channel: string) => Provider | undefined) | undefined;
+  private readonly logger: PipelineLogger | undefined;
+  private readonly pollMs: number;
+
+  private state: LoopState = 'stopped';
+  /** A wake() arrived while a batch ran: look again before sleeping. */
+  private woken = false;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private current: Promise<void> | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private consecutiveFailures = 0;
+
+  private readonly turn = (): void => {
+    this.immediate = undefined;
+    this.timer = undefined;
+    if (this.state === 'stopped') return;
+    this.state = 'running';
+    this.woken = false;
+    this.current = this.runTurn();
+  };
+
+  constructor(store: Store, opts: PipelineOptions = {}) {
+    super();
+    this.store = store;
+    this.batchSize = Math.max(1, opts.batchSize ?? 500);
+    this.providerFor = opts.providerFor;
+    this.logger = opts.logger;
+    this.pollMs = Math.max(1, opts.pollMs ?? 1_000);
+  }
+
+  /** Starts the loop; it looks for pending rows at once. */
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.state = 'scheduled';
+    this.immediate = setImmediate(this.turn);
+  }
+
+  /**
+   * New rows were committed: look now instead of at the next poll. Cheap to call often.
+   * Does not cut short a back-off after the store refused work.
+   */
+  wake(): void {
+    if (this.state === 'idle' && this.consecutiveFailures === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.state = 'scheduled';
+      this.immediate = setImmediate(this.turn);
+    } else if (this.state === 'running') {
+      this.woken = true;
+    }
+  }
+
+  /** Stops after the batch in progress (if any) is recorded. Pending `drain()` calls resolve. */
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    await this.current;
+    // Nobody would resolve them any more; a shutdown must not hang on a drain.
+    this.resolveDrainWaiters();
+  }
+
+  /**
+   * Resolves once no pending row is left (or the loop was stopped). When the loop is not
+   * started, runs batches itself until no pending row is left (for one-shot commands and tests).
+   */
+  async drain(): Promise<void> {
+    if (this.state === 'stopped') {
+      await this.current;
+      while ((await this.processBatch()) > 0) {
+        /* keep going */
+      }
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.drainWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  private async runTurn(): Promise<void> {
+    let handled = 0;
+    let delay = this.pollMs;
+    try {
+      handled = await this.processBatch();
+      this.consecutiveFailures = 0;
+    } catch (err) {
+      this.consecutiveFailures++;
+      // Back off up to 30 polls while the store refuses work; ingest still gets its 503s.
+      delay = this.pollMs * Math.min(30, this.consecutiveFailures);
+      this.logger?.error({ err, failures: this.consecutiveFailures }, 'pipeline batch failed; will retry');
+    }
+    if (this.state === 'stopped') return;
+    if (handled > 0 || (this.woken && this.consecutiveFailures === 0)) {
+      this.state = 'scheduled';
+      this.immediate = setImmediate(this.turn);
+      return;
+    }
+    if (this.consecutiveFailures === 0) this.resolveDrainWaiters();
+    this.state = 'idle';
+    this.timer = setTimeout(this.turn, delay);
+    this.timer.unref();
+  }
+
+  /** Claims, normalizes and records one batch. Returns the number of rows handled. */
+  private async processBatch(): Promise<number> {
+    const rows = await this.store.claimJournal(this.batchSize);
+    if (rows.length === 0) return 0;
+    const t0 = performance.now();
+    const outcomes = rows.map((row) => this.outcomeOf(row));
+    let result: RecordResult;
+    try {
+      result = await this.store.recordOutcomes(outcomes);
+    } catch (err) {
+      result = await this.recordOneByOne(outcomes, err);
+    }
+    const ms = performance.now() - t0;
+    // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
+    try {
+      for (const stored of result.recorded) this.emit('recorded', stored);
+      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, ms });
+    } catch (err) {
+      this.logger?.error({ err }, 'a pipeline listener threw');
+    }
+    return rows.length;
+  }
+
+  private outcomeOf(row: JournalRow): JournalOutcome {
+    try {
+      const res = normalize(row.body, {
+        channel: row.channel,
+        receivedAt: row.receivedAt,
+        provider: this.providerFor?.(row.channel),
+      });
+      if (res.ok) return { journalId: row.id, state: 'processed', events: res.events };
+      return { journalId: row.id, state: 'quarantined', cause: res.cause, events: [] };
+    } catch (err) {
+      this.logger?.error({ err, journalId: row.id, channel: row.channel }, 'normalizer threw; row kept as failed');
+      return { journalId: row.id, state: 'failed', cause: `normalizer error: ${messageOf(err)}`, events: [] };
+    }
+  }
+
+  /**
+   * The batch transaction failed. When the store is merely unavailable (locked, disk full)
+   * the batch is retried later as it is. Otherwise record each row alone, so that one row
+   * the store refuses (an event it cannot take) does not hold back the others; that row is
+   * kept as `failed`. Throws when even a bare `failed` outcome cannot be written.
+   */
+  private async recordOneByOne(outcomes: JournalOutcome[], batchErr: unknown): Promise<RecordResult> {
+    if (isStoreUnavailable(batchErr)) throw batchErr;
+    this.logger?.warn({ err: batchErr, rows: outcomes.length }, 'batch record failed; recording rows one by one');
+    const total: RecordResult = { inserted: 0, duplicates: 0, recorded: [] };
+    for (const outcome of outcomes) {
+      let res: RecordResult;
+      try {
+        res = await this.store.recordOutcomes([outcome]);
+      } catch (err) {
+        if (isStoreUnavailable(err)) throw err;
+        // The failed write released the row; this one makes it non-pending for good.
+        res = await this.store.recordOutcomes([
+          { journalId: outcome.journalId, state: 'failed', cause: `record error: ${messageOf(err)}`, events: [] },
+        ]);
+        this.logger?.error({ err, journalId: outcome.journalId }, 'could not record the events of a row; row kept as failed');
+      }
+      total.inserted += res.inserted;
+      total.duplicates += res.duplicates;
+      for (const s of res.recorded) total.recorded.push(s);
+    }
+    return total;
+  }
+
+  private resolveDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/**
+ * Errors that say the database cannot take writes right now, rather than that this batch
+ * is bad: retrying later is right, marking rows `failed` would be wrong.
+ */
+const UNAVAILABLE_CODES = /^(SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|NOMEM|PROTOCOL)|ECONN|ETIMEDOUT|57P0|53[0-9]{3}|08[0-9]{3})/;
+
+function isStoreUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) return true;
+    if (e.message === 'The database connection is not open') return true;
+  }
+  return false;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

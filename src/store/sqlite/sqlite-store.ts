@@ -1,0 +1,611 @@
+/**
+ * @module store/sqlite/sqlite-store
+ *
+ * The embedded backend: one better-sqlite3 connection (the only writer in the process) on a
+ * file in WAL mode with `synchronous=FULL`, so a resolved `appendJournal` means the rows
+ * are on disk. Checkpoints run in a worker thread ({@link Checkpointer}); an ingest commit
+ * checkpoints only as a backstop when the WAL passes `walAutocheckpointPages`.
+ *
+ * Failure modes this file is shaped around:
+ * - Another process holds the write lock: `busy_timeout` is short (50 ms by default), so
+ *   the write fails fast with SQLITE_BUSY and ingest answers 503 instead of hanging.
+ * - A crash between ack and normalization: rows stay `pending` and the next process claims
+ *   them from the oldest (the in-flight bookkeeping lives in memory only).
+ * - A normalizer fix: raw bytes are kept as a BLOB, byte for byte, so any row can be put
+ *   back to `pending` and normalized again without loss.
+ */
+import Database from 'better-sqlite3';
+import { parseEventJson, serializeEvent } from '../../events/normalize.js';
+import type { BluetickEvent } from '../../events/types.js';
+import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
+import type {
+  EventFilter,
+  JournalInput,
+  JournalOutcome,
+  JournalRow,
+  JournalState,
+  Page,
+  PageRequest,
+  RecordResult,
+  Rejection,
+  RejectionCause,
+  RejectionInput,
+  Store,
+  StoreCounts,
+  StoredEvent,
+  VerifiedBy,
+} from '../store.js';
+import { Checkpointer } from './checkpointer.js';
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for a lock held elsewhere before failing. Default 50 ms. */
+  busyTimeoutMs?: number;
+  /**
+   * How often the checkpoint worker runs. Default 500 ms. `0` runs no worker and leaves
+   * SQLite's automatic checkpoints on (for short-lived commands such as `bluetick migrate`).
+   */
+  checkpointIntervalMs?: number;
+  /**
+   * With the worker on: the WAL size (in pages) at which a commit checkpoints anyway.
+   * Default 4000 (16 MiB with 4 KiB pages). Under sustained writes the worker's PASSIVE
+   * checkpoints never see a moment when every frame is copied, and SQLite only rewinds
+   * the WAL after such a moment, so without this bound the file grows without end (and
+   * commits slow down as it grows). When it fires, the worker has already copied most
+   * frames, so the commit pays only for the rest. `0` leaves every checkpoint to the worker.
+   */
+  walAutocheckpointPages?: number;
+  /** Nudge the checkpoint worker after this many body bytes were appended. Default 4 MiB. */
+  checkpointAfterBytes?: number;
+  /** Problems off the request path (the checkpoint worker). */
+  onError?: (err: Error) => void;
+}
+
+export interface SqliteSettings {
+  journalMode: string;
+  /** 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA. */
+  synchronous: number;
+  busyTimeoutMs: number;
+  /** Pages; 0 when every checkpoint is left to the worker. */
+  walAutocheckpoint: number;
+  foreignKeys: boolean;
+  checkpointWorker: boolean;
+}
+
+const JOURNAL_STATES: readonly JournalState[] = ['pending', 'processed', 'duplicate', 'quarantined', 'failed'];
+
+/** Rows as SQLite returns them. */
+interface JournalRecord {
+  id: number;
+  channel: string;
+  received_at: number;
+  remote_address: string | null;
+  headers: string;
+  body: Buffer;
+  verified_by: string;
+  state: string;
+  cause: string | null;
+  event_count: number;
+  new_event_count: number;
+  processed_at: number | null;
+}
+
+interface EventRecord {
+  seq: number;
+  body: string;
+  journal_id: number;
+  duplicates: number;
+}
+
+interface RejectionRecord {
+  id: number;
+  at: number;
+  channel: string | null;
+  cause: string;
+  method: string;
+  path: string;
+  remote_address: string | null;
+  detail: string | null;
+}
+
+/** Event columns computed before the write transaction, so the lock is held briefly. */
+type EventParams = [
+  id: string,
+  type: string,
+  channel: string,
+  provider: string,
+  phoneNumberId: string | null,
+  displayPhoneNumber: string | null,
+  messageId: string | null,
+  from: string | null,
+  kind: string | null,
+  status: string | null,
+  occurredAt: number | null,
+  receivedAt: number | null,
+  journalIdForReceivedAt: number,
+  journalId: number,
+  body: string,
+];
+
+interface PreparedOutcome {
+  outcome: JournalOutcome;
+  params: EventParams[];
+}
+
+const JOURNAL_COLUMNS =
+  'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at';
+
+const STATEMENT_CACHE_LIMIT = 256;
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  /** The database file. */
+  readonly file: string;
+
+  private readonly db: Database.Database;
+  private readonly checkpointer: Checkpointer | undefined;
+  private readonly checkpointAfterBytes: number;
+  private bytesSinceNudge = 0;
+  private closed = false;
+
+  /** Claim bookkeeping: rows with id <= floor were handed out (or were not pending then). */
+  private claimFloor = 0;
+  private readonly inFlight = new Set<number>();
+
+  private statements: Statements | undefined;
+  private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  private readonly appendTx: (rows: JournalInput[]) => number[];
+  private readonly recordTx: (prepared: PreparedOutcome[], now: number) => RecordResult;
+
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    this.file = file;
+    const busyTimeoutMs = opts.busyTimeoutMs ?? 50;
+    const interval = opts.checkpointIntervalMs ?? 500;
+    this.checkpointAfterBytes = opts.checkpointAfterBytes ?? 4 * 1024 * 1024;
+
+    this.db = new Database(file, { timeout: busyTimeoutMs });
+    try {
+      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && file !== ':memory:') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      if (interval > 0 && file !== ':memory:') {
+        this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutocheckpointPages ?? 4000))}`);
+        this.checkpointer = new Checkpointer({ file, intervalMs: interval, ...(opts.onError ? { onError: opts.onError } : {}) });
+      }
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+
+    this.appendTx = this.db.transaction((rows: JournalInput[]): number[] => {
+      const insert = this.q.insertJournal;
+      const ids = new Array<number>(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        const res = insert.run(
+          r.channel,
+          r.receivedAt,
+          r.remoteAddress ?? null,
+          JSON.stringify(r.headers),
+          r.body,
+          r.verifiedBy,
+        );
+        ids[i] = Number(res.lastInsertRowid);
+      }
+      return ids;
+    }).immediate;
+
+    this.recordTx = this.db.transaction((prepared: PreparedOutcome[], now: number): RecordResult => {
+      const q = this.q;
+      let inserted = 0;
+      let duplicates = 0;
+      const recorded: StoredEvent[] = [];
+      for (const { outcome, params } of prepared) {
+        let fresh = 0;
+        for (let i = 0; i < params.length; i++) {
+          const p = params[i]!;
+          const seq = q.insertEvent.get(...p);
+          if (seq !== undefined) {
+            inserted++;
+            fresh++;
+            recorded.push({ seq, event: outcome.events[i]!, journalId: outcome.journalId, duplicates: 0 });
+          } else if (q.bumpDuplicate.run(p[0], outcome.journalId).changes > 0) {
+            duplicates++;
+          } else {
+            // Stored earlier by this same row: it is being normalized again.
+            fresh++;
+          }
+        }
+        const count = params.length;
+        const state = outcome.state === 'processed' && count > 0 && fresh === 0 ? 'duplicate' : outcome.state;
+        q.updateJournal.run(state, outcome.cause ?? null, count, fresh, now, outcome.journalId);
+      }
+      return { inserted, duplicates, recorded };
+    }).immediate;
+  }
+
+  /** Prepared on first use, after the migrations created the tables. */
+  private get q(): Statements {
+    return (this.statements ??= prepareStatements(this.db));
+  }
+
+  async migrate(): Promise<{ applied: string[] }> {
+    return runMigrations(this.migrationTarget(), await loadMigrations('sqlite'));
+  }
+
+  /** @internal The runner's view of this connection (also used by tests with their own files). */
+  migrationTarget(): MigrationTarget {
+    const db = this.db;
+    return {
+      appliedVersions: async () => {
+        db.exec(SCHEMA_MIGRATIONS_DDL);
+        const rows = db.prepare<[], number>('SELECT version FROM schema_migrations').pluck().all();
+        return new Set(rows);
+      },
+      apply: async (m: Migration, appliedAt: number) => {
+        db.transaction(() => {
+          db.exec(m.sql);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, appliedAt);
+        }).immediate();
+        // A migration may have changed tables a cached statement refers to.
+        this.statements = undefined;
+        this.dynamic.clear();
+      },
+    };
+  }
+
+  async appendJournal(rows: JournalInput[]): Promise<number[]> {
+    if (rows.length === 0) return [];
+    const ids = this.appendTx(rows);
+    if (this.checkpointer) {
+      let bytes = this.bytesSinceNudge;
+      for (let i = 0; i < rows.length; i++) bytes += rows[i]!.body.length;
+      if (bytes >= this.checkpointAfterBytes) {
+        bytes = 0;
+        this.checkpointer.nudge();
+      }
+      this.bytesSinceNudge = bytes;
+    }
+    return ids;
+  }
+
+  async claimJournal(limit: number): Promise<JournalRow[]> {
+    const want = clampLimit(limit);
+    // Rows above the floor that are still in flight come back from the query; ask for enough.
+    const records = this.q.claim.all(this.claimFloor, want + this.inFlight.size);
+    const rows: JournalRow[] = [];
+    for (const rec of records) {
+      if (this.inFlight.has(rec.id)) continue;
+      rows.push(toJournalRow(rec));
+      this.inFlight.add(rec.id);
+      if (rows.length === want) break;
+    }
+    // Every pending row up to the last one handed out is now in flight.
+    const last = rows[rows.length - 1];
+    if (last !== undefined && last.id > this.claimFloor) this.claimFloor = last.id;
+    return rows;
+  }
+
+  async recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult> {
+    let ok = false;
+    try {
+      const prepared = outcomes.map(prepareOutcome);
+      const result = this.recordTx(prepared, Date.now());
+      ok = true;
+      return result;
+    } finally {
+      let lowest = Infinity;
+      for (const o of outcomes) {
+        this.inFlight.delete(o.journalId);
+        if (o.journalId < lowest) lowest = o.journalId;
+      }
+      // Nothing was written: the rows are still pending and must be claimable again.
+      if (!ok) this.lowerClaimFloor(lowest);
+    }
+  }
+
+  async retryJournal(ids?: number[]): Promise<number> {
+    const changed = ids === undefined ? this.q.retryFailed.all() : ids.length === 0 ? [] : this.q.retryIds.all(JSON.stringify(ids));
+    let lowest = Infinity;
+    for (const id of changed) if (id < lowest) lowest = id;
+    this.lowerClaimFloor(lowest);
+    return changed.length;
+  }
+
+  async getJournalRow(id: number): Promise<JournalRow | undefined> {
+    const rec = this.q.journalById.get(id);
+    return rec && toJournalRow(rec);
+  }
+
+  async listJournal(filter: { state?: JournalState[]; channel?: string }, page: PageRequest): Promise<Page<JournalRow>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.state && filter.state.length > 0) {
+      where.push(`state IN (${placeholders(filter.state.length)})`);
+      params.push(...filter.state);
+      // Lets SQLite use the partial index on settled rows (it cannot infer this itself).
+      if (!filter.state.includes('pending')) where.push("state <> 'pending'");
+    }
+    if (filter.channel !== undefined) {
+      where.push('channel = ?');
+      params.push(filter.channel);
+    }
+    return this.page(`SELECT ${JOURNAL_COLUMNS} FROM journal`, 'id', where, params, page, toJournalRow, (r) => r.id);
+  }
+
+  async getEvent(id: string): Promise<StoredEvent | undefined> {
+    const rec = this.q.eventById.get(id);
+    return rec && toStoredEvent(rec);
+  }
+
+  async listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.type && filter.type.length > 0) {
+      where.push(`type IN (${placeholders(filter.type.length)})`);
+      params.push(...filter.type);
+    }
+    const eq: Array<[string, string | undefined]> = [
+      ['channel', filter.channel],
+      ['phone_number_id', filter.phoneNumberId],
+      ['from_id', filter.from],
+      ['message_id', filter.messageId],
+    ];
+    for (const [column, value] of eq) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    if (filter.since !== undefined) {
+      where.push('received_at >= ?');
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      where.push('received_at < ?');
+      params.push(filter.until);
+    }
+    return this.page('SELECT seq, body, journal_id, duplicates FROM events', 'seq', where, params, page, toStoredEvent, (e) => e.seq);
+  }
+
+  async addRejections(rows: RejectionInput[], keep: number): Promise<void> {
+    const q = this.q;
+    this.db.transaction(() => {
+      for (const r of rows) {
+        q.insertRejection.run(r.at, r.channel ?? null, r.cause, r.method, r.path, r.remoteAddress ?? null, r.detail ?? null);
+      }
+      q.trimRejections.run(Math.max(0, Math.floor(keep)));
+    }).immediate();
+  }
+
+  async listRejections(page: PageRequest): Promise<Page<Rejection>> {
+    const limit = clampLimit(page.limit);
+    const recs = this.q.listRejections.all(page.after ?? 0, limit + 1);
+    return toPage(recs.slice(0, limit).map(toRejection), recs.length > limit, (r) => r.id);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const q = this.q;
+    // One read transaction: the numbers describe one snapshot.
+    return this.db.transaction(() => {
+      const journal = Object.fromEntries(JOURNAL_STATES.map((s) => [s, 0])) as Record<JournalState, number>;
+      journal.pending = q.pendingCount.get() ?? 0;
+      for (const { state, n } of q.journalByState.all()) journal[state as JournalState] = n;
+      const eventsByType: Record<string, number> = {};
+      let events = 0;
+      for (const { type, n } of q.eventsByType.all()) {
+        eventsByType[type] = n;
+        events += n;
+      }
+      const counts: StoreCounts = {
+        journal,
+        events,
+        eventsByType,
+        rejections: q.rejectionCount.get() ?? 0,
+        lastJournalId: q.lastJournalId.get() ?? 0,
+      };
+      const oldest = q.oldestPending.get();
+      if (oldest !== undefined) counts.oldestPendingReceivedAt = oldest;
+      return counts;
+    }).deferred();
+  }
+
+  async ping(): Promise<void> {
+    // Take and drop the write lock: fails (after busy_timeout) when someone else holds it.
+    this.db.exec('BEGIN IMMEDIATE');
+    this.db.exec('ROLLBACK');
+  }
+
+  /** The connection's settings as SQLite reports them (for `bluetick doctor` and tests). */
+  settings(): SqliteSettings {
+    const get = (name: string): unknown => this.db.pragma(name, { simple: true });
+    return {
+      journalMode: String(get('journal_mode')),
+      synchronous: Number(get('synchronous')),
+      busyTimeoutMs: Number(get('busy_timeout')),
+      walAutocheckpoint: Number(get('wal_autocheckpoint')),
+      foreignKeys: Number(get('foreign_keys')) === 1,
+      checkpointWorker: this.checkpointer !== undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.checkpointer) await this.checkpointer.stop();
+    this.db.close();
+  }
+
+  private lowerClaimFloor(id: number): void {
+    if (id - 1 < this.claimFloor) this.claimFloor = id - 1;
+  }
+
+  private page<R, T>(
+    select: string,
+    key: string,
+    where: string[],
+    params: unknown[],
+    page: PageRequest,
+    map: (rec: R) => T,
+    cursor: (item: T) => number,
+  ): Page<T> {
+    const limit = clampLimit(page.limit);
+    if (page.after !== undefined) {
+      where.push(`${key} > ?`);
+      params.push(page.after);
+    }
+    params.push(limit + 1);
+    const sql = `${select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ?`;
+    const recs = this.dynamicStatement(sql).all(...params) as R[];
+    return toPage(recs.slice(0, limit).map(map), recs.length > limit, cursor);
+  }
+
+  private dynamicStatement(sql: string): Database.Statement<unknown[], unknown> {
+    let stmt = this.dynamic.get(sql);
+    if (!stmt) {
+      if (this.dynamic.size >= STATEMENT_CACHE_LIMIT) this.dynamic.clear();
+      stmt = this.db.prepare(sql);
+      this.dynamic.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+/** Every fixed statement, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    insertJournal: db.prepare<[string, number, string | null, string, Buffer, string]>(
+      'INSERT INTO journal (channel, received_at, remote_address, headers, body, verified_by) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    insertEvent: db
+      .prepare<EventParams, number>(
+        `INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
+           kind, status, occurred_at, received_at, journal_id, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT received_at FROM journal WHERE id = ?)), ?, ?)
+         ON CONFLICT (id) DO NOTHING
+         RETURNING seq`,
+      )
+      .pluck(),
+    bumpDuplicate: db.prepare<[string, number]>(
+      'UPDATE events SET duplicates = duplicates + 1 WHERE id = ? AND journal_id <> ?',
+    ),
+    updateJournal: db.prepare<[string, string | null, number, number, number, number]>(
+      'UPDATE journal SET state = ?, cause = ?, event_count = ?, new_event_count = ?, processed_at = ? WHERE id = ?',
+    ),
+    claim: db.prepare<[number, number], JournalRecord>(
+      `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
+    ),
+    retryFailed: db
+      .prepare<[], number>(
+        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL
+         WHERE state = 'failed' RETURNING id`,
+      )
+      .pluck(),
+    retryIds: db
+      .prepare<[string], number>(
+        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL
+         WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+      )
+      .pluck(),
+    journalById: db.prepare<[number], JournalRecord>(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
+    eventById: db.prepare<[string], EventRecord>('SELECT seq, body, journal_id, duplicates FROM events WHERE id = ?'),
+    insertRejection: db.prepare<[number, string | null, string, string, string, string | null, string | null]>(
+      'INSERT INTO rejections (at, channel, cause, method, path, remote_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    trimRejections: db.prepare<[number]>(
+      'DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    ),
+    listRejections: db.prepare<[number, number], RejectionRecord>(
+      'SELECT id, at, channel, cause, method, path, remote_address, detail FROM rejections WHERE id > ? ORDER BY id LIMIT ?',
+    ),
+    // Two queries so each reads one of the small partial indexes, never the table (bodies).
+    pendingCount: db.prepare<[], number>("SELECT COUNT(*) FROM journal WHERE state = 'pending'").pluck(),
+    journalByState: db.prepare<[], { state: string; n: number }>(
+      "SELECT state, COUNT(*) AS n FROM journal WHERE state <> 'pending' GROUP BY state",
+    ),
+    eventsByType: db.prepare<[], { type: string; n: number }>('SELECT type, COUNT(*) AS n FROM events GROUP BY type'),
+    rejectionCount: db.prepare<[], number>('SELECT COUNT(*) FROM rejections').pluck(),
+    lastJournalId: db.prepare<[], number>('SELECT COALESCE(MAX(id), 0) FROM journal').pluck(),
+    oldestPending: db
+      .prepare<[], number>("SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1")
+      .pluck(),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareOutcome(outcome: JournalOutcome): PreparedOutcome {
+  const params = outcome.events.map((e) => eventParams(e, outcome.journalId));
+  return { outcome, params };
+}
+
+function eventParams(event: BluetickEvent, journalId: number): EventParams {
+  const e = event as unknown as Partial<Record<string, unknown>>;
+  const receivedAt = Date.parse(event.receivedAt);
+  const occurredAt = event.occurredAt === undefined ? NaN : Date.parse(event.occurredAt);
+  return [
+    event.id,
+    event.type,
+    event.channel,
+    event.provider,
+    optionalString(event.phoneNumberId),
+    optionalString(event.displayPhoneNumber),
+    optionalString(e.messageId),
+    optionalString(e.from),
+    optionalString(e.kind),
+    optionalString(e.status),
+    Number.isFinite(occurredAt) ? occurredAt : null,
+    Number.isFinite(receivedAt) ? receivedAt : null,
+    journalId,
+    journalId,
+    serializeEvent(event),
+  ];
+}
+
+function optionalString(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function toJournalRow(rec: JournalRecord): JournalRow {
+  const row: JournalRow = {
+    id: rec.id,
+    channel: rec.channel,
+    receivedAt: rec.received_at,
+    headers: JSON.parse(rec.headers) as Record<string, string>,
+    body: rec.body,
+    verifiedBy: rec.verified_by as VerifiedBy,
+    state: rec.state as JournalState,
+    eventCount: rec.event_count,
+    newEventCount: rec.new_event_count,
+  };
+  if (rec.remote_address !== null) row.remoteAddress = rec.remote_address;
+  if (rec.cause !== null) row.cause = rec.cause;
+  if (rec.processed_at !== null) row.processedAt = rec.processed_at;
+  return row;
+}
+
+function toStoredEvent(rec: EventRecord): StoredEvent {
+  return { seq: rec.seq, event: parseEventJson(rec.body), journalId: rec.journal_id, duplicates: rec.duplicates };
+}
+
+function toRejection(rec: RejectionRecord): Rejection {
+  const r: Rejection = { id: rec.id, at: rec.at, cause: rec.cause as RejectionCause, method: rec.method, path: rec.path };
+  if (rec.channel !== null) r.channel = rec.channel;
+  if (rec.remote_address !== null) r.remoteAddress = rec.remote_address;
+  if (rec.detail !== null) r.detail = rec.detail;
+  return r;
+}
+
+function toPage<T>(items: T[], more: boolean, cursor: (item: T) => number): Page<T> {
+  const last = items[items.length - 1];
+  return more && last !== undefined ? { items, next: cursor(last) } : { items };
+}
+
+function clampLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 1;
+}
+
+function placeholders(n: number): string {
+  return new Array<string>(n).fill('?').join(', ');
+}

@@ -1,0 +1,401 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BluetickEvent } from '../src/events/types.js';
+import { Pipeline, type BatchInfo, type PipelineOptions } from '../src/pipeline.js';
+import { openStore } from '../src/store/open.js';
+import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { StoredEvent } from '../src/store/store.js';
+import { journalInput } from './store.contract.js';
+
+// The real normalizer, except on two channels used to make it throw or emit an event the
+// store refuses: neither can happen with the real one, and the pipeline must survive both.
+vi.mock('../src/events/normalize.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../src/events/normalize.js')>();
+  return {
+    ...real,
+    normalize: (raw: Buffer | string, ctx: Parameters<typeof real.normalize>[1]) => {
+      if (ctx.channel === 'explode') throw new Error('normalizer exploded');
+      const res = real.normalize(raw, ctx);
+      if (ctx.channel === 'poison' && res.ok) {
+        return { ok: true, events: res.events.map((e) => ({ ...e, id: null as unknown as string })) };
+      }
+      return res;
+    },
+  };
+});
+
+const WABA = '102290129340398';
+
+function messageIdOf(s: StoredEvent): string | undefined {
+  return 'messageId' in s.event ? s.event.messageId : undefined;
+}
+const PHONE_ID = '106540352242922';
+
+/** A Meta envelope carrying the given messages and statuses, as Meta sends it (escaped unicode). */
+function metaBody(opts: { messages?: Array<{ id: string; from: string; text: string }>; statuses?: Array<{ id: string; status: string }> }): Buffer {
+  const value: Record<string, unknown> = {
+    messaging_product: 'whatsapp',
+    metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_ID },
+  };
+  if (opts.messages) {
+    value.contacts = opts.messages.map((m) => ({ profile: { name: `Name ${m.from}` }, wa_id: m.from }));
+    value.messages = opts.messages.map((m) => ({
+      from: m.from,
+      id: m.id,
+      timestamp: '1749416383',
+      type: 'text',
+      text: { body: m.text },
+    }));
+  }
+  if (opts.statuses) {
+    value.statuses = opts.statuses.map((s) => ({
+      id: s.id,
+      status: s.status,
+      timestamp: '1749416390',
+      recipient_id: '16505551234',
+    }));
+  }
+  const json = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: WABA, changes: [{ value, field: 'messages' }] }] });
+  return Buffer.from(json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+const sample = () =>
+  metaBody({
+    messages: [{ id: 'wamid.IN1', from: '16505551234', text: 'Caf\u00e9?' }],
+    statuses: [
+      { id: 'wamid.OUT1', status: 'delivered' },
+      { id: 'wamid.OUT1', status: 'read' },
+    ],
+  });
+
+describe('Pipeline', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const pipelines: Pipeline[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bluetick-pipeline-'));
+    store = (await openStore({ dataDir: dir })) as SqliteStore;
+  });
+
+  afterEach(async () => {
+    for (const p of pipelines.splice(0)) await p.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function pipeline(opts: PipelineOptions = {}): Pipeline {
+    const p = new Pipeline(store, opts);
+    pipelines.push(p);
+    return p;
+  }
+
+  function collect(p: Pipeline) {
+    const recorded: StoredEvent[] = [];
+    const batches: BatchInfo[] = [];
+    p.on('recorded', (s) => recorded.push(s));
+    p.on('batch', (b) => batches.push(b));
+    return { recorded, batches };
+  }
+
+  async function allEvents(): Promise<StoredEvent[]> {
+    return (await store.listEvents({}, { limit: 10_000 })).items;
+  }
+
+  const nextBatch = (p: Pipeline) => new Promise<BatchInfo>((resolve) => p.once('batch', resolve));
+
+  it('turns every item of a Meta POST into an event, in payload order, and marks the row processed', async () => {
+    const [id] = await store.appendJournal([journalInput({ body: sample(), receivedAt: Date.UTC(2025, 5, 8, 20, 59, 50) })]);
+    const p = pipeline();
+    const { recorded, batches } = collect(p);
+    await p.drain();
+
+    const events = await allEvents();
+    expect(events.map((s) => [s.event.type, messageIdOf(s)])).toEqual([
+      ['message.received', 'wamid.IN1'],
+      ['message.status', 'wamid.OUT1'],
+      ['message.status', 'wamid.OUT1'],
+    ]);
+    const msg = events[0]!.event as Extract<BluetickEvent, { type: 'message.received' }>;
+    expect(msg).toMatchObject({ channel: 'main', provider: 'meta', phoneNumberId: PHONE_ID, from: '16505551234', text: 'Caf\u00e9?' });
+    expect(msg.receivedAt).toBe('2025-06-08T20:59:50.000Z');
+    expect(events.every((s) => s.journalId === id && s.duplicates === 0)).toBe(true);
+    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3, newEventCount: 3 });
+
+    expect(recorded.map((s) => s.seq)).toEqual(events.map((s) => s.seq));
+    expect(recorded.map((s) => s.event)).toEqual(events.map((s) => s.event));
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ rows: 1, inserted: 3, duplicates: 0 });
+  });
+
+  it('journals a redelivery as a duplicate row, adds no event, and counts the duplicates', async () => {
+    const body = sample();
+    const [first] = await store.appendJournal([journalInput({ body })]);
+    const p = pipeline();
+    const { recorded, batches } = collect(p);
+    await p.drain();
+    const before = await allEvents();
+
+    const [again] = await store.appendJournal([journalInput({ body, receivedAt: Date.now() + 60_000 })]);
+    await p.drain();
+
+    const after = await allEvents();
+    expect(after.map((s) => s.seq)).toEqual(before.map((s) => s.seq));
+    expect(after.every((s) => s.duplicates === 1 && s.journalId === first)).toBe(true);
+    expect(await store.getJournalRow(again!)).toMatchObject({ state: 'duplicate', eventCount: 3, newEventCount: 0 });
+    expect(recorded).toHaveLength(3);
+    expect(batches[1]).toMatchObject({ rows: 1, inserted: 0, duplicates: 3 });
+  });
+
+  it('marks the second copy duplicate when both copies are in one batch', async () => {
+    const body = sample();
+    const ids = await store.appendJournal([journalInput({ body }), journalInput({ body })]);
+    await pipeline().drain();
+    expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
+    expect((await store.getJournalRow(ids[1]!))?.state).toBe('duplicate');
+    expect(await allEvents()).toHaveLength(3);
+  });
+
+  it('keeps bodies that are not a JSON object in quarantine with their cause and exact bytes', async () => {
+    const bodies = [
+      Buffer.from('hello=world&a=1'),
+      Buffer.from('[{"object":"whatsapp_business_account"}]'),
+      Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+      Buffer.alloc(0),
+    ];
+    const ids = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    await pipeline().drain();
+    const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
+    for (let i = 0; i < rows.length; i++) {
+      expect(rows[i]).toMatchObject({ state: 'quarantined', eventCount: 0 });
+      expect(rows[i]!.cause).toEqual(expect.any(String));
+      expect(rows[i]!.cause!.length).toBeGreaterThan(0);
+      expect(rows[i]!.body.equals(bodies[i]!)).toBe(true);
+    }
+    expect(rows[0]!.cause).toMatch(/JSON/);
+    expect(rows[1]!.cause).toMatch(/not an object/);
+    expect(rows[2]!.cause).toMatch(/UTF-8/);
+    expect(await allEvents()).toEqual([]);
+  });
+
+  it('keeps a row whose normalizer throws as failed with the message, and goes on with the rest', async () => {
+    const errors: object[] = [];
+    const ids = await store.appendJournal([
+      journalInput({ channel: 'explode', body: sample() }),
+      journalInput({ body: metaBody({ messages: [{ id: 'wamid.OK', from: '1', text: 'x' }] }) }),
+    ]);
+    await pipeline({ logger: { warn: () => {}, error: (obj) => errors.push(obj) } }).drain();
+    const failed = await store.getJournalRow(ids[0]!);
+    expect(failed).toMatchObject({ state: 'failed' });
+    expect(failed!.cause).toMatch(/normalizer exploded/);
+    expect((await store.getJournalRow(ids[1]!))?.state).toBe('processed');
+    expect(errors).toHaveLength(1);
+    // Failed rows can be run again once fixed.
+    expect(await store.retryJournal()).toBe(1);
+    expect((await store.getJournalRow(ids[0]!))?.state).toBe('pending');
+  });
+
+  it('keeps a row whose events the store refuses as failed without holding back its batch', async () => {
+    const ids = await store.appendJournal([
+      journalInput({ body: metaBody({ messages: [{ id: 'wamid.A', from: '1', text: 'a' }] }) }),
+      journalInput({ channel: 'poison', body: metaBody({ messages: [{ id: 'wamid.P', from: '1', text: 'p' }] }) }),
+      journalInput({ body: metaBody({ messages: [{ id: 'wamid.B', from: '1', text: 'b' }] }) }),
+    ]);
+    const p = pipeline({ logger: { warn: () => {}, error: () => {} } });
+    const { batches } = collect(p);
+    await p.drain();
+    const states = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.state));
+    expect(states).toEqual(['processed', 'failed', 'processed']);
+    expect((await store.getJournalRow(ids[1]!))?.cause).toMatch(/record error/);
+    expect((await allEvents()).map((s) => messageIdOf(s))).toEqual(['wamid.A', 'wamid.B']);
+    expect(batches).toEqual([expect.objectContaining({ rows: 3, inserted: 2 })]);
+  });
+
+  it('leaves rows pending (not failed) while the database is locked, and records them once it is free', async () => {
+    const [id] = await store.appendJournal([journalInput({ body: sample() })]);
+    const locker = new Database(store.file);
+    locker.exec('BEGIN EXCLUSIVE');
+    const errors: object[] = [];
+    const p = pipeline({ pollMs: 20, logger: { warn: () => {}, error: (obj) => errors.push(obj) } });
+    try {
+      p.start();
+      const deadline = Date.now() + 5_000;
+      while (errors.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(errors.length).toBeGreaterThanOrEqual(2);
+      expect((await store.getJournalRow(id!))?.state).toBe('pending');
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    await p.drain();
+    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
+  });
+
+  it('does not mistake a database locked for a moment for a bad row', async () => {
+    const [id] = await store.appendJournal([journalInput({ body: sample() })]);
+    const locker = new Database(store.file);
+    const real = store.recordOutcomes.bind(store);
+    let calls = 0;
+    // The first two writes meet a lock, which is gone by the third.
+    vi.spyOn(store, 'recordOutcomes').mockImplementation(async (outcomes) => {
+      calls++;
+      if (calls > 2) return real(outcomes);
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        return await real(outcomes);
+      } finally {
+        locker.exec('ROLLBACK');
+      }
+    });
+    const p = pipeline({ pollMs: 10, logger: { warn: () => {}, error: () => {} } });
+    p.start();
+    await p.drain();
+    locker.close();
+    expect(calls).toBe(3);
+    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
+  });
+
+  it('resumes rows left pending by a process that stopped mid-way, after reopening the store', async () => {
+    const bodies = [1, 2, 3, 4, 5].map((n) => metaBody({ messages: [{ id: `wamid.R${n}`, from: '1', text: `${n}` }] }));
+    const ids = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    // One batch recorded, then two rows claimed but never recorded: the process dies.
+    const first = pipeline({ batchSize: 2 });
+    first.start();
+    await nextBatch(first);
+    await first.stop();
+    expect(await store.claimJournal(2)).toHaveLength(2);
+    await store.close();
+
+    store = (await openStore({ dataDir: dir })) as SqliteStore;
+    const second = pipeline({ batchSize: 2 });
+    await second.drain();
+    const states = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.state));
+    expect(states).toEqual(['processed', 'processed', 'processed', 'processed', 'processed']);
+    expect((await allEvents()).map((s) => messageIdOf(s))).toEqual(['wamid.R1', 'wamid.R2', 'wamid.R3', 'wamid.R4', 'wamid.R5']);
+    expect((await allEvents()).every((s) => s.duplicates === 0)).toBe(true);
+  });
+
+  it('records events in journal order, then payload order, across many small batches', async () => {
+    const expected: string[] = [];
+    const inputs = Array.from({ length: 12 }, (_, n) => {
+      const messages = [0, 1].map((k) => ({ id: `wamid.O${n}.${k}`, from: `${n}`, text: `${n}.${k}` }));
+      expected.push(...messages.map((m) => m.id));
+      return journalInput({ body: metaBody({ messages }) });
+    });
+    await store.appendJournal(inputs.slice(0, 6));
+    await store.appendJournal(inputs.slice(6));
+    const p = pipeline({ batchSize: 5 });
+    const { recorded, batches } = collect(p);
+    await p.drain();
+    expect(batches.map((b) => b.rows)).toEqual([5, 5, 2]);
+    const events = await allEvents();
+    expect(events.map((s) => messageIdOf(s))).toEqual(expected);
+    expect(recorded.map((s) => messageIdOf(s))).toEqual(expected);
+    const journalIds = events.map((s) => s.journalId);
+    expect([...journalIds].sort((a, b) => a - b)).toEqual(journalIds);
+  });
+
+  it('passes the channel provider to the normalizer', async () => {
+    const [id] = await store.appendJournal([journalInput({ channel: 'cloud', body: Buffer.from('{"hello":"world"}') })]);
+    await pipeline({ providerFor: (ch) => (ch === 'cloud' ? 'meta' : undefined) }).drain();
+    const [only] = await allEvents();
+    expect(only).toMatchObject({ journalId: id, event: { type: 'unknown', provider: 'meta', channel: 'cloud' } });
+  });
+
+  describe('running', () => {
+    it('picks up new rows on wake() without waiting for the poll', async () => {
+      const p = pipeline({ pollMs: 60_000 });
+      p.start();
+      await p.drain(); // nothing yet: now asleep on a one-minute poll
+      await store.appendJournal([journalInput({ body: sample() })]);
+      const t0 = Date.now();
+      const batch = nextBatch(p);
+      p.wake();
+      await expect(batch).resolves.toMatchObject({ rows: 1, inserted: 3 });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    });
+
+    it('picks up rows by polling when nobody calls wake()', async () => {
+      const p = pipeline({ pollMs: 20 });
+      p.start();
+      await p.drain();
+      const batch = nextBatch(p);
+      await store.appendJournal([journalInput({ body: sample() })]);
+      await expect(batch).resolves.toMatchObject({ rows: 1 });
+    });
+
+    it('gives the event loop back between batches', async () => {
+      await store.appendJournal([1, 2, 3, 4].map(() => journalInput({ body: Buffer.from('not json') })));
+      let ticks = 0;
+      let ticking = true;
+      const tick = () => {
+        ticks++;
+        if (ticking) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const p = pipeline({ batchSize: 1 });
+      const seen: number[] = [];
+      p.on('batch', () => seen.push(ticks));
+      p.start();
+      await p.drain();
+      ticking = false;
+      expect(seen).toHaveLength(4);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+    });
+
+    it('neither repeats nor undoes a batch when a listener throws', async () => {
+      await store.appendJournal([journalInput({ body: sample() })]);
+      const errors: string[] = [];
+      const p = pipeline({ logger: { warn: () => {}, error: (_obj, msg) => errors.push(msg) } });
+      let calls = 0;
+      p.on('recorded', () => {
+        calls++;
+        throw new Error('listener bug');
+      });
+      await p.drain();
+      expect(calls).toBe(1);
+      expect(errors).toEqual(['a pipeline listener threw']);
+      expect(await allEvents()).toHaveLength(3);
+      expect((await store.counts()).journal.processed).toBe(1);
+    });
+
+    it('lets a pending drain() go when the pipeline is stopped', async () => {
+      await store.appendJournal([journalInput({ body: sample() })]);
+      const locker = new Database(store.file);
+      locker.exec('BEGIN EXCLUSIVE');
+      try {
+        let failures = 0;
+        const p = pipeline({ pollMs: 60_000, logger: { warn: () => {}, error: () => failures++ } });
+        p.start();
+        while (failures === 0) await new Promise((r) => setTimeout(r, 5));
+        let drained = false;
+        const d = p.drain().then(() => (drained = true));
+        await new Promise((r) => setTimeout(r, 20));
+        expect(drained).toBe(false);
+        await p.stop();
+        await d;
+        expect(drained).toBe(true);
+      } finally {
+        locker.exec('ROLLBACK');
+        locker.close();
+      }
+    });
+
+    it('finishes the batch in progress on stop() and takes no more', async () => {
+      await store.appendJournal([1, 2, 3].map(() => journalInput({ body: Buffer.from('x') })));
+      const p = pipeline({ batchSize: 1 });
+      p.start();
+      await nextBatch(p);
+      await p.stop();
+      const counts = await store.counts();
+      expect(counts.journal.quarantined).toBeGreaterThanOrEqual(1);
+      expect(counts.journal.pending).toBeGreaterThanOrEqual(1);
+      const settled = counts.journal.quarantined;
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await store.counts()).journal.quarantined).toBe(settled);
+    });
+  });
+});

@@ -1,0 +1,483 @@
+/**
+ * The behaviour every Store backend must share. Each backend's test file calls
+ * `storeContract(name, makeStore)`; no test runs from this file itself.
+ *
+ * Events are built by hand here (not by the normalizer) so each test controls ids and the
+ * filterable keys exactly.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BluetickEvent, EventType } from '../src/events/types.js';
+import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js';
+
+export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
+
+export function journalInput(overrides: Partial<JournalInput> = {}): JournalInput {
+  return {
+    channel: 'main',
+    receivedAt: T0,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from('{"object":"whatsapp_business_account","entry":[]}'),
+    verifiedBy: 'meta-signature',
+    ...overrides,
+  };
+}
+
+interface EventSpec {
+  id: string;
+  type?: EventType;
+  channel?: string;
+  phoneNumberId?: string;
+  from?: string;
+  messageId?: string;
+  receivedAt?: number;
+}
+
+/** A contract-shaped event with the filterable keys set as asked. */
+export function makeEvent(spec: EventSpec): BluetickEvent {
+  const type = spec.type ?? 'message.received';
+  const base = {
+    id: spec.id,
+    provider: 'meta' as const,
+    channel: spec.channel ?? 'main',
+    receivedAt: new Date(spec.receivedAt ?? T0).toISOString(),
+    occurredAt: new Date((spec.receivedAt ?? T0) - 1000).toISOString(),
+    ...(spec.phoneNumberId !== undefined ? { phoneNumberId: spec.phoneNumberId } : {}),
+    data: { id: spec.id, nested: { list: [1, 'two', null, true] } },
+  };
+  switch (type) {
+    case 'message.received':
+      return {
+        ...base,
+        type,
+        kind: 'text',
+        text: 'hello',
+        ...(spec.from !== undefined ? { from: spec.from } : {}),
+        ...(spec.messageId !== undefined ? { messageId: spec.messageId } : {}),
+      };
+    case 'message.status':
+      return { ...base, type, status: 'delivered', ...(spec.messageId !== undefined ? { messageId: spec.messageId } : {}) };
+    case 'template.status':
+      // A template id beyond 2^53 must come back digit for digit, as must a bigint in data.
+      return {
+        ...base,
+        type,
+        status: 'APPROVED',
+        templateId: '123456789012345678901',
+        data: { message_template_id: 123456789012345678901n, event: 'APPROVED' },
+      };
+    default:
+      return { ...base, type: 'unknown', kind: String(type) };
+  }
+}
+
+export function storeContract(name: string, makeStore: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    /** Appends `n` rows and records each with the given events, returning their ids. */
+    async function appendAndRecord(outcomes: Array<Omit<JournalOutcome, 'journalId'> & { input?: Partial<JournalInput> }>) {
+      const ids = await store.appendJournal(outcomes.map((o) => journalInput(o.input)));
+      const claimed = await store.claimJournal(outcomes.length);
+      expect(claimed.map((r) => r.id)).toEqual(ids);
+      const result = await store.recordOutcomes(
+        outcomes.map(({ input: _input, ...o }, i) => ({ ...o, journalId: ids[i]! })),
+      );
+      return { ids, result };
+    }
+
+    describe('migrations', () => {
+      it('applies nothing when run again on a current schema', async () => {
+        expect(await store.migrate()).toEqual({ applied: [] });
+      });
+    });
+
+    describe('journal', () => {
+      it('appends rows in one call and returns ascending ids in input order', async () => {
+        const ids = await store.appendJournal([
+          journalInput({ channel: 'a' }),
+          journalInput({ channel: 'b' }),
+          journalInput({ channel: 'c' }),
+        ]);
+        expect(ids).toHaveLength(3);
+        expect(ids[0]! < ids[1]! && ids[1]! < ids[2]!).toBe(true);
+        const channels = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.channel));
+        expect(channels).toEqual(['a', 'b', 'c']);
+      });
+
+      it('returns no ids for an empty append', async () => {
+        expect(await store.appendJournal([])).toEqual([]);
+      });
+
+      it('reads a row back exactly as appended, pending, without absent optional keys', async () => {
+        const body = Buffer.from([0x7b, 0x7d, 0x0a, 0x00, 0xff, 0xfe]);
+        const [id, otherId] = await store.appendJournal([
+          journalInput({
+            body,
+            headers: { 'user-agent': 'facebookexternalua', 'x-hub-signature-256': 'sha256=***' },
+            remoteAddress: '203.0.113.9',
+            verifiedBy: 'basic',
+            receivedAt: T0 + 123,
+          }),
+          journalInput(),
+        ]);
+        const row = await store.getJournalRow(id!);
+        expect(row).toEqual({
+          id,
+          channel: 'main',
+          receivedAt: T0 + 123,
+          remoteAddress: '203.0.113.9',
+          headers: { 'user-agent': 'facebookexternalua', 'x-hub-signature-256': 'sha256=***' },
+          body,
+          verifiedBy: 'basic',
+          state: 'pending',
+          eventCount: 0,
+          newEventCount: 0,
+        });
+        expect(Buffer.compare(row!.body, body)).toBe(0);
+        const other = await store.getJournalRow(otherId!);
+        expect(other).toBeDefined();
+        expect('remoteAddress' in other!).toBe(false);
+        expect('cause' in other!).toBe(false);
+        expect('processedAt' in other!).toBe(false);
+      });
+
+      it('returns undefined for an unknown journal id', async () => {
+        expect(await store.getJournalRow(987654)).toBeUndefined();
+      });
+    });
+
+    describe('claiming', () => {
+      it('hands out pending rows oldest first, at most `limit` at a time', async () => {
+        const ids = await store.appendJournal([1, 2, 3, 4, 5].map(() => journalInput()));
+        const first = await store.claimJournal(2);
+        expect(first.map((r) => r.id)).toEqual(ids.slice(0, 2));
+        const rest = await store.claimJournal(10);
+        expect(rest.map((r) => r.id)).toEqual(ids.slice(2));
+      });
+
+      it('does not hand out a row again while it is in flight', async () => {
+        const ids = await store.appendJournal([journalInput(), journalInput()]);
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+        expect(await store.claimJournal(10)).toEqual([]);
+        const [late] = await store.appendJournal([journalInput()]);
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([late]);
+      });
+
+      it('does not hand out rows once their outcome is recorded', async () => {
+        const ids = await store.appendJournal([journalInput(), journalInput()]);
+        await store.claimJournal(10);
+        await store.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
+        expect(await store.claimJournal(10)).toEqual([]);
+      });
+
+      it('writes nothing and hands the rows out again when recording a batch fails', async () => {
+        const [id] = await store.appendJournal([journalInput()]);
+        await store.claimJournal(10);
+        // The second outcome names a journal row that does not exist: the batch must fail whole.
+        await expect(
+          store.recordOutcomes([
+            { journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_atomic_1' })] },
+            { journalId: 99_999_999, state: 'processed', events: [makeEvent({ id: 'evt_atomic_2' })] },
+          ]),
+        ).rejects.toThrow();
+        expect(await store.getEvent('evt_atomic_1')).toBeUndefined();
+        expect((await store.getJournalRow(id!))?.state).toBe('pending');
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([id]);
+      });
+    });
+
+    describe('recording outcomes', () => {
+      it('stores new events with their outcome and reports them in seq order', async () => {
+        const e1 = makeEvent({ id: 'evt_a1' });
+        const e2 = makeEvent({ id: 'evt_a2', type: 'message.status', messageId: 'wamid.1' });
+        const e3 = makeEvent({ id: 'evt_b1', type: 'template.status' });
+        const before = Date.now();
+        const { ids, result } = await appendAndRecord([
+          { state: 'processed', events: [e1, e2] },
+          { state: 'processed', events: [e3] },
+        ]);
+        expect(result.inserted).toBe(3);
+        expect(result.duplicates).toBe(0);
+        expect(result.recorded.map((r) => r.event.id)).toEqual(['evt_a1', 'evt_a2', 'evt_b1']);
+        expect(result.recorded.map((r) => r.journalId)).toEqual([ids[0], ids[0], ids[1]]);
+        const seqs = result.recorded.map((r) => r.seq);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect(new Set(seqs).size).toBe(3);
+
+        const row = await store.getJournalRow(ids[0]!);
+        expect(row).toMatchObject({ state: 'processed', eventCount: 2, newEventCount: 2 });
+        expect(row!.processedAt).toBeGreaterThanOrEqual(before);
+        expect('cause' in row!).toBe(false);
+      });
+
+      it('keeps events exactly, including integers beyond 2^53', async () => {
+        const e = makeEvent({ id: 'evt_big', type: 'template.status' });
+        await appendAndRecord([{ state: 'processed', events: [e] }]);
+        const stored = await store.getEvent('evt_big');
+        expect(stored?.event).toEqual(e);
+        expect((stored?.event.data as { message_template_id: unknown }).message_template_id).toBe(123456789012345678901n);
+      });
+
+      it('marks a redelivered row duplicate and counts the duplicates on the stored events', async () => {
+        const e1 = makeEvent({ id: 'evt_r1' });
+        const e2 = makeEvent({ id: 'evt_r2' });
+        const first = await appendAndRecord([{ state: 'processed', events: [e1, e2] }]);
+        const second = await appendAndRecord([{ state: 'processed', events: [e1, e2] }]);
+        expect(second.result).toEqual({ inserted: 0, duplicates: 2, recorded: [] });
+        expect(await store.getJournalRow(second.ids[0]!)).toMatchObject({
+          state: 'duplicate',
+          eventCount: 2,
+          newEventCount: 0,
+        });
+        const stored = await store.getEvent('evt_r1');
+        expect(stored).toMatchObject({ journalId: first.ids[0], duplicates: 1 });
+        await appendAndRecord([{ state: 'processed', events: [e1] }]);
+        expect((await store.getEvent('evt_r1'))?.duplicates).toBe(2);
+        expect((await store.getEvent('evt_r2'))?.duplicates).toBe(1);
+      });
+
+      it('counts a redelivery inside the same batch as a duplicate', async () => {
+        const e = makeEvent({ id: 'evt_same_batch' });
+        const { ids, result } = await appendAndRecord([
+          { state: 'processed', events: [e] },
+          { state: 'processed', events: [e] },
+        ]);
+        expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
+        expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
+        expect((await store.getJournalRow(ids[1]!))?.state).toBe('duplicate');
+      });
+
+      it('keeps a row processed when only some of its events are new', async () => {
+        await appendAndRecord([{ state: 'processed', events: [makeEvent({ id: 'evt_p1' })] }]);
+        const { ids, result } = await appendAndRecord([
+          { state: 'processed', events: [makeEvent({ id: 'evt_p1' }), makeEvent({ id: 'evt_p2' })] },
+        ]);
+        expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
+        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 2, newEventCount: 1 });
+      });
+
+      it('keeps a processed row with no events processed, not duplicate', async () => {
+        const { ids } = await appendAndRecord([{ state: 'processed', events: [] }]);
+        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 0 });
+      });
+
+      it('keeps quarantined and failed rows with their cause and their bytes', async () => {
+        const body = Buffer.from('not json at all \u00e9');
+        const { ids } = await appendAndRecord([
+          { state: 'quarantined', cause: 'body is not valid JSON', events: [], input: { body } },
+          { state: 'failed', cause: 'normalizer error: boom', events: [] },
+        ]);
+        const q = await store.getJournalRow(ids[0]!);
+        expect(q).toMatchObject({ state: 'quarantined', cause: 'body is not valid JSON', eventCount: 0 });
+        expect(Buffer.compare(q!.body, body)).toBe(0);
+        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'failed', cause: 'normalizer error: boom' });
+      });
+    });
+
+    describe('retrying', () => {
+      it('puts failed rows back to pending so they are claimed again, even below the claim position', async () => {
+        const { ids } = await appendAndRecord([
+          { state: 'failed', cause: 'boom', events: [] },
+          { state: 'processed', events: [makeEvent({ id: 'evt_ok' })] },
+          { state: 'quarantined', cause: 'bad', events: [] },
+        ]);
+        expect(await store.retryJournal()).toBe(1);
+        const row = await store.getJournalRow(ids[0]!);
+        expect(row?.state).toBe('pending');
+        expect(row && 'cause' in row).toBe(false);
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[0]]);
+      });
+
+      it('puts the given rows back to pending whatever their state', async () => {
+        const { ids } = await appendAndRecord([
+          { state: 'quarantined', cause: 'bad', events: [] },
+          { state: 'quarantined', cause: 'bad', events: [] },
+          { state: 'failed', cause: 'boom', events: [] },
+        ]);
+        expect(await store.retryJournal([ids[1]!])).toBe(1);
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[1]]);
+        expect((await store.getJournalRow(ids[2]!))?.state).toBe('failed');
+        expect(await store.retryJournal([])).toBe(0);
+      });
+
+      it('does not count events again when the same row is normalized again', async () => {
+        const e = makeEvent({ id: 'evt_again' });
+        const { ids } = await appendAndRecord([{ state: 'processed', events: [e] }]);
+        expect(await store.retryJournal(ids)).toBe(1);
+        await store.claimJournal(10);
+        const result = await store.recordOutcomes([{ journalId: ids[0]!, state: 'processed', events: [e] }]);
+        expect(result).toEqual({ inserted: 0, duplicates: 0, recorded: [] });
+        expect((await store.getEvent('evt_again'))?.duplicates).toBe(0);
+        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
+      });
+    });
+
+    describe('reading events', () => {
+      beforeEach(async () => {
+        await appendAndRecord([
+          {
+            state: 'processed',
+            events: [
+              makeEvent({ id: 'e1', channel: 'one', phoneNumberId: 'P1', from: '111', messageId: 'm1', receivedAt: T0 }),
+              makeEvent({ id: 'e2', type: 'message.status', channel: 'one', phoneNumberId: 'P1', messageId: 'm9', receivedAt: T0 }),
+            ],
+          },
+          {
+            state: 'processed',
+            events: [
+              makeEvent({ id: 'e3', channel: 'two', phoneNumberId: 'P2', from: '222', messageId: 'm3', receivedAt: T0 + 1000 }),
+              makeEvent({ id: 'e4', type: 'template.status', channel: 'two', receivedAt: T0 + 2000 }),
+              makeEvent({ id: 'e5', channel: 'one', phoneNumberId: 'P1', from: '111', messageId: 'm5', receivedAt: T0 + 3000 }),
+            ],
+          },
+        ]);
+      });
+
+      const idsOf = (page: { items: Array<{ event: { id: string } }> }) => page.items.map((s) => s.event.id);
+
+      it('returns undefined for an unknown event id', async () => {
+        expect(await store.getEvent('nope')).toBeUndefined();
+      });
+
+      it('lists every event in insertion order without a filter', async () => {
+        const page = await store.listEvents({}, { limit: 100 });
+        expect(idsOf(page)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+        expect(page.next).toBeUndefined();
+      });
+
+      it('filters by type, channel, phone number, sender and message id', async () => {
+        expect(idsOf(await store.listEvents({ type: ['message.status', 'template.status'] }, { limit: 10 }))).toEqual(['e2', 'e4']);
+        expect(idsOf(await store.listEvents({ channel: 'one' }, { limit: 10 }))).toEqual(['e1', 'e2', 'e5']);
+        expect(idsOf(await store.listEvents({ phoneNumberId: 'P2' }, { limit: 10 }))).toEqual(['e3']);
+        expect(idsOf(await store.listEvents({ from: '111' }, { limit: 10 }))).toEqual(['e1', 'e5']);
+        expect(idsOf(await store.listEvents({ messageId: 'm9' }, { limit: 10 }))).toEqual(['e2']);
+        expect(idsOf(await store.listEvents({ channel: 'one', type: ['message.received'] }, { limit: 10 }))).toEqual(['e1', 'e5']);
+        expect(idsOf(await store.listEvents({ channel: 'nowhere' }, { limit: 10 }))).toEqual([]);
+      });
+
+      it('filters on receive time: since inclusive, until exclusive', async () => {
+        expect(idsOf(await store.listEvents({ since: T0 + 1000, until: T0 + 3000 }, { limit: 10 }))).toEqual(['e3', 'e4']);
+        expect(idsOf(await store.listEvents({ until: T0 }, { limit: 10 }))).toEqual([]);
+      });
+
+      it('pages with a cursor and gives `next` only while more rows exist', async () => {
+        const p1 = await store.listEvents({}, { limit: 2 });
+        expect(idsOf(p1)).toEqual(['e1', 'e2']);
+        expect(p1.next).toBe(p1.items[1]!.seq);
+        const p2 = await store.listEvents({}, { limit: 2, after: p1.next! });
+        expect(idsOf(p2)).toEqual(['e3', 'e4']);
+        const p3 = await store.listEvents({}, { limit: 2, after: p2.next! });
+        expect(idsOf(p3)).toEqual(['e5']);
+        expect(p3.next).toBeUndefined();
+        // Exactly `limit` rows left: no `next`.
+        const exact = await store.listEvents({}, { limit: 3, after: p1.next! });
+        expect(idsOf(exact)).toEqual(['e3', 'e4', 'e5']);
+        expect(exact.next).toBeUndefined();
+      });
+
+      it('pages a filtered list with the filter applied after the cursor', async () => {
+        const p1 = await store.listEvents({ channel: 'one' }, { limit: 1 });
+        const p2 = await store.listEvents({ channel: 'one' }, { limit: 1, after: p1.next! });
+        const p3 = await store.listEvents({ channel: 'one' }, { limit: 1, after: p2.next! });
+        expect([...idsOf(p1), ...idsOf(p2), ...idsOf(p3)]).toEqual(['e1', 'e2', 'e5']);
+        expect(p3.next).toBeUndefined();
+      });
+    });
+
+    describe('listing the journal', () => {
+      it('filters by state and channel and pages by id', async () => {
+        const { ids } = await appendAndRecord([
+          { state: 'quarantined', cause: 'x', events: [], input: { channel: 'a' } },
+          { state: 'processed', events: [], input: { channel: 'a' } },
+          { state: 'quarantined', cause: 'x', events: [], input: { channel: 'b' } },
+          { state: 'quarantined', cause: 'x', events: [], input: { channel: 'a' } },
+        ]);
+        const [pendingId] = await store.appendJournal([journalInput({ channel: 'a' })]);
+
+        const all = await store.listJournal({}, { limit: 10 });
+        expect(all.items.map((r) => r.id)).toEqual([...ids, pendingId]);
+
+        const q = await store.listJournal({ state: ['quarantined'], channel: 'a' }, { limit: 1 });
+        expect(q.items.map((r) => r.id)).toEqual([ids[0]]);
+        const q2 = await store.listJournal({ state: ['quarantined'], channel: 'a' }, { limit: 1, after: q.next! });
+        expect(q2.items.map((r) => r.id)).toEqual([ids[3]]);
+        expect(q2.next).toBeUndefined();
+
+        const pending = await store.listJournal({ state: ['pending', 'processed'] }, { limit: 10 });
+        expect(pending.items.map((r) => r.id)).toEqual([ids[1], pendingId]);
+      });
+    });
+
+    describe('rejections', () => {
+      it('keeps only the newest `keep` rejections and lists them oldest first with a cursor', async () => {
+        const rows = Array.from({ length: 5 }, (_, i) => ({
+          at: T0 + i,
+          cause: 'unauthorized' as const,
+          method: 'POST',
+          path: `/webhooks/main?i=${i}`,
+          ...(i % 2 === 0 ? { channel: 'main', remoteAddress: '198.51.100.1', detail: 'bad signature' } : {}),
+        }));
+        await store.addRejections(rows.slice(0, 3), 4);
+        await store.addRejections(rows.slice(3), 4);
+        const p1 = await store.listRejections({ limit: 3 });
+        expect(p1.items.map((r) => r.path)).toEqual(['/webhooks/main?i=1', '/webhooks/main?i=2', '/webhooks/main?i=3']);
+        expect(p1.next).toBeDefined();
+        const p2 = await store.listRejections({ limit: 3, after: p1.next! });
+        expect(p2.items.map((r) => r.path)).toEqual(['/webhooks/main?i=4']);
+        expect(p2.next).toBeUndefined();
+        expect(p1.items[0]).toEqual({ id: p1.items[0]!.id, at: T0 + 1, cause: 'unauthorized', method: 'POST', path: '/webhooks/main?i=1' });
+        expect(p1.items[1]).toMatchObject({ channel: 'main', remoteAddress: '198.51.100.1', detail: 'bad signature' });
+      });
+    });
+
+    describe('counts', () => {
+      it('starts at zero', async () => {
+        const c = await store.counts();
+        expect(c).toEqual({
+          journal: { pending: 0, processed: 0, duplicate: 0, quarantined: 0, failed: 0 },
+          events: 0,
+          eventsByType: {},
+          rejections: 0,
+          lastJournalId: 0,
+        });
+      });
+
+      it('counts rows by state, events by type, rejections, and the pending lag', async () => {
+        await appendAndRecord([
+          { state: 'processed', events: [makeEvent({ id: 'c1' }), makeEvent({ id: 'c2', type: 'message.status' })] },
+          { state: 'processed', events: [makeEvent({ id: 'c1' })] },
+          { state: 'quarantined', cause: 'x', events: [] },
+        ]);
+        const pendingIds = await store.appendJournal([
+          journalInput({ receivedAt: T0 + 50 }),
+          journalInput({ receivedAt: T0 + 60 }),
+        ]);
+        await store.addRejections([{ at: T0, cause: 'payload-too-large', method: 'POST', path: '/webhooks/main' }], 10);
+        const c = await store.counts();
+        expect(c.journal).toEqual({ pending: 2, processed: 1, duplicate: 1, quarantined: 1, failed: 0 });
+        expect(c.events).toBe(2);
+        expect(c.eventsByType).toEqual({ 'message.received': 1, 'message.status': 1 });
+        expect(c.rejections).toBe(1);
+        expect(c.lastJournalId).toBe(pendingIds[1]);
+        expect(c.oldestPendingReceivedAt).toBe(T0 + 50);
+      });
+    });
+
+    describe('health', () => {
+      it('answers ping while it can take writes', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
