@@ -1,0 +1,87 @@
+/**
+ * @module api/app
+ *
+ * The fastify application for everything that is not `/webhooks/*`: operational routes
+ * now, the REST API and console later. It is built here and never listens; `server.ts`
+ * owns the one HTTP server and hands these requests over, and tests can use `inject()`.
+ *
+ * - `GET /healthz`: 200 while the process runs (liveness).
+ * - `GET /readyz`: 200 when the store can take a write and the journal writer is healthy,
+ *   503 otherwise (readiness: a load balancer should stop sending webhooks here).
+ * - `GET /metrics`: Prometheus text from the server's own registry.
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+
+export interface ApiDeps {
+  store: Pick<Store, 'ping'>;
+  /** The journal writer; only its health is read. */
+  journal: { readonly healthy: boolean };
+  metrics: Metrics;
+  logger?: Logger;
+  /** How long `/readyz` waits for the store. Default 2000 ms. */
+  readyTimeoutMs?: number;
+}
+
+const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * @example
+ * ```ts
+ * const app = buildApi({ store, journal, metrics });
+ * const res = await app.inject({ url: '/readyz' });
+ * ```
+ */
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Health checks and scrapes arrive every few seconds; a line each would drown the log.
+    logController: new LogController({
+      disableRequestLogging: (request) => OPERATIONAL_PATHS.has(request.url.split('?', 1)[0] ?? ''),
+    }),
+    // Behind a proxy, `request.ip` should be the client's; the server decides if that applies.
+    trustProxy: false,
+  }) as unknown as FastifyInstance;
+  const readyTimeoutMs = deps.readyTimeoutMs ?? 2_000;
+
+  app.get('/healthz', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    return { status: 'ok' };
+  });
+
+  app.get('/readyz', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    let store = 'ok';
+    try {
+      await withTimeout(deps.store.ping(), readyTimeoutMs, 'the store');
+    } catch (error) {
+      store = error instanceof Error ? error.message : String(error);
+    }
+    const journal = deps.journal.healthy ? 'ok' : 'the latest journal commit failed';
+    const ready = store === 'ok' && journal === 'ok';
+    reply.code(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'unavailable', store, journal };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    reply.type(deps.metrics.contentType);
+    return deps.metrics.text();
+  });
+
+  return app;
+}

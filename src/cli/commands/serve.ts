@@ -1,0 +1,111 @@
+/**
+ * @module cli/commands/serve
+ *
+ * `bluetick serve`: load the config, start the receiver, print where providers should post
+ * and what they must send, and shut down gracefully on SIGINT / SIGTERM (a second signal
+ * exits at once).
+ */
+import { loadConfig } from '../../config/load.js';
+import type { CliFlags } from '../../config/resolve.js';
+import { hasCredentials, isLoopbackHost } from '../../config/resolve.js';
+import { createLogger } from '../../log.js';
+import { startServer, type RunningServer } from '../../server.js';
+
+export interface ServeCommandOptions {
+  config?: string;
+  port?: string;
+  host?: string;
+  data?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  behindProxy?: boolean;
+  logLevel?: string;
+}
+
+export interface ServeIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Receives SIGINT / SIGTERM; `process` in the CLI. */
+  signals: NodeJS.EventEmitter;
+  /** Called on a second signal while shutting down; `process.exit` in the CLI. */
+  exit: (code: number) => void;
+}
+
+/** The lines printed once the server listens. */
+export function banner(running: RunningServer): string {
+  const { config } = running;
+  const lines: string[] = [];
+  lines.push(`bluetick is listening on ${running.url}`);
+  lines.push(`  data: ${config.server.dataDir}`);
+  lines.push('');
+  lines.push('webhook URLs (POST notifications here):');
+  const width = Math.max(...running.webhooks.map((w) => w.channel.length));
+  for (const w of running.webhooks) {
+    lines.push(`  ${w.channel.padEnd(width)}  ${w.url}  (provider: ${w.provider})`);
+    lines.push(`  ${''.padEnd(width)}  expects: ${w.credentials.join('; ')}`);
+  }
+  lines.push('');
+  lines.push(`health: ${running.url}/healthz   readiness: ${running.url}/readyz   metrics: ${running.url}/metrics`);
+  const open = config.channels.filter((c) => !hasCredentials(c));
+  if (open.length > 0) {
+    lines.push('');
+    lines.push('!!! WARNING !!!');
+    for (const c of open) {
+      lines.push(`!!! channel "${c.name}" has NO credentials and accepts UNAUTHENTICATED posts.`);
+    }
+    lines.push('!!! Set BLUETICK_BASIC_AUTH=user:pass and/or BLUETICK_META_APP_SECRET, or configure channels in a config file.');
+  }
+  if (!config.server.tls && isLoopbackHost(config.server.host) && !config.server.behindProxy) {
+    lines.push('');
+    lines.push(
+      'note: EnableX and Meta only post to public HTTPS URLs with a CA-signed certificate. Put a TLS proxy in front ' +
+        '(then bind with --host and --behind-proxy), or serve HTTPS directly with --tls-cert and --tls-key.',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<number> {
+  const flags: CliFlags = {};
+  if (opts.host !== undefined) flags.host = opts.host;
+  if (opts.port !== undefined) flags.port = opts.port;
+  if (opts.data !== undefined) flags.dataDir = opts.data;
+  if (opts.tlsCert !== undefined) flags.tlsCert = opts.tlsCert;
+  if (opts.tlsKey !== undefined) flags.tlsKey = opts.tlsKey;
+  if (opts.behindProxy !== undefined) flags.behindProxy = opts.behindProxy;
+  if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel;
+
+  const { config, warnings } = await loadConfig({
+    ...(opts.config !== undefined ? { file: opts.config } : {}),
+    cwd: io.cwd,
+    env: io.env,
+    flags,
+  });
+  for (const warning of warnings) io.stderr.write(`bluetick: warning: ${warning}\n`);
+
+  const logger = createLogger({ level: config.log.level });
+  const running = await startServer(config, { logger });
+  io.stdout.write(banner(running));
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        io.stderr.write(`bluetick: ${signal} again, exiting now\n`);
+        io.exit(130);
+        return;
+      }
+      stopping = true;
+      io.stderr.write(`bluetick: ${signal} received, shutting down (finishing in-flight requests)\n`);
+      running.close().then(resolve, (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        resolve();
+      });
+    };
+    io.signals.on('SIGINT', onSignal);
+    io.signals.on('SIGTERM', onSignal);
+  });
+  return 0;
+}

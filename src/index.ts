@@ -1,0 +1,56 @@
+/**
+ * @module bluetick
+ *
+ * The public library API.
+ *
+ * - Receive webhooks in your own server and only want the events? Use {@link normalize}
+ *   (pure, no IO) on the raw body, after checking it with {@link verifyMetaSignature} or
+ *   {@link verifyBasic}.
+ * - Want the whole durable receiver? {@link loadConfig} + {@link startServer}.
+ *
+ * @example
+ * ```ts
+ * import { normalize, serializeEvent } from 'bluetick';
+ *
+ * const result = normalize(rawBody, { channel: 'default', receivedAt: Date.now() });
+ * if (result.ok) for (const event of result.events) console.log(serializeEvent(event));
+ * ```
+ */
+
+export { normalize, normalizePayload, parseBody, parseEventJson, serializeEvent } from './events/normalize.js';
+export type { NormalizeContext, NormalizeResult, ParseResult } from './events/normalize.js';
+export { EVENT_TYPES } from './events/types.js';
+export type {
+  BluetickEvent,
+  EventBase,
+  EventOfType,
+  EventType,
+  JsonObject,
+  JsonValue,
+  MessageReactionEvent,
+  MessageReceivedEvent,
+  MessageStatusEvent,
+  Provider,
+  TemplateCategoryEvent,
+  TemplateQualityEvent,
+  TemplateStatusEvent,
+  UnknownEvent,
+} from './events/types.js';
+
+export { BluetickError, ConfigError, ERROR_CODES, ExitError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+
+export { loadConfig } from './config/load.js';
+export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
+export { resolveConfig } from './config/resolve.js';
+export type { BasicCredential, ChannelConfig, CliFlags, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/resolve.js';
+export type { WrittenConfigInput } from './config/schema.js';
+
+export { startServer } from './server.js';
+export type { RunningServer, StartServerOptions, WebhookEndpoint } from './server.js';
+
+export { signMeta, verifyMetaSignature } from './ingest/verify-meta.js';
+export type { MetaVerification } from './ingest/verify-meta.js';
+export { encodeBasicAuthorization, parseBasicAuthorization, verifyBasic } from './ingest/verify-basic.js';
+export { answerChallenge } from './ingest/challenge.js';
+export type { ChallengeAnswer } from './ingest/challenge.js';
