@@ -1,0 +1,626 @@
+/**
+ * @module acme/manager
+ *
+ * Automatic HTTPS: obtains a certificate for each configured domain from an ACME CA
+ * (RFC 8555, Let's Encrypt by default, through `acme-client`), serves it by SNI, and renews
+ * it in place once a third of its lifetime is left (`renewWhenRemaining`).
+ *
+ * Serving never waits for the CA:
+ * - A stored certificate (`<dataDir>/acme/...`, see `storage.ts`) is served from the first
+ *   handshake, even when expired, while a new one is ordered.
+ * - A domain with no certificate yet has nothing to serve: the TLS port listens (it must, for
+ *   TLS-ALPN-01), but handshakes for that name fail until the first certificate arrives,
+ *   typically seconds after start. Nothing is served with a self-signed stand-in that a
+ *   provider would refuse anyway; `bluetick serve` says what it is waiting for.
+ * - A failed order (CA down, rate limited, challenge not reachable) is retried with
+ *   exponential backoff (30 s doubling up to 1 h by default, with jitter); the current
+ *   certificate keeps serving meanwhile.
+ * - A new certificate replaces the old one with `setSecureContext` / the SNI table: open
+ *   connections keep their session, new handshakes get the new certificate, nothing restarts.
+ *
+ * Each certificate gets a fresh RSA-2048 key (the key type every webhook sender accepts).
+ * The account key is ECDSA P-256, created once and kept with the account URL; an account the
+ * CA no longer knows is registered again with the same key.
+ *
+ * Metrics: `bluetick_tls_certificate_expiry_timestamp_seconds{domain}` and
+ * `bluetick_acme_orders_total{domain,kind,outcome}`.
+ */
+import { EventEmitter } from 'node:events';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Server as TlsServer, SecureContext, SecureContextOptions } from 'node:tls';
+import { createSecureContext } from 'node:tls';
+import { Client, axios as acmeAxios, crypto as acmeCrypto, type Authorization } from 'acme-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { AcmeConfig } from '../config/resolve.js';
+import type { Logger } from '../log.js';
+import { TLS_MIN_VERSION } from '../tls.js';
+import { Http01Responder, TlsAlpnResponder } from './challenges.js';
+import { AcmeStorage } from './storage.js';
+import {
+  MAX_TIMER_MS,
+  certificateCovers,
+  certificateFacts,
+  orderReason,
+  renewalTime,
+  retryDelay,
+  type BackoffOptions,
+  type CertificateFacts,
+} from './schedule.js';
+
+export interface AcmeManagerOptions {
+  config: AcmeConfig;
+  /** The data directory; ACME state goes to `<dataDir>/acme`. */
+  dataDir: string;
+  /** Address the HTTP-01 listener binds (the server's own host). */
+  host: string;
+  logger: Logger;
+  /** Where the metrics are registered; a private registry when absent. */
+  registry?: Registry;
+  /** Extra CA certificates (PEM) trusted for the ACME server's own HTTPS, e.g. a test CA. */
+  directoryCa?: string | Buffer;
+  /** Backoff after a failed order. Default 30 s doubling to 1 h. */
+  retry?: Partial<BackoffOptions>;
+  /** Polling of challenges and orders the CA is still processing. Default 1 s to 10 s, 20 polls. */
+  poll?: { minMs?: number; maxMs?: number; attempts?: number };
+  /** Timeout of each request to the CA. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** How long a TLS-ALPN-01 connection may take to send its ClientHello. Default 5 s. */
+  peekTimeoutMs?: number;
+  /** The clock; tests move it. */
+  now?: () => number;
+}
+
+export type OrderKind = 'issue' | 'renew';
+
+export interface CertificateEvent {
+  domain: string;
+  kind: OrderKind;
+  notBefore: Date;
+  notAfter: Date;
+  renewAt: Date;
+  issuer: string;
+  fingerprint256: string;
+}
+
+export interface FailureEvent {
+  domain: string;
+  kind: OrderKind;
+  error: Error;
+  failures: number;
+  retryAt: Date;
+}
+
+export interface DomainStatus {
+  domain: string;
+  /** `valid`: serving a current certificate; `expired`: serving one past its date; `missing`: nothing to serve yet. */
+  state: 'valid' | 'expired' | 'missing';
+  /** An order is running now. */
+  ordering: boolean;
+  notAfter?: Date;
+  renewAt?: Date;
+  issuer?: string;
+  fingerprint256?: string;
+  /** When the next order starts (renewal or retry). */
+  nextAttemptAt?: Date;
+  /** Consecutive failed orders. */
+  failures: number;
+  lastError?: string;
+}
+
+interface Served {
+  cert: Buffer;
+  key: Buffer;
+  context: SecureContext;
+  facts: CertificateFacts;
+  renewAt: number;
+}
+
+interface DomainState {
+  domain: string;
+  served?: Served;
+  timer?: NodeJS.Timeout;
+  nextAttemptAt?: number;
+  failures: number;
+  lastError?: string;
+  running?: Promise<boolean>;
+}
+
+function timing(served: Served | undefined): { notAfter: number; renewAt: number } | undefined {
+  return served && { notAfter: served.facts.notAfter, renewAt: served.renewAt };
+}
+
+// ---- acme-client's HTTP layer -------------------------------------------------------------
+
+/** Per ACME origin: the agent trusting its extra CA (if any) and the request timeout. */
+const originSettings = new Map<string, { agent?: HttpsAgent; timeoutMs: number }>();
+let axiosConfigured = false;
+
+function originOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * acme-client talks to the CA through one shared axios instance whose interceptors retry
+ * each failed request up to 5 times, 5 to 25 s apart, and once out of retries on a network
+ * error fail with a TypeError that hides the cause. The manager retries whole orders with its
+ * own backoff, so those interceptors are replaced, once, by one that only sets a timeout and,
+ * for a CA with a private root (a test CA), an agent trusting that root for that CA alone.
+ * Errors then arrive as they happened (`connect ECONNREFUSED ...`).
+ */
+function configureAcmeHttp(): void {
+  if (axiosConfigured) return;
+  axiosConfigured = true;
+  acmeAxios.interceptors.request.clear();
+  acmeAxios.interceptors.response.clear();
+  acmeAxios.interceptors.request.use((request) => {
+    const origin = originOf(request.url);
+    const settings = origin === undefined ? undefined : originSettings.get(origin);
+    if (settings?.agent) request.httpsAgent = settings.agent;
+    if (!request.timeout) request.timeout = settings?.timeoutMs ?? 30_000;
+    return request;
+  });
+}
+
+/** A readable reason from whatever acme-client threw (it flattens CA problems into JSON text). */
+export function describeAcmeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(message) as { status?: string; challenges?: Array<{ type?: string; error?: { detail?: string } }>; detail?: string };
+      const detail = parsed.challenges?.find((c) => c.error?.detail)?.error?.detail ?? parsed.detail;
+      if (detail) return detail;
+    } catch {
+      // Not JSON after all.
+    }
+  }
+  const code = (error as { code?: string } | undefined)?.code;
+  return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+// ---- the manager --------------------------------------------------------------------------
+
+export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent]; failure: [FailureEvent] }> {
+  readonly config: AcmeConfig;
+  readonly storage: AcmeStorage;
+  /** Counts since start (tests and `bluetick doctor` read them). */
+  readonly stats = { orders: 0, accountRegistrations: 0 };
+
+  readonly #opts: AcmeManagerOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #retry: BackoffOptions;
+  readonly #domains = new Map<string, DomainState>();
+  readonly #expiry: Gauge<'domain'>;
+  readonly #orders: Counter<'domain' | 'kind' | 'outcome'>;
+  #account: Promise<Client> | undefined;
+  /** This manager's entry in `originSettings` (removed again by `close`). */
+  #origin: { key: string; settings: { agent?: HttpsAgent; timeoutMs: number } } | undefined;
+  #server: TlsServer | undefined;
+  #defaultFingerprint: string | undefined;
+  #http: Http01Responder | undefined;
+  #alpn: TlsAlpnResponder | undefined;
+  #started = false;
+  #closed = false;
+
+  /** Reads stored certificates; contacts no CA. Call `start()` once the TLS server exists. */
+  static async create(opts: AcmeManagerOptions): Promise<AcmeManager> {
+    const manager = new AcmeManager(opts);
+    await manager.#loadStored();
+    return manager;
+  }
+
+  private constructor(opts: AcmeManagerOptions) {
+    super();
+    this.#opts = opts;
+    this.config = opts.config;
+    this.#logger = opts.logger.child({ component: 'acme' });
+    this.#now = opts.now ?? Date.now;
+    this.#retry = { minMs: opts.retry?.minMs ?? 30_000, maxMs: opts.retry?.maxMs ?? 3_600_000 };
+    this.storage = new AcmeStorage(opts.dataDir, opts.config.directoryUrl);
+    for (const domain of opts.config.domains) this.#domains.set(domain, { domain, failures: 0 });
+
+    const registers = [opts.registry ?? new Registry()];
+    this.#expiry = new Gauge({
+      name: 'bluetick_tls_certificate_expiry_timestamp_seconds',
+      help: 'Expiry (notAfter) of the certificate served for each domain, as a Unix time.',
+      labelNames: ['domain'] as const,
+      registers,
+    });
+    this.#orders = new Counter({
+      name: 'bluetick_acme_orders_total',
+      help: 'ACME certificate orders by domain, kind (issue: none yet; renew: replacing one) and outcome (success, failure).',
+      labelNames: ['domain', 'kind', 'outcome'] as const,
+      registers,
+    });
+    for (const domain of opts.config.domains) {
+      for (const kind of ['issue', 'renew'] as const) {
+        for (const outcome of ['success', 'failure'] as const) this.#orders.inc({ domain, kind, outcome }, 0);
+      }
+    }
+
+    configureAcmeHttp();
+    const origin = originOf(opts.config.directoryUrl);
+    if (origin !== undefined) {
+      const settings = {
+        ...(opts.directoryCa !== undefined ? { agent: new HttpsAgent({ ca: opts.directoryCa, keepAlive: false }) } : {}),
+        timeoutMs: opts.requestTimeoutMs ?? 30_000,
+      };
+      originSettings.set(origin, settings);
+      this.#origin = { key: origin, settings };
+    }
+  }
+
+  /** What an `https.Server` needs: SNI per domain, and the first domain's certificate as the default. */
+  serverOptions(): SecureContextOptions & { SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void } {
+    const first = this.#defaultServed();
+    this.#defaultFingerprint = first?.facts.fingerprint256;
+    return {
+      minVersion: TLS_MIN_VERSION,
+      SNICallback: this.sniCallback,
+      ...(first ? { cert: first.cert, key: first.key } : {}),
+    };
+  }
+
+  /** Picks the certificate by server name; other names get the default one. */
+  readonly sniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+    const served = this.#domains.get(servername.toLowerCase())?.served;
+    cb(null, served?.context);
+  };
+
+  /**
+   * Starts the challenge listener (HTTP-01) or hooks the TLS server (TLS-ALPN-01), then
+   * orders what is missing or due, in the background.
+   *
+   * @param server the HTTPS server built with {@link serverOptions}.
+   * @param tlsPort the port it listens on (HTTP-01 redirects point there).
+   * @throws BluetickError when the HTTP-01 port cannot be bound.
+   */
+  async start(server: TlsServer, tlsPort: number): Promise<void> {
+    if (this.#started) throw new Error('AcmeManager already started');
+    this.#started = true;
+    this.#server = server;
+    if (this.config.challenge === 'http-01') {
+      this.#http = new Http01Responder({ host: this.#opts.host, port: this.config.httpPort, httpsPort: tlsPort, logger: this.#logger });
+      await this.#http.listen();
+    } else {
+      this.#alpn = new TlsAlpnResponder({ logger: this.#logger, ...(this.#opts.peekTimeoutMs !== undefined ? { peekTimeoutMs: this.#opts.peekTimeoutMs } : {}) });
+      this.#alpn.attach(server);
+    }
+    for (const state of this.#domains.values()) {
+      const reason = orderReason(timing(state.served), this.#now());
+      if (reason === undefined) {
+        this.#logger.info(
+          { domain: state.domain, notAfter: new Date(state.served!.facts.notAfter).toISOString(), renewAt: new Date(state.served!.renewAt).toISOString() },
+          'serving the stored certificate',
+        );
+        this.#schedule(state, state.served!.renewAt);
+      } else {
+        this.#schedule(state, this.#now());
+      }
+    }
+  }
+
+  /** The HTTP-01 listener's address, when there is one. */
+  get httpChallengeAddress(): { port: number; address: string } | undefined {
+    return this.#http?.address;
+  }
+
+  status(): DomainStatus[] {
+    const now = this.#now();
+    return [...this.#domains.values()].map((s) => {
+      const served = s.served;
+      return {
+        domain: s.domain,
+        state: served === undefined ? 'missing' : served.facts.notAfter <= now ? 'expired' : 'valid',
+        ordering: s.running !== undefined,
+        ...(served
+          ? {
+              notAfter: new Date(served.facts.notAfter),
+              renewAt: new Date(served.renewAt),
+              issuer: served.facts.issuer,
+              fingerprint256: served.facts.fingerprint256,
+            }
+          : {}),
+        ...(s.nextAttemptAt !== undefined ? { nextAttemptAt: new Date(s.nextAttemptAt) } : {}),
+        failures: s.failures,
+        ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+      };
+    });
+  }
+
+  /** True when every domain has a certificate to serve. */
+  get ready(): boolean {
+    return [...this.#domains.values()].every((s) => s.served !== undefined);
+  }
+
+  /** Resolves once every domain has a certificate (at once when they all have one). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.ready) return;
+        this.off('certificate', check);
+        resolve();
+      };
+      this.on('certificate', check);
+    });
+  }
+
+  /**
+   * Orders a new certificate now, whatever the schedule says (all domains when none is
+   * named). Resolves true when every order succeeded; failures are retried on the usual backoff.
+   */
+  async renewNow(domain?: string): Promise<boolean> {
+    const states = domain === undefined ? [...this.#domains.values()] : [this.#domains.get(domain.toLowerCase())].filter((s) => s !== undefined);
+    if (states.length === 0) throw new Error(`no ACME domain ${domain}`);
+    const results = await Promise.all(states.map((s) => this.#run(s, true)));
+    return results.every(Boolean);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const state of this.#domains.values()) {
+      if (state.timer) clearTimeout(state.timer);
+      state.timer = undefined;
+    }
+    this.#alpn?.detach();
+    await this.#http?.close();
+    if (this.#origin) {
+      this.#origin.settings.agent?.destroy();
+      if (originSettings.get(this.#origin.key) === this.#origin.settings) originSettings.delete(this.#origin.key);
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  async #loadStored(): Promise<void> {
+    for (const state of this.#domains.values()) {
+      let stored;
+      try {
+        stored = await this.storage.loadCertificate(state.domain);
+      } catch (error) {
+        this.#logger.warn({ domain: state.domain, err: error }, 'cannot read the stored certificate; ordering a new one');
+        continue;
+      }
+      if (stored === undefined) continue;
+      try {
+        state.served = this.#prepare(state.domain, stored.cert, stored.key, undefined);
+        this.#expiry.set({ domain: state.domain }, state.served.facts.notAfter / 1000);
+      } catch (error) {
+        this.#logger.warn(
+          { domain: state.domain, err: error, cert: this.storage.certificatePaths(state.domain).cert },
+          'the stored certificate cannot be used; ordering a new one',
+        );
+      }
+    }
+  }
+
+  /** Checks a pair and builds what serving it needs. Throws when it cannot serve `domain`. */
+  #prepare(domain: string, cert: Buffer, key: Buffer, obtainedAt: number | undefined): Served {
+    const facts = certificateFacts(cert);
+    if (!certificateCovers(facts, domain)) {
+      throw new Error(`the certificate names ${facts.dnsNames.join(', ') || 'no DNS name'}, not ${domain}`);
+    }
+    const context = createSecureContext({ cert, key, minVersion: TLS_MIN_VERSION });
+    return { cert, key, context, facts, renewAt: renewalTime(facts, this.config.renewWhenRemaining, obtainedAt) };
+  }
+
+  #defaultServed(): Served | undefined {
+    for (const state of this.#domains.values()) if (state.served) return state.served;
+    return undefined;
+  }
+
+  /** Clients that send no server name get the first domain's certificate. */
+  #refreshDefault(): void {
+    const first = this.#defaultServed();
+    if (!first || !this.#server || first.facts.fingerprint256 === this.#defaultFingerprint) return;
+    this.#server.setSecureContext({ cert: first.cert, key: first.key, minVersion: TLS_MIN_VERSION });
+    this.#defaultFingerprint = first.facts.fingerprint256;
+  }
+
+  #schedule(state: DomainState, at: number): void {
+    if (this.#closed) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.nextAttemptAt = at;
+    const delay = Math.max(0, at - this.#now());
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      // Long waits are taken in steps of at most MAX_TIMER_MS.
+      if (this.#now() < at) this.#schedule(state, at);
+      else void this.#run(state, false);
+    }, Math.min(delay, MAX_TIMER_MS));
+    state.timer.unref();
+  }
+
+  #run(state: DomainState, force: boolean): Promise<boolean> {
+    if (state.running) return state.running;
+    const reason = force ? 'requested' : orderReason(timing(state.served), this.#now());
+    if (reason === undefined) {
+      this.#schedule(state, state.served!.renewAt);
+      return Promise.resolve(true);
+    }
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+    state.nextAttemptAt = undefined;
+    const kind: OrderKind = state.served ? 'renew' : 'issue';
+    state.running = this.#attempt(state, kind, reason).finally(() => {
+      state.running = undefined;
+    });
+    return state.running;
+  }
+
+  async #attempt(state: DomainState, kind: OrderKind, reason: string): Promise<boolean> {
+    const { domain } = state;
+    const started = this.#now();
+    this.#logger.info(
+      {
+        domain,
+        kind,
+        reason,
+        directoryUrl: this.config.directoryUrl,
+        challenge: this.config.challenge,
+        ...(state.served ? { currentNotAfter: new Date(state.served.facts.notAfter).toISOString() } : {}),
+      },
+      kind === 'issue' ? 'requesting a certificate' : 'renewing the certificate',
+    );
+    try {
+      this.stats.orders++;
+      const pair = await this.#order(domain);
+      if (this.#closed) return false;
+      const served = this.#prepare(domain, pair.cert, pair.key, this.#now());
+      try {
+        await this.storage.saveCertificate(domain, pair);
+      } catch (error) {
+        // Serving it beats serving nothing; the next start orders again.
+        this.#logger.error({ domain, err: error, dir: this.storage.root }, 'cannot store the new certificate; serving it from memory');
+      }
+      state.served = served;
+      state.failures = 0;
+      state.lastError = undefined;
+      this.#refreshDefault();
+      this.#expiry.set({ domain }, served.facts.notAfter / 1000);
+      this.#orders.inc({ domain, kind, outcome: 'success' });
+      this.#logger.info(
+        {
+          domain,
+          kind,
+          issuer: served.facts.issuer.replace(/\n/g, ', '),
+          notAfter: new Date(served.facts.notAfter).toISOString(),
+          renewAt: new Date(served.renewAt).toISOString(),
+          fingerprint256: served.facts.fingerprint256,
+          ms: this.#now() - started,
+        },
+        kind === 'issue' ? 'certificate issued and serving' : 'certificate renewed and swapped in',
+      );
+      this.#schedule(state, served.renewAt);
+      this.emit('certificate', {
+        domain,
+        kind,
+        notBefore: new Date(served.facts.notBefore),
+        notAfter: new Date(served.facts.notAfter),
+        renewAt: new Date(served.renewAt),
+        issuer: served.facts.issuer,
+        fingerprint256: served.facts.fingerprint256,
+      });
+      return true;
+    } catch (error) {
+      if (this.#closed) return false;
+      // The CA may have forgotten the account (or the directory moved): look it up again next time.
+      this.#account = undefined;
+      state.failures++;
+      state.lastError = describeAcmeError(error);
+      this.#orders.inc({ domain, kind, outcome: 'failure' });
+      const retryAt = this.#now() + retryDelay(state.failures, this.#retry);
+      const served = state.served;
+      const now = this.#now();
+      const urgent = served === undefined || served.facts.notAfter - now < 7 * 86_400_000;
+      this.#logger[urgent ? 'error' : 'warn'](
+        {
+          domain,
+          kind,
+          error: state.lastError,
+          failures: state.failures,
+          retryAt: new Date(retryAt).toISOString(),
+          serving: served ? `the current certificate, valid until ${new Date(served.facts.notAfter).toISOString()}` : 'nothing yet',
+        },
+        kind === 'issue' ? 'could not obtain a certificate; will retry' : 'could not renew the certificate; will retry',
+      );
+      this.#schedule(state, retryAt);
+      this.emit('failure', { domain, kind, error: error instanceof Error ? error : new Error(String(error)), failures: state.failures, retryAt: new Date(retryAt) });
+      return false;
+    }
+  }
+
+  /** The account client, registered (or found again by its key) once per process. */
+  #client(): Promise<Client> {
+    this.#account ??= this.#register().catch((error: unknown) => {
+      this.#account = undefined;
+      throw error;
+    });
+    return this.#account;
+  }
+
+  async #register(): Promise<Client> {
+    const { directoryUrl, email } = this.config;
+    let accountKey = await this.storage.loadAccountKey();
+    if (accountKey === undefined) {
+      accountKey = await acmeCrypto.createPrivateEcdsaKey('P-256');
+      await this.storage.saveAccountKey(accountKey);
+      this.#logger.info({ file: this.storage.accountKeyPath }, 'created an ACME account key');
+    }
+    const poll = this.#opts.poll ?? {};
+    const client = new Client({
+      directoryUrl,
+      accountKey,
+      backoffAttempts: poll.attempts ?? 20,
+      backoffMin: poll.minMs ?? 1_000,
+      backoffMax: poll.maxMs ?? 10_000,
+    });
+    // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so this
+    // both registers a first account and finds the stored one again.
+    await client.createAccount({ termsOfServiceAgreed: true, ...(email !== undefined ? { contact: [`mailto:${email}`] } : {}) });
+    const url = client.getAccountUrl();
+    const stored = await this.storage.loadAccount();
+    if (stored?.url !== url || stored.email !== email) {
+      if (stored?.url !== url) {
+        this.stats.accountRegistrations++;
+        this.#logger.info({ account: url, directoryUrl, ...(stored ? { previous: stored.url } : {}) }, 'registered an ACME account');
+      }
+      await this.storage.saveAccount({
+        url,
+        ...(email !== undefined ? { email } : {}),
+        directoryUrl,
+        createdAt: stored?.url === url ? stored.createdAt : new Date(this.#now()).toISOString(),
+      });
+    } else {
+      this.#logger.debug({ account: url }, 'using the stored ACME account');
+    }
+    return client;
+  }
+
+  async #order(domain: string): Promise<{ cert: Buffer; key: Buffer }> {
+    const client = await this.#client();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: domain }] });
+    const authorizations = await client.getAuthorizations(order);
+    for (const authz of authorizations) {
+      if (authz.status === 'valid') continue;
+      if (authz.status !== 'pending') throw new Error(`the CA's authorization for ${authz.identifier.value} is ${authz.status}`);
+      await this.#solve(client, authz);
+    }
+    const key = await acmeCrypto.createPrivateRsaKey(2048);
+    const [, csr] = await acmeCrypto.createCsr({ commonName: domain, altNames: [domain] }, key);
+    const finalized = await client.finalizeOrder(order, csr);
+    const chain = await client.getCertificate(finalized);
+    return { cert: Buffer.from(chain), key };
+  }
+
+  async #solve(client: Client, authz: Authorization): Promise<void> {
+    const type = this.config.challenge;
+    const domain = authz.identifier.value;
+    const challenge = authz.challenges.find((c) => c.type === type);
+    if (challenge === undefined) {
+      throw new Error(`the CA offers no ${type} challenge for ${domain} (it offers ${authz.challenges.map((c) => c.type).join(', ')})`);
+    }
+    const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+    const token = (challenge as { token?: string }).token ?? '';
+    if (type === 'http-01') {
+      this.#http?.set(token, keyAuthorization);
+    } else {
+      const challengeKey = await acmeCrypto.createPrivateEcdsaKey('P-256');
+      const [key, cert] = await acmeCrypto.createAlpnCertificate(authz, keyAuthorization, challengeKey);
+      this.#alpn?.set(domain, { cert, key });
+    }
+    try {
+      await client.completeChallenge(challenge);
+      await client.waitForValidStatus(authz);
+    } finally {
+      if (type === 'http-01') this.#http?.delete(token);
+      else this.#alpn?.delete(domain);
+    }
+  }
+}

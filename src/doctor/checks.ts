@@ -1,0 +1,403 @@
+/**
+ * @module doctor/checks
+ *
+ * Pure verdicts for `bluetick doctor`: each function takes what a probe observed (the
+ * certificates a server sent, a status code, a `Date` header, a channel's settings) and
+ * returns one line of the checklist with, on failure, what to do about it. No sockets, no
+ * files, no clock: `probe.ts` and `doctor.ts` gather the facts.
+ */
+import type { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { ChannelConfig } from '../config/resolve.js';
+
+export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  /** Stable identifier, e.g. `tls.hostname`, `webhook.sales`. */
+  id: string;
+  title: string;
+  status: Verdict;
+  /** What was found, in one sentence. */
+  detail: string;
+  /** What to do; present on `fail` and `warn`. */
+  fix?: string;
+}
+
+/** EnableX and Meta need this much certificate lifetime left for the check to pass. */
+export const EXPIRY_MARGIN_DAYS = 14;
+const DAY_MS = 86_400_000;
+
+/** Clock skew up to this is fine; beyond `CLOCK_FAIL_MS` it fails. */
+export const CLOCK_OK_MS = 10_000;
+export const CLOCK_FAIL_MS = 120_000;
+
+const ACME_FIX = 'serve a certificate from a public CA: `bluetick serve --acme-domain <name> --acme-email <you>` gets one from Let\'s Encrypt and renews it';
+
+/** `CN=R10` from a multi-line X.509 name; the whole name when it has no CN. */
+export function commonName(name: string): string {
+  const cn = name.split('\n').find((part) => part.startsWith('CN='));
+  return cn ?? name.replace(/\n/g, ', ');
+}
+
+export function isSelfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export interface ChainPath {
+  /** Leaf first, as far as it could be built from what the server sent. */
+  path: X509Certificate[];
+  /** The trusted root the path ends at. */
+  anchor?: X509Certificate;
+  /** A self-signed root the server sent that is not trusted here. */
+  untrustedRoot?: X509Certificate;
+  /** The issuer name the path stops at: neither sent nor trusted. */
+  missingIssuer?: string;
+  /**
+   * The path reached an intermediate the server sent, whose issuer (a root, which servers
+   * normally leave out) is not trusted here: a private or unknown CA, not a missing link.
+   */
+  unknownRoot?: string;
+}
+
+/**
+ * Builds leaf -> intermediates -> root from the certificates the server sent and the trusted
+ * roots, the way a client without AIA fetching (most webhook senders) would.
+ */
+export function buildChain(leaf: X509Certificate, sent: readonly X509Certificate[], trusted: readonly X509Certificate[]): ChainPath {
+  const path = [leaf];
+  const seen = new Set([leaf.fingerprint256]);
+  let current = leaf;
+  for (let depth = 0; depth < 10; depth++) {
+    const anchor = trusted.find((root) => root.fingerprint256 === current.fingerprint256 || issuedBy(current, root));
+    if (anchor) {
+      if (anchor.fingerprint256 !== current.fingerprint256) path.push(anchor);
+      return { path, anchor };
+    }
+    if (isSelfSigned(current)) return { path, untrustedRoot: current };
+    const next = sent.find((c) => !seen.has(c.fingerprint256) && issuedBy(current, c));
+    if (!next) return path.length > 1 ? { path, unknownRoot: current.issuer } : { path, missingIssuer: current.issuer };
+    path.push(next);
+    seen.add(next.fingerprint256);
+    current = next;
+  }
+  return { path, missingIssuer: current.issuer };
+}
+
+export interface CertificateInput {
+  /** What the server sent (or the file holds), leaf first. */
+  chain: readonly X509Certificate[];
+  /** Roots trusted for this check (the public ones, plus `--ca`). */
+  trusted: readonly X509Certificate[];
+  /** The name providers will connect to; `undefined` skips the name check. */
+  host: string | undefined;
+  now: number;
+  /** Where the certificate came from, for the detail text (`from the server`, `from file ...`). */
+  source: string;
+  /** How the server gets its certificates, to tailor the fixes. */
+  mode: 'acme' | 'files' | 'unknown';
+}
+
+/** The four certificate lines: CA-signed, chain complete, host name, expiry. */
+export function certificateChecks(input: CertificateInput): CheckResult[] {
+  const leaf = input.chain[0];
+  if (!leaf) {
+    const skip = (id: string, title: string): CheckResult => ({ id, title, status: 'skip', detail: 'no certificate to check' });
+    return [
+      skip('tls.ca-signed', 'Certificate is CA-signed'),
+      skip('tls.chain', 'Certificate chain is complete'),
+      skip('tls.hostname', 'Certificate matches the host name'),
+      skip('tls.expiry', 'Certificate is not about to expire'),
+    ];
+  }
+  const chain = buildChain(leaf, input.chain.slice(1), input.trusted);
+  const out: CheckResult[] = [];
+  const renewFix =
+    input.mode === 'acme'
+      ? 'bluetick renews ACME certificates by itself once a third of their lifetime is left: look for "could not renew" in its log (challenge port unreachable, DNS, rate limits)'
+      : input.mode === 'files'
+        ? 'renew the certificate (e.g. `certbot renew`) and write it over the configured file; bluetick reloads it without a restart. Or let bluetick do it: --acme-domain'
+        : 'renew the certificate, or let bluetick obtain and renew one: --acme-domain';
+
+  // CA-signed
+  const selfSigned = isSelfSigned(leaf);
+  if (selfSigned) {
+    out.push({
+      id: 'tls.ca-signed',
+      title: 'Certificate is CA-signed',
+      status: 'fail',
+      detail: `the certificate ${input.source} is self-signed (${commonName(leaf.subject)}${chain.anchor ? ', trusted here only because --ca names it' : ''}); EnableX and Meta refuse self-signed certificates`,
+      fix: ACME_FIX + ', or install one from a public CA (--tls-cert/--tls-key)',
+    });
+  } else if (chain.anchor) {
+    out.push({
+      id: 'tls.ca-signed',
+      title: 'Certificate is CA-signed',
+      status: 'pass',
+      detail: `issued by ${commonName(leaf.issuer)}, trusted through ${commonName(chain.anchor.subject)}`,
+    });
+  } else if (chain.untrustedRoot || chain.unknownRoot !== undefined) {
+    const rootName = chain.untrustedRoot ? chain.untrustedRoot.subject : chain.unknownRoot!;
+    out.push({
+      id: 'tls.ca-signed',
+      title: 'Certificate is CA-signed',
+      status: 'fail',
+      detail: `issued by ${commonName(leaf.issuer)}, under the root ${commonName(rootName)}, which is not a trusted CA here`,
+      fix: `${ACME_FIX}; a private CA is refused by providers (for a test CA, pass its root with --ca FILE)`,
+    });
+  } else {
+    out.push({
+      id: 'tls.ca-signed',
+      title: 'Certificate is CA-signed',
+      status: 'warn',
+      detail: `issued by ${commonName(leaf.issuer)} (not self-signed), but whether that CA is trusted cannot be told while the chain is incomplete`,
+      fix: 'complete the chain (see the next line), then run doctor again',
+    });
+  }
+
+  // Chain
+  if (selfSigned) {
+    out.push({ id: 'tls.chain', title: 'Certificate chain is complete', status: 'skip', detail: 'a self-signed certificate has no chain' });
+  } else if (chain.missingIssuer !== undefined) {
+    const sent = input.chain.length;
+    out.push({
+      id: 'tls.chain',
+      title: 'Certificate chain is complete',
+      status: 'fail',
+      detail: `${sent} certificate${sent === 1 ? '' : 's'} ${input.source}; the issuer ${commonName(chain.missingIssuer)} of ${commonName(chain.path.at(-1)!.subject)} is missing, so clients that do not fetch intermediates (most webhook senders) fail`,
+      fix:
+        input.mode === 'acme'
+          ? 'bluetick stores the full chain the CA returns; order a new certificate (delete the domain folder under <data>/acme/.../certificates and restart)'
+          : 'serve the full chain: the certificate file must hold the leaf followed by its intermediates (certbot: fullchain.pem, not cert.pem)',
+    });
+  } else {
+    const names = chain.path.map((c) => commonName(c.subject));
+    if (chain.unknownRoot !== undefined) names.push(`${commonName(chain.unknownRoot)} (root, not sent)`);
+    out.push({ id: 'tls.chain', title: 'Certificate chain is complete', status: 'pass', detail: names.join(' -> ') });
+  }
+
+  // Host name
+  if (input.host === undefined) {
+    out.push({
+      id: 'tls.hostname',
+      title: 'Certificate matches the host name',
+      status: 'skip',
+      detail: 'no public host name known; pass --url https://<your-host>/... to check it',
+    });
+  } else {
+    const host = input.host.replace(/^\[|\]$/g, '');
+    const matched = isIP(host) ? leaf.checkIP(host) : leaf.checkHost(host, { subject: 'never' });
+    const names = (leaf.subjectAltName ?? '').split(/,\s*/).filter((n) => n !== '').map((n) => n.replace(/^(DNS|IP Address):/, ''));
+    out.push(
+      matched !== undefined
+        ? { id: 'tls.hostname', title: 'Certificate matches the host name', status: 'pass', detail: `${host} is named by the certificate` }
+        : {
+            id: 'tls.hostname',
+            title: 'Certificate matches the host name',
+            status: 'fail',
+            detail: `the certificate names ${names.length > 0 ? names.join(', ') : 'no host (no subjectAltName)'}, not ${host}`,
+            fix:
+              input.mode === 'acme'
+                ? `add ${host} to server.acme.domains (--acme-domain ${host}), or use a URL with a name the certificate covers`
+                : `use a certificate that names ${host} (--acme-domain ${host} gets one), or a URL with a name the certificate covers`,
+          },
+    );
+  }
+
+  // Expiry
+  const notBefore = Date.parse(leaf.validFrom);
+  const notAfter = Date.parse(leaf.validTo);
+  const days = (ms: number): string => {
+    const d = Math.floor(Math.abs(ms) / DAY_MS);
+    return d === 1 ? '1 day' : `${d} days`;
+  };
+  if (input.now < notBefore) {
+    out.push({
+      id: 'tls.expiry',
+      title: 'Certificate is not about to expire',
+      status: 'fail',
+      detail: `not valid before ${new Date(notBefore).toISOString()}`,
+      fix: 'check this machine\'s clock (NTP); a certificate from the future usually means the clock is behind',
+    });
+  } else if (notAfter <= input.now) {
+    out.push({
+      id: 'tls.expiry',
+      title: 'Certificate is not about to expire',
+      status: 'fail',
+      detail: `expired on ${new Date(notAfter).toISOString()} (${days(input.now - notAfter)} ago)`,
+      fix: renewFix,
+    });
+  } else if (notAfter - input.now < EXPIRY_MARGIN_DAYS * DAY_MS) {
+    out.push({
+      id: 'tls.expiry',
+      title: 'Certificate is not about to expire',
+      status: 'fail',
+      detail: `expires on ${new Date(notAfter).toISOString()}, in ${days(notAfter - input.now)} (less than ${EXPIRY_MARGIN_DAYS})`,
+      fix: renewFix,
+    });
+  } else {
+    out.push({
+      id: 'tls.expiry',
+      title: 'Certificate is not about to expire',
+      status: 'pass',
+      detail: `valid until ${new Date(notAfter).toISOString()} (${days(notAfter - input.now)} left)`,
+    });
+  }
+  return out;
+}
+
+/** `versions`: the protocol each attempt negotiated, or the error it failed with. */
+export function tlsVersionCheck(versions: { 'TLSv1.2': { ok: boolean; detail: string }; 'TLSv1.3': { ok: boolean; detail: string } }): CheckResult {
+  const offered = (['TLSv1.3', 'TLSv1.2'] as const).filter((v) => versions[v].ok);
+  if (offered.length > 0) {
+    return { id: 'tls.version', title: 'TLS 1.2 or newer is offered', status: 'pass', detail: `offers ${offered.join(' and ')}` };
+  }
+  return {
+    id: 'tls.version',
+    title: 'TLS 1.2 or newer is offered',
+    status: 'fail',
+    detail: `no handshake with TLS 1.2 (${versions['TLSv1.2'].detail}) or TLS 1.3 (${versions['TLSv1.3'].detail})`,
+    fix: 'serve TLS 1.2 or 1.3 (bluetick always does; check the proxy or load balancer in front of it)',
+  };
+}
+
+/** Local clock against the server's `Date` header. */
+export function clockCheck(localNow: number, dateHeader: string | undefined, where: string): CheckResult {
+  const title = 'Clock is in sync';
+  if (dateHeader === undefined) return { id: 'clock', title, status: 'skip', detail: `no Date header from ${where} to compare with` };
+  const server = Date.parse(dateHeader);
+  if (Number.isNaN(server)) return { id: 'clock', title, status: 'skip', detail: `unreadable Date header from ${where}: ${dateHeader}` };
+  // The header has whole seconds: up to 1 s of the difference is rounding.
+  const skew = localNow - server;
+  const abs = Math.max(0, Math.abs(skew) - 1_000);
+  const text = `this machine is ${(Math.abs(skew) / 1000).toFixed(1)} s ${skew >= 0 ? 'ahead of' : 'behind'} ${where}`;
+  if (abs <= CLOCK_OK_MS) return { id: 'clock', title, status: 'pass', detail: text };
+  return {
+    id: 'clock',
+    title,
+    status: abs <= CLOCK_FAIL_MS ? 'warn' : 'fail',
+    detail: `${text}; receive times, the 24-hour conversation window and certificate dates depend on it`,
+    fix: 'run a time synchronization service (chrony, systemd-timesyncd) on both machines',
+  };
+}
+
+/** One channel's credentials, by what its provider sends. */
+export function credentialsCheck(channel: ChannelConfig, key: string): CheckResult {
+  const id = `credentials.${channel.name}`;
+  const title = `Channel "${channel.name}" has credentials`;
+  const basic = channel.basicAuth.length;
+  const secrets = channel.meta.appSecrets.length;
+  const tokens = channel.meta.verifyTokens.length;
+  const has: string[] = [];
+  if (basic > 0) has.push(`Basic auth (${basic})`);
+  if (secrets > 0) has.push(`Meta app secret (${secrets})`);
+  if (tokens > 0) has.push(`Meta verify token (${tokens})`);
+  const setBasic = `set ${key}.basicAuth (or BLUETICK_BASIC_AUTH=user:password) to the user name and password ticked under HTTP Authentication in the EnableX portal`;
+  const setSecret = `set ${key}.meta.appSecrets (or BLUETICK_META_APP_SECRET) to the App Secret from Meta's App Dashboard`;
+  const setToken = `set ${key}.meta.verifyTokens (or BLUETICK_META_VERIFY_TOKEN) to the verify token typed into Meta's webhook settings`;
+  if (channel.provider === 'enablex' && basic === 0) {
+    return { id, title, status: 'fail', detail: `provider enablex, but no Basic auth${has.length ? ` (has: ${has.join(', ')})` : ''}`, fix: setBasic };
+  }
+  if (channel.provider === 'meta') {
+    const missing: string[] = [];
+    if (secrets === 0) missing.push('no app secret (POSTs cannot be verified)');
+    if (tokens === 0) missing.push("no verify token (Meta's subscription handshake fails)");
+    if (missing.length > 0) {
+      return { id, title, status: 'fail', detail: `provider meta, but ${missing.join(' and ')}`, fix: [secrets === 0 ? setSecret : '', tokens === 0 ? setToken : ''].filter(Boolean).join('; ') };
+    }
+  }
+  if (basic === 0 && secrets === 0) {
+    return { id, title, status: 'fail', detail: 'no credentials: anyone who knows the URL can post', fix: `${setBasic}; for Meta: ${setSecret}` };
+  }
+  if (secrets > 0 && tokens === 0) {
+    return { id, title, status: 'warn', detail: `${has.join(', ')}; no verify token, so Meta's subscription handshake would fail`, fix: setToken };
+  }
+  return { id, title, status: 'pass', detail: has.join(', ') };
+}
+
+/** The answer to the test notification. */
+export function webhookCheck(channel: string, url: string, outcome: { status?: number; error?: string; body?: string }, credentials: string): CheckResult {
+  const id = `webhook.${channel}`;
+  const title = `Webhook "${channel}" answers a test notification`;
+  if (outcome.status === 200) return { id, title, status: 'pass', detail: `POST ${url} (${credentials}) -> 200` };
+  if (outcome.status === undefined) {
+    return {
+      id,
+      title,
+      status: 'fail',
+      detail: `POST ${url} failed: ${outcome.error ?? 'no answer'}`,
+      fix: 'check that bluetick runs, that DNS points at this host and that the firewall lets the port through',
+    };
+  }
+  const fixes: Record<number, string> = {
+    401: `the server refused ${credentials}: the credentials in this configuration differ from the server's. Use the same user/password (or app secret) in the config, the server and the provider's portal`,
+    404: 'no channel at this path: check the channel name/path in the URL and in the config',
+    405: 'the server does not take POST at this path',
+    413: 'the server refused the body size',
+    503: "the server cannot write its journal right now: check /readyz and the store's disk",
+  };
+  return {
+    id,
+    title,
+    status: 'fail',
+    detail: `POST ${url} (${credentials}) -> ${outcome.status}${outcome.body ? `: ${outcome.body.slice(0, 200).trim()}` : ''}`,
+    fix: fixes[outcome.status] ?? 'EnableX needs a 200 for every post; look at the server log for this request',
+  };
+}
+
+/** Plain HTTP exposure, from the URL's scheme and what a plain-HTTP probe saw. */
+export function plainHttpCheck(input: {
+  url: URL;
+  publicHost: boolean;
+  /** For https URLs: the plain-HTTP probe on the same address. */
+  probe?: { port: number; status?: number; error?: string };
+  /** The config lets bluetick speak plain HTTP on a reachable address (behind a proxy). */
+  proxyBinding?: string;
+}): CheckResult {
+  const id = 'http.plain';
+  const title = 'Plain HTTP is not exposed publicly';
+  const { url } = input;
+  if (url.protocol === 'http:') {
+    if (!input.publicHost) return { id, title, status: 'pass', detail: `plain HTTP on ${url.hostname}, a loopback address only this machine reaches (providers need HTTPS)` };
+    return {
+      id,
+      title,
+      status: 'fail',
+      detail: `the webhook URL ${url.origin} is plain HTTP on a public name: credentials and messages would cross the network unencrypted, and EnableX refuses it`,
+      fix: 'serve HTTPS: --acme-domain (automatic certificates), --tls-cert/--tls-key, or a TLS proxy in front with bluetick bound to 127.0.0.1 and --behind-proxy',
+    };
+  }
+  const probe = input.probe;
+  if (probe?.status !== undefined && (probe.status === 200 || probe.status === 401 || probe.status === 413 || probe.status === 503)) {
+    return {
+      id,
+      title,
+      status: 'fail',
+      detail: `port ${probe.port} takes webhook requests over plain HTTP (POST ${url.pathname} -> ${probe.status})`,
+      fix: 'do not expose a plain-HTTP listener: bind it to 127.0.0.1 behind the proxy, or make port 80 redirect to HTTPS',
+    };
+  }
+  if (input.proxyBinding !== undefined) {
+    return {
+      id,
+      title,
+      status: 'warn',
+      detail: `bluetick listens for plain HTTP on ${input.proxyBinding} for the TLS proxy`,
+      fix: 'make sure only the proxy reaches that address (firewall), or bind bluetick to 127.0.0.1',
+    };
+  }
+  if (probe === undefined) return { id, title, status: 'pass', detail: 'HTTPS URL' };
+  if (probe.status === undefined) return { id, title, status: 'pass', detail: `nothing takes plain HTTP on port ${probe.port} (${probe.error ?? 'no answer'})` };
+  return { id, title, status: 'pass', detail: `port ${probe.port} answers plain HTTP with ${probe.status} (redirect or refusal), no webhook is taken` };
+}
