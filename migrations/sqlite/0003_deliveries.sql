@@ -1,0 +1,61 @@
+-- 0003_deliveries: durable deliveries (one per event and matching route) and their attempts.
+--
+-- Lanes: deliveries sharing (route, ordering_key) run one at a time, in id order. Only a
+-- lane's runnable delivery has blocked = 0; the others wait with blocked = 1 and are promoted
+-- one by one as the runnable one succeeds or goes dead. The work queue index therefore holds
+-- at most one row per lane, and leasing never has to look past a blocked row.
+
+CREATE TABLE deliveries (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_seq        INTEGER NOT NULL REFERENCES events (seq),
+  event_id         TEXT    NOT NULL,
+  event_type       TEXT    NOT NULL,
+  route            TEXT    NOT NULL,
+  sink             TEXT    NOT NULL,
+  ordering_key     TEXT    NOT NULL,
+  origin           TEXT    NOT NULL DEFAULT 'event' CHECK (origin IN ('event', 'replay')),
+  state            TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'succeeded', 'dead')),
+  blocked          INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  redrives         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER NOT NULL,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  last_attempt_at  INTEGER,
+  completed_at     INTEGER,
+  last_status_code INTEGER,
+  last_error       TEXT
+);
+
+-- Recording an event creates its deliveries once, even when several processes share a database.
+CREATE UNIQUE INDEX deliveries_event_route_uq ON deliveries (event_id, route) WHERE origin = 'event';
+CREATE INDEX deliveries_event_idx ON deliveries (event_id, id);
+CREATE INDEX deliveries_route_idx ON deliveries (route, id);
+-- Unfinished deliveries of a lane (blocking checks and promotion).
+CREATE INDEX deliveries_lane_idx ON deliveries (route, ordering_key, id) WHERE state IN ('pending', 'in_flight');
+-- The work queue: runnable and due, per sink.
+CREATE INDEX deliveries_due_idx ON deliveries (sink, next_attempt_at, id) WHERE state = 'pending' AND blocked = 0;
+-- Leases, for expiry and renewal.
+CREATE INDEX deliveries_leased_idx ON deliveries (sink, lease_expires_at) WHERE state = 'in_flight';
+CREATE INDEX deliveries_owner_idx ON deliveries (lease_owner) WHERE state = 'in_flight';
+-- Dead letters.
+CREATE INDEX deliveries_dead_idx ON deliveries (id) WHERE state = 'dead';
+
+-- Every attempt, with what came of it. Never updated.
+CREATE TABLE delivery_attempts (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  delivery_id    INTEGER NOT NULL REFERENCES deliveries (id),
+  started_at     INTEGER NOT NULL,
+  latency_ms     INTEGER NOT NULL,
+  outcome        TEXT    NOT NULL CHECK (outcome IN ('success', 'retry', 'fail')),
+  status_code    INTEGER,
+  error_code     TEXT,
+  error          TEXT,
+  detail         TEXT,
+  retry_after_ms INTEGER,
+  owner          TEXT    NOT NULL
+);
+
+CREATE INDEX delivery_attempts_delivery_idx ON delivery_attempts (delivery_id, id);

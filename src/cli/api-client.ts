@@ -1,0 +1,77 @@
+/**
+ * @module cli/api-client
+ *
+ * The few lines the operator commands (`dead-letters`, `replay`) need to talk to a running
+ * bluetick's `/api`: base URL from `--url` or `BLUETICK_URL`, bearer token from `--token`
+ * or `BLUETICK_ADMIN_TOKEN`, JSON in and out, and errors that say what the server said.
+ */
+import { request as undiciRequest } from 'undici';
+import { ExitError } from '../errors.js';
+
+export interface ApiClientOptions {
+  url?: string;
+  token?: string;
+}
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+export class ApiClient {
+  readonly base: string;
+  readonly #token: string | undefined;
+
+  constructor(opts: ApiClientOptions, env: NodeJS.ProcessEnv = process.env) {
+    const raw = opts.url ?? env.BLUETICK_URL ?? DEFAULT_API_URL;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ExitError(2, `--url: not a valid URL: ${raw}`);
+    }
+    this.base = url.origin;
+    const token = opts.token ?? env.BLUETICK_ADMIN_TOKEN;
+    this.#token = token === undefined || token === '' ? undefined : token;
+  }
+
+  get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+    const suffix = qs.size > 0 ? `?${qs.toString()}` : '';
+    return this.#send<T>('GET', `${path}${suffix}`);
+  }
+
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.#send<T>('POST', path, body);
+  }
+
+  async #send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await undiciRequest(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headersTimeout: 30_000,
+        bodyTimeout: 60_000,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error as Error).message;
+      throw new ExitError(1, `cannot reach bluetick at ${this.base} (${code}); is it running? (--url / BLUETICK_URL)`);
+    }
+    const text = await res.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (res.statusCode >= 400) {
+      const message = (parsed as { message?: string } | undefined)?.message ?? text.slice(0, 300);
+      const hint = res.statusCode === 401 ? ' (--token / BLUETICK_ADMIN_TOKEN)' : '';
+      throw new ExitError(1, `${method} ${path}: HTTP ${res.statusCode}: ${message}${hint}`);
+    }
+    return parsed as T;
+  }
+}

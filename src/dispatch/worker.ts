@@ -1,0 +1,567 @@
+/**
+ * @module dispatch/worker
+ *
+ * The delivery worker: the shell around the pure dispatch rules. It leases due deliveries
+ * from the store, runs each through its sink or library handler, and records every
+ * attempt with what follows from the route's retry policy:
+ *
+ * ```
+ * lease (runnable, due, sink not paused) -> breaker permit? -- no --> release (no attempt spent)
+ *                                              | yes
+ *                                   sink.deliver / handler(event)
+ *                                              |
+ *            success -> succeeded   fail -> dead   retry -> nextAttemptAt(policy) | dead after the last
+ * ```
+ *
+ * - Order: the store hands out at most one delivery per (route, ordering key) lane, and the
+ *   next one only after this one succeeded or went dead; lanes run in parallel up to
+ *   `concurrency` (and each HTTP sink's own limit).
+ * - At least once: leases are renewed while attempts run. A worker that dies stops renewing;
+ *   its deliveries are leased again once the lease expires.
+ * - Circuit breaker per sink: while open, its deliveries are not leased (they wait, nothing
+ *   is dropped and no attempt is spent); once the cool-down passes, one probe is leased.
+ * - Outcomes are recorded in batches (one store transaction per event-loop turn), like the
+ *   journal's group commit.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { BluetickEvent } from '../events/types.js';
+import type { AttemptRecord, DeliveryStore, LeasedDelivery, NextStep } from '../store/deliveries.js';
+import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
+import type { RouteConfig } from './match.js';
+import { type AttemptOutcome, type RetryPolicy, DEFAULT_RETRY_POLICY, handlerOutcome, nextAttemptAt, resolveRetryPolicy } from './retry.js';
+
+/** What a handler or sink learns about the attempt it runs. */
+export interface AttemptContext {
+  deliveryId: number;
+  route: string;
+  /** 1 for the first attempt (after a redrive, counting starts again). */
+  attempt: number;
+  orderingKey: string;
+}
+
+/** Something the worker can deliver to: a configured sink or a library handler. */
+export interface DeliveryTarget {
+  /** The sink name deliveries carry: a configured sink, or `handler:<route>`. */
+  readonly name: string;
+  readonly type: string;
+  /** One attempt; resolves with its outcome and never rejects for an expected failure. */
+  deliver(event: BluetickEvent, context: AttemptContext): Promise<AttemptOutcome>;
+}
+
+/** A library handler as the worker runs it; its outcome follows `handlerOutcome`. */
+export function handlerTarget(
+  name: string,
+  handler: (event: BluetickEvent, context: AttemptContext) => unknown,
+): DeliveryTarget {
+  return {
+    name,
+    type: 'handler',
+    async deliver(event, context) {
+      const started = performance.now();
+      try {
+        await handler(event, context);
+        return handlerOutcome(Math.round(performance.now() - started));
+      } catch (error) {
+        return handlerOutcome(Math.round(performance.now() - started), { error });
+      }
+    },
+  };
+}
+
+export interface WorkerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What the worker reports as it goes (metrics). */
+export interface WorkerObserver {
+  attempt?(info: { sink: string; route: string; outcome: AttemptOutcome; next: NextStep['state'] }): void;
+  breaker?(sink: string, from: BreakerState, to: BreakerState, snapshot: BreakerSnapshot): void;
+  inFlight?(count: number): void;
+}
+
+export interface DeliveryWorkerOptions {
+  store: DeliveryStore;
+  /** Routes with their retry policies; a delivery of a route not listed uses the default policy. */
+  routes: readonly RouteConfig[];
+  targets: readonly DeliveryTarget[];
+  /** Breaker settings per sink name; sinks listed here get a breaker (handlers usually not). */
+  breakers?: Readonly<Record<string, Partial<Omit<BreakerOptions, 'onTransition'>>>>;
+  /** Deliveries in flight at once. Default 64. */
+  concurrency?: number;
+  /** Lease length; renewed every third of it while attempts run. Default 30 000 ms. */
+  leaseMs?: number;
+  /** How often to look for due work when idle. Default 250 ms. */
+  pollMs?: number;
+  /** Unique per worker; default `<host>:<pid>:<random>`. */
+  owner?: string;
+  logger?: WorkerLogger;
+  observer?: WorkerObserver;
+  /** Epoch ms clock (leases, schedules, breakers). */
+  now?: () => number;
+  /** Uniform in [0, 1) for backoff jitter. */
+  random?: () => number;
+}
+
+/** Recent attempts kept per sink for its health figures. */
+const HEALTH_WINDOW = 200;
+
+/** One sink's health as the API shows it. */
+export interface SinkHealth {
+  name: string;
+  type: string;
+  breaker?: BreakerSnapshot;
+  /** Attempts since start, by outcome. */
+  attempts: { total: number; success: number; retry: number; fail: number };
+  /** Over the last {@link HEALTH_WINDOW} attempts; absent before the first. */
+  recent?: { attempts: number; successRate: number; latencyMs: { avg: number; p50: number; p95: number; max: number } };
+  inFlight: number;
+  lastAttemptAt?: number;
+  lastSuccessAt?: number;
+  lastError?: string;
+}
+
+class SinkStats {
+  total = 0;
+  success = 0;
+  retry = 0;
+  fail = 0;
+  inFlight = 0;
+  lastAttemptAt: number | undefined;
+  lastSuccessAt: number | undefined;
+  lastError: string | undefined;
+  private readonly latencies: number[] = [];
+  private readonly oks: boolean[] = [];
+  private at = 0;
+
+  add(outcome: AttemptOutcome, now: number): void {
+    this.total++;
+    this[outcome.classification]++;
+    this.lastAttemptAt = now;
+    if (outcome.ok) this.lastSuccessAt = now;
+    else this.lastError = outcome.error ?? outcome.errorCode;
+    if (this.latencies.length < HEALTH_WINDOW) {
+      this.latencies.push(outcome.latencyMs);
+      this.oks.push(outcome.ok);
+    } else {
+      this.latencies[this.at] = outcome.latencyMs;
+      this.oks[this.at] = outcome.ok;
+      this.at = (this.at + 1) % HEALTH_WINDOW;
+    }
+  }
+
+  recent(): SinkHealth['recent'] {
+    const n = this.latencies.length;
+    if (n === 0) return undefined;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const pick = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))]!;
+    const ok = this.oks.filter(Boolean).length;
+    return {
+      attempts: n,
+      successRate: ok / n,
+      latencyMs: { avg: Math.round(sorted.reduce((a, b) => a + b, 0) / n), p50: pick(0.5), p95: pick(0.95), max: sorted[n - 1]! },
+    };
+  }
+}
+
+/** A unique lease owner for this process. */
+export function workerOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+type RunState = 'stopped' | 'running' | 'stopping';
+
+/**
+ * @example
+ * const worker = new DeliveryWorker({ store, routes: config.routes, targets: [createSink(cfg)] });
+ * worker.start();
+ * pipeline.on('batch', () => worker.wake());
+ * // ...
+ * await worker.stop();
+ */
+export class DeliveryWorker {
+  readonly owner: string;
+  private readonly store: DeliveryStore;
+  private readonly targets = new Map<string, DeliveryTarget>();
+  private readonly policies = new Map<string, RetryPolicy>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly stats = new Map<string, SinkStats>();
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly logger: WorkerLogger | undefined;
+  private readonly observer: WorkerObserver | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  private state: RunState = 'stopped';
+  private readonly running = new Map<number, Promise<void>>();
+  /** Outcomes waiting for the next batched write. */
+  private records: AttemptRecord[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushScheduled = false;
+  private leasing = false;
+  /** A pump was asked for while a lease was in progress. */
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Earliest retry this worker scheduled, so it wakes for it instead of waiting for a poll. */
+  private nextLocalDue = Infinity;
+  private consecutiveStoreFailures = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.store = options.store;
+    this.owner = options.owner ?? workerOwner();
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? 64));
+    this.leaseMs = Math.max(100, options.leaseMs ?? 30_000);
+    this.pollMs = Math.max(1, options.pollMs ?? 250);
+    this.logger = options.logger;
+    this.observer = options.observer;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    for (const target of options.targets) {
+      this.targets.set(target.name, target);
+      this.stats.set(target.name, new SinkStats());
+    }
+    for (const route of options.routes) this.policies.set(route.name, resolveRetryPolicy(route.retry ?? {}, `routes.${route.name}.retry`));
+    for (const [sink, settings] of Object.entries(options.breakers ?? {})) {
+      if (!this.targets.has(sink)) continue;
+      const breaker = new CircuitBreaker(
+        {
+          ...settings,
+          onTransition: (from, to, snapshot) => {
+            this.logger?.[to === 'open' ? 'warn' : 'info']({ sink, from, to, nextProbeAt: snapshot.nextProbeAt }, `sink ${sink}: circuit ${to}`);
+            this.observer?.breaker?.(sink, from, to, snapshot);
+            if (to !== 'closed') this.wakeAt(this.now() + breaker.waitMs());
+          },
+        },
+        this.now,
+      );
+      this.breakers.set(sink, breaker);
+    }
+  }
+
+  /** Starts leasing; due deliveries (including those left by a crash, once their lease expired) run at once. */
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.state = 'running';
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.schedulePump(0);
+  }
+
+  /** New deliveries may be due (events were just recorded, a redrive or replay happened). */
+  wake(): void {
+    if (this.state === 'running') this.schedulePump(0);
+  }
+
+  /** Deliveries in flight in this worker now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Stops leasing, lets attempts in flight finish for up to `graceMs`, records their outcomes,
+   * and gives back the leases of any still running (they will run again: at least once).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopping';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    clearInterval(this.renewTimer);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
+    clearTimeout(timer);
+    await this.flush();
+    const left = [...this.running.keys()];
+    if (left.length > 0) {
+      this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
+      await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
+    }
+    this.state = 'stopped';
+    this.resolveIdle();
+  }
+
+  /**
+   * Resolves when nothing is in flight and a lease finds nothing due now (for tests and
+   * benchmarks). Retries scheduled for later do not count as due.
+   */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /** Breaker state and recent figures per sink and handler. */
+  health(): SinkHealth[] {
+    return [...this.targets.values()].map((t) => {
+      const s = this.stats.get(t.name)!;
+      const h: SinkHealth = {
+        name: t.name,
+        type: t.type,
+        attempts: { total: s.total, success: s.success, retry: s.retry, fail: s.fail },
+        inFlight: s.inFlight,
+      };
+      const breaker = this.breakers.get(t.name);
+      if (breaker) h.breaker = breaker.snapshot();
+      const recent = s.recent();
+      if (recent) h.recent = recent;
+      if (s.lastAttemptAt !== undefined) h.lastAttemptAt = s.lastAttemptAt;
+      if (s.lastSuccessAt !== undefined) h.lastSuccessAt = s.lastSuccessAt;
+      if (s.lastError !== undefined) h.lastError = s.lastError;
+      return h;
+    });
+  }
+
+  /** Closes a sink's breaker now (an operator saw it recover). Returns false for an unknown sink. */
+  resetBreaker(sink: string): boolean {
+    const breaker = this.breakers.get(sink);
+    if (!breaker) return false;
+    breaker.reset();
+    this.wake();
+    return true;
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  private schedulePump(delayMs: number): void {
+    if (this.state !== 'running') return;
+    const at = this.now() + Math.max(0, delayMs);
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      void this.pump();
+    }, Math.max(0, delayMs));
+    if (delayMs > 0) this.timer.unref();
+  }
+
+  private wakeAt(at: number): void {
+    if (Number.isFinite(at)) this.schedulePump(Math.max(0, at - this.now()));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.state !== 'running') return;
+    if (this.leasing) {
+      this.again = true;
+      return;
+    }
+    const free = this.concurrency - this.running.size;
+    // Lease in batches: one store transaction per handful of free slots, not per completion.
+    if (free <= 0 || (this.running.size > 0 && free < Math.max(1, Math.floor(this.concurrency / 8)))) return;
+    this.leasing = true;
+    this.again = false;
+    let leased = 0;
+    let failed = false;
+    try {
+      leased = await this.leaseAndRun(free);
+      this.consecutiveStoreFailures = 0;
+    } catch (error) {
+      failed = true;
+      this.consecutiveStoreFailures++;
+      this.logger?.error({ err: error, failures: this.consecutiveStoreFailures }, 'leasing deliveries failed; will retry');
+    } finally {
+      this.leasing = false;
+    }
+    if (this.state !== 'running') return;
+    if (failed) {
+      this.schedulePump(this.pollMs * Math.min(20, this.consecutiveStoreFailures));
+      return;
+    }
+    if (this.again || leased >= free) {
+      this.schedulePump(0);
+      return;
+    }
+    // Nothing more due now: sleep until the next poll, a local retry, a breaker probe, or a wake().
+    if (this.running.size === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
+    let wait = this.pollMs;
+    const now = this.now();
+    if (this.nextLocalDue <= now) this.nextLocalDue = Infinity;
+    if (Number.isFinite(this.nextLocalDue)) wait = Math.min(wait, this.nextLocalDue - now);
+    for (const breaker of this.breakers.values()) {
+      if (breaker.state !== 'closed') wait = Math.min(wait, Math.max(1, breaker.waitMs()));
+    }
+    this.schedulePump(Math.max(1, wait));
+  }
+
+  /** One lease round: sinks with a closed breaker share `free`; each sink due for a probe gets one. */
+  private async leaseAndRun(free: number): Promise<number> {
+    const open: string[] = [];
+    const probes: string[] = [];
+    for (const name of this.targets.keys()) {
+      const breaker = this.breakers.get(name);
+      if (breaker === undefined || breaker.state === 'closed') open.push(name);
+      else if (breaker.waitMs() === 0) probes.push(name);
+    }
+    let total = 0;
+    const now = this.now();
+    if (open.length > 0) {
+      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: free, sinks: open });
+      for (const leased of batch) this.launch(leased);
+      total += batch.length;
+    }
+    for (const sink of probes) {
+      if (total >= free) break;
+      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: 1, sinks: [sink] });
+      for (const leased of batch) this.launch(leased);
+      total += batch.length;
+    }
+    return total;
+  }
+
+  private launch(leased: LeasedDelivery): void {
+    const id = leased.delivery.id;
+    const run = this.run(leased)
+      .catch((error: unknown) => {
+        this.logger?.error({ err: error, deliveryId: id }, 'a delivery attempt failed unexpectedly; its lease will expire and it will run again');
+      })
+      .finally(() => {
+        this.running.delete(id);
+        this.observer?.inFlight?.(this.running.size);
+        this.scheduleFlush();
+      });
+    this.running.set(id, run);
+    this.observer?.inFlight?.(this.running.size);
+  }
+
+  private async run({ delivery, event }: LeasedDelivery): Promise<void> {
+    const target = this.targets.get(delivery.sink);
+    if (target === undefined) {
+      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      return;
+    }
+    const breaker = this.breakers.get(delivery.sink);
+    const permit = breaker?.acquire();
+    if (breaker !== undefined && permit === undefined) {
+      // Paused while this one was being leased: give it back, no attempt spent.
+      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      this.wakeAt(this.now() + breaker.waitMs());
+      return;
+    }
+    const stats = this.stats.get(target.name)!;
+    const attempt = delivery.attempts + 1;
+    const context: AttemptContext = { deliveryId: delivery.id, route: delivery.route, attempt, orderingKey: delivery.orderingKey };
+    const startedAt = this.now();
+    const t0 = performance.now();
+    let outcome: AttemptOutcome;
+    stats.inFlight++;
+    try {
+      outcome = await target.deliver(event, context);
+    } catch (error) {
+      outcome = handlerOutcome(Math.round(performance.now() - t0), { error });
+    } finally {
+      stats.inFlight--;
+    }
+    if (outcome.errorCode === 'sink-closed') {
+      // Shutting down: not an attempt at the receiver.
+      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      return;
+    }
+    if (breaker !== undefined && permit !== undefined) breaker.record(permit, outcome.classification);
+    const now = this.now();
+    stats.add(outcome, now);
+    const next = this.nextStep(delivery.route, attempt, outcome, now);
+    if (next.state === 'pending' && next.nextAttemptAt < this.nextLocalDue) this.nextLocalDue = next.nextAttemptAt;
+    this.observer?.attempt?.({ sink: delivery.sink, route: delivery.route, outcome, next: next.state });
+    if (next.state === 'dead') {
+      this.logger?.warn(
+        { deliveryId: delivery.id, eventId: delivery.eventId, route: delivery.route, attempts: attempt, error: outcome.error },
+        'delivery dead-lettered',
+      );
+    }
+    const record: AttemptRecord = {
+      deliveryId: delivery.id,
+      owner: this.owner,
+      attempt: { startedAt, latencyMs: outcome.latencyMs, outcome: outcome.classification },
+      next,
+      now,
+    };
+    const a = record.attempt;
+    if (outcome.statusCode !== undefined) a.statusCode = outcome.statusCode;
+    if (outcome.errorCode !== undefined) a.errorCode = outcome.errorCode;
+    if (outcome.error !== undefined) a.error = outcome.error;
+    if (outcome.detail !== undefined) a.detail = outcome.detail;
+    if (outcome.retryAfterMs !== undefined) a.retryAfterMs = outcome.retryAfterMs;
+    this.records.push(record);
+  }
+
+  /** The pure decision: what follows an attempt under the route's policy. */
+  private nextStep(route: string, attempt: number, outcome: AttemptOutcome, now: number): NextStep {
+    if (outcome.classification === 'success') return { state: 'succeeded' };
+    if (outcome.classification === 'fail') return { state: 'dead' };
+    const policy = this.policies.get(route) ?? DEFAULT_RETRY_POLICY;
+    const at = nextAttemptAt(policy, attempt, now, {
+      random: this.random,
+      ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+    });
+    return at === 'dead' ? { state: 'dead' } : { state: 'pending', nextAttemptAt: at };
+  }
+
+  // ---- batched writes ------------------------------------------------------------------
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush().then(() => this.schedulePump(0));
+    });
+  }
+
+  /** Writes the outcomes collected so far in one transaction; retried until the store takes them. */
+  private async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.records.length === 0) return;
+    const batch = this.records;
+    this.records = [];
+    this.flushing = (async () => {
+      for (let failures = 0; ; failures++) {
+        try {
+          const { stale } = await this.store.recordAttempts(batch);
+          if (stale.length > 0) {
+            this.logger?.warn({ deliveries: stale }, 'attempts finished after their lease was taken over; outcome logged, state left to the new owner');
+          }
+          return;
+        } catch (error) {
+          this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');
+          // The leases run out meanwhile; give up after a while and let the deliveries run again.
+          if (failures >= 20 || this.state === 'stopped') return;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** failures)));
+        }
+      }
+    })();
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) return;
+    try {
+      await this.store.renewLeases(this.owner, this.now(), this.leaseMs);
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'renewing delivery leases failed');
+    }
+  }
+
+  private resolveIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

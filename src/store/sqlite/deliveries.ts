@@ -1,0 +1,517 @@
+/**
+ * @module store/sqlite/deliveries
+ *
+ * The SQLite side of {@link DeliveryStore}: every statement on `deliveries` and
+ * `delivery_attempts` (migration 0003). Methods are synchronous; `SqliteStore` wraps them in
+ * its async methods and calls {@link SqliteDeliveries.onEventRecorded} inside the
+ * transaction that records a new event. SQLite has one writer, so the lane rules (one
+ * runnable delivery per lane) hold without row locks; a PostgreSQL backend takes the lane's
+ * lock (or a `SELECT ... FOR UPDATE` on its oldest unfinished row) before inserting into it.
+ *
+ * Durability: leases, renewals, releases and attempt outcomes commit with
+ * `synchronous = NORMAL` (no fsync of their own; the next FULL commit syncs them along).
+ * A power cut can lose the last of them, which only makes deliveries run again: a lost
+ * lease leaves the delivery pending, a lost outcome leaves it leased until the lease
+ * expires. Deliveries themselves are created in the pipeline's transaction, and redrives
+ * and replays (operator actions) commit with the connection's own FULL setting. A process
+ * crash loses none of them: WAL commits without fsync survive it.
+ */
+import type Database from 'better-sqlite3';
+import { matchRoutes, orderingKey } from '../../dispatch/match.js';
+import { parseEventJson } from '../../events/normalize.js';
+import type { BluetickEvent, EventType } from '../../events/types.js';
+import type {
+  AttemptRecord,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryBacklog,
+  DeliveryFilter,
+  DeliveryOrigin,
+  DeliveryRoute,
+  DeliveryState,
+  DeliveryWithAttempts,
+  EnqueueResult,
+  LeasedDelivery,
+  LeaseRequest,
+  NewDelivery,
+  RecordAttemptsResult,
+  RedriveSelector,
+} from '../deliveries.js';
+import type { Page, PageRequest } from '../store.js';
+
+interface DeliveryRecord {
+  id: number;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  route: string;
+  sink: string;
+  ordering_key: string;
+  origin: string;
+  state: string;
+  blocked: number;
+  attempts: number;
+  redrives: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  last_attempt_at: number | null;
+  completed_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+}
+
+interface AttemptRow {
+  id: number;
+  delivery_id: number;
+  started_at: number;
+  latency_ms: number;
+  outcome: string;
+  status_code: number | null;
+  error_code: string | null;
+  error: string | null;
+  detail: string | null;
+  retry_after_ms: number | null;
+  owner: string;
+}
+
+const COLUMNS =
+  'id, event_seq, event_id, event_type, route, sink, ordering_key, origin, state, blocked, attempts, redrives, next_attempt_at, ' +
+  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error';
+
+/** Longest error text kept per attempt; receivers can answer with anything. */
+const MAX_ERROR_CHARS = 2_000;
+
+const LEASE_EXPIRED = 'lease expired: the worker stopped or lost contact mid-attempt; the outcome is unknown';
+
+function prepare(db: Database.Database) {
+  return {
+    insert: db
+      .prepare<[number, string, string, string, string, string, string, number, number, number, number], number>(
+        `INSERT INTO deliveries (event_seq, event_id, event_type, route, sink, ordering_key, origin, blocked, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING
+         RETURNING id`,
+      )
+      .pluck(),
+    laneBusy: db
+      .prepare<[string, string], number>(
+        `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') LIMIT 1`,
+      )
+      .pluck(),
+    laneHead: db.prepare<[string, string], { id: number; blocked: number }>(
+      `SELECT id, blocked FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight')
+       ORDER BY blocked, id LIMIT 1`,
+    ),
+    unblock: db.prepare<[number, number]>('UPDATE deliveries SET blocked = 0, updated_at = ? WHERE id = ?'),
+    due: db.prepare<[string, number, number], { id: number; at: number }>(
+      `SELECT id, next_attempt_at AS at FROM deliveries WHERE state = 'pending' AND blocked = 0 AND sink = ? AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    ),
+    expired: db
+      .prepare<[string, number, number], number>(
+        `SELECT id FROM deliveries WHERE state = 'in_flight' AND sink = ? AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?`,
+      )
+      .pluck(),
+    take: db.prepare<[string, number, number, number], DeliveryRecord>(
+      `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+       WHERE id = ? RETURNING ${COLUMNS}`,
+    ),
+    countLost: db.prepare<[string, number, number]>(
+      'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_status_code = NULL, last_attempt_at = ? WHERE id = ?',
+    ),
+    eventBody: db.prepare<[number], string>('SELECT body FROM events WHERE seq = ?').pluck(),
+    // updated_at keeps the lease's start: a lost attempt is dated from it.
+    renew: db.prepare<[number, string]>(
+      `UPDATE deliveries SET lease_expires_at = ? WHERE state = 'in_flight' AND lease_owner = ?`,
+    ),
+    release: db.prepare<[number, number, string]>(
+      `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+       WHERE id = ? AND state = 'in_flight' AND lease_owner = ?`,
+    ),
+    byId: db.prepare<[number], DeliveryRecord>(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`),
+    insertAttempt: db.prepare<
+      [number, number, number, string, number | null, string | null, string | null, string | null, number | null, string]
+    >(
+      `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    finish: db.prepare<[string, number, number, number, number | null, string | null, number]>(
+      `UPDATE deliveries SET state = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+         updated_at = ?, last_attempt_at = ?, completed_at = ?, last_status_code = ?, last_error = ?
+       WHERE id = ?`,
+    ),
+    reschedule: db.prepare<[number, number, number, number | null, string | null, number]>(
+      `UPDATE deliveries SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+         next_attempt_at = ?, updated_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?
+       WHERE id = ?`,
+    ),
+    attemptsOf: db.prepare<[number], AttemptRow>(
+      `SELECT id, delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner
+       FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
+    ),
+    redrive: db.prepare<[number, number, number, number]>(
+      `UPDATE deliveries SET state = 'pending', blocked = ?, attempts = 0, redrives = redrives + 1, next_attempt_at = ?,
+         completed_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead'`,
+    ),
+    eventById: db.prepare<[string], { seq: number; type: string; body: string }>('SELECT seq, type, body FROM events WHERE id = ?'),
+    backlog: db.prepare<[], { sink: string; state: string; blocked: number; n: number }>(
+      `SELECT sink, state, blocked, COUNT(*) AS n FROM deliveries WHERE state IN ('pending', 'in_flight')
+       GROUP BY sink, state, blocked`,
+    ),
+    dead: db.prepare<[], { sink: string; n: number }>(
+      `SELECT sink, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY sink`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+export class SqliteDeliveries {
+  private readonly db: Database.Database;
+  private statements: Statements | undefined;
+  private routes: DeliveryRoute[] = [];
+  private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  private readonly leaseTx: (request: LeaseRequest) => LeasedDelivery[];
+  private readonly recordTx: (records: AttemptRecord[]) => RecordAttemptsResult;
+  private readonly redriveTx: (ids: number[], now: number) => number[];
+  private readonly enqueueTx: (items: NewDelivery[], now: number) => EnqueueResult;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    const lease = db.transaction((request: LeaseRequest) => this.lease(request)).immediate;
+    const record = db.transaction((records: AttemptRecord[]) => this.record(records)).immediate;
+    this.leaseTx = (request) => this.relaxed(() => lease(request));
+    this.recordTx = (records) => this.relaxed(() => record(records));
+    this.redriveTx = db.transaction((ids: number[], now: number) => this.redrive(ids, now)).immediate;
+    this.enqueueTx = db.transaction((items: NewDelivery[], now: number) => this.enqueue(items, now)).immediate;
+  }
+
+  /** Runs one bookkeeping commit without its own fsync (see the module comment). */
+  private relaxed<T>(run: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return run();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Prepared on first use, after the migrations created the tables. */
+  private get q(): Statements {
+    return (this.statements ??= prepare(this.db));
+  }
+
+  setRoutes(routes: DeliveryRoute[]): void {
+    this.routes = routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) }));
+  }
+
+  /**
+   * Called inside the transaction that stored `event` for the first time: one delivery per
+   * matching route. Cheap when no route is set.
+   */
+  onEventRecorded(seq: number, event: BluetickEvent, now: number): void {
+    if (this.routes.length === 0) return;
+    const routes = matchRoutes(event, this.routes);
+    if (routes.length === 0) return;
+    const key = orderingKey(event);
+    for (const route of routes) this.insert(seq, event.id, event.type, route.name, route.sink, key, 'event', now);
+  }
+
+  private insert(
+    seq: number,
+    eventId: string,
+    type: string,
+    route: string,
+    sink: string,
+    key: string,
+    origin: DeliveryOrigin,
+    now: number,
+  ): number | undefined {
+    const q = this.q;
+    const blocked = q.laneBusy.get(route, key) === undefined ? 0 : 1;
+    return q.insert.get(seq, eventId, type, route, sink, key, origin, blocked, now, now, now);
+  }
+
+  leaseDeliveries(request: LeaseRequest): LeasedDelivery[] {
+    if (request.limit < 1 || request.sinks.length === 0) return [];
+    return this.leaseTx(request);
+  }
+
+  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): LeasedDelivery[] {
+    const q = this.q;
+    const want = Math.max(1, Math.floor(limit));
+    // Expired leases first: they were due before anything queued behind them.
+    const expired: number[] = [];
+    for (const sink of new Set(sinks)) {
+      for (const id of q.expired.all(sink, now, want)) expired.push(id);
+    }
+    let ids = expired.slice(0, want);
+    if (ids.length < want) {
+      const due: Array<{ id: number; at: number }> = [];
+      for (const sink of new Set(sinks)) {
+        for (const row of q.due.all(sink, now, want - ids.length)) due.push(row);
+      }
+      // Fair across sinks: oldest due first overall.
+      due.sort((a, b) => a.at - b.at || a.id - b.id);
+      ids = ids.concat(due.slice(0, want - ids.length).map((r) => r.id));
+    }
+    const expiredSet = new Set(expired);
+    const out: LeasedDelivery[] = [];
+    for (const id of ids) {
+      if (expiredSet.has(id)) {
+        const before = q.byId.get(id)!;
+        const latency = Math.max(0, now - before.updated_at);
+        const lostBy = before.lease_owner ?? '';
+        q.insertAttempt.run(id, before.updated_at, latency, 'retry', null, 'lease-expired', LEASE_EXPIRED, null, null, lostBy);
+        q.countLost.run(LEASE_EXPIRED, now, id);
+      }
+      const rec = q.take.get(owner, now + leaseMs, now, id)!;
+      out.push({ delivery: toDelivery(rec), event: parseEventJson(q.eventBody.get(rec.event_seq)!) });
+    }
+    return out;
+  }
+
+  renewLeases(owner: string, now: number, leaseMs: number): number {
+    return this.relaxed(() => this.q.renew.run(now + leaseMs, owner).changes);
+  }
+
+  releaseDeliveries(ids: number[], owner: string, now: number): number {
+    if (ids.length === 0) return 0;
+    const q = this.q;
+    return this.relaxed(() =>
+      this.db.transaction(() => {
+        let n = 0;
+        for (const id of ids) n += q.release.run(now, id, owner).changes;
+        return n;
+      }).immediate(),
+    );
+  }
+
+  recordAttempts(records: AttemptRecord[]): RecordAttemptsResult {
+    if (records.length === 0) return { applied: [], stale: [] };
+    return this.recordTx(records);
+  }
+
+  private record(records: AttemptRecord[]): RecordAttemptsResult {
+    const q = this.q;
+    const applied: number[] = [];
+    const stale: number[] = [];
+    for (const r of records) {
+      const a = r.attempt;
+      const error = a.error === undefined ? null : a.error.slice(0, MAX_ERROR_CHARS);
+      q.insertAttempt.run(
+        r.deliveryId,
+        a.startedAt,
+        Math.max(0, Math.round(a.latencyMs)),
+        a.outcome,
+        a.statusCode ?? null,
+        a.errorCode ?? null,
+        error,
+        a.detail === undefined ? null : a.detail.slice(0, MAX_ERROR_CHARS),
+        a.retryAfterMs ?? null,
+        r.owner,
+      );
+      const rec = q.byId.get(r.deliveryId);
+      if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
+        stale.push(r.deliveryId);
+        continue;
+      }
+      const status = a.statusCode ?? null;
+      const lastError = a.outcome === 'success' ? null : (error ?? a.errorCode ?? null);
+      if (r.next.state === 'pending') {
+        q.reschedule.run(r.next.nextAttemptAt, r.now, a.startedAt, status, lastError, r.deliveryId);
+      } else {
+        q.finish.run(r.next.state, r.now, a.startedAt, r.now, status, lastError, r.deliveryId);
+        this.promote(rec.route, rec.ordering_key, r.now);
+      }
+      applied.push(r.deliveryId);
+    }
+    return { applied, stale };
+  }
+
+  /** The lane lost its runnable delivery: let the oldest waiting one run. */
+  private promote(route: string, key: string, now: number): void {
+    const head = this.q.laneHead.get(route, key);
+    if (head !== undefined && head.blocked === 1) this.q.unblock.run(now, head.id);
+  }
+
+  getDelivery(id: number): DeliveryWithAttempts | undefined {
+    const rec = this.q.byId.get(id);
+    if (rec === undefined) return undefined;
+    return { ...toDelivery(rec), attemptLog: this.q.attemptsOf.all(id).map(toAttempt) };
+  }
+
+  listDeliveries(filter: DeliveryFilter, page: PageRequest): Page<Delivery> {
+    const { where, params } = whereOf(filter);
+    const limit = Number.isFinite(page.limit) ? Math.max(1, Math.floor(page.limit)) : 1;
+    if (page.after !== undefined) {
+      where.push('id > ?');
+      params.push(page.after);
+    }
+    params.push(limit + 1);
+    const sql = `SELECT ${COLUMNS} FROM deliveries${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+    const recs = this.statement(sql).all(...params) as DeliveryRecord[];
+    const items = recs.slice(0, limit).map(toDelivery);
+    const last = items[items.length - 1];
+    return recs.length > limit && last !== undefined ? { items, next: last.id } : { items };
+  }
+
+  redriveDeliveries(selector: RedriveSelector, now: number): number[] {
+    let ids: number[];
+    if ('ids' in selector) {
+      ids = selector.ids;
+    } else {
+      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
+      const { where, params } = whereOf(filter);
+      ids = this.statement(`SELECT id FROM deliveries WHERE ${where.join(' AND ')} ORDER BY id`)
+        .pluck()
+        .all(...params) as number[];
+    }
+    if (ids.length === 0) return [];
+    return this.redriveTx(ids, now);
+  }
+
+  private redrive(ids: number[], now: number): number[] {
+    const q = this.q;
+    const done: number[] = [];
+    for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
+      const rec = q.byId.get(id);
+      if (rec === undefined || rec.state !== 'dead') continue;
+      const blocked = q.laneBusy.get(rec.route, rec.ordering_key) === undefined ? 0 : 1;
+      if (q.redrive.run(blocked, now, now, id).changes > 0) done.push(id);
+    }
+    return done;
+  }
+
+  enqueueDeliveries(items: NewDelivery[], now: number): EnqueueResult {
+    if (items.length === 0) return { created: [], missing: [] };
+    return this.enqueueTx(items, now);
+  }
+
+  private enqueue(items: NewDelivery[], now: number): EnqueueResult {
+    const q = this.q;
+    const created: Delivery[] = [];
+    const missing: string[] = [];
+    for (const item of items) {
+      const ev = q.eventById.get(item.eventId);
+      if (ev === undefined) {
+        missing.push(item.eventId);
+        continue;
+      }
+      const key = orderingKey(parseEventJson(ev.body));
+      const id = this.insert(ev.seq, item.eventId, ev.type, item.route, item.sink, key, 'replay', now);
+      if (id !== undefined) created.push(toDelivery(q.byId.get(id)!));
+    }
+    return { created, missing };
+  }
+
+  backlog(): DeliveryBacklog {
+    const zero = () => ({ pending: 0, blocked: 0, inFlight: 0, dead: 0 });
+    const total = zero();
+    const bySink: DeliveryBacklog['bySink'] = {};
+    const entry = (sink: string) => (bySink[sink] ??= zero());
+    for (const { sink, state, blocked, n } of this.q.backlog.all()) {
+      const e = entry(sink);
+      if (state === 'in_flight') {
+        e.inFlight += n;
+        total.inFlight += n;
+      } else if (blocked === 1) {
+        e.blocked += n;
+        total.blocked += n;
+      } else {
+        e.pending += n;
+        total.pending += n;
+      }
+    }
+    for (const { sink, n } of this.q.dead.all()) {
+      entry(sink).dead += n;
+      total.dead += n;
+    }
+    return { total, bySink };
+  }
+
+  private statement(sql: string): Database.Statement<unknown[], unknown> {
+    let stmt = this.dynamic.get(sql);
+    if (stmt === undefined) {
+      if (this.dynamic.size >= 64) this.dynamic.clear();
+      stmt = this.db.prepare(sql);
+      this.dynamic.set(sql, stmt);
+    }
+    return stmt;
+  }
+}
+
+function whereOf(filter: DeliveryFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.state !== undefined && filter.state.length > 0) {
+    if (filter.state.length === 1 && filter.state[0] === 'dead') {
+      // The exact term of the dead-letter partial index.
+      where.push("state = 'dead'");
+    } else {
+      where.push(`state IN (${filter.state.map(() => '?').join(', ')})`);
+      params.push(...filter.state);
+    }
+  }
+  const eq: Array<[string, string | undefined]> = [
+    ['route', filter.route],
+    ['sink', filter.sink],
+    ['event_id', filter.eventId],
+    ['ordering_key', filter.orderingKey],
+    ['origin', filter.origin],
+  ];
+  for (const [column, value] of eq) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  return { where, params };
+}
+
+function toDelivery(rec: DeliveryRecord): Delivery {
+  const d: Delivery = {
+    id: rec.id,
+    eventId: rec.event_id,
+    eventSeq: rec.event_seq,
+    eventType: rec.event_type as EventType,
+    route: rec.route,
+    sink: rec.sink,
+    orderingKey: rec.ordering_key,
+    origin: rec.origin as DeliveryOrigin,
+    state: rec.state as DeliveryState,
+    blocked: rec.blocked === 1,
+    attempts: rec.attempts,
+    redrives: rec.redrives,
+    nextAttemptAt: rec.next_attempt_at,
+    createdAt: rec.created_at,
+    updatedAt: rec.updated_at,
+  };
+  if (rec.lease_owner !== null) d.leaseOwner = rec.lease_owner;
+  if (rec.lease_expires_at !== null) d.leaseExpiresAt = rec.lease_expires_at;
+  if (rec.last_attempt_at !== null) d.lastAttemptAt = rec.last_attempt_at;
+  if (rec.completed_at !== null) d.completedAt = rec.completed_at;
+  if (rec.last_status_code !== null) d.lastStatusCode = rec.last_status_code;
+  if (rec.last_error !== null) d.lastError = rec.last_error;
+  return d;
+}
+
+function toAttempt(row: AttemptRow): DeliveryAttempt {
+  const a: DeliveryAttempt = {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    startedAt: row.started_at,
+    latencyMs: row.latency_ms,
+    outcome: row.outcome as DeliveryAttempt['outcome'],
+    owner: row.owner,
+  };
+  if (row.status_code !== null) a.statusCode = row.status_code;
+  if (row.error_code !== null) a.errorCode = row.error_code;
+  if (row.error !== null) a.error = row.error;
+  if (row.detail !== null) a.detail = row.detail;
+  if (row.retry_after_ms !== null) a.retryAfterMs = row.retry_after_ms;
+  return a;
+}

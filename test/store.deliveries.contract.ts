@@ -1,0 +1,325 @@
+/**
+ * The delivery behaviour every Store backend must share: deliveries created with their
+ * events, lanes (one runnable delivery per route and ordering key), leases and their expiry,
+ * attempts, dead letters, redrive and replay. Called from `storeContract`, so it runs on
+ * each backend; no test runs from this file itself.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { BluetickEvent } from '../src/events/types.js';
+import type { AttemptRecord, DeliveryRoute, LeasedDelivery } from '../src/store/deliveries.js';
+import type { Store } from '../src/store/store.js';
+
+const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
+
+/** An inbound text from `from` to business number `pn`: lane `conversation:<pn>:<from>`. */
+function message(id: string, from: string, pn = '1065', overrides: Partial<BluetickEvent> = {}): BluetickEvent {
+  return {
+    id,
+    type: 'message.received',
+    provider: 'meta',
+    channel: 'main',
+    phoneNumberId: pn,
+    receivedAt: new Date(T0).toISOString(),
+    kind: 'text',
+    text: 'hi',
+    from,
+    data: { id },
+    ...overrides,
+  } as BluetickEvent;
+}
+
+function status(id: string, recipient: string): BluetickEvent {
+  return {
+    id,
+    type: 'message.status',
+    provider: 'meta',
+    channel: 'main',
+    phoneNumberId: '1065',
+    receivedAt: new Date(T0).toISOString(),
+    status: 'delivered',
+    recipientId: recipient,
+    data: { id },
+  };
+}
+
+const ROUTES: DeliveryRoute[] = [
+  { name: 'crm', sink: 'crm-http', match: { type: ['message.received'] } },
+  { name: 'audit', sink: 'bus' },
+];
+
+export function deliveryContract(getStore: () => Store): void {
+  let store: Store;
+  let now: number;
+
+  beforeEach(() => {
+    store = getStore();
+    now = Date.now() + 1_000;
+  });
+
+  /** One journal row per call, recorded with `events`. */
+  async function record(...events: BluetickEvent[]) {
+    const [journalId] = await store.appendJournal([
+      { channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' },
+    ]);
+    await store.claimJournal(100);
+    return store.recordOutcomes([{ journalId: journalId!, state: 'processed', events }]);
+  }
+
+  function lease(owner: string, sinks: string[], limit = 100, at = now, leaseMs = 30_000): Promise<LeasedDelivery[]> {
+    return store.leaseDeliveries({ owner, now: at, leaseMs, limit, sinks });
+  }
+
+  function outcome(
+    leased: LeasedDelivery,
+    owner: string,
+    next: AttemptRecord['next'],
+    attempt: Partial<AttemptRecord['attempt']> = {},
+  ): AttemptRecord {
+    const ok = next.state === 'succeeded';
+    return {
+      deliveryId: leased.delivery.id,
+      owner,
+      attempt: { startedAt: now, latencyMs: 12, outcome: ok ? 'success' : next.state === 'dead' ? 'fail' : 'retry', ...attempt },
+      next,
+      now,
+    };
+  }
+
+  it('creates no deliveries while no routes are set', async () => {
+    await record(message('m1', 'a'));
+    expect((await store.listDeliveries({}, { limit: 10 })).items).toEqual([]);
+    expect(await lease('w', ['crm-http', 'bus'])).toEqual([]);
+  });
+
+  it('creates one delivery per matching route with the new event, none for a duplicate', async () => {
+    await store.setRoutes(ROUTES);
+    const first = await record(message('m1', 'a'), status('s1', 'a'));
+    expect(first.inserted).toBe(2);
+    await record(message('m1', 'a'));
+    const all = (await store.listDeliveries({}, { limit: 10 })).items;
+    expect(all.map((d) => [d.eventId, d.route, d.sink])).toEqual([
+      ['m1', 'crm', 'crm-http'],
+      ['m1', 'audit', 'bus'],
+      ['s1', 'audit', 'bus'],
+    ]);
+    const d = all[0]!;
+    expect(d).toMatchObject({
+      eventType: 'message.received',
+      orderingKey: 'conversation:1065:a',
+      origin: 'event',
+      state: 'pending',
+      blocked: false,
+      attempts: 0,
+      redrives: 0,
+    });
+    expect(d.eventSeq).toBe(first.recorded[0]!.seq);
+    // The status of the same conversation waits behind the message on the audit route.
+    expect(all[2]).toMatchObject({ orderingKey: 'conversation:1065:a', blocked: true });
+    expect(d.leaseOwner).toBeUndefined();
+  });
+
+  it('leases due deliveries of the given sinks with their events, and not again while leased', async () => {
+    await store.setRoutes(ROUTES);
+    await record(message('m1', 'a'), message('m2', 'b'));
+    expect(await lease('w1', ['nowhere'])).toEqual([]);
+    const leased = await lease('w1', ['crm-http'], 10, now, 5_000);
+    expect(leased.map((l) => l.event.id)).toEqual(['m1', 'm2']);
+    expect(leased[0]!.event).toEqual(message('m1', 'a'));
+    expect(leased[0]!.delivery).toMatchObject({ state: 'in_flight', leaseOwner: 'w1', leaseExpiresAt: now + 5_000, route: 'crm' });
+    expect(await lease('w2', ['crm-http'])).toEqual([]);
+    // Not yet due for deliveries created "in the future" relative to the lease clock.
+    expect(await store.leaseDeliveries({ owner: 'w3', now: 0, leaseMs: 1, limit: 10, sinks: ['bus'] })).toEqual([]);
+    // `limit` bounds the batch.
+    expect(await lease('w4', ['bus'], 1)).toHaveLength(1);
+  });
+
+  it('runs one delivery per lane at a time, in order, and lanes side by side', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));
+    await record(message('a3', 'a'), status('b2', 'b'));
+    const round1 = await lease('w', ['s']);
+    expect(round1.map((l) => l.event.id)).toEqual(['a1', 'b1']);
+    expect(await lease('w', ['s'])).toEqual([]);
+    const [a1, b1] = round1 as [LeasedDelivery, LeasedDelivery];
+    // A retry keeps the lane blocked: a2 must not overtake a1.
+    await store.recordAttempts([outcome(a1, 'w', { state: 'pending', nextAttemptAt: now + 60_000 }, { statusCode: 503, error: 'HTTP 503' })]);
+    expect(await lease('w', ['s'])).toEqual([]);
+    // Lane b moves on meanwhile.
+    await store.recordAttempts([outcome(b1, 'w', { state: 'succeeded' })]);
+    const b2 = await lease('w', ['s']);
+    expect(b2.map((l) => l.event.id)).toEqual(['b2']);
+    await store.recordAttempts([outcome(b2[0]!, 'w', { state: 'succeeded' })]);
+    expect(await lease('w', ['s'])).toEqual([]);
+    const retried = await lease('w', ['s'], 10, now + 60_000);
+    expect(retried.map((l) => l.event.id)).toEqual(['a1']);
+    expect(retried[0]!.delivery).toMatchObject({ attempts: 1, lastStatusCode: 503, lastError: 'HTTP 503', state: 'in_flight' });
+    await store.recordAttempts([outcome(retried[0]!, 'w', { state: 'succeeded' })]);
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const batch = await lease('w', ['s'], 10, now + 60_000);
+      order.push(...batch.map((l) => l.event.id));
+      await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
+    }
+    expect(order).toEqual(['a2', 'a3']);
+  });
+
+  it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('x1', 'x'), message('x2', 'x'));
+    const [x1] = await lease('w', ['s']);
+    await store.recordAttempts([outcome(x1!, 'w', { state: 'dead' }, { statusCode: 400, error: 'HTTP 400', detail: 'bad field' })]);
+    const dead = await store.getDelivery(x1!.delivery.id);
+    expect(dead).toMatchObject({ state: 'dead', attempts: 1, lastStatusCode: 400, completedAt: now });
+    expect(dead!.leaseOwner).toBeUndefined();
+    expect(dead!.attemptLog).toEqual([
+      {
+        id: expect.any(Number),
+        deliveryId: x1!.delivery.id,
+        startedAt: now,
+        latencyMs: 12,
+        outcome: 'fail',
+        statusCode: 400,
+        error: 'HTTP 400',
+        detail: 'bad field',
+        owner: 'w',
+      },
+    ]);
+    const [x2] = await lease('w', ['s']);
+    expect(x2!.event.id).toBe('x2');
+    await store.recordAttempts([outcome(x2!, 'w', { state: 'succeeded' })]);
+    expect(await store.getDelivery(x2!.delivery.id)).toMatchObject({ state: 'succeeded', attempts: 1, completedAt: now });
+    expect((await store.getDelivery(x2!.delivery.id))!.lastError).toBeUndefined();
+    expect(await store.getDelivery(999_999)).toBeUndefined();
+  });
+
+  it('logs an attempt from a worker that lost its lease without changing the delivery', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('y1', 'y'));
+    const [y1] = await lease('w1', ['s'], 10, now, 1_000);
+    // w1 stalls; its lease expires and w2 takes the delivery over.
+    const [taken] = await lease('w2', ['s'], 10, now + 1_000, 30_000);
+    expect(taken!.delivery).toMatchObject({ id: y1!.delivery.id, leaseOwner: 'w2', attempts: 1 });
+    const result = await store.recordAttempts([outcome(y1!, 'w1', { state: 'succeeded' })]);
+    expect(result).toEqual({ applied: [], stale: [y1!.delivery.id] });
+    const d = await store.getDelivery(y1!.delivery.id);
+    expect(d).toMatchObject({ state: 'in_flight', leaseOwner: 'w2' });
+    // The lost attempt (lease expired) and w1's late one are both in the log.
+    expect(d!.attemptLog.map((a) => [a.owner, a.outcome, a.errorCode])).toEqual([
+      ['w1', 'retry', 'lease-expired'],
+      ['w1', 'success', undefined],
+    ]);
+    expect(await store.recordAttempts([outcome(taken!, 'w2', { state: 'succeeded' })])).toEqual({ applied: [taken!.delivery.id], stale: [] });
+  });
+
+  it('renews and releases leases', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('z1', 'z'), message('q1', 'q'));
+    const leased = await lease('w', ['s'], 10, now, 1_000);
+    expect(await store.renewLeases('w', now + 500, 1_000)).toBe(2);
+    expect(await store.renewLeases('other', now + 500, 1_000)).toBe(0);
+    // Renewed to now + 1500: not expired at now + 1200.
+    expect(await lease('w2', ['s'], 10, now + 1_200)).toEqual([]);
+    expect(await store.releaseDeliveries([leased[0]!.delivery.id], 'not-the-owner', now)).toBe(0);
+    expect(await store.releaseDeliveries([leased[0]!.delivery.id], 'w', now)).toBe(1);
+    const released = await store.getDelivery(leased[0]!.delivery.id);
+    expect(released).toMatchObject({ state: 'pending', attempts: 0, blocked: false });
+    expect(released!.leaseOwner).toBeUndefined();
+    expect(released!.attemptLog).toEqual([]);
+    expect((await lease('w2', ['s'], 10, now + 1_200)).map((l) => l.event.id)).toEqual(['z1']);
+  });
+
+  it('lists and filters deliveries and dead letters, paged by id', async () => {
+    await store.setRoutes(ROUTES);
+    await record(message('m1', 'a'), message('m2', 'b'), status('s1', 'c'));
+    const byRoute = await store.listDeliveries({ route: 'audit' }, { limit: 2 });
+    expect(byRoute.items.map((d) => d.eventId)).toEqual(['m1', 'm2']);
+    expect(byRoute.next).toBe(byRoute.items[1]!.id);
+    const rest = await store.listDeliveries({ route: 'audit' }, { limit: 2, after: byRoute.next! });
+    expect(rest.items.map((d) => d.eventId)).toEqual(['s1']);
+    expect(rest.next).toBeUndefined();
+    expect((await store.listDeliveries({ sink: 'crm-http', eventId: 'm2' }, { limit: 10 })).items).toHaveLength(1);
+    expect((await store.listDeliveries({ orderingKey: 'conversation:1065:c' }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['s1']);
+    const leased = await lease('w', ['bus']);
+    await store.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
+    expect((await store.listDeliveries({ state: ['dead'] }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['m1', 'm2', 's1']);
+    expect((await store.listDeliveries({ state: ['pending', 'in_flight'] }, { limit: 10 })).items.map((d) => d.route)).toEqual(['crm', 'crm']);
+    expect(await store.deliveryBacklog()).toEqual({
+      total: { pending: 2, blocked: 0, inFlight: 0, dead: 3 },
+      bySink: { 'crm-http': { pending: 2, blocked: 0, inFlight: 0, dead: 0 }, bus: { pending: 0, blocked: 0, inFlight: 0, dead: 3 } },
+    });
+  });
+
+  describe('redrive', () => {
+    beforeEach(async () => {
+      await store.setRoutes([{ name: 'r', sink: 's' }, { name: 'other', sink: 's2' }]);
+      await record(message('d1', 'd'), message('e1', 'e'));
+      const leased = [...(await lease('w', ['s'])), ...(await lease('w', ['s2']))];
+      await store.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
+    });
+
+    it('puts a dead delivery back to pending with a fresh budget', async () => {
+      const [dead] = (await store.listDeliveries({ state: ['dead'], eventId: 'd1', route: 'r' }, { limit: 1 })).items;
+      expect(await store.redriveDeliveries({ ids: [dead!.id, 999_999] }, now + 5)).toEqual([dead!.id]);
+      const d = await store.getDelivery(dead!.id);
+      expect(d).toMatchObject({ state: 'pending', attempts: 0, redrives: 1, nextAttemptAt: now + 5, blocked: false });
+      expect(d!.completedAt).toBeUndefined();
+      expect(d!.attemptLog).toHaveLength(1);
+      // Redriving something that is not dead changes nothing.
+      expect(await store.redriveDeliveries({ ids: [dead!.id] }, now)).toEqual([]);
+      expect((await lease('w', ['s'], 10, now + 5)).map((l) => l.delivery.id)).toEqual([dead!.id]);
+    });
+
+    it('redrives by filter or all', async () => {
+      const byRoute = await store.redriveDeliveries({ filter: { route: 'other' } }, now);
+      expect(byRoute).toHaveLength(2);
+      const rest = await store.redriveDeliveries({ all: true }, now);
+      expect(rest).toHaveLength(2);
+      expect((await store.listDeliveries({ state: ['dead'] }, { limit: 10 })).items).toEqual([]);
+    });
+
+    it('joins the back of a busy lane', async () => {
+      await record(message('d2', 'd'));
+      const [d1] = (await store.listDeliveries({ eventId: 'd1', route: 'r' }, { limit: 1 })).items;
+      await store.redriveDeliveries({ ids: [d1!.id] }, now);
+      expect(await store.getDelivery(d1!.id)).toMatchObject({ state: 'pending', blocked: true });
+      const [d2] = await lease('w', ['s']);
+      expect(d2!.event.id).toBe('d2');
+      await store.recordAttempts([outcome(d2!, 'w', { state: 'succeeded' })]);
+      expect((await lease('w', ['s'])).map((l) => l.delivery.id)).toEqual([d1!.id]);
+    });
+  });
+
+  it('enqueues replays at the back of their lanes and reports missing events', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('p1', 'p'), message('p2', 'p'));
+    const result = await store.enqueueDeliveries(
+      [
+        { eventId: 'p1', route: 'r', sink: 's' },
+        { eventId: 'nope', route: 'r', sink: 's' },
+      ],
+      now,
+    );
+    expect(result.missing).toEqual(['nope']);
+    expect(result.created).toHaveLength(1);
+    expect(result.created[0]).toMatchObject({ eventId: 'p1', origin: 'replay', blocked: true, orderingKey: 'conversation:1065:p', state: 'pending' });
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const batch = await lease('w', ['s']);
+      for (const l of batch) order.push(`${l.event.id}/${l.delivery.origin}`);
+      await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
+    }
+    expect(order).toEqual(['p1/event', 'p2/event', 'p1/replay']);
+    expect(await store.enqueueDeliveries([], now)).toEqual({ created: [], missing: [] });
+  });
+
+  it('does not create deliveries when an event is recorded again by the same journal row', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    const [journalId] = await store.appendJournal([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);
+    await store.claimJournal(10);
+    await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
+    await store.retryJournal([journalId!]);
+    await store.claimJournal(10);
+    await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
+    expect((await store.listDeliveries({}, { limit: 10 })).items).toHaveLength(1);
+  });
+}
