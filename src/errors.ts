@@ -13,10 +13,12 @@ export const ERROR_CODES = {
   BT_ERR_INGEST_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
   BT_ERR_INGEST_UNAVAILABLE: { status: 503, message: 'the journal cannot take the write in time' },
   BT_ERR_STORE_MIGRATION: { status: undefined, message: 'a schema migration failed' },
+  BT_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store cannot be reached' },
   BT_ERR_NORMALIZE_NOT_JSON: { status: undefined, message: 'the body is not a JSON object' },
   BT_ERR_CLI_USAGE: { status: undefined, message: 'the command line is invalid' },
   BT_ERR_DISPATCH_NON_RETRIABLE: { status: undefined, message: 'the handler refused the event for good; it goes to dead letters' },
   BT_ERR_DISPATCH_RETRY_AFTER: { status: undefined, message: 'the handler asked for the event to be retried later' },
+  BT_ERR_DISPATCH_BAD_REQUEST: { status: 400, message: 'the redrive or replay request cannot be served' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

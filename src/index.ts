@@ -7,6 +7,7 @@
  *   (pure, no IO) on the raw body, after checking it with {@link verifyMetaSignature} or
  *   {@link verifyBasic}.
  * - Want the whole durable receiver? {@link loadConfig} + {@link startServer}.
+ * - Want it with your own code receiving the events? {@link createBluetick} and `app.on(type, handler)`.
  *
  * @example
  * ```ts
@@ -45,6 +46,15 @@ export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 export { resolveConfig } from './config/resolve.js';
 export type { BasicCredential, ChannelConfig, CliFlags, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/resolve.js';
 export type { WrittenConfigInput } from './config/schema.js';
+
+export { createBluetick } from './bluetick.js';
+export type { Bluetick, BluetickOptions, Handler, HandlerContext, HandlerFilter, HandlerOptions } from './bluetick.js';
+export { NonRetriableError, RetryAfterError } from './dispatch/control.js';
+export { DEFAULT_RETRY_POLICY } from './dispatch/retry.js';
+export type { RetryPolicy, RetryPolicyInput } from './dispatch/retry.js';
+export type { RouteConfig, RouteMatch } from './dispatch/match.js';
+export type { HttpSinkConfig, NatsSinkConfig, SinkConfig } from './dispatch/sinks.js';
+export type { Delivery, DeliveryAttempt, DeliveryState } from './store/deliveries.js';
 
 export { startServer } from './server.js';
 export type { RunningServer, StartServerOptions, WebhookEndpoint } from './server.js';

@@ -56,6 +56,8 @@ export class Metrics {
   readonly rejections: Counter<'cause'>;
   readonly eventsRecorded: Counter<'type'>;
   readonly duplicateEvents: Counter;
+  /** Delivery attempts, dead letters, breakers (DESIGN §5). */
+  readonly delivery: DeliveryMetrics;
 
   readonly #channels = new Map<string, { live: ChannelCounters; reported: ChannelCounters }>();
   #lag: MetricsOptions['pipelineLagSeconds'];
@@ -126,6 +128,7 @@ export class Metrics {
       help: 'Events that were already stored when a redelivery carried them again.',
       registers,
     });
+    this.delivery = new DeliveryMetrics(this.registry);
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -153,6 +156,80 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+}
+
+const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Breaker states as gauge values. */
+export const BREAKER_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
+
+/** Delivery series; the worker reports into them, the backlog is read from the store at scrape time. */
+export class DeliveryMetrics {
+  readonly attempts: Counter<'sink' | 'outcome'>;
+  readonly attemptSeconds: Histogram<'sink'>;
+  readonly finished: Counter<'route' | 'state'>;
+  readonly inFlight: Gauge;
+  readonly breakerState: Gauge<'sink'>;
+  readonly breakerOpens: Counter<'sink'>;
+  readonly backlog: Gauge<'state'>;
+  #backlog: (() => Promise<Record<string, number>>) | undefined;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.attempts = new Counter({
+      name: 'bluetick_delivery_attempts_total',
+      help: 'Delivery attempts by sink and outcome (success, retry, fail).',
+      labelNames: ['sink', 'outcome'] as const,
+      registers,
+    });
+    this.attemptSeconds = new Histogram({
+      name: 'bluetick_delivery_attempt_seconds',
+      help: 'Duration of one delivery attempt, by sink.',
+      labelNames: ['sink'] as const,
+      buckets: ATTEMPT_BUCKETS,
+      registers,
+    });
+    this.finished = new Counter({
+      name: 'bluetick_deliveries_finished_total',
+      help: 'Deliveries that succeeded or went to dead letters, by route.',
+      labelNames: ['route', 'state'] as const,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'bluetick_deliveries_in_flight',
+      help: 'Delivery attempts running in this process.',
+      registers,
+    });
+    this.breakerState = new Gauge({
+      name: 'bluetick_sink_breaker_state',
+      help: 'Circuit breaker per sink: 0 closed, 1 half-open (probing), 2 open (paused).',
+      labelNames: ['sink'] as const,
+      registers,
+    });
+    this.breakerOpens = new Counter({
+      name: 'bluetick_sink_breaker_opens_total',
+      help: 'Times a sink circuit breaker opened.',
+      labelNames: ['sink'] as const,
+      registers,
+    });
+    const read = (): (() => Promise<Record<string, number>>) | undefined => this.#backlog;
+    this.backlog = new Gauge({
+      name: 'bluetick_deliveries_backlog',
+      help: 'Unfinished and dead deliveries in the store, by state (pending, blocked, in_flight, dead).',
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const fn = read();
+        if (!fn) return;
+        for (const [state, n] of Object.entries(await fn())) this.set({ state }, n);
+      },
+    });
+  }
+
+  /** Sets the function that reads the backlog at scrape time. */
+  setBacklog(read: () => Promise<Record<string, number>>): void {
+    this.#backlog = read;
   }
 }
 

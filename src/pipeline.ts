@@ -54,9 +54,20 @@ export interface PipelineEvents {
   batch: [info: BatchInfo];
 }
 
+/**
+ * What the server uses of a pipeline, wherever it runs: a {@link Pipeline} on this thread, or
+ * the handle on one running in the store's own thread (`WorkerStore.createPipeline`).
+ */
+export interface PipelineHandle extends EventEmitter<PipelineEvents> {
+  start(): void;
+  wake(): void;
+  stop(): Promise<void>;
+  drain(): Promise<void>;
+}
+
 type LoopState = 'stopped' | 'idle' | 'scheduled' | 'running';
 
-export class Pipeline extends EventEmitter<PipelineEvents> {
+export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
   private readonly store: Store;
   private readonly batchSize: number;
   private readonly providerFor: ((channel: string) => Provider | undefined) | undefined;

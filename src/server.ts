@@ -3,7 +3,7 @@
  *
  * The composition root: one resolved config in, one running receiver out.
  *
- *   store (SQLite, migrated) -> JournalWriter (group commit) -> Pipeline (after the ack)
+ *   store (SQLite or PostgreSQL, migrated) -> JournalWriter (group commit) -> Pipeline (after the ack)
  *   one node:http / https server:  /webhooks/*  -> ingest handler (lean, benchmarked)
  *                                  everything else -> fastify (health, readiness, metrics, later /api)
  *
@@ -16,17 +16,23 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { AcmeManager, AcmeManagerOptions } from './acme/manager.js';
 import { buildApi } from './api/app.js';
+import type { StreamOptions } from './api/routes/stream.js';
+import { createAdminGuard } from './api/auth.js';
 import type { ChannelConfig, Config } from './config/resolve.js';
 import { hasCredentials } from './config/resolve.js';
+import { DeliveryRuntime, type HandlerRoute } from './dispatch/runtime.js';
 import { BluetickError } from './errors.js';
 import type { Provider } from './events/types.js';
 import { JournalWriter } from './ingest/journal-writer.js';
-import { IngestHandler, RejectionLog, isIngestUrl } from './ingest/routes.js';
+import { IngestHandler, RejectionLog, isIngestUrl, originForm } from './ingest/routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, type PipelineHandle } from './pipeline.js';
 import { openStore, type OpenStoreOptions } from './store/open.js';
+import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
+import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
 
@@ -47,6 +53,16 @@ export interface StartServerOptions {
   closeGraceMs?: number;
   /** TLS reload tuning (tests use short values). */
   tlsWatch?: { debounceMs?: number; pollMs?: number };
+  /** ACME tuning when `config.server.acme` is set (tests: a test CA's root, short backoff). */
+  acme?: Pick<AcmeManagerOptions, 'directoryCa' | 'retry' | 'poll' | 'requestTimeoutMs' | 'peekTimeoutMs' | 'now'>;
+  /** Live stream (`/api/stream`) tuning: poll and heartbeat intervals. */
+  stream?: StreamOptions;
+  /** Library handlers (see `createBluetick`), delivered like routes to sinks. */
+  handlers?: readonly HandlerRoute[];
+  /** `start: false` leaves the delivery worker stopped; `graceMs` bounds attempts in flight at close. */
+  delivery?: { start?: boolean; graceMs?: number };
+  /** The web console's built assets. Default `dist/console` in the package; `false` serves no console. */
+  console?: { dir?: string } | false;
 }
 
 /** One channel's public endpoint, as printed at start. */
@@ -69,12 +85,17 @@ export interface RunningServer {
   config: Config;
   store: Store;
   journal: JournalWriter;
-  pipeline: Pipeline;
+  /** Runs in the store's thread when the store is a worker-thread SQLite store (the default). */
+  pipeline: PipelineHandle;
+  /** Sinks, handlers and the delivery worker. */
+  delivery: DeliveryRuntime;
   metrics: Metrics;
   api: FastifyInstance;
   ingest: IngestHandler;
   rejections: RejectionLog;
   tls?: { watcher: TlsWatcher; certificate: CertificateInfo };
+  /** Certificates from ACME, when `config.server.acme` is set. */
+  acme?: AcmeManager;
   /** Graceful: stop accepting, finish in-flight acks, flush the journal, stop the pipeline, close the store. */
   close(): Promise<void>;
 }
@@ -136,6 +157,21 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+/** The PostgreSQL store's settings: the config's, then the caller's; background errors go to the log. */
+function postgresOptions(config: Config, given: StartServerOptions['storeOptions'], logger: Logger): PostgresStoreOptions {
+  let last = 0;
+  return {
+    journalLeaseMs: config.store?.journalLeaseMs ?? 30_000,
+    onError: (err) => {
+      // Lost connections are retried by the store; say so once in a while, not per retry.
+      if (Date.now() - last < 5_000) return;
+      last = Date.now();
+      logger.warn({ err }, 'PostgreSQL store: background connection error (retrying)');
+    },
+    ...given?.postgres,
+  };
+}
+
 /**
  * Starts the receiver.
  *
@@ -155,7 +191,17 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   const tlsMaterial = sc.tls ? loadTlsMaterial(sc.tls) : undefined;
 
   const ownStore = opts.store === undefined;
-  const store = opts.store ?? (await openStore({ ...opts.storeOptions, dataDir: sc.dataDir }));
+  // By default the SQLite connection (and the pipeline) get a thread of their own, so this
+  // event loop only serves HTTP: it never waits on an fsync and never normalizes.
+  const store =
+    opts.store ??
+    (await openStore({
+      thread: 'worker',
+      onError: (err) => logger.error({ err }, 'SQLite store: error off the request path (checkpoint or store thread)'),
+      ...opts.storeOptions,
+      dataDir: sc.dataDir,
+      ...(config.store ? { url: config.store.url, postgres: postgresOptions(config, opts.storeOptions, logger) } : {}),
+    }));
   const cleanup: Array<() => Promise<void> | void> = [];
   if (ownStore) cleanup.push(() => store.close());
 
@@ -165,6 +211,11 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       const counts = await store.counts();
       return counts.oldestPendingReceivedAt === undefined ? 0 : Math.max(0, (Date.now() - counts.oldestPendingReceivedAt) / 1000);
     });
+    // A store that held events before projections existed, or an interrupted rebuild.
+    const projections = await store.projectionCounts();
+    if (projections.rebuild) {
+      logger.warn({ throughSeq: projections.rebuild.throughSeq }, 'projections are incomplete; run `bluetick rebuild` to recompute them from the events');
+    }
 
     const logCommitError = throttled(5_000, (suppressed) =>
       logger.error({ suppressed }, 'journal commit failed; ingest answers 503 until commits succeed again'),
@@ -187,22 +238,62 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const providers = new Map<string, Provider | undefined>(
       config.channels.map((c) => [c.name, c.provider === 'auto' ? undefined : c.provider]),
     );
-    const pipeline = new Pipeline(store, {
-      providerFor: (channel) => providers.get(channel),
-      logger,
+    const pipelineTuning = {
       ...(opts.pipeline?.batchSize !== undefined ? { batchSize: opts.pipeline.batchSize } : {}),
       ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
-    });
+    };
+    const pipeline: PipelineHandle =
+      store instanceof WorkerStore
+        ? store.createPipeline({ providers: Object.fromEntries(providers), logger, ...pipelineTuning })
+        : new Pipeline(store, { providerFor: (channel) => providers.get(channel), logger, ...pipelineTuning });
     pipeline.on('batch', (info) => {
       if (info.duplicates > 0) metrics.duplicateEvents.inc(info.duplicates);
     });
     pipeline.on('recorded', (stored) => metrics.eventsRecorded.inc({ type: stored.event.type }));
     cleanup.unshift(() => pipeline.stop());
+    // Other processes sharing the database commit journal rows too (PostgreSQL): wake for them.
+    const unsubscribeJournal = store.subscribe?.('journal', () => pipeline.wake());
+    if (unsubscribeJournal) cleanup.unshift(unsubscribeJournal);
+
+    // Routes reach the store before the pipeline records anything, so every new event gets its deliveries.
+    const delivery = await DeliveryRuntime.create({ config, store, handlers: opts.handlers ?? [], metrics, logger });
+    cleanup.unshift(() => delivery.close(0));
+    pipeline.on('batch', (info) => {
+      if (info.inserted > 0) delivery.wake();
+    });
+    const unsubscribeDeliveries = store.subscribe?.('deliveries', () => delivery.wake());
+    if (unsubscribeDeliveries) cleanup.unshift(unsubscribeDeliveries);
 
     const rejections = new RejectionLog(store, { metrics, logger });
     cleanup.unshift(() => rejections.close());
 
-    const api = buildApi({ store, journal, metrics, logger });
+    // Ends the API's live streams at shutdown, so open connections do not hold the close.
+    const apiShutdown = new AbortController();
+    cleanup.unshift(() => apiShutdown.abort());
+
+    const api = buildApi({
+      store,
+      journal,
+      metrics,
+      logger,
+      deliveries: { store, delivery, guard: createAdminGuard({ token: config.adminToken }) },
+      rest: {
+        store,
+        adminToken: config.adminToken,
+        notify: (listener) => {
+          pipeline.on('batch', listener);
+          // Events recorded by other processes sharing the database (PostgreSQL).
+          const unsubscribe = store.subscribe?.('events', listener);
+          return () => {
+            pipeline.off('batch', listener);
+            unsubscribe?.();
+          };
+        },
+        shutdown: apiShutdown.signal,
+        ...(opts.stream ? { stream: opts.stream } : {}),
+      },
+      ...(opts.console === false ? {} : { console: opts.console ?? {} }),
+    });
     await api.ready();
     cleanup.unshift(() => api.close());
 
@@ -218,6 +309,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     });
 
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      if (req.url !== undefined && req.url.charCodeAt(0) !== 0x2f /* / */) req.url = originForm(req.url);
       if (isIngestUrl(req.url)) ingest.handle(req, res);
       else api.routing(req, res);
     };
@@ -228,13 +320,29 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       // How often Node checks the two timeouts above; its 30 s default would blunt them.
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(sc.limits.headersTimeoutMs / 4))),
     };
-    const httpsServer = tlsMaterial ? createHttpsServer({ ...httpOptions, ...tlsMaterial }, listener) : undefined;
+    // ACME: stored certificates serve from the first handshake; orders run in the background (src/acme/).
+    const acme = sc.acme
+      ? await (await import('./acme/manager.js')).AcmeManager.create({
+          ...opts.acme,
+          config: sc.acme,
+          dataDir: sc.dataDir,
+          host: sc.host,
+          logger,
+          registry: metrics.registry,
+        })
+      : undefined;
+    const tlsOptions = tlsMaterial ?? acme?.serverOptions();
+    const httpsServer = tlsOptions ? createHttpsServer({ ...httpOptions, ...tlsOptions }, listener) : undefined;
     // An https.Server is an http.Server on top of TLS; one type keeps the rest of this simple.
     const server: Server = httpsServer ? (httpsServer as unknown as Server) : createHttpServer(httpOptions, listener);
     server.keepAliveTimeout = sc.limits.keepAliveTimeoutMs;
     server.maxConnections = sc.limits.maxConnections;
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, rejections));
-    if (tlsMaterial) {
+    // Without a listener Node drops CONNECT requests without a word; this is no proxy.
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    if (httpsServer) {
       server.on('tlsClientError', (err: Error) => logger.debug({ err }, 'TLS handshake failed'));
     }
 
@@ -246,6 +354,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
           server.closeAllConnections();
         }),
     );
+    if (acme && httpsServer) {
+      cleanup.unshift(() => acme.close());
+      await acme.start(httpsServer, address.port);
+    }
 
     let tls: RunningServer['tls'];
     if (httpsServer && tlsMaterial && sc.tls) {
@@ -258,8 +370,12 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     }
 
     if (opts.pipeline?.start !== false) pipeline.start();
+    if (opts.delivery?.start !== false) delivery.start();
 
-    const url = `${tlsMaterial ? 'https' : 'http'}://${formatHost(sc.host)}:${address.port}`;
+    // With ACME the public name is the first domain, as providers will post to it.
+    const url = sc.acme
+      ? `https://${sc.acme.domains[0]}${address.port === 443 ? '' : `:${address.port}`}`
+      : `${tlsMaterial ? 'https' : 'http'}://${formatHost(sc.host)}:${address.port}`;
     const webhooks: WebhookEndpoint[] = config.channels.map((c) => ({
       channel: c.name,
       url: `${url}${c.path}`,
@@ -291,6 +407,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     };
     const shutdown = async (): Promise<void> => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      apiShutdown.abort();
       server.closeIdleConnections();
       // In-flight acks finish (their rows are committing); their answers say Connection: close.
       const drained = await Promise.race([ingest.drain().then(() => true), delay(graceMs).then(() => false)]);
@@ -301,8 +418,10 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       server.closeAllConnections();
       await closed;
       tls?.watcher.close();
+      await acme?.close();
       await journal.close();
       await pipeline.stop();
+      await delivery.close(opts.delivery?.graceMs ?? graceMs);
       await rejections.close();
       await api.close();
       if (ownStore) await store.close();
@@ -319,11 +438,13 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       store,
       journal,
       pipeline,
+      delivery,
       metrics,
       api,
       ingest,
       rejections,
       ...(tls ? { tls } : {}),
+      ...(acme ? { acme } : {}),
       close,
     };
   } catch (error) {
@@ -343,16 +464,56 @@ const CLIENT_ERROR_ANSWERS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
 
+/** The response Node has attached to a connection: the one being answered now. */
+type AttachedResponse = ServerResponse & { req?: IncomingMessage };
+
+/** Connections whose bad request has been (or is about to be) answered; Node may report the same one again. */
+const answeredClientErrors = new WeakSet<Duplex>();
+
 /**
  * Replaces Node's default `clientError` answer so slow or malformed requests also land in
  * the rejection log. A reset by the client is not worth recording.
+ *
+ * A connection can carry a complete request whose answer is still on its way (waiting for
+ * its journal commit) when the bytes after it turn out to be malformed (a pipelined
+ * request, a body longer than its Content-Length). That request is answered first: an
+ * error written now would take its place, so a POST that was committed would read as
+ * refused. Only then is the bad request answered and the connection closed.
  */
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex, rejections: RejectionLog): void {
+  if (answeredClientErrors.has(socket)) return;
+  answeredClientErrors.add(socket);
   const code = err.code ?? '';
-  const inProgress = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (code === 'ECONNRESET' || code === 'EPIPE' || !socket.writable || inProgress?.headersSent) {
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
     socket.destroy();
     return;
+  }
+  if (!socket.writable) {
+    // Already closing after an earlier answer: let that answer flush.
+    if (!socket.writableEnded) socket.destroy();
+    return;
+  }
+  const attached = (socket as { _httpMessage?: AttachedResponse | null })._httpMessage;
+  if (attached && !attached.writableFinished) {
+    // Written in full and flushing, or complete and waiting for its commit: it will finish soon.
+    if (attached.writableEnded || (!attached.headersSent && attached.req?.complete === true)) {
+      let waited = false;
+      const next = (): void => {
+        if (waited) return;
+        waited = true;
+        // Node attaches the next pipelined response (if any) before this runs.
+        answeredClientErrors.delete(socket);
+        onClientError(err, socket, rejections);
+      };
+      attached.once('finish', next);
+      attached.once('close', next);
+      return;
+    }
+    // An answer streaming without end (server-sent events): cut it, as Node does.
+    if (attached.headersSent) {
+      socket.destroy();
+      return;
+    }
   }
   const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
   const rejection: RejectionInput = {

@@ -8,6 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BluetickEvent, EventType } from '../src/events/types.js';
 import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js';
+import { deliveryContract } from './store.deliveries.contract.js';
+import { projectionContract } from './store.projections.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -473,6 +475,10 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect(c.oldestPendingReceivedAt).toBe(T0 + 50);
       });
     });
+
+    describe('deliveries', () => deliveryContract(() => store));
+
+    describe('projections', () => projectionContract(() => store));
 
     describe('health', () => {
       it('answers ping while it can take writes', async () => {

@@ -14,6 +14,9 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.js';
+import { deliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
+import { registerRestApi, type RestApiOptions } from './rest.js';
 
 export interface ApiDeps {
   store: Pick<Store, 'ping'>;
@@ -23,6 +26,12 @@ export interface ApiDeps {
   logger?: Logger;
   /** How long `/readyz` waits for the store. Default 2000 ms. */
   readyTimeoutMs?: number;
+  /** Deliveries, dead letters, replay and sink health under `/api` (`routes/deliveries.ts`). */
+  deliveries?: DeliveryRoutesOptions;
+  /** Events, state, stats, live stream and OpenAPI under `/api` (`rest.ts`). */
+  rest?: RestApiOptions;
+  /** The web console at `/` (`routes/console.ts`), served from the built assets. */
+  console?: ConsoleRoutesOptions;
 }
 
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -82,6 +91,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     reply.type(deps.metrics.contentType);
     return deps.metrics.text();
   });
+
+  // Under the same /api prefix as the REST API, behind the same admin guard (passed in `deliveries.guard`).
+  if (deps.deliveries) void app.register(deliveryRoutes, { prefix: '/api', ...deps.deliveries });
+  if (deps.rest) registerRestApi(app, { ...deps.rest, metrics: deps.metrics, ...(deps.logger ? { logger: deps.logger } : {}) });
+  if (deps.console) void app.register(consoleRoutes, deps.console);
 
   return app;
 }

@@ -14,6 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { BluetickError, ExitError } from '../errors.js';
 import { runNormalize } from './commands/normalize.js';
 import type { ServeCommandOptions } from './commands/serve.js';
+import type { TriggerCommandOptions } from './commands/trigger.js';
 
 function packageVersion(): string {
   try {
@@ -61,9 +62,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <n>', 'port to listen on (default: 8080)')
     .option('--host <h>', 'address to bind (default: 127.0.0.1)')
     .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
+    .option('--store <url>', 'use PostgreSQL, shared by every bluetick process: postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
     .option('--tls-cert <file>', 'PEM certificate chain; serves HTTPS, reloaded when the file changes')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--behind-proxy', 'a TLS-terminating proxy is in front: allow plain HTTP on a non-loopback address')
+    .option('--acme-domain <name>', 'get and renew a certificate for this name from an ACME CA (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--acme-email <address>', 'contact address for the ACME account')
+    .option('--acme-directory <url>', "ACME directory URL (default: Let's Encrypt production)")
+    .option('--acme-challenge <type>', 'http-01 (needs port 80) or tls-alpn-01 (on the TLS port) (default: http-01)')
+    .option('--acme-http-port <n>', 'port of the HTTP-01 listener (default: 80)')
     // Checked by the config resolver, like every other setting, so the error reads the same.
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default: info)')
     .action(async (opts: ServeCommandOptions) => {
@@ -81,6 +88,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('migrate')
+    .description('bring the store schema up to date (serve does this at start too); --print shows the SQL instead')
+    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
+    .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
+    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
+    .option('--print', 'print the SQL of the migrations not yet applied; change nothing')
+    .action(async (opts: import('./commands/migrate.js').MigrateCommandOptions) => {
+      const { runMigrate } = await import('./commands/migrate.js');
+      code = await runMigrate(opts, { stdout: process.stdout, env: process.env, cwd: process.cwd() });
+    });
+
+  program
     .command('normalize')
     .description('print the events of one raw webhook body (file or stdin) as NDJSON; touches no store')
     .argument('[file]', 'file holding the raw body (default: stdin)')
@@ -95,6 +114,141 @@ export async function main(argv: readonly string[]): Promise<number> {
         stdout: process.stdout,
         stderr: process.stderr,
       });
+    });
+
+  program
+    .command('trigger')
+    .description('send realistic WhatsApp notifications (any kind, either body shape) to a webhook URL and report the answers')
+    .argument('[kinds...]', 'notification kinds, e.g. text status-read template-approved, or "all" (see --list)')
+    .option('--url <url>', 'webhook URL to POST to')
+    .option('--list', 'list the notification kinds and exit')
+    .option('--shape <shape>', 'body shape: meta or enablex (default: meta)')
+    .option('--basic <user:pass>', 'send HTTP Basic credentials (EnableX)')
+    .option('--meta-secret <secret>', 'sign each body into X-Hub-Signature-256 with this app secret (Meta)')
+    .option('--count <n>', 'notifications to send (with --conversation: conversations) (default: one of each kind)')
+    .option('--rate <n>', 'POSTs per second (default: as fast as --concurrency allows)')
+    .option('--batch <n>', 'notifications per POST (default: 1)')
+    .option('--concurrency <n>', 'POSTs in flight at most (default: 8)')
+    .option('--duplicate <p>', 'fraction of POSTs delivered a second time, byte for byte (default: 0)')
+    .option('--reorder', 'deliver the statuses of each message out of order')
+    .option('--conversation', 'send conversations: a customer writes, the business replies, statuses flow, maybe a reaction')
+    .option('--seed <text>', 'seed for ids and content, to replay a run exactly')
+    .option('--timeout <seconds>', 'per-request timeout (default: 10)')
+    .option('--insecure', 'accept any TLS certificate (self-signed test set-ups)')
+    .option('--dry-run', 'print the bodies and headers instead of sending them')
+    .option('--json', 'NDJSON output: one line per POST, then a summary line')
+    .option('--verbose', 'print a line per POST even for long runs')
+    .action(async (kinds: string[], opts: TriggerCommandOptions) => {
+      const { runTrigger } = await import('./commands/trigger.js');
+      code = await runTrigger(kinds, opts, { stdout: process.stdout, userAgent: `bluetick-trigger/${packageVersion()}` });
+    });
+
+  const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+  program
+    .command('dead-letters')
+    .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
+    .argument('[action]', 'list or redrive', 'list')
+    .argument('[ids...]', 'delivery ids to redrive')
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+    .option('--route <name>', 'only this route')
+    .option('--sink <name>', 'only this sink')
+    .option('--event <id>', 'only deliveries of this event')
+    .option('--all', 'redrive every dead letter')
+    .option('--limit <n>', 'list at most n (default: 50)')
+    .option('--after <cursor>', 'list after this cursor')
+    .option('--json', 'NDJSON output')
+    .action(async (action: string, ids: string[], opts: import('./commands/dead-letters.js').DeadLettersOptions) => {
+      const { runDeadLetters } = await import('./commands/dead-letters.js');
+      code = await runDeadLetters(action, ids, opts, { stdout: process.stdout, env: process.env });
+    });
+
+  program
+    .command('replay')
+    .description('deliver stored events again to one route (by id, time range or filter) on a running server')
+    .requiredOption('--route <name>', 'the route to deliver to')
+    .option('--event <id>', 'an event id (repeatable)', collect)
+    .option('--since <time>', 'events received at or after (ISO-8601 or epoch ms)')
+    .option('--until <time>', 'events received before (ISO-8601 or epoch ms)')
+    .option('--type <types>', 'event types, comma-separated')
+    .option('--channel <name>', 'events of this channel')
+    .option('--phone-number-id <id>', 'events of this business phone number id')
+    .option('--from <wa_id>', 'events from this contact')
+    .option('--dry-run', 'list what would be sent; send nothing')
+    .option('--limit <n>', 'at most n events (default: 1000)')
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+    .option('--json', 'JSON output')
+    .action(async (opts: import('./commands/replay.js').ReplayOptions) => {
+      const { runReplay } = await import('./commands/replay.js');
+      code = await runReplay(opts, { stdout: process.stdout, env: process.env });
+    });
+
+  program
+    .command('doctor')
+    .description('check that a host is ready for EnableX/Meta: certificate, TLS, webhook answer, credentials, store, clock, plain HTTP')
+    .option('--url <url>', 'webhook URL (or origin) providers post to (default: derived from the config)')
+    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
+    .option('--ca <file>', 'also trust the CA certificate(s) in this PEM file, e.g. a test CA (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--resolve <host:address>', 'connect to address for host, e.g. hooks.example.com:203.0.113.7 (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--http-port <n>', 'port of the plain-HTTP exposure probe (default: the ACME HTTP-01 port, else 80)')
+    .option('--timeout <ms>', 'timeout of each network step (default: 5000)')
+    .option('--json', 'JSON output')
+    .action(async (opts: import('./commands/doctor.js').DoctorCommandOptions) => {
+      const { runDoctorCommand } = await import('./commands/doctor.js');
+      code = await runDoctorCommand(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), version: packageVersion() });
+    });
+
+  program
+    .command('tail')
+    .description("follow a running server's live events (/api/stream), reconnecting without gaps")
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only events received on this channel')
+    .option('--after <seq>', 'start after this event seq (default: with the next event)')
+    .option('--count <n>', 'exit after n events')
+    .option('--json', 'NDJSON output: one stored event per line')
+    .action(async (opts: import('./commands/tail.js').TailCommandOptions) => {
+      const { runTail } = await import('./commands/tail.js');
+      code = await runTail(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
+    });
+
+  program
+    .command('status')
+    .description("a message's delivery status: each step's time, failures, timeline and reactions (from a running server)")
+    .argument('<message-id>', 'the WhatsApp message id (wamid...)')
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+    .option('--json', 'JSON output')
+    .action(async (messageId: string, opts: import('./commands/status.js').StatusCommandOptions) => {
+      const { runStatus } = await import('./commands/status.js');
+      code = await runStatus(messageId, opts, { stdout: process.stdout, env: process.env });
+    });
+
+  program
+    .command('templates')
+    .description('message templates with their current status, quality and category (from a running server)')
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+    .option('--status <statuses>', 'only these statuses, comma-separated (e.g. PAUSED,DISABLED)')
+    .option('--json', 'NDJSON output: one template per line')
+    .action(async (opts: import('./commands/templates.js').TemplatesCommandOptions) => {
+      const { runTemplates } = await import('./commands/templates.js');
+      code = await runTemplates(opts, { stdout: process.stdout, env: process.env });
+    });
+
+  program
+    .command('rebuild')
+    .description('drop the projections (messages, conversations, contacts, templates) and recompute them from the stored events')
+    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
+    .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
+    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
+    .option('--batch <n>', 'events per transaction (default: 1000)')
+    .option('--json', 'JSON output')
+    .action(async (opts: import('./commands/rebuild.js').RebuildCommandOptions) => {
+      const { runRebuild } = await import('./commands/rebuild.js');
+      code = await runRebuild(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
   try {

@@ -9,14 +9,14 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { BluetickError, ConfigError } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from './schema.js';
-import { formatIssue, resolveConfig, type CliFlags, type Config, type EnvSnapshot } from './resolve.js';
+import { ENV, formatIssue, resolveConfig, type CliFlags, type Config, type EnvSnapshot } from './resolve.js';
 
 export interface LoadConfigOptions {
   /** Path of the config file. Without it, `bluetick.config.json` in `cwd` is used when it exists. */
   file?: string;
   /** Defaults to `process.cwd()`. */
   cwd?: string;
-  /** Defaults to `process.env`; only `BLUETICK_*` variables are read. */
+  /** Defaults to `process.env`; only `BLUETICK_*` variables and `DATABASE_URL` are read. */
   env?: NodeJS.ProcessEnv | EnvSnapshot;
   flags?: CliFlags;
 }
@@ -28,11 +28,11 @@ export interface LoadedConfig {
   file?: string;
 }
 
-/** Copies the `BLUETICK_*` variables once, so later changes to the environment cannot matter. */
+/** Copies the variables bluetick reads once, so later changes to the environment cannot matter. */
 export function snapshotEnv(env: NodeJS.ProcessEnv | EnvSnapshot): EnvSnapshot {
   const out: Record<string, string | undefined> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith('BLUETICK_')) out[key] = value;
+    if (key.startsWith('BLUETICK_') || key === ENV.databaseUrl) out[key] = value;
   }
   return Object.freeze(out);
 }

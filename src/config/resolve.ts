@@ -14,6 +14,14 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
+import type { BreakerOptions } from '../dispatch/breaker.js';
+import type { RouteConfig } from '../dispatch/match.js';
+import { resolveRetryPolicy } from '../dispatch/retry.js';
+import { validateHttpSinkConfig } from '../dispatch/sink-http.js';
+import { validateNatsSinkConfig } from '../dispatch/sink-nats.js';
+import type { SinkConfig } from '../dispatch/sinks.js';
+import { ConfigError } from '../errors.js';
+import { parsePostgresUrl } from '../store/postgres/url.js';
 import {
   CHANNEL_NAME_PATTERN,
   DEFAULT_CHANNEL_NAME,
@@ -24,6 +32,13 @@ import {
   type ProviderSetting,
   type WrittenBasicCredential,
   type WrittenConfig,
+  ACME_CHALLENGES,
+  LETS_ENCRYPT_DIRECTORY,
+  acmeDirectoryUrl,
+  acmeDomain,
+  acmeEmail,
+  type AcmeChallenge,
+  type WrittenAcme,
 } from './schema.js';
 
 export interface BasicCredential {
@@ -53,6 +68,8 @@ export interface ServerConfig {
   dataDir: string;
   /** Absolute paths when set. */
   tls?: { cert: string; key: string };
+  /** Certificates obtained and renewed from an ACME CA; excludes `tls` and `behindProxy`. */
+  acme?: AcmeConfig;
   behindProxy: boolean;
   limits: {
     bodyBytes: number;
@@ -64,12 +81,47 @@ export interface ServerConfig {
   journal: { maxPending: number; commitTimeoutMs: number };
 }
 
+/** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */
+export type SinkSettings = SinkConfig & { breaker?: Partial<Omit<BreakerOptions, 'onTransition'>> };
+
+/** How the delivery worker runs. */
+export interface DeliverySettings {
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+}
+
+export interface AcmeConfig {
+  /** Lower-case, unique; the first is served to clients that send no SNI name. */
+  domains: string[];
+  email?: string;
+  directoryUrl: string;
+  challenge: AcmeChallenge;
+  httpPort: number;
+  /** Fraction of the lifetime left when renewal starts, e.g. 1/3. */
+  renewWhenRemaining: number;
+}
+
 /** The resolved configuration `startServer` takes. */
 export interface Config {
   server: ServerConfig;
   channels: ChannelConfig[];
+  /** Empty when nothing is delivered. */
+  sinks: SinkSettings[];
+  /** Each with its full retry policy; every `sink` names one of `sinks`. */
+  routes: RouteConfig[];
+  delivery: DeliverySettings;
+  /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */
+  store?: StoreConfig;
   adminToken?: string;
   log: { level: LogLevel };
+}
+
+/** The PostgreSQL store several processes share. */
+export interface StoreConfig {
+  /** A `postgres://` URL (may carry a password: do not log it; see `store/postgres/url.ts`). */
+  url: string;
+  journalLeaseMs: number;
 }
 
 /** Flags as the CLI parsed them; absent means "not given", so lower layers apply. */
@@ -81,6 +133,14 @@ export interface CliFlags {
   tlsKey?: string;
   behindProxy?: boolean;
   logLevel?: string;
+  /** `--store`: a `postgres://` URL. */
+  store?: string;
+  /** `--acme-domain`, repeatable; each may also be a comma-separated list. */
+  acmeDomains?: string[];
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeChallenge?: string;
+  acmeHttpPort?: string | number;
 }
 
 /** The environment, read once by `load.ts`. */
@@ -120,10 +180,15 @@ export const ENV = {
   tlsKey: 'BLUETICK_TLS_KEY',
   behindProxy: 'BLUETICK_BEHIND_PROXY',
   logLevel: 'BLUETICK_LOG_LEVEL',
+  acmeDomains: 'BLUETICK_ACME_DOMAINS',
+  acmeEmail: 'BLUETICK_ACME_EMAIL',
+  acmeDirectory: 'BLUETICK_ACME_DIRECTORY',
   adminToken: 'BLUETICK_ADMIN_TOKEN',
   basicAuth: 'BLUETICK_BASIC_AUTH',
   metaAppSecret: 'BLUETICK_META_APP_SECRET',
   metaVerifyToken: 'BLUETICK_META_VERIFY_TOKEN',
+  /** The usual name on hosting platforms; selects the PostgreSQL store. */
+  databaseUrl: 'DATABASE_URL',
 } as const;
 
 /** `a.b[1].c` from a zod issue path. */
@@ -312,6 +377,14 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   } else if (tlsCert !== undefined && tlsKey !== undefined) {
     tls = { cert: tlsCert, key: tlsKey };
   }
+  const acme = resolveAcme(s.acme, envValue, flags, invalid);
+  if (acme !== undefined) {
+    if (tls !== undefined) invalid('server.acme', 'cannot be combined with server.tls (--tls-cert/--tls-key): use ACME or your own certificate');
+    if (behindProxy) invalid('server.acme', 'cannot be combined with server.behindProxy: the TLS proxy in front needs the certificate, not bluetick');
+    if (acme.challenge === 'http-01' && port !== 0 && acme.httpPort === port) {
+      invalid('server.acme.httpPort', `the HTTP-01 port must differ from server.port (${port})`);
+    }
+  }
 
   // ---- channels ------------------------------------------------------------------------
   const channels: ChannelConfig[] = [];
@@ -381,10 +454,10 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
 
   // ---- safety --------------------------------------------------------------------------
   const loopback = isLoopbackHost(host);
-  if (!loopback && tls === undefined && !behindProxy) {
+  if (!loopback && tls === undefined && acme === undefined && !behindProxy) {
     unsafe(
       'server.host',
-      `binding ${host} without TLS would expose plain HTTP; set server.tls (--tls-cert/--tls-key), ` +
+      `binding ${host} without TLS would expose plain HTTP; set server.tls (--tls-cert/--tls-key) or server.acme (--acme-domain), ` +
         'or server.behindProxy (--behind-proxy) when a TLS-terminating proxy is in front',
     );
   }
@@ -410,6 +483,9 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     }
   });
 
+  const { sinks, routes } = resolveDelivery(written, invalid);
+  const store = resolveStore(written, env, flags, invalid);
+
   if (errors.length > 0) return { warnings, errors };
 
   const config: Config = {
@@ -418,13 +494,167 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       port,
       dataDir,
       ...(tls ? { tls } : {}),
+      ...(acme ? { acme } : {}),
       behindProxy,
       limits: { ...s.limits },
       journal: { ...s.journal },
     },
     channels,
+    sinks,
+    routes,
+    delivery: { ...written.delivery },
+    ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken } : {}),
     log: { level: logLevel },
   };
   return { config, warnings, errors };
+}
+
+/**
+ * Sinks and routes: unique names, each route naming a configured sink, each sink's own
+ * checks (URL, secret, subject, ...) and each route's retry policy, errors naming the key.
+ */
+function resolveDelivery(
+  written: WrittenConfig,
+  invalid: (path: string, message: string) => void,
+): { sinks: SinkSettings[]; routes: RouteConfig[] } {
+  const sinks: SinkSettings[] = [];
+  const sinkIndex = new Map<string, number>();
+  (written.sinks ?? []).forEach((s, i) => {
+    const seen = sinkIndex.get(s.name);
+    if (seen !== undefined) invalid(`sinks[${i}].name`, `"${s.name}" is already used by sinks[${seen}]`);
+    else sinkIndex.set(s.name, i);
+    const { breaker, ...rest } = s;
+    const settings = { ...rest, ...(breaker !== undefined ? { breaker } : {}) } as SinkSettings;
+    // The sinks' own checks name keys as `sinks.<name>.<key>`; point at the list entry instead.
+    const issues =
+      s.type === 'http'
+        ? validateHttpSinkConfig(settings as SinkConfig & { type: 'http' })
+        : validateNatsSinkConfig(settings as SinkConfig & { type: 'nats' });
+    const prefix = `sinks.${s.name}`;
+    for (const issue of issues) {
+      const colon = issue.indexOf(': ');
+      const key = issue.slice(0, colon);
+      invalid(key.startsWith(prefix) ? `sinks[${i}]${key.slice(prefix.length)}` : key, issue.slice(colon + 2));
+    }
+    sinks.push(settings);
+  });
+
+  const routes: RouteConfig[] = [];
+  const routeIndex = new Map<string, number>();
+  (written.routes ?? []).forEach((r, i) => {
+    const seen = routeIndex.get(r.name);
+    if (seen !== undefined) invalid(`routes[${i}].name`, `"${r.name}" is already used by routes[${seen}]`);
+    else routeIndex.set(r.name, i);
+    if (!sinkIndex.has(r.sink)) {
+      const known = [...sinkIndex.keys()];
+      invalid(`routes[${i}].sink`, `no sink named "${r.sink}" (${known.length > 0 ? `configured: ${known.join(', ')}` : 'no sinks are configured'})`);
+    }
+    let retry;
+    try {
+      retry = resolveRetryPolicy(r.retry ?? {}, `routes[${i}].retry`);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) {
+        const colon = issue.indexOf(': ');
+        invalid(issue.slice(0, colon), issue.slice(colon + 2));
+      }
+    }
+    const match = r.match === undefined ? undefined : Object.fromEntries(Object.entries(r.match).filter(([, v]) => v !== undefined));
+    routes.push({ name: r.name, sink: r.sink, ...(match !== undefined ? { match } : {}), ...(retry !== undefined ? { retry } : {}) });
+  });
+  return { sinks, routes };
+}
+
+/**
+ * ACME settings: the file's `server.acme`, then the environment, then flags. Flags or
+ * variables alone are enough (`--acme-domain` turns ACME on with every other default).
+ */
+function resolveAcme(
+  written: WrittenAcme | undefined,
+  envValue: (name: string) => string | undefined,
+  flags: CliFlags,
+  invalid: (path: string, message: string) => void,
+): AcmeConfig | undefined {
+  const list = (values: readonly string[]): string[] =>
+    values.flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase()).filter((v) => v !== '');
+  let domains = written?.domains.map((d) => d.toLowerCase());
+  let domainsKey = 'server.acme.domains';
+  let email = written?.email;
+  let directoryUrl = written?.directoryUrl;
+  let challenge: AcmeChallenge | undefined = written?.challenge;
+  let httpPort = written?.httpPort;
+
+  const envDomains = envValue(ENV.acmeDomains);
+  if (envDomains !== undefined) [domains, domainsKey] = [list([envDomains]), ENV.acmeDomains];
+  if (flags.acmeDomains !== undefined && flags.acmeDomains.length > 0) [domains, domainsKey] = [list(flags.acmeDomains), '--acme-domain'];
+  const setEmail = (v: string): void => void (email = v);
+  const setDirectory = (v: string): void => void (directoryUrl = v);
+  // Lowest precedence first: a flag overrides its variable.
+  const given: Array<[string, string | undefined, z.ZodType<string>, (v: string) => void]> = [
+    [ENV.acmeEmail, envValue(ENV.acmeEmail), acmeEmail, setEmail],
+    ['--acme-email', flags.acmeEmail, acmeEmail, setEmail],
+    [ENV.acmeDirectory, envValue(ENV.acmeDirectory), acmeDirectoryUrl, setDirectory],
+    ['--acme-directory', flags.acmeDirectory, acmeDirectoryUrl, setDirectory],
+  ];
+  for (const [key, raw, schema, set] of given) {
+    if (raw === undefined) continue;
+    const parsed = schema.safeParse(raw.trim());
+    if (parsed.success) set(parsed.data);
+    else invalid(key, parsed.error.issues[0]?.message ?? 'invalid value');
+  }
+  if (flags.acmeChallenge !== undefined) {
+    if ((ACME_CHALLENGES as readonly string[]).includes(flags.acmeChallenge)) challenge = flags.acmeChallenge as AcmeChallenge;
+    else invalid('--acme-challenge', 'expected "http-01" or "tls-alpn-01"');
+  }
+  if (flags.acmeHttpPort !== undefined) {
+    const p = parsePort(flags.acmeHttpPort);
+    if (p === undefined) invalid('--acme-http-port', 'expected an integer 0..65535');
+    else httpPort = p;
+  }
+
+  if (domains === undefined || domains.length === 0) {
+    const orphan = given.filter(([, raw]) => raw !== undefined).map(([key]) => key);
+    if (flags.acmeChallenge !== undefined) orphan.push('--acme-challenge');
+    if (flags.acmeHttpPort !== undefined) orphan.push('--acme-http-port');
+    if (orphan.length > 0) invalid('--acme-domain', `required when ${orphan.join(', ')} ${orphan.length === 1 ? 'is' : 'are'} set`);
+    else if (domains !== undefined) invalid(domainsKey, 'expected at least one domain name');
+    return undefined;
+  }
+  const seen = new Set<string>();
+  for (const domain of domains) {
+    if (!acmeDomain.safeParse(domain).success) invalid(domainsKey, `"${domain}" is not a DNS name a CA can issue for (no scheme, port, path, wildcard or IP address)`);
+    else if (seen.has(domain)) invalid(domainsKey, `"${domain}" is listed twice`);
+    seen.add(domain);
+  }
+  return {
+    domains,
+    ...(email !== undefined ? { email } : {}),
+    directoryUrl: directoryUrl ?? LETS_ENCRYPT_DIRECTORY,
+    challenge: challenge ?? 'http-01',
+    httpPort: httpPort ?? 80,
+    renewWhenRemaining: written?.renewWhenRemaining ?? 1 / 3,
+  };
+}
+
+/** The store URL: `store.url` in the file < DATABASE_URL < `--store`. Only PostgreSQL URLs. */
+function resolveStore(
+  written: WrittenConfig,
+  env: EnvSnapshot,
+  flags: CliFlags,
+  invalid: (path: string, message: string) => void,
+): StoreConfig | undefined {
+  let url = written.store.url;
+  let source = 'store.url';
+  const fromEnv = env[ENV.databaseUrl]?.trim();
+  if (fromEnv) [url, source] = [fromEnv, ENV.databaseUrl];
+  if (flags.store !== undefined) [url, source] = [flags.store.trim(), '--store'];
+  if (url === undefined) return undefined;
+  try {
+    parsePostgresUrl(url);
+  } catch (error) {
+    invalid(source, error instanceof Error ? error.message : String(error));
+    return undefined;
+  }
+  return { url, journalLeaseMs: written.store.journalLeaseMs };
 }

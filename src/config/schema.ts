@@ -22,6 +22,7 @@
  * ```
  */
 import { z } from 'zod';
+import { EVENT_TYPES } from '../events/types.js';
 
 /** Channel names end up in URLs and file-system-adjacent places, so they are kept boring. */
 export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -122,16 +123,147 @@ const tls = z.strictObject({
   key: nonEmpty,
 });
 
+/** Let's Encrypt's production directory, the default ACME server. */
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+export const ACME_CHALLENGES = ['http-01', 'tls-alpn-01'] as const;
+export type AcmeChallenge = (typeof ACME_CHALLENGES)[number];
+
+/** A DNS name a public CA can issue for: no scheme, port, path, wildcard or IP address. */
+export const ACME_DOMAIN_PATTERN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+export const acmeDomain = z.string().regex(ACME_DOMAIN_PATTERN, {
+  error: 'expected a DNS name such as hooks.example.com (no scheme, port, path, wildcard or IP address)',
+});
+export const acmeEmail = z.email({ error: 'expected an e-mail address' });
+export const acmeDirectoryUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of an ACME directory' });
+
+/** Certificates from an ACME CA (Let's Encrypt by default), obtained and renewed by bluetick (`src/acme/`). */
+const acme = z.strictObject({
+  /** One certificate per name, chosen by SNI; the first is also served to clients that send no name. */
+  domains: z.array(acmeDomain, { error: 'expected a list of domain names' }).min(1, { error: 'expected a non-empty list' }),
+  /** Contact address of the ACME account (optional). */
+  email: acmeEmail.optional(),
+  directoryUrl: acmeDirectoryUrl.default(LETS_ENCRYPT_DIRECTORY),
+  /** `http-01` answers on `httpPort` (80 for a public CA); `tls-alpn-01` answers on the TLS port itself. */
+  challenge: z.enum(ACME_CHALLENGES, { error: 'expected "http-01" or "tls-alpn-01"' }).default('http-01'),
+  /** Plain HTTP listener for HTTP-01 (it also redirects GET to HTTPS and refuses everything else). */
+  httpPort: port.default(80),
+  /** Renew when this fraction of the certificate's lifetime is left. */
+  renewWhenRemaining: z
+    .number({ error: 'expected a number' })
+    .gt(0, { error: 'expected a fraction between 0 and 1' })
+    .lt(1, { error: 'expected a fraction between 0 and 1' })
+    .default(1 / 3),
+});
+
 const server = z.strictObject({
   host: nonEmpty.default('127.0.0.1'),
   port: port.default(8080),
   /** Where the SQLite store lives. Relative paths in the file are relative to the file. */
   dataDir: nonEmpty.default('./data'),
   tls: tls.optional(),
+  acme: acme.optional(),
   /** A TLS-terminating proxy sits in front: plain HTTP on a non-loopback address is then allowed. */
   behindProxy: z.boolean({ error: 'expected true or false' }).default(false),
   limits: limits.prefault({}),
   journal: journal.prefault({}),
+});
+
+// ---- delivery: sinks, routes, worker (DESIGN §5) -------------------------------------
+
+/** Sink and route names appear in URLs, metrics labels and the store. */
+export const SINK_NAME_PATTERN = CHANNEL_NAME_PATTERN;
+const nameOf = (what: string) =>
+  z.string().regex(SINK_NAME_PATTERN, {
+    error: `expected a ${what} name of 1-64 characters of a-z, 0-9, "_" or "-", starting with a letter or digit`,
+  });
+const nonNegativeInt = z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(0, { error: 'expected >= 0' });
+/** One string or a list of them; always a list once parsed. */
+const oneOrMany = z
+  .union([nonEmpty, z.array(nonEmpty, { error: 'expected a string or a list of strings' }).min(1, { error: 'expected a non-empty list' })], {
+    error: 'expected a string or a list of strings',
+  })
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+/** One string or a list of them, kept as written (sinks accept both). */
+const stringOrList = z.union(
+  [nonEmpty, z.array(nonEmpty, { error: 'expected a string or a list of strings' }).min(1, { error: 'expected a non-empty list' })],
+  { error: 'expected a string or a list of strings' },
+);
+
+/** Circuit breaker of one sink; see `dispatch/breaker.ts` for the defaults. */
+const breakerSettings = z.strictObject({
+  failureThreshold: positiveInt.optional(),
+  cooldownMs: nonNegativeInt.optional(),
+  maxCooldownMs: nonNegativeInt.optional(),
+  probeTimeoutMs: nonNegativeInt.optional(),
+});
+
+const httpSink = z.strictObject({
+  name: nameOf('sink'),
+  type: z.literal('http'),
+  url: nonEmpty,
+  /** `whsec_...` Standard Webhooks secret(s); several while rotating. */
+  secret: stringOrList,
+  timeoutMs: positiveInt.optional(),
+  concurrency: positiveInt.optional(),
+  headers: z.record(z.string(), z.string({ error: 'expected a string' })).optional(),
+  breaker: breakerSettings.optional(),
+});
+
+const natsSink = z.strictObject({
+  name: nameOf('sink'),
+  type: z.literal('nats'),
+  servers: stringOrList,
+  subject: nonEmpty,
+  stream: nonEmpty.optional(),
+  createStream: z.boolean({ error: 'expected true or false' }).optional(),
+  duplicateWindowMs: positiveInt.optional(),
+  timeoutMs: positiveInt.optional(),
+  user: nonEmpty.optional(),
+  pass: nonEmpty.optional(),
+  token: nonEmpty.optional(),
+  breaker: breakerSettings.optional(),
+});
+
+const sink = z.discriminatedUnion('type', [httpSink, natsSink], { error: 'expected "type": "http" or "nats"' });
+
+const EVENT_TYPE_NAMES = EVENT_TYPES;
+
+const routeMatch = z.strictObject({
+  type: z
+    .union([z.enum(EVENT_TYPE_NAMES), z.array(z.enum(EVENT_TYPE_NAMES))], { error: `expected event types (${EVENT_TYPE_NAMES.join(', ')})` })
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional(),
+  channel: oneOrMany.optional(),
+  phoneNumberId: oneOrMany.optional(),
+  kind: oneOrMany.optional(),
+});
+
+/** Overrides of the default retry policy (`dispatch/retry.ts`); checked as a whole by `resolveRetryPolicy`. */
+const retryPolicy = z.strictObject({
+  maxAttempts: positiveInt.optional(),
+  baseMs: nonNegativeInt.optional(),
+  capMs: nonNegativeInt.optional(),
+  jitter: z.enum(['full', 'none'], { error: 'expected "full" or "none"' }).optional(),
+  maxRetryAfterMs: nonNegativeInt.optional(),
+});
+
+const route = z.strictObject({
+  name: nameOf('route'),
+  /** The name of a sink in `sinks`. */
+  sink: nonEmpty,
+  /** Absent: every event. */
+  match: routeMatch.optional(),
+  retry: retryPolicy.optional(),
+});
+
+const delivery = z.strictObject({
+  /** Deliveries in flight at once, over all sinks (each sink also has its own limit). */
+  concurrency: positiveInt.default(64),
+  /** How long a worker holds a delivery before another may take it over; renewed while it runs. */
+  leaseMs: positiveInt.default(30_000),
+  /** How often an idle worker looks for due deliveries. */
+  pollMs: positiveInt.default(250),
 });
 
 export const writtenConfigSchema = z.strictObject({
@@ -140,6 +272,23 @@ export const writtenConfigSchema = z.strictObject({
   server: server.prefault({}),
   /** Without channels, one channel `default` takes its credentials from the environment. */
   channels: z.array(channel, { error: 'expected a list of channels' }).optional(),
+  /** Where events are delivered: HTTP endpoints (signed) and NATS JetStream subjects. */
+  sinks: z.array(sink, { error: 'expected a list of sinks' }).optional(),
+  /** Which events go to which sink, with what retry policy. */
+  routes: z.array(route, { error: 'expected a list of routes' }).optional(),
+  delivery: delivery.prefault({}),
+  /**
+   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
+   */
+  store: z
+    .strictObject({
+      /** `postgres://user:pass@host:5432/db?schema=name`. */
+      url: nonEmpty.optional(),
+      /** How long a process holds journal rows it normalizes before another may take them over. */
+      journalLeaseMs: positiveInt.default(30_000),
+    })
+    .prefault({}),
   /** Bearer token for `/api`; usually given as BLUETICK_ADMIN_TOKEN instead. */
   adminToken: nonEmpty.optional(),
   log: z
@@ -155,6 +304,9 @@ export type WrittenConfigInput = z.input<typeof writtenConfigSchema>;
 export type WrittenConfig = z.output<typeof writtenConfigSchema>;
 export type WrittenChannel = z.output<typeof channel>;
 export type WrittenBasicCredential = z.output<typeof basicCredential>;
+export type WrittenAcme = z.output<typeof acme>;
+export type WrittenSink = z.output<typeof sink>;
+export type WrittenRoute = z.output<typeof route>;
 
 /** The defaults, as the schema produces them for an empty file. */
 export function defaultWrittenConfig(): WrittenConfig {

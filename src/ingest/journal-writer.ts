@@ -31,14 +31,16 @@ export interface JournalWriterOptions {
   onError?: (err: unknown) => void;
 }
 
-type Resolve = (id: number) => void;
-type Reject = (err: unknown) => void;
+/**
+ * Called exactly once per row: `(undefined, id)` once the row is durable, or `(err, 0)` with a
+ * `BT_ERR_INGEST_UNAVAILABLE` error when it cannot be made durable in time.
+ */
+export type AppendCallback = (err: Error | undefined, id: number) => void;
 
 /** One commit in flight. Settled once: by the store's answer or by the timeout. */
 interface Batch {
   rows: JournalInput[];
-  resolves: Resolve[];
-  rejects: Reject[];
+  callbacks: AppendCallback[];
   started: number;
   settled: boolean;
 }
@@ -51,10 +53,9 @@ export class JournalWriter {
   private readonly onCommit: ((batchSize: number, ms: number) => void) | undefined;
   private readonly onError: ((err: unknown) => void) | undefined;
 
-  // The rows of the next commit, in three parallel arrays (no per-row wrapper object).
+  // The rows of the next commit and their callbacks, in parallel arrays (no per-row wrapper).
   private rows: JournalInput[] = [];
-  private resolves: Resolve[] = [];
-  private rejects: Reject[] = [];
+  private callbacks: AppendCallback[] = [];
   private scheduled = false;
 
   /** Rows handed to the store whose commit has not settled yet. */
@@ -85,25 +86,32 @@ export class JournalWriter {
    * durable; rejects with `BT_ERR_INGEST_UNAVAILABLE` when it cannot be made durable in time.
    */
   append(row: JournalInput): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.enqueue(row, (err, id) => (err === undefined ? resolve(id) : reject(err)));
+    });
+  }
+
+  /**
+   * Callback form of {@link append} for the ingest hot path (no promise per request). A
+   * refusal (closing, queue full) calls back at once, synchronously.
+   */
+  enqueue(row: JournalInput, done: AppendCallback): void {
     if (this.closed) {
-      return Promise.reject(new BluetickError('BT_ERR_INGEST_UNAVAILABLE', 'the journal is closing'));
+      done(new BluetickError('BT_ERR_INGEST_UNAVAILABLE', 'the journal is closing'), 0);
+      return;
     }
     if (this.rows.length + this.committing >= this.maxPending) {
-      return Promise.reject(
-        new BluetickError('BT_ERR_INGEST_UNAVAILABLE', `the journal has ${this.maxPending} rows waiting to commit`),
-      );
+      done(new BluetickError('BT_ERR_INGEST_UNAVAILABLE', `the journal has ${this.maxPending} rows waiting to commit`), 0);
+      return;
     }
-    return new Promise<number>((resolve, reject) => {
-      this.rows.push(row);
-      this.resolves.push(resolve);
-      this.rejects.push(reject);
-      if (this.rows.length >= this.maxBatch) {
-        this.flush();
-      } else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.flushNow);
-      }
-    });
+    this.rows.push(row);
+    this.callbacks.push(done);
+    if (this.rows.length >= this.maxBatch) {
+      this.flush();
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
   }
 
   /** Rows accepted whose promise has not settled: waiting for a commit or in one. */
@@ -132,14 +140,12 @@ export class JournalWriter {
     if (n === 0) return;
     const batch: Batch = {
       rows: this.rows,
-      resolves: this.resolves,
-      rejects: this.rejects,
+      callbacks: this.callbacks,
       started: performance.now(),
       settled: false,
     };
     this.rows = [];
-    this.resolves = [];
-    this.rejects = [];
+    this.callbacks = [];
     this.committing += n;
     this.inFlight.add(batch);
 
@@ -167,8 +173,8 @@ export class JournalWriter {
     const ms = performance.now() - batch.started;
     this.settle(batch);
     this.lastCommitOk = true;
-    const resolves = batch.resolves;
-    for (let i = 0; i < n; i++) resolves[i]!(ids[i]!);
+    const callbacks = batch.callbacks;
+    for (let i = 0; i < n; i++) callOnce(callbacks[i]!, undefined, ids[i]!);
     if (this.onCommit) this.onCommit(n, ms);
     this.maybeIdle();
   }
@@ -183,7 +189,7 @@ export class JournalWriter {
       `the journal commit of ${batch.rows.length} row(s) ${how}${detail}`,
       { cause },
     );
-    for (const reject of batch.rejects) reject(err);
+    for (const callback of batch.callbacks) callOnce(callback, err, 0);
     if (this.onError) this.onError(err);
     this.maybeIdle();
   }
@@ -218,5 +224,16 @@ export class JournalWriter {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+/** A throwing callback must not cost the other rows of its batch their answer. */
+function callOnce(callback: AppendCallback, err: Error | undefined, id: number): void {
+  try {
+    callback(err, id);
+  } catch (thrown) {
+    queueMicrotask(() => {
+      throw thrown;
+    });
   }
 }

@@ -88,18 +88,8 @@ export async function runMigrations(
   migrations: Migration[],
   now: () => number = Date.now,
 ): Promise<{ applied: string[] }> {
-  const done = await target.appliedVersions();
-  const known = new Set(migrations.map((m) => m.version));
-  const unknown = [...done].filter((v) => !known.has(v)).sort((a, b) => a - b);
-  if (unknown.length > 0) {
-    throw new BluetickError(
-      'BT_ERR_STORE_MIGRATION',
-      `the database has migration(s) ${unknown.join(', ')} that this version of bluetick does not know; upgrade bluetick`,
-    );
-  }
   const applied: string[] = [];
-  for (const migration of migrations) {
-    if (done.has(migration.version)) continue;
+  for (const migration of pendingMigrations(await target.appliedVersions(), migrations)) {
     try {
       await target.apply(migration, now());
     } catch (err) {
@@ -110,6 +100,38 @@ export async function runMigrations(
     applied.push(migration.name);
   }
   return { applied };
+}
+
+/**
+ * The migrations not applied yet, in order. Throws when the database records a version this
+ * code does not know: it was migrated by a newer bluetick, and running older code against it
+ * could corrupt data.
+ */
+export function pendingMigrations(applied: ReadonlySet<number>, migrations: Migration[]): Migration[] {
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b);
+  if (unknown.length > 0) {
+    throw new BluetickError(
+      'BT_ERR_STORE_MIGRATION',
+      `the database has migration(s) ${unknown.join(', ')} that this version of bluetick does not know; upgrade bluetick`,
+    );
+  }
+  return migrations.filter((m) => !applied.has(m.version));
+}
+
+/**
+ * The SQL a DBA can review and run by hand instead of `bluetick migrate`: each migration in
+ * its own transaction together with its `schema_migrations` row, exactly as the runner does.
+ * `preamble` goes first (e.g. selecting the PostgreSQL schema).
+ */
+export function migrationScript(migrations: Migration[], opts: { preamble?: string[]; appliedAt?: number } = {}): string {
+  const appliedAt = opts.appliedAt ?? Date.now();
+  const out: string[] = [...(opts.preamble ?? []), `${SCHEMA_MIGRATIONS_DDL};`];
+  for (const m of migrations) {
+    out.push('', `-- ${m.name}`, 'BEGIN;', m.sql.trimEnd());
+    out.push(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, '${m.name}', ${appliedAt});`, 'COMMIT;');
+  }
+  return `${out.join('\n')}\n`;
 }
 
 function errorMessage(err: unknown): string {

@@ -1,19 +1,35 @@
 /**
  * @module store/open
  *
- * Opens the configured store, ready to use: the folder exists, the schema is current.
- * Today that is the embedded SQLite file; a PostgreSQL URL will be chosen here later.
+ * Opens the configured store, ready to use: the schema is current. A `postgres://` URL
+ * opens the PostgreSQL backend (migrations applied under an advisory lock, so processes
+ * starting together are safe); otherwise the embedded SQLite file in the data folder.
  */
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { BluetickError } from '../errors.js';
+import { isPostgresUrl } from './postgres/url.js';
+import type { PostgresStoreOptions } from './postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
+import { WorkerStore } from './sqlite/worker-store.js';
 
 export interface OpenStoreOptions extends SqliteStoreOptions {
   /** Folder for the database; created when missing. */
   dataDir: string;
   /** File name inside `dataDir` (or an absolute path). Default `bluetick.db`. */
   file?: string;
+  /** A `postgres://` URL: use PostgreSQL instead of the SQLite file (`dataDir` is then unused). */
+  url?: string;
+  /** PostgreSQL tuning (pool size, journal lease). */
+  postgres?: PostgresStoreOptions;
+  /**
+   * SQLite only: where the connection lives. `inline` (default) opens it on the calling
+   * thread. `worker` gives it a thread of its own, which also runs the pipeline, so the
+   * caller's event loop never waits on an fsync (what `bluetick serve` uses; see
+   * `sqlite/worker-store.ts`). Its `busyTimeoutMs` defaults to 1000 ms instead of 50.
+   */
+  thread?: 'inline' | 'worker';
 }
 
 /** The default database file name inside the data folder. */
@@ -28,9 +44,16 @@ export const DEFAULT_DB_FILE = 'bluetick.db';
  * await store.close();
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
-  const { dataDir, file = DEFAULT_DB_FILE, ...sqlite } = opts;
+  const { dataDir, file = DEFAULT_DB_FILE, url, postgres, thread = 'inline', ...sqlite } = opts;
+  if (url !== undefined) {
+    if (!isPostgresUrl(url)) throw new BluetickError('BT_ERR_CONFIG_INVALID', 'the store URL must start with postgres:// or postgresql://');
+    // Loaded on demand: a SQLite deployment never loads `pg`.
+    const { openPostgresStore } = await import('./postgres/postgres-store.js');
+    return openPostgresStore(url, postgres);
+  }
   await mkdir(dataDir, { recursive: true });
-  const store = new SqliteStore(isAbsolute(file) ? file : join(dataDir, file), sqlite);
+  const path = isAbsolute(file) ? file : join(dataDir, file);
+  const store = thread === 'worker' ? await WorkerStore.open(path, sqlite) : new SqliteStore(path, sqlite);
   try {
     await store.migrate();
   } catch (err) {

@@ -4,9 +4,11 @@
  * The one seam between bluetick and its database. Every method is async so that the
  * PostgreSQL backend can implement it without changing a caller; the SQLite backend
  * answers synchronously inside resolved promises. SQL and dialect quirks stay in the
- * backend folders (`store/sqlite`, later `store/postgres`).
+ * backend folders (`store/sqlite`, `store/postgres`).
  */
 import type { BluetickEvent, EventType } from '../events/types.js';
+import type { DeliveryStore } from './deliveries.js';
+import type { ProjectionStore } from './projections.js';
 
 /** How a POST proved where it came from. */
 export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none';
@@ -73,6 +75,8 @@ export interface EventFilter {
   phoneNumberId?: string;
   from?: string;
   messageId?: string;
+  /** Events first stored by this journal row. */
+  journalId?: number;
   /** Epoch ms, inclusive, on receivedAt. */
   since?: number;
   /** Epoch ms, exclusive, on receivedAt. */
@@ -116,6 +120,15 @@ export interface Rejection extends RejectionInput {
   id: number;
 }
 
+export interface RejectionFilter {
+  cause?: RejectionCause[];
+  channel?: string;
+  /** Epoch ms, inclusive, on `at`. */
+  since?: number;
+  /** Epoch ms, exclusive, on `at`. */
+  until?: number;
+}
+
 export interface StoreCounts {
   journal: Record<JournalState, number>;
   events: number;
@@ -126,7 +139,7 @@ export interface StoreCounts {
   oldestPendingReceivedAt?: number;
 }
 
-export interface Store {
+export interface Store extends ProjectionStore, DeliveryStore {
   readonly dialect: 'sqlite' | 'postgres';
 
   /** Applies the numbered migrations not yet applied. Safe to call on every start. */
@@ -141,7 +154,9 @@ export interface Store {
   /**
    * Up to `limit` pending journal rows, oldest first, that this process may normalize now.
    * A row handed out is not handed out again until `recordOutcomes` for it has settled
-   * (if that failed, the row is still pending and is handed out again).
+   * (if that failed, the row is still pending and is handed out again). A store shared by
+   * several processes (PostgreSQL) hands it out again, to any process, once the claim's
+   * lease has expired: its process is presumed dead.
    */
   claimJournal(limit: number): Promise<JournalRow[]>;
 
@@ -151,6 +166,9 @@ export interface Store {
    * `processed` row whose events all existed is stored as `duplicate`. An event id already
    * stored by the same row (the row is normalized again) counts as neither new nor duplicate,
    * and the row keeps its own events' count as new.
+   * Each event written for the first time is applied to the projections in the same
+   * transaction, in `seq` order (see `store/projections.ts`), and gets one delivery per
+   * route set with `setRoutes` that matches it (see `store/deliveries.ts`).
    */
   recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult>;
 
@@ -165,12 +183,30 @@ export interface Store {
 
   /** Keeps the newest `keep` rejections; older ones are trimmed. */
   addRejections(rows: RejectionInput[], keep: number): Promise<void>;
-  listRejections(page: PageRequest): Promise<Page<Rejection>>;
+  /** Oldest first; the cursor is the rejection id. */
+  listRejections(page: PageRequest, filter?: RejectionFilter): Promise<Page<Rejection>>;
 
   counts(): Promise<StoreCounts>;
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;
 
+  /**
+   * Optional: calls `listener` soon after ANY process sharing this database commits work on
+   * `channel` (PostgreSQL LISTEN/NOTIFY), so pipelines, streams and delivery workers in every
+   * process wake at once instead of at their next poll. A wake-up is only a hint: the
+   * listener still finds the work with a query, and after a lost connection every listener
+   * is called once. Keep polling as well (slowly). A store used by one process only (SQLite)
+   * leaves it out: that process already wakes its own readers after each commit.
+   * Returns the function that unsubscribes.
+   */
+  subscribe?(channel: StoreChannel, listener: () => void): () => void;
+
   close(): Promise<void>;
 }
+
+/**
+ * What {@link Store.subscribe} can wake on: `journal` (rows appended or put back to
+ * pending), `events` (new events recorded), `deliveries` (deliveries became due).
+ */
+export type StoreChannel = 'journal' | 'events' | 'deliveries';

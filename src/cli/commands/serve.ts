@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/load.js';
 import type { CliFlags } from '../../config/resolve.js';
 import { hasCredentials, isLoopbackHost } from '../../config/resolve.js';
 import { createLogger } from '../../log.js';
+import { parsePostgresUrl } from '../../store/postgres/url.js';
 import { startServer, type RunningServer } from '../../server.js';
 
 export interface ServeCommandOptions {
@@ -20,6 +21,12 @@ export interface ServeCommandOptions {
   tlsKey?: string;
   behindProxy?: boolean;
   logLevel?: string;
+  store?: string;
+  acmeDomain?: string[];
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeChallenge?: string;
+  acmeHttpPort?: string;
 }
 
 export interface ServeIo {
@@ -38,7 +45,20 @@ export function banner(running: RunningServer): string {
   const { config } = running;
   const lines: string[] = [];
   lines.push(`bluetick is listening on ${running.url}`);
-  lines.push(`  data: ${config.server.dataDir}`);
+  lines.push(config.store ? `  store: ${parsePostgresUrl(config.store.url).display}` : `  data: ${config.server.dataDir}`);
+  const acme = config.server.acme;
+  if (acme && running.acme) {
+    const how = acme.challenge === 'http-01' ? `HTTP-01 on port ${acme.httpPort}` : 'TLS-ALPN-01 on this port';
+    lines.push(`  certificates: ACME from ${acme.directoryUrl} (${how})`);
+    const width = Math.max(...acme.domains.map((d) => d.length));
+    for (const s of running.acme.status()) {
+      const state =
+        s.state === 'missing'
+          ? 'being obtained; TLS handshakes for this name fail until it arrives (usually seconds)'
+          : `${s.state === 'expired' ? 'EXPIRED, renewing' : 'serving'} the stored certificate, valid until ${s.notAfter?.toISOString()}, renews from ${s.renewAt?.toISOString()}`;
+      lines.push(`    ${s.domain.padEnd(width)}  ${state}`);
+    }
+  }
   lines.push('');
   lines.push('webhook URLs (POST notifications here):');
   const width = Math.max(...running.webhooks.map((w) => w.channel.length));
@@ -57,11 +77,11 @@ export function banner(running: RunningServer): string {
     }
     lines.push('!!! Set BLUETICK_BASIC_AUTH=user:pass and/or BLUETICK_META_APP_SECRET, or configure channels in a config file.');
   }
-  if (!config.server.tls && isLoopbackHost(config.server.host) && !config.server.behindProxy) {
+  if (!config.server.tls && !config.server.acme && isLoopbackHost(config.server.host) && !config.server.behindProxy) {
     lines.push('');
     lines.push(
       'note: EnableX and Meta only post to public HTTPS URLs with a CA-signed certificate. Put a TLS proxy in front ' +
-        '(then bind with --host and --behind-proxy), or serve HTTPS directly with --tls-cert and --tls-key.',
+        '(then bind with --host and --behind-proxy), or serve HTTPS directly with --acme-domain (automatic certificates) or --tls-cert and --tls-key.',
     );
   }
   return `${lines.join('\n')}\n`;
@@ -76,6 +96,12 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
   if (opts.tlsKey !== undefined) flags.tlsKey = opts.tlsKey;
   if (opts.behindProxy !== undefined) flags.behindProxy = opts.behindProxy;
   if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel;
+  if (opts.store !== undefined) flags.store = opts.store;
+  if (opts.acmeDomain !== undefined) flags.acmeDomains = opts.acmeDomain;
+  if (opts.acmeEmail !== undefined) flags.acmeEmail = opts.acmeEmail;
+  if (opts.acmeDirectory !== undefined) flags.acmeDirectory = opts.acmeDirectory;
+  if (opts.acmeChallenge !== undefined) flags.acmeChallenge = opts.acmeChallenge;
+  if (opts.acmeHttpPort !== undefined) flags.acmeHttpPort = opts.acmeHttpPort;
 
   const { config, warnings } = await loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : {}),

@@ -110,12 +110,14 @@ export class Checkpointer {
     this.worker.postMessage('nudge');
   }
 
-  /** Closes the worker's connection and ends the thread. */
+  /** Closes the worker's connection and ends the thread. Always settles. */
   stop(): Promise<void> {
     this.stopping ??= new Promise<void>((resolve) => {
       if (this.exited) return resolve();
+      // The worker is unref'd; while we wait for it to end it must hold the process open,
+      // or a caller with nothing else pending would see `close()` never settle.
+      this.worker.ref();
       const timer = setTimeout(() => void this.worker.terminate(), 2_000);
-      timer.unref();
       this.worker.once('exit', () => {
         clearTimeout(timer);
         resolve();

@@ -29,6 +29,7 @@ import type {
   RecordResult,
   Rejection,
   RejectionCause,
+  RejectionFilter,
   RejectionInput,
   Store,
   StoreCounts,
@@ -36,6 +37,32 @@ import type {
   VerifiedBy,
 } from '../store.js';
 import { Checkpointer } from './checkpointer.js';
+import { SqliteProjections } from './projections.js';
+import type {
+  ContactFilter,
+  ConversationFilter,
+  MessageFilter,
+  ProjectionCounts,
+  RebuildOptions,
+  RebuildResult,
+  TemplateFilter,
+} from '../projections.js';
+import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
+import { SqliteDeliveries } from './deliveries.js';
+import type {
+  AttemptRecord,
+  Delivery,
+  DeliveryBacklog,
+  DeliveryFilter,
+  DeliveryRoute,
+  DeliveryWithAttempts,
+  EnqueueResult,
+  LeasedDelivery,
+  LeaseRequest,
+  NewDelivery,
+  RecordAttemptsResult,
+  RedriveSelector,
+} from '../deliveries.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for a lock held elsewhere before failing. Default 50 ms. */
@@ -56,6 +83,16 @@ export interface SqliteStoreOptions {
   walAutocheckpointPages?: number;
   /** Nudge the checkpoint worker after this many body bytes were appended. Default 4 MiB. */
   checkpointAfterBytes?: number;
+  /**
+   * `synchronous` for the pipeline's `recordOutcomes` commits. Default `normal`: they skip
+   * their own fsync. Safe because everything they write (events, outcomes, projections,
+   * deliveries) follows from journal rows that are already durable: in WAL mode a commit
+   * without fsync is still atomic, and the next `FULL` commit (any journal append) syncs the
+   * WAL file and with it every earlier frame. A power cut before that loses the whole
+   * transaction, so its rows are still `pending` and are normalized again (deliveries
+   * are at-least-once anyway). Journal appends always stay `FULL`. `full` syncs them too.
+   */
+  outcomeSync?: 'normal' | 'full';
   /** Problems off the request path (the checkpoint worker). */
   onError?: (err: Error) => void;
 }
@@ -144,6 +181,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly checkpointer: Checkpointer | undefined;
   private readonly checkpointAfterBytes: number;
+  private readonly relaxedOutcomes: boolean;
   private bytesSinceNudge = 0;
   private closed = false;
 
@@ -152,6 +190,10 @@ export class SqliteStore implements Store {
   private readonly inFlight = new Set<number>();
 
   private statements: Statements | undefined;
+  /** Projection tables (migration 0002); prepared on first use, like `statements`. */
+  private projectionsImpl: SqliteProjections | undefined;
+  /** Deliveries, attempts, leases (migration 0003). */
+  private readonly deliveries: SqliteDeliveries;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
@@ -162,6 +204,7 @@ export class SqliteStore implements Store {
     const busyTimeoutMs = opts.busyTimeoutMs ?? 50;
     const interval = opts.checkpointIntervalMs ?? 500;
     this.checkpointAfterBytes = opts.checkpointAfterBytes ?? 4 * 1024 * 1024;
+    this.relaxedOutcomes = (opts.outcomeSync ?? 'normal') === 'normal';
 
     this.db = new Database(file, { timeout: busyTimeoutMs });
     try {
@@ -178,6 +221,8 @@ export class SqliteStore implements Store {
       this.db.close();
       throw err;
     }
+
+    this.deliveries = new SqliteDeliveries(this.db);
 
     this.appendTx = this.db.transaction((rows: JournalInput[]): number[] => {
       const insert = this.q.insertJournal;
@@ -202,6 +247,7 @@ export class SqliteStore implements Store {
       let inserted = 0;
       let duplicates = 0;
       const recorded: StoredEvent[] = [];
+      const projections = this.p.writer();
       for (const { outcome, params } of prepared) {
         let fresh = 0;
         for (let i = 0; i < params.length; i++) {
@@ -211,6 +257,8 @@ export class SqliteStore implements Store {
             inserted++;
             fresh++;
             recorded.push({ seq, event: outcome.events[i]!, journalId: outcome.journalId, duplicates: 0 });
+            projections.apply(seq, outcome.events[i]!);
+            this.deliveries.onEventRecorded(seq, outcome.events[i]!, now);
           } else if (q.bumpDuplicate.run(p[0], outcome.journalId).changes > 0) {
             duplicates++;
           } else {
@@ -222,6 +270,7 @@ export class SqliteStore implements Store {
         const state = outcome.state === 'processed' && count > 0 && fresh === 0 ? 'duplicate' : outcome.state;
         q.updateJournal.run(state, outcome.cause ?? null, count, fresh, now, outcome.journalId);
       }
+      projections.flush();
       return { inserted, duplicates, recorded };
     }).immediate;
   }
@@ -229,6 +278,10 @@ export class SqliteStore implements Store {
   /** Prepared on first use, after the migrations created the tables. */
   private get q(): Statements {
     return (this.statements ??= prepareStatements(this.db));
+  }
+
+  private get p(): SqliteProjections {
+    return (this.projectionsImpl ??= new SqliteProjections(this.db));
   }
 
   async migrate(): Promise<{ applied: string[] }> {
@@ -251,6 +304,7 @@ export class SqliteStore implements Store {
         }).immediate();
         // A migration may have changed tables a cached statement refers to.
         this.statements = undefined;
+        this.projectionsImpl = undefined;
         this.dynamic.clear();
       },
     };
@@ -292,7 +346,18 @@ export class SqliteStore implements Store {
     let ok = false;
     try {
       const prepared = outcomes.map(prepareOutcome);
-      const result = this.recordTx(prepared, Date.now());
+      let result: RecordResult;
+      if (this.relaxedOutcomes) {
+        // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
+        this.db.pragma('synchronous = NORMAL');
+        try {
+          result = this.recordTx(prepared, Date.now());
+        } finally {
+          this.db.pragma('synchronous = FULL');
+        }
+      } else {
+        result = this.recordTx(prepared, Date.now());
+      }
       ok = true;
       return result;
     } finally {
@@ -358,6 +423,10 @@ export class SqliteStore implements Store {
       where.push(`${column} = ?`);
       params.push(value);
     }
+    if (filter.journalId !== undefined) {
+      where.push('journal_id = ?');
+      params.push(filter.journalId);
+    }
     if (filter.since !== undefined) {
       where.push('received_at >= ?');
       params.push(filter.since);
@@ -379,7 +448,29 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async listRejections(page: PageRequest): Promise<Page<Rejection>> {
+  async listRejections(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
+    if (filter.cause?.length || filter.channel !== undefined || filter.since !== undefined || filter.until !== undefined) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.cause && filter.cause.length > 0) {
+        where.push(`cause IN (${placeholders(filter.cause.length)})`);
+        params.push(...filter.cause);
+      }
+      if (filter.channel !== undefined) {
+        where.push('channel = ?');
+        params.push(filter.channel);
+      }
+      if (filter.since !== undefined) {
+        where.push('at >= ?');
+        params.push(filter.since);
+      }
+      if (filter.until !== undefined) {
+        where.push('at < ?');
+        params.push(filter.until);
+      }
+      const select = 'SELECT id, at, channel, cause, method, path, remote_address, detail FROM rejections';
+      return this.page(select, 'id', where, params, page, toRejection, (r) => r.id);
+    }
     const limit = clampLimit(page.limit);
     const recs = this.q.listRejections.all(page.after ?? 0, limit + 1);
     return toPage(recs.slice(0, limit).map(toRejection), recs.length > limit, (r) => r.id);
@@ -409,6 +500,98 @@ export class SqliteStore implements Store {
       if (oldest !== undefined) counts.oldestPendingReceivedAt = oldest;
       return counts;
     }).deferred();
+  }
+
+  // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------
+
+  async setRoutes(routes: DeliveryRoute[]): Promise<void> {
+    this.deliveries.setRoutes(routes);
+  }
+
+  async leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
+    return this.deliveries.leaseDeliveries(request);
+  }
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    return this.deliveries.renewLeases(owner, now, leaseMs);
+  }
+
+  async releaseDeliveries(ids: number[], owner: string, now: number): Promise<number> {
+    return this.deliveries.releaseDeliveries(ids, owner, now);
+  }
+
+  async recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
+    return this.deliveries.recordAttempts(records);
+  }
+
+  async getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {
+    return this.deliveries.getDelivery(id);
+  }
+
+  async listDeliveries(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
+    return this.deliveries.listDeliveries(filter, page);
+  }
+
+  async redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
+    return this.deliveries.redriveDeliveries(selector, now);
+  }
+
+  async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
+    return this.deliveries.enqueueDeliveries(items, now);
+  }
+
+  async deliveryBacklog(): Promise<DeliveryBacklog> {
+    return this.deliveries.backlog();
+  }
+
+  // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------
+
+  async getMessage(id: string): Promise<MessageRow | undefined> {
+    return this.p.getMessage(id);
+  }
+
+  async listMessages(filter: MessageFilter, page: PageRequest): Promise<Page<MessageRow>> {
+    return this.p.listMessages(filter, page);
+  }
+
+  async listReactions(targetMessageId: string): Promise<ReactionRow[]> {
+    return this.p.listReactions(targetMessageId);
+  }
+
+  async getConversation(key: string): Promise<ConversationRow | undefined> {
+    return this.p.getConversation(key);
+  }
+
+  async listConversations(filter: ConversationFilter, page: PageRequest): Promise<Page<ConversationRow>> {
+    return this.p.listConversations(filter, page);
+  }
+
+  async getContact(waId: string): Promise<ContactRow | undefined> {
+    return this.p.getContact(waId);
+  }
+
+  async listContacts(filter: ContactFilter, page: PageRequest): Promise<Page<ContactRow>> {
+    return this.p.listContacts(filter, page);
+  }
+
+  async getTemplate(key: string): Promise<TemplateRow | undefined> {
+    return this.p.getTemplate(key);
+  }
+
+  async listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>> {
+    return this.p.listTemplates(filter, page);
+  }
+
+  async projectionCounts(): Promise<ProjectionCounts> {
+    return this.p.counts();
+  }
+
+  async lastEventSeq(): Promise<number> {
+    return this.p.lastEventSeq();
+  }
+
+  async rebuildProjections(opts?: RebuildOptions): Promise<RebuildResult> {
+    return this.p.rebuild(opts);
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,108 @@
+/**
+ * @module api/rest
+ *
+ * The REST API under `/api` (DESIGN §7), registered on the fastify app as one encapsulated
+ * plugin: its guard, serializer and error handler apply to its routes only.
+ *
+ * - Guard: `Authorization: Bearer <adminToken>`, or loopback clients when no token is set
+ *   (`auth.ts`).
+ * - JSON written with exact big integers (template ids beyond 2^53 stay digit for digit).
+ * - Errors: `{ error, message, parameter? }`; 400 names the bad parameter.
+ * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { stringifyJson } from '../events/json.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { createAdminGuard } from './auth.js';
+import type { RestContext } from './context.js';
+import { registerContactRoutes } from './routes/contacts.js';
+import { registerConversationRoutes } from './routes/conversations.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerMessageRoutes } from './routes/messages.js';
+import { registerOpenApiRoute } from './routes/openapi.js';
+import { registerRejectionRoutes } from './routes/rejections.js';
+import { registerStatsRoutes } from './routes/stats.js';
+import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
+import { registerTemplateRoutes } from './routes/templates.js';
+import { ApiError, ApiRouter } from './routing.js';
+
+export interface RestApiOptions {
+  store: Store;
+  /** Bearer token; without one, only loopback clients are served. */
+  adminToken?: string | undefined;
+  /**
+   * Subscribes to "events may have been recorded" (the pipeline's `batch` notification);
+   * returns an unsubscribe function. Live streams then answer at once instead of at the
+   * next poll.
+   */
+  notify?: (listener: () => void) => () => void;
+  /** Aborted when the server shuts down: open live streams end so the server can close. */
+  shutdown?: AbortSignal;
+  stream?: StreamOptions;
+  /** Clock for the customer-service window (tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+
+/** Registers every `/api` route on `app`. */
+export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { metrics: Metrics; logger?: Logger }): void {
+  app.register(async (api) => {
+    api.addHook('onRequest', createAdminGuard({ token: opts.adminToken }));
+    api.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('Cache-Control', 'no-store');
+      return payload;
+    });
+    api.setReplySerializer((payload) => stringifyJson(payload));
+    api.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+      if (error instanceof ApiError) {
+        reply.code(error.statusCode);
+        return {
+          error: REASONS[error.statusCode] ?? 'Error',
+          message: error.message,
+          ...(error.parameter !== undefined ? { parameter: error.parameter } : {}),
+        };
+      }
+      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      if (status === 500) request.log.error({ err: error }, 'API request failed');
+      reply.code(status);
+      return { error: REASONS[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : error.message };
+    });
+
+    const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now };
+    const router = new ApiRouter(api as unknown as FastifyInstance);
+    registerEventRoutes(router, ctx);
+    registerStreamRoutes(router, {
+      store: opts.store,
+      ...(opts.notify ? { notify: opts.notify } : {}),
+      ...(opts.shutdown ? { shutdown: opts.shutdown } : {}),
+      ...(opts.stream ? { options: opts.stream } : {}),
+      onError: (err) => opts.logger?.warn({ err }, 'live stream ended by a store error'),
+    });
+    registerMessageRoutes(router, ctx);
+    registerConversationRoutes(router, ctx);
+    registerContactRoutes(router, ctx);
+    registerTemplateRoutes(router, ctx);
+    registerRejectionRoutes(router, ctx);
+    registerStatsRoutes(router, ctx);
+    registerOpenApiRoute(router, {
+      title: 'bluetick API',
+      version: packageVersion(),
+      description:
+        'WhatsApp notification state: events, message status timelines, conversations and the 24-hour window, contacts, templates, and a live stream. ' +
+        'Lists take `after` and `limit` and answer `{ items, next }`; pass `next` as `after` to read on.',
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * @module api/routes/rejections
+ *
+ * `GET /api/rejections` (requests refused before the journal) and `GET /api/quarantine`
+ * (POSTs journaled but not turned into events: not JSON, or the normalizer failed).
+ */
+import type { JournalState, RejectionFilter } from '../../store/store.js';
+import { pageRequest, type RestContext } from '../context.js';
+import type { ApiRouter } from '../routing.js';
+import { DEFAULT_LIMIT, journalPageSchema, quarantineQuery, rejectionPageSchema, rejectionsQuery } from '../schemas.js';
+import { journalSummaryView, pageView, rejectionView } from '../views.js';
+
+/** Journal rows are big (their bodies); a quarantine page is smaller by default. */
+const QUARANTINE_DEFAULT_LIMIT = 20;
+
+export function registerRejectionRoutes(router: ApiRouter, ctx: RestContext): void {
+  router.get(
+    {
+      path: '/api/rejections',
+      operationId: 'listRejections',
+      tag: 'rejections',
+      summary: 'List refused requests',
+      description: 'Why providers\' requests were refused (bad credentials, too large, unknown channel, ...), oldest first. The newest 10 000 are kept.',
+      query: rejectionsQuery,
+      response: rejectionPageSchema,
+    },
+    async ({ query }) => {
+      const filter: RejectionFilter = {};
+      if (query.cause) filter.cause = query.cause;
+      if (query.channel !== undefined) filter.channel = query.channel;
+      if (query.since !== undefined) filter.since = query.since;
+      if (query.until !== undefined) filter.until = query.until;
+      return pageView(await ctx.store.listRejections(pageRequest(query, DEFAULT_LIMIT), filter), rejectionView);
+    },
+  );
+
+  router.get(
+    {
+      path: '/api/quarantine',
+      operationId: 'listQuarantine',
+      tag: 'rejections',
+      summary: 'List quarantined and failed journal rows',
+      description:
+        'POSTs that were acknowledged and kept but produced no events: `quarantined` (not a JSON object) or `failed` (the normalizer or the write failed). Each has its cause and a preview; the full body is at /api/journal/{id}.',
+      query: quarantineQuery,
+      response: journalPageSchema,
+    },
+    async ({ query }) => {
+      const state: JournalState[] = query.state ?? ['quarantined', 'failed'];
+      const filter = query.channel === undefined ? { state } : { state, channel: query.channel };
+      return pageView(await ctx.store.listJournal(filter, pageRequest(query, QUARANTINE_DEFAULT_LIMIT)), journalSummaryView);
+    },
+  );
+}

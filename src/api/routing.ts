@@ -1,0 +1,127 @@
+/**
+ * @module api/routing
+ *
+ * How `/api` routes are declared: each route is a {@link RouteSpec} (path, zod schemas for
+ * its query and path parameters, response schema, words for the docs) plus a handler that
+ * receives the parsed values. The same list of specs registers the fastify routes and
+ * generates the OpenAPI document, so what is documented is what is validated.
+ *
+ * Bad parameters are answered 400 with a message that starts with the parameter's name:
+ * `{"error":"Bad Request","message":"limit: expected an integer from 1 to 1000","parameter":"limit"}`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+
+/** An answer other than 2xx, thrown by handlers and the parameter parsing. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly parameter: string | undefined;
+
+  constructor(statusCode: number, message: string, parameter?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.statusCode = statusCode;
+    this.parameter = parameter;
+  }
+}
+
+export function notFound(message: string): ApiError {
+  return new ApiError(404, message);
+}
+
+type AnyObject = z.ZodObject;
+
+export interface HeaderSpec {
+  name: string;
+  description: string;
+  schema: Record<string, unknown>;
+}
+
+export interface RouteSpec<Q extends AnyObject | undefined = AnyObject | undefined, P extends AnyObject | undefined = AnyObject | undefined> {
+  /** OpenAPI form: `/api/events/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  query?: Q;
+  params?: P;
+  /** Request headers the route reads (documented only; the handler parses them). */
+  headers?: HeaderSpec[];
+  /** A registered response schema, or another content type described in words. */
+  response: z.ZodType | { contentType: string; description: string };
+  /** Can answer 404. */
+  notFound?: boolean;
+}
+
+export interface HandlerContext<Q, P> {
+  query: Q;
+  params: P;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+
+/** Collects route specs and registers their fastify routes. */
+export class ApiRouter {
+  readonly routes: RouteSpec[] = [];
+  private readonly app: FastifyInstance;
+
+  constructor(app: FastifyInstance) {
+    this.app = app;
+  }
+
+  get<Q extends AnyObject | undefined, P extends AnyObject | undefined>(
+    spec: RouteSpec<Q, P>,
+    handler: (ctx: HandlerContext<Out<Q>, Out<P>>) => Promise<unknown>,
+  ): void {
+    this.routes.push(spec as RouteSpec);
+    const fastifyPath = spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+    this.app.get(fastifyPath, async (request, reply) => {
+      const query = parseQuery(spec.query, request.query) as Out<Q>;
+      const params = parseParams(spec.params, request.params) as Out<P>;
+      return handler({ query, params, request, reply });
+    });
+  }
+}
+
+/** Query values as strings: repeated parameters are joined with commas (lists accept both forms). */
+function flattenQuery(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === null || typeof raw !== 'object') return out;
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (Array.isArray(value)) out[key] = value.map(String).join(',');
+    else if (value !== undefined) out[key] = String(value);
+  }
+  return out;
+}
+
+function parseQuery(schema: AnyObject | undefined, raw: unknown): unknown {
+  const values = flattenQuery(raw);
+  if (schema === undefined) {
+    const unknown = Object.keys(values)[0];
+    if (unknown !== undefined) throw new ApiError(400, `${unknown}: unknown parameter`, unknown);
+    return {};
+  }
+  return parseOrThrow(schema, values);
+}
+
+function parseParams(schema: AnyObject | undefined, raw: unknown): unknown {
+  if (schema === undefined) return {};
+  return parseOrThrow(schema, raw ?? {});
+}
+
+/** Parses `value`, or throws a 400 naming the first bad parameter. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '?';
+    throw new ApiError(400, `${key}: unknown parameter`, key);
+  }
+  const name = issue.path.length > 0 ? String(issue.path[0]) : 'query';
+  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  throw new ApiError(400, `${name}: ${message}`, name);
+}

@@ -1,0 +1,583 @@
+/**
+ * @module api/schemas
+ *
+ * Every request and response shape of `/api`, as zod schemas. Query schemas validate what
+ * a request sends (and turn it into store filters); response schemas document what the
+ * routes return. `GET /api/openapi.json` is generated from both (see `openapi.ts`), so the
+ * document cannot drift from the code: tests parse real answers with the response schemas.
+ *
+ * Conventions:
+ * - Query values are strings. Lists are comma-separated (`type=message.status,template.status`)
+ *   or repeated (`type=a&type=b`). Times are ISO-8601 or epoch milliseconds.
+ * - Unknown query parameters are refused: a typo must not silently widen a filter.
+ * - Lists are `{ items, next }`. `next` is an opaque cursor: pass it as `after` to read on.
+ *   It is absent when there is nothing more right now. Lists are in the order rows were
+ *   first recorded, so paging never skips or repeats a row while new events arrive.
+ * - Every time in a response is ISO-8601 UTC; keys that do not apply are omitted, never null.
+ */
+import { z } from 'zod';
+import { EVENT_TYPES } from '../events/types.js';
+import { OUTBOUND_STEPS } from '../projections/index.js';
+import type { JournalState, RejectionCause } from '../store/store.js';
+
+/** Largest page a list answers. */
+export const MAX_LIMIT = 1000;
+export const DEFAULT_LIMIT = 50;
+
+/** The schemas that appear in `components.schemas` of the OpenAPI document. */
+export const apiRegistry = z.registry<{ id: string }>();
+
+/** The same schemas by id, with the description each component carries in the document. */
+export const apiComponents = new Map<string, { schema: z.ZodType; description?: string }>();
+
+function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  apiRegistry.add(schema as z.ZodType, { id });
+  apiComponents.set(id, description === undefined ? { schema } : { schema, description });
+  return schema;
+}
+
+// ---------------------------------------------------------------------------------------
+// Query values
+
+const CURSOR_PATTERN = /^\d{1,15}$/;
+
+/** `after`: the `next` of the previous page. */
+export const cursorParam = z
+  .string()
+  .regex(CURSOR_PATTERN, { error: 'expected the `next` value of a previous page' })
+  .transform(Number)
+  .optional()
+  .meta({ description: 'Cursor: the `next` of the previous page. Rows after it are returned.' });
+
+/** `limit`: page size. */
+export const limitParam = z
+  .string()
+  .regex(/^\d{1,6}$/, { error: `expected an integer from 1 to ${MAX_LIMIT}` })
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, { error: `expected an integer from 1 to ${MAX_LIMIT}` })
+      .max(MAX_LIMIT, { error: `expected an integer from 1 to ${MAX_LIMIT}` }),
+  )
+  .optional()
+  .meta({ description: `Page size, 1 to ${MAX_LIMIT} (default ${DEFAULT_LIMIT}).` });
+
+/** A time as ISO-8601 or epoch milliseconds, to epoch milliseconds. */
+export function timeParam(description: string) {
+  return z
+    .string()
+    .transform((value, ctx) => {
+      const ms = /^\d{1,15}$/.test(value) ? Number(value) : /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : NaN;
+      if (!Number.isFinite(ms)) {
+        ctx.issues.push({ code: 'custom', input: value, message: 'expected an ISO-8601 time or epoch milliseconds' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional()
+    .meta({ description: `${description} ISO-8601 or epoch milliseconds.`, format: 'date-time' });
+}
+
+/** A comma-separated list of values from `values`. */
+export function enumListParam<T extends string>(values: readonly T[], description: string) {
+  const allowed = new Set<string>(values);
+  return z
+    .string()
+    .transform((value, ctx) => {
+      const items = splitList(value);
+      const bad = items.filter((v) => !allowed.has(v));
+      if (items.length === 0 || bad.length > 0) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `${bad.length > 0 ? `unknown value "${bad[0]}"; ` : ''}expected one or more of ${values.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return items as T[];
+    })
+    .optional()
+    .meta({ description: `${description} Comma-separated, any of: ${values.join(', ')}.` });
+}
+
+/** A comma-separated list of free strings (values as sent by the provider). */
+export function stringListParam(description: string) {
+  return z
+    .string()
+    .transform((value, ctx) => {
+      const items = splitList(value);
+      if (items.length === 0) {
+        ctx.issues.push({ code: 'custom', input: value, message: 'expected one or more comma-separated values' });
+        return z.NEVER;
+      }
+      return items;
+    })
+    .optional()
+    .meta({ description: `${description} Comma-separated.` });
+}
+
+export function textParam(description: string) {
+  return z
+    .string()
+    .min(1, { error: 'expected a non-empty value' })
+    .max(512, { error: 'expected at most 512 characters' })
+    .optional()
+    .meta({ description });
+}
+
+export function booleanParam(description: string) {
+  return z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description });
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+const pageQuery = { after: cursorParam, limit: limitParam };
+
+const JOURNAL_STATES = ['pending', 'processed', 'duplicate', 'quarantined', 'failed'] as const satisfies readonly JournalState[];
+const REJECTION_CAUSES = [
+  'unauthorized',
+  'payload-too-large',
+  'method-not-allowed',
+  'unknown-channel',
+  'verify-token-mismatch',
+  'journal-unavailable',
+  'request-timeout',
+  'bad-request',
+] as const satisfies readonly RejectionCause[];
+const MESSAGE_STATUSES = [...OUTBOUND_STEPS, 'failed'] as const;
+
+export const eventsQuery = z.strictObject({
+  ...pageQuery,
+  type: enumListParam(EVENT_TYPES, 'Event types.'),
+  channel: textParam('Configured channel name.'),
+  phoneNumberId: textParam('Business phone number id (Meta `phone_number_id`).'),
+  from: textParam('Sender wa_id.'),
+  messageId: textParam('Message id: a received message or reaction, or the message a status is about.'),
+  since: timeParam('Received at or after this time.'),
+  until: timeParam('Received before this time.'),
+});
+
+export const messagesQuery = z.strictObject({
+  ...pageQuery,
+  conversation: textParam('Conversation key `<business number>:<contact>`.'),
+  direction: z
+    .enum(['inbound', 'outbound'], { error: 'expected inbound or outbound' })
+    .optional()
+    .meta({ description: 'inbound (the customer wrote) or outbound (the business sent).' }),
+  status: enumListParam(MESSAGE_STATUSES, 'Current status of outbound messages.'),
+});
+
+export const conversationMessagesQuery = messagesQuery.omit({ conversation: true });
+
+export const conversationsQuery = z.strictObject({
+  ...pageQuery,
+  businessNumber: textParam('Business phone number id (or display number when the provider gives no id).'),
+  contact: textParam('Contact wa_id.'),
+  activeSince: timeParam('Last inbound or outbound activity at or after this time.'),
+  windowOpen: booleanParam('true: only conversations whose 24-hour customer-service window is open now; false: only closed ones.'),
+});
+
+export const contactsQuery = z.strictObject({
+  ...pageQuery,
+  name: textParam('Substring of the latest profile name (ASCII letters compare case-insensitively).'),
+  seenSince: timeParam('Last seen at or after this time.'),
+});
+
+export const templatesQuery = z.strictObject({
+  ...pageQuery,
+  status: stringListParam('Current review status as sent (APPROVED, REJECTED, PAUSED, DISABLED, ...).'),
+  quality: stringListParam('Current quality score (GREEN, YELLOW, RED, UNKNOWN).'),
+  category: stringListParam('Current category as sent.'),
+  name: textParam('Template name.'),
+  language: textParam('Template language code, e.g. en_US.'),
+});
+
+export const rejectionsQuery = z.strictObject({
+  ...pageQuery,
+  cause: enumListParam(REJECTION_CAUSES, 'Why the request was refused.'),
+  channel: textParam('Channel the request was addressed to.'),
+  since: timeParam('Refused at or after this time.'),
+  until: timeParam('Refused before this time.'),
+});
+
+export const quarantineQuery = z.strictObject({
+  ...pageQuery,
+  state: enumListParam(['quarantined', 'failed'] as const, 'Which rows (default both).'),
+  channel: textParam('Channel that received the POST.'),
+});
+
+export const streamQuery = z.strictObject({
+  type: enumListParam(EVENT_TYPES, 'Only events of these types.'),
+  channel: textParam('Only events received on this channel.'),
+  after: cursorParam.meta({
+    description:
+      'Start after this event seq (as `Last-Event-ID` does; the header wins when both are sent). Without either, the stream starts with the next event recorded.',
+  }),
+});
+
+export const emptyQuery = z.strictObject({});
+
+// ---------------------------------------------------------------------------------------
+// Path parameters
+
+export const idPath = z.strictObject({ id: z.string().min(1).max(1024).meta({ description: 'Identifier (URL-encoded).' }) });
+export const journalIdPath = z.strictObject({
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, { error: 'expected a journal row id' })
+    .transform(Number)
+    .meta({ description: 'Journal row id.' }),
+});
+export const keyPath = z.strictObject({ key: z.string().min(1).max(1024).meta({ description: 'Key (URL-encoded).' }) });
+
+// ---------------------------------------------------------------------------------------
+// Responses
+
+const iso = () => z.string().meta({ format: 'date-time' });
+
+export const errorSchema = component(
+  'Error',
+  z.strictObject({
+    error: z.string().meta({ description: 'HTTP reason phrase.' }),
+    message: z.string(),
+    parameter: z.string().optional().meta({ description: 'The query parameter or header that was refused (400).' }),
+  }),
+  'Any answer other than 2xx.',
+);
+
+export const eventSchema = component(
+  'Event',
+  z.looseObject({
+    id: z.string(),
+    type: z.enum(EVENT_TYPES),
+    provider: z.enum(['meta', 'enablex']),
+    channel: z.string(),
+    businessAccountId: z.string().optional(),
+    phoneNumberId: z.string().optional(),
+    displayPhoneNumber: z.string().optional(),
+    messageId: z.string().optional(),
+    from: z.string().optional(),
+    contactName: z.string().optional(),
+    kind: z.string().optional(),
+    text: z.string().optional(),
+    replyId: z.string().optional(),
+    contextMessageId: z.string().optional(),
+    emoji: z.string().optional(),
+    targetMessageId: z.string().optional(),
+    status: z.string().optional(),
+    recipientId: z.string().optional(),
+    errorCodes: z.array(z.number()).optional(),
+    templateId: z.string().optional(),
+    templateName: z.string().optional(),
+    language: z.string().optional(),
+    reason: z.string().optional(),
+    occurredAt: iso().optional(),
+    receivedAt: iso(),
+    data: z.unknown().meta({ description: 'The item exactly as sent; integers beyond 2^53 keep every digit.' }),
+  }),
+  'One notification item in the flat event contract (DESIGN §3). Keys that do not apply are omitted.',
+);
+
+export const storedEventSchema = component(
+  'StoredEvent',
+  z.strictObject({
+    seq: z.number().int().meta({ description: 'Store-wide insertion order; the SSE id and the list cursor.' }),
+    journalId: z.number().int(),
+    duplicates: z.number().int().meta({ description: 'How many later POSTs carried this same event again.' }),
+    event: eventSchema,
+  }),
+);
+
+export const journalBodySchema = component(
+  'JournalBody',
+  z.strictObject({
+    size: z.number().int(),
+    text: z.string().optional().meta({ description: 'The body as text, when it is valid UTF-8.' }),
+    base64: z.string().meta({ description: 'The exact bytes.' }),
+  }),
+);
+
+const journalBase = {
+  id: z.number().int(),
+  channel: z.string(),
+  receivedAt: iso(),
+  remoteAddress: z.string().optional(),
+  headers: z.record(z.string(), z.string()).meta({ description: 'Headers kept with the row, secrets masked.' }),
+  verifiedBy: z.enum(['basic', 'meta-signature', 'meta-signature-escaped', 'none']),
+  state: z.enum(JOURNAL_STATES),
+  cause: z.string().optional(),
+  eventCount: z.number().int(),
+  newEventCount: z.number().int(),
+  processedAt: iso().optional(),
+};
+
+export const journalRowSchema = component(
+  'JournalRow',
+  z.strictObject({ ...journalBase, body: journalBodySchema }),
+  'One POST exactly as received.',
+);
+
+export const journalSummarySchema = component(
+  'JournalSummary',
+  z.strictObject({
+    ...journalBase,
+    size: z.number().int().meta({ description: 'Body size in bytes.' }),
+    preview: z.string().meta({ description: 'The first bytes of the body as text (invalid UTF-8 replaced).' }),
+  }),
+  'A journal row without its body (read it at /api/journal/{id}).',
+);
+
+export const eventDetailSchema = component(
+  'EventDetail',
+  z.strictObject({
+    seq: z.number().int(),
+    journalId: z.number().int(),
+    duplicates: z.number().int(),
+    event: eventSchema,
+    journal: journalRowSchema.optional(),
+  }),
+);
+
+export const journalDetailSchema = component(
+  'JournalDetail',
+  z.strictObject({ ...journalBase, body: journalBodySchema, events: z.array(storedEventSchema) }),
+  'A journal row with its body and the events first stored from it.',
+);
+
+const stepTime = component(
+  'StepTime',
+  z.strictObject({
+    at: iso(),
+    eventId: z.string(),
+    implied: z.literal(true).optional().meta({ description: 'No notification for this step arrived; a higher step stands in.' }),
+  }),
+);
+
+const statusEntry = component(
+  'StatusEntry',
+  z.strictObject({
+    eventId: z.string(),
+    status: z.string(),
+    occurredAt: iso().optional(),
+    receivedAt: iso(),
+    recipientId: z.string().optional(),
+    errorCodes: z.array(z.number()).optional(),
+    conversationKey: z.string().optional(),
+  }),
+);
+
+export const messageSchema = component(
+  'Message',
+  z.strictObject({
+    id: z.string(),
+    direction: z.enum(['inbound', 'outbound']),
+    occurredAt: iso(),
+    conversationKey: z.string().optional(),
+    inbound: z
+      .strictObject({
+        eventId: z.string(),
+        occurredAt: iso().optional(),
+        receivedAt: iso(),
+        channel: z.string(),
+        from: z.string().optional(),
+        contactName: z.string().optional(),
+        kind: z.string(),
+        text: z.string().optional(),
+        replyId: z.string().optional(),
+        contextMessageId: z.string().optional(),
+        conversationKey: z.string().optional(),
+      })
+      .optional(),
+    recipientId: z.string().optional(),
+    status: z.enum(MESSAGE_STATUSES).optional(),
+    steps: z.strictObject({
+      sent: stepTime.optional(),
+      delivered: stepTime.optional(),
+      read: stepTime.optional(),
+      played: stepTime.optional(),
+    }),
+    failure: z.strictObject({ at: iso(), eventId: z.string(), errorCodes: z.array(z.number()) }).optional(),
+    timeline: z.array(statusEntry).meta({ description: 'Every status notification, sorted by (time, step, event id).' }),
+  }),
+  'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the full timeline.',
+);
+
+export const reactionSchema = component(
+  'Reaction',
+  z.strictObject({
+    key: z.string(),
+    targetMessageId: z.string(),
+    from: z.string(),
+    emoji: z.string(),
+    at: iso(),
+    eventId: z.string(),
+    messageId: z.string().optional(),
+  }),
+);
+
+export const messageDetailSchema = component(
+  'MessageDetail',
+  messageSchema.extend({ reactions: z.array(reactionSchema) }),
+  'A message with the reactions currently on it (removed ones left out).',
+);
+
+export const conversationSchema = component(
+  'Conversation',
+  z.strictObject({
+    key: z.string(),
+    businessNumber: z.string(),
+    contact: z.string(),
+    lastInbound: z
+      .strictObject({ messageId: z.string().optional(), at: iso(), kind: z.string(), text: z.string().optional() })
+      .optional(),
+    lastOutbound: z.strictObject({ messageId: z.string(), at: iso() }).optional(),
+    windowOpenUntil: iso().optional().meta({ description: 'Last inbound message + 24 hours.' }),
+    isWindowOpen: z.boolean().meta({ description: 'Whether free-form replies are allowed now (computed when answering).' }),
+    lastActivityAt: iso().optional(),
+    counts: z.strictObject({
+      inbound: z.number().int(),
+      outbound: z.number().int(),
+      unreadInbound: z.number().int(),
+    }),
+    unanswered: z.array(z.strictObject({ messageId: z.string(), at: iso() })),
+  }),
+  'One (business number, contact) pair and its 24-hour customer-service window.',
+);
+
+export const contactSchema = component(
+  'Contact',
+  z.strictObject({
+    waId: z.string(),
+    profile: z.strictObject({ name: z.string(), at: iso(), eventId: z.string() }).optional(),
+    firstSeenAt: iso(),
+    lastSeenAt: iso(),
+    newWaId: z.string().optional(),
+    previousWaIds: z.array(z.string()).optional(),
+    numberChanges: z.array(z.strictObject({ from: z.string(), to: z.string(), at: iso(), eventId: z.string() })),
+  }),
+);
+
+const templateHistoryEntry = component(
+  'TemplateHistoryEntry',
+  z.strictObject({
+    eventId: z.string(),
+    type: z.enum(['template.status', 'template.quality', 'template.category']),
+    status: z.string().optional(),
+    reason: z.string().optional(),
+    occurredAt: iso().optional(),
+    receivedAt: iso(),
+    templateId: z.string().optional(),
+    templateName: z.string().optional(),
+    language: z.string().optional(),
+  }),
+);
+
+export const templateSchema = component(
+  'Template',
+  z.strictObject({
+    key: z.string().meta({ description: 'Template id, else `<name>:<language>`.' }),
+    templateId: z.string().optional(),
+    name: z.string().optional(),
+    language: z.string().optional(),
+    status: z.string().optional(),
+    statusAt: iso().optional(),
+    reason: z.string().optional(),
+    quality: z.string().optional(),
+    qualityAt: iso().optional(),
+    category: z.string().optional(),
+    categoryAt: iso().optional(),
+    updatedAt: iso(),
+    history: z.array(templateHistoryEntry),
+  }),
+);
+
+export const rejectionSchema = component(
+  'Rejection',
+  z.strictObject({
+    id: z.number().int(),
+    at: iso(),
+    channel: z.string().optional(),
+    cause: z.enum(REJECTION_CAUSES),
+    method: z.string(),
+    path: z.string(),
+    remoteAddress: z.string().optional(),
+    detail: z.string().optional(),
+  }),
+  'A request refused before the journal.',
+);
+
+const countMap = z.record(z.string(), z.number().int());
+
+export const statsSchema = component(
+  'Stats',
+  z.strictObject({
+    at: iso(),
+    events: z.strictObject({ total: z.number().int(), byType: countMap }),
+    journal: z.strictObject({
+      pending: z.number().int(),
+      processed: z.number().int(),
+      duplicate: z.number().int(),
+      quarantined: z.number().int(),
+      failed: z.number().int(),
+    }),
+    rejections: z.number().int(),
+    messages: z.strictObject({
+      total: z.number().int(),
+      inbound: z.number().int(),
+      outbound: z.number().int(),
+      byStatus: countMap.meta({ description: 'Outbound messages by current status.' }),
+    }),
+    conversations: z.number().int(),
+    contacts: z.number().int(),
+    templates: z.strictObject({ total: z.number().int(), byStatus: countMap }),
+    reactions: z.number().int(),
+    ackLatency: z
+      .strictObject({
+        count: z.number().int(),
+        p50Ms: z.number().optional(),
+        p90Ms: z.number().optional(),
+        p99Ms: z.number().optional(),
+      })
+      .meta({ description: 'Time to the durable 200 of webhook POSTs since the server started, estimated from the histogram buckets.' }),
+    pipeline: z.strictObject({
+      pending: z.number().int(),
+      lagSeconds: z.number().meta({ description: 'Age of the oldest journal row not yet normalized; 0 when caught up.' }),
+      oldestPendingAt: iso().optional(),
+    }),
+    projections: z.strictObject({
+      complete: z.boolean().meta({ description: 'false while a rebuild runs or is needed (`bluetick rebuild`).' }),
+      rebuildThroughSeq: z.number().int().optional(),
+    }),
+  }),
+);
+
+function pageOf<T extends z.ZodType>(id: string, item: T) {
+  return component(
+    id,
+    z.strictObject({
+      items: z.array(item),
+      next: z.string().optional().meta({ description: 'Pass as `after` for the next page; absent when there is nothing more now.' }),
+    }),
+  );
+}
+
+export const eventPageSchema = pageOf('EventPage', storedEventSchema);
+export const messagePageSchema = pageOf('MessagePage', messageSchema);
+export const conversationPageSchema = pageOf('ConversationPage', conversationSchema);
+export const contactPageSchema = pageOf('ContactPage', contactSchema);
+export const templatePageSchema = pageOf('TemplatePage', templateSchema);
+export const rejectionPageSchema = pageOf('RejectionPage', rejectionSchema);
+export const journalPageSchema = pageOf('JournalPage', journalSummarySchema);
+
+export type ErrorBody = z.infer<typeof errorSchema>;

@@ -1,0 +1,558 @@
+/**
+ * @module store/postgres/deliveries
+ *
+ * The PostgreSQL side of {@link DeliveryStore} (`migrations/postgres/0003_deliveries.sql`),
+ * for workers in many processes at once. Two kinds of coordination, both in the database:
+ *
+ * - Leasing takes runnable, due rows with `FOR UPDATE SKIP LOCKED`: workers never hand out
+ *   the same delivery twice and never wait on each other. A lease that expired (its worker
+ *   died) is taken over the same way, and the lost attempt is logged.
+ * - Lanes: whatever can change which delivery of a (route, ordering key) lane is runnable
+ *   (adding to the lane, finishing its runnable delivery, redriving into it) first takes a
+ *   transaction-scoped advisory lock per lane, all of them in one statement in hash order
+ *   (see `lockNames`), so no two transactions decide "the lane is idle" at once and the
+ *   next delivery is promoted only after the previous one finished, in whatever process.
+ *
+ * Event-created deliveries are inserted by `recordOutcomes` inside its transaction (see
+ * {@link PostgresDeliveries.onEventsRecorded}), which already holds the events lock, so their
+ * ids follow `seq` order within each lane.
+ */
+import { matchRoutes, orderingKey } from '../../dispatch/match.js';
+import { parseEventJson } from '../../events/normalize.js';
+import type { BluetickEvent, EventType } from '../../events/types.js';
+import type {
+  AttemptRecord,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryBacklog,
+  DeliveryFilter,
+  DeliveryOrigin,
+  DeliveryRoute,
+  DeliveryState,
+  DeliveryWithAttempts,
+  EnqueueResult,
+  LeasedDelivery,
+  LeaseRequest,
+  NewDelivery,
+  RecordAttemptsResult,
+  RedriveSelector,
+} from '../deliveries.js';
+import type { Page, PageRequest } from '../store.js';
+import { lockNames, pageOf, Where, type Queryable } from './sql.js';
+
+interface DeliveryRecord {
+  id: number;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  route: string;
+  sink: string;
+  ordering_key: string;
+  origin: string;
+  state: string;
+  blocked: boolean;
+  attempts: number;
+  redrives: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  last_attempt_at: number | null;
+  completed_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+}
+
+interface AttemptRow {
+  id: number;
+  delivery_id: number;
+  started_at: number;
+  latency_ms: number;
+  outcome: string;
+  status_code: number | null;
+  error_code: string | null;
+  error: string | null;
+  detail: string | null;
+  retry_after_ms: number | null;
+  owner: string;
+}
+
+const COLUMNS =
+  'id, event_seq, event_id, event_type, route, sink, ordering_key, origin, state, blocked, attempts, redrives, next_attempt_at, ' +
+  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error';
+
+/** Longest error text kept per attempt; receivers can answer with anything. */
+const MAX_ERROR_CHARS = 2_000;
+
+const LEASE_EXPIRED = 'lease expired: the worker stopped or lost contact mid-attempt; the outcome is unknown';
+
+/** One delivery to add to a lane. */
+interface NewRow {
+  seq: number;
+  eventId: string;
+  type: string;
+  route: string;
+  sink: string;
+  key: string;
+  origin: DeliveryOrigin;
+}
+
+type Transaction = <T>(fn: (db: Queryable) => Promise<T>) => Promise<T>;
+
+export class PostgresDeliveries {
+  private readonly db: Queryable;
+  private readonly transaction: Transaction;
+  private readonly lockPrefix: string;
+  /** Wakes the delivery workers of every process (after the transaction committed). */
+  private readonly wake: () => void;
+  private routes: DeliveryRoute[] = [];
+
+  constructor(db: Queryable, transaction: Transaction, schema: string, wake: () => void) {
+    this.db = db;
+    this.transaction = transaction;
+    this.lockPrefix = `bluetick.lane.${schema}\u001f`;
+    this.wake = wake;
+  }
+
+  setRoutes(routes: DeliveryRoute[]): void {
+    this.routes = routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) }));
+  }
+
+  get hasRoutes(): boolean {
+    return this.routes.length > 0;
+  }
+
+  /**
+   * Inside the transaction that stored these events for the first time (in `seq` order):
+   * one delivery per matching route. Returns how many were created.
+   */
+  async onEventsRecorded(db: Queryable, recorded: Array<{ seq: number; event: BluetickEvent }>, now: number): Promise<number> {
+    if (this.routes.length === 0 || recorded.length === 0) return 0;
+    const rows: NewRow[] = [];
+    for (const { seq, event } of recorded) {
+      const routes = matchRoutes(event, this.routes);
+      if (routes.length === 0) continue;
+      const key = orderingKey(event);
+      for (const route of routes) {
+        rows.push({ seq, eventId: event.id, type: event.type, route: route.name, sink: route.sink, key, origin: 'event' });
+      }
+    }
+    return (await this.insert(db, rows, now)).length;
+  }
+
+  /** Adds deliveries at the back of their lanes, in the order given. Takes the lanes' locks. */
+  private async insert(db: Queryable, rows: NewRow[], now: number): Promise<DeliveryRecord[]> {
+    if (rows.length === 0) return [];
+    await this.lockLanes(db, rows.map((r) => [r.route, r.key]));
+    const busy = await this.busyLanes(db, rows.map((r) => [r.route, r.key]));
+    const blocked = rows.map((r) => {
+      const lane = laneName(r.route, r.key);
+      if (busy.has(lane)) return true;
+      busy.add(lane);
+      return false;
+    });
+    const { rows: out } = await db.query<DeliveryRecord>(
+      `INSERT INTO deliveries (event_seq, event_id, event_type, route, sink, ordering_key, origin, blocked,
+                               next_attempt_at, created_at, updated_at)
+       SELECT seq, event_id, event_type, route, sink, ordering_key, origin, blocked, $9, $9, $9
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])
+            WITH ORDINALITY AS u(seq, event_id, event_type, route, sink, ordering_key, origin, blocked, ord)
+       ORDER BY ord
+       ON CONFLICT DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        rows.map((r) => r.seq),
+        rows.map((r) => r.eventId),
+        rows.map((r) => r.type),
+        rows.map((r) => r.route),
+        rows.map((r) => r.sink),
+        rows.map((r) => r.key),
+        rows.map((r) => r.origin),
+        blocked,
+        now,
+      ],
+    );
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  async leaseDeliveries({ owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<LeasedDelivery[]> {
+    if (limit < 1 || sinks.length === 0) return [];
+    const want = Math.max(1, Math.floor(limit));
+    const sinkList = [...new Set(sinks)];
+    return this.transaction(async (db) => {
+      // Expired leases first: they were due before anything queued behind them.
+      const expired = await db.query<{ id: number; updated_at: number; lease_owner: string | null }>(
+        `SELECT id, updated_at, lease_owner FROM deliveries
+         WHERE state = 'in_flight' AND sink = ANY($1::text[]) AND lease_expires_at <= $2
+         ORDER BY lease_expires_at LIMIT $3
+         FOR UPDATE SKIP LOCKED`,
+        [sinkList, now, want],
+      );
+      const ids = expired.rows.map((r) => r.id);
+      if (ids.length < want) {
+        // Per sink (its own index range), then fair across sinks: oldest due first overall.
+        const due = await db.query<{ id: number }>(
+          `SELECT d.id FROM unnest($1::text[]) AS s(sink)
+           CROSS JOIN LATERAL (
+             SELECT id, next_attempt_at FROM deliveries
+             WHERE state = 'pending' AND NOT blocked AND sink = s.sink AND next_attempt_at <= $2
+             ORDER BY next_attempt_at, id LIMIT $3
+             FOR UPDATE SKIP LOCKED) d
+           ORDER BY d.next_attempt_at, d.id LIMIT $3`,
+          [sinkList, now, want - ids.length],
+        );
+        for (const r of due.rows) ids.push(r.id);
+      }
+      if (ids.length === 0) return [];
+
+      if (expired.rows.length > 0) {
+        const lost = expired.rows;
+        await db.query(
+          `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, error_code, error, owner)
+           SELECT id, started, GREATEST(0, $2 - started), 'retry', 'lease-expired', $3, owner
+           FROM unnest($1::bigint[], $4::bigint[], $5::text[]) AS u(id, started, owner)`,
+          [lost.map((r) => r.id), now, LEASE_EXPIRED, lost.map((r) => r.updated_at), lost.map((r) => r.lease_owner ?? '')],
+        );
+        await db.query(
+          `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, last_status_code = NULL, last_attempt_at = $3
+           WHERE id = ANY($1::bigint[])`,
+          [lost.map((r) => r.id), LEASE_EXPIRED, now],
+        );
+      }
+      const taken = await db.query<DeliveryRecord>(
+        `UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3
+         WHERE id = ANY($4::bigint[]) RETURNING ${COLUMNS}`,
+        [owner, now + leaseMs, now, ids],
+      );
+      const byId = new Map(taken.rows.map((r) => [r.id, r]));
+      const bodies = await db.query<{ seq: number; body: string }>('SELECT seq, body FROM events WHERE seq = ANY($1::bigint[])', [
+        taken.rows.map((r) => r.event_seq),
+      ]);
+      const bodyOf = new Map(bodies.rows.map((r) => [r.seq, r.body]));
+      return ids.map((id) => {
+        const rec = byId.get(id)!;
+        return { delivery: toDelivery(rec), event: parseEventJson(bodyOf.get(rec.event_seq)!) };
+      });
+    });
+  }
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    const res = await this.db.query(`UPDATE deliveries SET lease_expires_at = $1 WHERE state = 'in_flight' AND lease_owner = $2`, [
+      now + leaseMs,
+      owner,
+    ]);
+    return res.rowCount ?? 0;
+  }
+
+  async releaseDeliveries(ids: number[], owner: string, now: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const res = await this.db.query(
+      `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+       WHERE id = ANY($2::bigint[]) AND state = 'in_flight' AND lease_owner = $3`,
+      [now, ids, owner],
+    );
+    const n = res.rowCount ?? 0;
+    if (n > 0) this.wake();
+    return n;
+  }
+
+  async recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
+    if (records.length === 0) return { applied: [], stale: [] };
+    const ids = [...new Set(records.map((r) => r.deliveryId))];
+    const result = await this.transaction(async (db) => {
+      // The lanes of the deliveries that may finish, locked before any row changes.
+      const lanes = await db.query<{ route: string; ordering_key: string }>(
+        'SELECT DISTINCT route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[])',
+        [records.filter((r) => r.next.state !== 'pending').map((r) => r.deliveryId)],
+      );
+      await this.lockLanes(db, lanes.rows.map((l) => [l.route, l.ordering_key]));
+
+      await db.query(
+        `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail,
+                                        retry_after_ms, owner)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[],
+                              $9::int[], $10::text[])`,
+        [
+          records.map((r) => r.deliveryId),
+          records.map((r) => r.attempt.startedAt),
+          records.map((r) => Math.max(0, Math.round(r.attempt.latencyMs))),
+          records.map((r) => r.attempt.outcome),
+          records.map((r) => r.attempt.statusCode ?? null),
+          records.map((r) => r.attempt.errorCode ?? null),
+          records.map((r) => clip(r.attempt.error)),
+          records.map((r) => clip(r.attempt.detail)),
+          records.map((r) => r.attempt.retryAfterMs ?? null),
+          records.map((r) => r.owner),
+        ],
+      );
+
+      const current = await db.query<{ id: number; state: string; lease_owner: string | null; route: string; ordering_key: string }>(
+        `SELECT id, state, lease_owner, route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+        [ids],
+      );
+      const live = new Map(current.rows.map((r) => [r.id, r]));
+      const applied: number[] = [];
+      const stale: number[] = [];
+      const retry = { id: [] as number[], at: [] as number[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
+      const done = { id: [] as number[], state: [] as string[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
+      const finishedLanes: Array<[string, string]> = [];
+      for (const r of records) {
+        const rec = live.get(r.deliveryId);
+        if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
+          stale.push(r.deliveryId);
+          continue;
+        }
+        const a = r.attempt;
+        const status = a.statusCode ?? null;
+        const lastError = a.outcome === 'success' ? null : (clip(a.error) ?? a.errorCode ?? null);
+        const into = r.next.state === 'pending' ? retry : done;
+        into.id.push(r.deliveryId);
+        into.now.push(r.now);
+        into.started.push(a.startedAt);
+        into.status.push(status);
+        into.error.push(lastError);
+        if (r.next.state === 'pending') {
+          retry.at.push(r.next.nextAttemptAt);
+          rec.state = 'pending';
+        } else {
+          done.state.push(r.next.state);
+          rec.state = r.next.state;
+          finishedLanes.push([rec.route, rec.ordering_key]);
+        }
+        applied.push(r.deliveryId);
+      }
+      if (retry.id.length > 0) {
+        await db.query(
+          `UPDATE deliveries d SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                  next_attempt_at = u.at, updated_at = u.now, last_attempt_at = u.started, last_status_code = u.status,
+                  last_error = u.error
+           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
+                AS u(id, at, now, started, status, error)
+           WHERE d.id = u.id`,
+          [retry.id, retry.at, retry.now, retry.started, retry.status, retry.error],
+        );
+      }
+      if (done.id.length > 0) {
+        await db.query(
+          `UPDATE deliveries d SET state = u.state, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                  updated_at = u.now, last_attempt_at = u.started, completed_at = u.now, last_status_code = u.status,
+                  last_error = u.error
+           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
+                AS u(id, state, now, started, status, error)
+           WHERE d.id = u.id`,
+          [done.id, done.state, done.now, done.started, done.status, done.error],
+        );
+        await this.promote(db, finishedLanes, Math.max(...done.now));
+      }
+      return { applied, stale, wake: done.id.length > 0 || retry.id.length > 0 };
+    });
+    if (result.wake) this.wake();
+    return { applied: result.applied, stale: result.stale };
+  }
+
+  /** Lanes that lost their runnable delivery: let the oldest waiting one of each run. */
+  private async promote(db: Queryable, lanes: Array<[string, string]>, now: number): Promise<void> {
+    if (lanes.length === 0) return;
+    await db.query(
+      `UPDATE deliveries d SET blocked = false, updated_at = $3
+       FROM (SELECT DISTINCT ON (route, ordering_key) id, blocked FROM deliveries
+             WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+               AND state IN ('pending', 'in_flight')
+             ORDER BY route, ordering_key, blocked, id) h
+       WHERE d.id = h.id AND h.blocked`,
+      [lanes.map((l) => l[0]), lanes.map((l) => l[1]), now],
+    );
+  }
+
+  async getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {
+    const { rows } = await this.db.query<DeliveryRecord>(`SELECT ${COLUMNS} FROM deliveries WHERE id = $1`, [id]);
+    const rec = rows[0];
+    if (rec === undefined) return undefined;
+    const attempts = await this.db.query<AttemptRow>(
+      `SELECT id, delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner
+       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id`,
+      [id],
+    );
+    return { ...toDelivery(rec), attemptLog: attempts.rows.map(toAttempt) };
+  }
+
+  listDeliveries(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
+    return pageOf(this.db, `SELECT ${COLUMNS} FROM deliveries`, 'id', whereOf(filter), page, toDelivery, (r: DeliveryRecord) => r.id);
+  }
+
+  async redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
+    let ids: number[];
+    if ('ids' in selector) {
+      ids = selector.ids;
+    } else {
+      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
+      const where = whereOf(filter);
+      const { rows } = await this.db.query<{ id: number }>(`SELECT id FROM deliveries${where.sql()} ORDER BY id`, where.values);
+      ids = rows.map((r) => r.id);
+    }
+    if (ids.length === 0) return [];
+    const done = await this.transaction(async (db) => {
+      const dead = await db.query<{ id: number; route: string; ordering_key: string }>(
+        `SELECT id, route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'dead' ORDER BY id`,
+        [[...new Set(ids)]],
+      );
+      if (dead.rows.length === 0) return [];
+      const lanes = dead.rows.map((r): [string, string] => [r.route, r.ordering_key]);
+      await this.lockLanes(db, lanes);
+      const busy = await this.busyLanes(db, lanes);
+      const blocked = dead.rows.map((r) => {
+        const lane = laneName(r.route, r.ordering_key);
+        if (busy.has(lane)) return true;
+        busy.add(lane);
+        return false;
+      });
+      const { rows } = await db.query<{ id: number }>(
+        `UPDATE deliveries d SET state = 'pending', blocked = u.blocked, attempts = 0, redrives = redrives + 1,
+                next_attempt_at = $3, completed_at = NULL, updated_at = $3
+         FROM unnest($1::bigint[], $2::boolean[]) AS u(id, blocked)
+         WHERE d.id = u.id AND d.state = 'dead'
+         RETURNING d.id`,
+        [dead.rows.map((r) => r.id), blocked, now],
+      );
+      return rows.map((r) => r.id).sort((a, b) => a - b);
+    });
+    if (done.length > 0) this.wake();
+    return done;
+  }
+
+  async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
+    if (items.length === 0) return { created: [], missing: [] };
+    const result = await this.transaction(async (db) => {
+      const { rows } = await db.query<{ id: string; seq: number; type: string; body: string }>(
+        'SELECT id, seq, type, body FROM events WHERE id = ANY($1::text[])',
+        [[...new Set(items.map((i) => i.eventId))]],
+      );
+      const events = new Map(rows.map((r) => [r.id, { seq: r.seq, type: r.type, key: orderingKey(parseEventJson(r.body)) }]));
+      const missing: string[] = [];
+      const fresh: NewRow[] = [];
+      for (const item of items) {
+        const ev = events.get(item.eventId);
+        if (ev === undefined) missing.push(item.eventId);
+        else fresh.push({ seq: ev.seq, eventId: item.eventId, type: ev.type, route: item.route, sink: item.sink, key: ev.key, origin: 'replay' });
+      }
+      const created = (await this.insert(db, fresh, now)).map(toDelivery);
+      return { created, missing };
+    });
+    if (result.created.length > 0) this.wake();
+    return result;
+  }
+
+  async backlog(): Promise<DeliveryBacklog> {
+    const zero = () => ({ pending: 0, blocked: 0, inFlight: 0, dead: 0 });
+    const total = zero();
+    const bySink: DeliveryBacklog['bySink'] = {};
+    const entry = (sink: string) => (bySink[sink] ??= zero());
+    const { rows } = await this.db.query<{ sink: string; state: string; blocked: boolean; n: number }>(
+      `SELECT sink, state, blocked, count(*) AS n FROM deliveries WHERE state IN ('pending', 'in_flight') GROUP BY sink, state, blocked
+       UNION ALL
+       SELECT sink, 'dead', false, count(*) FROM deliveries WHERE state = 'dead' GROUP BY sink`,
+    );
+    for (const { sink, state, blocked, n } of rows) {
+      const e = entry(sink);
+      if (state === 'dead') {
+        e.dead += n;
+        total.dead += n;
+      } else if (state === 'in_flight') {
+        e.inFlight += n;
+        total.inFlight += n;
+      } else if (blocked) {
+        e.blocked += n;
+        total.blocked += n;
+      } else {
+        e.pending += n;
+        total.pending += n;
+      }
+    }
+    return { total, bySink };
+  }
+
+  private lockLanes(db: Queryable, lanes: Array<[string, string]>): Promise<void> {
+    return lockNames(
+      db,
+      lanes.map(([route, key]) => this.lockPrefix + laneName(route, key)),
+    );
+  }
+
+  /** The lanes among these that hold an unfinished delivery. */
+  private async busyLanes(db: Queryable, lanes: Array<[string, string]>): Promise<Set<string>> {
+    const { rows } = await db.query<{ route: string; ordering_key: string }>(
+      `SELECT DISTINCT route, ordering_key FROM deliveries
+       WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight')`,
+      [lanes.map((l) => l[0]), lanes.map((l) => l[1])],
+    );
+    return new Set(rows.map((r) => laneName(r.route, r.ordering_key)));
+  }
+}
+
+function laneName(route: string, key: string): string {
+  return `${route}\u001f${key}`;
+}
+
+function clip(text: string | undefined): string | null {
+  return text === undefined ? null : text.slice(0, MAX_ERROR_CHARS);
+}
+
+function whereOf(filter: DeliveryFilter): Where {
+  const w = new Where();
+  if (filter.state !== undefined && filter.state.length > 0) {
+    // A single `dead` is written as the exact term of the dead-letter partial index.
+    if (filter.state.length === 1 && filter.state[0] === 'dead') w.raw("state = 'dead'");
+    else w.add('state = ANY(?::text[])', filter.state);
+  }
+  if (filter.route !== undefined) w.add('route = ?', filter.route);
+  if (filter.sink !== undefined) w.add('sink = ?', filter.sink);
+  if (filter.eventId !== undefined) w.add('event_id = ?', filter.eventId);
+  if (filter.orderingKey !== undefined) w.add('ordering_key = ?', filter.orderingKey);
+  if (filter.origin !== undefined) w.add('origin = ?', filter.origin);
+  return w;
+}
+
+function toDelivery(rec: DeliveryRecord): Delivery {
+  const d: Delivery = {
+    id: rec.id,
+    eventId: rec.event_id,
+    eventSeq: rec.event_seq,
+    eventType: rec.event_type as EventType,
+    route: rec.route,
+    sink: rec.sink,
+    orderingKey: rec.ordering_key,
+    origin: rec.origin as DeliveryOrigin,
+    state: rec.state as DeliveryState,
+    blocked: rec.blocked,
+    attempts: rec.attempts,
+    redrives: rec.redrives,
+    nextAttemptAt: rec.next_attempt_at,
+    createdAt: rec.created_at,
+    updatedAt: rec.updated_at,
+  };
+  if (rec.lease_owner !== null) d.leaseOwner = rec.lease_owner;
+  if (rec.lease_expires_at !== null) d.leaseExpiresAt = rec.lease_expires_at;
+  if (rec.last_attempt_at !== null) d.lastAttemptAt = rec.last_attempt_at;
+  if (rec.completed_at !== null) d.completedAt = rec.completed_at;
+  if (rec.last_status_code !== null) d.lastStatusCode = rec.last_status_code;
+  if (rec.last_error !== null) d.lastError = rec.last_error;
+  return d;
+}
+
+function toAttempt(row: AttemptRow): DeliveryAttempt {
+  const a: DeliveryAttempt = {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    startedAt: row.started_at,
+    latencyMs: row.latency_ms,
+    outcome: row.outcome as DeliveryAttempt['outcome'],
+    owner: row.owner,
+  };
+  if (row.status_code !== null) a.statusCode = row.status_code;
+  if (row.error_code !== null) a.errorCode = row.error_code;
+  if (row.error !== null) a.error = row.error;
+  if (row.detail !== null) a.detail = row.detail;
+  if (row.retry_after_ms !== null) a.retryAfterMs = row.retry_after_ms;
+  return a;
+}

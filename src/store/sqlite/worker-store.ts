@@ -1,0 +1,351 @@
+/**
+ * @module store/sqlite/worker-store
+ *
+ * The SQLite store with its connection on a thread of its own. Every method call is posted
+ * to that thread as `{ id, method, args }` and answered with `{ id, result | error }`, so
+ * the thread serving HTTP never waits on an fsync, a lock or a checkpoint: it only posts a
+ * message per group commit and resolves the acks when the answer comes back. The thread
+ * also runs the pipeline ({@link WorkerStore.createPipeline}), next to the data it reads.
+ *
+ * Forwarding is generic: the worker reports the method names of its real `SqliteStore`
+ * (prototype chain and instance) when it is ready, and this object gets one forwarding
+ * function per name. A method added to `SqliteStore` is therefore available here without
+ * touching this file, with its TypeScript signature taken from `SqliteStore` (made async).
+ *
+ * What crosses the boundary: arguments and results by structured clone (Buffers, bigints,
+ * plain objects); errors as records rebuilt with their class, `name`, `message`, `code`
+ * and `cause` (`worker-wire.ts`), so `SQLITE_BUSY` is still `SQLITE_BUSY` for the journal
+ * writer and the pipeline. Functions cannot cross: a method taking a callback is not
+ * forwardable (none of the Store methods takes one).
+ *
+ * Lifetime: the thread keeps the process alive only while a call is waiting for its answer
+ * (a forgotten store does not hold the process open; a pending call is never cut short by
+ * the process exiting). `close()` stops the pipeline, closes the database and ends the
+ * thread, and always settles: a thread that does not end in time is terminated.
+ *
+ * Running from the TypeScript sources (the test runner): a worker is plain Node, which in
+ * version 20 cannot run `.ts` files, so the thread first registers `source-hooks.mjs`
+ * (transpiles each `.ts` module with the `typescript` dev dependency, cached on disk) and
+ * then imports `store-worker.ts`. Building `dist/` before every test run would also work,
+ * but would test a second copy of the code and race with edits made while tests run.
+ * From `dist/` the worker is the compiled `store-worker.js`, loaded directly.
+ */
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { Provider } from '../../events/types.js';
+import type { PipelineEvents, PipelineHandle, PipelineLogger } from '../../pipeline.js';
+import type { Store, StoredEvent } from '../store.js';
+import type { SqliteStore, SqliteStoreOptions } from './sqlite-store.js';
+import type { RemotePipelineSettings, StoreWorkerData } from './store-worker.js';
+import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply } from './worker-wire.js';
+
+export interface WorkerStoreOptions extends SqliteStoreOptions {
+  /**
+   * How long the worker's connection waits for a lock held by another process. Default
+   * 1000 ms: waiting blocks only the worker, not HTTP, and the journal writer's
+   * `commitTimeoutMs` still bounds how long an ack can take.
+   */
+  busyTimeoutMs?: number;
+  /** How long `close()` waits for the thread to finish before terminating it. Default 10 000 ms. */
+  closeTimeoutMs?: number;
+}
+
+/** The worker's default `busy_timeout`, ms. */
+export const WORKER_BUSY_TIMEOUT_MS = 1_000;
+
+/** Every method of `T`, as it looks from the other side of a thread: async. */
+type Remote<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+};
+
+/** Handled here, never forwarded. */
+const LOCAL = new Set(['close', 'createPipeline', 'constructor', 'then', 'migrationTarget']);
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The thread failed or ended; every call from now on fails with this. */
+function goneError(detail: string, cause?: unknown): Error {
+  const err = new Error(`the store worker is not running: ${detail}`, cause === undefined ? undefined : { cause });
+  (err as Error & { code: string }).code = 'ERR_STORE_WORKER_GONE';
+  return err;
+}
+
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+function spawn(data: StoreWorkerData): Worker {
+  if (!FROM_SOURCE) return new Worker(new URL('./store-worker.js', import.meta.url), { workerData: data });
+  const hooks = new URL('./source-hooks.mjs', import.meta.url).href;
+  const entry = new URL('./store-worker.ts', import.meta.url).href;
+  const bootstrap = `import { register } from 'node:module';\nregister(${JSON.stringify(hooks)});\nawait import(${JSON.stringify(entry)});\n`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: data });
+}
+
+export interface WorkerStore extends Omit<Remote<SqliteStore>, 'close' | 'migrationTarget'> {}
+
+export class WorkerStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  /** The database file. */
+  readonly file: string;
+
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  readonly #onError: ((err: Error) => void) | undefined;
+  readonly #closeTimeoutMs: number;
+  readonly #ready: Promise<void>;
+  #nextId = 1;
+  #referenced = false;
+  /** Set once the thread is gone: why. */
+  #gone: Error | undefined;
+  readonly #exited: Promise<void>;
+  #closing: Promise<void> | undefined;
+  #pipeline: RemotePipeline | undefined;
+
+  /**
+   * Starts the thread and opens the database in it. Resolves once the database is open;
+   * rejects with the worker's error (e.g. SQLITE_CANTOPEN) otherwise.
+   */
+  static async open(file: string, opts: WorkerStoreOptions = {}): Promise<WorkerStore> {
+    const store = new WorkerStore(file, opts);
+    await store.#ready;
+    return store;
+  }
+
+  private constructor(file: string, opts: WorkerStoreOptions) {
+    this.file = file;
+    const { onError, closeTimeoutMs, ...options } = opts;
+    this.#onError = onError;
+    this.#closeTimeoutMs = closeTimeoutMs ?? 10_000;
+    this.#worker = spawn({ file, options: { ...options, busyTimeoutMs: options.busyTimeoutMs ?? WORKER_BUSY_TIMEOUT_MS } });
+    this.#worker.unref();
+
+    let ready!: () => void;
+    let failed!: (err: Error) => void;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+    });
+    this.#exited = new Promise<void>((resolve) => {
+      this.#worker.once('exit', (code) => {
+        this.#gone ??= goneError(`it exited with code ${code}`);
+        failed(this.#gone);
+        this.#rejectAll(this.#gone);
+        this.#pipeline?.ended();
+        resolve();
+      });
+    });
+    this.#worker.on('error', (err) => {
+      // An uncaught exception in the thread: it is ending. Report it once.
+      this.#gone ??= goneError(err.message, err);
+      failed(err);
+      this.#onError?.(this.#gone);
+    });
+    this.#worker.on('message', (msg: Reply | Notice) => {
+      if ('id' in msg) this.#settle(msg);
+      else if (msg.op === 'ready') {
+        this.#forward(msg.methods);
+        ready();
+      } else this.#notice(msg, failed);
+    });
+  }
+
+  /**
+   * The pipeline, run inside the store's thread. One per store. It is created stopped:
+   * `start()` it, or `drain()` it by hand.
+   */
+  createPipeline(opts: RemotePipelineOptions = {}): PipelineHandle {
+    if (this.#pipeline !== undefined) throw new Error('this store already has a pipeline');
+    const { logger, ...settings } = opts;
+    this.#pipeline = new RemotePipeline((method, args) => this.#call('pipeline', method, args), logger);
+    this.#pipeline.created = this.#call('pipeline', 'create', [settings]);
+    this.#pipeline.created.catch((err: unknown) => logger?.error({ err }, 'could not create the pipeline'));
+    return this.#pipeline;
+  }
+
+  /**
+   * Stops the pipeline after its current batch, closes the database (checkpoint worker
+   * included) and ends the thread. Calls made afterwards reject. Always settles.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.#gone !== undefined) return;
+      this.#worker.ref();
+      const timer = setTimeout(() => void this.#worker.terminate(), this.#closeTimeoutMs);
+      try {
+        await this.#call('worker', 'close', []);
+      } catch (err) {
+        // Closing failed in the thread (or it was already gone): end it regardless.
+        if (this.#gone === undefined) {
+          this.#onError?.(err instanceof Error ? err : new Error(String(err)));
+          void this.#worker.terminate();
+        }
+      } finally {
+        await this.#exited;
+        clearTimeout(timer);
+      }
+    })();
+    return this.#closing;
+  }
+
+  /** Defines one forwarding function per method the worker's store has. */
+  #forward(methods: string[]): void {
+    for (const name of methods) {
+      if (LOCAL.has(name) || name in this) continue;
+      Object.defineProperty(this, name, {
+        value: (...args: unknown[]) => this.#call('store', name, args),
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+    }
+  }
+
+  #call(on: CallTarget, method: string, args: unknown[]): Promise<unknown> {
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#closing !== undefined && on !== 'worker' && !(on === 'pipeline' && method === 'stop')) {
+      return Promise.reject(goneError('the store is closed'));
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      const message: CallMessage = { id, on, method, args };
+      try {
+        this.#worker.postMessage(message);
+      } catch (err) {
+        // An argument that cannot be cloned (a function, a class with private state).
+        reject(err);
+        return;
+      }
+      this.#pending.set(id, { resolve, reject });
+      if (!this.#referenced) {
+        this.#referenced = true;
+        this.#worker.ref();
+      }
+    });
+  }
+
+  #settle(reply: Reply): void {
+    const pending = this.#pending.get(reply.id);
+    if (pending === undefined) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0 && this.#referenced) {
+      this.#referenced = false;
+      if (this.#closing === undefined) this.#worker.unref();
+    }
+    if (reply.ok) pending.resolve(revive(reply.result));
+    else pending.reject(decodeError(reply.error));
+  }
+
+  #rejectAll(err: Error): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+
+  #notice(msg: Exclude<Notice, { op: 'ready' }>, failed: (err: Error) => void): void {
+    switch (msg.op) {
+      case 'batch':
+        // Events come from JSON: no Buffers or errors inside, so no revive walk is needed.
+        this.#pipeline?.batch(msg.info, msg.recorded);
+        break;
+      case 'log':
+        this.#pipeline?.log(msg.level, revive(msg.obj) as object, msg.msg);
+        break;
+      case 'error':
+        this.#onError?.(decodeError(msg.error));
+        break;
+      case 'fatal': {
+        const err = decodeError(msg.error);
+        this.#gone = err;
+        failed(err);
+        break;
+      }
+    }
+  }
+}
+
+export interface RemotePipelineOptions extends RemotePipelineSettings {
+  /** Receives the pipeline's warnings and errors (forwarded from the store's thread). */
+  logger?: PipelineLogger;
+}
+
+export type { RemotePipelineSettings };
+
+type Forward = (method: string, args: unknown[]) => Promise<unknown>;
+
+/**
+ * The main thread's handle on the pipeline running in the store's thread. Same API as
+ * {@link Pipeline}: `start`, `wake`, `stop`, `drain`, and the `batch` / `recorded` events,
+ * emitted here in the order the batches were recorded. `drain()` resolves after the
+ * events of every batch it waited for were emitted.
+ */
+class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
+  readonly #forward: Forward;
+  readonly #logger: PipelineLogger | undefined;
+  #wakeQueued = false;
+  #ended = false;
+  created: Promise<unknown> = Promise.resolve();
+
+  constructor(forward: Forward, logger: PipelineLogger | undefined) {
+    super();
+    this.#forward = forward;
+    this.#logger = logger;
+  }
+
+  start(): void {
+    this.#forward('start', []).catch((err: unknown) => this.#logger?.error({ err }, 'could not start the pipeline'));
+  }
+
+  /**
+   * The store's thread already wakes the pipeline after each journal commit; this covers
+   * other writers. Coalesced: one message per event-loop turn at most.
+   */
+  wake(): void {
+    if (this.#wakeQueued || this.#ended) return;
+    this.#wakeQueued = true;
+    setImmediate(this.#sendWake);
+  }
+
+  readonly #sendWake = (): void => {
+    this.#wakeQueued = false;
+    this.#forward('wake', []).catch(() => undefined);
+  };
+
+  async stop(): Promise<void> {
+    if (this.#ended) return;
+    try {
+      await this.#forward('stop', []);
+    } catch {
+      // The thread is gone: nothing runs any more, which is what stop() asks for.
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (this.#ended) return;
+    await this.#forward('drain', []);
+  }
+
+  /** @internal A batch was recorded in the store's thread. */
+  batch(info: PipelineEvents['batch'][0], recorded: StoredEvent[]): void {
+    // The batch is recorded whatever a listener does: a throwing listener is logged.
+    try {
+      for (const stored of recorded) this.emit('recorded', stored);
+      this.emit('batch', info);
+    } catch (err) {
+      this.#logger?.error({ err }, 'a pipeline listener threw');
+    }
+  }
+
+  /** @internal */
+  log(level: 'warn' | 'error', obj: object, msg: string): void {
+    this.#logger?.[level](obj, msg);
+  }
+
+  /** @internal The store's thread ended. */
+  ended(): void {
+    this.#ended = true;
+  }
+}
