@@ -77,7 +77,7 @@ export function timeParam(description: string) {
       return ms;
     })
     .optional()
-    .meta({ description: `${description} ISO-8601 or epoch milliseconds.`, format: 'date-time' });
+    .meta({ description: `${description} ISO-8601 or epoch milliseconds.` });
 }
 
 /** A comma-separated list of values from `values`. */

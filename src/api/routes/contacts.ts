@@ -3,12 +3,12 @@
  *
  * `GET /api/contacts`, `GET /api/contacts/{waId}`.
  */
+import { z } from 'zod';
 import type { ContactFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
 import { notFound, type ApiRouter } from '../routing.js';
 import { contactPageSchema, contactSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
-import { z } from 'zod';
 
 const waIdPath = z.strictObject({ waId: z.string().min(1).max(256).meta({ description: 'The contact wa_id.' }) });
 

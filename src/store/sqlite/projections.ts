@@ -364,8 +364,16 @@ export class SqliteProjections {
     return this.q.lastSeq.get() ?? 0;
   }
 
-  /** See `ProjectionStore.rebuildProjections`. */
-  async rebuild(opts: RebuildOptions = {}): Promise<RebuildResult> {
+  /** See `ProjectionStore.rebuildProjections`. One at a time: a second call waits for the first and runs after it. */
+  rebuild(opts: RebuildOptions = {}): Promise<RebuildResult> {
+    const run = this.rebuilding.then(() => this.rebuildNow(opts));
+    this.rebuilding = run.catch(() => undefined);
+    return run;
+  }
+
+  private rebuilding: Promise<unknown> = Promise.resolve();
+
+  private async rebuildNow(opts: RebuildOptions): Promise<RebuildResult> {
     const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 2000));
     const q = this.q;
     const started = performance.now();

@@ -276,6 +276,9 @@ export type { RemotePipelineSettings };
 
 type Forward = (method: string, args: unknown[]) => Promise<unknown>;
 
+/** Shortest interval between two wake messages from this thread. */
+const WAKE_EVERY_MS = 50;
+
 /**
  * The main thread's handle on the pipeline running in the store's thread. Same API as
  * {@link Pipeline}: `start`, `wake`, `stop`, `drain`, and the `batch` / `recorded` events,
@@ -285,7 +288,8 @@ type Forward = (method: string, args: unknown[]) => Promise<unknown>;
 class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
   readonly #forward: Forward;
   readonly #logger: PipelineLogger | undefined;
-  #wakeQueued = false;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #lastWake = -Infinity;
   #ended = false;
   created: Promise<unknown> = Promise.resolve();
 
@@ -300,21 +304,26 @@ class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHan
   }
 
   /**
-   * The store's thread already wakes the pipeline after each journal commit; this covers
-   * other writers. Coalesced: one message per event-loop turn at most.
+   * The store's thread already wakes the pipeline after each journal commit (the server
+   * calls this after every ack), so this only matters for other writers: throttled to one
+   * message per {@link WAKE_EVERY_MS}, the last call of a window sent at its end.
    */
   wake(): void {
-    if (this.#wakeQueued || this.#ended) return;
-    this.#wakeQueued = true;
-    setImmediate(this.#sendWake);
+    if (this.#wakeTimer !== undefined || this.#ended) return;
+    const wait = this.#lastWake + WAKE_EVERY_MS - performance.now();
+    if (wait <= 0) this.#sendWake();
+    else this.#wakeTimer = setTimeout(this.#sendWake, wait).unref();
   }
 
   readonly #sendWake = (): void => {
-    this.#wakeQueued = false;
+    this.#wakeTimer = undefined;
+    this.#lastWake = performance.now();
     this.#forward('wake', []).catch(() => undefined);
   };
 
   async stop(): Promise<void> {
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
     if (this.#ended) return;
     try {
       await this.#forward('stop', []);
