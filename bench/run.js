@@ -147,7 +147,36 @@ function row(name, r) {
   return `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms   non-2xx ${r.non2xx}   errors ${r.errors}`;
 }
 
+/**
+ * Median time of a one-row WAL commit with synchronous=FULL in a temporary folder: the floor
+ * of a durable ack on this disk right now. A busy disk (other processes fsyncing) moves the
+ * ingest ratio far more than any code change, so the bench prints it with the results.
+ */
+function fsyncProbe(commits = 100) {
+  const dir = mkdtempSync(join(tmpdir(), 'bluetick-fsync-'));
+  try {
+    const db = new Database(join(dir, 'probe.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (b BLOB)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const body = Buffer.alloc(1200, 7);
+    const times = [];
+    for (let i = 0; i < commits; i++) {
+      const t0 = performance.now();
+      insert.run(body);
+      times.push(performance.now() - t0);
+    }
+    db.close();
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 console.log(`bluetick bench: ${connections} connections, ${seconds}s per run, ${rounds} rounds, ~${bodies[0].length} B bodies`);
+console.log(`durable commit on this disk now: ${fsyncProbe().toFixed(2)} ms (one row, WAL, synchronous=FULL, median of 100)`);
 const ratios = [];
 for (let round = 1; round <= rounds; round++) {
   const bare = await benchBare();

@@ -218,6 +218,8 @@ export class SqliteProjections {
   private readonly q: ReturnType<typeof prepareStatements>;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], PosRow>>();
   private readonly db: Database.Database;
+  /** The rebuild in progress (or the settled last one): rebuilds run one after another. */
+  private rebuilding: Promise<unknown> = Promise.resolve();
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -370,8 +372,6 @@ export class SqliteProjections {
     this.rebuilding = run.catch(() => undefined);
     return run;
   }
-
-  private rebuilding: Promise<unknown> = Promise.resolve();
 
   private async rebuildNow(opts: RebuildOptions): Promise<RebuildResult> {
     const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 2000));
