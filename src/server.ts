@@ -224,6 +224,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       maxPending: sc.journal.maxPending,
       commitTimeoutMs: sc.journal.commitTimeoutMs,
       ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+      // The store's thread merges queued appends anyway; fewer, larger messages cost less here.
+      ...(store instanceof WorkerStore ? { maxCommitsInFlight: 2 } : {}),
       onCommit: (batchSize, ms) => {
         metrics.journalBatchSize.observe(batchSize);
         metrics.journalCommitSeconds.observe(ms / 1000);

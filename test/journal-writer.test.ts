@@ -102,6 +102,46 @@ describe('JournalWriter', () => {
       expect(writer.pending).toBe(0);
     });
 
+    it('holds rows back while maxCommitsInFlight commits run, then sends them in one commit', async () => {
+      const { store: slow, calls } = controlledStore();
+      const writer = new JournalWriter(slow, { maxCommitsInFlight: 1 });
+      const first = track([writer.append(journalInput())]);
+      await nextTurn();
+      expect(calls.map((c) => c.rows.length)).toEqual([1]);
+      // Two more turns of rows while the first commit runs: no second commit yet.
+      const second = track([writer.append(journalInput()), writer.append(journalInput())]);
+      await nextTurn();
+      const third = track([writer.append(journalInput())]);
+      await nextTurn();
+      expect(calls).toHaveLength(1);
+      expect(writer.pending).toBe(4);
+      calls[0]!.resolve([1]);
+      await nextTurn();
+      expect(first).toEqual([{ ok: true, value: 1 }]);
+      expect(calls.map((c) => c.rows.length)).toEqual([1, 3]);
+      calls[1]!.resolve([2, 3, 4]);
+      await nextTurn();
+      expect([...second, ...third]).toEqual([
+        { ok: true, value: 2 },
+        { ok: true, value: 3 },
+        { ok: true, value: 4 },
+      ]);
+    });
+
+    it('answers the callback form once per row, synchronously when it refuses', async () => {
+      const writer = new JournalWriter(store, { maxPending: 1 });
+      const answers: Array<[string | undefined, number]> = [];
+      const answer = (err: Error | undefined, id: number): void => void answers.push([(err as BluetickError | undefined)?.code, id]);
+      writer.enqueue(journalInput(), answer);
+      writer.enqueue(journalInput(), answer);
+      expect(answers).toEqual([['BT_ERR_INGEST_UNAVAILABLE', 0]]);
+      await writer.close();
+      expect(answers).toEqual([
+        ['BT_ERR_INGEST_UNAVAILABLE', 0],
+        [undefined, 1],
+      ]);
+    });
+
     it('reports each commit with its size', async () => {
       const onCommit = vi.fn();
       const writer = new JournalWriter(store, { onCommit });

@@ -70,7 +70,8 @@ storeContract('sqlite in a worker thread', async () => {
 /** Every method name on the prototype chain of SqliteStore, as the worker reports them. */
 function sqliteStoreMethods(): string[] {
   const names = new Set<string>();
-  for (let o: object | null = SqliteStore.prototype; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+  const up = (o: object): object | null => Object.getPrototypeOf(o) as object | null;
+  for (let o: object | null = SqliteStore.prototype; o !== null && o !== Object.prototype; o = up(o)) {
     for (const name of Object.getOwnPropertyNames(o)) {
       const d = Object.getOwnPropertyDescriptor(o, name);
       if (name !== 'constructor' && typeof d?.value === 'function') names.add(name);
@@ -95,8 +96,9 @@ describe('WorkerStore', () => {
 
   it('forwards every method SqliteStore has, including ones it knows nothing about', async () => {
     expect(store).toBeInstanceOf(WorkerStore);
+    const forwarded = store as unknown as Record<string, unknown>;
     const missing = sqliteStoreMethods().filter(
-      (name) => name !== 'close' && name !== 'migrationTarget' && typeof (store as unknown as Record<string, unknown>)[name] !== 'function',
+      (name) => name !== 'close' && name !== 'migrationTarget' && typeof forwarded[name] !== 'function',
     );
     expect(missing).toEqual([]);
     // `settings()` is not part of the Store interface and is not mentioned by the proxy.
@@ -151,7 +153,7 @@ describe('WorkerStore', () => {
     // A view into a larger buffer: only its own bytes may be stored.
     const slab = randomBytes(4096);
     const view = slab.subarray(100, 300);
-    const ids = await store.appendJournal([journalInput({ body: odd }), journalInput({ body: big }), journalInput({ body: view })]);
+    const ids = await store.appendJournal([odd, big, view].map((body) => journalInput({ body })));
     const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
     const bodies = rows.map((r) => r!.body);
     for (const body of bodies) expect(Buffer.isBuffer(body)).toBe(true);
@@ -375,7 +377,8 @@ describe('a server killed with SIGKILL', () => {
 
   function post(agent: Agent, url: string, body: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = request(`${url}/webhooks/default`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      const options = { method: 'POST', agent, headers: { 'content-type': 'application/json' } };
+      const req = request(`${url}/webhooks/default`, options, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
         res.on('error', reject);
@@ -439,7 +442,9 @@ describe('a server killed with SIGKILL', () => {
       .toBe(0);
     const db = new Database(join(dir, 'bluetick.db'), { readonly: true });
     try {
-      const states = db.prepare<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM journal GROUP BY state').all();
+      const states = db
+        .prepare<[], { state: string; n: number }>('SELECT state, count(*) AS n FROM journal GROUP BY state')
+        .all();
       expect(states.filter((s) => s.state !== 'processed')).toEqual([]);
       const events = db.prepare<[], number>("SELECT count(*) FROM events WHERE type = 'message.received'").pluck().get()!;
       expect(events).toBe(afterKill.bodies.size);

@@ -25,6 +25,13 @@ export interface JournalWriterOptions {
   maxBatch?: number;
   /** Rows whose commit has not resolved after this long are rejected. Default 2000 ms. */
   commitTimeoutMs?: number;
+  /**
+   * Commits in flight at most; rows arriving meanwhile wait and go in the next commit when
+   * one settles. Default unlimited (a synchronous store never has two). With a store in
+   * another thread, 2 keeps one commit queued behind the running one (the store never waits
+   * for work) while sending a few large messages instead of one small one per turn.
+   */
+  maxCommitsInFlight?: number;
   /** After each successful commit: rows in it and how long it took. */
   onCommit?: (batchSize: number, ms: number) => void;
   /** A commit failed or timed out (its rows were rejected). */
@@ -50,6 +57,7 @@ export class JournalWriter {
   private readonly maxPending: number;
   private readonly maxBatch: number;
   private readonly commitTimeoutMs: number;
+  private readonly maxCommitsInFlight: number;
   private readonly onCommit: ((batchSize: number, ms: number) => void) | undefined;
   private readonly onError: ((err: unknown) => void) | undefined;
 
@@ -77,6 +85,7 @@ export class JournalWriter {
     this.maxPending = opts.maxPending ?? 10_000;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.commitTimeoutMs = opts.commitTimeoutMs ?? 2_000;
+    this.maxCommitsInFlight = Math.max(1, opts.maxCommitsInFlight ?? Infinity);
     this.onCommit = opts.onCommit;
     this.onError = opts.onError;
   }
@@ -138,6 +147,8 @@ export class JournalWriter {
   private flush(): void {
     const n = this.rows.length;
     if (n === 0) return;
+    // At the limit, the rows wait: settle() flushes them as soon as a commit finishes.
+    if (this.inFlight.size >= this.maxCommitsInFlight && !this.closed) return;
     const batch: Batch = {
       rows: this.rows,
       callbacks: this.callbacks,
@@ -198,6 +209,7 @@ export class JournalWriter {
     batch.settled = true;
     this.committing -= batch.rows.length;
     this.inFlight.delete(batch);
+    if (this.rows.length > 0 && !this.scheduled) this.flush();
   }
 
   /** One timer for all in-flight commits, aimed at the oldest one's deadline. */

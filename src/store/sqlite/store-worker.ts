@@ -48,7 +48,7 @@ export interface RemotePipelineSettings {
 /** Target duration of one pipeline batch while journal appends keep arriving. */
 const BUSY_BATCH_MS = 2;
 /** Target duration of one pipeline batch otherwise (catching up). */
-const IDLE_BATCH_MS = 25;
+const IDLE_BATCH_MS = 50;
 /** Rows per append commit (smoothed) from which ingest counts as a burst. */
 const BURST_ROWS_PER_COMMIT = 16;
 /** Largest share of the thread's time the pipeline takes during a burst. */
@@ -88,6 +88,9 @@ let rowsPerCommit = 0;
 let nextBatchAt = 0;
 /** Normalize + record cost per row, smoothed over recent batches. */
 let msPerRow = 0.2;
+/** Inside dispatch(): calls arriving from a nested one wait here for the outer loop. */
+let dispatching = false;
+const pending: CallMessage[] = [];
 
 port.on('message', (first: CallMessage) => dispatch([first]));
 
@@ -96,6 +99,22 @@ port.on('message', (first: CallMessage) => dispatch([first]));
  * appends share one transaction.
  */
 function dispatch(queue: CallMessage[]): void {
+  // A call made from inside a call (a pipeline claim) leaves the queue to the outer loop,
+  // which keeps the order in which the calls were sent.
+  if (dispatching) {
+    pending.push(...queue);
+    return;
+  }
+  dispatching = true;
+  try {
+    runQueue(queue);
+    while (pending.length > 0) runQueue(pending.splice(0));
+  } finally {
+    dispatching = false;
+  }
+}
+
+function runQueue(queue: CallMessage[]): void {
   for (let next = receiveMessageOnPort(port!); next !== undefined; next = receiveMessageOnPort(port!)) {
     queue.push(next.message as CallMessage);
   }

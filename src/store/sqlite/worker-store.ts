@@ -81,7 +81,11 @@ function spawn(data: StoreWorkerData): Worker {
   if (!FROM_SOURCE) return new Worker(new URL('./store-worker.js', import.meta.url), { workerData: data });
   const hooks = new URL('./source-hooks.mjs', import.meta.url).href;
   const entry = new URL('./store-worker.ts', import.meta.url).href;
-  const bootstrap = `import { register } from 'node:module';\nregister(${JSON.stringify(hooks)});\nawait import(${JSON.stringify(entry)});\n`;
+  const bootstrap = [
+    `import { register } from 'node:module';`,
+    `register(${JSON.stringify(hooks)});`,
+    `await import(${JSON.stringify(entry)});`,
+  ].join('\n');
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: data });
 }
 

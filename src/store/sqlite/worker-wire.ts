@@ -119,7 +119,8 @@ export function decodeError(wire: WireError): Error {
  * become tagged records. Values structured clone cannot carry (functions) are dropped.
  */
 export function toWire(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
+  if (typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { [ERROR_TAG]: encodeError(value) };
   if (depth > 8) return undefined;
   if (Array.isArray(value)) return value.map((v) => toWire(v, depth + 1));
