@@ -5,6 +5,9 @@
 // 64 keep-alive connections and ~1.2 KB WhatsApp bodies, each with a fresh message id.
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS (default 2).
 //
+// `npm run bench` runs every part; `npm run bench -- ingest query` runs only the parts named
+// (ingest, delivery, postgres, query).
+//
 // bluetick acks once a body is journaled and normalizes it afterwards. After each load the
 // bench also measures how long the pipeline takes to normalize every journaled row
 // (reading the database file read-only), so the ingest figure is never bought with a
@@ -17,6 +20,16 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { metaTextBody } from './payloads.js';
+
+const PARTS = ['ingest', 'delivery', 'postgres', 'query'];
+const chosen = process.argv.slice(2);
+for (const part of chosen) {
+  if (!PARTS.includes(part)) {
+    console.error(`unknown bench part "${part}"; choose from: ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+}
+const runs = (part) => chosen.length === 0 || chosen.includes(part);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -179,33 +192,37 @@ function fsyncProbe(commits = 100) {
   }
 }
 
-console.log(`bluetick bench: ${connections} connections, ${seconds}s per run, ${rounds} rounds, ~${bodies[0].length} B bodies`);
-console.log(`durable commit on this disk now: ${fsyncProbe().toFixed(2)} ms (one row, WAL, synchronous=FULL, median of 100)`);
-const ratios = [];
-for (let round = 1; round <= rounds; round++) {
-  const bare = await benchBare();
-  const blue = await benchBluetick();
-  const ratio = blue.rps / bare.rps;
-  ratios.push(ratio);
-  console.log(`\nround ${round}`);
-  console.log(row('bare node:http (answers 200)', bare));
-  console.log(row('bluetick durable ack (SQLite)', blue));
-  const acked = blue.ok * 1;
-  console.log(`journal rows ${blue.journalRows} (>= ${acked} acked incl. warm-up: ${blue.journalRows >= acked ? 'ok' : 'MISSING ROWS'})`);
-  const c = blue.catchUp;
-  console.log(
-    c.left > 0
-      ? `pipeline catch-up: ${c.backlog} rows pending when the load stopped, ${c.left} still pending after ${c.seconds.toFixed(1)} s`
-      : `pipeline catch-up: ${c.backlog} rows pending when the load stopped, all normalized ${c.seconds.toFixed(1)} s later` +
-          ` (${(c.backlog / Math.max(c.seconds, 0.001)).toFixed(0)} rows/s, ${(c.events / Math.max(c.seconds, 0.001)).toFixed(0)} events/s)`,
-  );
-  console.log(`ratio bluetick / bare: ${ratio.toFixed(2)}x`);
+async function runIngestBench() {
+  console.log(`bluetick bench: ${connections} connections, ${seconds}s per run, ${rounds} rounds, ~${bodies[0].length} B bodies`);
+  console.log(`durable commit on this disk now: ${fsyncProbe().toFixed(2)} ms (one row, WAL, synchronous=FULL, median of 100)`);
+  const ratios = [];
+  for (let round = 1; round <= rounds; round++) {
+    const bare = await benchBare();
+    const blue = await benchBluetick();
+    const ratio = blue.rps / bare.rps;
+    ratios.push(ratio);
+    console.log(`\nround ${round}`);
+    console.log(row('bare node:http (answers 200)', bare));
+    console.log(row('bluetick durable ack (SQLite)', blue));
+    const acked = blue.ok * 1;
+    console.log(`journal rows ${blue.journalRows} (>= ${acked} acked incl. warm-up: ${blue.journalRows >= acked ? 'ok' : 'MISSING ROWS'})`);
+    const c = blue.catchUp;
+    console.log(
+      c.left > 0
+        ? `pipeline catch-up: ${c.backlog} rows pending when the load stopped, ${c.left} still pending after ${c.seconds.toFixed(1)} s`
+        : `pipeline catch-up: ${c.backlog} rows pending when the load stopped, all normalized ${c.seconds.toFixed(1)} s later` +
+            ` (${(c.backlog / Math.max(c.seconds, 0.001)).toFixed(0)} rows/s, ${(c.events / Math.max(c.seconds, 0.001)).toFixed(0)} events/s)`,
+    );
+    console.log(`ratio bluetick / bare: ${ratio.toFixed(2)}x`);
+  }
+  const best = Math.max(...ratios);
+  const sorted = ratios.slice().sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  console.log(`\ningest ratio: median ${median.toFixed(2)}x, best ${best.toFixed(2)}x (target >= 0.60x)`);
 }
-const best = Math.max(...ratios);
-const sorted = ratios.slice().sort((a, b) => a - b);
-const mid = Math.floor(sorted.length / 2);
-const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-console.log(`\ningest ratio: median ${median.toFixed(2)}x, best ${best.toFixed(2)}x (target >= 0.60x)`);
-await (await import('./delivery.js')).runDeliveryBench();
-await (await import('./postgres.js')).runPostgresBench();
-await (await import('./query.js')).runQueryBench();
+
+if (runs('ingest')) await runIngestBench();
+if (runs('delivery')) await (await import('./delivery.js')).runDeliveryBench();
+if (runs('postgres')) await (await import('./postgres.js')).runPostgresBench();
+if (runs('query')) await (await import('./query.js')).runQueryBench();
