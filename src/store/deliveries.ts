@@ -3,7 +3,9 @@
  *
  * The delivery half of the {@link Store} seam: durable deliveries (one per event and matching
  * route), their attempts, leases, dead letters and replays. Types and the interface only;
- * each backend implements them (`store/sqlite/deliveries.ts`).
+ * each backend implements them (`store/sqlite/deliveries.ts`, `store/postgres/deliveries.ts`),
+ * and what the two share about the tables (records, mappers, filters) is in
+ * `store/delivery-rows.ts`.
  *
  * Every argument and result is plain data (structured-cloneable), so a store running in a
  * worker thread can be driven through a generic proxy; the delivery worker that runs sinks

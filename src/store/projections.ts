@@ -4,7 +4,8 @@
  * The projection half of the {@link Store} seam: reading the state that follows from the
  * events (message timelines, conversations, contacts, templates, reactions; DESIGN §4) and
  * rebuilding it. Types and the interface only; each backend implements them
- * (`store/sqlite/projections.ts`).
+ * (`store/sqlite/projections.ts`, `store/postgres/projections.ts`) on the dialect-neutral
+ * table descriptions and row cache of `store/projection-rows.ts`.
  *
  * How a backend keeps the projections:
  * - In the transaction of `recordOutcomes`, for each event written for the first time, in

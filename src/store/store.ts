@@ -20,6 +20,7 @@ export type JournalState =
   | 'duplicate' // normalized; every event already existed (a redelivery)
   | 'quarantined' // not a JSON object: kept with its cause, no events
   | 'failed'; // the normalizer or the event write failed: kept with its cause, can be retried
+export const JOURNAL_STATES: readonly JournalState[] = ['pending', 'processed', 'duplicate', 'quarantined', 'failed'];
 
 /** One POST as the ingest path hands it to the journal. */
 export interface JournalInput {
@@ -67,6 +68,11 @@ export interface StoredEvent {
   journalId: number;
   /** How many later POSTs carried this same event again. */
   duplicates: number;
+}
+
+export interface JournalFilter {
+  state?: JournalState[];
+  channel?: string;
 }
 
 export interface EventFilter {
@@ -176,7 +182,7 @@ export interface Store extends ProjectionStore, DeliveryStore {
   retryJournal(ids?: number[]): Promise<number>;
 
   getJournalRow(id: number): Promise<JournalRow | undefined>;
-  listJournal(filter: { state?: JournalState[]; channel?: string }, page: PageRequest): Promise<Page<JournalRow>>;
+  listJournal(filter: JournalFilter, page: PageRequest): Promise<Page<JournalRow>>;
 
   getEvent(id: string): Promise<StoredEvent | undefined>;
   listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;

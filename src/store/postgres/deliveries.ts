@@ -19,16 +19,14 @@
  */
 import { matchRoutes, orderingKey } from '../../dispatch/match.js';
 import { parseEventJson } from '../../events/normalize.js';
-import type { BluetickEvent, EventType } from '../../events/types.js';
+import type { BluetickEvent } from '../../events/types.js';
 import type {
   AttemptRecord,
   Delivery,
-  DeliveryAttempt,
   DeliveryBacklog,
   DeliveryFilter,
   DeliveryOrigin,
   DeliveryRoute,
-  DeliveryState,
   DeliveryWithAttempts,
   EnqueueResult,
   LeasedDelivery,
@@ -37,55 +35,25 @@ import type {
   RecordAttemptsResult,
   RedriveSelector,
 } from '../deliveries.js';
+import {
+  ATTEMPT_COLUMNS,
+  backlogOf,
+  clipError,
+  copyRoutes,
+  DELIVERY_COLUMNS,
+  deliveryConditions,
+  LEASE_EXPIRED,
+  toAttempt,
+  toDelivery,
+  type DeliveryAttemptRecord,
+  type DeliveryRecord as AnyDeliveryRecord,
+} from '../delivery-rows.js';
 import type { Page, PageRequest } from '../store.js';
-import { lockNames, pageOf, Where, type Queryable } from './sql.js';
+import { whereOf } from './conditions.js';
+import { lockNames, pageOf, type Queryable } from './sql.js';
 
-interface DeliveryRecord {
-  id: number;
-  event_seq: number;
-  event_id: string;
-  event_type: string;
-  route: string;
-  sink: string;
-  ordering_key: string;
-  origin: string;
-  state: string;
-  blocked: boolean;
-  attempts: number;
-  redrives: number;
-  next_attempt_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-  last_attempt_at: number | null;
-  completed_at: number | null;
-  last_status_code: number | null;
-  last_error: string | null;
-}
-
-interface AttemptRow {
-  id: number;
-  delivery_id: number;
-  started_at: number;
-  latency_ms: number;
-  outcome: string;
-  status_code: number | null;
-  error_code: string | null;
-  error: string | null;
-  detail: string | null;
-  retry_after_ms: number | null;
-  owner: string;
-}
-
-const COLUMNS =
-  'id, event_seq, event_id, event_type, route, sink, ordering_key, origin, state, blocked, attempts, redrives, next_attempt_at, ' +
-  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error';
-
-/** Longest error text kept per attempt; receivers can answer with anything. */
-const MAX_ERROR_CHARS = 2_000;
-
-const LEASE_EXPIRED = 'lease expired: the worker stopped or lost contact mid-attempt; the outcome is unknown';
+/** PostgreSQL returns `blocked` as a boolean. */
+type DeliveryRecord = AnyDeliveryRecord<boolean>;
 
 /** One delivery to add to a lane. */
 interface NewRow {
@@ -116,7 +84,7 @@ export class PostgresDeliveries {
   }
 
   setRoutes(routes: DeliveryRoute[]): void {
-    this.routes = routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) }));
+    this.routes = copyRoutes(routes);
   }
 
   get hasRoutes(): boolean {
@@ -160,7 +128,7 @@ export class PostgresDeliveries {
             WITH ORDINALITY AS u(seq, event_id, event_type, route, sink, ordering_key, origin, blocked, ord)
        ORDER BY ord
        ON CONFLICT DO NOTHING
-       RETURNING ${COLUMNS}`,
+       RETURNING ${DELIVERY_COLUMNS}`,
       [
         rows.map((r) => r.seq),
         rows.map((r) => r.eventId),
@@ -222,7 +190,7 @@ export class PostgresDeliveries {
       }
       const taken = await db.query<DeliveryRecord>(
         `UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3
-         WHERE id = ANY($4::bigint[]) RETURNING ${COLUMNS}`,
+         WHERE id = ANY($4::bigint[]) RETURNING ${DELIVERY_COLUMNS}`,
         [owner, now + leaseMs, now, ids],
       );
       const byId = new Map(taken.rows.map((r) => [r.id, r]));
@@ -280,8 +248,8 @@ export class PostgresDeliveries {
           records.map((r) => r.attempt.outcome),
           records.map((r) => r.attempt.statusCode ?? null),
           records.map((r) => r.attempt.errorCode ?? null),
-          records.map((r) => clip(r.attempt.error)),
-          records.map((r) => clip(r.attempt.detail)),
+          records.map((r) => clipError(r.attempt.error)),
+          records.map((r) => clipError(r.attempt.detail)),
           records.map((r) => r.attempt.retryAfterMs ?? null),
           records.map((r) => r.owner),
         ],
@@ -305,7 +273,7 @@ export class PostgresDeliveries {
         }
         const a = r.attempt;
         const status = a.statusCode ?? null;
-        const lastError = a.outcome === 'success' ? null : (clip(a.error) ?? a.errorCode ?? null);
+        const lastError = a.outcome === 'success' ? null : (clipError(a.error) ?? a.errorCode ?? null);
         const into = r.next.state === 'pending' ? retry : done;
         into.id.push(r.deliveryId);
         into.now.push(r.now);
@@ -366,19 +334,19 @@ export class PostgresDeliveries {
   }
 
   async getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {
-    const { rows } = await this.db.query<DeliveryRecord>(`SELECT ${COLUMNS} FROM deliveries WHERE id = $1`, [id]);
+    const { rows } = await this.db.query<DeliveryRecord>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`, [id]);
     const rec = rows[0];
     if (rec === undefined) return undefined;
-    const attempts = await this.db.query<AttemptRow>(
-      `SELECT id, delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner
-       FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id`,
+    const attempts = await this.db.query<DeliveryAttemptRecord>(
+      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id`,
       [id],
     );
     return { ...toDelivery(rec), attemptLog: attempts.rows.map(toAttempt) };
   }
 
   listDeliveries(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
-    return pageOf(this.db, `SELECT ${COLUMNS} FROM deliveries`, 'id', whereOf(filter), page, toDelivery, (r: DeliveryRecord) => r.id);
+    const where = whereOf(deliveryConditions(filter));
+    return pageOf(this.db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries`, 'id', where, page, toDelivery, (r: DeliveryRecord) => r.id);
   }
 
   async redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
@@ -387,7 +355,7 @@ export class PostgresDeliveries {
       ids = selector.ids;
     } else {
       const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
-      const where = whereOf(filter);
+      const where = whereOf(deliveryConditions(filter));
       const { rows } = await this.db.query<{ id: number }>(`SELECT id FROM deliveries${where.sql()} ORDER BY id`, where.values);
       ids = rows.map((r) => r.id);
     }
@@ -444,32 +412,12 @@ export class PostgresDeliveries {
   }
 
   async backlog(): Promise<DeliveryBacklog> {
-    const zero = () => ({ pending: 0, blocked: 0, inFlight: 0, dead: 0 });
-    const total = zero();
-    const bySink: DeliveryBacklog['bySink'] = {};
-    const entry = (sink: string) => (bySink[sink] ??= zero());
     const { rows } = await this.db.query<{ sink: string; state: string; blocked: boolean; n: number }>(
       `SELECT sink, state, blocked, count(*) AS n FROM deliveries WHERE state IN ('pending', 'in_flight') GROUP BY sink, state, blocked
        UNION ALL
        SELECT sink, 'dead', false, count(*) FROM deliveries WHERE state = 'dead' GROUP BY sink`,
     );
-    for (const { sink, state, blocked, n } of rows) {
-      const e = entry(sink);
-      if (state === 'dead') {
-        e.dead += n;
-        total.dead += n;
-      } else if (state === 'in_flight') {
-        e.inFlight += n;
-        total.inFlight += n;
-      } else if (blocked) {
-        e.blocked += n;
-        total.blocked += n;
-      } else {
-        e.pending += n;
-        total.pending += n;
-      }
-    }
-    return { total, bySink };
+    return backlogOf(rows);
   }
 
   private lockLanes(db: Queryable, lanes: Array<[string, string]>): Promise<void> {
@@ -492,67 +440,4 @@ export class PostgresDeliveries {
 
 function laneName(route: string, key: string): string {
   return `${route}\u001f${key}`;
-}
-
-function clip(text: string | undefined): string | null {
-  return text === undefined ? null : text.slice(0, MAX_ERROR_CHARS);
-}
-
-function whereOf(filter: DeliveryFilter): Where {
-  const w = new Where();
-  if (filter.state !== undefined && filter.state.length > 0) {
-    // A single `dead` is written as the exact term of the dead-letter partial index.
-    if (filter.state.length === 1 && filter.state[0] === 'dead') w.raw("state = 'dead'");
-    else w.add('state = ANY(?::text[])', filter.state);
-  }
-  if (filter.route !== undefined) w.add('route = ?', filter.route);
-  if (filter.sink !== undefined) w.add('sink = ?', filter.sink);
-  if (filter.eventId !== undefined) w.add('event_id = ?', filter.eventId);
-  if (filter.orderingKey !== undefined) w.add('ordering_key = ?', filter.orderingKey);
-  if (filter.origin !== undefined) w.add('origin = ?', filter.origin);
-  return w;
-}
-
-function toDelivery(rec: DeliveryRecord): Delivery {
-  const d: Delivery = {
-    id: rec.id,
-    eventId: rec.event_id,
-    eventSeq: rec.event_seq,
-    eventType: rec.event_type as EventType,
-    route: rec.route,
-    sink: rec.sink,
-    orderingKey: rec.ordering_key,
-    origin: rec.origin as DeliveryOrigin,
-    state: rec.state as DeliveryState,
-    blocked: rec.blocked,
-    attempts: rec.attempts,
-    redrives: rec.redrives,
-    nextAttemptAt: rec.next_attempt_at,
-    createdAt: rec.created_at,
-    updatedAt: rec.updated_at,
-  };
-  if (rec.lease_owner !== null) d.leaseOwner = rec.lease_owner;
-  if (rec.lease_expires_at !== null) d.leaseExpiresAt = rec.lease_expires_at;
-  if (rec.last_attempt_at !== null) d.lastAttemptAt = rec.last_attempt_at;
-  if (rec.completed_at !== null) d.completedAt = rec.completed_at;
-  if (rec.last_status_code !== null) d.lastStatusCode = rec.last_status_code;
-  if (rec.last_error !== null) d.lastError = rec.last_error;
-  return d;
-}
-
-function toAttempt(row: AttemptRow): DeliveryAttempt {
-  const a: DeliveryAttempt = {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    startedAt: row.started_at,
-    latencyMs: row.latency_ms,
-    outcome: row.outcome as DeliveryAttempt['outcome'],
-    owner: row.owner,
-  };
-  if (row.status_code !== null) a.statusCode = row.status_code;
-  if (row.error_code !== null) a.errorCode = row.error_code;
-  if (row.error !== null) a.error = row.error;
-  if (row.detail !== null) a.detail = row.detail;
-  if (row.retry_after_ms !== null) a.retryAfterMs = row.retry_after_ms;
-  return a;
 }

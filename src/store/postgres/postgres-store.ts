@@ -28,30 +28,46 @@
  * the server, so nothing half-written is ever visible.
  */
 import pg from 'pg';
-import { parseEventJson, serializeEvent } from '../../events/normalize.js';
+import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
 import { BluetickError } from '../../errors.js';
 import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
-import type {
-  EventFilter,
-  JournalInput,
-  JournalOutcome,
-  JournalRow,
-  JournalState,
-  Page,
-  PageRequest,
-  RecordResult,
-  Rejection,
-  RejectionCause,
-  RejectionFilter,
-  RejectionInput,
-  Store,
-  StoreChannel,
-  StoreCounts,
-  StoredEvent,
-  VerifiedBy,
+import {
+  JOURNAL_STATES,
+  type EventFilter,
+  type JournalFilter,
+  type JournalInput,
+  type JournalOutcome,
+  type JournalRow,
+  type JournalState,
+  type Page,
+  type PageRequest,
+  type RecordResult,
+  type Rejection,
+  type RejectionFilter,
+  type RejectionInput,
+  type Store,
+  type StoreChannel,
+  type StoreCounts,
+  type StoredEvent,
 } from '../store.js';
+import {
+  epochMsOrNull,
+  EVENT_COLUMNS,
+  eventConditions,
+  indexString,
+  JOURNAL_COLUMNS,
+  journalConditions,
+  REJECTION_COLUMNS,
+  rejectionConditions,
+  toJournalRow,
+  toRejection,
+  toStoredEvent,
+  type EventRecord,
+  type JournalRecord,
+  type RejectionRecord,
+} from '../rows.js';
 import type {
   AttemptRecord,
   Delivery,
@@ -75,12 +91,13 @@ import type {
   RebuildResult,
   TemplateFilter,
 } from '../projections.js';
+import { whereOf } from './conditions.js';
 import { createPool, ident, leaseOwner } from './connection.js';
 import { PostgresDeliveries } from './deliveries.js';
 import { GroupCommit } from './group-commit.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
-import { asError, clampLimit, pageOf, Where, type Queryable } from './sql.js';
+import { asError, clampLimit, pageOf, type Queryable } from './sql.js';
 import { parsePostgresUrl, type PostgresLocation } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -92,44 +109,6 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** Problems off the request path (idle connections, notifications). */
   onError?: (err: Error) => void;
-}
-
-const JOURNAL_STATES: readonly JournalState[] = ['pending', 'processed', 'duplicate', 'quarantined', 'failed'];
-
-const JOURNAL_COLUMNS =
-  'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at';
-
-interface JournalRecord {
-  id: number;
-  channel: string;
-  received_at: number;
-  remote_address: string | null;
-  headers: string;
-  body: Buffer;
-  verified_by: string;
-  state: string;
-  cause: string | null;
-  event_count: number;
-  new_event_count: number;
-  processed_at: number | null;
-}
-
-interface EventRecord {
-  seq: number;
-  body: string;
-  journal_id: number;
-  duplicates: number;
-}
-
-interface RejectionRecord {
-  id: number;
-  at: number;
-  channel: string | null;
-  cause: string;
-  method: string;
-  path: string;
-  remote_address: string | null;
-  detail: string | null;
 }
 
 /** Column arrays for the set-based event insert (one array parameter per column). */
@@ -151,20 +130,18 @@ class EventColumns {
 
   push(event: BluetickEvent, journalId: number, body: string): void {
     const e = event as unknown as Partial<Record<string, unknown>>;
-    const receivedAt = Date.parse(event.receivedAt);
-    const occurredAt = event.occurredAt === undefined ? NaN : Date.parse(event.occurredAt);
     this.id.push(event.id);
     this.type.push(event.type);
     this.channel.push(event.channel);
     this.provider.push(event.provider);
-    this.phoneNumberId.push(optionalString(event.phoneNumberId));
-    this.displayPhoneNumber.push(optionalString(event.displayPhoneNumber));
-    this.messageId.push(optionalString(e.messageId));
-    this.from.push(optionalString(e.from));
-    this.kind.push(optionalString(e.kind));
-    this.status.push(optionalString(e.status));
-    this.occurredAt.push(Number.isFinite(occurredAt) ? occurredAt : null);
-    this.receivedAt.push(Number.isFinite(receivedAt) ? receivedAt : null);
+    this.phoneNumberId.push(indexString(event.phoneNumberId));
+    this.displayPhoneNumber.push(indexString(event.displayPhoneNumber));
+    this.messageId.push(indexString(e.messageId));
+    this.from.push(indexString(e.from));
+    this.kind.push(indexString(e.kind));
+    this.status.push(indexString(e.status));
+    this.occurredAt.push(epochMsOrNull(event.occurredAt));
+    this.receivedAt.push(epochMsOrNull(event.receivedAt));
     this.journalId.push(journalId);
     this.body.push(body);
   }
@@ -520,11 +497,9 @@ export class PostgresStore implements Store {
     return rows[0] && toJournalRow(rows[0]);
   }
 
-  async listJournal(filter: { state?: JournalState[]; channel?: string }, page: PageRequest): Promise<Page<JournalRow>> {
-    const q = new Where();
-    if (filter.state && filter.state.length > 0) q.add('state = ANY(?::text[])', filter.state);
-    if (filter.channel !== undefined) q.add('channel = ?', filter.channel);
-    return pageOf(this.pool, `SELECT ${JOURNAL_COLUMNS} FROM journal`, 'id', q, page, toJournalRow, (r: JournalRecord) => r.id);
+  async listJournal(filter: JournalFilter, page: PageRequest): Promise<Page<JournalRow>> {
+    const where = whereOf(journalConditions(filter));
+    return pageOf(this.pool, `SELECT ${JOURNAL_COLUMNS} FROM journal`, 'id', where, page, toJournalRow, (r: JournalRecord) => r.id);
   }
 
   // ---- events ----------------------------------------------------------------------------
@@ -532,23 +507,15 @@ export class PostgresStore implements Store {
   async getEvent(id: string): Promise<StoredEvent | undefined> {
     const { rows } = await this.pool.query<EventRecord>({
       name: 'bt_event_by_id',
-      text: 'SELECT seq, body, journal_id, duplicates FROM events WHERE id = $1',
+      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`,
       values: [id],
     });
     return rows[0] && toStoredEvent(rows[0]);
   }
 
   async listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
-    const q = new Where();
-    if (filter.type && filter.type.length > 0) q.add('type = ANY(?::text[])', filter.type);
-    if (filter.channel !== undefined) q.add('channel = ?', filter.channel);
-    if (filter.phoneNumberId !== undefined) q.add('phone_number_id = ?', filter.phoneNumberId);
-    if (filter.from !== undefined) q.add('from_id = ?', filter.from);
-    if (filter.messageId !== undefined) q.add('message_id = ?', filter.messageId);
-    if (filter.journalId !== undefined) q.add('journal_id = ?', filter.journalId);
-    if (filter.since !== undefined) q.add('received_at >= ?', filter.since);
-    if (filter.until !== undefined) q.add('received_at < ?', filter.until);
-    return pageOf(this.pool, 'SELECT seq, body, journal_id, duplicates FROM events', 'seq', q, page, toStoredEvent, (r: EventRecord) => r.seq);
+    const where = whereOf(eventConditions(filter));
+    return pageOf(this.pool, `SELECT ${EVENT_COLUMNS} FROM events`, 'seq', where, page, toStoredEvent, (r: EventRecord) => r.seq);
   }
 
   // ---- rejections ------------------------------------------------------------------------
@@ -576,13 +543,8 @@ export class PostgresStore implements Store {
   }
 
   async listRejections(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
-    const q = new Where();
-    if (filter.cause && filter.cause.length > 0) q.add('cause = ANY(?::text[])', filter.cause);
-    if (filter.channel !== undefined) q.add('channel = ?', filter.channel);
-    if (filter.since !== undefined) q.add('at >= ?', filter.since);
-    if (filter.until !== undefined) q.add('at < ?', filter.until);
-    const select = 'SELECT id, at, channel, cause, method, path, remote_address, detail FROM rejections';
-    return pageOf(this.pool, select, 'id', q, page, toRejection, (r: RejectionRecord) => r.id);
+    const where = whereOf(rejectionConditions(filter));
+    return pageOf(this.pool, `SELECT ${REJECTION_COLUMNS} FROM rejections`, 'id', where, page, toRejection, (r: RejectionRecord) => r.id);
   }
 
   // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------
@@ -824,38 +786,3 @@ function prefixed(alias: string, columns: string): string {
     .map((c) => `${alias}.${c.trim()}`)
     .join(', ');
 }
-
-function optionalString(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-
-function toJournalRow(rec: JournalRecord): JournalRow {
-  const row: JournalRow = {
-    id: rec.id,
-    channel: rec.channel,
-    receivedAt: rec.received_at,
-    headers: JSON.parse(rec.headers) as Record<string, string>,
-    body: rec.body,
-    verifiedBy: rec.verified_by as VerifiedBy,
-    state: rec.state as JournalState,
-    eventCount: rec.event_count,
-    newEventCount: rec.new_event_count,
-  };
-  if (rec.remote_address !== null) row.remoteAddress = rec.remote_address;
-  if (rec.cause !== null) row.cause = rec.cause;
-  if (rec.processed_at !== null) row.processedAt = rec.processed_at;
-  return row;
-}
-
-function toStoredEvent(rec: EventRecord): StoredEvent {
-  return { seq: rec.seq, event: parseEventJson(rec.body), journalId: rec.journal_id, duplicates: rec.duplicates };
-}
-
-function toRejection(rec: RejectionRecord): Rejection {
-  const r: Rejection = { id: rec.id, at: rec.at, cause: rec.cause as RejectionCause, method: rec.method, path: rec.path };
-  if (rec.channel !== null) r.channel = rec.channel;
-  if (rec.remote_address !== null) r.remoteAddress = rec.remote_address;
-  if (rec.detail !== null) r.detail = rec.detail;
-  return r;
-}
-

@@ -19,16 +19,14 @@
 import type Database from 'better-sqlite3';
 import { matchRoutes, orderingKey } from '../../dispatch/match.js';
 import { parseEventJson } from '../../events/normalize.js';
-import type { BluetickEvent, EventType } from '../../events/types.js';
+import type { BluetickEvent } from '../../events/types.js';
 import type {
   AttemptRecord,
   Delivery,
-  DeliveryAttempt,
   DeliveryBacklog,
   DeliveryFilter,
   DeliveryOrigin,
   DeliveryRoute,
-  DeliveryState,
   DeliveryWithAttempts,
   EnqueueResult,
   LeasedDelivery,
@@ -37,54 +35,24 @@ import type {
   RecordAttemptsResult,
   RedriveSelector,
 } from '../deliveries.js';
+import {
+  ATTEMPT_COLUMNS,
+  backlogOf,
+  clipError,
+  copyRoutes,
+  DELIVERY_COLUMNS,
+  deliveryConditions,
+  LEASE_EXPIRED,
+  toAttempt,
+  toDelivery,
+  type DeliveryAttemptRecord,
+  type DeliveryRecord as AnyDeliveryRecord,
+} from '../delivery-rows.js';
 import type { Page, PageRequest } from '../store.js';
+import { pageOf, whereOf } from './sql.js';
 
-interface DeliveryRecord {
-  id: number;
-  event_seq: number;
-  event_id: string;
-  event_type: string;
-  route: string;
-  sink: string;
-  ordering_key: string;
-  origin: string;
-  state: string;
-  blocked: number;
-  attempts: number;
-  redrives: number;
-  next_attempt_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  created_at: number;
-  updated_at: number;
-  last_attempt_at: number | null;
-  completed_at: number | null;
-  last_status_code: number | null;
-  last_error: string | null;
-}
-
-interface AttemptRow {
-  id: number;
-  delivery_id: number;
-  started_at: number;
-  latency_ms: number;
-  outcome: string;
-  status_code: number | null;
-  error_code: string | null;
-  error: string | null;
-  detail: string | null;
-  retry_after_ms: number | null;
-  owner: string;
-}
-
-const COLUMNS =
-  'id, event_seq, event_id, event_type, route, sink, ordering_key, origin, state, blocked, attempts, redrives, next_attempt_at, ' +
-  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error';
-
-/** Longest error text kept per attempt; receivers can answer with anything. */
-const MAX_ERROR_CHARS = 2_000;
-
-const LEASE_EXPIRED = 'lease expired: the worker stopped or lost contact mid-attempt; the outcome is unknown';
+/** SQLite returns `blocked` as 0/1. */
+type DeliveryRecord = AnyDeliveryRecord<number>;
 
 function prepare(db: Database.Database) {
   return {
@@ -117,7 +85,7 @@ function prepare(db: Database.Database) {
       .pluck(),
     take: db.prepare<[string, number, number, number], DeliveryRecord>(
       `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
-       WHERE id = ? RETURNING ${COLUMNS}`,
+       WHERE id = ? RETURNING ${DELIVERY_COLUMNS}`,
     ),
     countLost: db.prepare<[string, number, number]>(
       'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_status_code = NULL, last_attempt_at = ? WHERE id = ?',
@@ -131,7 +99,7 @@ function prepare(db: Database.Database) {
       `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
        WHERE id = ? AND state = 'in_flight' AND lease_owner = ?`,
     ),
-    byId: db.prepare<[number], DeliveryRecord>(`SELECT ${COLUMNS} FROM deliveries WHERE id = ?`),
+    byId: db.prepare<[number], DeliveryRecord>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`),
     insertAttempt: db.prepare<
       [number, number, number, string, number | null, string | null, string | null, string | null, number | null, string]
     >(
@@ -148,9 +116,8 @@ function prepare(db: Database.Database) {
          next_attempt_at = ?, updated_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?
        WHERE id = ?`,
     ),
-    attemptsOf: db.prepare<[number], AttemptRow>(
-      `SELECT id, delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner
-       FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
+    attemptsOf: db.prepare<[number], DeliveryAttemptRecord>(
+      `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
     ),
     redrive: db.prepare<[number, number, number, number]>(
       `UPDATE deliveries SET state = 'pending', blocked = ?, attempts = 0, redrives = redrives + 1, next_attempt_at = ?,
@@ -206,7 +173,7 @@ export class SqliteDeliveries {
   }
 
   setRoutes(routes: DeliveryRoute[]): void {
-    this.routes = routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) }));
+    this.routes = copyRoutes(routes);
   }
 
   /**
@@ -302,7 +269,7 @@ export class SqliteDeliveries {
     const stale: number[] = [];
     for (const r of records) {
       const a = r.attempt;
-      const error = a.error === undefined ? null : a.error.slice(0, MAX_ERROR_CHARS);
+      const error = clipError(a.error);
       q.insertAttempt.run(
         r.deliveryId,
         a.startedAt,
@@ -311,7 +278,7 @@ export class SqliteDeliveries {
         a.statusCode ?? null,
         a.errorCode ?? null,
         error,
-        a.detail === undefined ? null : a.detail.slice(0, MAX_ERROR_CHARS),
+        clipError(a.detail),
         a.retryAfterMs ?? null,
         r.owner,
       );
@@ -346,18 +313,8 @@ export class SqliteDeliveries {
   }
 
   listDeliveries(filter: DeliveryFilter, page: PageRequest): Page<Delivery> {
-    const { where, params } = whereOf(filter);
-    const limit = Number.isFinite(page.limit) ? Math.max(1, Math.floor(page.limit)) : 1;
-    if (page.after !== undefined) {
-      where.push('id > ?');
-      params.push(page.after);
-    }
-    params.push(limit + 1);
-    const sql = `SELECT ${COLUMNS} FROM deliveries${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    const recs = this.statement(sql).all(...params) as DeliveryRecord[];
-    const items = recs.slice(0, limit).map(toDelivery);
-    const last = items[items.length - 1];
-    return recs.length > limit && last !== undefined ? { items, next: last.id } : { items };
+    const select = `SELECT ${DELIVERY_COLUMNS} FROM deliveries`;
+    return pageOf((sql) => this.statement(sql), select, 'id', whereOf(deliveryConditions(filter)), page, toDelivery, (d) => d.id);
   }
 
   redriveDeliveries(selector: RedriveSelector, now: number): number[] {
@@ -366,7 +323,7 @@ export class SqliteDeliveries {
       ids = selector.ids;
     } else {
       const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
-      const { where, params } = whereOf(filter);
+      const { where, params } = whereOf(deliveryConditions(filter));
       ids = this.statement(`SELECT id FROM deliveries WHERE ${where.join(' AND ')} ORDER BY id`)
         .pluck()
         .all(...params) as number[];
@@ -410,28 +367,9 @@ export class SqliteDeliveries {
   }
 
   backlog(): DeliveryBacklog {
-    const zero = () => ({ pending: 0, blocked: 0, inFlight: 0, dead: 0 });
-    const total = zero();
-    const bySink: DeliveryBacklog['bySink'] = {};
-    const entry = (sink: string) => (bySink[sink] ??= zero());
-    for (const { sink, state, blocked, n } of this.q.backlog.all()) {
-      const e = entry(sink);
-      if (state === 'in_flight') {
-        e.inFlight += n;
-        total.inFlight += n;
-      } else if (blocked === 1) {
-        e.blocked += n;
-        total.blocked += n;
-      } else {
-        e.pending += n;
-        total.pending += n;
-      }
-    }
-    for (const { sink, n } of this.q.dead.all()) {
-      entry(sink).dead += n;
-      total.dead += n;
-    }
-    return { total, bySink };
+    const q = this.q;
+    const dead = q.dead.all().map(({ sink, n }) => ({ sink, state: 'dead', blocked: 0, n }));
+    return backlogOf([...q.backlog.all(), ...dead]);
   }
 
   private statement(sql: string): Database.Statement<unknown[], unknown> {
@@ -443,75 +381,4 @@ export class SqliteDeliveries {
     }
     return stmt;
   }
-}
-
-function whereOf(filter: DeliveryFilter): { where: string[]; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.state !== undefined && filter.state.length > 0) {
-    if (filter.state.length === 1 && filter.state[0] === 'dead') {
-      // The exact term of the dead-letter partial index.
-      where.push("state = 'dead'");
-    } else {
-      where.push(`state IN (${filter.state.map(() => '?').join(', ')})`);
-      params.push(...filter.state);
-    }
-  }
-  const eq: Array<[string, string | undefined]> = [
-    ['route', filter.route],
-    ['sink', filter.sink],
-    ['event_id', filter.eventId],
-    ['ordering_key', filter.orderingKey],
-    ['origin', filter.origin],
-  ];
-  for (const [column, value] of eq) {
-    if (value === undefined) continue;
-    where.push(`${column} = ?`);
-    params.push(value);
-  }
-  return { where, params };
-}
-
-function toDelivery(rec: DeliveryRecord): Delivery {
-  const d: Delivery = {
-    id: rec.id,
-    eventId: rec.event_id,
-    eventSeq: rec.event_seq,
-    eventType: rec.event_type as EventType,
-    route: rec.route,
-    sink: rec.sink,
-    orderingKey: rec.ordering_key,
-    origin: rec.origin as DeliveryOrigin,
-    state: rec.state as DeliveryState,
-    blocked: rec.blocked === 1,
-    attempts: rec.attempts,
-    redrives: rec.redrives,
-    nextAttemptAt: rec.next_attempt_at,
-    createdAt: rec.created_at,
-    updatedAt: rec.updated_at,
-  };
-  if (rec.lease_owner !== null) d.leaseOwner = rec.lease_owner;
-  if (rec.lease_expires_at !== null) d.leaseExpiresAt = rec.lease_expires_at;
-  if (rec.last_attempt_at !== null) d.lastAttemptAt = rec.last_attempt_at;
-  if (rec.completed_at !== null) d.completedAt = rec.completed_at;
-  if (rec.last_status_code !== null) d.lastStatusCode = rec.last_status_code;
-  if (rec.last_error !== null) d.lastError = rec.last_error;
-  return d;
-}
-
-function toAttempt(row: AttemptRow): DeliveryAttempt {
-  const a: DeliveryAttempt = {
-    id: row.id,
-    deliveryId: row.delivery_id,
-    startedAt: row.started_at,
-    latencyMs: row.latency_ms,
-    outcome: row.outcome as DeliveryAttempt['outcome'],
-    owner: row.owner,
-  };
-  if (row.status_code !== null) a.statusCode = row.status_code;
-  if (row.error_code !== null) a.errorCode = row.error_code;
-  if (row.error !== null) a.error = row.error;
-  if (row.detail !== null) a.detail = row.detail;
-  if (row.retry_after_ms !== null) a.retryAfterMs = row.retry_after_ms;
-  return a;
 }

@@ -3,8 +3,10 @@
  *
  * The SQLite side of the projections (`migrations/sqlite/0002_projections.sql`): applying
  * events to the projection tables, reading them, and rebuilding them from the events.
- * The reducers themselves are pure (`src/projections`); this file only loads the rows an
- * event touches, hands them to `applyEvent`, and writes back what changed.
+ * The reducers themselves are pure (`src/projections`), and what both backends share (tables,
+ * columns, applying an event to cached rows, filters as conditions) is in
+ * `store/projection-rows.ts`; this file loads the rows an event touches and writes back what
+ * changed, in SQLite's SQL.
  *
  * {@link ProjectionWriter} is the one place rows are written, used both by
  * `SqliteStore.recordOutcomes` (inside its transaction, for each new event) and by
@@ -15,17 +17,31 @@ import type Database from 'better-sqlite3';
 import { parseEventJson } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
 import {
-  applyEvent,
   currentReactions,
-  emptyState,
   keysTouched,
   type ContactRow,
   type ConversationRow,
   type MessageRow,
-  type ProjectionState,
   type ReactionRow,
   type TemplateRow,
 } from '../../projections/index.js';
+import {
+  contactConditions,
+  conversationConditions,
+  countsOf,
+  KINDS,
+  messageConditions,
+  PROJECTIONS,
+  ProjectionCache,
+  rebuildBatchSize,
+  templateConditions,
+  type CachedRow,
+  type Column,
+  type Kind,
+  type ProjectionSpec,
+} from '../projection-rows.js';
+import type { Condition } from '../conditions.js';
+import { whereOf } from './sql.js';
 import type {
   ContactFilter,
   ConversationFilter,
@@ -37,62 +53,6 @@ import type {
 } from '../projections.js';
 import type { Page, PageRequest } from '../store.js';
 
-type Kind = keyof ProjectionState;
-const KINDS: readonly Kind[] = ['messages', 'conversations', 'contacts', 'templates', 'reactions'];
-
-/** Positions per event: `pos = seq * POS_SLOTS + slot`. An event touches at most two rows of a kind. */
-export const POS_SLOTS = 4;
-
-type Column = string | number | null;
-
-interface KindSpec {
-  table: string;
-  /** The column holding the projection key. */
-  key: string;
-  /** Copies of row fields that queries filter on, written next to the JSON. */
-  columns: readonly string[];
-  values(row: never): Column[];
-}
-
-function msOf(iso: string | undefined): number | null {
-  if (iso === undefined) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : null;
-}
-
-const SPECS: Record<Kind, KindSpec> = {
-  messages: {
-    table: 'proj_messages',
-    key: 'id',
-    columns: ['conversation_key', 'direction', 'status'],
-    values: (r: MessageRow) => [r.conversationKey ?? null, r.direction, r.status ?? null],
-  },
-  conversations: {
-    table: 'proj_conversations',
-    key: 'key',
-    columns: ['business_number', 'contact', 'last_activity_at', 'window_open_until'],
-    values: (r: ConversationRow) => [r.businessNumber, r.contact, msOf(r.lastActivityAt), msOf(r.windowOpenUntil)],
-  },
-  contacts: {
-    table: 'proj_contacts',
-    key: 'wa_id',
-    columns: ['name', 'last_seen_at'],
-    values: (r: ContactRow) => [r.profile?.name ?? null, msOf(r.lastSeenAt)],
-  },
-  templates: {
-    table: 'proj_templates',
-    key: 'key',
-    columns: ['name', 'language', 'status', 'quality', 'category'],
-    values: (r: TemplateRow) => [r.name ?? null, r.language ?? null, r.status ?? null, r.quality ?? null, r.category ?? null],
-  },
-  reactions: {
-    table: 'proj_reactions',
-    key: 'key',
-    columns: ['target_message_id', 'emoji'],
-    values: (r: ReactionRow) => [r.targetMessageId, r.emoji],
-  },
-};
-
 interface KindStatements {
   select: Database.Statement<[string], { pos: number; row: string }>;
   insert: Database.Statement<Column[]>;
@@ -100,8 +60,8 @@ interface KindStatements {
   updatePos: Database.Statement<[number, string]>;
 }
 
-function prepareKind(db: Database.Database, spec: KindSpec): KindStatements {
-  const cols = spec.columns;
+function prepareKind(db: Database.Database, spec: ProjectionSpec): KindStatements {
+  const cols = spec.columns.map(([name]) => name);
   return {
     select: db.prepare(`SELECT pos, row FROM ${spec.table} WHERE ${spec.key} = ?`),
     insert: db.prepare<Column[]>(
@@ -112,79 +72,32 @@ function prepareKind(db: Database.Database, spec: KindSpec): KindStatements {
   };
 }
 
-/** One row as the writer holds it between loading and writing back. */
-interface Entry {
-  row: unknown;
-  /** The position to write (the smallest seen). */
-  pos: number | undefined;
-  /** The position in the table; `undefined` when the row is not stored yet. */
-  storedPos: number | undefined;
-  dirty: boolean;
-}
-
 /**
- * Applies events to the projection tables through a cache of the rows it touched; `flush`
- * writes the changed rows. Use one writer per transaction, and call `apply` in `seq` order.
+ * Applies events to the projection tables through a cache of the rows it touched, loading
+ * each row on first use; `flush` writes the changed rows. Use one writer per transaction,
+ * and call `apply` in `seq` order.
  */
-export class ProjectionWriter {
-  private readonly cache: Record<Kind, Map<string, Entry>> = {
-    messages: new Map(),
-    conversations: new Map(),
-    contacts: new Map(),
-    templates: new Map(),
-    reactions: new Map(),
-  };
-
+export class ProjectionWriter extends ProjectionCache {
   private readonly statements: Record<Kind, KindStatements>;
 
   constructor(statements: Record<Kind, KindStatements>) {
+    super();
     this.statements = statements;
   }
 
-  private entry(kind: Kind, key: string): Entry {
-    const cache = this.cache[kind];
-    let entry = cache.get(key);
-    if (entry === undefined) {
-      const rec = this.statements[kind].select.get(key);
-      entry = rec
-        ? { row: JSON.parse(rec.row) as unknown, pos: rec.pos, storedPos: rec.pos, dirty: false }
-        : { row: undefined, pos: undefined, storedPos: undefined, dirty: false };
-      cache.set(key, entry);
-    }
-    return entry;
+  protected override entry(kind: Kind, key: string): CachedRow {
+    return this.cache[kind].get(key) ?? this.remember(kind, key, this.statements[kind].select.get(key));
   }
 
   /** Applies one event recorded with `seq` to the rows it touches. */
   apply(seq: number, event: BluetickEvent): void {
-    const keys = keysTouched(event);
-    const state = emptyState();
-    for (const kind of KINDS) {
-      const map = state[kind] as Map<string, unknown>;
-      for (const key of keys[kind]) {
-        const { row } = this.entry(kind, key);
-        if (row !== undefined) map.set(key, row);
-      }
-    }
-    const next = applyEvent(state, event);
-    for (const kind of KINDS) {
-      const map = next[kind] as Map<string, unknown>;
-      keys[kind].forEach((key, slot) => {
-        const entry = this.entry(kind, key);
-        const after = map.get(key);
-        // Reducers return the same object when nothing changed (a duplicate): no write.
-        if (after === undefined || after === entry.row) return;
-        entry.row = after;
-        entry.dirty = true;
-        const pos = seq * POS_SLOTS + slot;
-        if (entry.pos === undefined || pos < entry.pos) entry.pos = pos;
-      });
-    }
+    this.applyTouched(seq, event, keysTouched(event));
   }
 
   /** Writes every changed row and forgets the cache. */
   flush(): void {
     for (const kind of KINDS) {
-      const spec = SPECS[kind];
+      const spec = PROJECTIONS[kind];
       const q = this.statements[kind];
       for (const [key, entry] of this.cache[kind]) {
         if (!entry.dirty) continue;
@@ -224,11 +137,11 @@ export class SqliteProjections {
   constructor(db: Database.Database) {
     this.db = db;
     this.kinds = {
-      messages: prepareKind(db, SPECS.messages),
-      conversations: prepareKind(db, SPECS.conversations),
-      contacts: prepareKind(db, SPECS.contacts),
-      templates: prepareKind(db, SPECS.templates),
-      reactions: prepareKind(db, SPECS.reactions),
+      messages: prepareKind(db, PROJECTIONS.messages),
+      conversations: prepareKind(db, PROJECTIONS.conversations),
+      contacts: prepareKind(db, PROJECTIONS.contacts),
+      templates: prepareKind(db, PROJECTIONS.templates),
+      reactions: prepareKind(db, PROJECTIONS.reactions),
     };
     this.q = prepareStatements(db);
   }
@@ -260,106 +173,38 @@ export class SqliteProjections {
   }
 
   listMessages(filter: MessageFilter, page: PageRequest): Page<MessageRow> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.conversationKey !== undefined) {
-      where.push('conversation_key = ?');
-      params.push(filter.conversationKey);
-    }
-    if (filter.direction !== undefined) {
-      where.push('direction = ?');
-      params.push(filter.direction);
-    }
-    inList(where, params, 'status', filter.status);
-    return this.page('proj_messages', where, params, page);
+    return this.page('messages', messageConditions(filter), page);
   }
 
   listConversations(filter: ConversationFilter, page: PageRequest): Page<ConversationRow> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.businessNumber !== undefined) {
-      where.push('business_number = ?');
-      params.push(filter.businessNumber);
-    }
-    if (filter.contact !== undefined) {
-      where.push('contact = ?');
-      params.push(filter.contact);
-    }
-    if (filter.activeSince !== undefined) {
-      where.push('last_activity_at >= ?');
-      params.push(filter.activeSince);
-    }
-    if (filter.window !== undefined) {
-      where.push(filter.window.open ? 'window_open_until > ?' : '(window_open_until IS NULL OR window_open_until <= ?)');
-      params.push(filter.window.at);
-    }
-    return this.page('proj_conversations', where, params, page);
+    return this.page('conversations', conversationConditions(filter), page);
   }
 
   listContacts(filter: ContactFilter, page: PageRequest): Page<ContactRow> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.name !== undefined) {
-      where.push("name LIKE ? ESCAPE '\\'");
-      params.push(`%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    }
-    if (filter.seenSince !== undefined) {
-      where.push('last_seen_at >= ?');
-      params.push(filter.seenSince);
-    }
-    return this.page('proj_contacts', where, params, page);
+    return this.page('contacts', contactConditions(filter), page);
   }
 
   listTemplates(filter: TemplateFilter, page: PageRequest): Page<TemplateRow> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    inList(where, params, 'status', filter.status);
-    inList(where, params, 'quality', filter.quality);
-    inList(where, params, 'category', filter.category);
-    if (filter.name !== undefined) {
-      where.push('name = ?');
-      params.push(filter.name);
-    }
-    if (filter.language !== undefined) {
-      where.push('language = ?');
-      params.push(filter.language);
-    }
-    return this.page('proj_templates', where, params, page);
+    return this.page('templates', templateConditions(filter), page);
   }
 
   counts(): ProjectionCounts {
     const q = this.q;
-    return this.db.transaction((): ProjectionCounts => {
-      const byStatus: Record<string, number> = {};
-      let inbound = 0;
-      let outbound = 0;
-      for (const { direction, status, n } of q.messagesByStatus.all()) {
-        if (direction === 'inbound') {
-          inbound += n;
-        } else {
-          outbound += n;
-          const name = status ?? 'unknown';
-          byStatus[name] = (byStatus[name] ?? 0) + n;
-        }
-      }
-      const templatesByStatus: Record<string, number> = {};
-      let templates = 0;
-      for (const { status, n } of q.templatesByStatus.all()) {
-        templates += n;
-        const name = status ?? 'unknown';
-        templatesByStatus[name] = (templatesByStatus[name] ?? 0) + n;
-      }
-      const counts: ProjectionCounts = {
-        messages: { total: inbound + outbound, inbound, outbound, byStatus },
-        conversations: q.conversationCount.get() ?? 0,
-        contacts: q.contactCount.get() ?? 0,
-        templates: { total: templates, byStatus: templatesByStatus },
-        reactions: q.reactionCount.get() ?? 0,
-      };
-      const marker = q.rebuildMarker.get();
-      if (marker) counts.rebuild = marker.started_at > 0 ? { startedAt: marker.started_at, throughSeq: marker.through_seq } : { throughSeq: marker.through_seq };
-      return counts;
-    }).deferred();
+    return this.db
+      .transaction(
+        (): ProjectionCounts =>
+          countsOf(
+            q.messagesByStatus.all(),
+            q.templatesByStatus.all(),
+            {
+              conversations: q.conversationCount.get() ?? 0,
+              contacts: q.contactCount.get() ?? 0,
+              reactions: q.reactionCount.get() ?? 0,
+            },
+            q.rebuildMarker.get(),
+          ),
+      )
+      .deferred();
   }
 
   lastEventSeq(): number {
@@ -374,11 +219,11 @@ export class SqliteProjections {
   }
 
   private async rebuildNow(opts: RebuildOptions): Promise<RebuildResult> {
-    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? 2000));
+    const batchSize = rebuildBatchSize(opts);
     const q = this.q;
     const started = performance.now();
     this.db.transaction(() => {
-      for (const kind of KINDS) this.db.prepare(`DELETE FROM ${SPECS[kind].table}`).run();
+      for (const kind of KINDS) this.db.prepare(`DELETE FROM ${PROJECTIONS[kind].table}`).run();
       q.startRebuild.run(Date.now());
     }).immediate();
 
@@ -422,13 +267,15 @@ export class SqliteProjections {
     return rec === undefined ? undefined : (JSON.parse(rec.row) as T);
   }
 
-  private page<T>(table: string, where: string[], params: unknown[], page: PageRequest): Page<T> {
+  private page<T>(kind: Kind, conditions: readonly Condition[], page: PageRequest): Page<T> {
     const limit = Number.isFinite(page.limit) ? Math.max(1, Math.floor(page.limit)) : 1;
+    const { where, params } = whereOf(conditions);
     if (page.after !== undefined) {
       where.push('pos > ?');
       params.push(page.after);
     }
     params.push(limit + 1);
+    const table = PROJECTIONS[kind].table;
     const sql = `SELECT pos, row FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY pos LIMIT ?`;
     let stmt = this.dynamic.get(sql);
     if (stmt === undefined) {
@@ -440,12 +287,6 @@ export class SqliteProjections {
     const items = recs.slice(0, limit).map((r) => JSON.parse(r.row) as T);
     return recs.length > limit ? { items, next: recs[limit - 1]!.pos } : { items };
   }
-}
-
-function inList(where: string[], params: unknown[], column: string, values: string[] | undefined): void {
-  if (values === undefined || values.length === 0) return;
-  where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-  params.push(...values);
 }
 
 function prepareStatements(db: Database.Database) {

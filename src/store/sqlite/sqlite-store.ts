@@ -15,29 +15,47 @@
  *   back to `pending` and normalized again without loss.
  */
 import Database from 'better-sqlite3';
-import { parseEventJson, serializeEvent } from '../../events/normalize.js';
+import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
 import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
-import type {
-  EventFilter,
-  JournalInput,
-  JournalOutcome,
-  JournalRow,
-  JournalState,
-  Page,
-  PageRequest,
-  RecordResult,
-  Rejection,
-  RejectionCause,
-  RejectionFilter,
-  RejectionInput,
-  Store,
-  StoreCounts,
-  StoredEvent,
-  VerifiedBy,
+import {
+  JOURNAL_STATES,
+  type EventFilter,
+  type JournalFilter,
+  type JournalInput,
+  type JournalOutcome,
+  type JournalRow,
+  type JournalState,
+  type Page,
+  type PageRequest,
+  type RecordResult,
+  type Rejection,
+  type RejectionFilter,
+  type RejectionInput,
+  type Store,
+  type StoreCounts,
+  type StoredEvent,
 } from '../store.js';
+import {
+  epochMsOrNull,
+  EVENT_COLUMNS,
+  eventConditions,
+  indexString,
+  JOURNAL_COLUMNS,
+  journalConditions,
+  REJECTION_COLUMNS,
+  rejectionConditions,
+  toJournalRow,
+  toRejection,
+  toStoredEvent,
+  type EventRecord,
+  type JournalRecord,
+  type RejectionRecord,
+} from '../rows.js';
+import type { Condition } from '../conditions.js';
 import { Checkpointer } from './checkpointer.js';
 import { SqliteProjections } from './projections.js';
+import { clampLimit, pageOf, toPage, whereOf } from './sql.js';
 import type {
   ContactFilter,
   ConversationFilter,
@@ -108,42 +126,6 @@ export interface SqliteSettings {
   checkpointWorker: boolean;
 }
 
-const JOURNAL_STATES: readonly JournalState[] = ['pending', 'processed', 'duplicate', 'quarantined', 'failed'];
-
-/** Rows as SQLite returns them. */
-interface JournalRecord {
-  id: number;
-  channel: string;
-  received_at: number;
-  remote_address: string | null;
-  headers: string;
-  body: Buffer;
-  verified_by: string;
-  state: string;
-  cause: string | null;
-  event_count: number;
-  new_event_count: number;
-  processed_at: number | null;
-}
-
-interface EventRecord {
-  seq: number;
-  body: string;
-  journal_id: number;
-  duplicates: number;
-}
-
-interface RejectionRecord {
-  id: number;
-  at: number;
-  channel: string | null;
-  cause: string;
-  method: string;
-  path: string;
-  remote_address: string | null;
-  detail: string | null;
-}
-
 /** Event columns computed before the write transaction, so the lock is held briefly. */
 type EventParams = [
   id: string,
@@ -167,9 +149,6 @@ interface PreparedOutcome {
   outcome: JournalOutcome;
   params: EventParams[];
 }
-
-const JOURNAL_COLUMNS =
-  'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at';
 
 const STATEMENT_CACHE_LIMIT = 256;
 
@@ -384,20 +363,13 @@ export class SqliteStore implements Store {
     return rec && toJournalRow(rec);
   }
 
-  async listJournal(filter: { state?: JournalState[]; channel?: string }, page: PageRequest): Promise<Page<JournalRow>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.state && filter.state.length > 0) {
-      where.push(`state IN (${placeholders(filter.state.length)})`);
-      params.push(...filter.state);
+  async listJournal(filter: JournalFilter, page: PageRequest): Promise<Page<JournalRow>> {
+    const conditions = journalConditions(filter);
+    if (filter.state && filter.state.length > 0 && !filter.state.includes('pending')) {
       // Lets SQLite use the partial index on settled rows (it cannot infer this itself).
-      if (!filter.state.includes('pending')) where.push("state <> 'pending'");
+      conditions.push({ op: 'sql', sql: "state <> 'pending'" });
     }
-    if (filter.channel !== undefined) {
-      where.push('channel = ?');
-      params.push(filter.channel);
-    }
-    return this.page(`SELECT ${JOURNAL_COLUMNS} FROM journal`, 'id', where, params, page, toJournalRow, (r) => r.id);
+    return this.page(`SELECT ${JOURNAL_COLUMNS} FROM journal`, 'id', conditions, page, toJournalRow, (r) => r.id);
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
@@ -406,36 +378,7 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.type && filter.type.length > 0) {
-      where.push(`type IN (${placeholders(filter.type.length)})`);
-      params.push(...filter.type);
-    }
-    const eq: Array<[string, string | undefined]> = [
-      ['channel', filter.channel],
-      ['phone_number_id', filter.phoneNumberId],
-      ['from_id', filter.from],
-      ['message_id', filter.messageId],
-    ];
-    for (const [column, value] of eq) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    if (filter.journalId !== undefined) {
-      where.push('journal_id = ?');
-      params.push(filter.journalId);
-    }
-    if (filter.since !== undefined) {
-      where.push('received_at >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('received_at < ?');
-      params.push(filter.until);
-    }
-    return this.page('SELECT seq, body, journal_id, duplicates FROM events', 'seq', where, params, page, toStoredEvent, (e) => e.seq);
+    return this.page(`SELECT ${EVENT_COLUMNS} FROM events`, 'seq', eventConditions(filter), page, toStoredEvent, (e) => e.seq);
   }
 
   async addRejections(rows: RejectionInput[], keep: number): Promise<void> {
@@ -449,27 +392,9 @@ export class SqliteStore implements Store {
   }
 
   async listRejections(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
-    if (filter.cause?.length || filter.channel !== undefined || filter.since !== undefined || filter.until !== undefined) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.cause && filter.cause.length > 0) {
-        where.push(`cause IN (${placeholders(filter.cause.length)})`);
-        params.push(...filter.cause);
-      }
-      if (filter.channel !== undefined) {
-        where.push('channel = ?');
-        params.push(filter.channel);
-      }
-      if (filter.since !== undefined) {
-        where.push('at >= ?');
-        params.push(filter.since);
-      }
-      if (filter.until !== undefined) {
-        where.push('at < ?');
-        params.push(filter.until);
-      }
-      const select = 'SELECT id, at, channel, cause, method, path, remote_address, detail FROM rejections';
-      return this.page(select, 'id', where, params, page, toRejection, (r) => r.id);
+    const conditions = rejectionConditions(filter);
+    if (conditions.length > 0) {
+      return this.page(`SELECT ${REJECTION_COLUMNS} FROM rejections`, 'id', conditions, page, toRejection, (r) => r.id);
     }
     const limit = clampLimit(page.limit);
     const recs = this.q.listRejections.all(page.after ?? 0, limit + 1);
@@ -627,21 +552,12 @@ export class SqliteStore implements Store {
   private page<R, T>(
     select: string,
     key: string,
-    where: string[],
-    params: unknown[],
+    conditions: Condition[],
     page: PageRequest,
     map: (rec: R) => T,
     cursor: (item: T) => number,
   ): Page<T> {
-    const limit = clampLimit(page.limit);
-    if (page.after !== undefined) {
-      where.push(`${key} > ?`);
-      params.push(page.after);
-    }
-    params.push(limit + 1);
-    const sql = `${select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ?`;
-    const recs = this.dynamicStatement(sql).all(...params) as R[];
-    return toPage(recs.slice(0, limit).map(map), recs.length > limit, cursor);
+    return pageOf((sql) => this.dynamicStatement(sql), select, key, whereOf(conditions), page, map, cursor);
   }
 
   private dynamicStatement(sql: string): Database.Statement<unknown[], unknown> {
@@ -692,7 +608,7 @@ function prepareStatements(db: Database.Database) {
       )
       .pluck(),
     journalById: db.prepare<[number], JournalRecord>(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
-    eventById: db.prepare<[string], EventRecord>('SELECT seq, body, journal_id, duplicates FROM events WHERE id = ?'),
+    eventById: db.prepare<[string], EventRecord>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
     insertRejection: db.prepare<[number, string | null, string, string, string, string | null, string | null]>(
       'INSERT INTO rejections (at, channel, cause, method, path, remote_address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -700,7 +616,7 @@ function prepareStatements(db: Database.Database) {
       'DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)',
     ),
     listRejections: db.prepare<[number, number], RejectionRecord>(
-      'SELECT id, at, channel, cause, method, path, remote_address, detail FROM rejections WHERE id > ? ORDER BY id LIMIT ?',
+      `SELECT ${REJECTION_COLUMNS} FROM rejections WHERE id > ? ORDER BY id LIMIT ?`,
     ),
     // Two queries so each reads one of the small partial indexes, never the table (bodies).
     pendingCount: db.prepare<[], number>("SELECT COUNT(*) FROM journal WHERE state = 'pending'").pluck(),
@@ -725,70 +641,21 @@ function prepareOutcome(outcome: JournalOutcome): PreparedOutcome {
 
 function eventParams(event: BluetickEvent, journalId: number): EventParams {
   const e = event as unknown as Partial<Record<string, unknown>>;
-  const receivedAt = Date.parse(event.receivedAt);
-  const occurredAt = event.occurredAt === undefined ? NaN : Date.parse(event.occurredAt);
   return [
     event.id,
     event.type,
     event.channel,
     event.provider,
-    optionalString(event.phoneNumberId),
-    optionalString(event.displayPhoneNumber),
-    optionalString(e.messageId),
-    optionalString(e.from),
-    optionalString(e.kind),
-    optionalString(e.status),
-    Number.isFinite(occurredAt) ? occurredAt : null,
-    Number.isFinite(receivedAt) ? receivedAt : null,
+    indexString(event.phoneNumberId),
+    indexString(event.displayPhoneNumber),
+    indexString(e.messageId),
+    indexString(e.from),
+    indexString(e.kind),
+    indexString(e.status),
+    epochMsOrNull(event.occurredAt),
+    epochMsOrNull(event.receivedAt),
     journalId,
     journalId,
     serializeEvent(event),
   ];
-}
-
-function optionalString(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-
-function toJournalRow(rec: JournalRecord): JournalRow {
-  const row: JournalRow = {
-    id: rec.id,
-    channel: rec.channel,
-    receivedAt: rec.received_at,
-    headers: JSON.parse(rec.headers) as Record<string, string>,
-    body: rec.body,
-    verifiedBy: rec.verified_by as VerifiedBy,
-    state: rec.state as JournalState,
-    eventCount: rec.event_count,
-    newEventCount: rec.new_event_count,
-  };
-  if (rec.remote_address !== null) row.remoteAddress = rec.remote_address;
-  if (rec.cause !== null) row.cause = rec.cause;
-  if (rec.processed_at !== null) row.processedAt = rec.processed_at;
-  return row;
-}
-
-function toStoredEvent(rec: EventRecord): StoredEvent {
-  return { seq: rec.seq, event: parseEventJson(rec.body), journalId: rec.journal_id, duplicates: rec.duplicates };
-}
-
-function toRejection(rec: RejectionRecord): Rejection {
-  const r: Rejection = { id: rec.id, at: rec.at, cause: rec.cause as RejectionCause, method: rec.method, path: rec.path };
-  if (rec.channel !== null) r.channel = rec.channel;
-  if (rec.remote_address !== null) r.remoteAddress = rec.remote_address;
-  if (rec.detail !== null) r.detail = rec.detail;
-  return r;
-}
-
-function toPage<T>(items: T[], more: boolean, cursor: (item: T) => number): Page<T> {
-  const last = items[items.length - 1];
-  return more && last !== undefined ? { items, next: cursor(last) } : { items };
-}
-
-function clampLimit(limit: number): number {
-  return Number.isFinite(limit) ? Math.max(1, Math.floor(limit)) : 1;
-}
-
-function placeholders(n: number): string {
-  return new Array<string>(n).fill('?').join(', ');
 }
