@@ -11,7 +11,7 @@ import { TypeBadge } from './events-view.js';
 import { formatDuration, formatNumber, formatPercent, formatRelative, toMs } from './format.js';
 import { Link, seg } from './router.js';
 import { EVENT_TYPES } from './types.js';
-import { Badge, Empty, ErrorNote, Loaded, Loading, MoreButton, NotAvailable, PageHeader, Time, isUnavailable, useApi, type Tone } from './ui.js';
+import { Badge, Empty, ErrorNote, Loaded, Loading, MoreButton, NotAvailable, PageHeader, Table, Time, isUnavailable, useApi, type Tone } from './ui.js';
 
 interface Delivery {
   id: number;
@@ -539,37 +539,25 @@ function Replay({ routes }: { routes: string[] }): JSX.Element {
               : `${preview.events.length}${preview.truncated ? '+' : ''} event${preview.events.length === 1 ? '' : 's'} would be delivered to ${preview.route} → ${preview.sink}, in this order:`}
           </strong>
           {preview.events.length > 0 && (
-            <div class="table-wrap">
-              <table class="stack" aria-label="Events the replay would deliver">
-                <thead>
-                  <tr>
-                    <th scope="col">#</th>
-                    <th scope="col">Event</th>
-                    <th scope="col">Received</th>
-                    <th scope="col">Ordering key</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {preview.events.slice(0, 200).map((e, i) => (
-                    <tr key={e.eventId}>
-                      <td data-label="#">{i + 1}</td>
-                      <td data-label="Event">
-                        <TypeBadge type={e.type} />{' '}
-                        <Link href={`/events/${seg(e.eventId)}`} class="mono small">
-                          {e.eventId.slice(0, 16)}…
-                        </Link>
-                      </td>
-                      <td data-label="Received" class="nowrap">
-                        <Time value={e.receivedAt} />
-                      </td>
-                      <td data-label="Ordering key" class="mono small">
-                        {e.orderingKey}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table label="Events the replay would deliver" columns={['#', 'Event', 'Received', 'Ordering key']}>
+              {preview.events.slice(0, 200).map((e, i) => (
+                <tr key={e.eventId}>
+                  <td data-label="#">{i + 1}</td>
+                  <td data-label="Event">
+                    <TypeBadge type={e.type} />{' '}
+                    <Link href={`/events/${seg(e.eventId)}`} class="mono small">
+                      {e.eventId.slice(0, 16)}…
+                    </Link>
+                  </td>
+                  <td data-label="Received" class="nowrap">
+                    <Time value={e.receivedAt} />
+                  </td>
+                  <td data-label="Ordering key" class="mono small">
+                    {e.orderingKey}
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )}
           {preview.events.length > 200 && <p class="small muted">And {preview.events.length - 200} more.</p>}
           {preview.skipped.length > 0 && (

@@ -9,7 +9,7 @@ import { formatBytes, formatPhone } from './format.js';
 import { HeadersTable, JournalFacts, RawBody, verifiedByText } from './journal-view.js';
 import { Link, seg } from './router.js';
 import type { ApiEvent, EventDetail, JournalDetail, JournalRow, StoredEvent } from './types.js';
-import { Badge, ErrorNote, Facts, JsonBlock, Loaded, Loading, PageHeader, Time, isNotFound, useApi } from './ui.js';
+import { Badge, ErrorNote, Facts, JsonBlock, Loaded, Loading, PageHeader, Table, Time, isNotFound, useApi } from './ui.js';
 
 /** One item of a POST body: a message, a status, or a management change. */
 interface BodyItem {
@@ -149,49 +149,38 @@ function Explain({ detail, journal }: { detail: EventDetail; journal: JournalDet
         )}
       </ol>
       {parsed && parsed.items.length > 0 ? (
-        <div class="table-wrap">
-          <table class="stack" aria-label="Items of the POST and the events they became">
-            <thead>
-              <tr>
-                <th scope="col">Item</th>
-                <th scope="col">What</th>
-                <th scope="col">Became</th>
+        <Table label="Items of the POST and the events they became" columns={['Item', 'What', 'Became']}>
+          {parsed.items.map((item) => {
+            const matches = byData.get(canonical(item.value)) ?? [];
+            return (
+              <tr key={item.where}>
+                <td data-label="Item" class="mono">
+                  {item.where}
+                </td>
+                <td data-label="What">{item.what}</td>
+                <td data-label="Became">
+                  {matches.length > 0 ? (
+                    matches.map((m) => (
+                      <div key={m.event.id}>
+                        <TypeBadge type={m.event.type} />{' '}
+                        {m.event.id === detail.event.id ? (
+                          <strong>this event</strong>
+                        ) : (
+                          <Link href={`/events/${seg(m.event.id)}`}>{summaryText(m.event)}</Link>
+                        )}
+                        {m.event.type === 'unknown' && <span class="small muted"> · unknown: kept as is</span>}
+                      </div>
+                    ))
+                  ) : duplicatesInRow > 0 ? (
+                    <Badge tone="neutral">duplicate: already stored</Badge>
+                  ) : (
+                    <span class="muted">no event of its own</span>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {parsed.items.map((item) => {
-                const matches = byData.get(canonical(item.value)) ?? [];
-                return (
-                  <tr key={item.where}>
-                    <td data-label="Item" class="mono">
-                      {item.where}
-                    </td>
-                    <td data-label="What">{item.what}</td>
-                    <td data-label="Became">
-                      {matches.length > 0 ? (
-                        matches.map((m) => (
-                          <div key={m.event.id}>
-                            <TypeBadge type={m.event.type} />{' '}
-                            {m.event.id === detail.event.id ? (
-                              <strong>this event</strong>
-                            ) : (
-                              <Link href={`/events/${seg(m.event.id)}`}>{summaryText(m.event)}</Link>
-                            )}
-                            {m.event.type === 'unknown' && <span class="small muted"> · unknown: kept as is</span>}
-                          </div>
-                        ))
-                      ) : duplicatesInRow > 0 ? (
-                        <Badge tone="neutral">duplicate: already stored</Badge>
-                      ) : (
-                        <span class="muted">no event of its own</span>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       ) : own.length > 0 ? (
         <ul>
           {own.map((s) => (

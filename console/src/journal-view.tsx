@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { formatBytes } from './format.js';
 import type { JournalBody, JournalRow } from './types.js';
-import { Badge, Facts, Time, type Tone } from './ui.js';
+import { Badge, Facts, Table, Time, type Tone } from './ui.js';
 
 const SECRET_HEADER = /authorization|signature|secret|token|cookie|api[-_]?key|password/i;
 
@@ -92,30 +92,20 @@ export function HeadersTable({ headers }: { headers: Record<string, string> }): 
   const entries = Object.entries(headers).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return <p class="muted">No headers were kept.</p>;
   return (
-    <div class="table-wrap">
-      <table class="headers" aria-label="Request headers (secrets masked)">
-        <thead>
-          <tr>
-            <th scope="col">Header</th>
-            <th scope="col">Value</th>
+    <Table label="Request headers (secrets masked)" class="headers" columns={['Header', 'Value']}>
+      {entries.map(([name, value]) => {
+        const m = maskHeader(name, value);
+        return (
+          <tr key={name}>
+            <td>{name}</td>
+            <td class={m.masked ? 'masked' : undefined}>
+              {m.value}
+              {m.masked && <span class="sr-only"> (masked)</span>}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map(([name, value]) => {
-            const m = maskHeader(name, value);
-            return (
-              <tr key={name}>
-                <td>{name}</td>
-                <td class={m.masked ? 'masked' : undefined}>
-                  {m.value}
-                  {m.masked && <span class="sr-only"> (masked)</span>}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 

@@ -12,7 +12,7 @@ import { formatClock, formatPhone } from './format.js';
 import { Link, navigate, seg } from './router.js';
 import { openStream, type StreamState } from './sse.js';
 import { EVENT_TYPES, type ApiEvent, type StoredEvent } from './types.js';
-import { ErrorNote, NotAvailable, PageHeader, Time } from './ui.js';
+import { ErrorNote, NotAvailable, PageHeader, Table, Time } from './ui.js';
 
 const MAX_ROWS = 500;
 const BACKLOG_MS = 15 * 60_000;
@@ -229,40 +229,27 @@ export function LiveFeed(): JSX.Element {
           {rows.length === 0 ? 'Waiting for events… New notifications appear here as soon as they are recorded.' : 'No event matches these filters yet.'}
         </p>
       ) : (
-        <div class="table-wrap">
-          <table class="stack feed" aria-label="Events, newest first">
-            <thead>
-              <tr>
-                <th scope="col">Received</th>
-                <th scope="col">Type</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Number</th>
-                <th scope="col">Event</th>
-              </tr>
-            </thead>
-            <tbody>
-              {visible.map((r) => (
-                <tr key={r.event.id} class={r.fresh ? 'row-new' : undefined} data-event-id={r.event.id}>
-                  <td data-label="Received" class="nowrap">
-                    <Time value={r.event.receivedAt}>{formatClock(r.event.receivedAt)}</Time>
-                  </td>
-                  <td data-label="Type">
-                    <TypeBadge type={r.event.type} />
-                  </td>
-                  <td data-label="Channel">{r.event.channel}</td>
-                  <td data-label="Number" class="nowrap">
-                    {formatPhone(contactNumber(r.event))}
-                  </td>
-                  <td data-label="Event">
-                    <Link href={`/events/${seg(r.event.id)}`} class="summary">
-                      <Summary event={r.event} />
-                    </Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table label="Events, newest first" class="stack feed" columns={['Received', 'Type', 'Channel', 'Number', 'Event']}>
+          {visible.map((r) => (
+            <tr key={r.event.id} class={r.fresh ? 'row-new' : undefined} data-event-id={r.event.id}>
+              <td data-label="Received" class="nowrap">
+                <Time value={r.event.receivedAt}>{formatClock(r.event.receivedAt)}</Time>
+              </td>
+              <td data-label="Type">
+                <TypeBadge type={r.event.type} />
+              </td>
+              <td data-label="Channel">{r.event.channel}</td>
+              <td data-label="Number" class="nowrap">
+                {formatPhone(contactNumber(r.event))}
+              </td>
+              <td data-label="Event">
+                <Link href={`/events/${seg(r.event.id)}`} class="summary">
+                  <Summary event={r.event} />
+                </Link>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <p class="muted small">
         Showing {visible.length} of {rows.length} events kept in this view (at most {MAX_ROWS}; the {BACKLOG_MS / 60_000} minutes before

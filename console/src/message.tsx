@@ -10,7 +10,7 @@ import { errorTitle, errorsOfItem, type ItemError } from './errors-catalog.js';
 import { formatDuration, formatPhone, formatTime, toMs } from './format.js';
 import { Link, navigate, seg } from './router.js';
 import type { EventDetail, Message, MessageDetail, Reaction, StatusEntry } from './types.js';
-import { Badge, Empty, Facts, Loaded, PageHeader, Ticks, Time, isNotFound, useApi } from './ui.js';
+import { Badge, Empty, Facts, Loaded, PageHeader, Table, Ticks, Time, isNotFound, useApi } from './ui.js';
 
 const STEPS = ['sent', 'delivered', 'read', 'played'] as const;
 
@@ -117,48 +117,34 @@ function Reactions({ reactions }: { reactions: Reaction[] }): JSX.Element {
 function TimelineTable({ entries }: { entries: StatusEntry[] }): JSX.Element {
   if (entries.length === 0) return <Empty>No status notification yet.</Empty>;
   return (
-    <div class="table-wrap">
-      <table class="stack" aria-label="Every status notification">
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Occurred</th>
-            <th scope="col">Received</th>
-            <th scope="col">Notice delay</th>
-            <th scope="col">Errors</th>
-            <th scope="col">Event</th>
+    <Table label="Every status notification" columns={['Status', 'Occurred', 'Received', 'Notice delay', 'Errors', 'Event']}>
+      {entries.map((e) => {
+        const occurred = toMs(e.occurredAt);
+        const received = toMs(e.receivedAt);
+        return (
+          <tr key={e.eventId} data-status={e.status}>
+            <td data-label="Status">
+              <Ticks status={e.status} />
+            </td>
+            <td data-label="Occurred" class="nowrap">
+              <Time value={e.occurredAt} />
+            </td>
+            <td data-label="Received" class="nowrap">
+              <Time value={e.receivedAt} />
+            </td>
+            <td data-label="Notice delay" class="num">
+              {occurred !== undefined && received !== undefined ? formatDuration(received - occurred) : '—'}
+            </td>
+            <td data-label="Errors">{e.errorCodes?.length ? e.errorCodes.join(', ') : ''}</td>
+            <td data-label="Event">
+              <Link href={`/events/${seg(e.eventId)}`} class="mono small">
+                {e.eventId.slice(0, 14)}…
+              </Link>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {entries.map((e) => {
-            const occurred = toMs(e.occurredAt);
-            const received = toMs(e.receivedAt);
-            return (
-              <tr key={e.eventId} data-status={e.status}>
-                <td data-label="Status">
-                  <Ticks status={e.status} />
-                </td>
-                <td data-label="Occurred" class="nowrap">
-                  <Time value={e.occurredAt} />
-                </td>
-                <td data-label="Received" class="nowrap">
-                  <Time value={e.receivedAt} />
-                </td>
-                <td data-label="Notice delay" class="num">
-                  {occurred !== undefined && received !== undefined ? formatDuration(received - occurred) : '—'}
-                </td>
-                <td data-label="Errors">{e.errorCodes?.length ? e.errorCodes.join(', ') : ''}</td>
-                <td data-label="Event">
-                  <Link href={`/events/${seg(e.eventId)}`} class="mono small">
-                    {e.eventId.slice(0, 14)}…
-                  </Link>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 
@@ -263,36 +249,23 @@ function MessageList({ status, title }: { status?: string; title: string }): JSX
           const items = asPage<Message>(body).items;
           if (items.length === 0) return <Empty>None.</Empty>;
           return (
-            <div class="table-wrap">
-              <table class="stack" aria-label={title}>
-                <thead>
-                  <tr>
-                    <th scope="col">Message</th>
-                    <th scope="col">Direction</th>
-                    <th scope="col">Contact</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Time</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((m) => (
-                    <tr key={m.id}>
-                      <td data-label="Message" class="truncate">
-                        <Link href={`/messages/${seg(m.id)}`} class="mono small">
-                          {m.id}
-                        </Link>
-                      </td>
-                      <td data-label="Direction">{m.direction}</td>
-                      <td data-label="Contact">{formatPhone(m.inbound?.from ?? m.recipientId)}</td>
-                      <td data-label="Status">{m.direction === 'outbound' ? <Ticks status={m.status} /> : m.inbound?.kind}</td>
-                      <td data-label="Time" class="nowrap">
-                        {formatTime(m.occurredAt)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table label={title} columns={['Message', 'Direction', 'Contact', 'Status', 'Time']}>
+              {items.map((m) => (
+                <tr key={m.id}>
+                  <td data-label="Message" class="truncate">
+                    <Link href={`/messages/${seg(m.id)}`} class="mono small">
+                      {m.id}
+                    </Link>
+                  </td>
+                  <td data-label="Direction">{m.direction}</td>
+                  <td data-label="Contact">{formatPhone(m.inbound?.from ?? m.recipientId)}</td>
+                  <td data-label="Status">{m.direction === 'outbound' ? <Ticks status={m.status} /> : m.inbound?.kind}</td>
+                  <td data-label="Time" class="nowrap">
+                    {formatTime(m.occurredAt)}
+                  </td>
+                </tr>
+              ))}
+            </Table>
           );
         }}
       </Loaded>

@@ -9,7 +9,7 @@ import { ApiError, api, asPage } from './api.js';
 import { formatBytes, formatRelative } from './format.js';
 import { RawBody } from './journal-view.js';
 import type { JournalDetail, JournalRow, Rejection } from './types.js';
-import { Badge, Empty, ErrorNote, Loaded, Loading, NotAvailable, PageHeader, Time, isUnavailable, useApi } from './ui.js';
+import { Badge, Empty, ErrorNote, Loaded, Loading, NotAvailable, PageHeader, Table, Time, isUnavailable, useApi } from './ui.js';
 
 const CAUSES: Record<string, { title: string; hint: string }> = {
   unauthorized: {
@@ -119,42 +119,28 @@ function RejectionsPanel(): JSX.Element {
               </li>
             ))}
           </ul>
-          <div class="table-wrap">
-            <table class="stack" aria-label="Refused requests, newest first">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Cause</th>
-                  <th scope="col">Channel</th>
-                  <th scope="col">Request</th>
-                  <th scope="col">Remote address</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.slice(0, 500).map((r) => (
-                  <tr key={r.id} data-cause={r.cause}>
-                    <td data-label="Time" class="nowrap">
-                      <Time value={r.at} />
-                    </td>
-                    <td data-label="Cause">
-                      <Badge tone="bad" title={CAUSES[r.cause]?.hint}>
-                        {r.cause}
-                      </Badge>
-                    </td>
-                    <td data-label="Channel">{r.channel ?? <span class="muted">—</span>}</td>
-                    <td data-label="Request" class="mono small">
-                      {r.method} {r.path}
-                    </td>
-                    <td data-label="Remote address" class="mono small">
-                      {r.remoteAddress ?? '—'}
-                    </td>
-                    <td data-label="Detail">{r.detail ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table label="Refused requests, newest first" columns={['Time', 'Cause', 'Channel', 'Request', 'Remote address', 'Detail']}>
+            {items.slice(0, 500).map((r) => (
+              <tr key={r.id} data-cause={r.cause}>
+                <td data-label="Time" class="nowrap">
+                  <Time value={r.at} />
+                </td>
+                <td data-label="Cause">
+                  <Badge tone="bad" title={CAUSES[r.cause]?.hint}>
+                    {r.cause}
+                  </Badge>
+                </td>
+                <td data-label="Channel">{r.channel ?? <span class="muted">—</span>}</td>
+                <td data-label="Request" class="mono small">
+                  {r.method} {r.path}
+                </td>
+                <td data-label="Remote address" class="mono small">
+                  {r.remoteAddress ?? '—'}
+                </td>
+                <td data-label="Detail">{r.detail ?? ''}</td>
+              </tr>
+            ))}
+          </Table>
           {items.length > 500 && <p class="muted small">Showing the newest 500 of {items.length}.</p>}
         </>
       )}

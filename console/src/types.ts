@@ -1,16 +1,20 @@
 /**
  * The shapes the console reads from `/api` (see `GET /api/openapi.json`). Only the keys the
  * console uses are listed; keys that do not apply are absent, never null.
+ *
+ * Where `/api` answers with the server's own projection rows (messages, reactions, templates)
+ * and event names, their types are imported, types only: the console bundles none of the
+ * server's code, and a change to a row shows up here as a type error.
  */
+import type { EventType } from '../../src/events/types.js';
+import type { MessageRow, StatusEntry } from '../../src/projections/message-status.js';
+import type { ReactionRow } from '../../src/projections/reactions.js';
+import type { TemplateRow } from '../../src/projections/templates.js';
 
-export type EventType =
-  | 'message.received'
-  | 'message.reaction'
-  | 'message.status'
-  | 'template.status'
-  | 'template.quality'
-  | 'template.category'
-  | 'unknown';
+export type { EventType, StatusEntry };
+export type Message = MessageRow;
+export type Reaction = ReactionRow;
+export type Template = TemplateRow;
 
 export const EVENT_TYPES: readonly EventType[] = [
   'message.received',
@@ -93,57 +97,6 @@ export interface JournalDetail extends JournalRow {
   events: StoredEvent[];
 }
 
-export interface StepTime {
-  at: string;
-  eventId: string;
-  implied?: true;
-}
-
-export interface StatusEntry {
-  eventId: string;
-  status: string;
-  occurredAt?: string;
-  receivedAt: string;
-  recipientId?: string;
-  errorCodes?: number[];
-  conversationKey?: string;
-}
-
-export interface Message {
-  id: string;
-  direction: 'inbound' | 'outbound';
-  occurredAt: string;
-  conversationKey?: string;
-  inbound?: {
-    eventId: string;
-    occurredAt?: string;
-    receivedAt: string;
-    channel: string;
-    from?: string;
-    contactName?: string;
-    kind: string;
-    text?: string;
-    replyId?: string;
-    contextMessageId?: string;
-    conversationKey?: string;
-  };
-  recipientId?: string;
-  status?: 'sent' | 'delivered' | 'read' | 'played' | 'failed';
-  steps: { sent?: StepTime; delivered?: StepTime; read?: StepTime; played?: StepTime };
-  failure?: { at: string; eventId: string; errorCodes: number[] };
-  timeline: StatusEntry[];
-}
-
-export interface Reaction {
-  key: string;
-  targetMessageId: string;
-  from: string;
-  emoji: string;
-  at: string;
-  eventId: string;
-  messageId?: string;
-}
-
 export interface MessageDetail {
   message: Message;
   reactions: Reaction[];
@@ -167,31 +120,6 @@ export interface Contact {
   profile?: { name: string; at: string; eventId: string };
   firstSeenAt: string;
   lastSeenAt: string;
-}
-
-export interface TemplateHistoryEntry {
-  eventId: string;
-  type: 'template.status' | 'template.quality' | 'template.category';
-  status?: string;
-  reason?: string;
-  occurredAt?: string;
-  receivedAt: string;
-}
-
-export interface Template {
-  key: string;
-  templateId?: string;
-  name?: string;
-  language?: string;
-  status?: string;
-  statusAt?: string;
-  reason?: string;
-  quality?: string;
-  qualityAt?: string;
-  category?: string;
-  categoryAt?: string;
-  updatedAt: string;
-  history: TemplateHistoryEntry[];
 }
 
 export interface Rejection {

@@ -261,3 +261,33 @@ export function MoreButton({ onClick, busy }: { onClick: () => void; busy: boole
     </div>
   );
 }
+
+/** A table in its scrolling wrapper, with one header row naming the columns; `children` are the body rows. */
+export function Table({
+  label,
+  columns,
+  class: className = 'stack',
+  children,
+}: {
+  label: string;
+  columns: string[];
+  class?: string;
+  children: ComponentChildren;
+}): JSX.Element {
+  return (
+    <div class="table-wrap">
+      <table class={className} aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

@@ -10,12 +10,12 @@
  * - Errors: `{ error, message, parameter? }`; 400 names the bad parameter.
  * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
  */
-import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { stringifyJson } from '../events/json.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { packageVersion } from '../version.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerContactRoutes } from './routes/contacts.js';
@@ -44,15 +44,6 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };

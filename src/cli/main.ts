@@ -9,20 +9,26 @@
  *
  * Importing this module runs the CLI; `bin/bluetick` does exactly that.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { BluetickError, ExitError } from '../errors.js';
+import { packageVersion } from '../version.js';
 import { runNormalize } from './commands/normalize.js';
 import type { ServeCommandOptions } from './commands/serve.js';
 import type { TriggerCommandOptions } from './commands/trigger.js';
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
+/** `--config`, `--data`, `--store`: the options of the commands that open the store themselves. */
+function withStoreOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
+    .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
+    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)');
+}
+
+/** `--url`, `--token`: the options of the commands that ask a running server's `/api`. */
+function withServerOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)');
 }
 
 /** Maps anything a command throws to an exit code, printing what the user needs to see. */
@@ -87,12 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
     });
 
-  program
-    .command('migrate')
-    .description('bring the store schema up to date (serve does this at start too); --print shows the SQL instead')
-    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
-    .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
-    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
+  withStoreOptions(program.command('migrate').description('bring the store schema up to date (serve does this at start too); --print shows the SQL instead'))
     .option('--print', 'print the SQL of the migrations not yet applied; change nothing')
     .action(async (opts: import('./commands/migrate.js').MigrateCommandOptions) => {
       const { runMigrate } = await import('./commands/migrate.js');
@@ -144,13 +145,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-  program
-    .command('dead-letters')
-    .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
-    .argument('[action]', 'list or redrive', 'list')
-    .argument('[ids...]', 'delivery ids to redrive')
-    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+  withServerOptions(
+    program
+      .command('dead-letters')
+      .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
+      .argument('[action]', 'list or redrive', 'list')
+      .argument('[ids...]', 'delivery ids to redrive'),
+  )
     .option('--route <name>', 'only this route')
     .option('--sink <name>', 'only this sink')
     .option('--event <id>', 'only deliveries of this event')
@@ -163,21 +164,21 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runDeadLetters(action, ids, opts, { stdout: process.stdout, env: process.env });
     });
 
-  program
-    .command('replay')
-    .description('deliver stored events again to one route (by id, time range or filter) on a running server')
-    .requiredOption('--route <name>', 'the route to deliver to')
-    .option('--event <id>', 'an event id (repeatable)', collect)
-    .option('--since <time>', 'events received at or after (ISO-8601 or epoch ms)')
-    .option('--until <time>', 'events received before (ISO-8601 or epoch ms)')
-    .option('--type <types>', 'event types, comma-separated')
-    .option('--channel <name>', 'events of this channel')
-    .option('--phone-number-id <id>', 'events of this business phone number id')
-    .option('--from <wa_id>', 'events from this contact')
-    .option('--dry-run', 'list what would be sent; send nothing')
-    .option('--limit <n>', 'at most n events (default: 1000)')
-    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+  withServerOptions(
+    program
+      .command('replay')
+      .description('deliver stored events again to one route (by id, time range or filter) on a running server')
+      .requiredOption('--route <name>', 'the route to deliver to')
+      .option('--event <id>', 'an event id (repeatable)', collect)
+      .option('--since <time>', 'events received at or after (ISO-8601 or epoch ms)')
+      .option('--until <time>', 'events received before (ISO-8601 or epoch ms)')
+      .option('--type <types>', 'event types, comma-separated')
+      .option('--channel <name>', 'events of this channel')
+      .option('--phone-number-id <id>', 'events of this business phone number id')
+      .option('--from <wa_id>', 'events from this contact')
+      .option('--dry-run', 'list what would be sent; send nothing')
+      .option('--limit <n>', 'at most n events (default: 1000)'),
+  )
     .option('--json', 'JSON output')
     .action(async (opts: import('./commands/replay.js').ReplayOptions) => {
       const { runReplay } = await import('./commands/replay.js');
@@ -199,11 +200,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runDoctorCommand(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), version: packageVersion() });
     });
 
-  program
-    .command('tail')
-    .description("follow a running server's live events (/api/stream), reconnecting without gaps")
-    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+  withServerOptions(program.command('tail').description("follow a running server's live events (/api/stream), reconnecting without gaps"))
     .option('--type <types>', 'only these event types, comma-separated')
     .option('--channel <name>', 'only events received on this channel')
     .option('--after <seq>', 'start after this event seq (default: with the next event)')
@@ -214,23 +211,19 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runTail(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
     });
 
-  program
-    .command('status')
-    .description("a message's delivery status: each step's time, failures, timeline and reactions (from a running server)")
-    .argument('<message-id>', 'the WhatsApp message id (wamid...)')
-    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+  withServerOptions(
+    program
+      .command('status')
+      .description("a message's delivery status: each step's time, failures, timeline and reactions (from a running server)")
+      .argument('<message-id>', 'the WhatsApp message id (wamid...)'),
+  )
     .option('--json', 'JSON output')
     .action(async (messageId: string, opts: import('./commands/status.js').StatusCommandOptions) => {
       const { runStatus } = await import('./commands/status.js');
       code = await runStatus(messageId, opts, { stdout: process.stdout, env: process.env });
     });
 
-  program
-    .command('templates')
-    .description('message templates with their current status, quality and category (from a running server)')
-    .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)')
+  withServerOptions(program.command('templates').description('message templates with their current status, quality and category (from a running server)'))
     .option('--status <statuses>', 'only these statuses, comma-separated (e.g. PAUSED,DISABLED)')
     .option('--json', 'NDJSON output: one template per line')
     .action(async (opts: import('./commands/templates.js').TemplatesCommandOptions) => {
@@ -238,12 +231,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runTemplates(opts, { stdout: process.stdout, env: process.env });
     });
 
-  program
-    .command('rebuild')
-    .description('drop the projections (messages, conversations, contacts, templates) and recompute them from the stored events')
-    .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
-    .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
-    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
+  withStoreOptions(
+    program.command('rebuild').description('drop the projections (messages, conversations, contacts, templates) and recompute them from the stored events'),
+  )
     .option('--batch <n>', 'events per transaction (default: 1000)')
     .option('--json', 'JSON output')
     .action(async (opts: import('./commands/rebuild.js').RebuildCommandOptions) => {

@@ -17,17 +17,13 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { loadConfig } from '../../config/load.js';
-import type { CliFlags } from '../../config/resolve.js';
 import { loadMigrations, migrationScript, pendingMigrations, type Migration } from '../../store/migrate.js';
 import { DEFAULT_DB_FILE } from '../../store/open.js';
 import { PostgresStore } from '../../store/postgres/postgres-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
 
-export interface MigrateCommandOptions {
-  config?: string;
-  data?: string;
-  store?: string;
+export interface MigrateCommandOptions extends StoreCommandOptions {
   print?: boolean;
 }
 
@@ -38,16 +34,7 @@ export interface MigrateIo {
 }
 
 export async function runMigrate(opts: MigrateCommandOptions, io: MigrateIo): Promise<number> {
-  const flags: CliFlags = {};
-  if (opts.data !== undefined) flags.dataDir = opts.data;
-  if (opts.store !== undefined) flags.store = opts.store;
-  // Warnings are about serving (unauthenticated channels, ...), not about the schema.
-  const { config } = await loadConfig({
-    ...(opts.config !== undefined ? { file: opts.config } : {}),
-    cwd: io.cwd,
-    env: io.env,
-    flags,
-  });
+  const config = await loadStoreConfig(opts, io);
 
   if (config.store) {
     const store = new PostgresStore(config.store.url, { poolSize: 1 });

@@ -11,15 +11,11 @@
  * `projections.complete: false`), and webhook acks may wait on its transactions for a few
  * milliseconds each. An interrupted rebuild leaves that mark; run the command again.
  */
-import { loadConfig } from '../../config/load.js';
-import type { CliFlags } from '../../config/resolve.js';
 import { ExitError } from '../../errors.js';
 import { openStore } from '../../store/open.js';
+import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
 
-export interface RebuildCommandOptions {
-  config?: string;
-  data?: string;
-  store?: string;
+export interface RebuildCommandOptions extends StoreCommandOptions {
   batch?: string;
   json?: boolean;
 }
@@ -40,15 +36,7 @@ export async function runRebuild(opts: RebuildCommandOptions, io: RebuildIo): Pr
     batchSize = Number(opts.batch);
     if (!/^\d+$/.test(opts.batch) || batchSize < 1) throw new ExitError(2, '--batch: expected a positive integer');
   }
-  const flags: CliFlags = {};
-  if (opts.data !== undefined) flags.dataDir = opts.data;
-  if (opts.store !== undefined) flags.store = opts.store;
-  const { config } = await loadConfig({
-    ...(opts.config !== undefined ? { file: opts.config } : {}),
-    cwd: io.cwd,
-    env: io.env,
-    flags,
-  });
+  const config = await loadStoreConfig(opts, io);
   const store = await openStore({
     dataDir: config.server.dataDir,
     ...(config.store ? { url: config.store.url } : {}),

@@ -4,6 +4,7 @@
  * `bluetick replay --route <name> (--event <id>... | --since/--until | --type/--channel/--from)
  * [--dry-run]`: deliver stored events again to one route, through a running server's `/api`.
  */
+import type { ReplayResult } from '../../dispatch/replay.js';
 import { ExitError } from '../../errors.js';
 import { ApiClient } from '../api-client.js';
 
@@ -21,16 +22,6 @@ export interface ReplayOptions {
   dryRun?: boolean;
   limit?: string;
   json?: boolean;
-}
-
-interface ReplayAnswer {
-  route: string;
-  sink: string;
-  dryRun: boolean;
-  events: Array<{ eventId: string; seq: number; type: string; receivedAt: string; orderingKey: string }>;
-  deliveries: number[];
-  skipped: Array<{ eventId: string; reason: string }>;
-  truncated: boolean;
 }
 
 export async function runReplay(opts: ReplayOptions, io: { stdout: NodeJS.WritableStream; env?: NodeJS.ProcessEnv }): Promise<number> {
@@ -54,7 +45,7 @@ export async function runReplay(opts: ReplayOptions, io: { stdout: NodeJS.Writab
   if (body.eventIds === undefined && body.since === undefined && body.until === undefined && body.filter === undefined) {
     throw new ExitError(2, 'replay: say which events: --event <id>, --since/--until, or --type/--channel/--phone-number-id/--from');
   }
-  const result = await new ApiClient(opts, io.env).post<ReplayAnswer>('/api/replay', body);
+  const result = await new ApiClient(opts, io.env).post<ReplayResult>('/api/replay', body);
   const out = (line: string) => io.stdout.write(`${line}\n`);
   if (opts.json) {
     out(JSON.stringify(result));
