@@ -9,18 +9,16 @@
 // webhook-ids. The clock stops when every event has arrived.
 // Environment: BENCH_DELIVERY_EVENTS, BENCH_DELIVERY_CONCURRENCY (bluetick's delivery.concurrency,
 // default 64), BENCH_NODE_FLAGS (extra node flags for the bluetick process, e.g. `--cpu-prof`).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Webhook } from 'standardwebhooks';
 import { metaTextBody } from './payloads.js';
+import { BIN, startProcess, stopProcess } from './processes.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const events = Number(process.env.BENCH_DELIVERY_EVENTS ?? 20_000);
 const concurrency = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 64);
 
@@ -62,34 +60,6 @@ function receiver(secret) {
   });
 }
 
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const flags = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [];
-    const child = spawn(process.execPath, [...flags, ...args], { env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk;
-      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ child, base: match[1] });
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => reject(new Error(`bluetick exited with ${code} before listening:\n${out}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 export async function runDeliveryBench() {
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   const rx = await receiver(secret);
@@ -104,7 +74,11 @@ export async function runDeliveryBench() {
       delivery: { concurrency },
     }),
   );
-  const { child, base } = await start([join(root, 'bin/bluetick'), 'serve', '--config', config, '--port', '0', '--data', join(dir, 'data'), '--log-level', 'warn']);
+  const { child, base } = await startProcess([BIN, 'serve', '--config', config, '--port', '0', '--data', join(dir, 'data'), '--log-level', 'warn'], {
+    // The sink's URL is on loopback too: wait for the server's own line.
+    ready: /listening on (https?:\/\/127\.0\.0\.1:\d+)/,
+    nodeFlags: process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : [],
+  });
   try {
     const bodies = Array.from({ length: events }, (_, i) => metaTextBody(i));
     const auth = `Basic ${Buffer.from('enablex:bench-secret').toString('base64')}`;
@@ -141,7 +115,7 @@ export async function runDeliveryBench() {
       );
     }
   } finally {
-    await stop(child);
+    await stopProcess(child);
     await rx.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,47 +6,17 @@
 // PostgreSQL: BENCH_POSTGRES_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
 // The section works in a schema of its own and drops it. Skipped (with a message) when the
 // server cannot be reached. Uses BENCH_SECONDS and BENCH_CONNECTIONS like the rest of the bench.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { metaTextBody } from './payloads.js';
+import { BARE_SERVER, BIN, startProcess, stopProcess } from './processes.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const baseUrl = process.env.BENCH_POSTGRES_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const auth = `Basic ${Buffer.from('enablex:bench-secret').toString('base64')}`;
 const bodies = Array.from({ length: 20_000 }, (_, i) => metaTextBody(i));
-
-function start(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk;
-      const match = /(https?:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ child, base: match[1] });
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening:\n${out}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 /** Loads each URL with its share of the connections at the same time; sums the rates. */
 async function load(urls) {
@@ -95,33 +65,33 @@ async function benchProcesses(n) {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const u = new URL(baseUrl);
   u.searchParams.set('schema', schema);
-  const args = [join(root, 'bin/bluetick'), 'serve', '--port', '0', '--store', u.toString(), '--log-level', 'warn'];
+  const args = [BIN, 'serve', '--port', '0', '--store', u.toString(), '--log-level', 'warn'];
   const env = { BLUETICK_BASIC_AUTH: 'enablex:bench-secret' };
-  const first = await start(args, env);
-  const rest = await Promise.all(Array.from({ length: n - 1 }, () => start(args, env)));
+  const first = await startProcess(args, { env });
+  const rest = await Promise.all(Array.from({ length: n - 1 }, () => startProcess(args, { env })));
   const procs = [first, ...rest];
   try {
     const urls = procs.map((p) => `${p.base}/webhooks/default`);
     const warm = await load(urls);
     const result = await load(urls);
-    await Promise.all(procs.map((p) => stop(p.child)));
+    await Promise.all(procs.map((p) => stopProcess(p.child)));
     const [{ n: rows }] = await query('SELECT count(*)::int AS n FROM journal', schema);
     result.journalRows = rows;
     result.acked = warm.ok + result.ok;
     return result;
   } finally {
-    await Promise.all(procs.map((p) => stop(p.child)));
+    await Promise.all(procs.map((p) => stopProcess(p.child)));
     await query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
   }
 }
 
 async function benchBare() {
-  const { child, base } = await start([join(root, 'bench/bare-server.js')]);
+  const { child, base } = await startProcess([BARE_SERVER]);
   try {
     await load([`${base}/webhooks/default`]);
     return await load([`${base}/webhooks/default`]);
   } finally {
-    await stop(child);
+    await stopProcess(child);
   }
 }
 

@@ -12,14 +12,13 @@
 // bench also measures how long the pipeline takes to normalize every journaled row
 // (reading the database file read-only), so the ingest figure is never bought with a
 // backlog that is not reported. Before the measured run, the warm-up's backlog is drained.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { metaTextBody } from './payloads.js';
+import { BARE_SERVER, BIN, startProcess, stopProcess } from './processes.js';
 
 const PARTS = ['ingest', 'delivery', 'postgres', 'query'];
 const chosen = process.argv.slice(2);
@@ -31,7 +30,6 @@ for (const part of chosen) {
 }
 const runs = (part) => chosen.length === 0 || chosen.includes(part);
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -40,34 +38,6 @@ const auth = `Basic ${Buffer.from('enablex:bench-secret').toString('base64')}`;
 const bodies = Array.from({ length: 20_000 }, (_, i) => metaTextBody(i));
 /** Requests sent by this process so far: numbers the message id of each body, so none repeats. */
 let sent = 0;
-
-/** Starts a child process and resolves with its base URL once it prints one. */
-function startProcess(command, args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const onData = (chunk) => {
-      out += chunk;
-      const match = /(https?:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (match) {
-        child.stdout.off('data', onData);
-        child.stdout.resume();
-        resolve({ child, base: match[1] });
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', onData);
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => reject(new Error(`${command} exited with ${code} before listening:\n${out}`)));
-  });
-}
-
-function stopProcess(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 async function load(url) {
   let i = 0;
@@ -100,7 +70,7 @@ async function load(url) {
 }
 
 async function benchBare() {
-  const { child, base } = await startProcess(process.execPath, [join(root, 'bench/bare-server.js')], {});
+  const { child, base } = await startProcess([BARE_SERVER]);
   try {
     await load(`${base}/webhooks/default`); // warm-up round, not counted
     return await load(`${base}/webhooks/default`);
@@ -138,11 +108,9 @@ async function pipelineCatchUp(dbFile, timeoutMs = 300_000) {
 async function benchBluetick() {
   const dataDir = mkdtempSync(join(tmpdir(), 'bluetick-bench-'));
   const dbFile = join(dataDir, 'bluetick.db');
-  const { child, base } = await startProcess(
-    process.execPath,
-    [join(root, 'bin/bluetick'), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'],
-    { BLUETICK_BASIC_AUTH: 'enablex:bench-secret' },
-  );
+  const { child, base } = await startProcess([BIN, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
+    env: { BLUETICK_BASIC_AUTH: 'enablex:bench-secret' },
+  });
   try {
     await load(`${base}/webhooks/default`); // warm-up round, not counted
     await pipelineCatchUp(dbFile);

@@ -6,17 +6,13 @@
  * holds exactly the bodies that were answered 200, byte for byte, and each was normalized.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
-import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import type { RunningServer } from '../src/server.js';
 import type { JournalRow } from '../src/store/store.js';
 import { rawExchange, rawPost, type RawResponse, type RawResult } from './helpers/raw-http.js';
+import { startTempServer, type TempServer } from './helpers/server.js';
 
 const AUTH = encodeBasicAuthorization('enablex', 's3cret');
 const SECRET = 'bad-input-secret';
@@ -24,7 +20,7 @@ const BODY_LIMIT = 4 * 1024 * 1024;
 const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 
-let dir: string;
+let server: TempServer;
 let running: RunningServer;
 let port: number;
 /** Every body answered 200, in the order sent (concurrent ones in any order). */
@@ -77,30 +73,17 @@ async function postMeta(body: string, signature: string | undefined, extra: stri
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bluetick-bad-input-'));
-  const result = resolveConfig({
-    written: {
-      server: {
-        port: 0,
-        dataDir: dir,
-        limits: { bodyBytes: BODY_LIMIT, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 5_000 },
-      },
-      channels: [
-        { name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] },
-        { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['verify-me'] } },
-      ],
-    },
-    cwd: dir,
+  server = await startTempServer('bluetick-bad-input-', {
+    server: { limits: { bodyBytes: BODY_LIMIT, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 5_000 } },
+    channels: [
+      { name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] },
+      { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['verify-me'] } },
+    ],
   });
-  expect(result.errors).toEqual([]);
-  running = await startServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
-  port = running.address.port;
+  ({ running, port } = server);
 });
 
-afterAll(async () => {
-  await running?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 describe('bad input over real HTTP: each gets its answer and the service keeps serving', () => {
   // ---- bodies that are not what a provider sends: kept (200) and quarantined ----------------

@@ -2,7 +2,6 @@
  * `bluetick tail`, `status`, `templates` and `rebuild` as a user runs them: the built bin in a
  * subprocess, against a real server filled through the real ingest path.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,42 +11,13 @@ import { parseJsonText } from '../src/events/json.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { BIN, ensureBuilt } from './helpers/dist.js';
+import { ensureBuilt, runBin } from './helpers/dist.js';
 import { inboundBody, statusBody, templateQualityBody, templateStatusBody } from './helpers/meta-bodies.js';
 import { dumpProjections, scenarioBodies } from './helpers/scenario.js';
 
 const TOKEN = 'cli-admin-token';
 const SECRET = 'cli-meta-secret';
 const NOW = Date.now();
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BLUETICK_') && k !== 'DATABASE_URL') env[k] = v;
-  return { ...env, ...extra };
-}
-
-function run(args: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): { done: Promise<RunResult>; stdout: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: cleanEnv(opts.env ?? {}) });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-  const done = new Promise<RunResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-  return { done, stdout: () => stdout };
-}
 
 async function startIn(dir: string): Promise<RunningServer> {
   const { config, errors } = resolveConfig({
@@ -98,7 +68,7 @@ describe('bluetick tail / status / templates', () => {
   });
 
   it('status prints each step with its time, marking implied ones', async () => {
-    const res = await run(['status', 'wamid.cli.1'], { cwd: dir, env }).done;
+    const res = await runBin(['status', 'wamid.cli.1'], { cwd: dir, env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^wamid\.cli\.1 {2}outbound {2}read$/m);
@@ -106,27 +76,27 @@ describe('bluetick tail / status / templates', () => {
     expect(res.stdout).toMatch(/^ {2}sent +\S+$/m);
     expect(res.stdout).toContain('timeline:');
 
-    const json = await run(['status', 'wamid.cli.1', '--json'], { cwd: dir, env }).done;
+    const json = await runBin(['status', 'wamid.cli.1', '--json'], { cwd: dir, env });
     expect(JSON.parse(json.stdout)).toMatchObject({ id: 'wamid.cli.1', status: 'read', reactions: [] });
   });
 
   it('status fails with the server answer for an unknown message or a wrong token', async () => {
-    const missing = await run(['status', 'wamid.nope'], { cwd: dir, env }).done;
+    const missing = await runBin(['status', 'wamid.nope'], { cwd: dir, env });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/HTTP 404: no message with id "wamid\.nope"/);
-    const denied = await run(['status', 'wamid.cli.1', '--token', 'wrong'], { cwd: dir, env }).done;
+    const denied = await runBin(['status', 'wamid.cli.1', '--token', 'wrong'], { cwd: dir, env });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/HTTP 401.*BLUETICK_ADMIN_TOKEN/);
   });
 
   it('templates prints the current status, quality and reason, filtered by status', async () => {
-    const res = await run(['templates'], { cwd: dir, env }).done;
+    const res = await runBin(['templates'], { cwd: dir, env });
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^TEMPLATE\s+LANGUAGE\s+STATUS\s+QUALITY\s+CATEGORY\s+UPDATED\s+ID\s+REASON$/);
     expect(lines.find((l) => l.startsWith('order_update'))).toMatch(/en_US\s+PAUSED\s+RED\s+-\s+\S+\s+9007199254740993123\s+low quality$/);
     expect(lines).toHaveLength(3);
-    const paused = await run(['templates', '--status', 'PAUSED', '--json'], { cwd: dir, env }).done;
+    const paused = await runBin(['templates', '--status', 'PAUSED', '--json'], { cwd: dir, env });
     const items = paused.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(items.map((t) => t.key)).toEqual(['9007199254740993123']);
   });
@@ -134,23 +104,23 @@ describe('bluetick tail / status / templates', () => {
   it('tail prints new events as they are recorded, as lines or NDJSON, and resumes with --after', async () => {
     // From the current end: whenever the process connects, it gets what follows.
     const start = await running.store.lastEventSeq();
-    const tail = run(['tail', '--json', '--count', '2', '--type', 'message.received', '--after', String(start)], { cwd: dir, env, timeoutMs: 60_000 });
+    const tail = runBin(['tail', '--json', '--count', '2', '--type', 'message.received', '--after', String(start)], { cwd: dir, env, timeoutMs: 60_000 });
     await post(running, statusBody([{ id: 'wamid.cli.2', status: 'sent', to: '15557770002', at: NOW }]));
     await post(running, inboundBody([{ id: 'wamid.cli.in1', from: '15557770002', text: 'first', at: NOW }]));
     await post(running, inboundBody([{ id: 'wamid.cli.in2', from: '15557770002', text: 'second', at: NOW }]));
-    const res = await tail.done;
+    const res = await tail;
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n').map((l) => parseJsonText(l) as any);
     expect(lines.map((l) => l.event.messageId)).toEqual(['wamid.cli.in1', 'wamid.cli.in2']);
 
-    const human = await run(['tail', '--count', '1', '--after', String(lines[0].seq)], { cwd: dir, env }).done;
+    const human = await runBin(['tail', '--count', '1', '--after', String(lines[0].seq)], { cwd: dir, env });
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`#${lines[1].seq}\\s+message\\.received\\s+15557770002 \\(Name 15557770002\\) -> \\d+\\s+\\[text\\] "second"\\s+wamid\\.cli\\.in2\\s+\\[meta\\]`));
   });
 
   it('tail stops with the reason when the server refuses it', async () => {
-    const res = await run(['tail', '--token', 'wrong'], { cwd: dir, env }).done;
+    const res = await runBin(['tail', '--token', 'wrong'], { cwd: dir, env });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/HTTP 401/);
   });
@@ -175,12 +145,12 @@ describe('bluetick rebuild', () => {
       await running.pipeline.drain();
 
       // The rebuild runs in its own process while this server keeps recording events.
-      const rebuild = run(['rebuild', '--data', dir, '--batch', '5'], { cwd: dir, timeoutMs: 60_000 });
+      const rebuild = runBin(['rebuild', '--data', dir, '--batch', '5'], { cwd: dir, timeoutMs: 60_000 });
       for (let i = half; i < bodies.length; i += 4) {
         await postAll(running, bodies.slice(i, i + 4));
         await new Promise((r) => setTimeout(r, 20));
       }
-      const res = await rebuild.done;
+      const res = await rebuild;
       expect(res.stderr).toMatch(/rebuilding projections/);
       expect(res.code).toBe(0);
       expect(res.stdout).toMatch(/^rebuilt projections from \d+ events in [\d.]+ s \(\d+ transactions\): \d+ messages, \d+ conversations, \d+ contacts, 2 templates, \d+ reactions$/m);
@@ -195,7 +165,7 @@ describe('bluetick rebuild', () => {
       await running.close();
     }
 
-    const json = await run(['rebuild', '--data', dir, '--json'], { cwd: dir }).done;
+    const json = await runBin(['rebuild', '--data', dir, '--json'], { cwd: dir });
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({ events: expect.any(Number), rows: { templates: 2 } });
   }, 120_000);

@@ -6,64 +6,14 @@
  *
  * `bin/bluetick` runs the compiled `dist/`; it is rebuilt first when a source is newer.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, metaMessages, newSecret, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'bluetick');
-const BUILT_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds `dist/` when it is older than the sources; a lock folder keeps parallel suites from building at once. */
-async function ensureBuilt(): Promise<void> {
-  const lock = join(ROOT, 'node_modules', '.bluetick-build.lock');
-  const deadline = Date.now() + 170_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than the deadline was left by a killed run.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 170_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error('timed out waiting for another build of dist/');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  try {
-    const sources = newestSource(join(ROOT, 'src'));
-    if (existsSync(BUILT_MAIN) && statSync(BUILT_MAIN).mtimeMs >= sources) return;
-    const started = Date.now();
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (!existsSync(BUILT_MAIN) || statSync(BUILT_MAIN).mtimeMs < started - 1_000) throw new Error(`building dist/ failed:\n${tsc.stdout}${tsc.stderr}`);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BLUETICK_')) env[k] = v;
-  return env;
-}
+import { BIN, cleanEnv, ensureBuilt } from './helpers/dist.js';
 
 interface Child {
   process: ChildProcessWithoutNullStreams;

@@ -3,17 +3,13 @@
  * headers, framing and body, every request gets an answer from a small defined set, the
  * service keeps serving, and every body acknowledged with 200 is in the journal.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
-import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import type { RunningServer } from '../src/server.js';
 import { rawExchange, rawPost } from './helpers/raw-http.js';
+import { startTempServer, type TempServer } from './helpers/server.js';
 
 const AUTH = encodeBasicAuthorization('enablex', 's3cret');
 const SECRET = 'fuzz-secret';
@@ -22,32 +18,23 @@ const ALLOWED = new Set([200, 400, 401, 403, 404, 405, 408, 413, 415, 417, 431])
 // BLUETICK_PROPERTY_RUNS raises the number of generated requests (the time box grows with it).
 const RUNS = Number(process.env.BLUETICK_PROPERTY_RUNS ?? 150);
 
-let dir: string;
+let server: TempServer;
 let running: RunningServer;
 let port: number;
 const acked: Buffer[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'bluetick-http-fuzz-'));
-  const result = resolveConfig({
-    written: {
-      server: { port: 0, dataDir: dir, limits: { bodyBytes: 4096, headersTimeoutMs: 2_000, requestTimeoutMs: 4_000 } },
-      channels: [
-        { name: 'enablex', basicAuth: ['enablex:s3cret'] },
-        { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['tok'] } },
-      ],
-    },
-    cwd: dir,
+  server = await startTempServer('bluetick-http-fuzz-', {
+    server: { limits: { bodyBytes: 4096, headersTimeoutMs: 2_000, requestTimeoutMs: 4_000 } },
+    channels: [
+      { name: 'enablex', basicAuth: ['enablex:s3cret'] },
+      { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['tok'] } },
+    ],
   });
-  expect(result.errors).toEqual([]);
-  running = await startServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
-  port = running.address.port;
+  ({ running, port } = server);
 });
 
-afterAll(async () => {
-  await running?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 const token = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'), minLength: 1, maxLength: 12 });
 const segment = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_.~%2eEfF/?#=&;:@+$,\'()'), maxLength: 16 });

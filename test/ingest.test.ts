@@ -15,6 +15,7 @@ import { escapeNonAscii, signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import type { JournalRow } from '../src/store/store.js';
+import { statusBody } from './helpers/meta-bodies.js';
 
 const ENABLEX_AUTH = encodeBasicAuthorization('enablex', 's3cret');
 const OTHER_AUTH = encodeBasicAuthorization('second', 'pass:with:colons');
@@ -87,30 +88,11 @@ function send(base: string, opts: SendOptions): Promise<Reply> {
   });
 }
 
+/** A Meta body with `statuses` delivery receipts, ids `${prefix}.0` onwards, one second apart. */
 function metaEnvelope(statuses: number, prefix = 'wamid.batch'): string {
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '102290129340398',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-              statuses: Array.from({ length: statuses }, (_, i) => ({
-                id: `${prefix}.${i}`,
-                status: 'delivered',
-                timestamp: String(1_750_000_000 + i),
-                recipient_id: '16505551234',
-              })),
-            },
-          },
-        ],
-      },
-    ],
-  });
+  return statusBody(
+    Array.from({ length: statuses }, (_, i) => ({ id: `${prefix}.${i}`, status: 'delivered', to: '16505551234', at: (1_750_000_000 + i) * 1000 })),
+  );
 }
 
 const ENABLEX_TEXT = JSON.stringify({

@@ -27,7 +27,7 @@ import { orderingKey } from '../src/dispatch/match.js';
 import { parseEventJson } from '../src/events/normalize.js';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
 import { parsePostgresUrl } from '../src/store/postgres/url.js';
-import { BIN, ensureBuilt } from './helpers/dist.js';
+import { BIN, cleanEnv, ensureBuilt } from './helpers/dist.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 
 const TOTAL = Number(process.env.BLUETICK_SCALE_NOTIFICATIONS ?? 2_000);
@@ -99,10 +99,8 @@ interface Instance {
 }
 
 async function startInstance(config: string): Promise<Instance> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BLUETICK_') && k !== 'DATABASE_URL') env[k] = v;
   const child = spawn(process.execPath, [BIN, 'serve', '--config', config, '--port', '0', '--store', url, '--log-level', 'warn'], {
-    env,
+    env: cleanEnv(),
   });
   spawned.add(child);
   let output = '';

@@ -2,7 +2,6 @@
  * Choosing the store: `store.url` in the config file < DATABASE_URL < `--store`, and
  * `bluetick migrate` (with `--print`) on both backends, run as the built bin.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { resolveConfig } from '../src/config/resolve.js';
 import { loadMigrations } from '../src/store/migrate.js';
 import { parsePostgresUrl } from '../src/store/postgres/url.js';
-import { BIN, ensureBuilt } from './helpers/dist.js';
+import { ensureBuilt, runBin } from './helpers/dist.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 
 const PG_A = 'postgres://a@db-a/x?schema=from_file';
@@ -47,26 +46,6 @@ describe('store selection in the config', () => {
   });
 });
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], cwd: string, env: Record<string, string> = {}): Promise<RunResult> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BLUETICK_') && k !== 'DATABASE_URL') clean[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...clean, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('bluetick migrate', () => {
   let dir: string;
   beforeAll(async () => {
@@ -81,27 +60,27 @@ describe('bluetick migrate', () => {
 
   it('prints the SQL of a fresh SQLite store without creating it, applies it, then has nothing to do', async () => {
     const names = (await loadMigrations('sqlite')).map((m) => m.name);
-    const printed = await run(['migrate', '--data', 'data', '--print'], dir);
+    const printed = await runBin(['migrate', '--data', 'data', '--print'], { cwd: dir });
     expect(printed.code).toBe(0);
     expect(printed.stdout).toContain(`not yet applied to ${join(dir, 'data', 'bluetick.db')}: ${names.join(', ')}`);
     for (const name of names) expect(printed.stdout).toContain(`-- ${name}\nBEGIN;`);
     expect(existsSync(join(dir, 'data', 'bluetick.db'))).toBe(false);
 
-    const applied = await run(['migrate', '--data', 'data'], dir);
+    const applied = await runBin(['migrate', '--data', 'data'], { cwd: dir });
     expect(applied).toMatchObject({ code: 0, stderr: '' });
     expect(applied.stdout).toBe(`applied ${names.join(', ')} to ${join(dir, 'data', 'bluetick.db')}\n`);
-    expect((await run(['migrate', '--data', 'data'], dir)).stdout).toMatch(/^nothing to apply: .* is up to date\n$/);
-    expect((await run(['migrate', '--data', 'data', '--print'], dir)).stdout).toMatch(/^-- nothing to apply/);
+    expect((await runBin(['migrate', '--data', 'data'], { cwd: dir })).stdout).toMatch(/^nothing to apply: .* is up to date\n$/);
+    expect((await runBin(['migrate', '--data', 'data', '--print'], { cwd: dir })).stdout).toMatch(/^-- nothing to apply/);
   });
 
   it('refuses a store URL it cannot use, naming the flag', async () => {
-    const result = await run(['migrate', '--store', 'redis://localhost'], dir);
+    const result = await runBin(['migrate', '--store', 'redis://localhost'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--store: .*postgres:\/\//);
   });
 
   it('reports an unreachable PostgreSQL server in one line without the password', async () => {
-    const result = await run(['migrate', '--store', 'postgres://u:hunter2@127.0.0.1:1/db'], dir);
+    const result = await runBin(['migrate', '--store', 'postgres://u:hunter2@127.0.0.1:1/db'], { cwd: dir });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('bluetick: cannot use the PostgreSQL store at postgres://u:***@127.0.0.1:1/db: connect ECONNREFUSED 127.0.0.1:1\n');
   });
@@ -116,7 +95,7 @@ describe('bluetick migrate', () => {
       const schema = schemaName('migrate_cli');
       schemas.push(schema);
       const url = urlFor(schema);
-      const printed = await run(['migrate', '--print'], dir, { DATABASE_URL: url });
+      const printed = await runBin(['migrate', '--print'], { cwd: dir, env: { DATABASE_URL: url } });
       expect(printed.code).toBe(0);
       expect(printed.stdout).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}";`);
       // Run it the way psql would: one simple-protocol script on a plain connection.
@@ -127,7 +106,7 @@ describe('bluetick migrate', () => {
       } finally {
         await client.end();
       }
-      const again = await run(['migrate', '--store', url], dir);
+      const again = await runBin(['migrate', '--store', url], { cwd: dir });
       expect(again).toMatchObject({ code: 0, stderr: '' });
       expect(again.stdout).toContain('nothing to apply');
     });

@@ -3,7 +3,6 @@
  * journal, then the pipeline. The run is checked from both ends: what the command reports,
  * and what the store holds afterwards.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { TRIGGER_KINDS } from '../src/trigger/kinds.js';
-import { BIN, ensureBuilt } from './helpers/dist.js';
+import { ensureBuilt, runBin } from './helpers/dist.js';
 
 const SECRET = 'trigger-app-secret';
 const BASIC = 'enablex:s3cret';
@@ -167,17 +166,7 @@ describe('bluetick trigger against a running server', () => {
 // ---------------------------------------------------------------------------
 // The installed command: `node bin/bluetick trigger ...` runs the compiled dist/.
 
-function bin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const bin = (args: string[]) => runBin(args, { cwd: dir });
 
 describe('bluetick trigger as installed', () => {
   beforeAll(() => ensureBuilt(), 240_000);

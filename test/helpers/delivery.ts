@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { envelope, PHONE_ID } from './meta-bodies.js';
 
 export interface Received {
   /** Arrival time, epoch ms. */
@@ -111,31 +112,19 @@ export interface MessageSpec {
 }
 
 /** A Meta envelope carrying the messages in order, to business number `phoneNumberId`. */
-export function metaMessages(messages: MessageSpec[], phoneNumberId = '106540352242922'): string {
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '102290129340398',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-              messages: messages.map((m) => ({
-                from: m.from,
-                id: m.id,
-                timestamp: String(m.timestamp ?? 1_750_000_000),
-                type: 'text',
-                text: { body: m.text ?? m.id },
-              })),
-            },
-          },
-        ],
-      },
-    ],
-  });
+export function metaMessages(messages: MessageSpec[], phoneNumberId = PHONE_ID): string {
+  return envelope(
+    {
+      messages: messages.map((m) => ({
+        from: m.from,
+        id: m.id,
+        timestamp: String(m.timestamp ?? 1_750_000_000),
+        type: 'text',
+        text: { body: m.text ?? m.id },
+      })),
+    },
+    phoneNumberId,
+  );
 }
 
 export interface Reply {

@@ -1,10 +1,14 @@
 /**
- * The compiled `dist/` that `bin/bluetick` runs, for tests that spawn real processes.
- * Rebuilt when any source is newer than `dist/cli/main.js`. Test files run in parallel, so
+ * The compiled `dist/` that `bin/bluetick` runs, for tests that spawn real processes, and
+ * the way they run it.
+ *
+ * `dist/` is rebuilt when any source is newer than `dist/cli/main.js`. Building is the
+ * simpler and more faithful choice than a TS loader: Node 20 cannot strip types by itself,
+ * none is installed, and the real bin must be what is tested. Test files run in parallel, so
  * the build holds a lock (an exclusive directory): a second caller waits for the first
  * build instead of running tsc over the same files at the same time.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +68,55 @@ export async function ensureBuilt(): Promise<void> {
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
+}
+
+/**
+ * The caller's environment without its bluetick settings (`BLUETICK_*`, `DATABASE_URL`), so a
+ * child process sees only what the test gives it in `extra`.
+ */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BLUETICK_') && k !== 'DATABASE_URL') env[k] = v;
+  return { ...env, ...extra };
+}
+
+export interface BinResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BinOptions {
+  cwd: string;
+  /** Added to {@link cleanEnv}. */
+  env?: Record<string, string>;
+  /** Written to stdin, which is then closed (closed at once without it). */
+  input?: string | Buffer;
+  /** SIGKILL after this long (the result then has `code: null`). Default 20 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * `node bin/bluetick ...args` as a user runs it, to the end: resolves with the exit code and
+ * everything printed. The process starts at once, so a caller may do other work (post to a
+ * server the command is tailing) before awaiting the result.
+ */
+export function runBin(args: string[], opts: BinOptions): Promise<BinResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: cleanEnv(opts.env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
 }

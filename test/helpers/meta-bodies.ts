@@ -11,7 +11,8 @@ export function ts(ms: number): string {
   return String(Math.floor(ms / 1000));
 }
 
-function envelope(value: Record<string, unknown>, phoneNumberId = PHONE_ID): string {
+/** The envelope Meta wraps every `messages`-field change in, around `value`'s own keys. */
+export function envelope(value: Record<string, unknown>, phoneNumberId = PHONE_ID): string {
   return JSON.stringify({
     object: 'whatsapp_business_account',
     entry: [
