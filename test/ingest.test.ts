@@ -335,7 +335,8 @@ describe('ingest over HTTP', () => {
   });
 
   it('answers 503 with Retry-After while the journal cannot commit, and 200 again once it can', async () => {
-    const db = new Database(join(dir, 'bluetick.db'));
+    // Acked rows are written first to the inbox file (store/sqlite/inbox.ts): lock that one.
+    const db = new Database(join(dir, 'bluetick.inbox.db'));
     try {
       db.exec('BEGIN EXCLUSIVE');
       const blocked = await send(running.url, { path: '/webhooks/enablex', headers: { authorization: ENABLEX_AUTH }, body: '{"during":"lock"}' });

@@ -20,6 +20,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BluetickError } from '../src/errors.js';
 import { openStore } from '../src/store/open.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { InboxWriter } from '../src/store/sqlite/inbox.js';
 import { WorkerStore } from '../src/store/sqlite/worker-store.js';
 import type { Store } from '../src/store/store.js';
 import { decodeError, encodeError, revive, toWire } from '../src/store/sqlite/worker-wire.js';
@@ -135,7 +136,7 @@ describe('WorkerStore', () => {
     const locker = new Database(join(dir, 'bluetick.db'));
     try {
       locker.exec('BEGIN EXCLUSIVE');
-      const err = await store.appendJournal([journalInput()]).catch((e: unknown) => e);
+      const err = await store.retryJournal().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Database.SqliteError);
       expect((err as { code?: string }).code).toBe('SQLITE_BUSY');
       expect((err as Error).message).toBe('database is locked');
@@ -144,7 +145,111 @@ describe('WorkerStore', () => {
       if (locker.inTransaction) locker.exec('ROLLBACK');
       locker.close();
     }
+    expect(await store.retryJournal()).toBe(0);
+  });
+
+  it('fails an append with SQLITE_BUSY while the inbox is locked elsewhere, and takes the next one', async () => {
+    await store.close();
+    store = (await openStore({ dataDir: dir, thread: 'worker', inboxBusyRetryMs: 30 })) as WorkerStore;
+    const locker = new Database(join(dir, 'bluetick.inbox.db'));
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      const err = await store.appendJournal([journalInput()]).catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('SQLITE_BUSY');
+      locker.exec('ROLLBACK');
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
     expect(await store.appendJournal([journalInput()])).toEqual([1]);
+    expect((await store.getJournalRow(1))?.state).toBe('pending');
+  });
+
+  it('acks while the store file is locked: rows wait in the inbox and reach the journal once it is free', async () => {
+    const locker = new Database(join(dir, 'bluetick.db'));
+    let ids: number[];
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      ids = await store.appendJournal([journalInput({ body: Buffer.from('{"a":1}') }), journalInput({ body: Buffer.from('{"b":2}') })]);
+      expect(ids).toEqual([1, 2]);
+      // Acked rows count as pending even before they are journaled.
+      const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
+      expect(inbox.prepare('SELECT id, body FROM inbox ORDER BY id').all()).toEqual([
+        { id: 1, body: Buffer.from('{"a":1}') },
+        { id: 2, body: Buffer.from('{"b":2}') },
+      ]);
+      inbox.close();
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
+    const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
+    expect(rows.map((r) => r?.body.toString())).toEqual(['{"a":1}', '{"b":2}']);
+    expect((await store.counts()).journal.pending).toBe(2);
+  });
+
+  it('an inline store on the same file journals what the inbox holds before its own appends', async () => {
+    const [first] = await store.appendJournal([journalInput()]);
+    await store.close();
+    const orphan = new InboxWriter(join(dir, 'bluetick.inbox.db'), { after: first!, checkpointIntervalMs: 0 });
+    await orphan.append([journalInput({ body: Buffer.from('{"left":1}') })]);
+    await orphan.close();
+
+    const inline = await openStore({ dataDir: dir });
+    try {
+      expect(await inline.appendJournal([journalInput({ body: Buffer.from('{"own":1}') })])).toEqual([first! + 2]);
+      const page = await inline.listJournal({}, { limit: 10 });
+      expect(page.items.map((r) => [r.id, r.body.toString()]).slice(1)).toEqual([
+        [first! + 1, '{"left":1}'],
+        [first! + 2, '{"own":1}'],
+      ]);
+    } finally {
+      await inline.close();
+    }
+    store = (await openStore({ dataDir: dir, thread: 'worker' })) as WorkerStore;
+  });
+
+  it('journals every inbox row at close, right after a burst too', async () => {
+    const body = Buffer.alloc(1200, 0x20);
+    let acked = 0;
+    // Fast enough to count as a burst, when the inbox is copied only as far as the pipeline needs.
+    for (let i = 0; i < 20; i++) acked += (await store.appendJournal(Array.from({ length: 500 }, () => journalInput({ body })))).length;
+    await store.close();
+    const db = new Database(join(dir, 'bluetick.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM journal').pluck().get()).toBe(acked);
+    } finally {
+      db.close();
+    }
+    store = (await openStore({ dataDir: dir, thread: 'worker' })) as WorkerStore;
+  });
+
+  it('journals at the next start what a killed process acked into the inbox, ids unchanged', async () => {
+    const [first] = await store.appendJournal([journalInput({ body: Buffer.from('{"before":1}') })]);
+    await store.close();
+    // What a process leaves when it dies right after its acks: rows in the inbox only.
+    const orphan = new InboxWriter(join(dir, 'bluetick.inbox.db'), { after: first!, checkpointIntervalMs: 0 });
+    const ids = await orphan.append([journalInput({ body: Buffer.from('{"acked":1}') }), journalInput({ body: Buffer.from('{"acked":2}') })]);
+    await orphan.close();
+    expect(ids).toEqual([first! + 1, first! + 2]);
+
+    store = (await openStore({ dataDir: dir, thread: 'worker' })) as WorkerStore;
+    const pipeline = store.createPipeline();
+    pipeline.start();
+    await pipeline.drain();
+    const page = await store.listJournal({}, { limit: 10 });
+    expect(page.items.map((r) => [r.id, r.body.toString(), r.state])).toEqual([
+      [first, '{"before":1}', 'processed'],
+      [first! + 1, '{"acked":1}', 'processed'],
+      [first! + 2, '{"acked":2}', 'processed'],
+    ]);
+    // New ids continue after them, and the inbox keeps nothing the journal has.
+    expect(await store.appendJournal([journalInput()])).toEqual([first! + 3]);
+    await pipeline.stop();
+    await store.close();
+    const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
+    expect(inbox.prepare('SELECT count(*) FROM inbox WHERE id <= ?').pluck().get(first! + 2)).toBe(0);
+    inbox.close();
   });
 
   it('round-trips bodies byte for byte, invalid UTF-8 and NULs included, as Buffers', async () => {
@@ -420,13 +525,21 @@ describe('a server killed with SIGKILL', () => {
     await Promise.all(loops);
     agent.destroy();
 
+    // Acked rows are in the journal, or still in the inbox it is copied from (pending too).
     const journaled = (): { bodies: Set<string>; pending: number } => {
       const db = new Database(join(dir, 'bluetick.db'), { readonly: true });
+      const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
       try {
         const bodies = new Set(db.prepare<[], Buffer>('SELECT body FROM journal').pluck().all().map((b) => b.toString()));
-        const pending = db.prepare<[], number>("SELECT count(*) FROM journal WHERE state = 'pending'").pluck().get()!;
+        let pending = db.prepare<[], number>("SELECT count(*) FROM journal WHERE state = 'pending'").pluck().get()!;
+        const last = db.prepare<[], number>('SELECT COALESCE(MAX(id), 0) FROM journal').pluck().get()!;
+        for (const b of inbox.prepare<[number], Buffer>('SELECT body FROM inbox WHERE id > ?').pluck().all(last)) {
+          bodies.add(b.toString());
+          pending++;
+        }
         return { bodies, pending };
       } finally {
+        inbox.close();
         db.close();
       }
     };

@@ -30,6 +30,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
    * `sqlite/worker-store.ts`). Its `busyTimeoutMs` defaults to 1000 ms instead of 50.
    */
   thread?: 'inline' | 'worker';
+  /** With `thread: 'worker'`: how long an append retries while the inbox is locked elsewhere. */
+  inboxBusyRetryMs?: number;
 }
 
 /** The default database file name inside the data folder. */
@@ -53,7 +55,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   }
   await mkdir(dataDir, { recursive: true });
   const path = isAbsolute(file) ? file : join(dataDir, file);
-  const store = thread === 'worker' ? await WorkerStore.open(path, sqlite) : new SqliteStore(path, sqlite);
+  const { inboxBusyRetryMs: _workerOnly, ...inline } = sqlite;
+  const store = thread === 'worker' ? await WorkerStore.open(path, sqlite) : new SqliteStore(path, inline);
   try {
     await store.migrate();
   } catch (err) {

@@ -14,6 +14,7 @@
  * - A normalizer fix: raw bytes are kept as a BLOB, byte for byte, so any row can be put
  *   back to `pending` and normalized again without loss.
  */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
@@ -54,6 +55,7 @@ import {
 } from '../rows.js';
 import type { Condition } from '../conditions.js';
 import { Checkpointer } from './checkpointer.js';
+import { InboxReader, inboxFileFor, type InboxRecord } from './inbox.js';
 import { SqliteProjections } from './projections.js';
 import { clampLimit, pageOf, toPage, whereOf } from './sql.js';
 import type {
@@ -113,6 +115,14 @@ export interface SqliteStoreOptions {
   outcomeSync?: 'normal' | 'full';
   /** Problems off the request path (the checkpoint worker). */
   onError?: (err: Error) => void;
+  /**
+   * An inbox file that another thread appends to ({@link InboxWriter}, `inbox.ts`):
+   * {@link SqliteStore.importInbox} copies its rows into the journal, and `counts()`
+   * includes the rows still waiting there. By default the inbox next to the database file
+   * is opened when it exists (a server that stopped or died may have left rows in it), and
+   * this store's own appends copy those rows first, so no id is handed out twice.
+   */
+  inboxFile?: string;
 }
 
 export interface SqliteSettings {
@@ -159,6 +169,7 @@ export class SqliteStore implements Store {
 
   private readonly db: Database.Database;
   private readonly checkpointer: Checkpointer | undefined;
+  private readonly inbox: InboxReader | undefined;
   private readonly checkpointAfterBytes: number;
   private readonly relaxedOutcomes: boolean;
   private bytesSinceNudge = 0;
@@ -176,6 +187,7 @@ export class SqliteStore implements Store {
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
+  private readonly importTx: (records: InboxRecord[]) => void;
   private readonly recordTx: (prepared: PreparedOutcome[], now: number) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -202,6 +214,19 @@ export class SqliteStore implements Store {
     }
 
     this.deliveries = new SqliteDeliveries(this.db);
+    try {
+      const inboxFile = opts.inboxFile ?? (file === ':memory:' ? undefined : inboxFileFor(file));
+      this.inbox =
+        inboxFile !== undefined && (opts.inboxFile !== undefined || existsSync(inboxFile)) ? new InboxReader(inboxFile) : undefined;
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+
+    this.importTx = this.db.transaction((records: InboxRecord[]): void => {
+      const insert = this.q.importJournal;
+      for (let i = 0; i < records.length; i++) insert.run(...records[i]!);
+    }).immediate;
 
     this.appendTx = this.db.transaction((rows: JournalInput[]): number[] => {
       const insert = this.q.insertJournal;
@@ -291,6 +316,12 @@ export class SqliteStore implements Store {
 
   async appendJournal(rows: JournalInput[]): Promise<number[]> {
     if (rows.length === 0) return [];
+    // Rows an inbox still holds have their ids already: they go first.
+    if (this.inbox !== undefined) {
+      let copied: number;
+      do copied = (await this.importInbox()).rows;
+      while (copied > 0);
+    }
     const ids = this.appendTx(rows);
     if (this.checkpointer) {
       let bytes = this.bytesSinceNudge;
@@ -302,6 +333,30 @@ export class SqliteStore implements Store {
       this.bytesSinceNudge = bytes;
     }
     return ids;
+  }
+
+  /**
+   * Copies up to `limit` inbox rows (none for 0) the journal does not have yet into it, ids unchanged, in
+   * one `synchronous=FULL` transaction (the journal's largest id is the cursor, so a copy
+   * interrupted by a crash is simply done again). Returns how many rows were copied and the
+   * largest id the journal now has: the inbox may delete every row up to it.
+   */
+  async importInbox(limit = 2_000): Promise<{ rows: number; through: number }> {
+    const last = this.q.lastJournalId.get() ?? 0;
+    if (this.inbox === undefined || limit < 1) return { rows: 0, through: last };
+    const records = this.inbox.read(last, Math.floor(limit));
+    if (records.length === 0) return { rows: 0, through: last };
+    this.importTx(records);
+    if (this.checkpointer) {
+      let bytes = this.bytesSinceNudge;
+      for (let i = 0; i < records.length; i++) bytes += records[i]![5].length;
+      if (bytes >= this.checkpointAfterBytes) {
+        bytes = 0;
+        this.checkpointer.nudge();
+      }
+      this.bytesSinceNudge = bytes;
+    }
+    return { rows: records.length, through: records[records.length - 1]![0] };
   }
 
   async claimJournal(limit: number): Promise<JournalRow[]> {
@@ -423,6 +478,14 @@ export class SqliteStore implements Store {
       };
       const oldest = q.oldestPending.get();
       if (oldest !== undefined) counts.oldestPendingReceivedAt = oldest;
+      if (this.inbox !== undefined) {
+        // Acked rows not copied into the journal yet are pending too (newer than the journal's).
+        const waiting = this.inbox.waiting(counts.lastJournalId);
+        journal.pending += waiting.rows;
+        if (counts.oldestPendingReceivedAt === undefined && waiting.oldestReceivedAt !== undefined) {
+          counts.oldestPendingReceivedAt = waiting.oldestReceivedAt;
+        }
+      }
       return counts;
     }).deferred();
   }
@@ -542,6 +605,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.checkpointer) await this.checkpointer.stop();
+    this.inbox?.close();
     this.db.close();
   }
 
@@ -576,6 +640,10 @@ function prepareStatements(db: Database.Database) {
   return {
     insertJournal: db.prepare<[string, number, string | null, string, Buffer, string]>(
       'INSERT INTO journal (channel, received_at, remote_address, headers, body, verified_by) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    importJournal: db.prepare<InboxRecord>(
+      `INSERT OR IGNORE INTO journal (id, channel, received_at, remote_address, headers, body, verified_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertEvent: db
       .prepare<EventParams, number>(

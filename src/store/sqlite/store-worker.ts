@@ -6,28 +6,33 @@
  * {@link WorkerStore} forwards from the main thread, and runs the {@link Pipeline} next to
  * it, so the thread serving HTTP never waits on an fsync and never normalizes.
  *
+ * The main thread writes acked rows into the inbox itself (`inbox.ts`) and reports its
+ * commits (`importInbox`, at most one request outstanding); this thread copies the rows into
+ * the journal: all of them at once outside a burst; during a burst only as many as each
+ * pipeline batch claims, since copying is work too and the rows are durable where they are.
+ * It also copies everything at start, before the pipeline runs (rows acked just before a
+ * crash), and at close.
+ *
  * Scheduling, in order of priority:
- * 1. Journal appends. Every call that is queued when a message arrives is taken at once
- *    (`receiveMessageOnPort`), and consecutive `appendJournal` calls are written as ONE
- *    transaction: one fsync for several of the main thread's group commits.
- * 2. Everything else the main thread asks, in the order it was asked.
- * 3. The pipeline, between messages: it yields to the event loop after every batch, and a
+ * 1. What the main thread asks (inbox imports included), in the order it was asked: every
+ *    call queued when a message arrives is taken at once (`receiveMessageOnPort`). Calls
+ *    that read journal rows copy the inbox first, so they see every acked row.
+ * 2. The pipeline, between messages: it yields to the event loop after every batch, and a
  *    batch is bounded in time as well as in rows (about {@link IDLE_BATCH_MS} of work, so
- *    the first request of a new burst does not wait behind a long batch). While appends
- *    keep arriving, batches are cut to about {@link BUSY_BATCH_MS}, so a queued append
- *    waits for at most one short batch. Under a burst (many requests waiting
- *    on each commit, see {@link BURST_ROWS_PER_COMMIT}) it also takes at most
- *    {@link BURST_SHARE} of the thread's time, pausing between batches: its CPU work (about
- *    three times the cost of an append) would otherwise compete with the HTTP thread for
- *    the cores while providers wait for their 200. So lag grows during a burst, though it
+ *    a call made meanwhile does not wait behind a long batch). While rows keep arriving,
+ *    batches are cut to about {@link BUSY_BATCH_MS}. Under a burst it also takes at most
+ *    {@link BURST_SHARE} of the thread's time, pausing between batches: its CPU work would
+ *    otherwise compete with the HTTP thread for the cores while providers wait for their 200. So lag grows during a burst, though it
  *    keeps moving, and is caught up afterwards with full-size batches back to back. That is
- *    the design: normalizing happens after the ack, from rows that are already durable. At a
- *    steady moderate rate there is no pause, and the pipeline keeps up.
+ *    the design: normalizing happens after the ack, from rows that are already durable. A
+ *    burst is ingest arriving faster than the pipeline could follow using the whole thread
+ *    (its measured cost per row): the backlog grows then whatever the pipeline does, so
+ *    yielding costs little extra lag. Below that rate there is no pause, and it keeps up.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { Provider } from '../../events/types.js';
 import { Pipeline, type BatchInfo, type PipelineLogger } from '../../pipeline.js';
-import type { JournalInput, Store, StoredEvent } from '../store.js';
+import type { Store, StoredEvent } from '../store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import { encodeError, revive, toWire, type CallMessage, type Notice, type Reply } from './worker-wire.js';
 
@@ -49,12 +54,14 @@ export interface RemotePipelineSettings {
 const BUSY_BATCH_MS = 2;
 /** Target duration of one pipeline batch otherwise (catching up). */
 const IDLE_BATCH_MS = 50;
-/** Rows per append commit (smoothed) from which ingest counts as a burst. */
-const BURST_ROWS_PER_COMMIT = 16;
+/** Inbox rows copied per journal transaction. */
+const IMPORT_BATCH = 2_000;
 /** Largest share of the thread's time the pipeline takes during a burst. */
-const BURST_SHARE = 0.1;
+const BURST_SHARE = 0.05;
 /** Appends within this window count as "arriving". */
 const BUSY_WINDOW_MS = 100;
+/** Store methods that read or change journal rows: they see every inbox row first. */
+const JOURNAL_READS = new Set(['listJournal', 'getJournalRow', 'retryJournal', 'claimJournal', 'counts']);
 /** Smallest batch, so the pipeline always moves. */
 const MIN_BATCH = 2;
 
@@ -81,9 +88,10 @@ try {
 let closing: Promise<void> | undefined;
 let pipeline: Pipeline | undefined;
 let recorded: StoredEvent[] = [];
+/** When the main thread last reported inbox commits. */
 let lastAppendAt = -Infinity;
-/** Rows per append commit, smoothed: how many requests wait on each commit. */
-let rowsPerCommit = 0;
+/** Ingest rate reported by the main thread, rows per second, smoothed. */
+let ingestRate = 0;
 /** During a burst, the pipeline's next batch may not start before this time. */
 let nextBatchAt = 0;
 /** Normalize + record cost per row, smoothed over recent batches. */
@@ -118,18 +126,7 @@ function runQueue(queue: CallMessage[]): void {
   for (let next = receiveMessageOnPort(port!); next !== undefined; next = receiveMessageOnPort(port!)) {
     queue.push(next.message as CallMessage);
   }
-  for (let i = 0; i < queue.length; ) {
-    const m = queue[i]!;
-    if (m.on === 'store' && m.method === 'appendJournal' && closing === undefined) {
-      let j = i + 1;
-      while (j < queue.length && queue[j]!.on === 'store' && queue[j]!.method === 'appendJournal') j++;
-      append(queue.slice(i, j));
-      i = j;
-    } else {
-      call(m);
-      i++;
-    }
-  }
+  for (const m of queue) call(m);
 }
 
 function reply(id: number, result: unknown): void {
@@ -163,33 +160,50 @@ function call(m: CallMessage): void {
   }
 }
 
-/** One transaction for the rows of every queued append; each caller gets its own ids back. */
-function append(calls: CallMessage[]): void {
-  lastAppendAt = performance.now();
-  let n = 0;
-  for (const c of calls) n += (c.args[0] as unknown[]).length;
-  rowsPerCommit = 0.8 * rowsPerCommit + 0.2 * n;
-  const rows: JournalInput[] = [];
-  const counts: number[] = [];
-  for (const c of calls) {
-    const part = revive(c.args[0]) as JournalInput[];
-    counts.push(part.length);
-    for (let k = 0; k < part.length; k++) rows.push(part[k]!);
+/** What the main thread reports with each import request. */
+export interface InboxActivity {
+  /** Inbox commits since the previous request. */
+  commits: number;
+  /** Rows in them. */
+  rows: number;
+}
+
+/**
+ * Copies every inbox row the journal lacks into it, in transactions of {@link IMPORT_BATCH}
+ * rows, and wakes the pipeline. Returns the largest journal id: the inbox may delete up to it.
+ */
+async function importInbox(activity: InboxActivity): Promise<{ rows: number; through: number }> {
+  if (activity.commits > 0) {
+    const now = performance.now();
+    const elapsed = Math.max(1, now - lastAppendAt);
+    // Over a gap longer than the busy window the rate restarts from this report alone.
+    const weight = Math.min(1, elapsed / BUSY_WINDOW_MS);
+    ingestRate = (1 - weight) * ingestRate + weight * ((activity.rows * 1000) / elapsed);
+    lastAppendAt = now;
   }
-  store.appendJournal(rows).then(
-    (ids) => {
-      let at = 0;
-      for (let k = 0; k < calls.length; k++) {
-        const n = counts[k]!;
-        reply(calls[k]!.id, ids.slice(at, at + n));
-        at += n;
-      }
-      pipeline?.wake();
-    },
-    (err: unknown) => {
-      for (const c of calls) fail(c.id, err);
-    },
-  );
+  if (burst()) return store.importInbox(0);
+  const result = await importRows(Infinity, false);
+  if (result.rows > 0) pipeline?.wake();
+  return result;
+}
+
+/**
+ * Copies up to `limit` inbox rows into the journal, {@link IMPORT_BATCH} per transaction.
+ * With `notify`, tells the main thread how far the journal now reaches (an import the main
+ * thread did not ask for).
+ */
+async function importRows(limit: number, notify: boolean): Promise<{ rows: number; through: number }> {
+  let rows = 0;
+  let through = 0;
+  for (;;) {
+    const want = Math.min(IMPORT_BATCH, limit - rows);
+    const r = await store.importInbox(want);
+    rows += r.rows;
+    through = r.through;
+    if (r.rows < want || rows >= limit) break;
+  }
+  if (notify && rows > 0) post({ op: 'imported', through });
+  return { rows, through };
 }
 
 function closedError(): Error {
@@ -203,7 +217,12 @@ function invoke(m: CallMessage): unknown {
       if (closing !== undefined) throw closedError();
       const fn = (store as unknown as Record<string, unknown>)[m.method];
       if (typeof fn !== 'function' || m.method === 'constructor') throw new TypeError(`the store has no method ${m.method}()`);
-      const result: unknown = fn.apply(store, revive(m.args) as unknown[]);
+      const args = revive(m.args) as unknown[];
+      // Every row acked before this call is in the inbox already: journal it first, so a
+      // reader never misses a row it was told is stored.
+      const result: unknown = JOURNAL_READS.has(m.method)
+        ? importRows(Infinity, true).then(() => fn.apply(store, args) as unknown)
+        : fn.apply(store, args);
       if (m.method === 'retryJournal') wakeAfter(result);
       return result;
     }
@@ -211,6 +230,10 @@ function invoke(m: CallMessage): unknown {
       return pipelineCall(m.method, m.args);
     case 'worker':
       if (m.method === 'close') return close();
+      if (m.method === 'importInbox') {
+        if (closing !== undefined) throw closedError();
+        return importInbox(m.args[0] as InboxActivity);
+      }
       throw new TypeError(`unknown worker call ${m.method}()`);
     default:
       throw new TypeError(`unknown call target ${String(m.on)}`);
@@ -229,10 +252,16 @@ function pipelineCall(method: string, args: unknown[]): unknown {
   }
   if (pipeline === undefined) throw new Error('no pipeline was created');
   switch (method) {
-    case 'start':
+    case 'start': {
       if (closing !== undefined) throw closedError();
-      pipeline.start();
-      return undefined;
+      // Rows acked before a crash or a stop may still be in the inbox: journal them first.
+      const p = pipeline;
+      return importRows(Infinity, true)
+        .catch((err: unknown) => logger.error({ err }, 'could not copy the inbox into the journal; retrying on the next commit'))
+        .then(() => {
+          if (closing === undefined) p.start();
+        });
+    }
     case 'wake':
       pipeline.wake();
       return undefined;
@@ -256,16 +285,21 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
   // The pipeline sees the store through this view: the same store, with claims cut short
   // while appends are arriving (see the module comment).
   const claimJournal: Store['claimJournal'] = async (limit) => {
-    // Appends that arrived meanwhile go first.
+    // Calls that arrived meanwhile go first.
     dispatch([]);
-    if (!busy()) return store.claimJournal(batchLimit(limit, IDLE_BATCH_MS));
-    const wait = nextBatchAt - performance.now();
-    if (rowsPerCommit >= BURST_ROWS_PER_COMMIT && wait >= 1) {
-      // The thread stays free for appends meanwhile; stop() waits for this pause at most.
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
-      dispatch([]);
+    let want = batchLimit(limit, IDLE_BATCH_MS);
+    if (busy()) {
+      const wait = nextBatchAt - performance.now();
+      if (burst() && wait >= 1) {
+        // The thread stays free for other calls meanwhile; stop() waits for this pause at most.
+        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+        dispatch([]);
+      }
+      want = batchLimit(limit, BUSY_BATCH_MS);
     }
-    return store.claimJournal(batchLimit(limit, BUSY_BATCH_MS));
+    // During a burst the inbox is copied only as far as this batch needs.
+    await importRows(want, true);
+    return store.claimJournal(want);
   };
   const view = new Proxy(store, {
     get(target, prop) {
@@ -297,6 +331,11 @@ function busy(): boolean {
   return performance.now() - lastAppendAt <= BUSY_WINDOW_MS;
 }
 
+/** Ingest arrives faster than the pipeline could follow at full speed (see the module comment). */
+function burst(): boolean {
+  return busy() && ingestRate * msPerRow > 1000;
+}
+
 /** Rows that take about `ms` to normalize and record, within [MIN_BATCH, limit]. */
 function batchLimit(limit: number, ms: number): number {
   return Math.max(Math.min(MIN_BATCH, limit), Math.min(limit, Math.floor(ms / Math.max(msPerRow, 0.001))));
@@ -305,6 +344,10 @@ function batchLimit(limit: number, ms: number): number {
 function close(): Promise<void> {
   closing ??= (async () => {
     try {
+      // What the inbox holds goes into the journal now, so tools reading the file find it.
+      await importRows(Infinity, false).catch((err: unknown) =>
+        logger.error({ err }, 'could not copy the inbox into the journal at close; the next start does'),
+      );
       await pipeline?.stop();
     } finally {
       await store.close();

@@ -39,6 +39,8 @@ export type Notice =
   | { op: 'fatal'; error: WireError }
   | { op: 'batch'; info: BatchInfo; recorded: StoredEvent[] }
   | { op: 'log'; level: 'warn' | 'error'; obj: unknown; msg: string }
+  /** The journal now holds every inbox row up to `through`: the inbox may delete them. */
+  | { op: 'imported'; through: number }
   | { op: 'error'; error: WireError };
 
 export interface WireError {
