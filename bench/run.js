@@ -88,8 +88,13 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function pipelineCatchUp(dbFile, timeoutMs = 300_000) {
   const started = performance.now();
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  // Acked rows not copied into the journal yet wait in the inbox (src/store/sqlite/inbox.ts).
+  const inbox = new Database(dbFile.replace(/\.db$/, '.inbox.db'), { readonly: true, fileMustExist: true });
   try {
-    const pending = db.prepare("SELECT count(*) FROM journal WHERE state = 'pending'").pluck();
+    const journalPending = db.prepare("SELECT count(*) FROM journal WHERE state = 'pending'").pluck();
+    const lastJournalId = db.prepare('SELECT COALESCE(MAX(id), 0) FROM journal').pluck();
+    const inboxWaiting = inbox.prepare('SELECT count(*) FROM inbox WHERE id > ?').pluck();
+    const pending = { get: () => journalPending.get() + inboxWaiting.get(lastJournalId.get()) };
     const lastSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck();
     const backlog = pending.get();
     const events0 = lastSeq.get();
@@ -101,6 +106,7 @@ async function pipelineCatchUp(dbFile, timeoutMs = 300_000) {
     const seconds = (performance.now() - started) / 1000;
     return { backlog, left, seconds, events: lastSeq.get() - events0 };
   } finally {
+    inbox.close();
     db.close();
   }
 }

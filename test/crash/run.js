@@ -133,12 +133,17 @@ try {
   await running.done;
   console.log(`  load stopped: ${posts} POSTs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const db = new Database(join(dir, 'data', 'bluetick.db'), { readonly: true, fileMustExist: true });
+  // Acked rows not yet copied into the journal wait in the inbox: pending too.
+  const inbox = new Database(join(dir, 'data', 'bluetick.inbox.db'), { readonly: true, fileMustExist: true });
   for (let i = 0; ; i++) {
     const { n } = db.prepare("SELECT count(*) AS n FROM journal WHERE state = 'pending'").get();
-    if (n === 0) break;
-    if (i > 600) throw new Error(`${n} journal rows still pending after 60 s`);
+    const last = db.prepare('SELECT COALESCE(MAX(id), 0) FROM journal').pluck().get();
+    const waiting = inbox.prepare('SELECT count(*) FROM inbox WHERE id > ?').pluck().get(last);
+    if (n + waiting === 0) break;
+    if (i > 600) throw new Error(`${n + waiting} journal rows still pending after 60 s`);
     await sleep(100);
   }
+  inbox.close();
   db.close();
   server.child.kill('SIGTERM');
   const how = await server.exited;

@@ -3,7 +3,8 @@
 // `bluetick serve` runs as its own process; this script loads it far above what it can take
 // (many keep-alive connections posting trigger-built notifications with no pause, plus
 // connections posting 256 KB bodies) and meanwhile blocks its journal from outside: another
-// SQLite connection holds BEGIN EXCLUSIVE on the same file, so no commit can happen.
+// SQLite connection holds BEGIN EXCLUSIVE on the inbox (the file acked rows are first written
+// to, `bluetick.inbox.db`), so no commit can happen.
 //
 // Phases: open (baseline) -> blocked -> flapping (the lock taken and released at random, so
 // commits are slow rather than impossible) -> recovering -> recovered (no help from outside).
@@ -39,6 +40,7 @@ const BASIC = 'enablex:overload-secret';
 const dir = mkdtempSync(join(tmpdir(), 'bluetick-overload-'));
 const port = await freePort();
 const dbFile = join(dir, 'data', 'bluetick.db');
+const inboxFile = join(dir, 'data', 'bluetick.inbox.db');
 const config = writeConfig(dir, {
   server: { port, dataDir: join(dir, 'data'), limits: { maxConnections: 4096 } },
   channels: [{ name: 'enablex', provider: 'enablex', basicAuth: [BASIC] }],
@@ -99,7 +101,7 @@ const sampler = setInterval(() => {
 
 // ---- the lock --------------------------------------------------------------------------------
 
-const locker = new Database(dbFile, { timeout: 10_000 });
+const locker = new Database(inboxFile, { timeout: 10_000 });
 const lock = () => locker.exec('BEGIN EXCLUSIVE');
 const unlock = () => {
   if (locker.inTransaction) locker.exec('ROLLBACK');
