@@ -35,6 +35,18 @@ export function inboxFileFor(storeFile: string): string {
   return storeFile.endsWith('.db') ? `${storeFile.slice(0, -3)}.inbox.db` : `${storeFile}.inbox`;
 }
 
+/**
+ * Switches the connection to WAL and creates the inbox table if missing. A new file gets
+ * `auto_vacuum=INCREMENTAL` first (it takes effect only before WAL mode and the first
+ * table), so the space a burst took can be given back.
+ */
+function prepareInbox(db: Database.Database, file: string): void {
+  db.pragma('auto_vacuum = INCREMENTAL');
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
+  db.exec(INBOX_DDL);
+}
+
 const INBOX_DDL = `
 CREATE TABLE IF NOT EXISTS inbox (
   id             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,6 +82,11 @@ const NUDGE_AFTER_BYTES = 4 * 1024 * 1024;
 const PURGE_ROWS = 2_000;
 const PURGE_EVERY_MS = 20;
 
+/** Free pages the inbox keeps for reuse (about 16 MiB); beyond them it shrinks. */
+const KEEP_FREE_PAGES = 4_096;
+/** Pages given back per purge step. */
+const SHRINK_PAGES = 512;
+
 /** How long to wait between two tries while the inbox is locked, ms. */
 const BUSY_RETRY_EVERY_MS = 2;
 
@@ -82,11 +99,14 @@ export class InboxWriter {
   private readonly busyRetryMs: number;
   private readonly tx: (rows: JournalInput[]) => number[];
   private readonly purgeStmt: Database.Statement<[number]>;
+  private readonly freePages: Database.Statement<[], number>;
   /** Rows with an id up to this one are in the journal and may be deleted here. */
   private released: number;
   /** Every row up to this id is deleted. */
   private deleted: number;
   private purgeTimer: NodeJS.Timeout | undefined;
+  /** More free pages than the inbox keeps: purge steps go on giving them back. */
+  private shrinking = false;
   private bytesSinceNudge = 0;
   private closed = false;
 
@@ -98,12 +118,10 @@ export class InboxWriter {
     const db = new Database(file, { timeout: 0 });
     let fd: number | undefined;
     try {
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (mode !== 'wal') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
+      prepareInbox(db, file);
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 0');
       db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutocheckpointPages ?? 4000))}`);
-      db.exec(INBOX_DDL);
       // Ids continue after the journal's, and rows the journal already has go at once.
       db.transaction(() => {
         db.prepare('DELETE FROM inbox WHERE id <= ?').run(opts.after);
@@ -126,6 +144,7 @@ export class InboxWriter {
       'INSERT INTO inbox (channel, received_at, remote_address, headers, body, verified_by) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.purgeStmt = db.prepare<[number]>('DELETE FROM inbox WHERE id <= ?');
+    this.freePages = db.prepare<[], number>('PRAGMA freelist_count').pluck();
     this.tx = db.transaction((rows: JournalInput[]): number[] => {
       const ids = new Array<number>(rows.length);
       for (let i = 0; i < rows.length; i++) {
@@ -187,7 +206,11 @@ export class InboxWriter {
    */
   release(through: number): void {
     if (through > this.released) this.released = through;
-    if (this.released > this.deleted && this.purgeTimer === undefined && !this.closed) {
+    this.schedulePurge();
+  }
+
+  private schedulePurge(): void {
+    if ((this.released > this.deleted || this.shrinking) && this.purgeTimer === undefined && !this.closed) {
       this.purgeTimer = setTimeout(this.purge, PURGE_EVERY_MS);
       this.purgeTimer.unref();
     }
@@ -198,12 +221,19 @@ export class InboxWriter {
     if (this.closed) return;
     const upTo = Math.min(this.released, this.deleted + PURGE_ROWS);
     try {
-      this.purgeStmt.run(upTo);
-      this.deleted = upTo;
+      if (upTo > this.deleted) {
+        this.purgeStmt.run(upTo);
+        this.deleted = upTo;
+      }
+      // A burst leaves the file as large as its backlog was. Free pages are reused by new rows,
+      // so give back only what is well beyond a steady state's needs, a bounded step at a time.
+      this.shrinking = this.freePages.get()! > KEEP_FREE_PAGES;
+      // exec, not a prepared run(): the pragma frees one page per step of its statement.
+      if (this.shrinking) this.db.exec(`PRAGMA incremental_vacuum(${SHRINK_PAGES})`);
     } catch {
       // Locked or failing: the rows stay a little longer; try again on the next tick.
     }
-    this.release(this.released);
+    this.schedulePurge();
   };
 
   async close(): Promise<void> {
@@ -245,8 +275,7 @@ export class InboxReader {
     this.file = file;
     const db = new Database(file, { timeout: 1_000 });
     try {
-      db.pragma('journal_mode = WAL');
-      db.exec(INBOX_DDL);
+      prepareInbox(db, file);
       this.after = db
         .prepare<[number, number], InboxRecord>(
           'SELECT id, channel, received_at, remote_address, headers, body, verified_by FROM inbox WHERE id > ? ORDER BY id LIMIT ?',
