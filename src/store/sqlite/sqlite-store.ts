@@ -324,15 +324,20 @@ export class SqliteStore implements Store {
     }
     const ids = this.appendTx(rows);
     if (this.checkpointer) {
-      let bytes = this.bytesSinceNudge;
+      let bytes = 0;
       for (let i = 0; i < rows.length; i++) bytes += rows[i]!.body.length;
-      if (bytes >= this.checkpointAfterBytes) {
-        bytes = 0;
-        this.checkpointer.nudge();
-      }
-      this.bytesSinceNudge = bytes;
+      this.journaled(bytes);
     }
     return ids;
+  }
+
+  /** Body bytes just written to the journal: nudges the checkpoint worker every few MiB. */
+  private journaled(bytes: number): void {
+    this.bytesSinceNudge += bytes;
+    if (this.bytesSinceNudge >= this.checkpointAfterBytes) {
+      this.bytesSinceNudge = 0;
+      this.checkpointer?.nudge();
+    }
   }
 
   /**
@@ -348,13 +353,9 @@ export class SqliteStore implements Store {
     if (records.length === 0) return { rows: 0, through: last };
     this.importTx(records);
     if (this.checkpointer) {
-      let bytes = this.bytesSinceNudge;
+      let bytes = 0;
       for (let i = 0; i < records.length; i++) bytes += records[i]![5].length;
-      if (bytes >= this.checkpointAfterBytes) {
-        bytes = 0;
-        this.checkpointer.nudge();
-      }
-      this.bytesSinceNudge = bytes;
+      this.journaled(bytes);
     }
     return { rows: records.length, through: records[records.length - 1]![0] };
   }
