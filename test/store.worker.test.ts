@@ -172,7 +172,7 @@ describe('WorkerStore', () => {
       locker.exec('BEGIN EXCLUSIVE');
       ids = await store.appendJournal([journalInput({ body: Buffer.from('{"a":1}') }), journalInput({ body: Buffer.from('{"b":2}') })]);
       expect(ids).toEqual([1, 2]);
-      // Acked rows count as pending even before they are journaled.
+      // Acked while the store file is locked: the rows are in the inbox.
       const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
       expect(inbox.prepare('SELECT id, body FROM inbox ORDER BY id').all()).toEqual([
         { id: 1, body: Buffer.from('{"a":1}') },
@@ -185,6 +185,7 @@ describe('WorkerStore', () => {
     }
     const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
     expect(rows.map((r) => r?.body.toString())).toEqual(['{"a":1}', '{"b":2}']);
+    // Journaled, not yet normalized: pending.
     expect((await store.counts()).journal.pending).toBe(2);
   });
 

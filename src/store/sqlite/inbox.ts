@@ -114,7 +114,7 @@ export class InboxWriter {
     this.file = file;
     this.busyRetryMs = opts.busyRetryMs ?? 100;
     this.released = opts.after;
-    this.deleted = 0;
+    this.deleted = opts.after;
     const db = new Database(file, { timeout: 0 });
     let fd: number | undefined;
     try {
@@ -129,7 +129,6 @@ export class InboxWriter {
         if (seq === undefined) db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('inbox', ?)").run(opts.after);
         else if (seq < opts.after) db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'inbox'").run(opts.after);
       }).immediate();
-      this.deleted = opts.after;
       // The transaction above wrote the WAL, so the file exists; it stays (same inode) for as
       // long as this connection is open, truncations included.
       fd = openSync(`${file}-wal`, 'r');

@@ -125,6 +125,8 @@ export class WorkerStore implements Store {
   readonly #inboxFile: string | undefined;
   readonly #inboxOptions: { busyRetryMs?: number; checkpointIntervalMs?: number; walAutocheckpointPages?: number };
   #inbox: Promise<InboxWriter> | undefined;
+  /** The inbox once open: appends use it directly, without a promise hop. */
+  #inboxOpen: InboxWriter | undefined;
   /** Inbox commits (and their rows) not yet reported to the store's thread. */
   #activity: InboxActivity = { commits: 0, rows: 0 };
   /** The import request in flight, if any. */
@@ -210,25 +212,30 @@ export class WorkerStore implements Store {
     if (this.#inboxFile === undefined) return this.#call('store', 'appendJournal', [rows]) as Promise<number[]>;
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
-    return this.#openInbox().then((inbox) =>
-      inbox.append(rows).then((ids) => {
-        this.#activity.commits++;
-        this.#activity.rows += rows.length;
-        this.#requestImport();
-        return ids;
-      }),
-    );
+    const open = this.#inboxOpen;
+    if (open !== undefined) return this.#appendToInbox(open, rows);
+    return this.#openInbox().then((inbox) => this.#appendToInbox(inbox, rows));
+  }
+
+  #appendToInbox(inbox: InboxWriter, rows: JournalInput[]): Promise<number[]> {
+    return inbox.append(rows).then((ids) => {
+      this.#activity.commits++;
+      this.#activity.rows += rows.length;
+      this.#requestImport();
+      return ids;
+    });
   }
 
   /** Opens the inbox once, with ids continuing after the journal's. */
   #openInbox(): Promise<InboxWriter> {
     this.#inbox ??= (async () => {
       const counts = (await this.#call('store', 'counts', [])) as { lastJournalId: number };
-      return new InboxWriter(this.#inboxFile!, {
+      this.#inboxOpen = new InboxWriter(this.#inboxFile!, {
         after: counts.lastJournalId,
         ...this.#inboxOptions,
         ...(this.#onError ? { onError: this.#onError } : {}),
       });
+      return this.#inboxOpen;
     })();
     // A failed open is tried again by the next append.
     this.#inbox.catch(() => (this.#inbox = undefined));
