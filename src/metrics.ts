@@ -23,6 +23,7 @@ export const REQUEST_OUTCOMES = [
   'forbidden',
   'bad_request',
   'aborted',
+  'backoff',
 ] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 

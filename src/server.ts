@@ -19,7 +19,9 @@ import type { FastifyInstance } from 'fastify';
 import type { AcmeManager, AcmeManagerOptions } from './acme/manager.js';
 import { buildApi } from './api/app.js';
 import type { StreamOptions } from './api/routes/stream.js';
+import { resolveAdminToken, type AdminTokenInfo } from './api/admin-token.js';
 import { createAdminGuard } from './api/auth.js';
+import { AuthBackoff } from './auth-backoff.js';
 import type { ChannelConfig, Config } from './config/resolve.js';
 import { hasCredentials } from './config/resolve.js';
 import { DeliveryRuntime, type HandlerRoute } from './dispatch/runtime.js';
@@ -94,6 +96,10 @@ export interface RunningServer {
   ingest: IngestHandler;
   rejections: RejectionLog;
   tls?: { watcher: TlsWatcher; certificate: CertificateInfo };
+  /** The admin token `/api` and the console take, and where it came from (configured, generated, kept). */
+  adminToken: AdminTokenInfo;
+  /** Failed authentications per client address, and the backoff they lead to. */
+  backoff: AuthBackoff;
   /** Certificates from ACME, when `config.server.acme` is set. */
   acme?: AcmeManager;
   /** Graceful: stop accepting, finish in-flight acks, flush the journal, stop the pipeline, close the store. */
@@ -110,7 +116,7 @@ export function describeCredentials(channel: ChannelConfig): string[] {
   }
   const secrets = channel.meta.appSecrets.length;
   if (secrets > 0) out.push(`Meta X-Hub-Signature-256 with ${secrets === 1 ? 'the app secret' : `one of ${secrets} app secrets`}`);
-  if (!hasCredentials(channel)) out.push('NOTHING: unauthenticated POSTs are accepted (loopback only)');
+  if (!hasCredentials(channel)) out.push('NOTHING: unauthenticated POSTs are accepted (direct loopback clients only)');
   if (channel.meta.verifyTokens.length > 0) out.push('GET handshake answered for the configured verify token');
   return out;
 }
@@ -189,6 +195,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   // Refuse a broken certificate before touching the store.
   const tlsMaterial = sc.tls ? loadTlsMaterial(sc.tls) : undefined;
+  // The API never answers without a token: configured, or generated once and kept (0600).
+  const adminToken = resolveAdminToken(config.adminToken, sc.dataDir);
 
   const ownStore = opts.store === undefined;
   // By default the SQLite connection (and the pipeline) get a thread of their own, so this
@@ -207,9 +215,16 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   try {
     const metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
+    // Counting the journal costs the store time: scrapes (anyone's, every few seconds) share
+    // one count per 10 s.
+    let lagRead: { at: number; oldest: Promise<number | undefined> } | undefined;
     metrics.setPipelineLag(async () => {
-      const counts = await store.counts();
-      return counts.oldestPendingReceivedAt === undefined ? 0 : Math.max(0, (Date.now() - counts.oldestPendingReceivedAt) / 1000);
+      if (lagRead === undefined || Date.now() - lagRead.at > 10_000) {
+        lagRead = { at: Date.now(), oldest: store.counts().then((c) => c.oldestPendingReceivedAt) };
+        lagRead.oldest.catch(() => (lagRead = undefined));
+      }
+      const oldest = await lagRead.oldest;
+      return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
     });
     // A store that held events before projections existed, or an interrupted rebuild.
     const projections = await store.projectionCounts();
@@ -275,15 +290,34 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const apiShutdown = new AbortController();
     cleanup.unshift(() => apiShutdown.abort());
 
+    // Behind a proxy that is not trusted to name the client, every request shares the proxy's
+    // address: a backoff would lock the provider out along with an attacker, so it only counts.
+    const backoffCounts = sc.behindProxy && !sc.trustProxy;
+    const backoff = new AuthBackoff({ failures: backoffCounts ? 0 : sc.limits.authFailures });
+    if (backoffCounts && sc.limits.authFailures > 0) {
+      logger.warn(
+        'behind a proxy without server.trustProxy every client shares the proxy address, so failed logins are counted but not slowed down; ' +
+          'set --trust-proxy when the proxy sets X-Forwarded-For',
+      );
+    }
+    const guardOptions = { token: adminToken.token, backoff, trustProxy: sc.trustProxy };
+    const guard = createAdminGuard(guardOptions);
     const api = buildApi({
       store,
       journal,
       metrics,
       logger,
-      deliveries: { store, delivery, guard: createAdminGuard({ token: config.adminToken }) },
+      deliveries: { store, delivery, guard },
+      security: {
+        publicHosts: sc.publicHosts,
+        metricsGuard: createAdminGuard({ ...guardOptions, alsoAccept: [config.metricsToken] }),
+        hsts: sc.tls !== undefined || sc.acme !== undefined,
+      },
       rest: {
         store,
-        adminToken: config.adminToken,
+        adminToken: adminToken.token,
+        guard,
+        backoff,
         notify: (listener) => {
           pipeline.on('batch', listener);
           // Events recorded by other processes sharing the database (PostgreSQL).
@@ -309,6 +343,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       rejections,
       onAcked: () => pipeline.wake(),
       behindProxy: sc.behindProxy,
+      trustProxy: sc.trustProxy,
+      backoff,
       logger,
     });
 
@@ -389,7 +425,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const webhookUrls = Object.fromEntries(webhooks.map((w) => [w.channel, w.url]));
     for (const c of config.channels) {
       if (!hasCredentials(c)) {
-        logger.warn({ channel: c.name, path: c.path }, 'channel accepts UNAUTHENTICATED posts (loopback only)');
+        logger.warn({ channel: c.name, path: c.path }, 'channel accepts UNAUTHENTICATED posts (direct loopback clients only)');
       }
     }
     logger.info({ url, channels: webhooks.map((w) => ({ channel: w.channel, url: w.url })) }, 'bluetick is listening');
@@ -447,6 +483,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       api,
       ingest,
       rejections,
+      adminToken,
+      backoff,
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
       close,

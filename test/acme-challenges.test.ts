@@ -87,7 +87,7 @@ describe('TlsAlpnResponder', () => {
 });
 
 describe('Http01Responder', () => {
-  const responder = new Http01Responder({ host: '127.0.0.1', port: 0, httpsPort: 8443 });
+  const responder = new Http01Responder({ host: '127.0.0.1', port: 0, httpsPort: 8443, domains: ['hooks.bluetick.test', 'b.bluetick.test'] });
   let port: number;
 
   beforeAll(async () => {
@@ -107,6 +107,14 @@ describe('Http01Responder', () => {
     });
     expect((await get(port, 'POST', '/webhooks/default')).status).toBe(403);
     expect((await get(port, 'GET', '/', 'bad host/with space')).status).toBe(403);
+  });
+
+  it('redirects only to its own names: a foreign Host is sent to the first configured domain', async () => {
+    expect(await get(port, 'GET', '/x', 'B.bluetick.test')).toMatchObject({ status: 301, location: 'https://b.bluetick.test:8443/x' });
+    expect(await get(port, 'GET', '/login?next=1', 'attacker.example')).toMatchObject({
+      status: 301,
+      location: 'https://hooks.bluetick.test:8443/login?next=1',
+    });
   });
 
   it('names the port and the way out when it cannot listen', async () => {

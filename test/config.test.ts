@@ -29,12 +29,16 @@ describe('resolveConfig', () => {
       port: 8080,
       dataDir: '/srv/app/data',
       behindProxy: false,
+      trustProxy: false,
+      publicHosts: [],
+      loopbackOnly: true,
       limits: {
         bodyBytes: 4 * 1024 * 1024,
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 65_000,
         maxConnections: 4096,
+        authFailures: 10,
       },
       journal: { maxPending: 10_000, commitTimeoutMs: 5_000 },
     });
@@ -51,10 +55,10 @@ describe('resolveConfig', () => {
   it('takes the default channel credentials from the environment', () => {
     const { config, errors, warnings } = resolve({
       env: {
-        BLUETICK_BASIC_AUTH: 'enablex:pa:ss',
+        BLUETICK_BASIC_AUTH: 'enablex:pa:ss-long-enough-16',
         BLUETICK_META_APP_SECRET: 'new-secret, old-secret',
         BLUETICK_META_VERIFY_TOKEN: 'verify-me',
-        BLUETICK_ADMIN_TOKEN: 'admin-token',
+        BLUETICK_ADMIN_TOKEN: 'admin-token-0123456789',
       },
     });
     expect(errors).toEqual([]);
@@ -63,10 +67,10 @@ describe('resolveConfig', () => {
       name: 'default',
       path: '/webhooks/default',
       provider: 'auto',
-      basicAuth: [{ username: 'enablex', password: 'pa:ss' }],
+      basicAuth: [{ username: 'enablex', password: 'pa:ss-long-enough-16' }],
       meta: { appSecrets: ['new-secret', 'old-secret'], verifyTokens: ['verify-me'] },
     });
-    expect(config!.adminToken).toBe('admin-token');
+    expect(config!.adminToken).toBe('admin-token-0123456789');
   });
 
   it('layers flags over environment over the file over defaults', () => {
@@ -182,7 +186,7 @@ describe('resolveConfig', () => {
   });
 
   it('refuses plain HTTP on a non-loopback address as unsafe', () => {
-    const { errors } = resolve({ flags: { host: '0.0.0.0' }, env: { BLUETICK_BASIC_AUTH: 'u:p' } });
+    const { errors } = resolve({ flags: { host: '0.0.0.0' }, env: { BLUETICK_BASIC_AUTH: 'u:password-of-16-chars' } });
     expect(errors).toHaveLength(1);
     expect(errors[0]!.code).toBe('BT_ERR_CONFIG_UNSAFE');
     expect(errors[0]!.path).toBe('server.host');
@@ -190,7 +194,7 @@ describe('resolveConfig', () => {
   });
 
   it('allows a non-loopback address with TLS, or behind a TLS proxy', () => {
-    const env = { BLUETICK_BASIC_AUTH: 'u:p' };
+    const env = { BLUETICK_BASIC_AUTH: 'u:password-of-16-chars' };
     const proxied = resolve({ flags: { host: '0.0.0.0', behindProxy: true }, env });
     expect(proxied.errors).toEqual([]);
     expect(proxied.config!.server.behindProxy).toBe(true);
@@ -204,18 +208,68 @@ describe('resolveConfig', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]!.code).toBe('BT_ERR_CONFIG_UNSAFE');
     expect(errors[0]!.message).toMatch(/no credentials/);
-    const written = { channels: [{ name: 'open' }, { name: 'closed', basicAuth: ['u:p'] }] };
+    const written = { channels: [{ name: 'open' }, { name: 'closed', basicAuth: ['u:password-of-16-chars'] }] };
     const fromFile = resolve({ written, flags: { host: '10.0.0.5', behindProxy: true } });
     expect(fromFile.errors.map((e) => e.path)).toEqual(['channels[0]']);
   });
 
   it('warns when credential variables are ignored because the file declares channels', () => {
     const { warnings, errors } = resolve({
-      written: { channels: [{ name: 'a', basicAuth: ['u:p'] }] },
+      written: { channels: [{ name: 'a', basicAuth: ['u:password-of-16-chars'] }] },
       env: { BLUETICK_BASIC_AUTH: 'x:y' },
     });
     expect(errors).toEqual([]);
     expect(warnings).toEqual([expect.stringMatching(/^BLUETICK_BASIC_AUTH is ignored/)]);
+  });
+
+  it('counts a loopback bind behind a proxy as reachable: open channels are refused, naming the fix', () => {
+    const { errors } = resolve({ flags: { host: '127.0.0.1', behindProxy: true } });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'BT_ERR_CONFIG_UNSAFE', path: expect.stringMatching(/^channels\[0\]/) });
+    expect(errors[0]!.message).toMatch(/behind a proxy every request arrives from loopback/);
+    expect(errors[0]!.message).toMatch(/BLUETICK_BASIC_AUTH=user:password or BLUETICK_META_APP_SECRET/);
+    const direct = resolve({ flags: { host: '127.0.0.1' } });
+    expect(direct.errors).toEqual([]);
+    expect(direct.config!.server.loopbackOnly).toBe(true);
+  });
+
+  it('refuses secrets shorter than 16 characters outside loopback-only set-ups, saying why', () => {
+    const proxied = { host: '127.0.0.1', behindProxy: true };
+    const short = resolve({ flags: proxied, env: { BLUETICK_BASIC_AUTH: 'enablex:p', BLUETICK_ADMIN_TOKEN: 'x', BLUETICK_METRICS_TOKEN: 'm' } });
+    expect(short.errors.map((e) => [e.code, e.path])).toEqual([
+      ['BT_ERR_CONFIG_UNSAFE', 'BLUETICK_ADMIN_TOKEN'],
+      ['BT_ERR_CONFIG_UNSAFE', 'BLUETICK_METRICS_TOKEN'],
+      ['BT_ERR_CONFIG_UNSAFE', 'BLUETICK_BASIC_AUTH'],
+    ]);
+    expect(short.errors[0]!.message).toMatch(/has 1 characters; use at least 16 .* can be guessed/);
+    const fromFile = resolve({ written: { server: { host: '0.0.0.0', behindProxy: true }, adminToken: 'short', channels: [{ name: 'a', basicAuth: ['u:p'] }] } });
+    expect(fromFile.errors.map((e) => e.path)).toEqual(['adminToken', 'channels[0].basicAuth[0]']);
+    // Loopback-only: allowed, with a warning each.
+    const local = resolve({ env: { BLUETICK_BASIC_AUTH: 'enablex:p', BLUETICK_ADMIN_TOKEN: 'x' } });
+    expect(local.errors).toEqual([]);
+    expect(local.warnings).toEqual([expect.stringMatching(/^BLUETICK_ADMIN_TOKEN: .*allowed only/), expect.stringMatching(/^BLUETICK_BASIC_AUTH: .*allowed only/)]);
+  });
+
+  it('takes public host names and proxy trust, and warns about plain-http sinks to other hosts', () => {
+    const { config, errors } = resolve({
+      flags: { host: '127.0.0.1', behindProxy: true, trustProxy: true, publicHosts: ['Hooks.Example.com,admin.example.com'] },
+      env: { BLUETICK_BASIC_AUTH: 'u:password-of-16-chars' },
+    });
+    expect(errors).toEqual([]);
+    expect(config!.server).toMatchObject({ trustProxy: true, loopbackOnly: false, publicHosts: ['hooks.example.com', 'admin.example.com'] });
+    expect(messages({ flags: { trustProxy: true } })).toEqual(['server.trustProxy: only applies with server.behindProxy (--behind-proxy)']);
+    expect(messages({ env: { BLUETICK_PUBLIC_HOSTS: 'https://x.example.com/' } })[0]).toMatch(/^BLUETICK_PUBLIC_HOSTS: "https:\/\/x.example.com\/" is not a host name/);
+    const sinks = resolve({
+      written: {
+        sinks: [
+          { name: 'far', type: 'http', url: 'http://crm.example.com/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+          { name: 'near', type: 'http', url: 'http://127.0.0.1:9000/hook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+        ],
+      },
+      env: { BLUETICK_BASIC_AUTH: 'u:password-of-16-chars' },
+    });
+    expect(sinks.errors).toEqual([]);
+    expect(sinks.warnings).toEqual([expect.stringMatching(/^sinks\[0\]\.url: .*crm\.example\.com over plain http/)]);
   });
 
   it('knows which hosts are loopback', () => {
@@ -270,7 +324,7 @@ describe('loadConfig', () => {
   });
 
   it('throws BT_ERR_CONFIG_UNSAFE for a valid but unsafe setup', async () => {
-    const error = await loadConfig({ cwd: dir, env: { BLUETICK_BASIC_AUTH: 'u:p' }, flags: { host: '0.0.0.0' } }).catch((e: unknown) => e);
+    const error = await loadConfig({ cwd: dir, env: { BLUETICK_BASIC_AUTH: 'u:password-of-16-chars' }, flags: { host: '0.0.0.0' } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BluetickError);
     expect(error).not.toBeInstanceOf(ConfigError);
     expect((error as BluetickError).code).toBe('BT_ERR_CONFIG_UNSAFE');

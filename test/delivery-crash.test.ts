@@ -7,6 +7,7 @@
  * `bin/bluetick` runs the compiled `dist/`; it is rebuilt first when a source is newer.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +95,8 @@ describe('a SIGKILL while deliveries are in flight', () => {
 
     // Let the last outcomes be recorded, then stop gracefully and read the store.
     await waitFor('an empty backlog', async () => {
-      const res = await http(`${second.url}/api/sinks`);
+      const token = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+      const res = await http(`${second.url}/api/sinks`, { headers: { authorization: `Bearer ${token}` } });
       const rxSink = (JSON.parse(res.body) as { items: Array<{ name: string; backlog: Record<string, number> }> }).items[0]!;
       return Object.values(rxSink.backlog).every((n) => n === 0);
     });

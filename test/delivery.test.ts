@@ -221,12 +221,13 @@ describe('HTTP sink delivery', () => {
     const messages = Array.from({ length: 6 }, (_, i) => ({ from: `44770090010${i}`, id: `wamid.breaker.${i}` }));
     await post(running, metaMessages(messages));
     type Breaker = { state: string; opens: number; openedAt?: string; nextProbeAt?: string };
-    const status = async () => (await json<{ items: Array<{ name: string; breaker?: Breaker }> }>(`${running.url}/api/sinks`)).items.find((s) => s.name === 'flaky')!;
+    const admin = { authorization: `Bearer ${running.adminToken.token}` };
+    const status = async () => (await json<{ items: Array<{ name: string; breaker?: Breaker }> }>(`${running.url}/api/sinks`, { headers: admin })).items.find((s) => s.name === 'flaky')!;
     const open = await waitFor('the breaker to open', async () => {
       const b = (await status()).breaker;
       return b?.state === 'open' ? b : undefined;
     });
-    const metrics = await http(`${running.url}/metrics`);
+    const metrics = await http(`${running.url}/metrics`, { headers: admin });
     expect(metrics.body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 2/);
     // While open, nothing is attempted: no attempt starts between the opening and the next probe.
     // (Requests can reach this in-process receiver a little after the opening when they were
@@ -244,11 +245,11 @@ describe('HTTP sink delivery', () => {
     const after = await status();
     expect(after.breaker).toMatchObject({ state: 'closed' });
     expect(after.breaker!.opens).toBeGreaterThanOrEqual(1);
-    expect((await http(`${running.url}/metrics`)).body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
-    const sinks = await json<{ items: Array<{ name: string; recent: { successRate: number; latencyMs: { p50: number } }; backlog: { pending: number } }> }>(`${running.url}/api/sinks`);
+    expect((await http(`${running.url}/metrics`, { headers: admin })).body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
+    const sinks = await json<{ items: Array<{ name: string; recent: { successRate: number; latencyMs: { p50: number } }; backlog: { pending: number } }> }>(`${running.url}/api/sinks`, { headers: admin });
     expect(sinks.items[0]).toMatchObject({ name: 'flaky', backlog: { pending: 0 } });
     expect(sinks.items[0]!.recent.successRate).toBeGreaterThan(0);
-    const list = await json<{ items: Array<{ state: string }> }>(`${running.url}/api/deliveries?route=flaky&state=succeeded`);
+    const list = await json<{ items: Array<{ state: string }> }>(`${running.url}/api/deliveries?route=flaky&state=succeeded`, { headers: admin });
     expect(list.items).toHaveLength(6);
   });
 });

@@ -40,6 +40,11 @@ export interface Http01ResponderOptions {
   port: number;
   /** The HTTPS port redirects point at. */
   httpsPort: number;
+  /**
+   * The certificate's names. A redirect goes to the requested name only when it is one of
+   * them, else to the first: a redirect never points at a name someone else chose.
+   */
+  domains?: readonly string[];
   logger?: Logger;
 }
 
@@ -120,7 +125,9 @@ export class Http01Responder {
       res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(method === 'HEAD' ? undefined : answer);
       return;
     }
-    const host = hostOnly(req.headers.host);
+    const asked = hostOnly(req.headers.host)?.toLowerCase();
+    const domains = this.#opts.domains ?? [];
+    const host = asked === undefined || domains.length === 0 || domains.includes(asked) ? asked : domains[0];
     const port = this.#opts.httpsPort === 443 ? '' : `:${this.#opts.httpsPort}`;
     const secure = host !== undefined && url.startsWith('/') ? `https://${host}${port}${url}` : undefined;
     if (readOnly && secure !== undefined) {

@@ -285,7 +285,13 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     this.#started = true;
     this.#server = server;
     if (this.config.challenge === 'http-01') {
-      this.#http = new Http01Responder({ host: this.#opts.host, port: this.config.httpPort, httpsPort: tlsPort, logger: this.#logger });
+      this.#http = new Http01Responder({
+        host: this.#opts.host,
+        port: this.config.httpPort,
+        httpsPort: tlsPort,
+        domains: this.config.domains,
+        logger: this.#logger,
+      });
       await this.#http.listen();
     } else {
       this.#alpn = new TlsAlpnResponder({ logger: this.#logger, ...(this.#opts.peekTimeoutMs !== undefined ? { peekTimeoutMs: this.#opts.peekTimeoutMs } : {}) });

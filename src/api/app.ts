@@ -7,13 +7,21 @@
  *
  * - `GET /healthz`: 200 while the process runs (liveness).
  * - `GET /readyz`: 200 when the store can take a write and the journal writer is healthy,
- *   503 otherwise (readiness: a load balancer should stop sending webhooks here).
- * - `GET /metrics`: Prometheus text from the server's own registry.
+ *   503 otherwise (readiness: a load balancer should stop sending webhooks here). The answer
+ *   is the same for anyone (`ready` / `unavailable`); why it is unavailable (a store error
+ *   may name database hosts) goes to the log only.
+ * - `GET /metrics`: Prometheus text from the server's own registry, for the metrics token or
+ *   the admin token (`security.metricsGuard`).
+ *
+ * Everything else (the API, the console) answers only to known host names
+ * (`security.publicHosts`, see `auth.ts`). Served over TLS, every answer carries HSTS.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { createHostGuard } from './auth.js';
+import { RedactingLogController } from './request-log.js';
 import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.js';
 import { deliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
 import { registerRestApi, type RestApiOptions } from './rest.js';
@@ -32,7 +40,18 @@ export interface ApiDeps {
   rest?: RestApiOptions;
   /** The web console at `/` (`routes/console.ts`), served from the built assets. */
   console?: ConsoleRoutesOptions;
+  security?: {
+    /** Names the API and console answer to besides loopback names. */
+    publicHosts: readonly string[];
+    /** Guards `/metrics` (metrics token or admin token). Absent: `/metrics` is open (tests of this module). */
+    metricsGuard?: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+    /** Served over TLS: send `Strict-Transport-Security`. */
+    hsts?: boolean;
+  };
 }
+
+/** One year, subdomains left alone (they may be other services). */
+export const HSTS_VALUE = 'max-age=31536000';
 
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -59,13 +78,24 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Health checks and scrapes arrive every few seconds; a line each would drown the log.
-    logController: new LogController({
+    logController: new RedactingLogController({
       disableRequestLogging: (request) => OPERATIONAL_PATHS.has(request.url.split('?', 1)[0] ?? ''),
     }),
     // Behind a proxy, `request.ip` should be the client's; the server decides if that applies.
     trustProxy: false,
   }) as unknown as FastifyInstance;
   const readyTimeoutMs = deps.readyTimeoutMs ?? 2_000;
+  const security = deps.security;
+  if (security) {
+    const hostGuard = createHostGuard(security.publicHosts);
+    // Health checks come from load balancers and orchestrators by address: no Host check there.
+    app.addHook('onRequest', async (request, reply) => {
+      if (security.hsts) reply.header('Strict-Transport-Security', HSTS_VALUE);
+      if (OPERATIONAL_PATHS.has(request.url.split('?', 1)[0] ?? '')) return undefined;
+      return hostGuard(request, reply);
+    });
+  }
+  let lastNotReady = 0;
 
   app.get('/healthz', async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
@@ -83,10 +113,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     const journal = deps.journal.healthy ? 'ok' : 'the latest journal commit failed';
     const ready = store === 'ok' && journal === 'ok';
     reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'unavailable', store, journal };
+    if (!ready && Date.now() - lastNotReady > 5_000) {
+      // Probes come every few seconds: one line in a while says why.
+      lastNotReady = Date.now();
+      deps.logger?.warn({ store, journal }, 'not ready');
+    }
+    return { status: ready ? 'ready' : 'unavailable' };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  const metricsOptions = security?.metricsGuard ? { onRequest: security.metricsGuard } : {};
+  app.get('/metrics', metricsOptions, async (_request, reply) => {
     reply.header('Cache-Control', 'no-store');
     reply.type(deps.metrics.contentType);
     return deps.metrics.text();

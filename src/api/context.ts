@@ -1,8 +1,10 @@
 /**
  * @module api/context
  *
- * What the `/api` route modules share: the store, the metrics, and the clock.
+ * What the `/api` route modules share: the store, the metrics, the clock, and the
+ * failed-authentication record.
  */
+import type { AuthBackoff } from '../auth-backoff.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 
@@ -11,6 +13,8 @@ export interface RestContext {
   metrics: Metrics;
   /** Epoch ms; the customer-service window is judged against it. */
   now: () => number;
+  /** Failed authentications per address (`/api/rejections/addresses`). */
+  backoff?: AuthBackoff;
 }
 
 /** `after` / `limit` from a parsed query, as a store page request. */

@@ -4,8 +4,7 @@
  * The REST API under `/api` (DESIGN §7), registered on the fastify app as one encapsulated
  * plugin: its guard, serializer and error handler apply to its routes only.
  *
- * - Guard: `Authorization: Bearer <adminToken>`, or loopback clients when no token is set
- *   (`auth.ts`).
+ * - Guard: `Authorization: Bearer <adminToken>` on every request (`auth.ts`).
  * - JSON written with exact big integers (template ids beyond 2^53 stay digit for digit).
  * - Errors: `{ error, message, parameter? }`; 400 names the bad parameter.
  * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
@@ -16,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { packageVersion } from '../version.js';
+import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerContactRoutes } from './routes/contacts.js';
@@ -31,8 +31,12 @@ import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
   store: Store;
-  /** Bearer token; without one, only loopback clients are served. */
+  /** Bearer token every request must carry. */
   adminToken?: string | undefined;
+  /** The guard to use instead of one made from `adminToken` (the server shares one with its backoff). */
+  guard?: ReturnType<typeof createAdminGuard>;
+  /** The failed-authentication record served at `/api/rejections/addresses`. */
+  backoff?: AuthBackoff;
   /**
    * Subscribes to "events may have been recorded" (the pipeline's `batch` notification);
    * returns an unsubscribe function. Live streams then answer at once instead of at the
@@ -46,12 +50,19 @@ export interface RestApiOptions {
   now?: () => number;
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
 
 /** Registers every `/api` route on `app`. */
 export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { metrics: Metrics; logger?: Logger }): void {
   app.register(async (api) => {
-    api.addHook('onRequest', createAdminGuard({ token: opts.adminToken }));
+    api.addHook('onRequest', opts.guard ?? createAdminGuard({ token: opts.adminToken }));
     api.addHook('onSend', async (_request, reply, payload) => {
       reply.header('Cache-Control', 'no-store');
       return payload;
@@ -72,7 +83,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
       return { error: REASONS[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : error.message };
     });
 
-    const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now };
+    const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now, ...(opts.backoff ? { backoff: opts.backoff } : {}) };
     const router = new ApiRouter(api as unknown as FastifyInstance);
     registerEventRoutes(router, ctx);
     registerStreamRoutes(router, {

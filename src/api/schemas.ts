@@ -517,6 +517,22 @@ export const rejectionSchema = component(
   'A request refused before the journal.',
 );
 
+export const addressFailuresSchema = component(
+  'AddressFailures',
+  z.strictObject({
+    address: z.string().meta({ description: 'The client address (IPv6: its /64), as the backoff counts it; see SECURITY.md.' }),
+    failures: z.number().int().meta({ description: 'Failures since its last success.' }),
+    totalFailures: z.number().int(),
+    refused: z.number().int().meta({ description: 'Requests answered 429 while it had to wait.' }),
+    firstFailureAt: iso(),
+    lastFailureAt: iso(),
+    blockedUntil: iso().optional(),
+  }),
+  'Failed authentications (ingest credentials, verify tokens, the admin token) from one address, kept apart from the trimmed rejection log.',
+);
+
+export const addressFailuresListSchema = component('AddressFailuresList', z.strictObject({ items: z.array(addressFailuresSchema) }));
+
 const countMap = z.record(z.string(), z.number().int());
 
 export const statsSchema = component(

@@ -4,13 +4,31 @@
  * The few lines the operator commands (`dead-letters`, `replay`) need to talk to a running
  * bluetick's `/api`: base URL from `--url` or `BLUETICK_URL`, bearer token from `--token`
  * or `BLUETICK_ADMIN_TOKEN`, JSON in and out, and errors that say what the server said.
+ *
+ * Without a token, a server on this machine (a loopback URL) is asked with the token it
+ * generated and keeps in its data folder (`--data`, `BLUETICK_DATA_DIR`, else `./data`). That
+ * file is never read for a remote URL, so a local token is not sent elsewhere.
  */
+import { resolve as resolvePath } from 'node:path';
 import { request as undiciRequest } from 'undici';
+import { readAdminTokenFile } from '../api/admin-token.js';
+import { isLoopbackHost } from '../config/resolve.js';
 import { ExitError } from '../errors.js';
 
 export interface ApiClientOptions {
   url?: string;
   token?: string;
+  /** The local server's data folder. */
+  data?: string;
+}
+
+/** The admin token to send: `--token`, `BLUETICK_ADMIN_TOKEN`, or the local server's token file. */
+export function findAdminToken(opts: ApiClientOptions, url: URL, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | undefined {
+  const given = opts.token ?? env.BLUETICK_ADMIN_TOKEN;
+  if (given !== undefined && given !== '') return given;
+  if (!isLoopbackHost(url.hostname)) return undefined;
+  const dir = opts.data ?? (env.BLUETICK_DATA_DIR !== undefined && env.BLUETICK_DATA_DIR !== '' ? env.BLUETICK_DATA_DIR : './data');
+  return readAdminTokenFile(resolvePath(cwd, dir));
 }
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
@@ -28,8 +46,7 @@ export class ApiClient {
       throw new ExitError(2, `--url: not a valid URL: ${raw}`);
     }
     this.base = url.origin;
-    const token = opts.token ?? env.BLUETICK_ADMIN_TOKEN;
-    this.#token = token === undefined || token === '' ? undefined : token;
+    this.#token = findAdminToken(opts, url, env);
   }
 
   get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
@@ -69,7 +86,7 @@ export class ApiClient {
     }
     if (res.statusCode >= 400) {
       const message = (parsed as { message?: string } | undefined)?.message ?? text.slice(0, 300);
-      const hint = res.statusCode === 401 ? ' (--token / BLUETICK_ADMIN_TOKEN)' : '';
+      const hint = res.statusCode === 401 ? ' (--token / BLUETICK_ADMIN_TOKEN, or --data naming the server\'s data folder)' : '';
       throw new ExitError(1, `${method} ${path}: HTTP ${res.statusCode}: ${message}${hint}`);
     }
     return parsed as T;

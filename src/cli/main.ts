@@ -24,11 +24,12 @@ function withStoreOptions(command: Command): Command {
     .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)');
 }
 
-/** `--url`, `--token`: the options of the commands that ask a running server's `/api`. */
+/** `--url`, `--token`, `--data`: the options of the commands that ask a running server's `/api`. */
 function withServerOptions(command: Command): Command {
   return command
     .option('--url <url>', 'the server (default: BLUETICK_URL or http://127.0.0.1:8080)')
-    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN)');
+    .option('--token <token>', 'admin token (default: BLUETICK_ADMIN_TOKEN, else <data>/admin-token for a server on this machine)')
+    .option('--data <dir>', "the local server's data folder, where its generated admin token is kept (default: BLUETICK_DATA_DIR or ./data)");
 }
 
 /** Maps anything a command throws to an exit code, printing what the user needs to see. */
@@ -71,7 +72,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--store <url>', 'use PostgreSQL, shared by every bluetick process: postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
     .option('--tls-cert <file>', 'PEM certificate chain; serves HTTPS, reloaded when the file changes')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
-    .option('--behind-proxy', 'a TLS-terminating proxy is in front: allow plain HTTP on a non-loopback address')
+    .option('--behind-proxy', 'a TLS-terminating proxy is in front: allow plain HTTP on a non-loopback address (credentials required)')
+    .option('--trust-proxy', 'with --behind-proxy: the proxy sets X-Forwarded-For, so its last entry is the client address')
+    .option('--public-host <name>', 'a host name clients use to reach the API and console (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--acme-domain <name>', 'get and renew a certificate for this name from an ACME CA (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--acme-email <address>', 'contact address for the ACME account')
     .option('--acme-directory <url>', "ACME directory URL (default: Let's Encrypt production)")

@@ -71,12 +71,22 @@ export interface ServerConfig {
   /** Certificates obtained and renewed from an ACME CA; excludes `tls` and `behindProxy`. */
   acme?: AcmeConfig;
   behindProxy: boolean;
+  /** With `behindProxy`: the last `X-Forwarded-For` entry is the client's address. */
+  trustProxy: boolean;
+  /**
+   * Names the API and console answer to besides loopback names: `server.publicHosts`, the
+   * ACME domains, and `host` unless it is a wildcard. Lower-case, without port or brackets.
+   */
+  publicHosts: string[];
+  /** True when only this machine can reach the server: a loopback host and no proxy in front. */
+  loopbackOnly: boolean;
   limits: {
     bodyBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxConnections: number;
+    authFailures: number;
   };
   journal: { maxPending: number; commitTimeoutMs: number };
 }
@@ -113,7 +123,10 @@ export interface Config {
   delivery: DeliverySettings;
   /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */
   store?: StoreConfig;
+  /** Absent: `startServer` generates one and keeps it in `<dataDir>/admin-token`. */
   adminToken?: string;
+  /** A token that reads `/metrics` only. */
+  metricsToken?: string;
   log: { level: LogLevel };
 }
 
@@ -132,6 +145,9 @@ export interface CliFlags {
   tlsCert?: string;
   tlsKey?: string;
   behindProxy?: boolean;
+  trustProxy?: boolean;
+  /** `--public-host`, repeatable; each may also be a comma-separated list. */
+  publicHosts?: string[];
   logLevel?: string;
   /** `--store`: a `postgres://` URL. */
   store?: string;
@@ -179,11 +195,14 @@ export const ENV = {
   tlsCert: 'BLUETICK_TLS_CERT',
   tlsKey: 'BLUETICK_TLS_KEY',
   behindProxy: 'BLUETICK_BEHIND_PROXY',
+  trustProxy: 'BLUETICK_TRUST_PROXY',
+  publicHosts: 'BLUETICK_PUBLIC_HOSTS',
   logLevel: 'BLUETICK_LOG_LEVEL',
   acmeDomains: 'BLUETICK_ACME_DOMAINS',
   acmeEmail: 'BLUETICK_ACME_EMAIL',
   acmeDirectory: 'BLUETICK_ACME_DIRECTORY',
   adminToken: 'BLUETICK_ADMIN_TOKEN',
+  metricsToken: 'BLUETICK_METRICS_TOKEN',
   basicAuth: 'BLUETICK_BASIC_AUTH',
   metaAppSecret: 'BLUETICK_META_APP_SECRET',
   metaVerifyToken: 'BLUETICK_META_VERIFY_TOKEN',
@@ -216,6 +235,9 @@ export function isLoopbackHost(host: string): boolean {
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
 }
+
+/** Secrets shorter than this are refused outside loopback-only set-ups (see SECURITY.md). */
+export const MIN_SECRET_LENGTH = 16;
 
 /** True when the channel checks POSTs at all. */
 export function hasCredentials(channel: ChannelConfig): boolean {
@@ -312,8 +334,14 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   let tlsCertSource = 'server.tls.cert';
   let tlsKeySource = 'server.tls.key';
   let behindProxy = s.behindProxy;
+  let trustProxy = s.trustProxy;
+  let publicHosts = s.publicHosts ?? [];
+  let publicHostsKey = 'server.publicHosts';
   let logLevel: LogLevel = written.log.level;
   let adminToken = written.adminToken;
+  let adminTokenKey = 'adminToken';
+  let metricsToken = written.metricsToken;
+  let metricsTokenKey = 'metricsToken';
 
   const envValue = (name: string): string | undefined => {
     const value = env[name];
@@ -340,13 +368,23 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     if (b === undefined) invalid(ENV.behindProxy, 'expected true or false');
     else behindProxy = b;
   }
+  const envTrust = env[ENV.trustProxy];
+  if (envTrust !== undefined) {
+    const b = parseBool(envTrust);
+    if (b === undefined) invalid(ENV.trustProxy, 'expected true or false');
+    else trustProxy = b;
+  }
+  const envPublic = envValue(ENV.publicHosts);
+  if (envPublic !== undefined) [publicHosts, publicHostsKey] = [envPublic.split(','), ENV.publicHosts];
   const envLevel = envValue(ENV.logLevel);
   if (envLevel !== undefined) {
     if (isLogLevel(envLevel)) logLevel = envLevel;
     else invalid(ENV.logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
   }
   const envToken = envValue(ENV.adminToken);
-  if (envToken !== undefined) adminToken = envToken;
+  if (envToken !== undefined) [adminToken, adminTokenKey] = [envToken, ENV.adminToken];
+  const envMetrics = envValue(ENV.metricsToken);
+  if (envMetrics !== undefined) [metricsToken, metricsTokenKey] = [envMetrics, ENV.metricsToken];
 
   if (flags.host !== undefined) {
     if (flags.host.trim() === '') invalid('--host', 'expected a host name or address');
@@ -364,6 +402,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   if (flags.tlsCert !== undefined) [tlsCert, tlsCertSource] = [fromCwd(flags.tlsCert), '--tls-cert'];
   if (flags.tlsKey !== undefined) [tlsKey, tlsKeySource] = [fromCwd(flags.tlsKey), '--tls-key'];
   if (flags.behindProxy !== undefined) behindProxy = flags.behindProxy;
+  if (flags.trustProxy !== undefined) trustProxy = flags.trustProxy;
+  if (flags.publicHosts !== undefined && flags.publicHosts.length > 0) [publicHosts, publicHostsKey] = [flags.publicHosts, '--public-host'];
   if (flags.logLevel !== undefined) {
     if (isLogLevel(flags.logLevel)) logLevel = flags.logLevel;
     else invalid('--log-level', `expected one of ${LOG_LEVELS.join(', ')}`);
@@ -452,8 +492,14 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     invalid('server.limits.headersTimeoutMs', `must not exceed server.limits.requestTimeoutMs (${s.limits.requestTimeoutMs})`);
   }
 
+  const hostNames = resolvePublicHosts(publicHosts, publicHostsKey, invalid);
+  if (trustProxy && !behindProxy) invalid('server.trustProxy', 'only applies with server.behindProxy (--behind-proxy)');
+
   // ---- safety --------------------------------------------------------------------------
   const loopback = isLoopbackHost(host);
+  // Behind a proxy, tunnel or port-forward every request arrives from loopback: only a
+  // loopback bind with nothing in front is reachable from this machine alone.
+  const loopbackOnly = loopback && !behindProxy;
   if (!loopback && tls === undefined && acme === undefined && !behindProxy) {
     unsafe(
       'server.host',
@@ -464,16 +510,19 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   channels.forEach((c, i) => {
     const key = channelKey[i] ?? `channels[${i}]`;
     if (!hasCredentials(c)) {
-      if (loopback) {
+      if (loopbackOnly) {
         warnings.push(
           `${key}: channel "${c.name}" has no credentials (basicAuth or meta.appSecrets) and accepts UNAUTHENTICATED posts; ` +
-            `this is allowed only because ${host} is a loopback address`,
+            `this is allowed only because ${host} is a loopback address with no proxy in front`,
         );
       } else {
         unsafe(
           key,
           `channel "${c.name}" has no credentials (basicAuth or meta.appSecrets); ` +
-            `unauthenticated ingest is only allowed on a loopback host, not ${host}`,
+            (behindProxy
+              ? 'behind a proxy every request arrives from loopback, so unauthenticated ingest is refused: '
+              : `unauthenticated ingest is only allowed on a loopback host, not ${host}: `) +
+            `set ${ENV.basicAuth}=user:password or ${ENV.metaAppSecret} (or basicAuth / meta.appSecrets per channel in the config file)`,
         );
       }
     } else if (c.provider === 'meta' && c.meta.appSecrets.length === 0) {
@@ -483,7 +532,38 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     }
   });
 
+  // ---- secrets long enough to resist guessing -------------------------------------------
+  const shortSecret = (path: string, what: string, length: number): void => {
+    const why = `${what} has ${length} characters; use at least ${MIN_SECRET_LENGTH} (e.g. \`openssl rand -hex 16\`)`;
+    if (loopbackOnly) warnings.push(`${path}: ${why}; allowed only because the server is reachable from this machine alone`);
+    else unsafe(path, `${why}: a short secret can be guessed by anyone who can reach ${behindProxy ? 'the proxy' : host}`);
+  };
+  if (adminToken !== undefined && adminToken.length < MIN_SECRET_LENGTH) shortSecret(adminTokenKey, 'the admin token', adminToken.length);
+  if (metricsToken !== undefined && metricsToken.length < MIN_SECRET_LENGTH) shortSecret(metricsTokenKey, 'the metrics token', metricsToken.length);
+  channels.forEach((c, i) => {
+    c.basicAuth.forEach((credential, j) => {
+      if (credential.password.length < MIN_SECRET_LENGTH) {
+        const path = written.channels !== undefined ? `channels[${i}].basicAuth[${j}]` : ENV.basicAuth;
+        shortSecret(path, `the Basic password of "${credential.username}"`, credential.password.length);
+      }
+    });
+  });
+
   const { sinks, routes } = resolveDelivery(written, invalid);
+  sinks.forEach((sink, i) => {
+    if (sink.type !== 'http') return;
+    let target: URL;
+    try {
+      target = new URL(sink.url);
+    } catch {
+      return; // reported by the sink's own checks
+    }
+    if (target.protocol === 'http:' && !isLoopbackHost(target.hostname)) {
+      warnings.push(
+        `sinks[${i}].url: events (message text, phone numbers) go to ${target.host} over plain http; use https unless that network is private`,
+      );
+    }
+  });
   const store = resolveStore(written, env, flags, invalid);
 
   if (errors.length > 0) return { warnings, errors };
@@ -496,6 +576,9 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
       behindProxy,
+      trustProxy,
+      publicHosts: [...new Set([...hostNames, ...(acme?.domains ?? []), ...(isNamedHost(host) ? [host.toLowerCase().replace(/^\[|\]$/g, '')] : [])])],
+      loopbackOnly,
       limits: { ...s.limits },
       journal: { ...s.journal },
     },
@@ -505,9 +588,32 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     delivery: { ...written.delivery },
     ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken } : {}),
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
     log: { level: logLevel },
   };
   return { config, warnings, errors };
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/;
+
+/** A host that names this server for clients: not a wildcard address, not loopback. */
+function isNamedHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h !== '0.0.0.0' && h !== '::' && h !== '[::]' && !isLoopbackHost(h);
+}
+
+/** `publicHosts` as names without port, lower-case; IPv6 literals without brackets. */
+function resolvePublicHosts(values: readonly string[], key: string, invalid: (path: string, message: string) => void): string[] {
+  const out: string[] = [];
+  for (const raw of values.flatMap((v) => v.split(','))) {
+    const value = raw.trim().toLowerCase();
+    if (value === '') continue;
+    const v6 = /^\[?([0-9a-f:.]+)\]?$/.exec(value);
+    if (value.includes(':') && v6) out.push(v6[1]!);
+    else if (HOST_NAME.test(value)) out.push(value.replace(/\.$/, ''));
+    else invalid(key, `"${raw.trim()}" is not a host name (no scheme, port or path: e.g. hooks.example.com)`);
+  }
+  return out;
 }
 
 /**

@@ -107,6 +107,13 @@ const limits = z.strictObject({
   keepAliveTimeoutMs: positiveInt.default(65_000),
   /** Open connections beyond this are refused. */
   maxConnections: positiveInt.default(4096),
+  /**
+   * Failed authentications (401, or a wrong verify token) one client address may have before
+   * it must wait: its requests then get 429 with `Retry-After`, the wait doubling with each
+   * further failure up to 5 minutes. 0 turns the backoff off. See SECURITY.md for what
+   * "address" means behind a proxy.
+   */
+  authFailures: z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(0, { error: 'expected >= 0' }).default(10),
 });
 
 const journal = z.strictObject({
@@ -162,8 +169,22 @@ const server = z.strictObject({
   dataDir: nonEmpty.default('./data'),
   tls: tls.optional(),
   acme: acme.optional(),
-  /** A TLS-terminating proxy sits in front: plain HTTP on a non-loopback address is then allowed. */
+  /**
+   * A TLS-terminating proxy sits in front: plain HTTP on a non-loopback address is then
+   * allowed. Every request then arrives from the proxy's address, so none counts as local.
+   */
   behindProxy: z.boolean({ error: 'expected true or false' }).default(false),
+  /**
+   * With `behindProxy`: the proxy sets or appends `X-Forwarded-For`, so its last entry is the
+   * client's address (used for the failed-login backoff). Leave false unless the proxy does.
+   */
+  trustProxy: z.boolean({ error: 'expected true or false' }).default(false),
+  /**
+   * Host names the API and console answer to besides loopback names (and the ACME domains):
+   * the names browsers and the CLI use to reach this server. Anything else in `Host` or
+   * `Origin` is refused (DNS rebinding).
+   */
+  publicHosts: z.array(nonEmpty, { error: 'expected a list of host names' }).optional(),
   limits: limits.prefault({}),
   journal: journal.prefault({}),
 });
@@ -289,8 +310,17 @@ export const writtenConfigSchema = z.strictObject({
       journalLeaseMs: positiveInt.default(30_000),
     })
     .prefault({}),
-  /** Bearer token for `/api`; usually given as BLUETICK_ADMIN_TOKEN instead. */
+  /**
+   * Bearer token for `/api` and the console; usually given as BLUETICK_ADMIN_TOKEN instead.
+   * Without one, a random token is generated at the first start and kept in
+   * `<dataDir>/admin-token` (mode 0600). At least 16 characters outside loopback-only set-ups.
+   */
   adminToken: nonEmpty.optional(),
+  /**
+   * Bearer token that reads `/metrics` only (give it to Prometheus); usually given as
+   * BLUETICK_METRICS_TOKEN. `/metrics` also takes the admin token, and answers nothing else.
+   */
+  metricsToken: nonEmpty.optional(),
   log: z
     .strictObject({
       level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -9,6 +9,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ChannelConfig } from '../config/resolve.js';
+import type { LooseMode } from '../private-files.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -400,4 +401,22 @@ export function plainHttpCheck(input: {
   if (probe === undefined) return { id, title, status: 'pass', detail: 'HTTPS URL' };
   if (probe.status === undefined) return { id, title, status: 'pass', detail: `nothing takes plain HTTP on port ${probe.port} (${probe.error ?? 'no answer'})` };
   return { id, title, status: 'pass', detail: `port ${probe.port} answers plain HTTP with ${probe.status} (redirect or refusal), no webhook is taken` };
+}
+
+/**
+ * The data folder and its files (raw bodies, message text, phone numbers, the admin token)
+ * must be readable by the service user only: 0700 / 0600. `loose` lists what is not.
+ */
+export function privateFilesCheck(dataDir: string, exists: boolean, loose: readonly LooseMode[]): CheckResult {
+  const title = 'Data folder is private (0700, files 0600)';
+  if (!exists) return { id: 'files.private', title, status: 'skip', detail: `${dataDir} does not exist yet; bluetick creates it 0700 with files 0600` };
+  if (loose.length === 0) return { id: 'files.private', title, status: 'pass', detail: `${dataDir} and its files are readable by their owner only` };
+  const shown = loose.slice(0, 5).map((l) => `${l.path} (${l.mode.toString(8).padStart(4, '0')})`);
+  return {
+    id: 'files.private',
+    title,
+    status: 'warn',
+    detail: `readable by other users: ${shown.join(', ')}${loose.length > shown.length ? ` and ${loose.length - shown.length} more` : ''}`,
+    fix: `chmod 700 ${dataDir} && chmod 600 ${dataDir}/*   (run as the user bluetick runs as)`,
+  };
 }

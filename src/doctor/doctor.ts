@@ -25,11 +25,13 @@ import { DEFAULT_CHANNEL_NAME } from '../config/schema.js';
 import { isLoopbackHost, type ChannelConfig, type Config } from '../config/resolve.js';
 import { encodeBasicAuthorization } from '../ingest/verify-basic.js';
 import { signMeta } from '../ingest/verify-meta.js';
+import { findLooseModes } from '../private-files.js';
 import {
   certificateChecks,
   clockCheck,
   credentialsCheck,
   plainHttpCheck,
+  privateFilesCheck,
   tlsVersionCheck,
   webhookCheck,
   type CheckResult,
@@ -464,7 +466,11 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
 
   // ---- local store --------------------------------------------------------------------
-  if (config) checks.push(...(await storeChecks(config.server.dataDir)));
+  if (config) {
+    checks.push(...(await storeChecks(config.server.dataDir)));
+    const dataDir = config.server.dataDir;
+    checks.push(privateFilesCheck(dataDir, existsSync(dataDir), findLooseModes(dataDir)));
+  }
 
   // ---- plain HTTP -----------------------------------------------------------------------
   const sc = config?.server;

@@ -20,6 +20,7 @@
  * callbacks rather than `async` functions and precomputed header arrays.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthBackoff, clientAddress, retryAfterSeconds } from '../auth-backoff.js';
 import type { ChannelConfig } from '../config/resolve.js';
 import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -52,6 +53,10 @@ export interface IngestOptions {
   onAcked?: () => void;
   /** A TLS proxy is in front: take the client address from `X-Forwarded-For`. */
   behindProxy?: boolean;
+  /** The proxy in front sets `X-Forwarded-For`: its last entry is the address the backoff counts. */
+  trustProxy?: boolean;
+  /** Per-address backoff after failed authentications (shared with `/api`). */
+  backoff?: AuthBackoff;
   /** Seconds in the `Retry-After` of a 503. Default 5. */
   retryAfterSeconds?: number;
   logger?: Logger;
@@ -117,7 +122,10 @@ interface Route {
   name: string;
   basic: BasicVerifier | undefined;
   meta: MetaVerifier | undefined;
-  /** No credentials configured (loopback only; the config refuses it elsewhere). */
+  /**
+   * No credentials configured: allowed only on a loopback bind with no proxy in front (the
+   * config refuses it elsewhere), and even then a request that came through a proxy is refused.
+   */
   open: boolean;
   /** Headers of this channel's 401. */
   unauthorizedHeaders: string[];
@@ -144,6 +152,11 @@ const HEADERS_405 = textHeaders(BODY_405, ['Allow', 'GET, POST']);
 const HEADERS_413 = textHeaders(BODY_413, ['Connection', 'close']);
 const HEADERS_400 = textHeaders(BODY_400);
 const HEADERS_403 = textHeaders(BODY_403);
+const BODY_429 = 'too many failed authentications, retry later\n';
+
+function viaProxy(headers: IncomingMessage['headers']): boolean {
+  return headers.forwarded !== undefined || headers['x-forwarded-for'] !== undefined || headers['x-real-ip'] !== undefined;
+}
 
 function clip(value: string, max = 512): string {
   return value.length > max ? `${value.slice(0, max)}...` : value;
@@ -166,6 +179,8 @@ export class IngestHandler {
   readonly #rejections: RejectionSink;
   readonly #onAcked: (() => void) | undefined;
   readonly #behindProxy: boolean;
+  readonly #trustProxy: boolean;
+  readonly #backoff: AuthBackoff;
   readonly #headers503: string[];
   readonly #unknown: ChannelCounters;
   readonly #logger: Logger | undefined;
@@ -180,12 +195,15 @@ export class IngestHandler {
     this.#rejections = opts.rejections;
     this.#onAcked = opts.onAcked;
     this.#behindProxy = opts.behindProxy ?? false;
+    this.#trustProxy = opts.trustProxy ?? false;
+    this.#backoff = opts.backoff ?? new AuthBackoff({ failures: 0 });
     this.#logger = opts.logger;
     this.#headers503 = textHeaders(BODY_503, ['Retry-After', String(opts.retryAfterSeconds ?? 5)]);
     this.#unknown = opts.metrics.channel(UNKNOWN_CHANNEL_LABEL);
     for (const channel of opts.channels) {
       const basic = channel.basicAuth.length > 0 ? createBasicVerifier(channel.basicAuth) : undefined;
-      const meta = channel.meta.appSecrets.length > 0 ? createMetaVerifier(channel.meta.appSecrets) : undefined;
+      // The escaped form Meta signs is tried only up to the size accepted from Meta directly.
+      const meta = channel.meta.appSecrets.length > 0 ? createMetaVerifier(channel.meta.appSecrets, { maxEscapedBytes: opts.bodyLimit }) : undefined;
       this.#routes.set(channel.path, {
         channel,
         name: channel.name,
@@ -227,6 +245,7 @@ export class IngestHandler {
       return;
     }
     const method = req.method;
+    if ((method === 'POST' || method === 'GET') && this.#backedOff(route, req, res)) return;
     if (method === 'POST') {
       this.#post(route, req, res);
     } else if (method === 'GET') {
@@ -244,9 +263,17 @@ export class IngestHandler {
     const headers = req.headers;
     let verifiedBy: VerifiedBy | undefined;
     if (route.open) {
+      if (viaProxy(headers)) {
+        // Loopback is not a credential: this request came through a proxy, tunnel or relay.
+        route.counters.forbidden++;
+        this.#reject(req, route.name, 'unauthorized', route.channel.path, 'channel has no credentials and refuses requests that came through a proxy');
+        this.#send(req, res, 403, HEADERS_403, BODY_403, true);
+        return;
+      }
       verifiedBy = 'none';
     } else if (route.basic !== undefined && route.basic(headers.authorization)) {
       verifiedBy = 'basic';
+      if (this.#backoff.active) this.#backoff.succeed(clientAddress(req, this.#trustProxy));
     } else if (route.meta === undefined || headers['x-hub-signature-256'] === undefined) {
       const detail = headers.authorization === undefined ? 'no credentials' : 'basic credentials did not match';
       this.#unauthorized(route, req, res, detail, true);
@@ -277,6 +304,7 @@ export class IngestHandler {
           return;
         }
         verifiedBy = result;
+        if (this.#backoff.active) this.#backoff.succeed(clientAddress(req, this.#trustProxy));
       }
       const row: JournalInput = {
         channel: route.name,
@@ -323,15 +351,29 @@ export class IngestHandler {
       this.#send(req, res, 200, textHeaders(answer.challenge, ['X-Content-Type-Options', 'nosniff']), answer.challenge);
       return;
     }
-    if (answer.status === 403) route.counters.forbidden++;
-    else route.counters.bad_request++;
+    if (answer.status === 403) {
+      route.counters.forbidden++;
+      // A wrong verify token is a guessed secret, like a wrong password.
+      this.#backoff.fail(clientAddress(req, this.#trustProxy));
+    } else route.counters.bad_request++;
     this.#reject(req, route.name, answer.cause, route.channel.path, answer.detail);
     if (answer.status === 403) this.#send(req, res, 403, HEADERS_403, BODY_403);
     else this.#send(req, res, 400, HEADERS_400, BODY_400);
   }
 
+  /** Answers 429 when the client's address must wait after failed authentications. */
+  #backedOff(route: Route, req: IncomingMessage, res: ServerResponse): boolean {
+    const wait = this.#backoff.check(clientAddress(req, this.#trustProxy));
+    if (wait === 0) return false;
+    route.counters.backoff++;
+    const retryAfter = String(retryAfterSeconds(wait));
+    this.#send(req, res, 429, textHeaders(BODY_429, ['Retry-After', retryAfter]), BODY_429, true);
+    return true;
+  }
+
   #unauthorized(route: Route, req: IncomingMessage, res: ServerResponse, detail: string, unread = false): void {
     route.counters.unauthorized++;
+    this.#backoff.fail(clientAddress(req, this.#trustProxy));
     this.#reject(req, route.name, 'unauthorized', route.channel.path, detail);
     this.#send(req, res, 401, route.unauthorizedHeaders, BODY_401, unread);
   }

@@ -5,17 +5,18 @@
  * opens the PostgreSQL backend (migrations applied under an advisory lock, so processes
  * starting together are safe); otherwise the embedded SQLite file in the data folder.
  */
-import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { BluetickError } from '../errors.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 import { isPostgresUrl } from './postgres/url.js';
 import type { PostgresStoreOptions } from './postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+import { inboxFileFor } from './sqlite/inbox.js';
 import type { Store } from './store.js';
 import { WorkerStore } from './sqlite/worker-store.js';
 
 export interface OpenStoreOptions extends SqliteStoreOptions {
-  /** Folder for the database; created when missing. */
+  /** Folder for the database; created (0700) when missing. */
   dataDir: string;
   /** File name inside `dataDir` (or an absolute path). Default `bluetick.db`. */
   file?: string;
@@ -38,7 +39,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
 export const DEFAULT_DB_FILE = 'bluetick.db';
 
 /**
- * Creates `dataDir` if needed, opens the database, and applies pending migrations.
+ * Creates `dataDir` if needed (0700) and the database files 0600, opens the database, and
+ * applies pending migrations.
  *
  * @example
  * const store = await openStore({ dataDir: './data' });
@@ -53,8 +55,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
     return openPostgresStore(url, postgres);
   }
-  await mkdir(dataDir, { recursive: true });
+  // The files hold raw bodies, message text and phone numbers: 0700 / 0600 whatever the
+  // umask. SQLite gives its -wal and -shm files the mode of the database file.
+  ensurePrivateDir(dataDir);
   const path = isAbsolute(file) ? file : join(dataDir, file);
+  if (path !== ':memory:') {
+    ensurePrivateFile(path);
+    if (thread === 'worker') ensurePrivateFile(inboxFileFor(path));
+  }
   const { inboxBusyRetryMs: _workerOnly, ...inline } = sqlite;
   const store = thread === 'worker' ? await WorkerStore.open(path, sqlite) : new SqliteStore(path, inline);
   try {

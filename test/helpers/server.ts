@@ -16,6 +16,10 @@ export interface TempServer {
   dir: string;
   running: RunningServer;
   port: number;
+  /** The admin token (configured, or generated in `dir`). */
+  token: string;
+  /** `{ authorization: 'Bearer <token>' }`, for requests to `/api`. */
+  auth: { authorization: string };
   /** Stops the server and removes its data folder. */
   close(): Promise<void>;
 }
@@ -39,6 +43,8 @@ export async function startTempServer(prefix: string, written: WrittenConfigInpu
     dir,
     running,
     port: running.address.port,
+    token: running.adminToken.token,
+    auth: { authorization: `Bearer ${running.adminToken.token}` },
     close: async () => {
       await running.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,14 +1,16 @@
 /**
  * @module api/routes/rejections
  *
- * `GET /api/rejections` (requests refused before the journal) and `GET /api/quarantine`
- * (POSTs journaled but not turned into events: not JSON, or the normalizer failed).
+ * `GET /api/rejections` (requests refused before the journal), `GET /api/rejections/addresses`
+ * (failed authentications per client address, which the trimmed log cannot lose) and
+ * `GET /api/quarantine` (POSTs journaled but not turned into events: not JSON, or the
+ * normalizer failed).
  */
 import type { JournalState, RejectionFilter } from '../../store/store.js';
 import { pageRequest, type RestContext } from '../context.js';
 import type { ApiRouter } from '../routing.js';
-import { DEFAULT_LIMIT, journalPageSchema, quarantineQuery, rejectionPageSchema, rejectionsQuery } from '../schemas.js';
-import { journalSummaryView, pageView, rejectionView } from '../views.js';
+import { DEFAULT_LIMIT, addressFailuresListSchema, journalPageSchema, quarantineQuery, rejectionPageSchema, rejectionsQuery } from '../schemas.js';
+import { isoOf, journalSummaryView, pageView, rejectionView } from '../views.js';
 
 /** Journal rows are big (their bodies); a quarantine page is smaller by default. */
 const QUARANTINE_DEFAULT_LIMIT = 20;
@@ -32,6 +34,29 @@ export function registerRejectionRoutes(router: ApiRouter, ctx: RestContext): vo
       if (query.until !== undefined) filter.until = query.until;
       return pageView(await ctx.store.listRejections(pageRequest(query, DEFAULT_LIMIT), filter), rejectionView);
     },
+  );
+
+  router.get(
+    {
+      path: '/api/rejections/addresses',
+      operationId: 'listFailedAddresses',
+      tag: 'rejections',
+      summary: 'List client addresses with failed authentications',
+      description:
+        'Per client address: failed authentications (wrong ingest credentials or signatures, wrong verify tokens, wrong admin tokens), and how often it was answered 429 while it had to wait. Kept apart from the rejection log, so a flood of other refusals cannot push an attack out of sight. The 100 addresses with the most failures since the server started.',
+      response: addressFailuresListSchema,
+    },
+    async () => ({
+      items: (ctx.backoff?.offenders(100) ?? []).map((r) => ({
+        address: r.address,
+        failures: r.failures,
+        totalFailures: r.totalFailures,
+        refused: r.refused,
+        firstFailureAt: isoOf(r.firstFailureAt),
+        lastFailureAt: isoOf(r.lastFailureAt),
+        ...(r.blockedUntil !== undefined ? { blockedUntil: isoOf(r.blockedUntil) } : {}),
+      })),
+    }),
   );
 
   router.get(

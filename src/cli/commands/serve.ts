@@ -20,6 +20,8 @@ export interface ServeCommandOptions {
   tlsCert?: string;
   tlsKey?: string;
   behindProxy?: boolean;
+  trustProxy?: boolean;
+  publicHost?: string[];
   logLevel?: string;
   store?: string;
   acmeDomain?: string[];
@@ -67,7 +69,18 @@ export function banner(running: RunningServer): string {
     lines.push(`  ${''.padEnd(width)}  expects: ${w.credentials.join('; ')}`);
   }
   lines.push('');
-  lines.push(`health: ${running.url}/healthz   readiness: ${running.url}/readyz   metrics: ${running.url}/metrics`);
+  lines.push(`health: ${running.url}/healthz   readiness: ${running.url}/readyz   metrics: ${running.url}/metrics (admin or metrics token)`);
+  lines.push('');
+  const token = running.adminToken;
+  if (token.source === 'generated') {
+    lines.push(`admin token (for /api, the console at ${running.url}/ and the CLI), generated now and shown only this once:`);
+    lines.push(`  ${token.token}`);
+    lines.push(`  read it again with: cat ${token.file}   (mode 0600; CLI commands given --data read it there)`);
+  } else if (token.source === 'file') {
+    lines.push(`admin token: in ${token.file} (read it with: cat ${token.file})`);
+  } else {
+    lines.push('admin token: the configured one (BLUETICK_ADMIN_TOKEN or adminToken)');
+  }
   const open = config.channels.filter((c) => !hasCredentials(c));
   if (open.length > 0) {
     lines.push('');
@@ -75,6 +88,7 @@ export function banner(running: RunningServer): string {
     for (const c of open) {
       lines.push(`!!! channel "${c.name}" has NO credentials and accepts UNAUTHENTICATED posts.`);
     }
+    lines.push('!!! Only direct loopback clients may post; anything that came through a proxy is refused.');
     lines.push('!!! Set BLUETICK_BASIC_AUTH=user:pass and/or BLUETICK_META_APP_SECRET, or configure channels in a config file.');
   }
   if (!config.server.tls && !config.server.acme && isLoopbackHost(config.server.host) && !config.server.behindProxy) {
@@ -95,6 +109,8 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
   if (opts.tlsCert !== undefined) flags.tlsCert = opts.tlsCert;
   if (opts.tlsKey !== undefined) flags.tlsKey = opts.tlsKey;
   if (opts.behindProxy !== undefined) flags.behindProxy = opts.behindProxy;
+  if (opts.trustProxy !== undefined) flags.trustProxy = opts.trustProxy;
+  if (opts.publicHost !== undefined) flags.publicHosts = opts.publicHost;
   if (opts.logLevel !== undefined) flags.logLevel = opts.logLevel;
   if (opts.store !== undefined) flags.store = opts.store;
   if (opts.acmeDomain !== undefined) flags.acmeDomains = opts.acmeDomain;

@@ -10,11 +10,13 @@ import { request } from 'undici';
 import { parseJsonText } from '../../events/json.js';
 import type { BluetickEvent } from '../../events/types.js';
 import { ExitError } from '../../errors.js';
-import { DEFAULT_API_URL } from '../api-client.js';
+import { DEFAULT_API_URL, findAdminToken } from '../api-client.js';
 
 export interface TailCommandOptions {
   url?: string;
   token?: string;
+  /** The local server's data folder (its generated admin token). */
+  data?: string;
   type?: string;
   channel?: string;
   /** Start after this event seq instead of with the next event. */
@@ -126,13 +128,14 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
 
 export async function runTail(opts: TailCommandOptions, io: TailIo): Promise<number> {
   const raw = opts.url ?? io.env.BLUETICK_URL ?? DEFAULT_API_URL;
-  let base: string;
+  let url: URL;
   try {
-    base = new URL(raw).origin;
+    url = new URL(raw);
   } catch {
     throw new ExitError(2, `--url: not a valid URL: ${raw}`);
   }
-  const token = opts.token ?? io.env.BLUETICK_ADMIN_TOKEN;
+  const base = url.origin;
+  const token = findAdminToken(opts, url, io.env);
   let limit = Infinity;
   if (opts.count !== undefined) {
     if (!/^\d+$/.test(opts.count) || Number(opts.count) < 1) throw new ExitError(2, '--count: expected a positive integer');
@@ -177,7 +180,7 @@ export async function runTail(opts: TailCommandOptions, io: TailIo): Promise<num
         } catch {
           /* not JSON */
         }
-        const hint = res.statusCode === 401 ? ' (--token / BLUETICK_ADMIN_TOKEN)' : '';
+        const hint = res.statusCode === 401 ? " (--token / BLUETICK_ADMIN_TOKEN, or --data naming the server's data folder)" : '';
         throw new ExitError(res.statusCode === 400 ? 2 : 1, `GET ${path}: HTTP ${res.statusCode}: ${message}${hint}`);
       }
       if (failures > 0) io.stderr.write('bluetick: connected again; resuming after the last event printed\n');
