@@ -59,6 +59,8 @@ export interface StartServerOptions {
   acme?: Pick<AcmeManagerOptions, 'directoryCa' | 'retry' | 'poll' | 'requestTimeoutMs' | 'peekTimeoutMs' | 'now'>;
   /** Live stream (`/api/stream`) tuning: poll and heartbeat intervals. */
   stream?: StreamOptions;
+  /** Rejection log tuning: how many refused requests are kept (default 10 000). */
+  rejections?: { keep?: number };
   /** Library handlers (see `createBluetick`), delivered like routes to sinks. */
   handlers?: readonly HandlerRoute[];
   /** `start: false` leaves the delivery worker stopped; `graceMs` bounds attempts in flight at close. */
@@ -283,7 +285,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     const unsubscribeDeliveries = store.subscribe?.('deliveries', () => delivery.wake());
     if (unsubscribeDeliveries) cleanup.unshift(unsubscribeDeliveries);
 
-    const rejections = new RejectionLog(store, { metrics, logger });
+    const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.unshift(() => rejections.close());
 
     // Ends the API's live streams at shutdown, so open connections do not hold the close.
