@@ -6,7 +6,7 @@
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS (default 2).
 //
 // `npm run bench` runs every part; `npm run bench -- ingest query` runs only the parts named
-// (ingest, delivery, postgres, query).
+// (ingest, delivery, postgres, query, refusal).
 //
 // bluetick acks once a body is journaled and normalizes it afterwards. After each load the
 // bench also measures how long the pipeline takes to normalize every journaled row
@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { metaTextBody } from './payloads.js';
 import { BARE_SERVER, BIN, startProcess, stopProcess } from './processes.js';
 
-const PARTS = ['ingest', 'delivery', 'postgres', 'query'];
+const PARTS = ['ingest', 'delivery', 'postgres', 'query', 'refusal'];
 const chosen = process.argv.slice(2);
 for (const part of chosen) {
   if (!PARTS.includes(part)) {
@@ -200,3 +200,4 @@ if (runs('ingest')) await runIngestBench();
 if (runs('delivery')) await (await import('./delivery.js')).runDeliveryBench();
 if (runs('postgres')) await (await import('./postgres.js')).runPostgresBench();
 if (runs('query')) await (await import('./query.js')).runQueryBench();
+if (runs('refusal')) await (await import('./refusal.js')).runRefusalBench();

@@ -19,7 +19,6 @@
  */
 import { isAscii } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
 
 /** Which form of the body the signature matched. */
 export type MetaVerification = 'meta-signature' | 'meta-signature-escaped';
@@ -38,53 +37,138 @@ export function parseMetaSignature(header: string | undefined): Buffer | undefin
   return match?.[1] ? Buffer.from(match[1], 'hex') : undefined;
 }
 
-/** Input bytes decoded per step: a body is never decoded whole when the escaped form is cut short. */
-const DECODE_STEP = 16 * 1024;
 /** Escaped bytes gathered before they go to the hash (or the result) in one piece. */
 const SCRATCH_BYTES = 64 * 1024;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const REPLACEMENT = 0xfffd;
+
+/** Writes `\uXXXX` for one UTF-16 code unit at `at`. */
+function putUnit(out: Buffer, at: number, code: number): void {
+  out[at] = 0x5c; // backslash
+  out[at + 1] = 0x75; // u
+  out[at + 2] = HEX[code >>> 12]!;
+  out[at + 3] = HEX[(code >>> 8) & 0xf]!;
+  out[at + 4] = HEX[(code >>> 4) & 0xf]!;
+  out[at + 5] = HEX[code & 0xf]!;
+}
 
 /**
  * Writes the escaped-unicode form of `body` to `sink`, one scratch buffer at a time (the
- * sink must use or copy each chunk before it returns). ASCII is copied as it is; every
- * other UTF-16 code unit becomes the six bytes `\uXXXX`. Nothing is built per character:
- * the bytes are decoded in steps and written into one reused buffer.
+ * sink must use or copy each chunk before it returns). ASCII is copied as it is; every other
+ * character becomes `\uXXXX` per UTF-16 code unit (two for characters beyond U+FFFF).
  *
- * Stops, returning `false`, as soon as the escaped form would exceed `limit` bytes.
+ * The UTF-8 is decoded here, byte by byte, as the WHATWG decoder (and so
+ * `Buffer#toString('utf8')`) does, malformed sequences included (each maximal bad subpart
+ * becomes U+FFFD): no string is built at all, neither per character nor for the whole body,
+ * whose decoding alone costs several times a hash of it.
+ *
+ * Returns `false` as soon as the escaped form is sure to exceed `limit` bytes: every byte not
+ * yet read adds at least one, so that is known early for a body full of non-ASCII text
+ * (each such character grows by 3 to 8 bytes), long before its end.
  */
 function writeEscaped(body: Buffer, limit: number, sink: (chunk: Buffer) => void): boolean {
-  const decoder = new StringDecoder('utf8');
+  const length = body.length;
+  if (length > limit) return false;
   const out = Buffer.allocUnsafe(SCRATCH_BYTES);
   let used = 0;
-  let total = 0;
-  const put = (text: string): boolean => {
-    for (let i = 0; i < text.length; i++) {
-      if (used > SCRATCH_BYTES - 6) {
-        sink(out.subarray(0, used));
-        used = 0;
-      }
-      const code = text.charCodeAt(i);
-      if (code < 0x80) {
-        out[used++] = code;
-        total++;
+  /** Bytes handed to the sink so far. */
+  let flushed = 0;
+  // ASCII runs are found four bytes at a time through a word view of the aligned part.
+  const base = body.byteOffset;
+  const firstWord = (base + 3) & ~3;
+  const words = new Uint32Array(body.buffer, firstWord, Math.max(0, (base + length - firstWord) >> 2));
+  let needed = 0;
+  let seen = 0;
+  let cp = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  for (let i = 0; i <= length; i++) {
+    let emit = -1;
+    if (i === length) {
+      if (needed === 0) break;
+      emit = REPLACEMENT; // a sequence cut short by the end
+      needed = 0;
+    } else {
+      const byte = body[i]!;
+      if (needed === 0) {
+        if (byte < 0x80) {
+          // The whole ASCII run from here, copied as it is.
+          let end = i + 1;
+          while (end < length && ((base + end) & 3) !== 0 && body[end]! < 0x80) end++;
+          if (end < length && ((base + end) & 3) === 0) {
+            let w = (base + end - firstWord) >> 2;
+            while (w < words.length && (words[w]! & 0x80808080) === 0) w++;
+            end = firstWord - base + w * 4;
+            while (end < length && body[end]! < 0x80) end++;
+          }
+          let from = i;
+          while (from < end) {
+            const n = Math.min(end - from, SCRATCH_BYTES - used);
+            body.copy(out, used, from, from + n);
+            used += n;
+            from += n;
+            if (used === SCRATCH_BYTES) {
+              sink(out);
+              flushed += used;
+              used = 0;
+            }
+          }
+          i = end - 1;
+          continue;
+        }
+        if (byte >= 0xc2 && byte <= 0xdf) {
+          needed = 1;
+          cp = byte & 0x1f;
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) lower = 0xa0;
+          else if (byte === 0xed) upper = 0x9f;
+          needed = 2;
+          cp = byte & 0x0f;
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) lower = 0x90;
+          else if (byte === 0xf4) upper = 0x8f;
+          needed = 3;
+          cp = byte & 0x07;
+        } else {
+          emit = REPLACEMENT;
+        }
+        if (emit < 0) continue;
+      } else if (byte < lower || byte > upper) {
+        // A broken sequence: one replacement for what came so far; this byte starts afresh.
+        needed = 0;
+        seen = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        emit = REPLACEMENT;
+        i--;
       } else {
-        out[used] = 0x5c; // backslash
-        out[used + 1] = 0x75; // u
-        out[used + 2] = HEX[code >>> 12]!;
-        out[used + 3] = HEX[(code >>> 8) & 0xf]!;
-        out[used + 4] = HEX[(code >>> 4) & 0xf]!;
-        out[used + 5] = HEX[code & 0xf]!;
-        used += 6;
-        total += 6;
+        lower = 0x80;
+        upper = 0xbf;
+        cp = (cp << 6) | (byte & 0x3f);
+        if (++seen < needed) continue;
+        needed = 0;
+        seen = 0;
+        emit = cp;
       }
-      if (total > limit) return false;
     }
-    return true;
-  };
-  for (let from = 0; from < body.length; from += DECODE_STEP) {
-    if (!put(decoder.write(body.subarray(from, Math.min(body.length, from + DECODE_STEP))))) return false;
+    if (used > SCRATCH_BYTES - 12) {
+      sink(out.subarray(0, used));
+      flushed += used;
+      used = 0;
+    }
+    if (emit <= 0xffff) {
+      putUnit(out, used, emit);
+      used += 6;
+    } else {
+      const v = emit - 0x10000;
+      putUnit(out, used, 0xd800 + (v >>> 10));
+      putUnit(out, used + 6, 0xdc00 + (v & 0x3ff));
+      used += 12;
+    }
+    // Bytes i + 1 onwards are unread (a byte to be read again was stepped back above); each
+    // will add at least one more.
+    if (flushed + used + Math.max(0, length - i - 1) > limit) return false;
   }
-  if (!put(decoder.end())) return false;
   if (used > 0) sink(out.subarray(0, used));
   return true;
 }
