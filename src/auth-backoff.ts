@@ -2,7 +2,8 @@
  * @module auth-backoff
  *
  * Per-address backoff after failed authentications, shared by ingest (Basic auth, Meta
- * signature, verify token) and `/api` (admin token). After `failures` failures an address
+ * signature, verify token) and `/api` (admin token). A failure is a wrong credential; a
+ * request that carries none guesses nothing and is not counted. After `failures` failures an address
  * must wait: its requests get 429 with `Retry-After` before any credential is looked at,
  * the wait doubling with each further failure (1 s, 2 s, 4 s, ... up to 5 minutes). A
  * success clears the address's count; an address quiet for 15 minutes is forgotten.

@@ -75,7 +75,9 @@ export function App(): JSX.Element {
     const stored = getToken();
     try {
       const result = await probe(stored ?? null);
-      if (result === 'refused') {
+      if (result === 'too-many') {
+        setSession({ state: 'signed-out', notice: 'Too many wrong tokens from this address; wait a moment before signing in.' });
+      } else if (result === 'refused') {
         if (stored !== undefined) setToken(undefined);
         setSession({ state: 'signed-out', ...(stored !== undefined ? { notice: 'The saved token was refused. Sign in again.' } : {}) });
       } else {

@@ -27,8 +27,10 @@ export function Login({ notice, onSignedIn }: { notice?: string; onSignedIn: (to
     setError(undefined);
     try {
       const result = await probe(value);
-      if (result === 'refused') {
-        setError('That token was refused (401). Use the value of BLUETICK_ADMIN_TOKEN the server was started with.');
+      if (result === 'too-many') {
+        setError('Too many wrong tokens from this address; wait a moment and try again.');
+      } else if (result === 'refused') {
+        setError('That token was refused (401). Use the token the server printed at its first start (kept in <data>/admin-token), or its BLUETICK_ADMIN_TOKEN.');
         input.current?.select();
       } else {
         onSignedIn(value);
@@ -67,7 +69,8 @@ export function Login({ notice, onSignedIn }: { notice?: string; onSignedIn: (to
           aria-describedby={error ? 'token-error token-help' : 'token-help'}
         />
         <p class="help" id="token-help">
-          The <code>BLUETICK_ADMIN_TOKEN</code> of this server. It is kept for this browser tab only.
+          The token this server printed at its first start (read it again with <code>cat data/admin-token</code>), or its{' '}
+          <code>BLUETICK_ADMIN_TOKEN</code>. It is kept for this browser tab only.
         </p>
         {error && (
           <p class="field-error" id="token-error" role="alert">

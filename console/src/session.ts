@@ -1,7 +1,7 @@
 /** Whether the API lets this browser in, with a given token or none. */
 import { ApiError, api } from './api.js';
 
-export type ProbeResult = 'ok' | 'refused' | 'no-api';
+export type ProbeResult = 'ok' | 'refused' | 'too-many' | 'no-api';
 
 /**
  * Asks a cheap endpoint. `no-api`: the server has no `/api` at all (the console still opens,
@@ -14,6 +14,7 @@ export async function probe(token: string | null): Promise<ProbeResult> {
       return 'ok';
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return 'refused';
+      if (error instanceof ApiError && error.status === 429) return 'too-many';
       if (error instanceof ApiError && error.unavailable) continue;
       throw error;
     }

@@ -73,7 +73,8 @@ export function createAdminGuard(opts: AdminGuardOptions) {
       backoff?.succeed(address);
       return undefined;
     }
-    backoff?.fail(address);
+    // A request without a token guesses nothing (a browser opening the console): only wrong tokens count.
+    if (given !== undefined) backoff?.fail(address);
     reply.code(401).header('WWW-Authenticate', 'Bearer realm="bluetick"');
     reply.send({ error: 'Unauthorized', message: 'send Authorization: Bearer <admin token> (printed at the first start; kept in <data>/admin-token, or BLUETICK_ADMIN_TOKEN)' });
     return reply;

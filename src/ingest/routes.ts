@@ -373,7 +373,10 @@ export class IngestHandler {
 
   #unauthorized(route: Route, req: IncomingMessage, res: ServerResponse, detail: string, unread = false): void {
     route.counters.unauthorized++;
-    this.#backoff.fail(clientAddress(req, this.#trustProxy));
+    // Only a wrong credential is a guess; a request that carries none is just misconfigured.
+    if (req.headers.authorization !== undefined || req.headers['x-hub-signature-256'] !== undefined) {
+      this.#backoff.fail(clientAddress(req, this.#trustProxy));
+    }
     this.#reject(req, route.name, 'unauthorized', route.channel.path, detail);
     this.#send(req, res, 401, route.unauthorizedHeaders, BODY_401, unread);
   }
