@@ -42,7 +42,7 @@ function byId(report: DoctorReport): Record<string, CheckResult> {
   return Object.fromEntries(report.checks.map((c) => [c.id, c]));
 }
 
-const CHANNELS = [{ name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] }];
+const CHANNELS = [{ name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret-long-enough-16'] }];
 
 describe('bluetick doctor', () => {
   let dir: string;
@@ -227,7 +227,7 @@ describe('bluetick doctor', () => {
     const file = await configFile('credentials', {
       server: { dataDir: join(dir, 'doctor-store') },
       channels: [
-        { name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] },
+        { name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret-long-enough-16'] },
         { name: 'meta-no-token', provider: 'meta', meta: { appSecrets: ['app-secret'] } },
         { name: 'enablex-meta-only', provider: 'enablex', meta: { appSecrets: ['app-secret'], verifyTokens: ['t'] } },
         { name: 'auto-secret', meta: { appSecrets: ['app-secret'] } },

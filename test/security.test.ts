@@ -6,12 +6,14 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
+import { privateFilesCheck } from '../src/doctor/checks.js';
+import { findLooseModes } from '../src/private-files.js';
 import type { WrittenConfigInput } from '../src/config/schema.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { escapeNonAscii, signMeta } from '../src/ingest/verify-meta.js';
@@ -250,6 +252,24 @@ describe('private files', () => {
       expect(names).toContain(name);
     }
     for (const name of names) expect(statSync(join(data, name)).mode & 0o777, name).toBe(0o600);
+  });
+});
+
+describe('doctor on file modes', () => {
+  it('warns when an existing data folder or its files are readable by other users, naming them and the fix', async () => {
+    const data = join(dir, 'old-data');
+    mkdirSync(data, { mode: 0o755 });
+    chmodSync(data, 0o755);
+    writeFileSync(join(data, 'bluetick.db'), '', { mode: 0o644 });
+    chmodSync(join(data, 'bluetick.db'), 0o644);
+    writeFileSync(join(data, 'admin-token'), 'x\n', { mode: 0o600 });
+    const check = privateFilesCheck(data, true, findLooseModes(data));
+    expect(check.status).toBe('warn');
+    expect(check.detail).toBe(`readable by other users: ${data} (0755), ${join(data, 'bluetick.db')} (0644)`);
+    expect(check.fix).toMatch(/^chmod 700 /);
+    chmodSync(data, 0o700);
+    chmodSync(join(data, 'bluetick.db'), 0o600);
+    expect(privateFilesCheck(data, true, findLooseModes(data)).status).toBe('pass');
   });
 });
 

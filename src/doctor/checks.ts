@@ -409,7 +409,7 @@ export function plainHttpCheck(input: {
  */
 export function privateFilesCheck(dataDir: string, exists: boolean, loose: readonly LooseMode[]): CheckResult {
   const title = 'Data folder is private (0700, files 0600)';
-  if (!exists) return { id: 'files.private', title, status: 'skip', detail: `${dataDir} does not exist yet; bluetick creates it 0700 with files 0600` };
+  if (!exists) return { id: 'files.private', title, status: 'pass', detail: `${dataDir} does not exist yet; bluetick creates it 0700 with files 0600` };
   if (loose.length === 0) return { id: 'files.private', title, status: 'pass', detail: `${dataDir} and its files are readable by their owner only` };
   const shown = loose.slice(0, 5).map((l) => `${l.path} (${l.mode.toString(8).padStart(4, '0')})`);
   return {
