@@ -73,8 +73,9 @@ async function postMeta(body: string, signature: string | undefined, extra: stri
 }
 
 beforeAll(async () => {
+  // Wrong credentials on purpose, many times: the backoff (security.test.ts) would turn them into 429s.
   server = await startTempServer('bluetick-bad-input-', {
-    server: { limits: { bodyBytes: BODY_LIMIT, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 5_000 } },
+    server: { limits: { bodyBytes: BODY_LIMIT, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: 5_000, authFailures: 0 } },
     channels: [
       { name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] },
       { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['verify-me'] } },

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type ResolveInput } from '../src/config/resolve.js';
 
-const CHANNELS = [{ name: 'enablex', basicAuth: ['u:p'] }];
+const CHANNELS = [{ name: 'enablex', basicAuth: ['u:password-of-16-chars'] }];
 
 function resolve(input: Omit<ResolveInput, 'cwd'>) {
   return resolveConfig({ cwd: '/srv/bluetick', ...input });
@@ -63,7 +63,7 @@ describe('ACME configuration', () => {
   it('refuses ACME together with certificate files, a TLS proxy, or the same port for HTTP-01', () => {
     const paths = (input: Omit<ResolveInput, 'cwd'>): string[] => resolve(input).errors.map((e) => e.path);
     expect(paths({ flags: { acmeDomains: ['a.example.com'], tlsCert: 'c.pem', tlsKey: 'k.pem' } })).toEqual(['server.acme']);
-    expect(paths({ flags: { acmeDomains: ['a.example.com'], behindProxy: true } })).toEqual(['server.acme']);
+    expect(paths({ flags: { acmeDomains: ['a.example.com'], behindProxy: true }, written: { channels: CHANNELS } })).toEqual(['server.acme']);
     expect(paths({ flags: { acmeDomains: ['a.example.com'], port: '80' } })).toEqual(['server.acme.httpPort']);
     expect(paths({ flags: { acmeDomains: ['a.example.com'], port: '80', acmeChallenge: 'tls-alpn-01' } })).toEqual([]);
   });

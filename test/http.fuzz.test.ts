@@ -25,7 +25,8 @@ const acked: Buffer[] = [];
 
 beforeAll(async () => {
   server = await startTempServer('bluetick-http-fuzz-', {
-    server: { limits: { bodyBytes: 4096, headersTimeoutMs: 2_000, requestTimeoutMs: 4_000 } },
+    // Wrong credentials on purpose, many times: the backoff (security.test.ts) would turn them into 429s.
+    server: { limits: { bodyBytes: 4096, headersTimeoutMs: 2_000, requestTimeoutMs: 4_000, authFailures: 0 } },
     channels: [
       { name: 'enablex', basicAuth: ['enablex:s3cret'] },
       { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET], verifyTokens: ['tok'] } },

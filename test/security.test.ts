@@ -340,7 +340,7 @@ describe('the admin token from the command line', () => {
       child.kill('SIGTERM');
     }
     expect(existsSync(join(data, 'admin-token'))).toBe(true);
-  });
+  }, 180_000);
 
   it('refuses to start behind a proxy without credentials, or with a short secret, naming the fix', async () => {
     const { ensureBuilt, runBin } = await import('./helpers/dist.js');
@@ -355,5 +355,5 @@ describe('the admin token from the command line', () => {
     expect(short.code).toBe(1);
     expect(short.stderr).toMatch(/BLUETICK_ADMIN_TOKEN: the admin token has 1 characters; use at least 16/);
     expect(short.stderr).toMatch(/BLUETICK_BASIC_AUTH: the Basic password of "enablex" has 1 characters/);
-  });
+  }, 180_000);
 });
