@@ -363,6 +363,8 @@ export class IngestHandler {
 
   /** Answers 429 when the client's address must wait after failed authentications. */
   #backedOff(route: Route, req: IncomingMessage, res: ServerResponse): boolean {
+    // Nothing failed yet (the usual case): no address to work out on this hot path.
+    if (!this.#backoff.active) return false;
     const wait = this.#backoff.check(clientAddress(req, this.#trustProxy));
     if (wait === 0) return false;
     route.counters.backoff++;
