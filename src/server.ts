@@ -12,6 +12,7 @@
  * store. Rows acked but not yet normalized stay `pending` and the next start picks them up.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { X509Certificate } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -121,6 +122,16 @@ export function describeCredentials(channel: ChannelConfig): string[] {
   if (!hasCredentials(channel)) out.push('NOTHING: unauthenticated POSTs are accepted (direct loopback clients only)');
   if (channel.meta.verifyTokens.length > 0) out.push('GET handshake answered for the configured verify token');
   return out;
+}
+
+/** The DNS names a certificate (chain) is for, without wildcards: names clients reach this server by. */
+function certificateNames(cert: string | Buffer): string[] {
+  try {
+    const names = (new X509Certificate(cert).subjectAltName ?? '').split(', ');
+    return names.filter((n) => n.startsWith('DNS:') && !n.startsWith('DNS:*.')).map((n) => n.slice(4).toLowerCase());
+  } catch {
+    return [];
+  }
 }
 
 function formatHost(host: string): string {
@@ -311,7 +322,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       logger,
       deliveries: { store, delivery, guard },
       security: {
-        publicHosts: sc.publicHosts,
+        // The certificate's own names are public names too (`server.publicHosts` adds others).
+        publicHosts: [...sc.publicHosts, ...(tlsMaterial ? certificateNames(tlsMaterial.cert) : [])],
         metricsGuard: createAdminGuard({ ...guardOptions, alsoAccept: [config.metricsToken] }),
         hsts: sc.tls !== undefined || sc.acme !== undefined,
       },

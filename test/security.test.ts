@@ -151,12 +151,17 @@ describe('host and origin checks', () => {
 
   it('sends HSTS when serving TLS', async () => {
     const pki = createPki(join(dir, 'pki'));
-    const leaf = pki.leaf('localhost', { dns: ['localhost'] });
+    const leaf = pki.leaf('localhost', { dns: ['localhost', 'hooks.bluetick.test'] });
     const r = await boot({ server: { tls: { cert: leaf.fullchain, key: leaf.key } } });
     const ca = readFileSync(pki.root, 'utf8');
     const res = await send(r.url, { path: '/api/stats', headers: bearer(r), ca });
     expect(res.status).toBe(200);
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+    // The certificate's names are the server's public names without further configuration.
+    expect((await send(r.url, { path: '/api/stats', headers: { ...bearer(r), host: 'hooks.bluetick.test' }, ca })).status).toBe(200);
+    const foreign = await send(r.url, { path: '/api/stats', headers: { ...bearer(r), host: 'attacker.example' }, ca });
+    expect(foreign.status).toBe(421);
+    expect(foreign.headers['strict-transport-security']).toBe('max-age=31536000');
   });
 });
 
