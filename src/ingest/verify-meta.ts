@@ -13,7 +13,7 @@
  * user can see that their body was rewritten on the way.
  *
  * That second try must not make refusals expensive: a forged non-ASCII body would otherwise
- * cost several times an ASCII one (the escaped form is up to six times longer, and was
+ * cost several times an ASCII one (the escaped form is up to three times longer, and was
  * once built one character at a time). The escaped form is streamed into the HMACs from one
  * reused buffer, and only up to the size bluetick would accept from Meta directly.
  */
