@@ -21,10 +21,10 @@ import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../src/server.js';
 import { freePort, pebbleMissing, startPebble, type Pebble } from './helpers/pebble.js';
+import { describeNeeding } from './helpers/services.js';
 
 const missing = pebbleMissing();
-if (missing && !process.env.CI) console.warn(`[acme.test.ts] skipped: ${missing}`);
-const withPebble = missing && !process.env.CI ? describe.skip : describe;
+const withPebble = (name: string, body: () => void): void => describeNeeding('pebble', missing, name, body);
 
 const AUTH = encodeBasicAuthorization('enablex', 's3cret');
 

@@ -22,6 +22,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { describeNeeding } from './helpers/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -35,12 +36,7 @@ const VIEWPORTS = [
   { width: 390, height: 844 },
 ] as const;
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  const message = `console e2e: ${CHROMIUM} is missing (apt-get install chromium)`;
-  if (process.env.CI) throw new Error(`${message}; required under CI`);
-  console.warn(`${message}; skipping the console end-to-end tests`);
-}
+const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
 
 const run = promisify(execFile);
 
@@ -141,7 +137,7 @@ function shown(ms: number): string {
 }
 
 // Generous: the machine is shared, and Chromium competes with the other suites for two cores.
-describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90_000 }, () => {
+describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium', () => {
   let dir: string;
   let consoleDir: string;
   let running: RunningServer;
@@ -546,4 +542,4 @@ describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90
   it('logged no console errors while the tests ran', () => {
     expect(errors).toEqual([]);
   });
-});
+}, { timeout: 90_000 });
