@@ -28,13 +28,21 @@ describe('answerChallenge', () => {
     'refuses hub.mode %j with 400',
     (mode) => {
       const answer = answerChallenge(query(mode, 'tok', '42'), ['tok']);
-      expect(answer.status).toBe(400);
-      expect(answer).not.toHaveProperty('challenge');
+      expect(answer).toEqual({ status: 400, cause: 'bad-request', detail: `unsupported hub.mode ${JSON.stringify(mode)}` });
     },
   );
 
+  it('quotes at most 32 characters of an unsupported mode', () => {
+    const answer = answerChallenge(query('x'.repeat(500), 'tok', '42'), ['tok']);
+    expect(answer).toEqual({ status: 400, cause: 'bad-request', detail: `unsupported hub.mode "${'x'.repeat(32)}"` });
+  });
+
   it('refuses with 400 when any of the three parameters is missing', () => {
-    expect(answerChallenge(query(undefined, 'tok', '42'), ['tok']).status).toBe(400);
+    expect(answerChallenge(query(undefined, 'tok', '42'), ['tok'])).toEqual({
+      status: 400,
+      cause: 'bad-request',
+      detail: 'expected hub.mode, hub.verify_token and hub.challenge',
+    });
     expect(answerChallenge(query('subscribe', undefined, '42'), ['tok']).status).toBe(400);
     expect(answerChallenge(query('subscribe', 'tok', undefined), ['tok']).status).toBe(400);
     expect(answerChallenge('', ['tok']).status).toBe(400);
@@ -44,16 +52,14 @@ describe('answerChallenge', () => {
     const longest = '9'.repeat(MAX_CHALLENGE_LENGTH);
     expect(answerChallenge(query('subscribe', 'tok', longest), ['tok'])).toEqual({ status: 200, challenge: longest });
     const tooLong = answerChallenge(query('subscribe', 'tok', `${longest}9`), ['tok']);
-    expect(tooLong.status).toBe(400);
-    expect(tooLong).not.toHaveProperty('challenge');
+    expect(tooLong).toEqual({ status: 400, cause: 'bad-request', detail: 'hub.challenge is empty or too long' });
     expect(answerChallenge(query('subscribe', 'tok', ''), ['tok']).status).toBe(400);
   });
 
   it('refuses with 403 a token that is not configured, however close', () => {
     for (const token of ['', 't', 'to', 'tok ', 'tokk', 'Tok', 'TOK', 'tok\u0000', ' tok']) {
       const answer = answerChallenge(query('subscribe', token, '42'), ['tok']);
-      expect(answer.status, JSON.stringify(token)).toBe(403);
-      expect(answer).not.toHaveProperty('challenge');
+      expect(answer, JSON.stringify(token)).toEqual({ status: 403, cause: 'verify-token-mismatch', detail: 'hub.verify_token does not match' });
     }
   });
 
@@ -71,7 +77,8 @@ describe('answerChallenge', () => {
   });
 
   it('refuses with 403 when the channel has no verify token, even an empty one sent', () => {
-    expect(answerChallenge(query('subscribe', '', '42'), []).status).toBe(403);
-    expect(answerChallenge(query('subscribe', 'tok', '42'), []).status).toBe(403);
+    const none = { status: 403, cause: 'verify-token-mismatch', detail: 'this channel has no meta.verifyTokens configured' };
+    expect(answerChallenge(query('subscribe', '', '42'), [])).toEqual(none);
+    expect(answerChallenge(query('subscribe', 'tok', '42'), [])).toEqual(none);
   });
 });

@@ -10,8 +10,19 @@ import { createBasicVerifier, encodeBasicAuthorization, parseBasicAuthorization,
 const ENABLEX = { username: 'enablex', password: 's3cret' };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
+/** Compiled inside each test, so the compile itself runs (and can fail) as part of the test. */
+const verifierFor = (credentials: Parameters<typeof createBasicVerifier>[0]) => (header: string | undefined) =>
+  createBasicVerifier(credentials)(header);
+
+describe('encodeBasicAuthorization', () => {
+  it('writes the scheme and the base64 of the UTF-8 user:password', () => {
+    expect(encodeBasicAuthorization('enablex', 's3cret')).toBe('Basic ZW5hYmxleDpzM2NyZXQ=');
+    expect(encodeBasicAuthorization('zoë', 'k')).toBe('Basic em/Dqzpr');
+  });
+});
+
 describe('createBasicVerifier: the exact pair', () => {
-  const verify = createBasicVerifier([ENABLEX]);
+  const verify = verifierFor([ENABLEX]);
 
   it('accepts the header a client builds from the configured user and password', () => {
     expect(verify(encodeBasicAuthorization('enablex', 's3cret'))).toBe(true);
@@ -74,7 +85,7 @@ describe('createBasicVerifier: the exact pair', () => {
 });
 
 describe('createBasicVerifier: spellings of the same pair', () => {
-  const verify = createBasicVerifier([ENABLEX]);
+  const verify = verifierFor([ENABLEX]);
   const token = b64('enablex:s3cret');
 
   it('takes the scheme in any case (RFC 7235: the scheme is case-insensitive)', () => {
@@ -98,7 +109,7 @@ describe('createBasicVerifier: spellings of the same pair', () => {
 
 describe('createBasicVerifier: passwords with colons and unicode', () => {
   it('splits at the first colon only, so a password may hold colons', () => {
-    const verify = createBasicVerifier([{ username: 'enablex', password: 'a:b:c' }]);
+    const verify = verifierFor([{ username: 'enablex', password: 'a:b:c' }]);
     expect(verify(encodeBasicAuthorization('enablex', 'a:b:c'))).toBe(true);
     expect(verify(encodeBasicAuthorization('enablex', 'a:b'))).toBe(false);
     expect(verify(encodeBasicAuthorization('enablex', 'a'))).toBe(false);
@@ -107,7 +118,7 @@ describe('createBasicVerifier: passwords with colons and unicode', () => {
   });
 
   it('compares unicode passwords as their UTF-8 bytes', () => {
-    const verify = createBasicVerifier([{ username: 'zoë', password: 'pässwörd-🔑' }]);
+    const verify = verifierFor([{ username: 'zoë', password: 'pässwörd-🔑' }]);
     expect(verify(encodeBasicAuthorization('zoë', 'pässwörd-🔑'))).toBe(true);
     expect(verify(`Basic ${Buffer.from('zoë:pässwörd-🔑', 'utf8').toString('base64')}`)).toBe(true);
     // The same text in Latin-1 is other bytes, and the emoji cut short is not the emoji.
@@ -122,7 +133,7 @@ describe('createBasicVerifier: passwords with colons and unicode', () => {
 describe('createBasicVerifier: several credentials', () => {
   const current = { username: 'enablex', password: 'new-secret' };
   const previous = { username: 'enablex-old', password: 'old-secret' };
-  const verify = createBasicVerifier([previous, current]);
+  const verify = verifierFor([previous, current]);
 
   it('accepts each configured pair (rotation)', () => {
     expect(verify(encodeBasicAuthorization('enablex', 'new-secret'))).toBe(true);
@@ -144,7 +155,7 @@ describe('createBasicVerifier: several credentials', () => {
   });
 
   it('accepts nothing when no credential is configured', () => {
-    const none = createBasicVerifier([]);
+    const none = verifierFor([]);
     expect(none(encodeBasicAuthorization('enablex', 's3cret'))).toBe(false);
     expect(none(encodeBasicAuthorization('', ''))).toBe(false);
     expect(none(undefined)).toBe(false);
@@ -161,6 +172,7 @@ describe('parseBasicAuthorization', () => {
   it('reads user and password, the password keeping its colons', () => {
     expect(parseBasicAuthorization(encodeBasicAuthorization('enablex', 'a:b'))).toEqual({ username: 'enablex', password: 'a:b' });
     expect(parseBasicAuthorization(`basic ${b64('u:')}`)).toEqual({ username: 'u', password: '' });
+    expect(parseBasicAuthorization(`Basic ${b64(':p')}`)).toEqual({ username: '', password: 'p' });
   });
 
   it('gives nothing for another scheme, no header, or credentials without a colon', () => {

@@ -135,6 +135,12 @@ describe('createMetaVerifier: the escaped-unicode fallback', () => {
     expect(verify(decoded, signMeta(escaped, 'another-secret'))).toBeUndefined();
   });
 
+  it('escapes from U+0080 up, the first character outside ASCII', () => {
+    const body = Buffer.from('{"text":"\u0080x"}', 'utf8');
+    expect(body.length).toBe(14);
+    expect(verify(body, signMeta('{"text":"\\u0080x"}', SECRET))).toBe('meta-signature-escaped');
+  });
+
   it('does not let the fallback rescue a body that differs in its ASCII bytes', () => {
     const tampered = Buffer.from('{"text":"hello 👋 naïve","name":"Zoë"}', 'utf8');
     expect(verify(tampered, signMeta(escaped, SECRET))).toBeUndefined();
