@@ -143,6 +143,14 @@ describe('a lower status later in time never downgrades a message', () => {
     expect(row.failure).toBeDefined();
   });
 
+  it('keeps the earliest failure and the union of every failure\'s codes, in numeric order', () => {
+    const first = { ...status(1, 'failed', 4_000), errorCodes: [131026, 470] };
+    const second = { ...status(2, 'failed', 2_000), errorCodes: [1000, 470] };
+    const row = project([first, second, status(3, 'sent', 1_000)]).messages.get('wamid.OUT1')!;
+    expect(row.status).toBe('failed');
+    expect(row.failure).toEqual({ at: iso(BASE + 2_000), eventId: 'evt_st_2', errorCodes: [470, 1000, 131026] });
+  });
+
   it('files the sent step at the provider time, not the receive time', () => {
     const row = project([status(1, 'sent', 7_000)]).messages.get('wamid.OUT1')!;
     expect(row.steps.sent!.at).toBe(iso(BASE + 7_000));
