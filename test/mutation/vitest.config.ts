@@ -10,7 +10,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
-    include: [
+    // BLUETICK_MUTATION_TESTS narrows the tests (comma-separated globs) when only some modules
+    // are mutated, e.g. `src/ingest/**/*.test.ts` for the credential checks: vitest then loads
+    // a few files per mutant instead of all of them.
+    include: process.env.BLUETICK_MUTATION_TESTS?.split(',') ?? [
       'src/events/**/*.test.ts',
       'src/projections/**/*.test.ts',
       'src/ingest/**/*.test.ts',
