@@ -22,6 +22,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { describeNeeding } from './helpers/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
@@ -35,12 +36,7 @@ const VIEWPORTS = [
   { width: 390, height: 844 },
 ] as const;
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  const message = `console e2e: ${CHROMIUM} is missing (apt-get install chromium)`;
-  if (process.env.CI) throw new Error(`${message}; required under CI`);
-  console.warn(`${message}; skipping the console end-to-end tests`);
-}
+const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
 
 const run = promisify(execFile);
 
@@ -141,7 +137,7 @@ function shown(ms: number): string {
 }
 
 // Generous: the machine is shared, and Chromium competes with the other suites for two cores.
-describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90_000 }, () => {
+describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium', () => {
   let dir: string;
   let consoleDir: string;
   let running: RunningServer;
@@ -304,10 +300,9 @@ describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90
     const sent = Date.now();
     expect(await post(webhook, body)).toBe(200);
     const row = page.locator('tr', { hasText: 'Is my order on its way?' });
-    await row.waitFor({ timeout: 10_000 });
-    const latency = Date.now() - sent;
-    console.info(`live feed: the POSTed notification appeared after ${latency} ms`);
-    expect(latency).toBeLessThan(8_000);
+    await row.waitFor();
+    // Reported, not asserted: how fast depends on the machine (speed targets live in the benchmarks).
+    console.info(`live feed: the POSTed notification appeared after ${Date.now() - sent} ms`);
     await expect(row.textContent()).resolves.toContain('message.received');
 
     // Filters: a phone number that does not match hides it, kind "text" shows it.
@@ -488,11 +483,33 @@ describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90
 
   it('shows the overview with counts, the chart and the funnel', async () => {
     await open('/', 'Overview');
-    await page.getByRole('list', { name: 'Events by type' }).getByText('message.status').waitFor();
-    await page.getByRole('list', { name: /Outbound messages by the furthest status/ }).waitFor();
-    // A second sample gives the chart a line.
-    await page.waitForTimeout(5_500);
-    await page.locator('svg.chart path.series-rate').first().waitFor({ state: 'attached' });
+    const byType = page.getByRole('list', { name: 'Events by type' });
+    await byType.getByText('message.status').waitFor();
+    const funnel = page.getByRole('list', { name: /Outbound messages by the furthest status/ });
+    await funnel.waitFor();
+    const bars = (list: typeof byType) =>
+      list.locator('li.bar-row').evaluateAll((items) =>
+        items.map((li) => [li.querySelector('.bar-label')!.textContent!.trim(), li.querySelector('.bar-value')!.textContent!.trim()]),
+      );
+    // The bars say what the API says (both read again until they agree: the page polls).
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${base}/api/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const stats = (await res.json()) as { events: { byType: Record<string, number> } };
+        const expected = Object.entries(stats.events.byType).map(([name, n]) => [name, String(n)]).sort();
+        return JSON.stringify([...(await bars(byType))].sort()) === JSON.stringify(expected);
+      }, { timeout: 20_000 })
+      .toBe(true);
+    // The funnel follows the lattice: every read message was delivered, every delivered one sent.
+    const steps = await bars(funnel);
+    expect(steps.map(([name]) => name)).toEqual(['Sent', 'Delivered', 'Read', 'Failed']);
+    const count = (i: number): number => Number(/^[\d,]+/.exec(steps[i]![1]!)![0].replace(/,/g, ''));
+    expect(count(0)).toBeGreaterThanOrEqual(count(1));
+    expect(count(1)).toBeGreaterThanOrEqual(count(2));
+    expect(count(2)).toBeGreaterThan(0);
+    // A second sample gives the chart a line: wait for it rather than for a fixed time.
+    const line = page.locator('svg.chart path.series-rate').first();
+    await expect.poll(() => line.getAttribute('d'), { timeout: 20_000 }).toMatch(/^M[\d.,\s-]+L/);
     await shoot('overview');
   });
 
@@ -551,4 +568,4 @@ describe.skipIf(!haveChromium)('web console in headless Chromium', { timeout: 90
   it('logged no console errors while the tests ran', () => {
     expect(errors).toEqual([]);
   });
-});
+}, { timeout: 90_000 });

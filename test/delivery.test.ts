@@ -188,13 +188,15 @@ describe('HTTP sink delivery', () => {
     });
     expect(dry.events.map((e) => e.eventId)).toEqual([eventId]);
     expect(dry.deliveries).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The store is where a send would start: a dry run leaves no delivery in it to send.
+    expect((await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 })).items).toEqual([]);
     expect(rx.requests).toHaveLength(4);
     const replayOut = sink();
     expect(await runReplay({ route: 'strict', event: [eventId] }, { stdout: replayOut.stream, env })).toBe(0);
     expect(replayOut.text()).toContain('1 deliveries created');
     await waitFor('the replayed delivery', () => rx.accepted.length === 3);
     expect(rx.accepted[2]!.webhookId).toBe(eventId);
+    expect(rx.requests).toHaveLength(5);
     const replays = await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 });
     expect(replays.items).toEqual([expect.objectContaining({ eventId, state: 'succeeded', route: 'strict' })]);
 
@@ -230,15 +232,21 @@ describe('HTTP sink delivery', () => {
     const metrics = await http(`${running.url}/metrics`, { headers: admin });
     expect(metrics.body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 2/);
     // While open, nothing is attempted: no attempt starts between the opening and the next probe.
-    // (Requests can reach this in-process receiver a little after the opening when they were
-    // started before it; the attempt log has the worker's own start times.)
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The check waits for the probe itself, so it covers the whole cool-down however slow the
+    // machine. (Requests can reach this in-process receiver a little after the opening when they
+    // were started before it; the attempt log has the worker's own start times.)
     const openedAt = Date.parse(open.openedAt!);
-    const until = Math.min(Date.now(), Date.parse(open.nextProbeAt!));
-    expect(until - openedAt).toBeGreaterThan(100);
-    const { items } = await running.store.listDeliveries({ route: 'flaky' }, { limit: 10 });
-    const starts = (await Promise.all(items.map((d) => running.store.getDelivery(d.id)))).flatMap((d) => d!.attemptLog.map((a) => a.startedAt));
-    expect(starts.filter((at) => at > openedAt && at < until)).toEqual([]);
+    const probeAt = Date.parse(open.nextProbeAt!);
+    expect(probeAt - openedAt).toBeGreaterThan(100);
+    const attemptStarts = async (): Promise<number[]> => {
+      const { items } = await running.store.listDeliveries({ route: 'flaky' }, { limit: 10 });
+      return (await Promise.all(items.map((d) => running.store.getDelivery(d.id)))).flatMap((d) => d!.attemptLog.map((a) => a.startedAt));
+    };
+    const starts = await waitFor('the probe after the cool-down', async () => {
+      const all = await attemptStarts();
+      return all.some((at) => at >= probeAt) ? all : undefined;
+    });
+    expect(starts.filter((at) => at > openedAt && at < probeAt)).toEqual([]);
     down = false;
     await settled(running, 'flaky', 6);
     expect(new Set(rx.accepted.map((r) => r.webhookId)).size).toBe(6);

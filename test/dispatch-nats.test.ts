@@ -1,10 +1,11 @@
 /**
  * The NATS JetStream sink against the real server on 127.0.0.1:4222 (JetStream enabled).
  * Each run creates streams with unique names and subjects and deletes them afterwards.
- * Without a reachable server the suite is skipped with a warning; CI runs one.
+ * Without a reachable server the suite is skipped with a warning, except under CI, where
+ * that fails (`test/helpers/services.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,24 +14,12 @@ import { parseEventJson } from '../src/events/normalize.js';
 import type { BluetickEvent } from '../src/events/types.js';
 import { NatsSink, streamSubjects } from '../src/dispatch/sink-nats.js';
 import { createSink } from '../src/dispatch/sinks.js';
+import { describeNeeding, NATS_HOST, NATS_PORT, tcpUnreachable } from './helpers/services.js';
 
 const NATS = '127.0.0.1:4222';
 
-function reachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-const natsUp = await reachable('127.0.0.1', 4222, 1_000);
-if (!natsUp) console.warn(`dispatch-nats: no NATS server at ${NATS}; skipping the JetStream sink tests (start nats-server -js to run them)`);
+const natsMissing = await tcpUnreachable(NATS_HOST, NATS_PORT);
+const MISSING = natsMissing && `${natsMissing} (start nats-server -js)`;
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -57,7 +46,7 @@ function event(id: string, type: 'message.received' | 'message.status' = 'messag
     : { ...base, type, status: 'read', recipientId: '447700900123' };
 }
 
-describe.skipIf(!natsUp)('NATS JetStream sink', () => {
+describeNeeding('NATS JetStream', MISSING, 'NATS JetStream sink', () => {
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   const streams: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Generated requests against a real server, time-boxed: whatever the method, target,
+ * Generated requests against a real server: whatever the method, target,
  * headers, framing and body, every request gets an answer from a small defined set, the
  * service keeps serving, and every body acknowledged with 200 is in the journal.
  */
@@ -15,7 +15,8 @@ const AUTH = encodeBasicAuthorization('enablex', 's3cret');
 const SECRET = 'fuzz-secret';
 // 415: fastify's answer to a body on an operational route with a content type it does not parse.
 const ALLOWED = new Set([200, 400, 401, 403, 404, 405, 408, 413, 415, 417, 431]);
-// BLUETICK_PROPERTY_RUNS raises the number of generated requests (the time box grows with it).
+// BLUETICK_PROPERTY_RUNS raises the number of generated requests (give it a longer --testTimeout);
+// all of them run, or the test fails.
 const RUNS = Number(process.env.BLUETICK_PROPERTY_RUNS ?? 150);
 
 let server: TempServer;
@@ -111,7 +112,7 @@ describe('generated HTTP requests', () => {
         expect(ALLOWED.has(status), `status ${status} for ${JSON.stringify(render(g).toString('latin1').slice(0, 200))}`).toBe(true);
         if (status === 200 && res.responses[0]?.body === '{"ok":true}') acked.push(g.framing === 'none' ? Buffer.alloc(0) : g.body);
       }),
-      { numRuns: RUNS, interruptAfterTimeLimit: Math.max(8_000, RUNS * 50) },
+      { numRuns: RUNS },
     );
     // A counterexample can hold a body of kilobytes; keep the report readable.
     await check.catch((error: Error) => {

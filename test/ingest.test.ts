@@ -466,27 +466,35 @@ describe('ingest without credentials', () => {
 });
 
 describe('graceful close', () => {
-  it('answers requests already in flight before closing the store, and refuses new connections after', async () => {
+  it('answers every request already in flight before closing the store, and refuses new connections after', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bluetick-close-'));
     const running = await startServer(buildConfig(dir), { logger: silentLogger(), processMetrics: false });
     try {
-      const inFlight = Array.from({ length: 20 }, (_, i) =>
+      // The barrier: close only once the server has taken all 20 requests (their headers parsed,
+      // bodies and commits still to come), so each of them is in flight when close() starts.
+      const IN_FLIGHT = 20;
+      let arrived = 0;
+      const allArrived = new Promise<void>((resolve) =>
+        running.server.on('request', () => {
+          if (++arrived === IN_FLIGHT) resolve();
+        }),
+      );
+      const inFlight = Array.from({ length: IN_FLIGHT }, (_, i) =>
         send(running.url, { path: '/webhooks/enablex', headers: { authorization: ENABLEX_AUTH }, body: `{"n":${i}}` }),
       );
-      // Let the requests reach the server, then close while their commits are pending.
-      await new Promise((r) => setTimeout(r, 20));
+      await allArrived;
       const closed = running.close();
       const answers = await Promise.allSettled(inFlight);
       await closed;
       const statuses = answers.map((a) => (a.status === 'fulfilled' ? a.value.status : 0));
-      // Every request either got its durable 200 or never reached the server; none saw a 5xx.
-      expect(statuses.every((s) => s === 200 || s === 0)).toBe(true);
+      // Every request the server had taken gets its durable 200: none dropped, none 5xx.
+      expect(statuses).toEqual(Array.from({ length: IN_FLIGHT }, () => 200));
       await expect(send(running.url, { path: '/webhooks/enablex', body: '{}' })).rejects.toThrow();
 
       const { openStore } = await import('../src/store/open.js');
       const store = await openStore({ dataDir: dir });
       const page = await store.listJournal({}, { limit: 100 });
-      expect(page.items.length).toBe(statuses.filter((s) => s === 200).length);
+      expect(page.items.length).toBe(IN_FLIGHT);
       await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

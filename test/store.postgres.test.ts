@@ -147,22 +147,27 @@ describePostgres('PostgreSQL store', () => {
     });
 
     it('takes over rows claimed by a process that stopped renewing, once the lease expired', async () => {
-      const [a, b] = await processes(2, { journalLeaseMs: 400 });
-      const ids = await a!.appendJournal([journalInput(), journalInput()]);
-      expect((await a!.claimJournal(10)).map((r) => r.id)).toEqual(ids);
-      expect(await b!.claimJournal(10)).toEqual([]);
-      await new Promise((r) => setTimeout(r, 500));
-      expect((await b!.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+      // A lease far longer than the test, so "not yet expired" cannot turn true by a slow
+      // machine; expiry is then made to happen by moving the lease's end into the past (the
+      // database's clock is the one leases are measured on).
+      const schema = schemaName('lease');
+      const a = await storeOn(schema, { journalLeaseMs: 3_600_000 });
+      const b = await storeOn(schema, { journalLeaseMs: 3_600_000 });
+      const ids = await a.appendJournal([journalInput(), journalInput()]);
+      expect((await a.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+      expect(await b.claimJournal(10)).toEqual([]);
+      await adminQuery(`UPDATE ${schema}.journal SET claimed_until = now() - interval '1 second' WHERE claimed_until IS NOT NULL`);
+      expect((await b.claimJournal(10)).map((r) => r.id)).toEqual(ids);
       // Both rows carry the same event: the second is a redelivery.
       const e = makeEvent({ id: 'evt_takeover' });
-      const first = await b!.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
+      const first = await b.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
       expect(first).toMatchObject({ inserted: 1, duplicates: 1 });
       // The slow process finishes late: its outcome for rows already recorded is dropped, so
       // nothing is counted twice.
-      const late = await a!.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
+      const late = await a.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
       expect(late).toEqual({ inserted: 0, duplicates: 0, recorded: [] });
-      expect(await a!.getEvent('evt_takeover')).toMatchObject({ journalId: ids[0], duplicates: 1 });
-      expect((await a!.counts()).journal).toMatchObject({ processed: 1, duplicate: 1, pending: 0 });
+      expect(await a.getEvent('evt_takeover')).toMatchObject({ journalId: ids[0], duplicates: 1 });
+      expect((await a.counts()).journal).toMatchObject({ processed: 1, duplicate: 1, pending: 0 });
     });
 
     it('hands a closing process’s claimed rows to the others at once', async () => {

@@ -4,8 +4,8 @@
  * Each property takes a set of distinct events, lets them arrive in two random orders with
  * random duplicates, and asserts that the resulting rows are byte-for-byte identical (the
  * same JSON text, key order included) to those built from the events in generation order.
- * That is what makes an incremental projection equal to a rebuild. Each property is
- * time-boxed so the suite stays fast on a slow machine.
+ * That is what makes an incremental projection equal to a rebuild. Each property runs all
+ * its cases (no time box that would run fewer on a slow machine).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { compareText, compareTime, factTime } from './order.js';
 import { reduceReaction, type ReactionRow } from './reactions.js';
 import { reduceTemplate, type TemplateRow } from './templates.js';
 
-const RUNS = { numRuns: 200, interruptAfterTimeLimit: 10_000 } as const;
+const RUNS = { numRuns: 200 } as const;
 
 const at = (minute: number): string => new Date(Date.UTC(2026, 0, 1, 9, minute)).toISOString();
 

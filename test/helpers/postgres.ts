@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { describeNeeding } from './services.js';
 
 export const TEST_POSTGRES_URL = process.env.BLUETICK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -36,23 +36,8 @@ export const postgresAvailable = unreachable === null;
  * unreachable, except under CI, where a failing test takes the suite's place.
  */
 export function describePostgres(name: string, body: () => void): void {
-  if (postgresAvailable) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI) {
-    describe(name, () => {
-      it('needs PostgreSQL, which CI must provide', () => {
-        throw new Error(`PostgreSQL at ${redact(TEST_POSTGRES_URL)} is unreachable (${unreachable}); CI must run this suite`);
-      });
-    });
-    return;
-  }
-  console.warn(
-    `[skipped] ${name}: PostgreSQL at ${redact(TEST_POSTGRES_URL)} is unreachable (${unreachable}). ` +
-      'Start it or set BLUETICK_TEST_POSTGRES_URL to run these tests.',
-  );
-  describe.skip(name, body);
+  const missing = unreachable === null ? undefined : `${redact(TEST_POSTGRES_URL)} is unreachable (${unreachable}); start it or set BLUETICK_TEST_POSTGRES_URL`;
+  describeNeeding('PostgreSQL', missing, name, body);
 }
 
 function redact(url: string): string {
