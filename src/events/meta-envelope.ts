@@ -235,12 +235,11 @@ function historyEvents(scope: Scope, value: JsonObject, out: BluetickEvent[]): v
   }
   eachItem(scope, chunks, anchor, out, (chunk) => {
     const threads = chunk.threads;
-    const phase = textOf(own(chunk.metadata, 'phase')) ?? idOf(own(chunk.metadata, 'phase'));
     if (!Array.isArray(threads)) {
-      out.push(itemEvent(scope, 'history.sync', chunk, { status: phase }));
+      out.push(itemEvent(scope, 'history.sync', chunk, {}));
       return;
     }
-    eachItem(scope, threads, new Anchor(chunk, scope.meter), out, (thread) => out.push(itemEvent(scope, 'history.sync', thread, { status: phase })));
+    eachItem(scope, threads, new Anchor(chunk, scope.meter), out, (thread) => out.push(itemEvent(scope, 'history.sync', thread, {})));
   });
 }
 
