@@ -203,7 +203,8 @@ function eachItem(scope: Scope, list: JsonValue[], anchor: Anchor, out: Bluetick
 function listEvents(scope: Scope, field: string, spec: ListSpec, value: JsonObject, out: BluetickEvent[]): void {
   const list = value[spec.list];
   if (list === undefined || list === null) {
-    out.push(changeEvent(scope, field, spec.type, value, {}));
+    // `group.update` always names its field in `kind`, with or without the list.
+    out.push(changeEvent(scope, field, spec.type, value, spec.type === 'group.update' ? { kind: field } : {}));
     return;
   }
   const anchor = new Anchor(value, scope.meter);

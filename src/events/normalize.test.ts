@@ -437,3 +437,12 @@ describe('linear in the body size', () => {
     });
   }
 });
+
+describe('fields whose value lacks its list', () => {
+  it('give one event for the change, of the field type, group updates still naming their field', () => {
+    const [group] = events(envelope([{ field: 'group_status_update', value: { messaging_product: 'whatsapp' } }]));
+    expect(group).toMatchObject({ type: 'group.update', kind: 'group_status_update', field: 'group_status_update' });
+    const [prefs] = events(envelope([{ field: 'user_preferences', value: { messaging_product: 'whatsapp' } }]));
+    expect(prefs).toMatchObject({ type: 'user.preferences', field: 'user_preferences', data: { messaging_product: 'whatsapp' } });
+  });
+});
