@@ -1,7 +1,8 @@
 /**
  * @module events/meta-cloud
  *
- * Meta Cloud API envelope -> events, and the item mappers both providers share.
+ * The item mappers both body shapes share: messages, statuses, contacts, templates, and
+ * the messages container (meta-envelope.ts reads Meta's envelope and its fields).
  *
  * EnableX posts the same message, status and contact objects that Meta does (its
  * body is the old On-Premise shape: the lists sit at the top level instead of in
@@ -15,7 +16,7 @@
  *   match (country prefix rewrites), so when the list holds exactly one contact and
  *   that contact matches no message of the list, it is taken to be the sender.
  * - `from` is only ever the sender's wa_id; a sender known only by a business-scoped
- *   user id has no `from`, and the id stays in `data`.
+ *   user id has no `from`, and that id is `userId`.
  * - `text`: text body; media caption (any type whose object has a string `caption`);
  *   button label; interactive reply title (`nfm_reply`: its body); an order's note;
  *   for `edit`, the text of the edited message it carries; a location's name and
