@@ -20,22 +20,44 @@
 
 export { normalize, normalizePayload, parseBody, parseEventJson, serializeEvent } from './events/normalize.js';
 export type { NormalizeContext, NormalizeResult, ParseResult } from './events/normalize.js';
-export { EVENT_TYPES } from './events/types.js';
+export { EVENT_TYPES, NAMED_ONLY_TYPES } from './events/types.js';
 export type {
+  AccountAlertEvent,
+  AccountCapabilityEvent,
+  AccountErrorEvent,
+  AccountReviewEvent,
+  AccountSecurityEvent,
+  AccountUpdateEvent,
   BluetickEvent,
+  CallStatusEvent,
+  ContactSyncEvent,
+  ConversationHandoverEvent,
   EventBase,
   EventOfType,
   EventType,
   JsonObject,
+  FlowStatusEvent,
+  GroupUpdateEvent,
+  HistorySyncEvent,
   JsonValue,
+  MessageEchoEvent,
+  MessageKeys,
   MessageReactionEvent,
   MessageReceivedEvent,
+  MessageStandbyEvent,
   MessageStatusEvent,
+  PhoneNameEvent,
+  PhoneQualityEvent,
   Provider,
+  StatusKeys,
   TemplateCategoryEvent,
+  TemplateComponentsEvent,
   TemplateQualityEvent,
   TemplateStatusEvent,
   UnknownEvent,
+  UserIdentityEvent,
+  UserKeys,
+  UserPreferencesEvent,
 } from './events/types.js';
 
 export { BluetickError, ConfigError, ERROR_CODES, ExitError } from './errors.js';
@@ -52,7 +74,7 @@ export type { Bluetick, BluetickOptions, Handler, HandlerContext, HandlerFilter,
 export { NonRetriableError, RetryAfterError } from './dispatch/control.js';
 export { DEFAULT_RETRY_POLICY } from './dispatch/retry.js';
 export type { RetryPolicy, RetryPolicyInput } from './dispatch/retry.js';
-export type { RouteConfig, RouteMatch } from './dispatch/match.js';
+export type { EventTypePattern, EventTypePrefix, RouteConfig, RouteMatch } from './dispatch/match.js';
 export type { HttpSinkConfig, NatsSinkConfig, SinkConfig } from './dispatch/sinks.js';
 export type { Delivery, DeliveryAttempt, DeliveryState } from './store/deliveries.js';
 

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { runNormalize } from '../src/cli/commands/normalize.js';
 import { parseJsonText, stringifyJson } from '../src/events/json.js';
 import { normalize, parseEventJson, serializeEvent, type NormalizeContext } from '../src/events/normalize.js';
-import type { BluetickEvent } from '../src/events/types.js';
+import { EVENT_TYPES, type BluetickEvent } from '../src/events/types.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const PROVIDERS = ['meta', 'enablex'] as const;
@@ -177,5 +177,66 @@ describe('runNormalize', () => {
     const io = streams('{}');
     expect(await runNormalize({ receivedAt: 'yesterday', ...io })).toBe(2);
     expect(io.err()).toMatch(/^bluetick normalize: --received-at is not an ISO-8601 time/);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Contract v2 coverage: every typed field and every lifted key has a golden fixture,
+// and every fixture that shows them names the page its payload shape comes from.
+
+const LEGACY_TYPES = new Set(['message.received', 'message.reaction', 'message.status', 'template.status', 'template.quality', 'template.category', 'unknown']);
+const V2_KEYS = [
+  'field', 'to', 'userId', 'username', 'pricingModel', 'pricingCategory', 'pricingType', 'billable', 'conversationId', 'conversationOrigin',
+  'conversationExpiresAt', 'bizOpaqueCallbackData', 'ctwaClid', 'referralSourceId', 'referralSourceType', 'flowToken', 'targetMessageId',
+  'errorCodes', 'latitude', 'longitude', 'currentLimit', 'oldLimit',
+] as const;
+/** Keys that every Meta event now has; they alone do not make a fixture a contract-v2 case. */
+const EVERYWHERE = new Set(['field']);
+/** Keys those types carried before contract v2. */
+const LEGACY_KEYS: Record<string, readonly string[]> = { 'message.reaction': ['targetMessageId'], 'message.status': ['errorCodes'] };
+const isV2Key = (event: BluetickEvent, key: string) => key in event && !EVERYWHERE.has(key) && !(LEGACY_KEYS[event.type] ?? []).includes(key);
+
+interface Source {
+  source: string;
+  also?: string;
+  note?: string;
+}
+
+describe('contract v2 fixtures', () => {
+  const sources = JSON.parse(readFileSync(path.join(FIXTURES, 'sources.json'), 'utf8')) as Record<string, Source | string>;
+  const goldens = () => cases.map((c) => ({ c, events: readGolden(c.goldenPath) }));
+
+  it('has a golden fixture for every event type', () => {
+    const seen = new Set(goldens().flatMap((g) => g.events.map((e) => e.type)));
+    expect(EVENT_TYPES.filter((t) => !seen.has(t))).toEqual([]);
+  });
+
+  it('has a golden fixture for every key of contract v2', () => {
+    const seen = new Set(goldens().flatMap((g) => g.events.flatMap((e) => Object.keys(e))));
+    expect(V2_KEYS.filter((k) => !seen.has(k))).toEqual([]);
+  });
+
+  it('names a source page for every fixture of a new type or key', () => {
+    const missing = goldens()
+      .filter(({ events }) => events.length === 0 || events.some((e) => !LEGACY_TYPES.has(e.type) || V2_KEYS.some((k) => isV2Key(e, k))))
+      .map(({ c }) => `${c.provider}/${c.name}`)
+      .filter((name) => sources[name] === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it('cites https pages, for fixtures that exist', () => {
+    for (const [name, entry] of Object.entries(sources)) {
+      if (name === '_about') continue;
+      expect(existsSync(path.join(FIXTURES, `${name}.json`)), name).toBe(true);
+      const source = entry as Source;
+      expect(source.source, name).toMatch(/^https:\/\//);
+      if (source.also !== undefined) expect(source.also, name).toMatch(/^https:\/\//);
+    }
+  });
+
+  it('gives no event for an empty batch', () => {
+    for (const name of ['meta/empty-entry', 'meta/empty-changes', 'meta/empty-messages', 'enablex/empty-batch']) {
+      expect(normalizeFixture(path.join(FIXTURES, `${name}.json`)), name).toEqual([]);
+    }
   });
 });

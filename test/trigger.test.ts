@@ -184,5 +184,10 @@ describe('bluetick trigger as installed', () => {
     const bad = await bin(['trigger', 'nope', '--url', running.webhookUrls.enablex!]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^bluetick: trigger: unknown kind "nope"/);
+
+    // Meta's other webhook fields have no EnableX form: named outright they are refused, `all` leaves them out.
+    const unfit = await bin(['trigger', 'account-alert', '--url', running.webhookUrls.enablex!, '--shape', 'enablex']);
+    expect(unfit.code).toBe(2);
+    expect(unfit.stderr).toMatch(/account-alert comes only in the meta shape/);
   });
 });

@@ -59,3 +59,35 @@ app.on('message.status', async (event, context) => {
 // Chaining, and a handler typed for every event.
 const all = (event: BluetickEvent): string => event.id;
 app.on('unknown', all).on('template.quality', all);
+
+// Contract v2: every field's type narrows to its own keys.
+app.on('account.alert', (event) => {
+  const type: 'account.alert' = event.type;
+  const alertType: string | undefined = event.kind;
+  const status: string | undefined = event.status;
+  const field: string | undefined = event.field;
+  // @ts-expect-error `templateName` belongs to template events.
+  void event.templateName;
+  return [type, alertType, status, field];
+});
+app.on('message.echo', (event) => {
+  const kind: string = event.kind;
+  const to: string | undefined = event.to;
+  return [kind, to];
+});
+app.on('message.standby', (event) => [event.from, event.status, event.recipientId]);
+app.on('phone.quality', (event) => [event.currentLimit, event.oldLimit, event.displayPhoneNumber]);
+app.on('user.preferences', (event) => [event.from, event.userId, event.status, event.kind]);
+app.on('message.status', (event) => {
+  const billable: boolean | undefined = event.billable;
+  const callback: string | undefined = event.bizOpaqueCallbackData;
+  return [billable, callback, event.conversationExpiresAt, event.pricingCategory];
+});
+app.on('message.received', (event) => [event.ctwaClid, event.flowToken, event.userId, event.username, event.latitude, event.errorCodes]);
+app.on(['account.update', 'account.review', 'account.security'], (event) => event.status);
+app.on('group.update', (event) => {
+  const kind: string = event.kind;
+  return kind;
+});
+// @ts-expect-error family patterns are for route config; handlers name their types.
+app.on('account.*', () => undefined);

@@ -22,6 +22,7 @@
  * ```
  */
 import { z } from 'zod';
+import { EVENT_TYPE_PATTERNS, type EventTypePattern } from '../dispatch/match.js';
 import { EVENT_TYPES } from '../events/types.js';
 
 /** Channel names end up in URLs and file-system-adjacent places, so they are kept boring. */
@@ -248,11 +249,14 @@ const natsSink = z.strictObject({
 
 const sink = z.discriminatedUnion('type', [httpSink, natsSink], { error: 'expected "type": "http" or "nats"' });
 
-const EVENT_TYPE_NAMES = EVENT_TYPES;
+/** Event types by name, `family.*` (e.g. `account.*`) or `*`; `message.standby` is only taken by its name. */
+const EVENT_TYPE_NAMES = EVENT_TYPE_PATTERNS as readonly [EventTypePattern, ...EventTypePattern[]];
 
 const routeMatch = z.strictObject({
   type: z
-    .union([z.enum(EVENT_TYPE_NAMES), z.array(z.enum(EVENT_TYPE_NAMES))], { error: `expected event types (${EVENT_TYPE_NAMES.join(', ')})` })
+    .union([z.enum(EVENT_TYPE_NAMES), z.array(z.enum(EVENT_TYPE_NAMES))], {
+      error: `expected event types (${EVENT_TYPES.join(', ')}), a family such as "account.*", or "*"`,
+    })
     .transform((v) => (Array.isArray(v) ? v : [v]))
     .optional(),
   channel: oneOrMany.optional(),

@@ -132,3 +132,58 @@ describe('orderingKey', () => {
     expect(orderingKey(a)).toBe('conversation:a%3Ab:c');
   });
 });
+
+describe('contract v2 types', () => {
+  const standby: BluetickEvent = { ...base, id: 's1', type: 'message.standby', phoneNumberId: '106540352242922', from: '447700900123', kind: 'text' };
+  const standbyStatus: BluetickEvent = { ...base, id: 's2', type: 'message.standby', phoneNumberId: '106540352242922', recipientId: '447700900124', status: 'read' };
+  const echo: BluetickEvent = { ...base, id: 'x1', type: 'message.echo', phoneNumberId: '106540352242922', from: '15550001234', to: '447700900123', kind: 'text' };
+  const alert: BluetickEvent = { ...base, id: 'a1', type: 'account.alert', businessAccountId: '1029', kind: 'OBA_APPROVED', status: 'ACTIVE' };
+  const quality: BluetickEvent = { ...base, id: 'q1', type: 'phone.quality', phoneNumberId: '106540352242922', status: 'FLAGGED' };
+  const names = (event: BluetickEvent, routes: RouteConfig[]) => matchRoutes(event, routes).map((r) => r.name);
+
+  it('never gives message.standby to a catch-all, a `*` or a `message.*` route, or a type list that does not name it', () => {
+    const routes: RouteConfig[] = [
+      { name: 'no-match', sink: 'a' },
+      { name: 'empty-match', sink: 'a', match: {} },
+      { name: 'empty-types', sink: 'a', match: { type: [] } },
+      { name: 'star', sink: 'a', match: { type: ['*'] } },
+      { name: 'family', sink: 'a', match: { type: ['message.*'] } },
+      { name: 'inbound', sink: 'a', match: { type: ['message.received'] } },
+      { name: 'by-channel', sink: 'a', match: { channel: ['sales'] } },
+      { name: 'by-kind', sink: 'a', match: { kind: ['text'] } },
+    ];
+    expect(names(standby, routes)).toEqual([]);
+    expect(names(standbyStatus, routes)).toEqual([]);
+    // The same routes take every other type they allow.
+    expect(names(text, routes)).toEqual(['no-match', 'empty-match', 'empty-types', 'star', 'family', 'inbound', 'by-channel', 'by-kind']);
+    expect(names(echo, routes)).toEqual(['no-match', 'empty-match', 'empty-types', 'star', 'family', 'by-channel', 'by-kind']);
+  });
+
+  it('gives message.standby to a route that names it, with its other keys still applied', () => {
+    const routes: RouteConfig[] = [
+      { name: 'standby', sink: 'a', match: { type: ['message.standby'] } },
+      { name: 'standby-and-star', sink: 'a', match: { type: ['*', 'message.standby'] } },
+      { name: 'standby-other-channel', sink: 'a', match: { type: ['message.standby'], channel: ['support'] } },
+      { name: 'standby-text', sink: 'a', match: { type: ['message.standby'], kind: ['text'] } },
+    ];
+    expect(names(standby, routes)).toEqual(['standby', 'standby-and-star', 'standby-text']);
+  });
+
+  it('matches a family pattern and the kinds of the new types', () => {
+    const routes: RouteConfig[] = [
+      { name: 'account', sink: 'a', match: { type: ['account.*'] } },
+      { name: 'oba', sink: 'a', match: { type: ['account.alert'], kind: ['OBA_APPROVED'] } },
+      { name: 'phone', sink: 'a', match: { type: ['phone.*', 'account.review'] } },
+    ];
+    expect(names(alert, routes)).toEqual(['account', 'oba']);
+    expect(names(quality, routes)).toEqual(['phone']);
+  });
+
+  it('keeps echoes and standby copies in their conversation lane, account events on the channel', () => {
+    expect(orderingKey(echo)).toBe('conversation:106540352242922:447700900123');
+    expect(orderingKey(standby)).toBe('conversation:106540352242922:447700900123');
+    expect(orderingKey(standbyStatus)).toBe('conversation:106540352242922:447700900124');
+    expect(orderingKey(alert)).toBe('channel:sales');
+    expect(orderingKey(quality)).toBe('business:106540352242922');
+  });
+});

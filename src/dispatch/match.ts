@@ -4,15 +4,50 @@
  * Pure routing: which routes an event goes to, and which ordering lane it runs in.
  * No IO, no clock: the worker calls these when it records an event's deliveries.
  */
-import type { BluetickEvent, EventType } from '../events/types.js';
+import { EVENT_TYPES, NAMED_ONLY_TYPES, type BluetickEvent, type EventType } from '../events/types.js';
 import type { RetryPolicyInput } from './retry.js';
+
+type PrefixOf<T> = T extends `${infer P}.${string}` ? P : never;
+
+/** The part of an event type before its dot: `message`, `account`, `template`, ... */
+export type EventTypePrefix = PrefixOf<EventType>;
+
+/**
+ * What a route's `type` list may hold: a type by name, every type of a family
+ * (`account.*`), or every type (`*`). Patterns never take the types of
+ * {@link NAMED_ONLY_TYPES} (`message.standby`): only their name does.
+ */
+export type EventTypePattern = EventType | `${EventTypePrefix}.*` | '*';
+
+/** Every `family.*` pattern, for validation and help texts. */
+export const EVENT_TYPE_PREFIX_PATTERNS: readonly `${EventTypePrefix}.*`[] = [
+  ...new Set(EVENT_TYPES.filter((t) => t.includes('.')).map((t) => `${t.slice(0, t.indexOf('.'))}.*` as `${EventTypePrefix}.*`)),
+];
+
+/** Every value a route's `type` list accepts. */
+export const EVENT_TYPE_PATTERNS: readonly EventTypePattern[] = [...EVENT_TYPES, ...EVENT_TYPE_PREFIX_PATTERNS, '*'];
+
+const NAMED_ONLY: ReadonlySet<string> = new Set(NAMED_ONLY_TYPES);
+
+/**
+ * Whether a route's type list takes an event type. An absent or empty list, `*` and
+ * `family.*` take every type except the named-only ones, which only their own name takes.
+ */
+export function typeAllowed(list: readonly string[] | undefined, type: EventType): boolean {
+  if (list === undefined || list.length === 0) return !NAMED_ONLY.has(type);
+  if (list.includes(type)) return true;
+  if (NAMED_ONLY.has(type)) return false;
+  const dot = type.indexOf('.');
+  return list.includes('*') || (dot > 0 && list.includes(`${type.slice(0, dot)}.*`));
+}
 
 /**
  * What a route accepts. Every key present must match (AND); within one key any listed
- * value matches (OR). A key that is absent, or an empty list, places no constraint.
+ * value matches (OR). A key that is absent, or an empty list, places no constraint,
+ * except that `message.standby` only ever matches a `type` list that names it.
  */
 export interface RouteMatch {
-  type?: EventType[];
+  type?: EventTypePattern[];
   channel?: string[];
   /**
    * Meta's `phone_number_id`. EnableX events carry no phone number id, so a route with
@@ -20,8 +55,10 @@ export interface RouteMatch {
    */
   phoneNumberId?: string[];
   /**
-   * The event's `kind`: the message type for `message.received` (`text`, `image`, ...),
-   * the change field for `unknown`. Events of other types have no kind and never match.
+   * The event's `kind`: the message type for `message.received`, `message.echo` and
+   * `message.standby` (`text`, `image`, ...), the change field for `unknown` and
+   * `group.update`, the alert type for `account.alert`, ... (docs/reference/events.md).
+   * Events without a kind never match.
    */
   kind?: string[];
 }
@@ -43,15 +80,15 @@ function allows(list: readonly string[] | undefined, value: string | undefined):
 }
 
 function kindOf(event: BluetickEvent): string | undefined {
-  return event.type === 'message.received' || event.type === 'unknown' ? event.kind : undefined;
+  return 'kind' in event && typeof event.kind === 'string' ? event.kind : undefined;
 }
 
 /** Whether one route takes the event. */
 export function routeMatches(event: BluetickEvent, route: RouteConfig): boolean {
   const m = route.match;
-  if (m === undefined) return true;
+  if (m === undefined) return typeAllowed(undefined, event.type);
   return (
-    allows(m.type, event.type) &&
+    typeAllowed(m.type, event.type) &&
     allows(m.channel, event.channel) &&
     allows(m.phoneNumberId, event.phoneNumberId) &&
     allows(m.kind, kindOf(event))
@@ -60,6 +97,7 @@ export function routeMatches(event: BluetickEvent, route: RouteConfig): boolean 
 
 /**
  * The routes that take the event, in config order; one delivery is created per route.
+ * A route with no match, or matching `*` or `message.*`, never takes `message.standby`.
  *
  * @example
  * const routes: RouteConfig[] = [
@@ -88,8 +126,13 @@ function key(lane: string, ...parts: string[]): string {
  * - `template:<templateId>` for template events; without an id,
  *   `template:<account>:<templateName>:<language>` with account =
  *   `businessAccountId ?? channel`, because names are only unique within one account.
- * - `business:<business>` for a message event without its contact, and
- *   `channel:<channel>` for `unknown` events and template events that name no template.
+ * - `conversation:<business>:<contact>` also for `message.echo` (contact = `to`),
+ *   `message.standby` (`from`, or `recipientId` for a status copy), and the user events
+ *   `user.preferences`, `user.identity`, `conversation.handover`, `call.status`
+ *   (contact = `from`).
+ * - `business:<business>` for those without their contact, for `history.sync`,
+ *   `contact.sync` and `phone.*`; `channel:<channel>` for `unknown`, `account.*`,
+ *   `flow.status`, `group.update` and template events that name no template.
  *
  * Falling back to a coarser key is always safe: it can only serialize more, never let
  * two events of one conversation overtake each other.
@@ -100,23 +143,46 @@ function key(lane: string, ...parts: string[]): string {
  */
 export function orderingKey(event: BluetickEvent): string {
   const business = event.phoneNumberId ?? event.displayPhoneNumber ?? event.channel;
+  const conversation = (contact: string | undefined) => (contact !== undefined ? key('conversation', business, contact) : key('business', business));
   switch (event.type) {
     case 'message.received':
     case 'message.reaction':
-      return event.from !== undefined ? key('conversation', business, event.from) : key('business', business);
+    case 'user.preferences':
+    case 'user.identity':
+    case 'conversation.handover':
+    case 'call.status':
+      return conversation(event.from);
+    case 'message.echo':
+      return conversation(event.to);
+    case 'message.standby':
+      return conversation(event.from ?? event.recipientId);
+    case 'history.sync':
+    case 'contact.sync':
+    case 'phone.quality':
+    case 'phone.name':
+      return key('business', business);
     case 'message.status':
       return event.recipientId !== undefined
         ? key('conversation', business, event.recipientId)
         : key('business', business);
     case 'template.status':
     case 'template.quality':
-    case 'template.category': {
+    case 'template.category':
+    case 'template.components': {
       if (event.templateId !== undefined) return key('template', event.templateId);
       if (event.templateName !== undefined) {
         return key('template', event.businessAccountId ?? event.channel, event.templateName, event.language ?? '');
       }
       return key('channel', event.channel);
     }
+    case 'account.update':
+    case 'account.alert':
+    case 'account.review':
+    case 'account.capability':
+    case 'account.security':
+    case 'account.error':
+    case 'flow.status':
+    case 'group.update':
     case 'unknown':
       return key('channel', event.channel);
   }

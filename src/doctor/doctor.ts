@@ -8,8 +8,7 @@
  * What it sends: TLS handshakes; `GET /healthz` and `GET /readyz` (no credentials); one test
  * notification per channel, an empty batch (`{"statuses":[],...}` for EnableX, an empty
  * `whatsapp_business_account` envelope for Meta) with the configured credentials. An empty
- * batch is journaled like any post (it becomes one `unknown` event of kind "empty batch")
- * and creates no message, status or template event. Credentials are only sent over a TLS
+ * batch is journaled like any post and yields no event. Credentials are only sent over a TLS
  * connection that verified (or plain HTTP on loopback); otherwise that line is skipped.
  * Finally a plain-HTTP POST without credentials to port 80 (or the ACME HTTP-01 port) of
  * the same host checks that no webhook is taken unencrypted.

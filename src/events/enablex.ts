@@ -15,12 +15,11 @@
  *   notification: `template.status` with `status` from its `status` (or `event`)
  *   key, `reason` from `reason`, `language` from `template_language`, and
  *   `occurredAt` from its own `timestamp` when it has one.
- * - Top-level `errors[]` (the On-Premise habit) become one `unknown` event of kind
- *   `errors`.
- * - A body with no item at all yields one `unknown` event (kind `empty batch`).
+ * - Top-level `errors[]` (the On-Premise habit) become one `account.error` event.
+ * - A body with no item at all (empty lists) yields no event.
  */
 import { idOf } from './json.js';
-import { UNKNOWN_KIND, placeScope, readItems, unknownEvent, type Scope } from './meta-cloud.js';
+import { placeScope, readItems, type Scope } from './meta-cloud.js';
 import type { BluetickEvent, JsonObject } from './types.js';
 
 /** Whether a body (that is not a Meta envelope) has the EnableX flat shape. */
@@ -35,5 +34,5 @@ export function isEnablexBody(payload: JsonObject): boolean {
 
 export function normalizeEnablexBody(payload: JsonObject, base: Scope, out: BluetickEvent[]): void {
   const scope = placeScope(base, { displayPhoneNumber: idOf(payload.business_phone) });
-  if (readItems(scope, payload, out, true) === 0) out.push(unknownEvent(scope, UNKNOWN_KIND.emptyBatch, payload));
+  readItems(scope, payload, out, { templateItems: true, role: 'inbound' });
 }

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { HashMeter } from './ids.js';
 import { parseJsonText, stringifyJson } from './json.js';
 import { normalize, parseEventJson, serializeEvent, type NormalizeContext, type NormalizeResult } from './normalize.js';
 import { EVENT_TYPES, type BluetickEvent, type JsonValue } from './types.js';
@@ -21,9 +22,21 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const EVENT_ID = /^evt_[0-9a-f]{64}$/;
 const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 const STRING_KEYS = [
-  'id', 'channel', 'businessAccountId', 'phoneNumberId', 'displayPhoneNumber', 'messageId', 'from', 'contactName', 'kind', 'text',
-  'replyId', 'contextMessageId', 'emoji', 'targetMessageId', 'status', 'recipientId', 'templateId', 'templateName', 'language', 'reason',
+  'id', 'channel', 'businessAccountId', 'phoneNumberId', 'displayPhoneNumber', 'field', 'messageId', 'from', 'to', 'userId', 'username',
+  'contactName', 'kind', 'text', 'replyId', 'contextMessageId', 'emoji', 'targetMessageId', 'status', 'recipientId', 'pricingModel',
+  'pricingCategory', 'pricingType', 'conversationId', 'conversationOrigin', 'conversationExpiresAt', 'bizOpaqueCallbackData', 'ctwaClid',
+  'referralSourceId', 'referralSourceType', 'flowToken', 'templateId', 'templateName', 'language', 'reason', 'currentLimit', 'oldLimit',
 ] as const;
+/** Every key an event may carry; anything else is a contract breach. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...STRING_KEYS, 'type', 'provider', 'latitude', 'longitude', 'billable', 'errorCodes', 'occurredAt', 'receivedAt', 'data']);
+
+/**
+ * Hashing work allowed for a body: a bounded number of passes over its text, plus a
+ * constant per event. A normalizer that hashes a container once per item breaks it
+ * as soon as the container holds a few items.
+ */
+const HASH_PASSES = 8;
+const HASH_PER_EVENT = 512;
 
 /** Everything the contract promises about one event. */
 function checkEvent(event: BluetickEvent, ctx: NormalizeContext): void {
@@ -38,11 +51,17 @@ function checkEvent(event: BluetickEvent, ctx: NormalizeContext): void {
     expect(value, `key ${key}`).not.toBeNull();
   }
   const record = event as unknown as Record<string, unknown>;
+  for (const key of Object.keys(record)) expect(KNOWN_KEYS.has(key), `key ${key}`).toBe(true);
   for (const key of STRING_KEYS) if (key in record) expect(typeof record[key], key).toBe('string');
+  for (const key of ['latitude', 'longitude']) if (key in record) expect(Number.isFinite(record[key]), key).toBe(true);
+  if ('billable' in record) expect(typeof record.billable).toBe('boolean');
+  if (event.provider === 'meta' && event.type !== 'unknown') expect(typeof event.field).toBe('string');
+  if (event.type === 'group.update') expect(event.kind).toBe(event.field);
   if (event.occurredAt !== undefined) expect(event.occurredAt).toMatch(ISO);
   if (event.type === 'message.received') expect(typeof event.kind).toBe('string');
   if (event.type === 'message.reaction') expect(typeof event.emoji).toBe('string');
   if (event.type === 'message.status' || event.type === 'template.status') expect(typeof event.status).toBe('string');
+  if (event.type === 'message.echo') expect(typeof event.kind).toBe('string');
   if ('errorCodes' in event && event.errorCodes !== undefined) {
     expect(event.errorCodes.length).toBeGreaterThan(0);
     for (const code of event.errorCodes) expect(Number.isFinite(code)).toBe(true);
@@ -57,8 +76,30 @@ function checkResult(result: NormalizeResult, ctx: NormalizeContext): void {
     expect(result.cause).not.toContain('\n');
     return;
   }
-  expect(result.events.length).toBeGreaterThan(0);
   for (const event of result.events) checkEvent(event, ctx);
+}
+
+/** A JSON object the normalizer reads as a batch (which may be empty and then yields no event). */
+function isBatch(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const body = value as Record<string, unknown>;
+  return (
+    Array.isArray(body.entry) ||
+    Array.isArray(body.messages) ||
+    Array.isArray(body.statuses) ||
+    typeof body.business_phone === 'string' ||
+    typeof body.business_phone === 'number'
+  );
+}
+
+/** Normalize with a meter and check the hashing work stays within a linear budget of the body. */
+function checkLinear(raw: string): NormalizeResult {
+  const meter: HashMeter = { chars: 0, calls: 0 };
+  const result = normalize(raw, { ...CTX, meter });
+  const events = result.ok ? result.events.length : 0;
+  expect(meter.chars).toBeLessThanOrEqual(HASH_PASSES * raw.length + HASH_PER_EVENT * (events + 1));
+  expect(meter.calls).toBeLessThanOrEqual(3 * events + 8);
+  return result;
 }
 
 /** Redelivery: a different receive time and channel give the same ids. */
@@ -102,6 +143,7 @@ describe('normalize on arbitrary input', () => {
         checkResult(result, CTX);
         const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
         expect(result.ok).toBe(isObject);
+        if (result.ok && !isBatch(value)) expect(result.events.length).toBeGreaterThan(0);
         checkStableIds(raw, result);
       }),
       RUNS,
@@ -159,6 +201,12 @@ const interesting: fc.Arbitrary<JsonValue> = fc.oneof(
     'text', 'reaction', 'interactive', 'button', 'edit', 'button_reply', 'nfm_reply', 'constructor', '__proto__', 'toString',
     'messages', 'statuses', 'message_template_status_update', 'message_template_quality_update', 'template_category_update',
     'APPROVED', 'sent', 'failed', { code: 131026 }, [{ code: '131000' }], { body: 'x' }, { emoji: '' },
+    // The typed fields of contract v2, so mutations move items between them.
+    'standby', 'smb_message_echoes', 'message_echoes', 'messaging_handovers', 'history', 'smb_app_state_sync', 'user_preferences',
+    'user_id_update', 'message_template_components_update', 'account_update', 'account_alerts', 'account_review_update',
+    'business_capability_update', 'phone_number_quality_update', 'phone_number_name_update', 'security', 'flows', 'calls',
+    'group_lifecycle_update', 'group_participants_update', 'state_sync', 'threads', 'message_echoes', 'referral', 'location', 'revoke',
+    { ctwa_clid: 'c', source_id: 1, source_type: 'ad' }, { flow_token: 't' }, '{"flow_token":"t"}', { alert_type: 'X' },
   ),
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }),
   fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<JsonValue>,
@@ -207,6 +255,7 @@ describe('normalize on mutated fixture payloads', () => {
         checkResult(result, CTX);
         expect(result.ok).toBe(true);
         checkStableIds(raw, result);
+        checkLinear(raw);
       }),
       RUNS,
     );
@@ -222,6 +271,39 @@ describe('normalize on mutated fixture payloads', () => {
         if (a.ok && b.ok) expect(b.events).toEqual(a.events);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Linear in the body: a body of many items costs a bounded number of passes over it,
+// whatever the items are (valid, malformed, null) and wherever they sit.
+
+const CONTAINERS: Record<string, (items: JsonValue[]) => JsonValue> = {
+  'enablex statuses': (items) => ({ business_phone: '1', statuses: items }),
+  'enablex messages': (items) => ({ business_phone: '1', messages: items }),
+  'meta messages': (items) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: { messages: items } }] }] }),
+  'meta statuses': (items) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'standby', value: { statuses: items } }] }] }),
+  'meta entries': (items) => ({ object: 'whatsapp_business_account', entry: items }),
+  'meta changes': (items) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: items }] }),
+  'meta list field': (items) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'user_preferences', value: { user_preferences: items } }] }] }),
+  'meta history threads': (items) => ({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'history', value: { history: [{ threads: items }] } }] }] }),
+};
+
+const anyItem: fc.Arbitrary<JsonValue> = fc.oneof(
+  fc.constantFrom<JsonValue>(null, 5, 'x', [], {}, { status: 1 }, { id: 'wamid.A', status: 'sent' }, { type: 'text' }),
+  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<JsonValue>,
+);
+
+describe('normalize stays linear in the body', () => {
+  it('hashes every container a bounded number of times, whatever its items', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(CONTAINERS)), fc.array(anyItem, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 30 }), (name, items, copies) => {
+        const build = CONTAINERS[name] as (items: JsonValue[]) => JsonValue;
+        const list = Array.from({ length: copies }, () => items).flat();
+        checkResult(checkLinear(stringifyJson(build(list))), CTX);
+      }),
+      { numRuns: Math.min(RUN_COUNT, 100), interruptAfterTimeLimit: 4_000 },
     );
   });
 });

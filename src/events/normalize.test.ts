@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { HashMeter } from './ids.js';
 import { normalize, normalizePayload, parseBody, parseEventJson, serializeEvent, type NormalizeContext } from './normalize.js';
 import type { BluetickEvent, EventOfType, JsonObject } from './types.js';
 
@@ -67,7 +68,7 @@ describe('normalize never throws', () => {
 
   it('reads a body nested just within the limit and can write its events', () => {
     const nested = `${'['.repeat(500)}12345678901234567890${']'.repeat(500)}`;
-    const list = events(`{"object":"x","entry":[{"id":"1","changes":[{"field":"flows","value":{"deep":${nested}}}]}]}`);
+    const list = events(`{"object":"x","entry":[{"id":"1","changes":[{"field":"some_future_field","value":{"deep":${nested}}}]}]}`);
     const event = only(list, 'unknown');
     expect(parseEventJson(serializeEvent(event))).toEqual(event);
   });
@@ -102,10 +103,14 @@ describe('body shapes and provider', () => {
     expect(only(events(text, { ...CTX, provider: 'meta' }), 'unknown').provider).toBe('meta');
   });
 
-  it('recognises an EnableX body by business_phone alone, and keeps an empty batch as one event', () => {
-    expect(only(events({ business_phone: '9198' }), 'unknown')).toMatchObject({ provider: 'enablex', kind: 'empty batch', displayPhoneNumber: '9198' });
-    expect(only(events({ object: 'whatsapp_business_account', entry: [] }), 'unknown')).toMatchObject({ provider: 'meta', kind: 'empty batch' });
-    expect(only(events(envelope([])), 'unknown').kind).toBe('empty batch');
+  it('recognises an EnableX body by business_phone alone, and gives an empty batch no event', () => {
+    // A body of neither shape gives one event; these give none because they are recognised batches with no item.
+    expect(events({ business_phone: '9198' })).toEqual([]);
+    expect(events({ business_phone: '9198', messages: [], statuses: [] })).toEqual([]);
+    expect(events({ object: 'whatsapp_business_account', entry: [] })).toEqual([]);
+    expect(events(envelope([]))).toEqual([]);
+    expect(events(messagesValue({ messages: [] }))).toEqual([]);
+    expect(events(messagesValue({ contacts: [], messages: [], statuses: [] }))).toEqual([]);
   });
 
   it('never writes channel or receive time into an id', () => {
@@ -163,7 +168,8 @@ describe('malformed pieces still become events, and data is never null', () => {
       expect(event.data).not.toBeNull();
       expect(event.data).not.toBeUndefined();
     }
-    expect(list[0]?.data).toEqual(body); // a null entry is represented by the body it came in
+    expect(list[0]?.data).toEqual({ index: 0, item: null }); // a null entry: where it sat, not the whole body
+    expect(list[6]?.data).toEqual({ index: 0, item: null });
     expect(list[5]?.data).toEqual({ field: 'account_update', value: null });
   });
 
@@ -185,7 +191,7 @@ describe('malformed pieces still become events, and data is never null', () => {
 
   it('omits keys that do not apply instead of writing null', () => {
     const event = only(events(messagesValue({ messages: [{ id: 'wamid.X', from: null, timestamp: null, type: 'text', text: { body: null }, context: null }] })), 'message.received');
-    expect(Object.keys(event)).toEqual(['id', 'type', 'provider', 'channel', 'businessAccountId', 'phoneNumberId', 'displayPhoneNumber', 'messageId', 'kind', 'receivedAt', 'data']);
+    expect(Object.keys(event)).toEqual(['id', 'type', 'provider', 'channel', 'businessAccountId', 'phoneNumberId', 'displayPhoneNumber', 'field', 'messageId', 'kind', 'receivedAt', 'data']);
   });
 });
 
@@ -234,7 +240,8 @@ describe('messages', () => {
       [{ type: 'edit', edit: { original_message_id: 'wamid.O', message: { type: 'image', image: { caption: 'new caption' } } } }, { text: 'new caption' }],
       [{ type: 'edit', edit: { original_message_id: 'wamid.O', message: { text: { body: 'untyped' } } } }, { text: 'untyped' }],
       [{ type: 'system', system: { type: 'user_changed_number', body: 'changed', wa_id: '2' } }, {}],
-      [{ type: 'location', location: { latitude: 1, longitude: 2, name: 'HQ' } }, {}],
+      [{ type: 'location', location: { latitude: 1, longitude: 2, name: 'HQ' } }, { text: 'HQ' }],
+      [{ type: 'contacts', contacts: [{ name: { formatted_name: 'Ann Lee' } }, { name: { first_name: 'x' } }, { name: { formatted_name: 'Bo' } }] }, { text: 'Ann Lee, Bo' }],
     ];
     for (const [message, expected] of cases) {
       const event = only(events(messagesValue({ messages: [{ id: 'wamid.M', from: '1', ...message }] })), 'message.received');
@@ -343,7 +350,7 @@ describe('templates', () => {
 });
 
 describe('value-level errors', () => {
-  it('become one unknown event of kind errors after the messages and statuses of the value', () => {
+  it('become one account.error event after the messages and statuses of the value', () => {
     const list = events(
       messagesValue({
         errors: [{ code: 130429, title: 'Rate limit hit' }],
@@ -351,8 +358,9 @@ describe('value-level errors', () => {
         messages: [{ id: 'wamid.M', from: '1', type: 'text', text: { body: 'x' } }],
       }),
     );
-    expect(list.map((e) => e.type)).toEqual(['message.received', 'message.status', 'unknown']);
-    expect(list[2]).toMatchObject({ kind: 'errors', phoneNumberId: '77', data: [{ code: 130429, title: 'Rate limit hit' }] });
+    expect(list.map((e) => e.type)).toEqual(['message.received', 'message.status', 'account.error']);
+    expect(list[2]).toMatchObject({ field: 'messages', errorCodes: [130429], phoneNumberId: '77', data: [{ code: 130429, title: 'Rate limit hit' }] });
+    expect(list[2]).not.toHaveProperty('kind');
   });
 
   it('are not emitted for an empty errors list', () => {
@@ -396,5 +404,45 @@ describe('ids of bodies nobody recognises', () => {
     const body = { hello: 'world' };
     const ids = [undefined, 'meta', 'enablex'].map((provider) => events(body, { ...CTX, ...(provider ? { provider: provider as 'meta' } : {}) })[0]?.id);
     expect(new Set(ids).size).toBe(1);
+  });
+});
+
+describe('linear in the body size', () => {
+  /** Characters hashed for ids and characters of event JSON written, for one body. */
+  function work(body: unknown): { hashed: number; written: number; events: number } {
+    const meter: HashMeter = { chars: 0, calls: 0 };
+    const result = normalize(JSON.stringify(body), { ...CTX, meter });
+    if (!result.ok) throw new Error(result.cause);
+    return { hashed: meter.chars, written: result.events.reduce((n, e) => n + serializeEvent(e).length, 0), events: result.events.length };
+  }
+
+  const poisons: Record<string, (n: number) => unknown> = {
+    'null statuses (EnableX)': (n) => ({ business_phone: '1', statuses: Array.from({ length: n }, () => null) }),
+    'number statuses (EnableX)': (n) => ({ business_phone: '1', statuses: Array.from({ length: n }, (_, i) => i) }),
+    'statuses without a status (Meta)': (n) => messagesValue({ statuses: Array.from({ length: n }, (_, i) => ({ id: `w${i}` })) }),
+    'null messages (Meta)': (n) => messagesValue({ messages: Array.from({ length: n }, () => null) }),
+    'null entries': (n) => ({ object: 'whatsapp_business_account', entry: Array.from({ length: n }, () => null) }),
+    'null changes': (n) => envelope(Array.from({ length: n }, () => null)),
+    'null list items': (n) => envelope([{ field: 'calls', value: { calls: Array.from({ length: n }, () => null) } }]),
+  };
+
+  for (const [name, build] of Object.entries(poisons)) {
+    it(`hashes and writes ${name} in linear time (4x the items, about 4x the work)`, () => {
+      const small = work(build(4_000));
+      const large = work(build(16_000));
+      expect(large.events).toBe(4 * small.events);
+      // Linear gives a ratio of 4; hashing the container once per item gives 16.
+      expect(large.hashed / small.hashed).toBeLessThan(4.5);
+      expect(large.written / small.written).toBeLessThan(4.5);
+    });
+  }
+});
+
+describe('fields whose value lacks its list', () => {
+  it('give one event for the change, of the field type, group updates still naming their field', () => {
+    const [group] = events(envelope([{ field: 'group_status_update', value: { messaging_product: 'whatsapp' } }]));
+    expect(group).toMatchObject({ type: 'group.update', kind: 'group_status_update', field: 'group_status_update' });
+    const [prefs] = events(envelope([{ field: 'user_preferences', value: { messaging_product: 'whatsapp' } }]));
+    expect(prefs).toMatchObject({ type: 'user.preferences', field: 'user_preferences', data: { messaging_product: 'whatsapp' } });
   });
 });

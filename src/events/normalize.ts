@@ -13,8 +13,10 @@
  *   configured provider, or `enablex` when none is configured (Meta's envelope is
  *   rigid; loose shapes come from relays and EnableX).
  * - Every item counts, in payload order; see meta-cloud.ts.
- * - A recognised body with no item at all yields one `unknown` event (kind
- *   `empty batch`), so every accepted body accounts for at least one event.
+ * - A recognised body with no item at all (`entry: []`, empty `changes`, empty
+ *   lists) yields no event: the journal row settles with 0 events.
+ * - Linear in the body size: every container is hashed at most a bounded number of
+ *   times ({@link NormalizeContext.meter} counts it).
  * - {@link normalize} never throws. Bodies that cannot become events (not UTF-8,
  *   not JSON, not an object, nested deeper than {@link MAX_JSON_DEPTH}) come back
  *   as `{ ok: false, cause }` for quarantine.
@@ -28,7 +30,9 @@
  */
 import { isEnablexBody, normalizeEnablexBody } from './enablex.js';
 import { MAX_JSON_DEPTH, isObject, nestsDeeperThan, parseJsonText, stringifyJson } from './json.js';
-import { UNKNOWN_KIND, newScope, normalizeMetaEnvelope, unknownEvent } from './meta-cloud.js';
+import type { HashMeter } from './ids.js';
+import { UNKNOWN_KIND, newScope, unknownEvent } from './meta-cloud.js';
+import { normalizeMetaEnvelope } from './meta-envelope.js';
 import { isoFromEpochMs } from './time.js';
 import { EVENT_TYPES, type BluetickEvent, type JsonObject, type JsonValue, type Provider } from './types.js';
 
@@ -39,6 +43,8 @@ export interface NormalizeContext {
   receivedAt: number;
   /** The channel's configured provider; `undefined` (auto) detects it from the body. */
   provider?: Provider;
+  /** Counts the text hashed for ids (tests use it to prove the work is linear). */
+  meter?: HashMeter;
 }
 
 export type ParseResult = { ok: true; value: JsonObject } | { ok: false; cause: string };
@@ -116,11 +122,11 @@ export function normalizePayload(payload: JsonObject, ctx: NormalizeContext): Bl
   if (receivedAt === undefined) throw new RangeError(`receivedAt is not a valid epoch-ms time: ${String(ctx.receivedAt)}`);
   const events: BluetickEvent[] = [];
   if (Array.isArray(payload.entry)) {
-    normalizeMetaEnvelope(payload, newScope('meta', ctx.channel, receivedAt), events);
+    normalizeMetaEnvelope(payload, newScope('meta', ctx.channel, receivedAt, false, ctx.meter), events);
   } else if (isEnablexBody(payload)) {
-    normalizeEnablexBody(payload, newScope('enablex', ctx.channel, receivedAt), events);
+    normalizeEnablexBody(payload, newScope('enablex', ctx.channel, receivedAt, false, ctx.meter), events);
   } else {
-    const scope = newScope(ctx.provider ?? 'enablex', ctx.channel, receivedAt, true);
+    const scope = newScope(ctx.provider ?? 'enablex', ctx.channel, receivedAt, true, ctx.meter);
     events.push(unknownEvent(scope, UNKNOWN_KIND.unrecognizedBody, payload));
   }
   return events;

@@ -18,11 +18,38 @@ export const EVENT_TYPES = [
   'message.received',
   'message.reaction',
   'message.status',
+  'message.echo',
+  'message.standby',
+  'conversation.handover',
+  'history.sync',
+  'contact.sync',
+  'user.preferences',
+  'user.identity',
   'template.status',
   'template.quality',
   'template.category',
+  'template.components',
+  'account.update',
+  'account.alert',
+  'account.review',
+  'account.capability',
+  'account.security',
+  'account.error',
+  'phone.quality',
+  'phone.name',
+  'flow.status',
+  'call.status',
+  'group.update',
   'unknown',
 ] as const;
+
+/**
+ * Types a route or handler only receives when it names them: a route without a type
+ * list, or a prefix such as `message.*`, does not get them. `message.standby` items are
+ * passive copies of a thread another app owns; answering them as new messages would
+ * answer twice.
+ */
+export const NAMED_ONLY_TYPES: readonly EventType[] = ['message.standby'];
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -46,6 +73,8 @@ export interface EventBase {
   phoneNumberId?: string;
   /** Meta `metadata.display_phone_number`, EnableX `business_phone`. */
   displayPhoneNumber?: string;
+  /** Meta: the change's `field` as sent (`messages`, `account_alerts`, ...). Absent on EnableX events. */
+  field?: string;
   /** ISO-8601 UTC with milliseconds, from the item's own timestamp. */
   occurredAt?: string;
   /** ISO-8601 UTC with milliseconds: when bluetick received the POST. */
@@ -54,19 +83,67 @@ export interface EventBase {
   data: JsonValue;
 }
 
-export interface MessageReceivedEvent extends EventBase {
-  type: 'message.received';
-  messageId?: string;
-  from?: string;
-  contactName?: string;
-  /** The message `type` string as sent: `text`, `image`, `interactive`, ... and new strings too. */
-  kind: string;
-  text?: string;
-  replyId?: string;
-  contextMessageId?: string;
+/** Who a user is, as far as the item says. */
+export interface UserKeys {
+  /** The user's business-scoped user id (BSUID): `from_user_id`, `recipient_user_id` or the matching `contacts[].user_id`. */
+  userId?: string;
+  /** The user's WhatsApp username, from the matching `contacts[]` entry. */
+  username?: string;
 }
 
-export interface MessageReactionEvent extends EventBase {
+/** Keys of a message item (received, echoed, standby). */
+export interface MessageKeys extends UserKeys {
+  messageId?: string;
+  /** The sender's wa_id. Absent for a user known only by a BSUID. For `message.echo`: the business number. */
+  from?: string;
+  /** `message.echo`: the customer the business wrote to. */
+  to?: string;
+  contactName?: string;
+  /** The message `type` string as sent: `text`, `image`, `interactive`, ... and new strings too. */
+  kind?: string;
+  text?: string;
+  /** Location messages. */
+  latitude?: number;
+  longitude?: number;
+  replyId?: string;
+  contextMessageId?: string;
+  /** `edit` / `revoke`: the message edited or deleted; reactions: the message reacted to. */
+  targetMessageId?: string;
+  /** Numeric codes of the message's `errors[]` (e.g. `unsupported` messages). */
+  errorCodes?: number[];
+  /** Click-to-WhatsApp ad referral. */
+  ctwaClid?: string;
+  referralSourceId?: string;
+  referralSourceType?: string;
+  /** A Flow reply's `flow_token`, from its `response_json`. */
+  flowToken?: string;
+}
+
+export interface MessageReceivedEvent extends EventBase, MessageKeys {
+  type: 'message.received';
+  kind: string;
+}
+
+/** A message the business sent from another sender (the Business app, a linked device, another app). */
+export interface MessageEchoEvent extends EventBase, MessageKeys {
+  type: 'message.echo';
+  kind: string;
+  emoji?: string;
+}
+
+/**
+ * A passive copy of a message (or of a status) in a thread another app owns. Never a new
+ * inbound message: routes and handlers only get it when they name this type.
+ */
+export interface MessageStandbyEvent extends EventBase, MessageKeys {
+  type: 'message.standby';
+  emoji?: string;
+  /** For a status copy: the status as sent. */
+  status?: string;
+  recipientId?: string;
+}
+
+export interface MessageReactionEvent extends EventBase, UserKeys {
   type: 'message.reaction';
   messageId?: string;
   from?: string;
@@ -76,7 +153,21 @@ export interface MessageReactionEvent extends EventBase {
   targetMessageId?: string;
 }
 
-export interface MessageStatusEvent extends EventBase {
+/** Pricing and conversation keys of a status. */
+export interface StatusKeys {
+  pricingModel?: string;
+  pricingCategory?: string;
+  pricingType?: string;
+  billable?: boolean;
+  conversationId?: string;
+  conversationOrigin?: string;
+  /** ISO-8601 form of `conversation.expiration_timestamp`. */
+  conversationExpiresAt?: string;
+  /** The `biz_opaque_callback_data` the business attached when it sent the message. */
+  bizOpaqueCallbackData?: string;
+}
+
+export interface MessageStatusEvent extends EventBase, UserKeys, StatusKeys {
   type: 'message.status';
   /** The id of the business's message this status is about. */
   messageId?: string;
@@ -111,6 +202,112 @@ export interface TemplateCategoryEvent extends TemplateEventBase {
   status?: string;
 }
 
+export interface TemplateComponentsEvent extends TemplateEventBase {
+  type: 'template.components';
+}
+
+/**
+ * Events of the management and coexistence fields: what they lift is listed per type in
+ * docs/reference/events.md; everything else stays in `data`.
+ */
+interface FieldEventBase extends EventBase {
+  /** As sent: the value's `event`, `decision` or status (per type). */
+  status?: string;
+  reason?: string;
+  errorCodes?: number[];
+}
+
+export interface ConversationHandoverEvent extends FieldEventBase, UserKeys {
+  type: 'conversation.handover';
+  from?: string;
+  /** The handover notification's type as sent (`control_passed`, `control_taken`). */
+  kind?: string;
+}
+
+export interface HistorySyncEvent extends FieldEventBase {
+  type: 'history.sync';
+}
+
+export interface ContactSyncEvent extends FieldEventBase {
+  type: 'contact.sync';
+  contactName?: string;
+  /** The item's `type` as sent (`contact`). */
+  kind?: string;
+}
+
+export interface UserPreferencesEvent extends FieldEventBase, UserKeys {
+  type: 'user.preferences';
+  from?: string;
+  contactName?: string;
+  /** The preference category as sent (`marketing_messages`). */
+  kind?: string;
+}
+
+export interface UserIdentityEvent extends FieldEventBase, UserKeys {
+  type: 'user.identity';
+  from?: string;
+  contactName?: string;
+}
+
+export interface AccountUpdateEvent extends FieldEventBase {
+  type: 'account.update';
+}
+
+export interface AccountAlertEvent extends FieldEventBase {
+  type: 'account.alert';
+  /** The alert type as sent (`OBA_APPROVED`, `INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED`, ...). */
+  kind?: string;
+}
+
+export interface AccountReviewEvent extends FieldEventBase {
+  type: 'account.review';
+}
+
+export interface AccountCapabilityEvent extends FieldEventBase {
+  type: 'account.capability';
+}
+
+export interface AccountSecurityEvent extends FieldEventBase {
+  type: 'account.security';
+}
+
+/** Value-level `errors[]` (not attached to a message or status), or EnableX top-level `errors[]`. */
+export interface AccountErrorEvent extends FieldEventBase {
+  type: 'account.error';
+}
+
+export interface PhoneQualityEvent extends FieldEventBase {
+  type: 'phone.quality';
+  /** The messaging limit or throughput level as sent (`TIER_1K`, ...). */
+  currentLimit?: string;
+  oldLimit?: string;
+}
+
+export interface PhoneNameEvent extends FieldEventBase {
+  type: 'phone.name';
+}
+
+export interface FlowStatusEvent extends FieldEventBase {
+  type: 'flow.status';
+  /** The Flow event as sent (`FLOW_STATUS_CHANGE`, `ENDPOINT_ERROR_RATE`, ...). */
+  kind?: string;
+}
+
+export interface CallStatusEvent extends FieldEventBase, UserKeys {
+  type: 'call.status';
+  from?: string;
+  to?: string;
+  contactName?: string;
+  /** The call item's `event` as sent (`connect`, `terminate`), or `status` for a call status item. */
+  kind?: string;
+}
+
+export interface GroupUpdateEvent extends FieldEventBase {
+  type: 'group.update';
+  /** The Meta field (`group_lifecycle_update`, `group_participants_update`, ...). */
+  kind: string;
+}
+
 export interface UnknownEvent extends EventBase {
   type: 'unknown';
   /** What the item was, where known: the Meta change `field`, or a short description. */
@@ -124,6 +321,25 @@ export type BluetickEvent =
   | TemplateStatusEvent
   | TemplateQualityEvent
   | TemplateCategoryEvent
+  | TemplateComponentsEvent
+  | MessageEchoEvent
+  | MessageStandbyEvent
+  | ConversationHandoverEvent
+  | HistorySyncEvent
+  | ContactSyncEvent
+  | UserPreferencesEvent
+  | UserIdentityEvent
+  | AccountUpdateEvent
+  | AccountAlertEvent
+  | AccountReviewEvent
+  | AccountCapabilityEvent
+  | AccountSecurityEvent
+  | AccountErrorEvent
+  | PhoneQualityEvent
+  | PhoneNameEvent
+  | FlowStatusEvent
+  | CallStatusEvent
+  | GroupUpdateEvent
   | UnknownEvent;
 
 /** Narrow the union by its `type`. */

@@ -112,3 +112,25 @@ describe('template rows', () => {
     expect(reduceAll([event]).statusAt).toBe(at(7));
   });
 });
+
+describe('category from status updates', () => {
+  const reduce = (events: BluetickEvent[]): TemplateRow | undefined => events.reduce<TemplateRow | undefined>(reduceTemplate, undefined);
+  it('takes the category a status update names, and the latest of status updates and category changes wins, in any order', () => {
+    const approved = statusEvent('s1', 'APPROVED', 10, { data: { event: 'APPROVED', message_template_category: 'UTILITY' } });
+    const changed = categoryEvent('c1', 'MARKETING', 20);
+    const paused = statusEvent('s2', 'PAUSED', 30, { data: { event: 'PAUSED' } });
+    const orders = [
+      [approved, changed, paused],
+      [paused, changed, approved],
+      [changed, paused, approved],
+    ];
+    for (const events of orders) {
+      const row = reduce(events);
+      // The pause names no category, so the category change at minute 20 stays current.
+      expect(row).toMatchObject({ status: 'PAUSED', category: 'MARKETING', categoryAt: at(20) });
+    }
+    expect(reduce([approved])).toMatchObject({ status: 'APPROVED', category: 'UTILITY', categoryAt: at(10) });
+    const reapproved = statusEvent('s3', 'APPROVED', 40, { data: { event: 'APPROVED', message_template_category: 'UTILITY' } });
+    expect(reduce([changed, reapproved, approved])).toMatchObject({ category: 'UTILITY', categoryAt: at(40) });
+  });
+});

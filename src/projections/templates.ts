@@ -10,7 +10,8 @@
  * - The history is every template event, deduplicated by event id and sorted by
  *   (time, event id). The row is derived from it on every change: current status and
  *   reason come from the latest `template.status`, quality from the latest
- *   `template.quality`, category from the latest `template.category`. "Latest" is by
+ *   `template.quality`, category from the latest `template.category` or status update
+ *   that names one (Meta's status updates carry `message_template_category`). "Latest" is by
  *   `occurredAt` (Meta's `entry.time`, whole seconds; `receivedAt` when absent); events
  *   with the same time are ordered by event id — arbitrary, but the same on every rebuild.
  *   Because the history is a set, arrival order and duplicates cannot change the row.
@@ -32,6 +33,8 @@ export interface TemplateHistoryEntry {
   templateId?: string;
   templateName?: string;
   language?: string;
+  /** `template.status`: the category the status update names, if any. */
+  category?: string;
 }
 
 export interface TemplateRow {
@@ -77,6 +80,14 @@ function compareHistory(a: TemplateHistoryEntry, b: TemplateHistoryEntry): numbe
   return compareTime(factTime(a), factTime(b)) || compareText(a.eventId, b.eventId);
 }
 
+/** The category a status update names (Meta `message_template_category`, EnableX `template_category`). */
+function statusCategory(event: TemplateEvent): string | undefined {
+  if (event.type !== 'template.status' || typeof event.data !== 'object' || event.data === null || Array.isArray(event.data)) return undefined;
+  const data = event.data as Record<string, unknown>;
+  const category = Object.hasOwn(data, 'message_template_category') ? data.message_template_category : data.template_category;
+  return typeof category === 'string' && category !== '' ? category : undefined;
+}
+
 function entryFrom(event: TemplateEvent): TemplateHistoryEntry {
   return compact({
     eventId: event.id,
@@ -88,6 +99,7 @@ function entryFrom(event: TemplateEvent): TemplateHistoryEntry {
     templateId: event.templateId,
     templateName: event.templateName,
     language: event.language,
+    category: statusCategory(event),
   });
 }
 
@@ -103,6 +115,7 @@ function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): Templ
     if (entry.type === 'template.status') status = entry;
     else if (entry.type === 'template.quality' && entry.status !== undefined) quality = entry;
     else if (entry.type === 'template.category' && entry.status !== undefined) category = entry;
+    if (entry.type === 'template.status' && entry.category !== undefined) category = entry;
     templateId = entry.templateId ?? templateId;
     name = entry.templateName ?? name;
     language = entry.language ?? language;
@@ -118,7 +131,7 @@ function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): Templ
     reason: status?.reason,
     quality: quality?.status,
     qualityAt: quality ? factTime(quality) : undefined,
-    category: category?.status,
+    category: category?.type === 'template.status' ? category.category : category?.status,
     categoryAt: category ? factTime(category) : undefined,
     updatedAt: last ? factTime(last) : '',
     history: history.slice(),

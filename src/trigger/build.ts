@@ -22,7 +22,7 @@
 import { stringifyJson } from '../events/json.js';
 import type { JsonObject, JsonValue } from '../events/types.js';
 import { escapeNonAscii } from '../ingest/verify-meta.js';
-import { findKind, type TriggerKind, type TriggerShape } from './kinds.js';
+import { findKind, kindSupports, type TriggerKind, type TriggerShape } from './kinds.js';
 import type { Rng } from './rng.js';
 
 /** The business side of every notification. */
@@ -408,40 +408,136 @@ function enablexTemplateItem(kind: TriggerKind, meta: JsonObject, at: number): J
 }
 
 /** A notification of a field bluetick does not model; each carries an id of its own. */
-function otherField(ctx: BuildContext): { field: string; value: JsonObject; ref: string } {
+function otherField(ctx: BuildContext, at: number): { field: string; value: JsonObject; ref: string } {
   const { rng } = ctx;
-  const which = rng.int(3);
-  if (which === 0) {
-    const flowId = numericId(rng, 16);
-    return {
-      field: 'flows',
-      ref: flowId,
-      value: { event: 'FLOW_STATUS_CHANGE', message: 'Flow Customer survey changed status from DRAFT to PUBLISHED', flow_id: flowId, old_status: 'DRAFT', new_status: 'PUBLISHED' },
-    };
-  }
-  if (which === 1) {
-    const id = numericId(rng, 16);
-    return {
-      field: 'message_template_components_update',
-      ref: id,
-      value: {
-        message_template_id: Number(id),
-        message_template_name: rng.pick(TEMPLATE_NAMES),
-        message_template_language: rng.pick(LANGUAGES),
-        message_template_element: 'Your order {{1}} is on its way.',
-      },
-    };
-  }
-  const alertId = numericId(rng, 15);
+  const id = numericId(rng, 16);
   return {
-    field: 'account_alerts',
-    ref: alertId,
-    value: {
-      entity_type: 'PHONE_NUMBER',
-      entity_id: ctx.account.phoneNumberId || ctx.account.displayPhoneNumber,
-      alert_info: { alert_severity: 'WARNING', alert_status: 'ACTIVE', alert_type: 'OBA_APPROVED', alert_id: alertId, alert_description: 'Official business account approved' },
-    },
+    field: rng.pick(['automatic_events', 'partner_solutions', 'payment_configuration_update']),
+    ref: id,
+    value: { id, event: 'SAMPLE', timestamp: at },
   };
+}
+
+/** A business-scoped user id as Meta lays them out: country, a dot, 20 digits. */
+function bsuid(rng: Rng): string {
+  return `US.${numericId(rng, 20)}`;
+}
+
+/**
+ * The change value of one of Meta's other webhook fields (contract v2 types), shaped as
+ * the field's reference page describes it. `ref` is the id a user would look for.
+ */
+function fieldValue(kind: TriggerKind, ctx: BuildContext, customer: Customer, at: number): { value: JsonObject; ref: string } {
+  const { rng, account } = ctx;
+  const metadata = { display_phone_number: account.displayPhoneNumber, phone_number_id: account.phoneNumberId };
+  const contact = { profile: { name: customer.name }, wa_id: customer.waId };
+  const ts = String(at);
+  switch (kind.name) {
+    case 'echo': {
+      const id = wamid(rng, customer.waId, false);
+      const echo = { from: account.displayPhoneNumber, to: customer.waId, id, timestamp: ts, type: 'text', text: { body: rng.pick(TEXTS) } };
+      return { ref: id, value: { messaging_product: 'whatsapp', metadata, message_echoes: [echo] } };
+    }
+    case 'standby': {
+      const id = wamid(rng, customer.waId, true);
+      const message = { from: customer.waId, id, timestamp: ts, type: 'text', text: { body: rng.pick(TEXTS) } };
+      return { ref: id, value: { messaging_product: 'whatsapp', metadata, contacts: [contact], messages: [message] } };
+    }
+    case 'handover':
+      return {
+        ref: customer.waId,
+        value: { messaging_product: 'whatsapp', metadata, type: 'control_passed', from: customer.waId, timestamp: ts, control_passed: { metadata: 'handover from the bot' } },
+      };
+    case 'history': {
+      const id = wamid(rng, customer.waId, true);
+      const thread = { id: customer.waId, messages: [{ from: customer.waId, id, timestamp: ts, type: 'text', text: { body: rng.pick(TEXTS) }, history_context: { status: 'READ' } }] };
+      return { ref: customer.waId, value: { messaging_product: 'whatsapp', metadata, history: [{ metadata: { phase: 0, chunk_order: 1, progress: 100 }, threads: [thread] }] } };
+    }
+    case 'contact-sync': {
+      const [first = customer.name] = customer.name.split(' ');
+      const item = { type: 'contact', contact: { full_name: customer.name, first_name: first, phone_number: customer.waId }, action: 'add', metadata: { timestamp: ts } };
+      return { ref: customer.waId, value: { messaging_product: 'whatsapp', metadata, state_sync: [item] } };
+    }
+    case 'marketing-stop':
+    case 'marketing-resume': {
+      const value = kind.detail!;
+      const item = { wa_id: customer.waId, detail: `User requested to ${value} marketing messages`, category: 'marketing_messages', value, timestamp: at };
+      return { ref: customer.waId, value: { messaging_product: 'whatsapp', metadata, contacts: [contact], user_preferences: [item] } };
+    }
+    case 'user-id-change': {
+      const current = bsuid(rng);
+      const item = { wa_id: customer.waId, detail: 'User changed business-scoped user id', user_id: { previous: bsuid(rng), current }, timestamp: ts };
+      return { ref: current, value: { messaging_product: 'whatsapp', metadata, contacts: [contact], user_id_update: [item] } };
+    }
+    case 'template-components': {
+      const id = numericId(rng, 16);
+      return {
+        ref: id,
+        value: {
+          message_template_id: Number(id),
+          message_template_name: rng.pick(TEMPLATE_NAMES),
+          message_template_language: rng.pick(LANGUAGES),
+          message_template_element: 'Your order {{1}} is on its way.',
+        },
+      };
+    }
+    case 'account-update':
+      return {
+        ref: account.wabaId,
+        value: { phone_number: account.displayPhoneNumber, event: 'ACCOUNT_VIOLATION', violation_info: { violation_type: 'ADULT' } },
+      };
+    case 'account-alert': {
+      const alertId = numericId(rng, 15);
+      return {
+        ref: alertId,
+        value: {
+          entity_type: 'PHONE_NUMBER',
+          entity_id: account.phoneNumberId,
+          alert_info: { alert_severity: 'INFORMATIONAL', alert_status: 'ACTIVE', alert_type: 'OBA_APPROVED', alert_id: alertId, alert_description: 'Official business account approved' },
+        },
+      };
+    }
+    case 'account-review':
+      return { ref: account.wabaId, value: { decision: rng.pick(['APPROVED', 'REJECTED', 'PENDING']) } };
+    case 'account-capability':
+      return {
+        ref: account.wabaId,
+        value: { max_daily_conversation_per_phone: 2000, max_daily_conversations_per_business: 2000, max_phone_numbers_per_business: 20, max_phone_numbers_per_waba: 25 },
+      };
+    case 'account-security':
+      return { ref: account.displayPhoneNumber, value: { display_phone_number: account.displayPhoneNumber, event: 'PIN_CHANGED', requester: numericId(rng, 16) } };
+    case 'account-error':
+      return {
+        ref: account.phoneNumberId,
+        value: { messaging_product: 'whatsapp', metadata, errors: [{ code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', error_data: { details: 'Cloud API message throughput has been reached.' } }] },
+      };
+    case 'phone-quality':
+      return {
+        ref: account.displayPhoneNumber,
+        value: { display_phone_number: account.displayPhoneNumber, event: 'UPGRADE', old_limit: 'TIER_1K', current_limit: 'TIER_10K', max_daily_conversations_per_business: 10000 },
+      };
+    case 'phone-name':
+      return { ref: account.displayPhoneNumber, value: { display_phone_number: account.displayPhoneNumber, decision: 'APPROVED', requested_verified_name: 'Lucky Shrub' } };
+    case 'flow-status': {
+      const flowId = numericId(rng, 16);
+      return {
+        ref: flowId,
+        value: { event: 'FLOW_STATUS_CHANGE', message: 'Flow Customer survey changed status from DRAFT to PUBLISHED', flow_id: flowId, old_status: 'DRAFT', new_status: 'PUBLISHED' },
+      };
+    }
+    case 'call': {
+      const id = `wacid.${rng.chars(40, B64URL)}`;
+      const call = { id, to: account.displayPhoneNumber, from: customer.waId, event: 'connect', timestamp: ts, direction: 'USER_INITIATED', session: { sdp_type: 'offer', sdp: 'v=0' } };
+      return { ref: id, value: { messaging_product: 'whatsapp', metadata, contacts: [contact], calls: [call] } };
+    }
+    case 'group': {
+      const groupId = `1203630${rng.chars(11, DIGITS)}@g.us`;
+      const group = { timestamp: ts, group_id: groupId, type: 'group_create', request_id: rng.chars(32, '0123456789abcdef'), subject: 'Launch crew' };
+      return { ref: groupId, value: { messaging_product: 'whatsapp', metadata, groups: [group] } };
+    }
+    default:
+      throw new RangeError(`not a field kind: ${kind.name}`);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -483,10 +579,15 @@ export function buildNotification(kind: TriggerKind | string, ctx: BuildContext,
       return { kind: k, shape, ref, part: { place: 'change', field, value, time: at } };
     }
     case 'field': {
-      const { field, value, ref } = otherField(ctx);
+      if (!kindSupports(k, shape)) throw new RangeError(`${k.name} notifications come only in the ${k.shapes?.join(' or ')} shape`);
+      if (k.field !== undefined) {
+        const { value, ref } = fieldValue(k, ctx, customer, at);
+        return { kind: k, shape, ref, part: { place: 'change', field: k.field, value, time: at } };
+      }
+      const { field, value, ref } = otherField(ctx, at);
       if (shape === 'enablex') {
-        // The flat body has no field names; an unmodelled notification is a body with no item lists.
-        return { kind: k, shape, ref, part: { place: 'body', body: { [field]: value, business_phone: ctx.account.displayPhoneNumber } } };
+        // The flat body has no field names; an unmodelled notification is a body of neither shape.
+        return { kind: k, shape, ref, part: { place: 'body', body: { [field]: value } } };
       }
       return { kind: k, shape, ref, part: { place: 'change', field, value, time: at } };
     }
@@ -554,13 +655,14 @@ export function buildBody(notifications: readonly Notification[], shape: Trigger
     if (statuses.length > 0) value.statuses = statuses;
     entry.push({ id: account.wabaId, changes: [{ value, field: 'messages' }] });
   }
-  if (changes.length > 0) {
-    entry.push({
-      id: account.wabaId,
-      changes: changes.map((c) => ({ value: c.value, field: c.field })),
-      time: changes[0]!.time,
-    });
+  // One entry per change time: `entry.time` is the time of every change it holds.
+  const byTime = new Map<number, Array<{ field: string; value: JsonObject }>>();
+  for (const c of changes) {
+    const list = byTime.get(c.time) ?? [];
+    list.push({ value: c.value, field: c.field });
+    byTime.set(c.time, list);
   }
+  for (const [time, list] of byTime) entry.push({ id: account.wabaId, changes: list, time });
   return { object: 'whatsapp_business_account', entry };
 }
 

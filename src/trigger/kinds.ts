@@ -19,6 +19,10 @@ export interface TriggerKind {
   /** `message.received`: its `kind`; statuses and templates: its `status`; reactions: the emoji, `""` when removed. */
   readonly detail?: string;
   readonly description: string;
+  /** `field` kinds: the Meta change field the notification comes in. */
+  readonly field?: string;
+  /** The body shapes that can carry this kind; absent: both. Meta's other webhook fields have no EnableX form. */
+  readonly shapes?: readonly TriggerShape[];
 }
 
 /** The two body shapes a provider posts. */
@@ -45,6 +49,16 @@ const template = (value: string, description: string): TriggerKind => ({
   event: 'template.status',
   detail: value,
   description,
+});
+
+const field = (name: string, event: EventType, metaField: string, description: string, detail?: string): TriggerKind => ({
+  name,
+  family: 'field',
+  event,
+  field: metaField,
+  description,
+  shapes: ['meta'],
+  ...(detail !== undefined ? { detail } : {}),
 });
 
 /** Every kind, in the order `--list` prints them. */
@@ -78,8 +92,33 @@ export const TRIGGER_KINDS: readonly TriggerKind[] = [
   template('DISABLED', 'a message template was disabled'),
   { name: 'template-quality', family: 'template', event: 'template.quality', description: "a template's quality score changed" },
   { name: 'template-category', family: 'template', event: 'template.category', description: "a template's category changed" },
+  field('echo', 'message.echo', 'smb_message_echoes', 'the business answered from the WhatsApp Business app (coexistence echo)'),
+  field('standby', 'message.standby', 'standby', 'a customer message copied to this app while another app owns the thread'),
+  field('handover', 'conversation.handover', 'messaging_handovers', 'thread ownership was passed to this app'),
+  field('history', 'history.sync', 'history', 'one thread of the Business app chat history'),
+  field('contact-sync', 'contact.sync', 'smb_app_state_sync', 'a contact added in the WhatsApp Business app'),
+  field('marketing-stop', 'user.preferences', 'user_preferences', 'a customer stopped marketing messages', 'stop'),
+  field('marketing-resume', 'user.preferences', 'user_preferences', 'a customer resumed marketing messages', 'resume'),
+  field('user-id-change', 'user.identity', 'user_id_update', "a customer's business-scoped user id changed"),
+  field('template-components', 'template.components', 'message_template_components_update', "a template's components were edited"),
+  field('account-update', 'account.update', 'account_update', 'the business account changed (here: a policy violation)'),
+  field('account-alert', 'account.alert', 'account_alerts', 'an alert on the business account or number'),
+  field('account-review', 'account.review', 'account_review_update', 'the business account was reviewed'),
+  field('account-capability', 'account.capability', 'business_capability_update', "the business's messaging limits changed"),
+  field('account-security', 'account.security', 'security', "the number's two-step verification PIN changed"),
+  field('account-error', 'account.error', 'messages', 'an error about the account, attached to no message (rate limit)'),
+  field('phone-quality', 'phone.quality', 'phone_number_quality_update', "the number's messaging limit was raised"),
+  field('phone-name', 'phone.name', 'phone_number_name_update', "the number's display name was approved"),
+  field('flow-status', 'flow.status', 'flows', 'a WhatsApp Flow was published'),
+  field('call', 'call.status', 'calls', 'a customer called the business number'),
+  field('group', 'group.update', 'group_lifecycle_update', 'a group was created'),
   { name: 'unknown-field', family: 'field', event: 'unknown', description: 'a notification of a field bluetick does not model (kept as `unknown`)' },
 ];
+
+/** Whether a body of `shape` can carry `kind`. */
+export function kindSupports(kind: TriggerKind, shape: TriggerShape): boolean {
+  return kind.shapes === undefined || kind.shapes.includes(shape);
+}
 
 const BY_NAME = new Map(TRIGGER_KINDS.map((k) => [k.name, k]));
 

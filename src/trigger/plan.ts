@@ -157,8 +157,11 @@ export function* planPosts(opts: PlanOptions, rng: Rng): Generator<PlannedPost, 
   }
 
   let made = 0;
+  // A cycle never reuses the seconds of the one before: account-level notifications carry
+  // little besides their time, and two identical ones in one second are one notification.
+  let nextAt = -Infinity;
   while (made < opts.count) {
-    const at = Math.floor(opts.clock());
+    const at = Math.max(Math.floor(opts.clock()), nextAt);
     if (opts.conversation) {
       for (const notification of conversationCycle(ctx, at, reorder)) yield* push(notification);
       made++;
@@ -166,6 +169,7 @@ export function* planPosts(opts: PlanOptions, rng: Rng): Generator<PlannedPost, 
       const cycle = kindsCycle(ctx, opts.kinds, at, reorder, opts.count - made);
       for (const notification of cycle) yield* push(notification);
       made += cycle.length;
+      nextAt = at + cycle.length;
     }
   }
   if (pending.length > 0) yield* emit(pending);

@@ -68,10 +68,18 @@ export function formatEvent(stored: StoredEventView): string {
       what = `${str('templateName') ?? str('templateId') ?? '?'}${str('language') !== undefined ? `:${str('language')}` : ''}  ${str('status') ?? '?'}${reason !== undefined && reason !== 'NONE' ? `  (${reason})` : ''}`;
       break;
     }
+    case 'message.echo':
+    case 'message.standby': {
+      const text = str('text');
+      const who = e.type === 'message.echo' ? `${business} -> ${str('to') ?? '?'}` : `${str('from') ?? str('recipientId') ?? '?'} -> ${business}`;
+      what = `${who}  [${str('kind') ?? str('status') ?? '?'}]${text !== undefined ? ` ${JSON.stringify(text)}` : ''}  ${str('messageId') ?? ''}`;
+      break;
+    }
     default:
-      what = str('kind') ?? '';
+      // Account, phone, user, call, group and unknown events: what they are, their status, who.
+      what = [str('kind'), str('status'), str('from'), str('reason') !== undefined ? `(${str('reason')})` : undefined].filter((p) => p !== undefined).join('  ');
   }
-  return `${e.occurredAt ?? e.receivedAt}  #${stored.seq}  ${e.type.padEnd(17)}  ${what.trimEnd()}  [${e.channel}]`;
+  return `${e.occurredAt ?? e.receivedAt}  #${stored.seq}  ${e.type.padEnd(21)}  ${what.trimEnd()}  [${e.channel}]`;
 }
 
 /** Splits an event stream into messages (WHATWG event-stream format, the parts bluetick sends). */

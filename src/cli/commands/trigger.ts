@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { ExitError } from '../../errors.js';
 import { DEFAULT_ACCOUNTS } from '../../trigger/build.js';
-import { TRIGGER_KINDS, TRIGGER_SHAPES, type TriggerShape } from '../../trigger/kinds.js';
+import { TRIGGER_KINDS, TRIGGER_SHAPES, kindSupports, type TriggerShape } from '../../trigger/kinds.js';
 import { planPosts, resolveKinds, type PlannedPost } from '../../trigger/plan.js';
 import { createRng } from '../../trigger/rng.js';
 import { postHeaders, sendPosts, type PostResult, type SendSummary } from '../../trigger/send.js';
@@ -82,7 +82,7 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 export function listKinds(): string {
   const width = Math.max(...TRIGGER_KINDS.map((k) => k.name.length));
   const typeWidth = Math.max(...TRIGGER_KINDS.map((k) => k.event.length));
-  const lines = TRIGGER_KINDS.map((k) => `  ${k.name.padEnd(width)}  ${k.event.padEnd(typeWidth)}  ${k.description}`);
+  const lines = TRIGGER_KINDS.map((k) => `  ${k.name.padEnd(width)}  ${k.event.padEnd(typeWidth)}  ${k.description}${k.shapes?.length === 1 ? ` (${k.shapes[0]} only)` : ''}`);
   return `notification kinds (bluetick trigger <kind...> --url URL; "all" sends every kind):\n${lines.join('\n')}\n`;
 }
 
@@ -128,8 +128,11 @@ export async function runTrigger(kindNames: readonly string[], opts: TriggerComm
   if (!TRIGGER_SHAPES.includes(shape)) usage(`--shape expects meta or enablex, got ${JSON.stringify(opts.shape)}`);
   if (opts.conversation && kindNames.length > 0) usage('give either kinds or --conversation, not both');
   if (!opts.conversation && kindNames.length === 0) usage('name at least one kind (see --list), or use --conversation');
-  const { kinds, unknown } = resolveKinds(kindNames, TRIGGER_KINDS);
+  // `all` takes the kinds this shape can carry; a kind named outright must fit it.
+  const { kinds, unknown } = resolveKinds(kindNames, TRIGGER_KINDS.filter((k) => kindSupports(k, shape)));
   if (unknown.length > 0) usage(`unknown kind${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} (see --list)`);
+  const unfit = kinds.filter((k) => !kindSupports(k, shape));
+  if (unfit.length > 0) usage(`${unfit.map((k) => k.name).join(', ')} come${unfit.length > 1 ? '' : 's'} only in the meta shape (drop --shape enablex)`);
   if (opts.basic !== undefined && !/^[^:]+:/.test(opts.basic)) usage('--basic expects user:password');
   if (opts.metaSecret !== undefined && opts.metaSecret === '') usage('--meta-secret expects the app secret');
   const count = positiveInt('--count', opts.count, opts.conversation ? 1 : kinds.length);
