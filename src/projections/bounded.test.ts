@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BluetickEvent } from '../events/types.js';
-import { reduceContact } from './contacts.js';
+import { reduceContact, type ContactRow } from './contacts.js';
 import { reduceConversation, UNANSWERED_LIMIT, type ConversationRow } from './conversations.js';
 import { reduceMessage } from './message-status.js';
 import { reduceReaction } from './reactions.js';
