@@ -243,6 +243,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       config.channels.map((c) => [c.name, c.provider === 'auto' ? undefined : c.provider]),
     );
     const pipelineTuning = {
+      maxItems: sc.limits.itemsPerPost,
+      maxAttempts: sc.journal.maxAttempts,
       ...(opts.pipeline?.batchSize !== undefined ? { batchSize: opts.pipeline.batchSize } : {}),
       ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
     };

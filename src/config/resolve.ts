@@ -77,8 +77,9 @@ export interface ServerConfig {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
     maxConnections: number;
+    itemsPerPost: number;
   };
-  journal: { maxPending: number; commitTimeoutMs: number };
+  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number };
 }
 
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */

@@ -107,6 +107,11 @@ const limits = z.strictObject({
   keepAliveTimeoutMs: positiveInt.default(65_000),
   /** Open connections beyond this are refused. */
   maxConnections: positiveInt.default(4096),
+  /**
+   * Items (statuses, messages, changes) one POST may carry. A journaled body with more is
+   * quarantined with its cause instead of normalized: it is kept, not processed.
+   */
+  itemsPerPost: positiveInt.default(50_000),
 });
 
 const journal = z.strictObject({
@@ -114,6 +119,11 @@ const journal = z.strictObject({
   maxPending: positiveInt.default(10_000),
   /** How long an append may wait for its commit before the POST gets 503. */
   commitTimeoutMs: positiveInt.default(5_000),
+  /**
+   * Times the pipeline may take a row without finishing it (the process stopped mid-batch)
+   * before the row settles as `failed`, so one poison row cannot stop the pipeline forever.
+   */
+  maxAttempts: positiveInt.default(3),
 });
 
 const tls = z.strictObject({

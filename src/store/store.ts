@@ -42,6 +42,11 @@ export interface JournalRow extends JournalInput {
   eventCount: number;
   newEventCount: number;
   processedAt?: number;
+  /**
+   * Times the pipeline took this row and did not finish it (the process stopped mid-batch).
+   * Absent when none. The pipeline gives up on a row at `pipeline.maxAttempts`.
+   */
+  attempts?: number;
 }
 
 /** The outcome of normalizing one journal row, written in one transaction with its events. */

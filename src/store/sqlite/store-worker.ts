@@ -46,6 +46,8 @@ export interface StoreWorkerData {
 export interface RemotePipelineSettings {
   batchSize?: number;
   pollMs?: number;
+  maxItems?: number;
+  maxAttempts?: number;
   /** Channel -> provider; a channel absent or `undefined` lets the normalizer detect it. */
   providers?: Record<string, Provider | undefined>;
 }
@@ -313,6 +315,8 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
     logger,
     providerFor: (channel) => providers.get(channel),
     ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
+    ...(settings.maxItems !== undefined ? { maxItems: settings.maxItems } : {}),
+    ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
   });
   p.on('recorded', (stored) => {
     recorded.push(stored);
