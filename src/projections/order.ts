@@ -82,7 +82,9 @@ export function upsertSorted<T>(list: readonly T[], item: T, idOf: (x: T) => str
  */
 export function compact<T extends object>(obj: T): T {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) {
+  const from = obj as Record<string, unknown>;
+  for (const key in from) {
+    const value = from[key];
     if (value !== undefined) out[key] = value;
   }
   return out as T;
