@@ -53,6 +53,8 @@ export interface BatchInfo {
   inserted: number;
   /** Events that were already stored (redeliveries). */
   duplicates: number;
+  /** New events by type. */
+  types: Record<string, number>;
   /** Normalize + record time. */
   ms: number;
 }
@@ -206,8 +208,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     const ms = performance.now() - t0;
     // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
     try {
-      for (const stored of result.recorded) this.emit('recorded', stored);
-      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, ms });
+      const types: Record<string, number> = {};
+      for (const stored of result.recorded) {
+        types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
+        this.emit('recorded', stored);
+      }
+      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, types, ms });
     } catch (err) {
       this.logger?.error({ err }, 'a pipeline listener threw');
     }

@@ -254,8 +254,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
         : new Pipeline(store, { providerFor: (channel) => providers.get(channel), logger, ...pipelineTuning });
     pipeline.on('batch', (info) => {
       if (info.duplicates > 0) metrics.duplicateEvents.inc(info.duplicates);
+      for (const type in info.types) metrics.eventsRecorded.inc({ type }, info.types[type]);
     });
-    pipeline.on('recorded', (stored) => metrics.eventsRecorded.inc({ type: stored.event.type }));
     cleanup.unshift(() => pipeline.stop());
     // Other processes sharing the database commit journal rows too (PostgreSQL): wake for them.
     const unsubscribeJournal = store.subscribe?.('journal', () => pipeline.wake());

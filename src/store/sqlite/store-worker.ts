@@ -90,6 +90,8 @@ try {
 let closing: Promise<void> | undefined;
 let pipeline: Pipeline | undefined;
 let recorded: StoredEvent[] = [];
+/** Whether the main thread listens for each recorded event (else only batch summaries cross). */
+let postRecorded = false;
 /** When the main thread last reported inbox commits. */
 let lastAppendAt = -Infinity;
 /** Ingest rate reported by the main thread, rows per second, smoothed. */
@@ -267,6 +269,9 @@ function pipelineCall(method: string, args: unknown[]): unknown {
     case 'wake':
       pipeline.wake();
       return undefined;
+    case 'listen':
+      postRecorded = args[0] === true;
+      return undefined;
     case 'stop':
       return pipeline.stop();
     case 'drain':
@@ -319,7 +324,7 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
     ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
   });
   p.on('recorded', (stored) => {
-    recorded.push(stored);
+    if (postRecorded) recorded.push(stored);
   });
   p.on('batch', (info: BatchInfo) => {
     if (info.rows > 0) msPerRow = 0.7 * msPerRow + 0.3 * (info.ms / info.rows);

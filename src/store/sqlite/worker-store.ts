@@ -497,6 +497,14 @@ class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHan
     super();
     this.#forward = forward;
     this.#logger = logger;
+    // Recorded events cross the thread boundary only while someone listens for them.
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (name: string | symbol) => {
+      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [true]).catch(() => undefined);
+    });
+    untyped.on('removeListener', (name: string | symbol) => {
+      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [false]).catch(() => undefined);
+    });
   }
 
   start(): void {
