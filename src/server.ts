@@ -208,8 +208,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
   try {
     const metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
     metrics.setPipelineLag(async () => {
-      const counts = await store.counts();
-      return counts.oldestPendingReceivedAt === undefined ? 0 : Math.max(0, (Date.now() - counts.oldestPendingReceivedAt) / 1000);
+      const oldest = await store.oldestPendingAt();
+      return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
     });
     // A store that held events before projections existed, or an interrupted rebuild.
     const projections = await store.projectionCounts();

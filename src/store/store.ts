@@ -199,6 +199,12 @@ export interface Store extends ProjectionStore, DeliveryStore {
 
   counts(): Promise<StoreCounts>;
 
+  /**
+   * `receivedAt` of the oldest row the pipeline has not settled yet, `undefined` when none:
+   * the pipeline lag, read with one indexed lookup (no counting, so scrapes stay cheap).
+   */
+  oldestPendingAt(): Promise<number | undefined>;
+
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;
 

@@ -678,6 +678,14 @@ export class PostgresStore implements Store {
     return counts;
   }
 
+  async oldestPendingAt(): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ received_at: number }>({
+      name: 'bt_oldest_pending',
+      text: "SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1",
+    });
+    return rows[0]?.received_at;
+  }
+
   /** Fails when no connection can be had, or when the server is a read-only standby. */
   async ping(): Promise<void> {
     const { rows } = await this.pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');

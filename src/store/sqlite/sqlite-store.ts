@@ -524,12 +524,20 @@ export class SqliteStore implements Store {
         // Acked rows not copied into the journal yet are pending too (newer than the journal's).
         const waiting = this.inbox.waiting(counts.lastJournalId);
         journal.pending += waiting.rows;
+        if (waiting.lastId !== undefined) counts.lastJournalId = waiting.lastId;
         if (counts.oldestPendingReceivedAt === undefined && waiting.oldestReceivedAt !== undefined) {
           counts.oldestPendingReceivedAt = waiting.oldestReceivedAt;
         }
       }
       return counts;
     }).deferred();
+  }
+
+  async oldestPendingAt(): Promise<number | undefined> {
+    const oldest = this.q.oldestPending.get();
+    if (oldest !== undefined || this.inbox === undefined) return oldest;
+    // Nothing pending in the journal: the oldest acked row still in the inbox, if any.
+    return this.inbox.waiting(this.q.lastJournalId.get() ?? 0).oldestReceivedAt;
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------

@@ -88,6 +88,7 @@ const READS = new Set([
   'lastEventSeq',
   'listRejections',
   'counts',
+  'oldestPendingAt',
   'projectionCounts',
   'getDelivery',
   'listDeliveries',
