@@ -304,12 +304,16 @@ export function reduceMessage(row: MessageRow | undefined, event: BluetickEvent)
     const before = row?.timeline ?? [];
     let after = upsertSorted(before, entry, (e) => e.eventId, compareEntries);
     if (row && after === before) return row;
-    if (after.length > TIMELINE_LIMIT) after = after.slice(0, TIMELINE_LIMIT);
+    let kept = true;
+    if (after.length > TIMELINE_LIMIT) {
+      after = after.slice(0, TIMELINE_LIMIT);
+      kept = after.includes(entry);
+    }
     const known = knownOf(row);
     learn(known, entry);
     const next = deriveRow(event.messageId, row?.inbound, after, known);
     // An entry past the kept ones that teaches nothing new leaves the row as it was.
-    return row && JSON.stringify(next) === JSON.stringify(row) ? row : next;
+    return row && !kept && JSON.stringify(next) === JSON.stringify(row) ? row : next;
   }
   return row;
 }
