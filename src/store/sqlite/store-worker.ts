@@ -294,16 +294,15 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
   const claimJournal: Store['claimJournal'] = async (limit) => {
     // Calls that arrived meanwhile go first.
     dispatch([]);
-    let want = batchLimit(limit, IDLE_BATCH_MS);
-    if (busy()) {
-      const wait = nextBatchAt - performance.now();
-      if (burst() && wait >= 1) {
-        // The thread stays free for other calls meanwhile; stop() waits for this pause at most.
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
-        dispatch([]);
-      }
-      want = batchLimit(limit, BUSY_BATCH_MS);
+    // During a burst, pause until the pipeline's share allows the next batch; in slices, so
+    // a pause ends as soon as the appends stop (else the backlog would wait out a pause
+    // measured for a burst that is over). The thread stays free for other calls meanwhile;
+    // stop() waits for one slice at most.
+    for (let wait = nextBatchAt - performance.now(); busy() && burst() && wait >= 1; wait = nextBatchAt - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(Math.min(wait, BUSY_WINDOW_MS))));
+      dispatch([]);
     }
+    const want = batchLimit(limit, busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
     // During a burst the inbox is copied only as far as this batch needs.
     await importRows(want, true);
     return store.claimJournal(want);
