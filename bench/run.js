@@ -6,7 +6,8 @@
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS (default 2).
 //
 // `npm run bench` runs every part; `npm run bench -- ingest query` runs only the parts named
-// (ingest, delivery, postgres, query, refusal).
+// (ingest, delivery, postgres, query, refusal, pipeline, campaign); `--store postgres://...` runs the
+// pipeline and campaign parts against PostgreSQL instead of SQLite.
 //
 // bluetick acks once a body is journaled and normalizes it afterwards. After each load the
 // bench also measures how long the pipeline takes to normalize every journaled row
@@ -20,8 +21,16 @@ import Database from 'better-sqlite3';
 import { metaTextBody } from './payloads.js';
 import { BARE_SERVER, BIN, startProcess, stopProcess } from './processes.js';
 
-const PARTS = ['ingest', 'delivery', 'postgres', 'query', 'refusal'];
-const chosen = process.argv.slice(2);
+const PARTS = ['ingest', 'delivery', 'postgres', 'query', 'refusal', 'pipeline', 'campaign'];
+const argv = process.argv.slice(2);
+// `--store postgres://...` runs the pipeline and campaign parts against PostgreSQL.
+const storeAt = argv.indexOf('--store');
+const store = storeAt >= 0 ? argv[storeAt + 1] : undefined;
+if (storeAt >= 0 && store === undefined) {
+  console.error('--store needs a postgres:// URL');
+  process.exit(2);
+}
+const chosen = storeAt >= 0 ? argv.filter((_, i) => i !== storeAt && i !== storeAt + 1) : argv;
 for (const part of chosen) {
   if (!PARTS.includes(part)) {
     console.error(`unknown bench part "${part}"; choose from: ${PARTS.join(', ')}`);
@@ -201,3 +210,5 @@ if (runs('delivery')) await (await import('./delivery.js')).runDeliveryBench();
 if (runs('postgres')) await (await import('./postgres.js')).runPostgresBench();
 if (runs('query')) await (await import('./query.js')).runQueryBench();
 if (runs('refusal')) await (await import('./refusal.js')).runRefusalBench();
+if (runs('pipeline')) await (await import('./pipeline.js')).runPipelineBench({ store });
+if (runs('campaign')) await (await import('./campaign.js')).runCampaignBench({ store });

@@ -11,6 +11,12 @@
  * - No row is lost to a bad payload or a normalizer bug: a body that is not a JSON object
  *   becomes `quarantined` with its cause, a normalizer that throws makes the row `failed`
  *   with the message (the raw bytes stay, `retryJournal` runs it again).
+ * - A row the pipeline took before without finishing it (the process stopped mid-batch:
+ *   a crash, a kill after a hang) is claimed alone (see `claimKeeps` in `store/rows.ts`);
+ *   after `maxAttempts` such attempts it settles as `failed` with that cause, unread, so a
+ *   body that stops the process cannot stop it at every start.
+ * - A body with more than `maxItems` items is `quarantined` with its cause: kept, not
+ *   processed.
  * - A batch the store refuses as a whole is split: each row is recorded alone, and a row
  *   that still cannot be recorded is stored as `failed`, so one poison row cannot stall
  *   every row behind it. When the store itself is unavailable (locked, disk full), back
@@ -34,6 +40,10 @@ export interface PipelineOptions {
   logger?: PipelineLogger;
   /** How long to sleep when idle before looking again without a `wake()`. Default 1000 ms. */
   pollMs?: number;
+  /** Items one journal row may yield; a row with more is quarantined. Default 50 000. */
+  maxItems?: number;
+  /** Unfinished attempts after which a row settles as `failed`. Default 3. */
+  maxAttempts?: number;
 }
 
 export interface BatchInfo {
@@ -43,6 +53,8 @@ export interface BatchInfo {
   inserted: number;
   /** Events that were already stored (redeliveries). */
   duplicates: number;
+  /** New events by type. */
+  types: Record<string, number>;
   /** Normalize + record time. */
   ms: number;
 }
@@ -73,6 +85,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
   private readonly providerFor: ((channel: string) => Provider | undefined) | undefined;
   private readonly logger: PipelineLogger | undefined;
   private readonly pollMs: number;
+  private readonly maxItems: number;
+  private readonly maxAttempts: number;
 
   private state: LoopState = 'stopped';
   /** A wake() arrived while a batch ran: look again before sleeping. */
@@ -99,6 +113,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     this.providerFor = opts.providerFor;
     this.logger = opts.logger;
     this.pollMs = Math.max(1, opts.pollMs ?? 1_000);
+    this.maxItems = Math.max(1, opts.maxItems ?? 50_000);
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
   }
 
   /** Starts the loop; it looks for pending rows at once. */
@@ -192,8 +208,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     const ms = performance.now() - t0;
     // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
     try {
-      for (const stored of result.recorded) this.emit('recorded', stored);
-      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, ms });
+      const types: Record<string, number> = {};
+      for (const stored of result.recorded) {
+        types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
+        this.emit('recorded', stored);
+      }
+      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, types, ms });
     } catch (err) {
       this.logger?.error({ err }, 'a pipeline listener threw');
     }
@@ -201,12 +221,30 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
   }
 
   private outcomeOf(row: JournalRow): JournalOutcome {
+    const attempts = row.attempts ?? 0;
+    if (attempts >= this.maxAttempts) {
+      this.logger?.error({ journalId: row.id, channel: row.channel, attempts }, 'row stopped the pipeline too often; kept as failed');
+      return {
+        journalId: row.id,
+        state: 'failed',
+        cause: `gave up after ${attempts} unfinished attempts (the process stopped while normalizing or recording this row)`,
+        events: [],
+      };
+    }
     try {
       const res = normalize(row.body, {
         channel: row.channel,
         receivedAt: row.receivedAt,
         provider: this.providerFor?.(row.channel),
       });
+      if (res.ok && res.events.length > this.maxItems) {
+        return {
+          journalId: row.id,
+          state: 'quarantined',
+          cause: `too many items: ${res.events.length} in one body (the limit is ${this.maxItems}, limits.itemsPerPost)`,
+          events: [],
+        };
+      }
       if (res.ok) return { journalId: row.id, state: 'processed', events: res.events };
       return { journalId: row.id, state: 'quarantined', cause: res.cause, events: [] };
     } catch (err) {

@@ -228,15 +228,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
   try {
     const metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
-    // Counting the journal costs the store time: scrapes (anyone's, every few seconds) share
-    // one count per 10 s.
-    let lagRead: { at: number; oldest: Promise<number | undefined> } | undefined;
     metrics.setPipelineLag(async () => {
-      if (lagRead === undefined || Date.now() - lagRead.at > 10_000) {
-        lagRead = { at: Date.now(), oldest: store.counts().then((c) => c.oldestPendingReceivedAt) };
-        lagRead.oldest.catch(() => (lagRead = undefined));
-      }
-      const oldest = await lagRead.oldest;
+      const oldest = await store.oldestPendingAt();
       return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
     });
     // A store that held events before projections existed, or an interrupted rebuild.
@@ -271,6 +264,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       config.channels.map((c) => [c.name, c.provider === 'auto' ? undefined : c.provider]),
     );
     const pipelineTuning = {
+      maxItems: sc.limits.itemsPerPost,
+      maxAttempts: sc.journal.maxAttempts,
       ...(opts.pipeline?.batchSize !== undefined ? { batchSize: opts.pipeline.batchSize } : {}),
       ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
     };
@@ -280,8 +275,8 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
         : new Pipeline(store, { providerFor: (channel) => providers.get(channel), logger, ...pipelineTuning });
     pipeline.on('batch', (info) => {
       if (info.duplicates > 0) metrics.duplicateEvents.inc(info.duplicates);
+      for (const type in info.types) metrics.eventsRecorded.inc({ type }, info.types[type]);
     });
-    pipeline.on('recorded', (stored) => metrics.eventsRecorded.inc({ type: stored.event.type }));
     cleanup.unshift(() => pipeline.stop());
     // Other processes sharing the database commit journal rows too (PostgreSQL): wake for them.
     const unsubscribeJournal = store.subscribe?.('journal', () => pipeline.wake());

@@ -39,8 +39,9 @@ describe('resolveConfig', () => {
         keepAliveTimeoutMs: 65_000,
         maxConnections: 4096,
         authFailures: 10,
+        itemsPerPost: 50_000,
       },
-      journal: { maxPending: 10_000, commitTimeoutMs: 5_000 },
+      journal: { maxPending: 10_000, commitTimeoutMs: 5_000, maxAttempts: 3 },
     });
     expect(config!.channels).toEqual([
       { name: 'default', path: '/webhooks/default', provider: 'auto', basicAuth: [], meta: { appSecrets: [], verifyTokens: [] } },

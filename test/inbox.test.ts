@@ -48,7 +48,7 @@ describe('inbox', () => {
       expect(first![0]).toBe(42);
       expect(Buffer.compare(first![5], odd)).toBe(0);
       expect(first![3]).toBe('10.0.0.1');
-      expect(reader.waiting(42)).toEqual({ rows: 1, oldestReceivedAt: journalInput().receivedAt });
+      expect(reader.waiting(42)).toEqual({ rows: 1, oldestReceivedAt: journalInput().receivedAt, lastId: 43 });
 
       writer.release(42);
       await expect.poll(count).toBe(1);

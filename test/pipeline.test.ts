@@ -278,6 +278,60 @@ describe('Pipeline', () => {
     expect((await allEvents()).every((s) => s.duplicates === 0)).toBe(true);
   });
 
+  it('settles a row that stops the process every time as failed after maxAttempts, and processes the rows around it', async () => {
+    const bodies = [1, 2, 3].map((n) => metaBody({ messages: [{ id: `wamid.P${n}`, from: '1', text: `${n}` }] }));
+    const [good1, poison, good2] = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    await store.close();
+    let deaths = 0;
+    for (let start = 1; start <= 10; start++) {
+      const opened = (await openStore({ dataDir: dir })) as SqliteStore;
+      // The process dies whenever it got as far as recording the poison row.
+      const view = new Proxy(opened, {
+        get(target, prop) {
+          if (prop === 'recordOutcomes') {
+            return async (outcomes: Parameters<SqliteStore['recordOutcomes']>[0]) => {
+              if (outcomes.some((o) => o.journalId === poison && o.state === 'processed')) {
+                deaths++;
+                await target.close();
+              }
+              return target.recordOutcomes(outcomes);
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const died = await new Pipeline(view, { maxAttempts: 3 }).drain().then(
+        () => false,
+        () => true,
+      );
+      if (!died) {
+        store = opened;
+        break;
+      }
+    }
+    expect(deaths).toBe(3);
+    expect(await store.getJournalRow(good1!)).toMatchObject({ state: 'processed', eventCount: 1 });
+    expect(await store.getJournalRow(good2!)).toMatchObject({ state: 'processed', eventCount: 1 });
+    const failed = await store.getJournalRow(poison!);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(failed?.cause).toMatch(/gave up after 3 unfinished attempts/);
+    // Retrying starts the count again.
+    expect(await store.retryJournal([poison!])).toBe(1);
+    expect((await store.getJournalRow(poison!))?.attempts).toBeUndefined();
+  });
+
+  it('quarantines a body with more items than maxItems, with its cause, and records none of them', async () => {
+    const statuses = Array.from({ length: 6 }, (_, i) => ({ id: `wamid.MANY${i}`, status: 'sent' }));
+    const [big, small] = await store.appendJournal([journalInput({ body: metaBody({ statuses }) }), journalInput({ body: sample() })]);
+    await pipeline({ maxItems: 5 }).drain();
+    const row = await store.getJournalRow(big!);
+    expect(row).toMatchObject({ state: 'quarantined', eventCount: 0 });
+    expect(row?.cause).toMatch(/too many items: 6 .*limit is 5/);
+    expect(await store.getJournalRow(small!)).toMatchObject({ state: 'processed', eventCount: 3 });
+    expect((await allEvents()).some((s) => messageIdOf(s)?.startsWith('wamid.MANY'))).toBe(false);
+  });
+
   it('records events in journal order, then payload order, across many small batches', async () => {
     const expected: string[] = [];
     const inputs = Array.from({ length: 12 }, (_, n) => {

@@ -473,6 +473,11 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect(c.rejections).toBe(1);
         expect(c.lastJournalId).toBe(pendingIds[1]);
         expect(c.oldestPendingReceivedAt).toBe(T0 + 50);
+        // The lag alone, without counting anything: the same oldest pending row.
+        expect(await store.oldestPendingAt()).toBe(T0 + 50);
+        await store.claimJournal(10);
+        await store.recordOutcomes(pendingIds.map((journalId) => ({ journalId, state: 'processed' as const, events: [] })));
+        expect(await store.oldestPendingAt()).toBeUndefined();
       });
     });
 

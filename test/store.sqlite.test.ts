@@ -146,12 +146,17 @@ describe('SQLite store', () => {
       expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[2]]);
     });
 
-    it('hands out rows claimed but never recorded by a process that stopped', async () => {
+    it('hands out rows claimed but never recorded by a process that stopped, one at a time with their attempt counted', async () => {
       let store = await openIn();
-      const ids = await store.appendJournal([journalInput(), journalInput()]);
-      expect(await store.claimJournal(10)).toHaveLength(2);
+      const ids = await store.appendJournal([journalInput(), journalInput(), journalInput()]);
+      expect(await store.claimJournal(2)).toHaveLength(2);
       store = await reopen(store);
-      expect((await store.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+      const first = await store.claimJournal(10);
+      expect(first.map((r) => [r.id, r.attempts])).toEqual([[ids[0], 1]]);
+      await store.recordOutcomes([{ journalId: ids[0]!, state: 'processed', events: [] }]);
+      expect((await store.claimJournal(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[1], 1]]);
+      // A row the stopped process never took is a fresh one.
+      expect((await store.claimJournal(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[2], undefined]]);
     });
 
     it('keeps ids increasing after the newest rows were deleted (no id reuse)', async () => {

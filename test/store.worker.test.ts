@@ -95,6 +95,28 @@ describe('WorkerStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('answers reads, counts and ping on its own connection while the store thread waits for a lock', async () => {
+    const [id] = await store.appendJournal([journalInput()]);
+    // In the journal (a journal listing copies the inbox first), not only in the inbox.
+    expect((await store.listJournal({}, { limit: 10 })).items).toHaveLength(1);
+    // Another connection holds the write lock: the store's thread waits in its busy handler.
+    const locker = new Database(join(dir, 'bluetick.db'));
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      const write = store.retryJournal().then(
+        () => 'write',
+        () => 'write refused',
+      );
+      const reads = Promise.all([store.counts(), store.projectionCounts(), store.ping(), store.getJournalRow(id!)]).then(() => 'reads');
+      // The reads do not queue behind the write: they answer while it still waits.
+      expect(await Promise.race([reads, write])).toBe('reads');
+      expect(await write).toBe('write refused');
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+  });
+
   it('forwards every method SqliteStore has, including ones it knows nothing about', async () => {
     expect(store).toBeInstanceOf(WorkerStore);
     const forwarded = store as unknown as Record<string, unknown>;

@@ -112,6 +112,7 @@ export interface Conversation {
   isWindowOpen: boolean;
   lastActivityAt?: string;
   counts: { inbound: number; outbound: number; unreadInbound: number };
+  firstUnansweredAt?: string;
   unanswered: Array<{ messageId: string; at: string }>;
 }
 

@@ -428,9 +428,11 @@ export const messageSchema = component(
       played: stepTime.optional(),
     }),
     failure: z.strictObject({ at: iso(), eventId: z.string(), errorCodes: z.array(z.number()) }).optional(),
-    timeline: z.array(statusEntry).meta({ description: 'Every status notification, sorted by (time, step, event id).' }),
+    timeline: z
+      .array(statusEntry)
+      .meta({ description: 'The earliest 16 status notifications, sorted by (time, step, event id); every one is in /api/events?messageId=.' }),
   }),
-  'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the full timeline.',
+  'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the timeline.',
 );
 
 export const reactionSchema = component(
@@ -470,7 +472,10 @@ export const conversationSchema = component(
       outbound: z.number().int(),
       unreadInbound: z.number().int(),
     }),
-    unanswered: z.array(z.strictObject({ messageId: z.string(), at: iso() })),
+    firstUnansweredAt: iso().optional().meta({ description: 'The earliest customer message not answered yet.' }),
+    unanswered: z
+      .array(z.strictObject({ messageId: z.string(), at: iso() }))
+      .meta({ description: 'The latest 10 customer messages not answered yet (counts.unreadInbound counts all of them).' }),
   }),
   'One (business number, contact) pair and its 24-hour customer-service window.',
 );

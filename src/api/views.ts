@@ -82,6 +82,7 @@ export function conversationView(row: ConversationRow, now: number) {
   view.isWindowOpen = isWindowOpen(row, now);
   if (row.lastActivityAt !== undefined) view.lastActivityAt = row.lastActivityAt;
   view.counts = row.counts;
+  if (row.firstUnansweredAt !== undefined) view.firstUnansweredAt = row.firstUnansweredAt;
   view.unanswered = row.unanswered;
   return view as Omit<ConversationRow, never> & { isWindowOpen: boolean };
 }

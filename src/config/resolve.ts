@@ -87,8 +87,9 @@ export interface ServerConfig {
     keepAliveTimeoutMs: number;
     maxConnections: number;
     authFailures: number;
+    itemsPerPost: number;
   };
-  journal: { maxPending: number; commitTimeoutMs: number };
+  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number };
 }
 
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */

@@ -115,6 +115,11 @@ const limits = z.strictObject({
    * "address" means behind a proxy.
    */
   authFailures: z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(0, { error: 'expected >= 0' }).default(10),
+  /**
+   * Items (statuses, messages, changes) one POST may carry. A journaled body with more is
+   * quarantined with its cause instead of normalized: it is kept, not processed.
+   */
+  itemsPerPost: positiveInt.default(50_000),
 });
 
 const journal = z.strictObject({
@@ -122,6 +127,11 @@ const journal = z.strictObject({
   maxPending: positiveInt.default(10_000),
   /** How long an append may wait for its commit before the POST gets 503. */
   commitTimeoutMs: positiveInt.default(5_000),
+  /**
+   * Times the pipeline may take a row without finishing it (the process stopped mid-batch)
+   * before the row settles as `failed`, so one poison row cannot stop the pipeline forever.
+   */
+  maxAttempts: positiveInt.default(3),
 });
 
 const tls = z.strictObject({

@@ -14,10 +14,15 @@
  *   on both rows; the new wa_id is seen at that time too, since the user just acted.
  *
  * Times are min/max and the change list is a set by event id, so the row does not depend
- * on event order or duplicates.
+ * on event order or duplicates. The list keeps the latest {@link CHANGE_LIMIT} changes away
+ * from the contact and the latest {@link CHANGE_LIMIT} changes to it, so the row stays the
+ * same size however often a number changes (and `newWaId` always comes from the list).
  */
 import type { BluetickEvent, JsonValue } from '../events/types.js';
 import { compact, compareJson, compareText, compareTime, factTime, upsertSorted } from './order.js';
+
+/** Number changes of each direction (away from, to) a contact row keeps: the latest ones. */
+export const CHANGE_LIMIT = 10;
 
 export interface ContactProfile {
   name: string;
@@ -41,9 +46,9 @@ export interface ContactRow {
   lastSeenAt: string;
   /** The wa_id this contact moved to (the latest change away from it). */
   newWaId?: string;
-  /** The wa_ids that moved to this contact, ascending. */
+  /** The wa_ids that moved to this contact (in the kept changes), ascending. */
   previousWaIds?: string[];
-  /** Every number change involving this wa_id, by (time, event id). */
+  /** The latest {@link CHANGE_LIMIT} number changes away from and to this wa_id, by (time, event id). */
   numberChanges: NumberChange[];
 }
 
@@ -106,7 +111,15 @@ export function reduceContact(row: ContactRow | undefined, waId: string, event: 
 
   let numberChanges: readonly NumberChange[] = row?.numberChanges ?? [];
   const change = numberChangeOf(event);
-  if (change) numberChanges = upsertSorted(numberChanges, change, (c) => c.eventId, compareChanges);
+  if (change) {
+    numberChanges = upsertSorted(numberChanges, change, (c) => c.eventId, compareChanges);
+    const away = change.from === waId;
+    const same = (c: NumberChange): boolean => (c.from === waId) === away;
+    if (numberChanges.filter(same).length > CHANGE_LIMIT) {
+      const drop = numberChanges.findIndex(same);
+      numberChanges = numberChanges.filter((_, i) => i !== drop);
+    }
+  }
 
   let newWaId: string | undefined;
   const previous = new Set<string>();

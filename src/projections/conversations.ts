@@ -16,19 +16,28 @@
  *   the business: counting a read receipt would make a customer's message look answered
  *   just because the customer opened the chat. A provider that never reports `sent` leaves
  *   `lastOutbound` empty; the outbound count still sees its messages.
- * - `unanswered`: the customer's messages later than `lastOutbound.at` (equal times count
- *   as answered). `counts.unreadInbound` is its length.
+ * - `counts.unreadInbound`: the customer's messages later than `lastOutbound.at` (equal
+ *   times count as answered); `firstUnansweredAt` the earliest of them; `unanswered` the
+ *   {@link UNANSWERED_LIMIT} latest of them. The row keeps no more than that, so a contact
+ *   who writes thousands of messages without a reply costs no more per event than one who
+ *   writes one. The count is exact while no more than {@link UNANSWERED_LIMIT} messages
+ *   wait, and whenever a reply comes later than the ones it answers; past that limit, a
+ *   business message whose `sent` arrives late with a time between two waiting messages
+ *   clears the older ones the row no longer lists.
  * - `counts.inbound` / `counts.outbound`: distinct message ids. The row does not keep every
  *   id (it would grow without bound); instead the caller passes the message row as it was
  *   before the event, and a message counts the first time one of its events files it under
  *   this conversation (see {@link reduceConversation}).
  *
- * Every field is a max, a set, or a count of first sightings, so the row does not depend on
- * the order in which events arrive, nor on duplicates.
+ * Every field is a max, a bounded set, or a count of first sightings, so the row does not
+ * depend on the order in which events arrive, nor on duplicates (within the limit above).
  */
 import type { BluetickEvent } from '../events/types.js';
 import type { MessageRow } from './message-status.js';
 import { addHours, compact, compareJson, compareText, compareTime, factTime } from './order.js';
+
+/** Unanswered messages a conversation row lists: the latest ones. */
+export const UNANSWERED_LIMIT = 10;
 
 /** How long after the customer's last message the business may answer free-form. */
 export const CUSTOMER_SERVICE_WINDOW_HOURS = 24;
@@ -55,7 +64,7 @@ export interface ConversationCounts {
   inbound: number;
   /** Distinct business messages (any status, `failed` and unknown ones included). */
   outbound: number;
-  /** Customer messages since the last outbound activity: `unanswered.length`. */
+  /** Customer messages since the last outbound activity. */
   unreadInbound: number;
 }
 
@@ -70,7 +79,9 @@ export interface ConversationRow {
   /** The later of `lastInbound.at` and `lastOutbound.at`. */
   lastActivityAt?: string;
   counts: ConversationCounts;
-  /** Customer messages later than `lastOutbound.at`, sorted by (time, message id). */
+  /** The earliest customer message later than `lastOutbound.at`. */
+  firstUnansweredAt?: string;
+  /** The latest {@link UNANSWERED_LIMIT} customer messages later than `lastOutbound.at`, sorted by (time, message id). */
   unanswered: UnansweredMessage[];
 }
 
@@ -120,7 +131,7 @@ export function isWindowOpen(conversation: Pick<ConversationRow, 'windowOpenUnti
 function isCountedIn(message: MessageRow | undefined, key: string, direction: 'inbound' | 'outbound'): boolean {
   if (!message) return false;
   if (direction === 'inbound') return message.inbound?.conversationKey === key;
-  return message.timeline.some((entry) => entry.conversationKey === key);
+  return message.conversationKey === key || message.timeline.some((entry) => entry.conversationKey === key);
 }
 
 function laterInbound(a: LastInbound | undefined, b: LastInbound): LastInbound {
@@ -148,6 +159,43 @@ function mergeUnanswered(list: readonly UnansweredMessage[], add: UnansweredMess
   return [...byId.values()].filter((item) => after === undefined || compareTime(item.at, after) > 0).sort(compareUnanswered);
 }
 
+/** The unanswered messages as a row keeps them. */
+interface Waiting {
+  /** The latest ones, ascending. */
+  listed: UnansweredMessage[];
+  /** How many earlier ones are counted but no longer listed. */
+  older: number;
+  /** The earliest time among all of them, kept while `older > 0`. */
+  firstAt: string | undefined;
+}
+
+/**
+ * Folds a customer message (`add`, counted for the first time in this conversation when
+ * `firstSighting`) and the latest business message time (`after`) into the waiting list.
+ */
+function nextWaiting(row: ConversationRow | undefined, add: UnansweredMessage | undefined, firstSighting: boolean, after: string | undefined): Waiting {
+  const before = row?.unanswered ?? [];
+  let older = row ? Math.max(0, row.counts.unreadInbound - before.length) : 0;
+  let firstAt = older > 0 ? row?.firstUnansweredAt : undefined;
+  // A reply at or after the earliest unlisted message answers the unlisted ones.
+  if (older > 0 && after !== undefined && (firstAt === undefined || compareTime(after, firstAt) >= 0)) {
+    older = 0;
+    firstAt = undefined;
+  }
+  // A message seen before that is not listed is one of the unlisted ones, already counted.
+  const listedBefore = add !== undefined && before.some((item) => item.messageId === add.messageId);
+  const skip = add !== undefined && !firstSighting && !listedBefore && older > 0;
+  let listed = mergeUnanswered(before, skip ? undefined : add, after);
+  if (listed.length > UNANSWERED_LIMIT) {
+    const cut = listed.length - UNANSWERED_LIMIT;
+    const earliest = listed[0]!.at;
+    older += cut;
+    if (firstAt === undefined || compareTime(earliest, firstAt) < 0) firstAt = earliest;
+    listed = listed.slice(cut);
+  }
+  return { listed, older, firstAt: older > 0 ? firstAt : undefined };
+}
+
 function build(
   key: string,
   businessNumber: string,
@@ -155,7 +203,7 @@ function build(
   lastInbound: LastInbound | undefined,
   lastOutbound: LastOutbound | undefined,
   counts: { inbound: number; outbound: number },
-  unanswered: UnansweredMessage[],
+  waiting: Waiting,
 ): ConversationRow {
   let lastActivityAt = lastInbound?.at;
   if (lastOutbound && (lastActivityAt === undefined || compareTime(lastOutbound.at, lastActivityAt) > 0)) lastActivityAt = lastOutbound.at;
@@ -167,8 +215,9 @@ function build(
     lastOutbound,
     windowOpenUntil: lastInbound ? addHours(lastInbound.at, CUSTOMER_SERVICE_WINDOW_HOURS) : undefined,
     lastActivityAt,
-    counts: { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: unanswered.length },
-    unanswered,
+    counts: { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: waiting.older + waiting.listed.length },
+    firstUnansweredAt: waiting.older > 0 ? waiting.firstAt : waiting.listed[0]?.at,
+    unanswered: waiting.listed,
   });
 }
 
@@ -201,12 +250,14 @@ export function reduceConversation(
   let inbound = row?.counts.inbound ?? 0;
   let outbound = row?.counts.outbound ?? 0;
   let added: UnansweredMessage | undefined;
+  let firstSighting = false;
 
   if (event.type === 'message.received') {
     lastInbound = laterInbound(lastInbound, compact({ messageId: event.messageId, at, kind: event.kind, text: event.text }));
     if (event.messageId !== undefined) {
       added = { messageId: event.messageId, at };
-      if (!isCountedIn(previousMessage, key, 'inbound')) inbound += 1;
+      firstSighting = !isCountedIn(previousMessage, key, 'inbound');
+      if (firstSighting) inbound += 1;
     }
   } else if (event.messageId !== undefined) {
     if (!isCountedIn(previousMessage, key, 'outbound')) outbound += 1;
@@ -215,6 +266,6 @@ export function reduceConversation(
     }
   }
 
-  const unanswered = mergeUnanswered(row?.unanswered ?? [], added, lastOutbound?.at);
-  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, unanswered);
+  const waiting = nextWaiting(row, added, firstSighting, lastOutbound?.at);
+  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, waiting);
 }

@@ -10,8 +10,15 @@
  * deduplicated by event id and sorted by (time, rank, event id)) and everything else is
  * DERIVED from those facts on every change. The timeline is a set, so the derived fields
  * (status, per-step times, failure) cannot depend on the order, or the number of copies,
- * in which notifications arrived. Timelines stay small (a handful of statuses per
- * message), so re-deriving costs nothing worth saving.
+ * in which notifications arrived.
+ *
+ * The row stays the same size however many notifications a message gets: the timeline
+ * keeps the {@link TIMELINE_LIMIT} earliest entries (a message has a handful; the events
+ * table holds every one, indexed by message id), and the derived fields are merged from the
+ * row's own earliest step times and failure, so an entry that no longer fits still counts.
+ * Keeping the k smallest of a set under a total order, and taking minimums and unions, are
+ * merges that do not depend on order either. Error codes keep the {@link ERROR_CODE_LIMIT}
+ * smallest.
  *
  * Outbound status rules:
  * - The lattice is `sent < delivered < read < played`. The status is the highest step
@@ -112,9 +119,17 @@ export interface MessageRow {
   status?: MessageStatus;
   steps: StepTimes;
   failure?: MessageFailure;
-  /** Every status event, deduplicated by event id, sorted by (time, rank, event id). */
+  /**
+   * The earliest {@link TIMELINE_LIMIT} status events, deduplicated by event id, sorted by
+   * (time, rank, event id). Every one is in the events table.
+   */
   timeline: StatusEntry[];
 }
+
+/** Status entries a message row keeps: the earliest ones. */
+export const TIMELINE_LIMIT = 16;
+/** Distinct failure error codes a message row keeps: the smallest ones. */
+export const ERROR_CODE_LIMIT = 16;
 
 const STEP_RANK: Readonly<Record<string, number>> = { sent: 1, delivered: 2, read: 3, played: 4, failed: 5 };
 /** Unknown statuses sort after the known ones that share their time. */
@@ -139,25 +154,53 @@ function earlier(a: StepTime | undefined, b: StepTime): StepTime {
   return (compareTime(b.at, a.at) || compareText(b.eventId, a.eventId)) < 0 ? b : a;
 }
 
-/** Builds the derived row from its facts. Pure, and the only place a row is assembled. */
-function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: readonly StatusEntry[]): MessageRow {
-  // The timeline is sorted by time first, so the first entry of a status is its earliest.
+/** What a row already knows beyond its kept timeline: earliest actual step times and the failure. */
+interface Known {
+  actual: StepTimes;
+  failure: MessageFailure | undefined;
+  recipientId: string | undefined;
+  statusKey: string | undefined;
+}
+
+function knownOf(row: MessageRow | undefined): Known {
   const actual: StepTimes = {};
-  let failure: MessageFailure | undefined;
-  const codes = new Set<number>();
+  if (row) {
+    for (const step of OUTBOUND_STEPS) {
+      const seen = row.steps[step];
+      if (seen !== undefined && seen.implied === undefined) actual[step] = seen;
+    }
+  }
+  const statusKey = row?.timeline.find((e) => e.conversationKey !== undefined)?.conversationKey;
+  return { actual, failure: row?.failure, recipientId: row?.recipientId, statusKey };
+}
+
+/** Folds one status entry into what is known: earliest per step, earliest failure, union of codes. */
+function learn(known: Known, entry: StatusEntry): void {
+  const at = factTime(entry);
+  if (isStep(entry.status)) {
+    known.actual[entry.status] = earlier(known.actual[entry.status], { at, eventId: entry.eventId });
+  } else if (entry.status === 'failed') {
+    const first = earlier(known.failure, { at, eventId: entry.eventId });
+    const codes = new Set<number>(known.failure?.errorCodes ?? []);
+    for (const code of entry.errorCodes ?? []) codes.add(code);
+    known.failure = { at: first.at, eventId: first.eventId, errorCodes: [...codes].sort((a, b) => a - b).slice(0, ERROR_CODE_LIMIT) };
+  }
+}
+
+/** Builds the derived row from its facts. Pure, and the only place a row is assembled. */
+function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: readonly StatusEntry[], known: Known): MessageRow {
+  // The timeline is sorted by time first, so its first entry with a recipient is the earliest;
+  // past the kept entries, what the row knew stays.
+  const first = timeline[0];
   let recipientId: string | undefined;
   let statusKey: string | undefined;
   for (const entry of timeline) {
     recipientId ??= entry.recipientId;
     statusKey ??= entry.conversationKey;
-    if (isStep(entry.status)) {
-      actual[entry.status] ??= { at: factTime(entry), eventId: entry.eventId };
-    } else if (entry.status === 'failed') {
-      failure ??= { at: factTime(entry), eventId: entry.eventId, errorCodes: [] };
-      for (const code of entry.errorCodes ?? []) codes.add(code);
-    }
   }
-  if (failure) failure.errorCodes = [...codes].sort((a, b) => a - b);
+  recipientId ??= known.recipientId;
+  statusKey ??= known.statusKey;
+  const failure = known.failure;
 
   // Fill from the top: a step with no notification takes the earliest time of any step above it.
   const filled: Partial<Record<OutboundStep, StepTime>> = {};
@@ -165,10 +208,10 @@ function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: re
   let highest: OutboundStep | undefined;
   for (let i = OUTBOUND_STEPS.length - 1; i >= 0; i -= 1) {
     const step = OUTBOUND_STEPS[i] as OutboundStep;
-    const seen = actual[step];
+    const seen = known.actual[step];
     if (seen) {
       highest ??= step;
-      filled[step] = seen;
+      filled[step] = { at: seen.at, eventId: seen.eventId };
       above = earlier(above, seen);
     } else if (above) {
       filled[step] = { at: above.at, eventId: above.eventId, implied: true };
@@ -181,7 +224,6 @@ function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: re
   else if (failure) status = 'failed';
   else status = highest;
 
-  const first = timeline[0];
   const occurredAt = inbound ? factTime(inbound) : (steps.sent?.at ?? (first ? factTime(first) : ''));
 
   return compact({
@@ -193,7 +235,7 @@ function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: re
     recipientId,
     status,
     steps,
-    failure,
+    failure: failure ? { at: failure.at, eventId: failure.eventId, errorCodes: failure.errorCodes.slice() } : undefined,
     timeline: timeline.slice(),
   });
 }
@@ -254,14 +296,24 @@ export function reduceMessage(row: MessageRow | undefined, event: BluetickEvent)
         compareJson(candidate, current);
       if (order >= 0) return row;
     }
-    return deriveRow(event.messageId, candidate, row?.timeline ?? []);
+    return deriveRow(event.messageId, candidate, row?.timeline ?? [], knownOf(row));
   }
   if (event.type === 'message.status') {
     if (event.messageId === undefined) return row;
+    const entry = entryFrom(event);
     const before = row?.timeline ?? [];
-    const after = upsertSorted(before, entryFrom(event), (e) => e.eventId, compareEntries);
+    let after = upsertSorted(before, entry, (e) => e.eventId, compareEntries);
     if (row && after === before) return row;
-    return deriveRow(event.messageId, row?.inbound, after);
+    let kept = true;
+    if (after.length > TIMELINE_LIMIT) {
+      after = after.slice(0, TIMELINE_LIMIT);
+      kept = after.includes(entry);
+    }
+    const known = knownOf(row);
+    learn(known, entry);
+    const next = deriveRow(event.messageId, row?.inbound, after, known);
+    // An entry past the kept ones that teaches nothing new leaves the row as it was.
+    return row && !kept && JSON.stringify(next) === JSON.stringify(row) ? row : next;
   }
   return row;
 }

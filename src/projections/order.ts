@@ -20,6 +20,34 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `YYYY-MM-DDTHH:MM:SS[.fff]Z` by its shape: a fixed-width UTC time whose text order is its time order. */
+function isUtcIso(s: string): boolean {
+  return (
+    s.length >= 20 &&
+    s.charCodeAt(s.length - 1) === 90 /* Z */ &&
+    s.charCodeAt(4) === 45 /* - */ &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(10) === 84 /* T */ &&
+    s.charCodeAt(13) === 58 /* : */ &&
+    s.charCodeAt(16) === 58 &&
+    (s.length === 20 || s.charCodeAt(19) === 46) /* . */ &&
+    digitsAt(s, 0, 4) &&
+    digitsAt(s, 5, 7) &&
+    digitsAt(s, 8, 10) &&
+    digitsAt(s, 11, 13) &&
+    digitsAt(s, 14, 16) &&
+    digitsAt(s, 17, 19)
+  );
+}
+
+function digitsAt(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /**
  * Orders ISO-8601 times by the instant they name; equal instants written differently fall
  * back to the text so the order stays total. Unparseable times sort after every valid one
@@ -27,6 +55,8 @@ export function compareText(a: string, b: string): number {
  */
 export function compareTime(a: string, b: string): number {
   if (a === b) return 0;
+  // Two UTC times written the same way (as the normalizer writes them) sort as text.
+  if (a.length === b.length && isUtcIso(a) && isUtcIso(b)) return a < b ? -1 : 1;
   const ta = Date.parse(a);
   const tb = Date.parse(b);
   const aBad = Number.isNaN(ta);
@@ -82,7 +112,9 @@ export function upsertSorted<T>(list: readonly T[], item: T, idOf: (x: T) => str
  */
 export function compact<T extends object>(obj: T): T {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) {
+  const from = obj as Record<string, unknown>;
+  for (const key in from) {
+    const value = from[key];
     if (value !== undefined) out[key] = value;
   }
   return out as T;

@@ -2,13 +2,16 @@
  * @module projections/templates
  *
  * One row per message template: its current review status and reason, quality score,
- * category, and the full history of template events.
+ * category, and the recent history of template events.
  *
  * - Key: `templateId` when the event has one; else `<templateName>:<language>` (a relay
  *   that drops the id still names the template). An event with neither id nor name
  *   touches no template.
- * - The history is every template event, deduplicated by event id and sorted by
- *   (time, event id). The row is derived from it on every change: current status and
+ * - The history is the latest {@link HISTORY_LIMIT} template events of each type
+ *   (status, quality, category), deduplicated by event id and sorted by (time, event id);
+ *   the events table keeps every one. Keeping the latest of each type means the current
+ *   values can always be derived from the history, and the row stays the same size however
+ *   many events a template gets. The row is derived from it on every change: current status and
  *   reason come from the latest `template.status`, quality from the latest
  *   `template.quality`, category from the latest `template.category` or status update
  *   that names one (Meta's status updates carry `message_template_category`). "Latest" is by
@@ -20,6 +23,9 @@ import type { BluetickEvent, TemplateCategoryEvent, TemplateQualityEvent, Templa
 import { compact, compareText, compareTime, factTime, upsertSorted } from './order.js';
 
 export type TemplateEvent = TemplateStatusEvent | TemplateQualityEvent | TemplateCategoryEvent;
+
+/** Template events of each type a row keeps in its history: the latest ones. */
+export const HISTORY_LIMIT = 10;
 
 /** One template event, as kept in the history. */
 export interface TemplateHistoryEntry {
@@ -54,6 +60,7 @@ export interface TemplateRow {
   categoryAt?: string;
   /** Time of the latest event of any kind. */
   updatedAt: string;
+  /** The latest {@link HISTORY_LIMIT} events of each type, by (time, event id). */
   history: TemplateHistoryEntry[];
 }
 
@@ -147,7 +154,15 @@ export function reduceTemplate(row: TemplateRow | undefined, event: BluetickEven
   const key = templateKeyOf(event);
   if (key === undefined || (row !== undefined && row.key !== key)) return row;
   const before = row?.history ?? [];
-  const after = upsertSorted(before, entryFrom(event), (e) => e.eventId, compareHistory);
+  let after = upsertSorted(before, entryFrom(event), (e) => e.eventId, compareHistory);
   if (row && after === before) return row;
+  let ofType = 0;
+  for (const entry of after) if (entry.type === event.type) ofType++;
+  if (ofType > HISTORY_LIMIT) {
+    // Sorted ascending: the first entry of this type is its earliest.
+    const drop = after.findIndex((entry) => entry.type === event.type);
+    after = after.filter((_, i) => i !== drop);
+    if (row && after.length === before.length && after.every((entry, i) => entry === before[i])) return row;
+  }
   return deriveRow(key, after);
 }

@@ -26,7 +26,7 @@ import type {
 } from './store.js';
 
 export const JOURNAL_COLUMNS =
-  'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at';
+  'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at, attempts';
 
 export const EVENT_COLUMNS = 'seq, body, journal_id, duplicates';
 
@@ -46,6 +46,7 @@ export interface JournalRecord {
   event_count: number;
   new_event_count: number;
   processed_at: number | null;
+  attempts: number;
 }
 
 /** An `events` row as selected with {@link EVENT_COLUMNS}. */
@@ -83,7 +84,20 @@ export function toJournalRow(rec: JournalRecord): JournalRow {
   if (rec.remote_address !== null) row.remoteAddress = rec.remote_address;
   if (rec.cause !== null) row.cause = rec.cause;
   if (rec.processed_at !== null) row.processedAt = rec.processed_at;
+  if (rec.attempts > 0) row.attempts = rec.attempts;
   return row;
+}
+
+/**
+ * How many of the claimed rows (sorted by id) a claim keeps. A row the pipeline took before
+ * without finishing it (`attempts`) may be the one that stops it: it goes alone, and a batch
+ * of fresh rows stops before such a row, so a poison row never takes other rows with it.
+ */
+export function claimKeeps(rows: ReadonlyArray<{ attempts?: number }>): number {
+  if (rows.length === 0) return 0;
+  if ((rows[0]!.attempts ?? 0) > 0) return 1;
+  const retried = rows.findIndex((r) => (r.attempts ?? 0) > 0);
+  return retried < 0 ? rows.length : retried;
 }
 
 export function toStoredEvent(rec: EventRecord): StoredEvent {

@@ -42,6 +42,11 @@ export interface JournalRow extends JournalInput {
   eventCount: number;
   newEventCount: number;
   processedAt?: number;
+  /**
+   * Times the pipeline took this row and did not finish it (the process stopped mid-batch).
+   * Absent when none. The pipeline gives up on a row at `pipeline.maxAttempts`.
+   */
+  attempts?: number;
 }
 
 /** The outcome of normalizing one journal row, written in one transaction with its events. */
@@ -193,6 +198,12 @@ export interface Store extends ProjectionStore, DeliveryStore {
   listRejections(page: PageRequest, filter?: RejectionFilter): Promise<Page<Rejection>>;
 
   counts(): Promise<StoreCounts>;
+
+  /**
+   * `receivedAt` of the oldest row the pipeline has not settled yet, `undefined` when none:
+   * the pipeline lag, read with one indexed lookup (no counting, so scrapes stay cheap).
+   */
+  oldestPendingAt(): Promise<number | undefined>;
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;

@@ -62,6 +62,7 @@ import {
   REJECTION_COLUMNS,
   rejectionConditions,
   toJournalRow,
+  claimKeeps,
   toRejection,
   toStoredEvent,
   type EventRecord,
@@ -326,9 +327,11 @@ export class PostgresStore implements Store {
   }
 
   async claimJournal(limit: number): Promise<JournalRow[]> {
-    const { rows } = await this.pool.query<JournalRecord>({
+    // The claim counts an attempt; recording the outcome clears it, a release gives it back.
+    const { rows: records } = await this.pool.query<JournalRecord>({
       name: 'bt_claim_journal',
-      text: `UPDATE journal j SET claimed_by = $1, claimed_until = now() + $2::float8 * interval '1 millisecond'
+      text: `UPDATE journal j SET claimed_by = $1, claimed_until = now() + $2::float8 * interval '1 millisecond',
+                                  attempts = j.attempts + 1
              FROM (SELECT id FROM journal
                    WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
                    ORDER BY id LIMIT $3
@@ -337,7 +340,19 @@ export class PostgresStore implements Store {
              RETURNING ${prefixed('j', JOURNAL_COLUMNS)}`,
       values: [this.owner, this.journalLeaseMs, clampLimit(limit)],
     });
-    return rows.map(toJournalRow).sort((a, b) => a.id - b.id);
+    const rows = records.map((rec) => toJournalRow({ ...rec, attempts: rec.attempts - 1 })).sort((a, b) => a.id - b.id);
+    const keep = claimKeeps(rows);
+    if (keep < rows.length) await this.releaseClaims(rows.slice(keep).map((r) => r.id));
+    return rows.slice(0, keep);
+  }
+
+  /** Hands claimed rows back untouched: their lease and the attempt the claim counted. */
+  private async releaseClaims(ids: number[]): Promise<void> {
+    await this.pool.query(
+      `UPDATE journal SET claimed_by = NULL, claimed_until = NULL, attempts = GREATEST(attempts - 1, 0)
+       WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND state = 'pending'`,
+      [ids, this.owner],
+    );
   }
 
   async recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult> {
@@ -375,13 +390,7 @@ export class PostgresStore implements Store {
       });
     } catch (err) {
       // Nothing was written: the rows are still pending; let anyone claim them again now.
-      await this.pool
-        .query(
-          `UPDATE journal SET claimed_by = NULL, claimed_until = NULL
-           WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND state = 'pending'`,
-          [outcomes.map((o) => o.journalId), this.owner],
-        )
-        .catch(() => undefined);
+      await this.releaseClaims(outcomes.map((o) => o.journalId)).catch(() => undefined);
       throw err;
     }
   }
@@ -466,7 +475,8 @@ export class PostgresStore implements Store {
     if (outcomes.length === 0) return { inserted, duplicates, recorded };
     await client.query(
       `UPDATE journal j SET state = u.state, cause = u.cause, event_count = u.event_count,
-              new_event_count = u.new_event_count, processed_at = $6, claimed_by = NULL, claimed_until = NULL
+              new_event_count = u.new_event_count, processed_at = $6, claimed_by = NULL, claimed_until = NULL,
+              attempts = 0
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[])
             AS u(id, state, cause, event_count, new_event_count)
        WHERE j.id = u.id`,
@@ -478,7 +488,7 @@ export class PostgresStore implements Store {
   async retryJournal(ids?: number[]): Promise<number> {
     if (ids !== undefined && ids.length === 0) return 0;
     const reset = `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0,
-                     processed_at = NULL, claimed_by = NULL, claimed_until = NULL`;
+                     processed_at = NULL, claimed_by = NULL, claimed_until = NULL, attempts = 0`;
     const res =
       ids === undefined
         ? await this.pool.query(`${reset} WHERE state = 'failed'`)
@@ -668,6 +678,14 @@ export class PostgresStore implements Store {
     return counts;
   }
 
+  async oldestPendingAt(): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ received_at: number }>({
+      name: 'bt_oldest_pending',
+      text: "SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1",
+    });
+    return rows[0]?.received_at;
+  }
+
   /** Fails when no connection can be had, or when the server is a read-only standby. */
   async ping(): Promise<void> {
     const { rows } = await this.pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
@@ -694,7 +712,11 @@ export class PostgresStore implements Store {
     // Rows this process claimed but never recorded: hand them to the others now rather than
     // when the lease runs out.
     await this.pool
-      .query(`UPDATE journal SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND state = 'pending'`, [this.owner])
+      .query(
+        `UPDATE journal SET claimed_by = NULL, claimed_until = NULL, attempts = GREATEST(attempts - 1, 0)
+         WHERE claimed_by = $1 AND state = 'pending'`,
+        [this.owner],
+      )
       .catch(() => undefined);
     await this.pool.end();
   }

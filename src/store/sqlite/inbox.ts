@@ -267,7 +267,7 @@ export class InboxReader {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly after: Database.Statement<[number, number], InboxRecord>;
-  private readonly backlog: Database.Statement<[number], { n: number; oldest: number | null }>;
+  private readonly backlog: Database.Statement<[number], { n: number; oldest: number | null; last: number | null }>;
 
   /** Opens the inbox, creating it when missing (the writer may not have started yet). */
   constructor(file: string) {
@@ -280,8 +280,8 @@ export class InboxReader {
           'SELECT id, channel, received_at, remote_address, headers, body, verified_by FROM inbox WHERE id > ? ORDER BY id LIMIT ?',
         )
         .raw(true);
-      this.backlog = db.prepare<[number], { n: number; oldest: number | null }>(
-        'SELECT count(*) AS n, min(received_at) AS oldest FROM inbox WHERE id > ?',
+      this.backlog = db.prepare<[number], { n: number; oldest: number | null; last: number | null }>(
+        'SELECT count(*) AS n, min(received_at) AS oldest, max(id) AS last FROM inbox WHERE id > ?',
       );
     } catch (err) {
       db.close();
@@ -295,10 +295,10 @@ export class InboxReader {
     return this.after.all(id, limit);
   }
 
-  /** Rows above `id` and the oldest one's receive time (epoch ms). */
-  waiting(id: number): { rows: number; oldestReceivedAt?: number } {
+  /** Rows above `id`, the oldest one's receive time (epoch ms) and the largest id. */
+  waiting(id: number): { rows: number; oldestReceivedAt?: number; lastId?: number } {
     const r = this.backlog.get(id)!;
-    return r.oldest === null ? { rows: r.n } : { rows: r.n, oldestReceivedAt: r.oldest };
+    return r.oldest === null ? { rows: r.n } : { rows: r.n, oldestReceivedAt: r.oldest, lastId: r.last! };
   }
 
   close(): void {

@@ -47,6 +47,7 @@ import {
   REJECTION_COLUMNS,
   rejectionConditions,
   toJournalRow,
+  claimKeeps,
   toRejection,
   toStoredEvent,
   type EventRecord,
@@ -87,6 +88,12 @@ import type {
 export interface SqliteStoreOptions {
   /** How long a write waits for a lock held elsewhere before failing. Default 50 ms. */
   busyTimeoutMs?: number;
+  /**
+   * A second connection that only reads (a WAL reader next to the writer): no checkpoint
+   * worker, no migrations, and `ping()` only reads, so API reads, `/readyz` and `/metrics`
+   * never wait for the writer's transactions. Its caller must not call writing methods.
+   */
+  reader?: boolean;
   /**
    * How often the checkpoint worker runs. Default 500 ms. `0` runs no worker and leaves
    * SQLite's automatic checkpoints on (for short-lived commands such as `bluetick migrate`).
@@ -172,12 +179,15 @@ export class SqliteStore implements Store {
   private readonly inbox: InboxReader | undefined;
   private readonly checkpointAfterBytes: number;
   private readonly relaxedOutcomes: boolean;
+  private readonly reader: boolean;
   private bytesSinceNudge = 0;
   private closed = false;
 
   /** Claim bookkeeping: rows with id <= floor were handed out (or were not pending then). */
   private claimFloor = 0;
   private readonly inFlight = new Set<number>();
+  /** Whether a batch left unfinished by an earlier process was looked for (`pipeline_claim`). */
+  private claimsChecked = false;
 
   private statements: Statements | undefined;
   /** Projection tables (migration 0002); prepared on first use, like `statements`. */
@@ -188,21 +198,25 @@ export class SqliteStore implements Store {
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
-  private readonly recordTx: (prepared: PreparedOutcome[], now: number) => RecordResult;
+  private readonly recordTx: (prepared: PreparedOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
     const busyTimeoutMs = opts.busyTimeoutMs ?? 50;
-    const interval = opts.checkpointIntervalMs ?? 500;
+    const interval = opts.reader ? 0 : (opts.checkpointIntervalMs ?? 500);
+    this.reader = opts.reader === true;
     this.checkpointAfterBytes = opts.checkpointAfterBytes ?? 4 * 1024 * 1024;
     this.relaxedOutcomes = (opts.outcomeSync ?? 'normal') === 'normal';
 
     this.db = new Database(file, { timeout: busyTimeoutMs });
     try {
-      const mode = this.db.pragma('journal_mode = WAL', { simple: true });
+      const mode = this.reader ? this.db.pragma('journal_mode', { simple: true }) : this.db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && file !== ':memory:') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
+      // Statements with RETURNING buffer their rows in a temporary table: in a file (the
+      // default) that costs a few system calls per statement.
+      this.db.pragma('temp_store = MEMORY');
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       if (interval > 0 && file !== ':memory:') {
         this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutocheckpointPages ?? 4000))}`);
@@ -246,7 +260,7 @@ export class SqliteStore implements Store {
       return ids;
     }).immediate;
 
-    this.recordTx = this.db.transaction((prepared: PreparedOutcome[], now: number): RecordResult => {
+    this.recordTx = this.db.transaction((prepared: PreparedOutcome[], now: number, lastInFlight: boolean): RecordResult => {
       const q = this.q;
       let inserted = 0;
       let duplicates = 0;
@@ -256,8 +270,9 @@ export class SqliteStore implements Store {
         let fresh = 0;
         for (let i = 0; i < params.length; i++) {
           const p = params[i]!;
-          const seq = q.insertEvent.get(...p);
-          if (seq !== undefined) {
+          const ins = q.insertEvent.run(...p);
+          if (ins.changes > 0) {
+            const seq = Number(ins.lastInsertRowid);
             inserted++;
             fresh++;
             recorded.push({ seq, event: outcome.events[i]!, journalId: outcome.journalId, duplicates: 0 });
@@ -275,6 +290,7 @@ export class SqliteStore implements Store {
         q.updateJournal.run(state, outcome.cause ?? null, count, fresh, now, outcome.journalId);
       }
       projections.flush();
+      if (lastInFlight) q.clearClaim.run();
       return { inserted, duplicates, recorded };
     }).immediate;
   }
@@ -362,37 +378,62 @@ export class SqliteStore implements Store {
 
   async claimJournal(limit: number): Promise<JournalRow[]> {
     const want = clampLimit(limit);
+    if (!this.claimsChecked) {
+      // A batch an earlier process took and never recorded: each of its rows gets an attempt.
+      this.db.transaction(() => {
+        const unfinished = this.q.claimRange.get();
+        if (unfinished === undefined) return;
+        this.q.countAttempt.run(unfinished.first_id, unfinished.last_id);
+        this.q.clearClaim.run();
+      }).immediate();
+      this.claimsChecked = true;
+    }
     // Rows above the floor that are still in flight come back from the query; ask for enough.
     const records = this.q.claim.all(this.claimFloor, want + this.inFlight.size);
-    const rows: JournalRow[] = [];
+    const candidates: JournalRow[] = [];
     for (const rec of records) {
       if (this.inFlight.has(rec.id)) continue;
-      rows.push(toJournalRow(rec));
-      this.inFlight.add(rec.id);
-      if (rows.length === want) break;
+      candidates.push(toJournalRow(rec));
+      if (candidates.length === want) break;
     }
+    const rows = candidates.slice(0, claimKeeps(candidates));
+    if (rows.length === 0) return rows;
+    let first = rows[0]!.id;
+    let through = rows[rows.length - 1]!.id;
+    for (const id of this.inFlight) {
+      if (id < first) first = id;
+      if (id > through) through = id;
+    }
+    // Written before the rows count as taken (a locked database leaves them claimable), and
+    // without its own fsync: it only matters if this process stops before recording.
+    this.relaxed(() => this.q.setClaim.run(first, through));
+    for (const row of rows) this.inFlight.add(row.id);
     // Every pending row up to the last one handed out is now in flight.
-    const last = rows[rows.length - 1];
-    if (last !== undefined && last.id > this.claimFloor) this.claimFloor = last.id;
+    const last = rows[rows.length - 1]!.id;
+    if (last > this.claimFloor) this.claimFloor = last;
     return rows;
+  }
+
+  /** Runs `fn` with `synchronous=NORMAL` when outcomes are relaxed (see `SqliteStoreOptions.outcomeSync`). */
+  private relaxed<T>(fn: () => T): T {
+    if (!this.relaxedOutcomes) return fn();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
   }
 
   async recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult> {
     let ok = false;
     try {
       const prepared = outcomes.map(prepareOutcome);
-      let result: RecordResult;
-      if (this.relaxedOutcomes) {
-        // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
-        this.db.pragma('synchronous = NORMAL');
-        try {
-          result = this.recordTx(prepared, Date.now());
-        } finally {
-          this.db.pragma('synchronous = FULL');
-        }
-      } else {
-        result = this.recordTx(prepared, Date.now());
-      }
+      let settled = 0;
+      for (const o of outcomes) if (this.inFlight.has(o.journalId)) settled++;
+      const lastInFlight = settled === this.inFlight.size;
+      // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
+      const result = this.relaxed(() => this.recordTx(prepared, Date.now(), lastInFlight));
       ok = true;
       return result;
     } finally {
@@ -483,12 +524,20 @@ export class SqliteStore implements Store {
         // Acked rows not copied into the journal yet are pending too (newer than the journal's).
         const waiting = this.inbox.waiting(counts.lastJournalId);
         journal.pending += waiting.rows;
+        if (waiting.lastId !== undefined) counts.lastJournalId = waiting.lastId;
         if (counts.oldestPendingReceivedAt === undefined && waiting.oldestReceivedAt !== undefined) {
           counts.oldestPendingReceivedAt = waiting.oldestReceivedAt;
         }
       }
       return counts;
     }).deferred();
+  }
+
+  async oldestPendingAt(): Promise<number | undefined> {
+    const oldest = this.q.oldestPending.get();
+    if (oldest !== undefined || this.inbox === undefined) return oldest;
+    // Nothing pending in the journal: the oldest acked row still in the inbox, if any.
+    return this.inbox.waiting(this.q.lastJournalId.get() ?? 0).oldestReceivedAt;
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------
@@ -584,6 +633,12 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    // A reader checks that the file can be read; the writer's own transactions must not
+    // make the store look unready.
+    if (this.reader) {
+      this.q.lastJournalId.get();
+      return;
+    }
     // Take and drop the write lock: fails (after busy_timeout) when someone else holds it.
     this.db.exec('BEGIN IMMEDIATE');
     this.db.exec('ROLLBACK');
@@ -646,15 +701,14 @@ function prepareStatements(db: Database.Database) {
       `INSERT OR IGNORE INTO journal (id, channel, received_at, remote_address, headers, body, verified_by)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertEvent: db
-      .prepare<EventParams, number>(
-        `INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
-           kind, status, occurred_at, received_at, journal_id, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT received_at FROM journal WHERE id = ?)), ?, ?)
-         ON CONFLICT (id) DO NOTHING
-         RETURNING seq`,
-      )
-      .pluck(),
+    // No RETURNING: `changes` says whether the row is new and `lastInsertRowid` is its seq
+    // (RETURNING costs about as much again as the insert itself).
+    insertEvent: db.prepare<EventParams>(
+      `INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
+         kind, status, occurred_at, received_at, journal_id, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT received_at FROM journal WHERE id = ?)), ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
+    ),
     bumpDuplicate: db.prepare<[string, number]>(
       'UPDATE events SET duplicates = duplicates + 1 WHERE id = ? AND journal_id <> ?',
     ),
@@ -664,15 +718,21 @@ function prepareStatements(db: Database.Database) {
     claim: db.prepare<[number, number], JournalRecord>(
       `SELECT ${JOURNAL_COLUMNS} FROM journal WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?`,
     ),
+    claimRange: db.prepare<[], { first_id: number; last_id: number }>('SELECT first_id, last_id FROM pipeline_claim WHERE id = 1'),
+    setClaim: db.prepare<[number, number]>('INSERT OR REPLACE INTO pipeline_claim (id, first_id, last_id) VALUES (1, ?, ?)'),
+    clearClaim: db.prepare('DELETE FROM pipeline_claim'),
+    countAttempt: db.prepare<[number, number]>(
+      "UPDATE journal SET attempts = attempts + 1 WHERE id BETWEEN ? AND ? AND state = 'pending'",
+    ),
     retryFailed: db
       .prepare<[], number>(
-        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL
+        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
          WHERE state = 'failed' RETURNING id`,
       )
       .pluck(),
     retryIds: db
       .prepare<[string], number>(
-        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL
+        `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
          WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
       )
       .pluck(),

@@ -46,6 +46,8 @@ export interface StoreWorkerData {
 export interface RemotePipelineSettings {
   batchSize?: number;
   pollMs?: number;
+  maxItems?: number;
+  maxAttempts?: number;
   /** Channel -> provider; a channel absent or `undefined` lets the normalizer detect it. */
   providers?: Record<string, Provider | undefined>;
 }
@@ -88,6 +90,8 @@ try {
 let closing: Promise<void> | undefined;
 let pipeline: Pipeline | undefined;
 let recorded: StoredEvent[] = [];
+/** Whether the main thread listens for each recorded event (else only batch summaries cross). */
+let postRecorded = false;
 /** When the main thread last reported inbox commits. */
 let lastAppendAt = -Infinity;
 /** Ingest rate reported by the main thread, rows per second, smoothed. */
@@ -265,6 +269,9 @@ function pipelineCall(method: string, args: unknown[]): unknown {
     case 'wake':
       pipeline.wake();
       return undefined;
+    case 'listen':
+      postRecorded = args[0] === true;
+      return undefined;
     case 'stop':
       return pipeline.stop();
     case 'drain':
@@ -287,16 +294,15 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
   const claimJournal: Store['claimJournal'] = async (limit) => {
     // Calls that arrived meanwhile go first.
     dispatch([]);
-    let want = batchLimit(limit, IDLE_BATCH_MS);
-    if (busy()) {
-      const wait = nextBatchAt - performance.now();
-      if (burst() && wait >= 1) {
-        // The thread stays free for other calls meanwhile; stop() waits for this pause at most.
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
-        dispatch([]);
-      }
-      want = batchLimit(limit, BUSY_BATCH_MS);
+    // During a burst, pause until the pipeline's share allows the next batch; in slices, so
+    // a pause ends as soon as the appends stop (else the backlog would wait out a pause
+    // measured for a burst that is over). The thread stays free for other calls meanwhile;
+    // stop() waits for one slice at most.
+    for (let wait = nextBatchAt - performance.now(); busy() && burst() && wait >= 1; wait = nextBatchAt - performance.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(Math.min(wait, BUSY_WINDOW_MS))));
+      dispatch([]);
     }
+    const want = batchLimit(limit, busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
     // During a burst the inbox is copied only as far as this batch needs.
     await importRows(want, true);
     return store.claimJournal(want);
@@ -313,9 +319,11 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
     logger,
     providerFor: (channel) => providers.get(channel),
     ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
+    ...(settings.maxItems !== undefined ? { maxItems: settings.maxItems } : {}),
+    ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
   });
   p.on('recorded', (stored) => {
-    recorded.push(stored);
+    if (postRecorded) recorded.push(stored);
   });
   p.on('batch', (info: BatchInfo) => {
     if (info.rows > 0) msPerRow = 0.7 * msPerRow + 0.3 * (info.ms / info.rows);

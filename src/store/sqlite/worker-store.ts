@@ -18,6 +18,13 @@
  * writer and the pipeline. Functions cannot cross: a method taking a callback is not
  * forwardable (none of the Store methods takes one).
  *
+ * Reads do not cross either: the API's queries, `counts()` (for `/metrics`) and `ping()`
+ * (for `/readyz`) run on a second connection on this thread, a WAL reader
+ * ({@link READS}), so they never queue behind a pipeline batch or a delivery commit in the
+ * store's thread. A reader sees every committed transaction; a journal row acked a moment
+ * ago may still be in the inbox, so `getJournalRow` asks the store's thread when the
+ * reader does not have it yet, and `listJournal` (which must list such rows) stays there.
+ *
  * Journal appends are the exception: they never cross. The HTTP thread writes them itself
  * into the inbox file (`inbox.ts`: group commit, WAL synced before the ack), then asks the
  * store's thread to copy them into the journal (one request outstanding at a time; rows
@@ -42,7 +49,7 @@ import type { Provider } from '../../events/types.js';
 import type { PipelineEvents, PipelineHandle, PipelineLogger } from '../../pipeline.js';
 import type { JournalInput, Store, StoredEvent } from '../store.js';
 import { InboxWriter, inboxFileFor } from './inbox.js';
-import type { SqliteStore, SqliteStoreOptions } from './sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { InboxActivity, RemotePipelineSettings, StoreWorkerData } from './store-worker.js';
 import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply } from './worker-wire.js';
 
@@ -73,6 +80,30 @@ type Remote<T> = {
     ? (...args: A) => Promise<Awaited<R>>
     : never;
 };
+
+/** Answered by the reader connection on this thread (see the module comment). */
+const READS = new Set([
+  'getEvent',
+  'listEvents',
+  'lastEventSeq',
+  'listRejections',
+  'counts',
+  'oldestPendingAt',
+  'projectionCounts',
+  'getDelivery',
+  'listDeliveries',
+  'deliveryBacklog',
+  'getMessage',
+  'listMessages',
+  'listReactions',
+  'getConversation',
+  'listConversations',
+  'getContact',
+  'listContacts',
+  'getTemplate',
+  'listTemplates',
+  'ping',
+]);
 
 /** Handled here, never forwarded. */
 const LOCAL = new Set(['close', 'createPipeline', 'constructor', 'then', 'migrationTarget', 'appendJournal', 'migrate']);
@@ -125,6 +156,8 @@ export class WorkerStore implements Store {
   readonly #inboxFile: string | undefined;
   readonly #inboxOptions: { busyRetryMs?: number; checkpointIntervalMs?: number; walAutocheckpointPages?: number };
   #inbox: Promise<InboxWriter> | undefined;
+  /** The reader connection, opened on first read. */
+  #reader: SqliteStore | undefined;
   /** The inbox once open: appends use it directly, without a promise hop. */
   #inboxOpen: InboxWriter | undefined;
   /** Inbox commits (and their rows) not yet reported to the store's thread. */
@@ -327,6 +360,9 @@ export class WorkerStore implements Store {
   }
 
   async #closeInbox(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = undefined;
+    await reader?.close().catch((err: unknown) => this.#onError?.(err instanceof Error ? err : new Error(String(err))));
     const inbox = await this.#inbox?.catch(() => undefined);
     try {
       await inbox?.close();
@@ -339,12 +375,30 @@ export class WorkerStore implements Store {
   #forward(methods: string[]): void {
     for (const name of methods) {
       if (LOCAL.has(name) || name in this) continue;
+      const read = READS.has(name) && this.file !== ':memory:';
       Object.defineProperty(this, name, {
-        value: (...args: unknown[]) => this.#call('store', name, args),
+        value: read ? (...args: unknown[]) => this.#read(name, args) : (...args: unknown[]) => this.#call('store', name, args),
         writable: true,
         configurable: true,
         enumerable: false,
       });
+    }
+  }
+
+  /** One journal row: from the reader, else (acked a moment ago, still in the inbox) from the store's thread. */
+  async getJournalRow(id: number): Promise<Awaited<ReturnType<SqliteStore['getJournalRow']>>> {
+    const row = this.file === ':memory:' ? undefined : ((await this.#read('getJournalRow', [id])) as Awaited<ReturnType<SqliteStore['getJournalRow']>>);
+    return row ?? ((await this.#call('store', 'getJournalRow', [id])) as Awaited<ReturnType<SqliteStore['getJournalRow']>>);
+  }
+
+  #read(method: string, args: unknown[]): Promise<unknown> {
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
+    try {
+      this.#reader ??= new SqliteStore(this.file, { reader: true, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS });
+      return (this.#reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
@@ -444,6 +498,14 @@ class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHan
     super();
     this.#forward = forward;
     this.#logger = logger;
+    // Recorded events cross the thread boundary only while someone listens for them.
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', (name: string | symbol) => {
+      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [true]).catch(() => undefined);
+    });
+    untyped.on('removeListener', (name: string | symbol) => {
+      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [false]).catch(() => undefined);
+    });
   }
 
   start(): void {

@@ -1,0 +1,242 @@
+// `npm run bench -- pipeline [--store postgres://...]`: end-to-end events per second, from the
+// first POST until every event is recorded with its projections, for
+//   - spread: EnableX batches of 40 messages from 4 000 contacts,
+//   - hot: the same batches, every message from ONE contact (one conversation row),
+// against a plain better-sqlite3 loop measured in the same run: parse each body, insert
+// its events into a table with three secondary indexes, upsert one row per event,
+// synchronous=FULL, 500 rows per transaction. The ratios are what counts: the machine is
+// shared and absolute numbers drift.
+//
+// Environment: BENCH_PIPELINE_EVENTS (default 40 000 per case), BENCH_CPU_PROF=<folder> to
+// write `--cpu-prof` profiles of the bluetick processes there.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { BIN, startProcess, stopProcess } from './processes.js';
+
+const EVENTS = Number(process.env.BENCH_PIPELINE_EVENTS ?? 40_000);
+const PER_POST = 40;
+const CONTACTS = 4_000;
+const CONCURRENCY = 16;
+const auth = `Basic ${Buffer.from('enablex:bench-secret').toString('base64')}`;
+
+/** EnableX bodies of 40 messages; `hot` sends every message from one contact. */
+export function enablexBodies(events, { hot, tag = randomBytes(4).toString('hex') }) {
+  const bodies = [];
+  for (let start = 0; start < events; start += PER_POST) {
+    const messages = [];
+    const contacts = new Map();
+    for (let i = start; i < Math.min(events, start + PER_POST); i++) {
+      const from = `91980${String(hot ? 0 : i % CONTACTS).padStart(7, '0')}`;
+      contacts.set(from, { profile: { name: `Customer ${from.slice(-4)}` }, wa_id: from });
+      messages.push({
+        from,
+        id: `ABEG${tag}${String(i).padStart(9, '0')}`,
+        timestamp: String(1_717_300_000 + i),
+        type: 'text',
+        text: { body: `Hello, where is my order ${100_000 + i}? Thanks.` },
+      });
+    }
+    bodies.push(JSON.stringify({ messages, contacts: [...contacts.values()], business_phone: '919876500001' }));
+  }
+  return bodies;
+}
+
+/** POSTs every body with a few requests in flight; resolves when all are acked. */
+export async function postAll(url, bodies, concurrency = CONCURRENCY) {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      for (;;) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        if (res.status !== 503) {
+          failed++;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return failed;
+}
+
+/** Where a bluetick process keeps its data, and how to count what its pipeline has done. */
+function target(store) {
+  if (store === undefined) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bluetick-bench-pipe-'));
+    const file = join(dataDir, 'bluetick.db');
+    let db;
+    let inbox;
+    return {
+      args: ['--data', dataDir],
+      async progress() {
+        try {
+          db ??= new Database(file, { readonly: true, fileMustExist: true });
+          inbox ??= new Database(join(dataDir, 'bluetick.inbox.db'), { readonly: true, fileMustExist: true });
+        } catch {
+          return { events: 0, pending: 1 };
+        }
+        const last = db.prepare('SELECT COALESCE(MAX(id), 0) FROM journal').pluck().get();
+        const pending =
+          db.prepare("SELECT count(*) FROM journal WHERE state = 'pending'").pluck().get() +
+          inbox.prepare('SELECT count(*) FROM inbox WHERE id > ?').pluck().get(last);
+        // Not MAX(seq): an insert that finds its event already stored may use up a seq.
+        return { events: db.prepare('SELECT count(*) FROM events').pluck().get(), pending };
+      },
+      async query(sql) {
+        db ??= new Database(file, { readonly: true, fileMustExist: true });
+        return db.prepare(sql).all();
+      },
+      async close() {
+        db?.close();
+        inbox?.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const u = new URL(store);
+  u.searchParams.set('schema', schema);
+  const base = new URL(store);
+  base.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: base.toString(), options: `-c search_path=${schema}` });
+  let connected;
+  return {
+    args: ['--store', u.toString()],
+    async progress() {
+      connected ??= client.connect();
+      await connected;
+      const { rows } = await client.query(
+        "SELECT (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM journal WHERE state = 'pending')::int AS pending",
+      );
+      return rows[0];
+    },
+    async query(sql) {
+      connected ??= client.connect();
+      await connected;
+      return (await client.query(sql)).rows;
+    },
+    async close() {
+      connected ??= client.connect();
+      await connected;
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await client.end();
+    },
+  };
+}
+
+/**
+ * Starts `processes` bluetick servers on a fresh store, posts `bodies` spread over them, and
+ * waits until `expected` events are recorded and nothing is pending. Returns the times.
+ */
+export async function runBluetick(store, bodies, expected, { processes = 1, check } = {}) {
+  const t = target(store);
+  const prof = process.env.BENCH_CPU_PROF;
+  const nodeFlags = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const args = [BIN, 'serve', '--port', '0', ...t.args, '--log-level', 'warn'];
+  const env = { BLUETICK_BASIC_AUTH: 'enablex:bench-secret' };
+  const procs = [];
+  try {
+    for (let i = 0; i < processes; i++) procs.push(await startProcess(args, { env, nodeFlags }));
+    const started = performance.now();
+    const share = procs.map((_, k) => bodies.filter((_, i) => i % procs.length === k));
+    const failed = (await Promise.all(procs.map((p, k) => postAll(`${p.base}/webhooks/default`, share[k], Math.ceil(CONCURRENCY / procs.length))))).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    const ackedAt = performance.now();
+    let p = await t.progress();
+    while (p.events < expected || p.pending > 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      p = await t.progress();
+      if (performance.now() - started > 600_000) throw new Error(`timed out: ${JSON.stringify(p)}`);
+    }
+    const doneAt = performance.now();
+    const checked = check ? await check(t) : undefined;
+    return {
+      events: p.events,
+      failed,
+      ackSeconds: (ackedAt - started) / 1000,
+      seconds: (doneAt - started) / 1000,
+      afterAckSeconds: (doneAt - ackedAt) / 1000,
+      checked,
+    };
+  } finally {
+    await Promise.all(procs.map((p) => stopProcess(p.child)));
+    await t.close();
+  }
+}
+
+/** The plain loop of the module comment, on a fresh file. Returns events per second. */
+export function plainLoop(bodies) {
+  const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-plain-'));
+  const db = new Database(join(dir, 'plain.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT, from_id TEXT, at INTEGER, body TEXT);
+             CREATE INDEX events_type ON events (type, seq);
+             CREATE INDEX events_from ON events (from_id, seq);
+             CREATE INDEX events_at ON events (at, seq);
+             CREATE TABLE contacts (wa_id TEXT PRIMARY KEY, n INTEGER NOT NULL, last INTEGER)`);
+    const insert = db.prepare('INSERT INTO events (id, type, from_id, at, body) VALUES (?, ?, ?, ?, ?)');
+    const upsert = db.prepare('INSERT INTO contacts (wa_id, n, last) VALUES (?, 1, ?) ON CONFLICT (wa_id) DO UPDATE SET n = n + 1, last = excluded.last');
+    const started = performance.now();
+    let rows = 0;
+    let pending = [];
+    const flush = db.transaction((items) => {
+      for (const m of items) {
+        insert.run(m.id, 'message.received', m.from, Number(m.timestamp) * 1000, JSON.stringify(m));
+        upsert.run(m.from, Number(m.timestamp) * 1000);
+      }
+    });
+    for (const body of bodies) {
+      for (const m of JSON.parse(body).messages) {
+        pending.push(m);
+        if (pending.length === 500) {
+          flush(pending);
+          rows += pending.length;
+          pending = [];
+        }
+      }
+    }
+    flush(pending);
+    rows += pending.length;
+    return rows / ((performance.now() - started) / 1000);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runPipelineBench({ store } = {}) {
+  const where = store === undefined ? 'SQLite' : 'PostgreSQL';
+  console.log(`\n== pipeline: end-to-end events/s (${EVENTS} events per case, ${PER_POST} per POST, ${where}) ==`);
+  const spreadBodies = enablexBodies(EVENTS, { hot: false });
+  const hotBodies = enablexBodies(EVENTS, { hot: true });
+  const plain = plainLoop(enablexBodies(EVENTS, { hot: false }));
+  const spread = await runBluetick(store, spreadBodies, EVENTS);
+  const hot = await runBluetick(store, hotBodies, EVENTS);
+  const line = (name, r) =>
+    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
+  console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s`);
+  console.log(line('bluetick, 4 000 contacts', spread));
+  console.log(line('bluetick, one hot conversation', hot));
+  const spreadRate = spread.events / spread.seconds;
+  const hotRate = hot.events / hot.seconds;
+  console.log(`ratio spread / plain loop: ${(spreadRate / plain).toFixed(2)}x (target >= 0.50x)`);
+  console.log(`ratio hot / spread:        ${(hotRate / spreadRate).toFixed(2)}x (target >= 0.80x)`);
+  if (store !== undefined) {
+    const two = await runBluetick(store, enablexBodies(EVENTS, { hot: false }), EVENTS, { processes: 2 });
+    console.log(line('bluetick, 2 processes, spread', two));
+    console.log(`ratio 2 processes / 1:     ${(two.events / two.seconds / spreadRate).toFixed(2)}x`);
+  }
+}
