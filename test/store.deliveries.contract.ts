@@ -6,7 +6,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BluetickEvent } from '../src/events/types.js';
-import type { AttemptRecord, DeliveryRoute, LeasedDelivery } from '../src/store/deliveries.js';
+import { parseEventJson } from '../src/events/normalize.js';
+import type { AttemptRecord, DeliveryRoute, LeasedDelivery, LeasedDeliveryText } from '../src/store/deliveries.js';
 import type { Store } from '../src/store/store.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
@@ -70,7 +71,7 @@ export function deliveryContract(getStore: () => Store): void {
   }
 
   function outcome(
-    leased: LeasedDelivery,
+    leased: Pick<LeasedDelivery, 'delivery'>,
     owner: string,
     next: AttemptRecord['next'],
     attempt: Partial<AttemptRecord['attempt']> = {},
@@ -161,6 +162,35 @@ export function deliveryContract(getStore: () => Store): void {
       await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
     }
     expect(order).toEqual(['a2', 'a3']);
+  });
+
+  it('settles outcomes and leases the next deliveries in one call, a lane\'s next one included, events as stored text', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));
+    const request = (limit: number, at = now) => ({ owner: 'w', now: at, leaseMs: 30_000, limit, sinks: ['s'] });
+    expect(await store.settleDeliveries({ records: [] })).toEqual({ applied: [], stale: [], leased: [] });
+    const first = await store.settleDeliveries({ records: [], lease: request(10) });
+    expect(first.leased.map((l) => l.delivery.eventId)).toEqual(['a1', 'b1']);
+    expect(typeof first.leased[0]!.eventJson).toBe('string');
+    expect(parseEventJson(first.leased[0]!.eventJson)).toEqual(message('a1', 'a'));
+    expect(first.leased[0]!.delivery).toMatchObject({ state: 'in_flight', leaseOwner: 'w', route: 'r' });
+    const [a1, b1] = first.leased as [LeasedDeliveryText, LeasedDeliveryText];
+    // a1 succeeded: a2 is promoted and leased in the same call. b1's outcome comes from a
+    // worker that does not hold its lease: logged, state unchanged.
+    const second = await store.settleDeliveries({
+      records: [outcome(a1, 'w', { state: 'succeeded' }), outcome(b1, 'someone-else', { state: 'succeeded' })],
+      lease: request(10),
+    });
+    expect(second.applied).toEqual([a1.delivery.id]);
+    expect(second.stale).toEqual([b1.delivery.id]);
+    expect(second.leased.map((l) => l.delivery.eventId)).toEqual(['a2']);
+    expect((await store.getDelivery(a1.delivery.id))!.state).toBe('succeeded');
+    expect((await store.getDelivery(b1.delivery.id))!).toMatchObject({ state: 'in_flight', leaseOwner: 'w' });
+    // Records alone (no lease, or a lease of nothing) move deliveries on and lease nothing.
+    const [a2] = second.leased as [LeasedDeliveryText];
+    const third = await store.settleDeliveries({ records: [outcome(a2, 'w', { state: 'pending', nextAttemptAt: now + 5_000 })], lease: request(0) });
+    expect(third).toEqual({ applied: [a2.delivery.id], stale: [], leased: [] });
+    expect((await store.settleDeliveries({ records: [], lease: request(10, now + 5_000) })).leased.map((l) => l.delivery.eventId)).toEqual(['a2']);
   });
 
   it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {

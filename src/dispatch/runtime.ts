@@ -79,7 +79,13 @@ export class DeliveryRuntime {
 
     const sinks = config.sinks.map(({ breaker: _breaker, ...sink }) => createSink(sink as SinkConfig));
     const targets: DeliveryTarget[] = [
-      ...sinks.map((sink) => ({ name: sink.name, type: sink.type, deliver: (event: BluetickEvent) => sink.deliver(event) })),
+      ...sinks.map(
+        (sink): DeliveryTarget => ({
+          name: sink.name,
+          type: sink.type,
+          deliver: sink.deliverPayload !== undefined ? (payload) => sink.deliverPayload!(payload) : (payload) => sink.deliver(payload.event()),
+        }),
+      ),
       ...handlers.map((h) => handlerTarget(h.route.sink, h.handler)),
     ];
     const breakers = Object.fromEntries(config.sinks.map((s) => [s.name, s.breaker ?? {}]));

@@ -20,16 +20,20 @@
  *   its deliveries are leased again once the lease expires.
  * - Circuit breaker per sink: while open, its deliveries are not leased (they wait, nothing
  *   is dropped and no attempt is spent); once the cool-down passes, one probe is leased.
- * - Outcomes are recorded in batches (one store transaction per event-loop turn), like the
- *   journal's group commit.
+ * - Batches: one store call at a time records every outcome collected since the last one
+ *   and leases the next deliveries, in one transaction (`settleDeliveries`); outcomes that
+ *   finish while it runs go with the next. Under load each round trip carries many
+ *   deliveries, when idle each carries one, like the journal's group commit. Events come
+ *   as the store keeps them (JSON text), parsed only for targets that need the object.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BluetickEvent } from '../events/types.js';
-import type { AttemptRecord, DeliveryStore, LeasedDelivery, NextStep } from '../store/deliveries.js';
+import type { AttemptRecord, DeliveryStore, LeasedDeliveryText, LeaseRequest, NextStep } from '../store/deliveries.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
+import { type EventPayload, payloadFromJson } from './payload.js';
 import { type AttemptOutcome, type RetryPolicy, DEFAULT_RETRY_POLICY, handlerOutcome, nextAttemptAt, resolveRetryPolicy } from './retry.js';
 
 /** What a handler or sink learns about the attempt it runs. */
@@ -47,7 +51,7 @@ export interface DeliveryTarget {
   readonly name: string;
   readonly type: string;
   /** One attempt; resolves with its outcome and never rejects for an expected failure. */
-  deliver(event: BluetickEvent, context: AttemptContext): Promise<AttemptOutcome>;
+  deliver(payload: EventPayload, context: AttemptContext): Promise<AttemptOutcome>;
 }
 
 /** A library handler as the worker runs it; its outcome follows `handlerOutcome`. */
@@ -58,10 +62,10 @@ export function handlerTarget(
   return {
     name,
     type: 'handler',
-    async deliver(event, context) {
+    async deliver(payload, context) {
       const started = performance.now();
       try {
-        await handler(event, context);
+        await handler(payload.event(), context);
         return handlerOutcome(Math.round(performance.now() - started));
       } catch (error) {
         return handlerOutcome(Math.round(performance.now() - started), { error });
@@ -199,12 +203,15 @@ export class DeliveryWorker {
 
   private state: RunState = 'stopped';
   private readonly running = new Map<number, Promise<void>>();
-  /** Outcomes waiting for the next batched write. */
+  /** Outcomes waiting for the next store round trip. */
   private records: AttemptRecord[] = [];
+  /** Store round trips in a row that failed to record outcomes. */
+  private recordFailures = 0;
   private flushing: Promise<void> | undefined;
-  private flushScheduled = false;
+  private pumpQueued = false;
+  /** A store round trip (record + lease) is in progress. */
   private leasing = false;
-  /** A pump was asked for while a lease was in progress. */
+  /** A pump was asked for while a round trip was in progress. */
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -352,6 +359,16 @@ export class DeliveryWorker {
     if (Number.isFinite(at)) this.schedulePump(Math.max(0, at - this.now()));
   }
 
+  /** Runs a pump on the next turn of the event loop (attempts finished: record them, lease more). */
+  private queuePump(): void {
+    if (this.pumpQueued || this.state !== 'running') return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      void this.pump();
+    });
+  }
+
   private async pump(): Promise<void> {
     if (this.state !== 'running') return;
     if (this.leasing) {
@@ -359,32 +376,36 @@ export class DeliveryWorker {
       return;
     }
     const free = this.concurrency - this.running.size;
-    // Lease in batches: one store transaction per handful of free slots, not per completion.
-    if (free <= 0 || (this.running.size > 0 && free < Math.max(1, Math.floor(this.concurrency / 8)))) return;
+    // Lease in batches: with nothing to record, wait for a handful of free slots; a round trip
+    // that records outcomes anyway takes whatever is free.
+    const batch = this.running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency / 8));
+    const limit = free > 0 && (batch || this.records.length > 0) ? free : 0;
+    if (limit === 0 && this.records.length === 0) return;
     this.leasing = true;
     this.again = false;
     let leased = 0;
     let failed = false;
     try {
-      leased = await this.leaseAndRun(free);
+      leased = await this.settleAndRun(limit);
       this.consecutiveStoreFailures = 0;
     } catch (error) {
       failed = true;
       this.consecutiveStoreFailures++;
-      this.logger?.error({ err: error, failures: this.consecutiveStoreFailures }, 'leasing deliveries failed; will retry');
+      this.logger?.error({ err: error, failures: this.consecutiveStoreFailures }, 'recording or leasing deliveries failed; will retry');
     } finally {
       this.leasing = false;
     }
     if (this.state !== 'running') return;
     if (failed) {
-      this.schedulePump(this.pollMs * Math.min(20, this.consecutiveStoreFailures));
+      this.schedulePump(Math.min(2_000, this.pollMs * Math.min(20, this.consecutiveStoreFailures)));
       return;
     }
-    if (this.again || leased >= free) {
-      this.schedulePump(0);
+    if (this.again || this.records.length > 0 || (limit > 0 && leased >= limit)) {
+      this.queuePump();
       return;
     }
     // Nothing more due now: sleep until the next poll, a local retry, a breaker probe, or a wake().
+    if (limit === 0) return; // only recorded; a later completion or timer looks for work
     if (this.running.size === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
     let wait = this.pollMs;
     const now = this.now();
@@ -396,8 +417,12 @@ export class DeliveryWorker {
     this.schedulePump(Math.max(1, wait));
   }
 
-  /** One lease round: sinks with a closed breaker share `free`; each sink due for a probe gets one. */
-  private async leaseAndRun(free: number): Promise<number> {
+  /**
+   * One store round trip: the outcomes collected so far, then up to `free` deliveries for
+   * the sinks whose breaker is closed (one transaction); then one probe for each sink due
+   * for one. Returns how many were leased.
+   */
+  private async settleAndRun(free: number): Promise<number> {
     const open: string[] = [];
     const probes: string[] = [];
     for (const name of this.targets.keys()) {
@@ -405,23 +430,50 @@ export class DeliveryWorker {
       if (breaker === undefined || breaker.state === 'closed') open.push(name);
       else if (breaker.waitMs() === 0) probes.push(name);
     }
-    let total = 0;
     const now = this.now();
-    if (open.length > 0) {
-      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: free, sinks: open });
-      for (const leased of batch) this.launch(leased);
-      total += batch.length;
+    const lease = (limit: number, sinks: string[]): LeaseRequest => ({ owner: this.owner, now, leaseMs: this.leaseMs, limit, sinks });
+    const records = this.records;
+    this.records = [];
+    let total = 0;
+    if (records.length > 0 || (free > 0 && open.length > 0)) {
+      let result;
+      try {
+        result = await this.store.settleDeliveries({ records, ...(free > 0 && open.length > 0 ? { lease: lease(free, open) } : {}) });
+        this.recordFailures = 0;
+      } catch (error) {
+        this.keepRecords(records);
+        throw error;
+      }
+      this.logStale(result.stale);
+      for (const leased of result.leased) this.launch(leased);
+      total += result.leased.length;
     }
     for (const sink of probes) {
       if (total >= free) break;
-      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: 1, sinks: [sink] });
-      for (const leased of batch) this.launch(leased);
-      total += batch.length;
+      const { leased } = await this.store.settleDeliveries({ records: [], lease: lease(1, [sink]) });
+      for (const l of leased) this.launch(l);
+      total += leased.length;
     }
     return total;
   }
 
-  private launch(leased: LeasedDelivery): void {
+  /** Outcomes the store did not take go with the next round trip, for a while: their leases run out meanwhile. */
+  private keepRecords(records: AttemptRecord[]): void {
+    if (records.length === 0) return;
+    if (++this.recordFailures > 20) {
+      this.logger?.error({ records: records.length }, 'giving up recording delivery attempts; their deliveries will run again once the leases expire');
+      return;
+    }
+    this.records = records.concat(this.records);
+  }
+
+  private logStale(stale: number[]): void {
+    if (stale.length > 0) {
+      this.logger?.warn({ deliveries: stale }, 'attempts finished after their lease was taken over; outcome logged, state left to the new owner');
+    }
+  }
+
+  private launch(leased: LeasedDeliveryText): void {
     const id = leased.delivery.id;
     const run = this.run(leased)
       .catch((error: unknown) => {
@@ -430,13 +482,13 @@ export class DeliveryWorker {
       .finally(() => {
         this.running.delete(id);
         this.observer?.inFlight?.(this.running.size);
-        this.scheduleFlush();
+        this.queuePump();
       });
     this.running.set(id, run);
     this.observer?.inFlight?.(this.running.size);
   }
 
-  private async run({ delivery, event }: LeasedDelivery): Promise<void> {
+  private async run({ delivery, eventJson }: LeasedDeliveryText): Promise<void> {
     const target = this.targets.get(delivery.sink);
     if (target === undefined) {
       await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
@@ -458,7 +510,7 @@ export class DeliveryWorker {
     let outcome: AttemptOutcome;
     stats.inFlight++;
     try {
-      outcome = await target.deliver(event, context);
+      outcome = await target.deliver(payloadFromJson(delivery.eventId, eventJson), context);
     } catch (error) {
       outcome = handlerOutcome(Math.round(performance.now() - t0), { error });
     } finally {
@@ -511,28 +563,17 @@ export class DeliveryWorker {
 
   // ---- batched writes ------------------------------------------------------------------
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flush().then(() => this.schedulePump(0));
-    });
-  }
-
-  /** Writes the outcomes collected so far in one transaction; retried until the store takes them. */
+  /** At stop: writes the outcomes collected so far in one transaction; retried until the store takes them. */
   private async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+    while (this.leasing) await new Promise((resolve) => setImmediate(resolve));
     if (this.records.length === 0) return;
     const batch = this.records;
     this.records = [];
     this.flushing = (async () => {
       for (let failures = 0; ; failures++) {
         try {
-          const { stale } = await this.store.recordAttempts(batch);
-          if (stale.length > 0) {
-            this.logger?.warn({ deliveries: stale }, 'attempts finished after their lease was taken over; outcome logged, state left to the new owner');
-          }
+          this.logStale((await this.store.recordAttempts(batch)).stale);
           return;
         } catch (error) {
           this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');

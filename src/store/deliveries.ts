@@ -113,6 +113,27 @@ export interface LeaseRequest {
   sinks: string[];
 }
 
+/**
+ * A delivery handed to a worker with its event as stored: the JSON text `serializeEvent`
+ * wrote (`parseEventJson` reads it back). Sinks that send JSON send this text as is, so the
+ * store does not parse what the worker would only serialize again.
+ */
+export interface LeasedDeliveryText {
+  delivery: Delivery;
+  eventJson: string;
+}
+
+/** Attempt outcomes to record, then (optionally) deliveries to lease, in one transaction. */
+export interface SettleRequest {
+  records: AttemptRecord[];
+  lease?: LeaseRequest;
+}
+
+export interface SettleResult extends RecordAttemptsResult {
+  /** What `lease` took, after the records moved their lanes on (a lane's next delivery may be among them). */
+  leased: LeasedDeliveryText[];
+}
+
 /** Where a delivery goes after an attempt; decided by the worker from the route's retry policy. */
 export type NextStep = { state: 'succeeded' } | { state: 'dead' } | { state: 'pending'; nextAttemptAt: number };
 
@@ -201,6 +222,13 @@ export interface DeliveryStore {
    * finish the delivery and promote the next one of its lane; `pending` schedules a retry.
    */
   recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult>;
+
+  /**
+   * The worker's round trip: {@link recordAttempts} and then {@link leaseDeliveries} in ONE
+   * transaction, the events as stored JSON text. One commit per batch of finished attempts
+   * and next deliveries, instead of one for each.
+   */
+  settleDeliveries(request: SettleRequest): Promise<SettleResult>;
 
   getDelivery(id: number): Promise<DeliveryWithAttempts | undefined>;
 
