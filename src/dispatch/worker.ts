@@ -113,6 +113,14 @@ export interface DeliveryWorkerOptions {
 /** Recent attempts kept per sink for its health figures. */
 const HEALTH_WINDOW = 200;
 
+/**
+ * Leases held per slot of `concurrency`: deliveries leased ahead wait in the worker for a
+ * slot. While the store is busy (the pipeline records a backlog between two of our round
+ * trips), each round trip then brings the next several batches, not one. Lanes stay in
+ * order: a lane's next delivery is not runnable before this one's outcome is recorded.
+ */
+const LEASES_PER_SLOT = 4;
+
 /** One sink's health as the API shows it. */
 export interface SinkHealth {
   name: string;
@@ -203,6 +211,10 @@ export class DeliveryWorker {
 
   private state: RunState = 'stopped';
   private readonly running = new Map<number, Promise<void>>();
+  /** Leased ahead, waiting for a slot (oldest first). */
+  private waiting: LeasedDeliveryText[] = [];
+  /** Leases to give back (no attempt made), sent together once per turn. */
+  private releases: number[] = [];
   /** Outcomes waiting for the next store round trip. */
   private records: AttemptRecord[] = [];
   /** Store round trips in a row that failed to record outcomes. */
@@ -272,6 +284,11 @@ export class DeliveryWorker {
     return this.running.size;
   }
 
+  /** Most deliveries this worker holds leased at once (running and waiting for a slot). */
+  private get capacity(): number {
+    return this.concurrency * LEASES_PER_SLOT;
+  }
+
   /**
    * Stops leasing, lets attempts in flight finish for up to `graceMs`, records their outcomes,
    * and gives back the leases of any still running (they will run again: at least once).
@@ -286,10 +303,15 @@ export class DeliveryWorker {
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
+    const unstarted = this.waiting.map((l) => l.delivery.id);
+    this.waiting = [];
+    if (unstarted.length > 0) await this.store.releaseDeliveries(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
-    const left = [...this.running.keys()];
+    // Leased by a round trip that was under way when stop() began.
+    const left = [...this.running.keys(), ...this.waiting.map((l) => l.delivery.id)];
+    this.waiting = [];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
       await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
@@ -375,10 +397,11 @@ export class DeliveryWorker {
       this.again = true;
       return;
     }
-    const free = this.concurrency - this.running.size;
-    // Lease in batches: with nothing to record, wait for a handful of free slots; a round trip
-    // that records outcomes anyway takes whatever is free.
-    const batch = this.running.size === 0 || free >= Math.max(1, Math.floor(this.concurrency / 8));
+    const held = this.running.size + this.waiting.length;
+    const free = this.capacity - held;
+    // Lease in batches: with nothing to record, wait for a handful of free places; a round
+    // trip that records outcomes anyway takes whatever is free.
+    const batch = held === 0 || free >= Math.max(1, Math.floor(this.concurrency / 2));
     const limit = free > 0 && (batch || this.records.length > 0) ? free : 0;
     if (limit === 0 && this.records.length === 0) return;
     this.leasing = true;
@@ -406,7 +429,7 @@ export class DeliveryWorker {
     }
     // Nothing more due now: sleep until the next poll, a local retry, a breaker probe, or a wake().
     if (limit === 0) return; // only recorded; a later completion or timer looks for work
-    if (this.running.size === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
+    if (this.running.size === 0 && this.waiting.length === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
     let wait = this.pollMs;
     const now = this.now();
     if (this.nextLocalDue <= now) this.nextLocalDue = Infinity;
@@ -445,16 +468,39 @@ export class DeliveryWorker {
         throw error;
       }
       this.logStale(result.stale);
-      for (const leased of result.leased) this.launch(leased);
+      this.waiting.push(...result.leased);
       total += result.leased.length;
     }
     for (const sink of probes) {
       if (total >= free) break;
       const { leased } = await this.store.settleDeliveries({ records: [], lease: lease(1, [sink]) });
-      for (const l of leased) this.launch(l);
+      this.waiting.push(...leased);
       total += leased.length;
     }
+    this.startWaiting();
     return total;
+  }
+
+  /** Starts leased deliveries while slots are free. */
+  private startWaiting(): void {
+    if (this.state !== 'running') return;
+    let started = 0;
+    while (this.running.size < this.concurrency && started < this.waiting.length) this.launch(this.waiting[started++]!);
+    if (started > 0) this.waiting = this.waiting.slice(started);
+  }
+
+  /** Gives a lease back without an attempt; the ids of one turn go in one store call. */
+  private release(id: number): void {
+    this.releases.push(id);
+    if (this.releases.length > 1) return;
+    setImmediate(() => {
+      const ids = this.releases;
+      this.releases = [];
+      this.store.releaseDeliveries(ids, this.owner, this.now()).then(
+        () => this.wake(),
+        (error: unknown) => this.logger?.warn({ err: error, deliveries: ids.length }, 'giving leases back failed; they run again once they expire'),
+      );
+    });
   }
 
   /** Outcomes the store did not take go with the next round trip, for a while: their leases run out meanwhile. */
@@ -482,6 +528,7 @@ export class DeliveryWorker {
       .finally(() => {
         this.running.delete(id);
         this.observer?.inFlight?.(this.running.size);
+        this.startWaiting();
         this.queuePump();
       });
     this.running.set(id, run);
@@ -491,14 +538,14 @@ export class DeliveryWorker {
   private async run({ delivery, eventJson }: LeasedDeliveryText): Promise<void> {
     const target = this.targets.get(delivery.sink);
     if (target === undefined) {
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      this.release(delivery.id);
       return;
     }
     const breaker = this.breakers.get(delivery.sink);
     const permit = breaker?.acquire();
     if (breaker !== undefined && permit === undefined) {
-      // Paused while this one was being leased: give it back, no attempt spent.
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      // Paused while this one was being leased or waited: give it back, no attempt spent.
+      this.release(delivery.id);
       this.wakeAt(this.now() + breaker.waitMs());
       return;
     }
@@ -591,7 +638,7 @@ export class DeliveryWorker {
   }
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0) return;
+    if (this.running.size === 0 && this.waiting.length === 0) return;
     try {
       await this.store.renewLeases(this.owner, this.now(), this.leaseMs);
     } catch (error) {
