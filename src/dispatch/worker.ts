@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BluetickEvent } from '../events/types.js';
-import type { AttemptRecord, DeliveryStore, LeasedDeliveryText, LeaseRequest, NextStep } from '../store/deliveries.js';
+import type { DeliveryStore, LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
 import { type EventPayload, payloadFromJson } from './payload.js';
@@ -212,11 +212,11 @@ export class DeliveryWorker {
   private state: RunState = 'stopped';
   private readonly running = new Map<number, Promise<void>>();
   /** Leased ahead, waiting for a slot (oldest first). */
-  private waiting: LeasedDeliveryText[] = [];
+  private waiting: LeasedEntry[] = [];
   /** Leases to give back (no attempt made), sent together once per turn. */
   private releases: number[] = [];
   /** Outcomes waiting for the next store round trip. */
-  private records: AttemptRecord[] = [];
+  private records: OutcomeEntry[] = [];
   /** Store round trips in a row that failed to record outcomes. */
   private recordFailures = 0;
   private flushing: Promise<void> | undefined;
@@ -303,14 +303,14 @@ export class DeliveryWorker {
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    const unstarted = this.waiting.map((l) => l.delivery.id);
+    const unstarted = this.waiting.map((l) => l[0]);
     this.waiting = [];
     if (unstarted.length > 0) await this.store.releaseDeliveries(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
     // Leased by a round trip that was under way when stop() began.
-    const left = [...this.running.keys(), ...this.waiting.map((l) => l.delivery.id)];
+    const left = [...this.running.keys(), ...this.waiting.map((l) => l[0])];
     this.waiting = [];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
@@ -454,14 +454,19 @@ export class DeliveryWorker {
       else if (breaker.waitMs() === 0) probes.push(name);
     }
     const now = this.now();
-    const lease = (limit: number, sinks: string[]): LeaseRequest => ({ owner: this.owner, now, leaseMs: this.leaseMs, limit, sinks });
+    const lease = (limit: number, sinks: string[]): SettleRequest['lease'] => ({ leaseMs: this.leaseMs, limit, sinks });
     const records = this.records;
     this.records = [];
     let total = 0;
     if (records.length > 0 || (free > 0 && open.length > 0)) {
       let result;
       try {
-        result = await this.store.settleDeliveries({ records, ...(free > 0 && open.length > 0 ? { lease: lease(free, open) } : {}) });
+        result = await this.store.settleDeliveries({
+          owner: this.owner,
+          now,
+          outcomes: records,
+          ...(free > 0 && open.length > 0 ? { lease: lease(free, open) } : {}),
+        });
         this.recordFailures = 0;
       } catch (error) {
         this.keepRecords(records);
@@ -473,7 +478,7 @@ export class DeliveryWorker {
     }
     for (const sink of probes) {
       if (total >= free) break;
-      const { leased } = await this.store.settleDeliveries({ records: [], lease: lease(1, [sink]) });
+      const { leased } = await this.store.settleDeliveries({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
       this.waiting.push(...leased);
       total += leased.length;
     }
@@ -504,7 +509,7 @@ export class DeliveryWorker {
   }
 
   /** Outcomes the store did not take go with the next round trip, for a while: their leases run out meanwhile. */
-  private keepRecords(records: AttemptRecord[]): void {
+  private keepRecords(records: OutcomeEntry[]): void {
     if (records.length === 0) return;
     if (++this.recordFailures > 20) {
       this.logger?.error({ records: records.length }, 'giving up recording delivery attempts; their deliveries will run again once the leases expire');
@@ -519,8 +524,8 @@ export class DeliveryWorker {
     }
   }
 
-  private launch(leased: LeasedDeliveryText): void {
-    const id = leased.delivery.id;
+  private launch(leased: LeasedEntry): void {
+    const id = leased[0];
     const run = this.run(leased)
       .catch((error: unknown) => {
         this.logger?.error({ err: error, deliveryId: id }, 'a delivery attempt failed unexpectedly; its lease will expire and it will run again');
@@ -535,7 +540,8 @@ export class DeliveryWorker {
     this.observer?.inFlight?.(this.running.size);
   }
 
-  private async run({ delivery, eventJson }: LeasedDeliveryText): Promise<void> {
+  private async run([id, eventId, route, sink, orderingKey, attempts, redrives, origin, eventJson]: LeasedEntry): Promise<void> {
+    const delivery = { id, eventId, route, sink, orderingKey, attempts, redrives, origin };
     const target = this.targets.get(delivery.sink);
     if (target === undefined) {
       this.release(delivery.id);
@@ -580,20 +586,19 @@ export class DeliveryWorker {
         'delivery dead-lettered',
       );
     }
-    const record: AttemptRecord = {
-      deliveryId: delivery.id,
-      owner: this.owner,
-      attempt: { startedAt, latencyMs: outcome.latencyMs, outcome: outcome.classification },
-      next,
+    this.records.push([
+      delivery.id,
+      startedAt,
+      outcome.latencyMs,
+      outcome.classification,
+      outcome.statusCode ?? null,
+      outcome.errorCode ?? null,
+      outcome.error ?? null,
+      outcome.detail ?? null,
+      outcome.retryAfterMs ?? null,
+      next.state === 'pending' ? next.nextAttemptAt : next.state,
       now,
-    };
-    const a = record.attempt;
-    if (outcome.statusCode !== undefined) a.statusCode = outcome.statusCode;
-    if (outcome.errorCode !== undefined) a.errorCode = outcome.errorCode;
-    if (outcome.error !== undefined) a.error = outcome.error;
-    if (outcome.detail !== undefined) a.detail = outcome.detail;
-    if (outcome.retryAfterMs !== undefined) a.retryAfterMs = outcome.retryAfterMs;
-    this.records.push(record);
+    ]);
   }
 
   /** The pure decision: what follows an attempt under the route's policy. */
@@ -620,7 +625,7 @@ export class DeliveryWorker {
     this.flushing = (async () => {
       for (let failures = 0; ; failures++) {
         try {
-          this.logStale((await this.store.recordAttempts(batch)).stale);
+          this.logStale((await this.store.settleDeliveries({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
           return;
         } catch (error) {
           this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');

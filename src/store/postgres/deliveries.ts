@@ -30,7 +30,6 @@ import type {
   DeliveryWithAttempts,
   EnqueueResult,
   LeasedDelivery,
-  LeasedDeliveryText,
   LeaseRequest,
   NewDelivery,
   RecordAttemptsResult,
@@ -40,12 +39,14 @@ import type {
 } from '../deliveries.js';
 import {
   ATTEMPT_COLUMNS,
+  attemptRecordOf,
   backlogOf,
   clipError,
   copyRoutes,
   DELIVERY_COLUMNS,
   deliveryConditions,
   LEASE_EXPIRED,
+  leasedEntry,
   toAttempt,
   toDelivery,
   type DeliveryAttemptRecord,
@@ -150,23 +151,24 @@ export class PostgresDeliveries {
   async leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
     if (request.limit < 1 || request.sinks.length === 0) return [];
     const leased = await this.transaction((db) => this.lease(db, request));
-    return leased.map(({ delivery, eventJson }) => ({ delivery, event: parseEventJson(eventJson) }));
+    return leased.map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
   }
 
-  async settleDeliveries({ records, lease }: SettleRequest): Promise<SettleResult> {
+  async settleDeliveries({ owner, now, outcomes, lease }: SettleRequest): Promise<SettleResult> {
     const leasing = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0;
-    if (records.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
+    if (outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
+    const records = outcomes.map((o) => attemptRecordOf(owner, o));
     const result = await this.transaction(async (db) => {
       const recorded = records.length > 0 ? await this.record(db, records) : { applied: [], stale: [], wake: false };
-      const leased = leasing ? await this.lease(db, lease) : [];
-      return { ...recorded, leased };
+      const leased = leasing ? await this.lease(db, { owner, now, ...lease }) : [];
+      return { ...recorded, leased: leased.map(({ rec, eventJson }) => leasedEntry(rec, eventJson)) };
     });
     if (result.wake) this.wake();
     return { applied: result.applied, stale: result.stale, leased: result.leased };
   }
 
   /** Takes due, runnable deliveries inside the caller's transaction. */
-  private async lease(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<LeasedDeliveryText[]> {
+  private async lease(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
     const want = Math.max(1, Math.floor(limit));
     const sinkList = [...new Set(sinks)];
     // Expired leases first: they were due before anything queued behind them.
@@ -220,7 +222,7 @@ export class PostgresDeliveries {
     const bodyOf = new Map(bodies.rows.map((r) => [r.seq, r.body]));
     return ids.map((id) => {
       const rec = byId.get(id)!;
-      return { delivery: toDelivery(rec), eventJson: bodyOf.get(rec.event_seq)! };
+      return { rec, eventJson: bodyOf.get(rec.event_seq)! };
     });
   }
 

@@ -30,7 +30,6 @@ import type {
   DeliveryWithAttempts,
   EnqueueResult,
   LeasedDelivery,
-  LeasedDeliveryText,
   LeaseRequest,
   NewDelivery,
   RecordAttemptsResult,
@@ -40,12 +39,14 @@ import type {
 } from '../deliveries.js';
 import {
   ATTEMPT_COLUMNS,
+  attemptRecordOf,
   backlogOf,
   clipError,
   copyRoutes,
   DELIVERY_COLUMNS,
   deliveryConditions,
   LEASE_EXPIRED,
+  leasedEntry,
   toAttempt,
   toDelivery,
   type DeliveryAttemptRecord,
@@ -56,6 +57,12 @@ import { pageOf, whereOf } from './sql.js';
 
 /** SQLite returns `blocked` as 0/1. */
 type DeliveryRecord = AnyDeliveryRecord<number>;
+
+/** A leased row with its event as stored. */
+interface Leased {
+  rec: DeliveryRecord;
+  eventJson: string;
+}
 
 function prepare(db: Database.Database) {
   return {
@@ -148,7 +155,7 @@ export class SqliteDeliveries {
   private routes: DeliveryRoute[] = [];
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
-  private readonly leaseTx: (request: LeaseRequest) => LeasedDeliveryText[];
+  private readonly leaseTx: (request: LeaseRequest) => Leased[];
   private readonly recordTx: (records: AttemptRecord[]) => RecordAttemptsResult;
   private readonly settleTx: (request: SettleRequest) => SettleResult;
   private readonly redriveTx: (ids: number[], now: number) => number[];
@@ -214,22 +221,26 @@ export class SqliteDeliveries {
 
   leaseDeliveries(request: LeaseRequest): LeasedDelivery[] {
     if (request.limit < 1 || request.sinks.length === 0) return [];
-    return this.leaseTx(request).map(({ delivery, eventJson }) => ({ delivery, event: parseEventJson(eventJson) }));
+    return this.leaseTx(request).map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
   }
 
   settleDeliveries(request: SettleRequest): SettleResult {
     const leasing = request.lease !== undefined && request.lease.limit >= 1 && request.lease.sinks.length > 0;
-    if (request.records.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
+    if (request.outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
     return this.settleTx(request);
   }
 
-  private settle({ records, lease }: SettleRequest): SettleResult {
+  private settle({ owner, now, outcomes, lease }: SettleRequest): SettleResult {
+    const records = outcomes.map((o) => attemptRecordOf(owner, o));
     const { applied, stale } = records.length > 0 ? this.record(records) : { applied: [], stale: [] };
-    const leased = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0 ? this.lease(lease) : [];
+    const leased =
+      lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0
+        ? this.lease({ owner, now, ...lease }).map(({ rec, eventJson }) => leasedEntry(rec, eventJson))
+        : [];
     return { applied, stale, leased };
   }
 
-  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): LeasedDeliveryText[] {
+  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): Leased[] {
     const q = this.q;
     const want = Math.max(1, Math.floor(limit));
     // Expired leases first: they were due before anything queued behind them.
@@ -248,7 +259,7 @@ export class SqliteDeliveries {
       ids = ids.concat(due.slice(0, want - ids.length).map((r) => r.id));
     }
     const expiredSet = new Set(expired);
-    const out: LeasedDeliveryText[] = [];
+    const out: Leased[] = [];
     for (const id of ids) {
       if (expiredSet.has(id)) {
         const before = q.byId.get(id)!;
@@ -258,7 +269,7 @@ export class SqliteDeliveries {
         q.countLost.run(LEASE_EXPIRED, now, id);
       }
       const rec = q.take.get(owner, now + leaseMs, now, id)!;
-      out.push({ delivery: toDelivery(rec), eventJson: q.eventBody.get(rec.event_seq)! });
+      out.push({ rec, eventJson: q.eventBody.get(rec.event_seq)! });
     }
     return out;
   }
