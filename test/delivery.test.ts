@@ -170,6 +170,10 @@ describe('HTTP sink delivery', () => {
     expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id] });
     await waitFor('the redriven delivery', () => rx.accepted.length === 1);
     expect(await running.store.getDelivery(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
+    // The same webhook-id as the first attempt, marked as a redelivery; the first had no mark.
+    expect(rx.requests[0]!.headers['webhook-replay']).toBeUndefined();
+    expect(rx.accepted[0]!.webhookId).toBe(dead.items[0]!.eventId);
+    expect(rx.accepted[0]!.headers['webhook-replay']).toBe('1');
 
     // ... and the rest with the CLI.
     const out = sink();
@@ -195,6 +199,7 @@ describe('HTTP sink delivery', () => {
     expect(replayOut.text()).toContain('1 deliveries created');
     await waitFor('the replayed delivery', () => rx.accepted.length === 3);
     expect(rx.accepted[2]!.webhookId).toBe(eventId);
+    expect(rx.accepted[2]!.headers['webhook-replay']).toBe('1');
     const replays = await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 });
     expect(replays.items).toEqual([expect.objectContaining({ eventId, state: 'succeeded', route: 'strict' })]);
 

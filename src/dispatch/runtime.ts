@@ -83,7 +83,10 @@ export class DeliveryRuntime {
         (sink): DeliveryTarget => ({
           name: sink.name,
           type: sink.type,
-          deliver: sink.deliverPayload !== undefined ? (payload) => sink.deliverPayload!(payload) : (payload) => sink.deliver(payload.event()),
+          deliver:
+            sink.deliverPayload !== undefined
+              ? (payload, context) => sink.deliverPayload!(payload, { redelivery: context.redelivery })
+              : (payload) => sink.deliver(payload.event()),
         }),
       ),
       ...handlers.map((h) => handlerTarget(h.route.sink, h.handler)),

@@ -13,6 +13,9 @@
  *   Standard Webhooks library, e.g. `new Webhook(secret).verify(body, headers)`;
  * - `idempotency-key` (= event id): a redelivered event carries the same key, so the
  *   receiver can drop what it has already processed;
+ * - `webhook-replay: <n>` on an event sent again on purpose (a redrive out of dead letters or
+ *   a replay), with the same `webhook-id`: the receiver should process it again rather than
+ *   drop it as a duplicate. Retries of a failed attempt do not carry it;
  * - `user-agent: bluetick/<version>`, `content-type: application/json`, and the sink's
  *   own `headers`.
  */
@@ -50,6 +53,7 @@ export const HTTP_SINK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, concurrency
 /** Headers bluetick owns; a sink's `headers` may not set them. */
 const RESERVED_HEADERS = new Set([
   'webhook-id',
+  'webhook-replay',
   'webhook-timestamp',
   'webhook-signature',
   'idempotency-key',
@@ -224,7 +228,7 @@ export class HttpSink implements Sink {
   }
 
   /** One attempt with the event's stored JSON text as the body (no parse, no re-serialization). */
-  async deliverPayload(payload: EventPayload): Promise<AttemptOutcome> {
+  async deliverPayload(payload: EventPayload, info: { redelivery?: number } = {}): Promise<AttemptOutcome> {
     if (this.#closed) return closedOutcome(this.name);
     let body: string;
     try {
@@ -236,13 +240,13 @@ export class HttpSink implements Sink {
     const release = await this.#limit.acquire();
     try {
       if (this.#closed) return closedOutcome(this.name);
-      return await this.#attempt(payload.id, body);
+      return await this.#attempt(payload.id, body, info.redelivery ?? 0);
     } finally {
       release();
     }
   }
 
-  async #attempt(id: string, body: string): Promise<AttemptOutcome> {
+  async #attempt(id: string, body: string, redelivery: number): Promise<AttemptOutcome> {
     const seconds = Math.floor(this.#now() / 1000);
     const headers: Record<string, string> = {
       ...this.#headers,
@@ -252,6 +256,7 @@ export class HttpSink implements Sink {
       'webhook-signature': this.#signers.map((w) => w.sign(id, seconds, body)).join(' '),
       'idempotency-key': id,
     };
+    if (redelivery > 0) headers['webhook-replay'] = String(redelivery);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -35,8 +35,12 @@ export interface Sink {
    * network failure, a timeout or a refusal by the receiver.
    */
   deliver(event: BluetickEvent): Promise<AttemptOutcome>;
-  /** The same with the event as the store keeps it; sinks that send JSON text skip the parse. */
-  deliverPayload?(payload: EventPayload): Promise<AttemptOutcome>;
+  /**
+   * The same with the event as the store keeps it (sinks that send JSON text skip the
+   * parse), and what the worker knows of the delivery: `redelivery` >= 1 marks an event sent
+   * again on purpose (see `AttemptContext.redelivery`).
+   */
+  deliverPayload?(payload: EventPayload, info?: { redelivery?: number }): Promise<AttemptOutcome>;
   /** Stops taking deliveries, lets those in flight finish, and frees connections. */
   close(): Promise<void>;
 }

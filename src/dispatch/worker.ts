@@ -43,6 +43,12 @@ export interface AttemptContext {
   /** 1 for the first attempt (after a redrive, counting starts again). */
   attempt: number;
   orderingKey: string;
+  /**
+   * 0 for the event's first delivery to this route; n >= 1 when it is sent again on purpose:
+   * the number of redrives out of dead letters, plus one for a delivery created by a replay.
+   * Retries of an attempt do not count (they are the same delivery).
+   */
+  redelivery: number;
 }
 
 /** Something the worker can deliver to: a configured sink or a library handler. */
@@ -557,7 +563,13 @@ export class DeliveryWorker {
     }
     const stats = this.stats.get(target.name)!;
     const attempt = delivery.attempts + 1;
-    const context: AttemptContext = { deliveryId: delivery.id, route: delivery.route, attempt, orderingKey: delivery.orderingKey };
+    const context: AttemptContext = {
+      deliveryId: delivery.id,
+      route: delivery.route,
+      attempt,
+      orderingKey: delivery.orderingKey,
+      redelivery: delivery.redrives + (delivery.origin === 'replay' ? 1 : 0),
+    };
     const startedAt = this.now();
     const t0 = performance.now();
     let outcome: AttemptOutcome;
