@@ -155,6 +155,24 @@ export class DeliveryRuntime {
     return ids;
   }
 
+  /**
+   * Sinks whose circuit breaker holds their deliveries back, with the time the next probe
+   * may go (what a redrive answer says about when delivery really starts).
+   */
+  pausedSinks(): ReturnType<DeliveryWorker['pausedSinks']> {
+    return this.worker.pausedSinks();
+  }
+
+  /**
+   * Ends a sink's breaker cool-down: its next delivery goes now, as the probe. Undefined for
+   * a name that is not a sink of this process.
+   */
+  probe(sink: string): { sink: string; probing: boolean; breaker?: SinkHealth['breaker'] } | undefined {
+    if (!this.sinks.some((s) => s.name === sink)) return undefined;
+    const result = this.worker.probeSink(sink);
+    return result === undefined ? { sink, probing: false } : { sink, ...result };
+  }
+
   /** Re-delivers stored events to one route (or lists what would be sent, with `dryRun`). */
   async replay(request: ReplayRequest): Promise<ReplayResult> {
     const result = await replay(this.store, this.routes, request);

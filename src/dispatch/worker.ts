@@ -358,6 +358,26 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * Ends a sink's breaker cool-down now: its next delivery is the probe that closes the
+   * breaker (or opens it again). Returns the breaker as it is afterwards, whether a probe was
+   * started by this call, or undefined for a sink without a breaker.
+   */
+  probeSink(sink: string): { probing: boolean; breaker: BreakerSnapshot } | undefined {
+    const breaker = this.breakers.get(sink);
+    if (!breaker) return undefined;
+    const probing = breaker.probeNow();
+    if (probing) this.wake();
+    return { probing, breaker: breaker.snapshot() };
+  }
+
+  /** Breaker snapshots of the sinks whose breaker is not closed (deliveries to them wait). */
+  pausedSinks(): Array<{ sink: string; breaker: BreakerSnapshot }> {
+    const out: Array<{ sink: string; breaker: BreakerSnapshot }> = [];
+    for (const [sink, breaker] of this.breakers) if (breaker.state !== 'closed') out.push({ sink, breaker: breaker.snapshot() });
+    return out;
+  }
+
   /** Closes a sink's breaker now (an operator saw it recover). Returns false for an unknown sink. */
   resetBreaker(sink: string): boolean {
     const breaker = this.breakers.get(sink);
