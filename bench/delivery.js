@@ -38,6 +38,7 @@ import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { normalize, serializeEvent } from '../dist/events/normalize.js';
+import { metaEnvelope } from './payloads.js';
 import { BIN, ROOT, startProcess, stopProcess } from './processes.js';
 
 const events = Number(process.env.BENCH_DELIVERY_EVENTS ?? 10_000);
@@ -72,27 +73,7 @@ function batchBodies(round) {
         text: { body: `Hello, I would like to know the status of my order number ${100000 + i}. Thank you!` },
       });
     }
-    bodies.push(
-      JSON.stringify({
-        object: 'whatsapp_business_account',
-        entry: [
-          {
-            id: '102290129340398',
-            changes: [
-              {
-                value: {
-                  messaging_product: 'whatsapp',
-                  metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-                  contacts,
-                  messages,
-                },
-                field: 'messages',
-              },
-            ],
-          },
-        ],
-      }),
-    );
+    bodies.push(metaEnvelope(contacts, messages));
   }
   return bodies;
 }
