@@ -250,7 +250,12 @@ describe('HTTP sink delivery', () => {
     const after = await status();
     expect(after.breaker).toMatchObject({ state: 'closed' });
     expect(after.breaker!.opens).toBeGreaterThanOrEqual(1);
-    expect((await http(`${running.url}/metrics`)).body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
+    const scraped = (await http(`${running.url}/metrics`)).body;
+    expect(scraped).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
+    expect(scraped).toMatch(/bluetick_delivery_attempts_total\{sink="flaky",outcome="success"\} 6\n/);
+    expect(scraped).toMatch(/bluetick_delivery_attempts_total\{sink="flaky",outcome="retry"\} [1-9]/);
+    expect(scraped).toMatch(/bluetick_deliveries_finished_total\{route="flaky",state="succeeded"\} 6\n/);
+    expect(scraped).toMatch(/bluetick_delivery_attempt_seconds_count\{sink="flaky"\} [1-9]/);
     const sinks = await json<{ items: Array<{ name: string; recent: { successRate: number; latencyMs: { p50: number } }; backlog: { pending: number } }> }>(`${running.url}/api/sinks`);
     expect(sinks.items[0]).toMatchObject({ name: 'flaky', backlog: { pending: 0 } });
     expect(sinks.items[0]!.recent.successRate).toBeGreaterThan(0);

@@ -94,6 +94,12 @@ export class DeliveryRuntime {
     const breakers = Object.fromEntries(config.sinks.map((s) => [s.name, s.breaker ?? {}]));
     const routes = [...config.routes, ...handlers.map((h) => h.route)];
     const m = metrics?.delivery;
+    const children = new Map<string, unknown>();
+    const child = <T>(key: string, make: () => T): T => {
+      let c = children.get(key) as T | undefined;
+      if (c === undefined) children.set(key, (c = make()));
+      return c;
+    };
     for (const s of config.sinks) m?.breakerState.set({ sink: s.name }, 0);
     const worker = new DeliveryWorker({
       store,
@@ -110,9 +116,10 @@ export class DeliveryRuntime {
         ? {
             observer: {
               attempt: ({ sink, route, outcome, next }) => {
-                m.attempts.inc({ sink, outcome: outcome.classification });
-                m.attemptSeconds.observe({ sink }, outcome.latencyMs / 1000);
-                if (next === 'succeeded' || next === 'dead') m.finished.inc({ route, state: next });
+                // Label children looked up once per label set, not per attempt.
+                child(`a\u0000${sink}\u0000${outcome.classification}`, () => m.attempts.labels({ sink, outcome: outcome.classification })).inc();
+                child(`s\u0000${sink}`, () => m.attemptSeconds.labels({ sink })).observe(outcome.latencyMs / 1000);
+                if (next === 'succeeded' || next === 'dead') child(`f\u0000${route}\u0000${next}`, () => m.finished.labels({ route, state: next })).inc();
               },
               breaker: (sink, _from, to) => {
                 m.breakerState.set({ sink }, BREAKER_STATE_VALUES[to]);

@@ -323,6 +323,7 @@ export class DeliveryWorker {
       await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
     }
     this.state = 'stopped';
+    this.observer?.inFlight?.(this.running.size);
     this.resolveIdle();
   }
 
@@ -419,6 +420,8 @@ export class DeliveryWorker {
 
   private async pump(): Promise<void> {
     if (this.state !== 'running') return;
+    // Once per pump, not per attempt: a gauge read at scrape time needs no finer steps.
+    this.observer?.inFlight?.(this.running.size);
     if (this.leasing) {
       this.again = true;
       return;
@@ -558,12 +561,10 @@ export class DeliveryWorker {
       })
       .finally(() => {
         this.running.delete(id);
-        this.observer?.inFlight?.(this.running.size);
         this.startWaiting();
         this.queuePump();
       });
     this.running.set(id, run);
-    this.observer?.inFlight?.(this.running.size);
   }
 
   private async run([id, eventId, route, sink, orderingKey, attempts, redrives, origin, eventJson]: LeasedEntry): Promise<void> {
