@@ -14,11 +14,12 @@ const ANY_URL = /(https?:\/\/127\.0\.0\.1:\d+)/;
 /**
  * Starts `node [nodeFlags] ...args` with `env` added to this process's environment, and
  * resolves with `{ child, base }` once its output matches `ready` (group 1 is the base URL).
- * Pass a narrower `ready` when the process may print another loopback URL first (a sink's).
+ * Pass a narrower `ready` when the process may print another loopback URL first (a sink's),
+ * and `stdin: 'pipe'` to write to the process.
  */
-export function startProcess(args, { env = {}, nodeFlags = [], ready = ANY_URL } = {}) {
+export function startProcess(args, { env = {}, nodeFlags = [], ready = ANY_URL, stdin = 'ignore' } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, ...args], { env: { ...process.env, ...env }, stdio: [stdin, 'pipe', 'pipe'] });
     let out = '';
     const onData = (chunk) => {
       out += chunk;

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBluetick, type Bluetick } from '../src/bluetick.js';
 import { runDeadLetters } from '../src/cli/commands/dead-letters.js';
 import { runReplay } from '../src/cli/commands/replay.js';
+import { runSinks } from '../src/cli/commands/sinks.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import type { WrittenConfigInput } from '../src/config/schema.js';
 import { NonRetriableError, RetryAfterError } from '../src/dispatch/control.js';
@@ -167,9 +168,13 @@ describe('HTTP sink delivery', () => {
     // Fixed on the receiver's side: redrive one by id through the API.
     refuse = false;
     const one = await json<{ redriven: number; ids: number[] }>(`${running.url}/api/dead-letters/redrive`, { body: { id: dead.items[0]!.id }, headers: auth });
-    expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id] });
+    expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id], message: 'delivery starts now' });
     await waitFor('the redriven delivery', () => rx.accepted.length === 1);
     expect(await running.store.getDelivery(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
+    // The same webhook-id as the first attempt, marked as a redelivery; the first had no mark.
+    expect(rx.requests[0]!.headers['webhook-replay']).toBeUndefined();
+    expect(rx.accepted[0]!.webhookId).toBe(dead.items[0]!.eventId);
+    expect(rx.accepted[0]!.headers['webhook-replay']).toBe('1');
 
     // ... and the rest with the CLI.
     const out = sink();
@@ -197,6 +202,7 @@ describe('HTTP sink delivery', () => {
     await waitFor('the replayed delivery', () => rx.accepted.length === 3);
     expect(rx.accepted[2]!.webhookId).toBe(eventId);
     expect(rx.requests).toHaveLength(5);
+    expect(rx.accepted[2]!.headers['webhook-replay']).toBe('1');
     const replays = await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 });
     expect(replays.items).toEqual([expect.objectContaining({ eventId, state: 'succeeded', route: 'strict' })]);
 
@@ -253,12 +259,61 @@ describe('HTTP sink delivery', () => {
     const after = await status();
     expect(after.breaker).toMatchObject({ state: 'closed' });
     expect(after.breaker!.opens).toBeGreaterThanOrEqual(1);
-    expect((await http(`${running.url}/metrics`, { headers: admin })).body).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
+    const scraped = (await http(`${running.url}/metrics`, { headers: admin })).body;
+    expect(scraped).toMatch(/bluetick_sink_breaker_state\{sink="flaky"\} 0/);
+    expect(scraped).toMatch(/bluetick_delivery_attempts_total\{sink="flaky",outcome="success"\} 6\n/);
+    expect(scraped).toMatch(/bluetick_delivery_attempts_total\{sink="flaky",outcome="retry"\} [1-9]/);
+    expect(scraped).toMatch(/bluetick_deliveries_finished_total\{route="flaky",state="succeeded"\} 6\n/);
+    expect(scraped).toMatch(/bluetick_delivery_attempt_seconds_count\{sink="flaky"\} [1-9]/);
     const sinks = await json<{ items: Array<{ name: string; recent: { successRate: number; latencyMs: { p50: number } }; backlog: { pending: number } }> }>(`${running.url}/api/sinks`, { headers: admin });
     expect(sinks.items[0]).toMatchObject({ name: 'flaky', backlog: { pending: 0 } });
     expect(sinks.items[0]!.recent.successRate).toBeGreaterThan(0);
     const list = await json<{ items: Array<{ state: string }> }>(`${running.url}/api/deliveries?route=flaky&state=succeeded`, { headers: admin });
     expect(list.items).toHaveLength(6);
+  });
+});
+
+describe('delivery controls', () => {
+  it('probes a paused sink on request instead of waiting out its cool-down; a redrive says when delivery starts', async () => {
+    let down = true;
+    const rx = await receiver(() => ({ status: down ? 503 : 200 }));
+    const running = await boot({
+      sinks: [{ name: 'paused', type: 'http', url: rx.url, secret: newSecret(), concurrency: 1, breaker: { failureThreshold: 2, cooldownMs: 600_000, maxCooldownMs: 600_000 } }],
+      routes: [{ name: 'paused', sink: 'paused', retry: { maxAttempts: 1 } }],
+    });
+    await post(running, metaMessages([{ from: '447700900301', id: 'wamid.probe.1' }, { from: '447700900302', id: 'wamid.probe.2' }, { from: '447700900303', id: 'wamid.probe.3' }]));
+    type Sink = { name: string; breaker?: { state: string; nextProbeAt?: string } };
+    await waitFor('the breaker to open', async () => (await json<{ items: Sink[] }>(`${running.url}/api/sinks`)).items[0]!.breaker?.state === 'open');
+    // maxAttempts 1: each failure is a dead letter (the third was under way when the breaker opened).
+    await settled(running, 'paused', 3);
+    down = false;
+
+    // The receiver is back, but the breaker would wait 10 minutes: the redrive answer says so.
+    const redrive = await json<{ redriven: number; message: string; pausedSinks: Array<{ sink: string; breaker: string; deliveryStartsAt: string }> }>(
+      `${running.url}/api/dead-letters/redrive`,
+      { body: { all: true } },
+    );
+    expect(redrive.redriven).toBe(3);
+    expect(redrive.pausedSinks).toEqual([{ sink: 'paused', breaker: 'open', deliveryStartsAt: expect.any(String) }]);
+    expect(Date.parse(redrive.pausedSinks[0]!.deliveryStartsAt) - Date.now()).toBeGreaterThan(500_000);
+    expect(redrive.message).toContain('POST /api/sinks/paused/probe');
+    const before = rx.requests.length;
+
+    const out = sink();
+    const env = { BLUETICK_URL: running.url };
+    expect(await runSinks('probe', ['paused'], {}, { stdout: out.stream, env })).toBe(0);
+    expect(out.text()).toContain('paused: circuit cool-down ended');
+    await waitFor('all three delivered', async () => {
+      const { items } = await running.store.listDeliveries({ route: 'paused', state: ['succeeded'] }, { limit: 10 });
+      return items.length === 3;
+    });
+    expect(rx.requests.length).toBeGreaterThan(before);
+    expect((await json<{ items: Sink[] }>(`${running.url}/api/sinks`)).items[0]!.breaker).toMatchObject({ state: 'closed' });
+    // Unknown sinks are named; a closed breaker has nothing to cut short.
+    expect((await http(`${running.url}/api/sinks/nope/probe`, { method: 'POST', body: {} })).status).toBe(404);
+    const again = sink();
+    expect(await runSinks('probe', ['paused'], {}, { stdout: again.stream, env })).toBe(0);
+    expect(again.text()).toContain('circuit closed');
   });
 });
 

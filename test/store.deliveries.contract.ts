@@ -6,7 +6,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BluetickEvent } from '../src/events/types.js';
-import type { AttemptRecord, DeliveryRoute, LeasedDelivery } from '../src/store/deliveries.js';
+import { parseEventJson } from '../src/events/normalize.js';
+import type { AttemptRecord, DeliveryRoute, LeasedDelivery, LeasedEntry, OutcomeEntry } from '../src/store/deliveries.js';
 import type { Store } from '../src/store/store.js';
 
 const T0 = Date.UTC(2025, 0, 15, 10, 0, 0);
@@ -70,7 +71,7 @@ export function deliveryContract(getStore: () => Store): void {
   }
 
   function outcome(
-    leased: LeasedDelivery,
+    leased: Pick<LeasedDelivery, 'delivery'>,
     owner: string,
     next: AttemptRecord['next'],
     attempt: Partial<AttemptRecord['attempt']> = {},
@@ -161,6 +162,41 @@ export function deliveryContract(getStore: () => Store): void {
       await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
     }
     expect(order).toEqual(['a2', 'a3']);
+  });
+
+  it('settles outcomes and leases the next deliveries in one call, a lane\'s next one included, events as stored text', async () => {
+    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));
+    const lease = { leaseMs: 30_000, limit: 10, sinks: ['s'] };
+    const success = (entry: LeasedEntry): OutcomeEntry => [entry[0], now, 12, 'success', 204, null, null, null, null, 'succeeded', now];
+    expect(await store.settleDeliveries({ owner: 'w', now, outcomes: [] })).toEqual({ applied: [], stale: [], leased: [] });
+    const first = await store.settleDeliveries({ owner: 'w', now, outcomes: [], lease });
+    expect(first.leased.map((l) => l[1])).toEqual(['a1', 'b1']);
+    const [a1, b1] = first.leased as [LeasedEntry, LeasedEntry];
+    expect(a1.slice(1, 8)).toEqual(['a1', 'r', 's', 'conversation:1065:a', 0, 0, 'event']);
+    expect(parseEventJson(a1[8])).toEqual(message('a1', 'a'));
+    expect(await store.getDelivery(a1[0])).toMatchObject({ state: 'in_flight', leaseOwner: 'w', leaseExpiresAt: now + 30_000 });
+    // a1 succeeded: a2 is promoted and leased in the same call. b1's outcome comes from a
+    // worker that does not hold its lease: logged, state unchanged.
+    const second = await store.settleDeliveries({ owner: 'someone-else', now, outcomes: [success(b1)] });
+    expect(second).toEqual({ applied: [], stale: [b1[0]], leased: [] });
+    const third = await store.settleDeliveries({ owner: 'w', now, outcomes: [success(a1)], lease });
+    expect(third.applied).toEqual([a1[0]]);
+    expect(third.leased.map((l) => l[1])).toEqual(['a2']);
+    expect(await store.getDelivery(a1[0])).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 204, completedAt: now });
+    expect((await store.getDelivery(b1[0]))!).toMatchObject({ state: 'in_flight', leaseOwner: 'w' });
+    // A retry with everything an outcome carries; a lease of nothing leases nothing.
+    const [a2] = third.leased as [LeasedEntry];
+    const retry: OutcomeEntry = [a2[0], now, 30, 'retry', 429, null, 'HTTP 429', 'slow down', 5_000, now + 5_000, now + 1];
+    const fourth = await store.settleDeliveries({ owner: 'w', now, outcomes: [retry], lease: { ...lease, limit: 0 } });
+    expect(fourth).toEqual({ applied: [a2[0]], stale: [], leased: [] });
+    const retried = await store.getDelivery(a2[0]);
+    expect(retried).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: now + 5_000, lastStatusCode: 429, lastError: 'HTTP 429', updatedAt: now + 1 });
+    expect(retried!.attemptLog).toEqual([
+      expect.objectContaining({ outcome: 'retry', statusCode: 429, error: 'HTTP 429', detail: 'slow down', retryAfterMs: 5_000, latencyMs: 30, owner: 'w' }),
+    ]);
+    const again = await store.settleDeliveries({ owner: 'w', now: now + 5_000, outcomes: [], lease });
+    expect(again.leased.map((l) => [l[1], l[5]])).toEqual([['a2', 1]]);
   });
 
   it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {

@@ -169,6 +169,19 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   withServerOptions(
     program
+      .command('sinks')
+      .description("show the sinks' circuit breakers and backlogs, or probe a paused sink now, on a running server")
+      .argument('[action]', 'list or probe', 'list')
+      .argument('[names...]', 'the sink to probe'),
+  )
+    .option('--json', 'NDJSON output')
+    .action(async (action: string, names: string[], opts: import('./commands/sinks.js').SinksOptions) => {
+      const { runSinks } = await import('./commands/sinks.js');
+      code = await runSinks(action, names, opts, { stdout: process.stdout, env: process.env });
+    });
+
+  withServerOptions(
+    program
       .command('replay')
       .description('deliver stored events again to one route (by id, time range or filter) on a running server')
       .requiredOption('--route <name>', 'the route to deliver to')

@@ -176,6 +176,27 @@ describe('CircuitBreaker', () => {
     expect(breaker.acquire()?.probe).toBe(true);
   });
 
+  it('ends the cool-down on request: the next attempt is the probe, and the next cool-down follows the usual rule', () => {
+    const { breaker, now, transitions } = setup();
+    expect(breaker.probeNow()).toBe(false); // closed: nothing to cut short
+    fail(breaker, 3);
+    expect(breaker.acquire()).toBeUndefined();
+    expect(breaker.probeNow()).toBe(true);
+    expect(breaker.waitMs()).toBe(0);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', nextProbeAt: now(), cooldownMs: 10_000 });
+    const probe = breaker.acquire()!;
+    expect(probe.probe).toBe(true);
+    expect(breaker.probeNow()).toBe(false); // the probe is out
+    breaker.record(probe, 'retry');
+    // Failed: open again, doubled, and the request does not carry over.
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', cooldownMs: 20_000, nextProbeAt: now() + 20_000 });
+    expect(breaker.acquire()).toBeUndefined();
+    breaker.probeNow();
+    breaker.record(breaker.acquire()!, 'success');
+    expect(breaker.state).toBe('closed');
+    expect(transitions.map(([, to]) => to)).toEqual(['open', 'half-open', 'open', 'half-open', 'closed']);
+  });
+
   it('refuses nonsensical options', () => {
     expect(() => new CircuitBreaker({ failureThreshold: 0 })).toThrow(RangeError);
     expect(() => new CircuitBreaker({ cooldownMs: -1 })).toThrow(RangeError);

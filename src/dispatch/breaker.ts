@@ -96,6 +96,8 @@ export class CircuitBreaker {
   #openedAt = 0;
   #cooldownMs = 0;
   #probeStartedAt: number | undefined;
+  /** While open: an operator asked for a probe before the cool-down ends. */
+  #probeAt: number | undefined;
   #opens = 0;
 
   constructor(options: Partial<BreakerOptions> = {}, now: () => number = Date.now) {
@@ -130,7 +132,7 @@ export class CircuitBreaker {
       case 'closed':
         return { generation: this.#generation, probe: false };
       case 'open':
-        if (now < this.#openedAt + this.#cooldownMs) return undefined;
+        if (now < this.#nextProbe()) return undefined;
         this.#probeStartedAt = now;
         this.#transition('half-open');
         return { generation: this.#generation, probe: true };
@@ -174,11 +176,26 @@ export class CircuitBreaker {
     else this.#consecutiveFailures = 0;
   }
 
+  /**
+   * Ends an open breaker's cool-down now, so the next attempt is its probe (an operator says
+   * the receiver is back): the probe's result closes it, or opens it again with the next
+   * cool-down. Returns false when there is nothing to cut short (closed, or a probe is out).
+   */
+  probeNow(): boolean {
+    if (this.#state !== 'open') return false;
+    this.#probeAt = this.#now();
+    return true;
+  }
+
+  #nextProbe(): number {
+    return Math.min(this.#openedAt + this.#cooldownMs, this.#probeAt ?? Infinity);
+  }
+
   /** Ms until an attempt may start: 0 when closed or a probe is due. */
   waitMs(): number {
     const now = this.#now();
     if (this.#state === 'closed') return 0;
-    if (this.#state === 'open') return Math.max(0, this.#openedAt + this.#cooldownMs - now);
+    if (this.#state === 'open') return Math.max(0, this.#nextProbe() - now);
     const until = (this.#probeStartedAt ?? now) + this.#options.probeTimeoutMs;
     return Math.max(0, until - now);
   }
@@ -193,9 +210,7 @@ export class CircuitBreaker {
       snap.openedAt = this.#openedAt;
       snap.cooldownMs = this.#cooldownMs;
       snap.nextProbeAt =
-        this.#state === 'open'
-          ? this.#openedAt + this.#cooldownMs
-          : (this.#probeStartedAt ?? this.#openedAt) + this.#options.probeTimeoutMs;
+        this.#state === 'open' ? this.#nextProbe() : (this.#probeStartedAt ?? this.#openedAt) + this.#options.probeTimeoutMs;
     }
     return snap;
   }
@@ -204,6 +219,7 @@ export class CircuitBreaker {
     this.#openedAt = this.#now();
     this.#cooldownMs = cooldownMs;
     this.#probeStartedAt = undefined;
+    this.#probeAt = undefined;
     this.#opens++;
     this.#transition('open');
   }
@@ -212,6 +228,7 @@ export class CircuitBreaker {
     this.#consecutiveFailures = 0;
     this.#cooldownMs = 0;
     this.#probeStartedAt = undefined;
+    this.#probeAt = undefined;
     this.#transition('closed');
   }
 

@@ -79,12 +79,27 @@ export class DeliveryRuntime {
 
     const sinks = config.sinks.map(({ breaker: _breaker, ...sink }) => createSink(sink as SinkConfig));
     const targets: DeliveryTarget[] = [
-      ...sinks.map((sink) => ({ name: sink.name, type: sink.type, deliver: (event: BluetickEvent) => sink.deliver(event) })),
+      ...sinks.map(
+        (sink): DeliveryTarget => ({
+          name: sink.name,
+          type: sink.type,
+          deliver:
+            sink.deliverPayload !== undefined
+              ? (payload, context) => sink.deliverPayload!(payload, { redelivery: context.redelivery })
+              : (payload) => sink.deliver(payload.event()),
+        }),
+      ),
       ...handlers.map((h) => handlerTarget(h.route.sink, h.handler)),
     ];
     const breakers = Object.fromEntries(config.sinks.map((s) => [s.name, s.breaker ?? {}]));
     const routes = [...config.routes, ...handlers.map((h) => h.route)];
     const m = metrics?.delivery;
+    const children = new Map<string, unknown>();
+    const child = <T>(key: string, make: () => T): T => {
+      let c = children.get(key) as T | undefined;
+      if (c === undefined) children.set(key, (c = make()));
+      return c;
+    };
     for (const s of config.sinks) m?.breakerState.set({ sink: s.name }, 0);
     const worker = new DeliveryWorker({
       store,
@@ -101,9 +116,10 @@ export class DeliveryRuntime {
         ? {
             observer: {
               attempt: ({ sink, route, outcome, next }) => {
-                m.attempts.inc({ sink, outcome: outcome.classification });
-                m.attemptSeconds.observe({ sink }, outcome.latencyMs / 1000);
-                if (next === 'succeeded' || next === 'dead') m.finished.inc({ route, state: next });
+                // Label children looked up once per label set, not per attempt.
+                child(`a\u0000${sink}\u0000${outcome.classification}`, () => m.attempts.labels({ sink, outcome: outcome.classification })).inc();
+                child(`s\u0000${sink}`, () => m.attemptSeconds.labels({ sink })).observe(outcome.latencyMs / 1000);
+                if (next === 'succeeded' || next === 'dead') child(`f\u0000${route}\u0000${next}`, () => m.finished.labels({ route, state: next })).inc();
               },
               breaker: (sink, _from, to) => {
                 m.breakerState.set({ sink }, BREAKER_STATE_VALUES[to]);
@@ -144,6 +160,24 @@ export class DeliveryRuntime {
     const ids = await this.store.redriveDeliveries(selector, Date.now());
     if (ids.length > 0) this.wake();
     return ids;
+  }
+
+  /**
+   * Sinks whose circuit breaker holds their deliveries back, with the time the next probe
+   * may go (what a redrive answer says about when delivery really starts).
+   */
+  pausedSinks(): ReturnType<DeliveryWorker['pausedSinks']> {
+    return this.worker.pausedSinks();
+  }
+
+  /**
+   * Ends a sink's breaker cool-down: its next delivery goes now, as the probe. Undefined for
+   * a name that is not a sink of this process.
+   */
+  probe(sink: string): { sink: string; probing: boolean; breaker?: SinkHealth['breaker'] } | undefined {
+    if (!this.sinks.some((s) => s.name === sink)) return undefined;
+    const result = this.worker.probeSink(sink);
+    return result === undefined ? { sink, probing: false } : { sink, ...result };
   }
 
   /** Re-delivers stored events to one route (or lists what would be sent, with `dryRun`). */

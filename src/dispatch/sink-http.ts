@@ -13,16 +13,19 @@
  *   Standard Webhooks library, e.g. `new Webhook(secret).verify(body, headers)`;
  * - `idempotency-key` (= event id): a redelivered event carries the same key, so the
  *   receiver can drop what it has already processed;
+ * - `webhook-replay: <n>` on an event sent again on purpose (a redrive out of dead letters or
+ *   a replay), with the same `webhook-id`: the receiver should process it again rather than
+ *   drop it as a duplicate. Retries of a failed attempt do not carry it;
  * - `user-agent: bluetick/<version>`, `content-type: application/json`, and the sink's
  *   own `headers`.
  */
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { Webhook } from 'standardwebhooks';
 import { Pool } from 'undici';
 import { ConfigError } from '../errors.js';
-import { serializeEvent } from '../events/normalize.js';
 import type { BluetickEvent } from '../events/types.js';
+import { type EventPayload, payloadFromEvent } from './payload.js';
 import { type AttemptOutcome, classify, parseRetryAfter } from './retry.js';
 import { Semaphore } from './semaphore.js';
 import type { Sink, SinkOptions } from './sinks.js';
@@ -50,6 +53,7 @@ export const HTTP_SINK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, concurrency
 /** Headers bluetick owns; a sink's `headers` may not set them. */
 const RESERVED_HEADERS = new Set([
   'webhook-id',
+  'webhook-replay',
   'webhook-timestamp',
   'webhook-signature',
   'idempotency-key',
@@ -116,6 +120,21 @@ export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
   return issues;
 }
 
+/**
+ * One Standard Webhooks signature: `v1,` + base64 of HMAC-SHA256 over `<id>.<seconds>.<body>`,
+ * keyed with the bytes the `whsec_` secret encodes. node:crypto's native HMAC: the signing
+ * of every delivery is on the thread that serves HTTP.
+ */
+class Signer {
+  readonly #key: Buffer;
+  constructor(secret: string) {
+    this.#key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  }
+  sign(id: string, seconds: number, body: string): string {
+    return `v1,${createHmac('sha256', this.#key).update(`${id}.${seconds}.`).update(body).digest('base64')}`;
+  }
+}
+
 type ErrorInfo = { code: string; message: string; timeout: boolean };
 
 const UNDICI_TIMEOUTS: Record<string, string> = {
@@ -169,7 +188,7 @@ export class HttpSink implements Sink {
   readonly type = 'http' as const;
   readonly #pool: Pool;
   readonly #path: string;
-  readonly #signers: Webhook[];
+  readonly #signers: Signer[];
   readonly #limit: Semaphore;
   readonly #timeoutMs: number;
   readonly #headers: Record<string, string>;
@@ -186,7 +205,7 @@ export class HttpSink implements Sink {
     this.#timeoutMs = config.timeoutMs ?? HTTP_SINK_DEFAULTS.timeoutMs;
     const concurrency = config.concurrency ?? HTTP_SINK_DEFAULTS.concurrency;
     this.#limit = new Semaphore(concurrency);
-    this.#signers = (Array.isArray(config.secret) ? config.secret : [config.secret]).map((s) => new Webhook(s));
+    this.#signers = (Array.isArray(config.secret) ? config.secret : [config.secret]).map((s) => new Signer(s));
     this.#now = options.now ?? Date.now;
     this.#headers = {};
     for (const [k, v] of Object.entries(config.headers ?? {})) this.#headers[k.toLowerCase()] = v;
@@ -204,11 +223,16 @@ export class HttpSink implements Sink {
     return { inFlight: this.#limit.inFlight, waiting: this.#limit.waiting };
   }
 
-  async deliver(event: BluetickEvent): Promise<AttemptOutcome> {
+  deliver(event: BluetickEvent): Promise<AttemptOutcome> {
+    return this.deliverPayload(payloadFromEvent(event));
+  }
+
+  /** One attempt with the event's stored JSON text as the body (no parse, no re-serialization). */
+  async deliverPayload(payload: EventPayload, info: { redelivery?: number } = {}): Promise<AttemptOutcome> {
     if (this.#closed) return closedOutcome(this.name);
     let body: string;
     try {
-      body = serializeEvent(event);
+      body = payload.json;
     } catch (error) {
       // Deterministic: the same event would fail the same way on every retry.
       return { ok: false, classification: 'fail', latencyMs: 0, errorCode: 'serialize', error: describeError(error).message };
@@ -216,22 +240,23 @@ export class HttpSink implements Sink {
     const release = await this.#limit.acquire();
     try {
       if (this.#closed) return closedOutcome(this.name);
-      return await this.#attempt(event.id, body);
+      return await this.#attempt(payload.id, body, info.redelivery ?? 0);
     } finally {
       release();
     }
   }
 
-  async #attempt(id: string, body: string): Promise<AttemptOutcome> {
-    const at = new Date(this.#now());
+  async #attempt(id: string, body: string, redelivery: number): Promise<AttemptOutcome> {
+    const seconds = Math.floor(this.#now() / 1000);
     const headers: Record<string, string> = {
       ...this.#headers,
       'content-type': 'application/json',
       'webhook-id': id,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.#signers.map((w) => w.sign(id, at, body)).join(' '),
+      'webhook-timestamp': String(seconds),
+      'webhook-signature': this.#signers.map((w) => w.sign(id, seconds, body)).join(' '),
       'idempotency-key': id,
     };
+    if (redelivery > 0) headers['webhook-replay'] = String(redelivery);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { BluetickEvent } from '../events/types.js';
+import type { EventPayload } from './payload.js';
 import type { AttemptOutcome } from './retry.js';
 import { type HttpSinkConfig, HttpSink } from './sink-http.js';
 import { type NatsSinkConfig, NatsSink } from './sink-nats.js';
@@ -34,6 +35,12 @@ export interface Sink {
    * network failure, a timeout or a refusal by the receiver.
    */
   deliver(event: BluetickEvent): Promise<AttemptOutcome>;
+  /**
+   * The same with the event as the store keeps it (sinks that send JSON text skip the
+   * parse), and what the worker knows of the delivery: `redelivery` >= 1 marks an event sent
+   * again on purpose (see `AttemptContext.redelivery`).
+   */
+  deliverPayload?(payload: EventPayload, info?: { redelivery?: number }): Promise<AttemptOutcome>;
   /** Stops taking deliveries, lets those in flight finish, and frees connections. */
   close(): Promise<void>;
 }

@@ -20,16 +20,20 @@
  *   its deliveries are leased again once the lease expires.
  * - Circuit breaker per sink: while open, its deliveries are not leased (they wait, nothing
  *   is dropped and no attempt is spent); once the cool-down passes, one probe is leased.
- * - Outcomes are recorded in batches (one store transaction per event-loop turn), like the
- *   journal's group commit.
+ * - Batches: one store call at a time records every outcome collected since the last one
+ *   and leases the next deliveries, in one transaction (`settleDeliveries`); outcomes that
+ *   finish while it runs go with the next. Under load each round trip carries many
+ *   deliveries, when idle each carries one, like the journal's group commit. Events come
+ *   as the store keeps them (JSON text), parsed only for targets that need the object.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BluetickEvent } from '../events/types.js';
-import type { AttemptRecord, DeliveryStore, LeasedDelivery, NextStep } from '../store/deliveries.js';
+import type { DeliveryStore, LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
+import { type EventPayload, payloadFromJson } from './payload.js';
 import { type AttemptOutcome, type RetryPolicy, DEFAULT_RETRY_POLICY, handlerOutcome, nextAttemptAt, resolveRetryPolicy } from './retry.js';
 
 /** What a handler or sink learns about the attempt it runs. */
@@ -39,6 +43,12 @@ export interface AttemptContext {
   /** 1 for the first attempt (after a redrive, counting starts again). */
   attempt: number;
   orderingKey: string;
+  /**
+   * 0 for the event's first delivery to this route; n >= 1 when it is sent again on purpose:
+   * the number of redrives out of dead letters, plus one for a delivery created by a replay.
+   * Retries of an attempt do not count (they are the same delivery).
+   */
+  redelivery: number;
 }
 
 /** Something the worker can deliver to: a configured sink or a library handler. */
@@ -47,7 +57,7 @@ export interface DeliveryTarget {
   readonly name: string;
   readonly type: string;
   /** One attempt; resolves with its outcome and never rejects for an expected failure. */
-  deliver(event: BluetickEvent, context: AttemptContext): Promise<AttemptOutcome>;
+  deliver(payload: EventPayload, context: AttemptContext): Promise<AttemptOutcome>;
 }
 
 /** A library handler as the worker runs it; its outcome follows `handlerOutcome`. */
@@ -58,10 +68,10 @@ export function handlerTarget(
   return {
     name,
     type: 'handler',
-    async deliver(event, context) {
+    async deliver(payload, context) {
       const started = performance.now();
       try {
-        await handler(event, context);
+        await handler(payload.event(), context);
         return handlerOutcome(Math.round(performance.now() - started));
       } catch (error) {
         return handlerOutcome(Math.round(performance.now() - started), { error });
@@ -108,6 +118,14 @@ export interface DeliveryWorkerOptions {
 
 /** Recent attempts kept per sink for its health figures. */
 const HEALTH_WINDOW = 200;
+
+/**
+ * Leases held per slot of `concurrency`: deliveries leased ahead wait in the worker for a
+ * slot. While the store is busy (the pipeline records a backlog between two of our round
+ * trips), each round trip then brings the next several batches, not one. Lanes stay in
+ * order: a lane's next delivery is not runnable before this one's outcome is recorded.
+ */
+const LEASES_PER_SLOT = 4;
 
 /** One sink's health as the API shows it. */
 export interface SinkHealth {
@@ -199,12 +217,19 @@ export class DeliveryWorker {
 
   private state: RunState = 'stopped';
   private readonly running = new Map<number, Promise<void>>();
-  /** Outcomes waiting for the next batched write. */
-  private records: AttemptRecord[] = [];
+  /** Leased ahead, waiting for a slot (oldest first). */
+  private waiting: LeasedEntry[] = [];
+  /** Leases to give back (no attempt made), sent together once per turn. */
+  private releases: number[] = [];
+  /** Outcomes waiting for the next store round trip. */
+  private records: OutcomeEntry[] = [];
+  /** Store round trips in a row that failed to record outcomes. */
+  private recordFailures = 0;
   private flushing: Promise<void> | undefined;
-  private flushScheduled = false;
+  private pumpQueued = false;
+  /** A store round trip (record + lease) is in progress. */
   private leasing = false;
-  /** A pump was asked for while a lease was in progress. */
+  /** A pump was asked for while a round trip was in progress. */
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -265,6 +290,11 @@ export class DeliveryWorker {
     return this.running.size;
   }
 
+  /** Most deliveries this worker holds leased at once (running and waiting for a slot). */
+  private get capacity(): number {
+    return this.concurrency * LEASES_PER_SLOT;
+  }
+
   /**
    * Stops leasing, lets attempts in flight finish for up to `graceMs`, records their outcomes,
    * and gives back the leases of any still running (they will run again: at least once).
@@ -279,15 +309,21 @@ export class DeliveryWorker {
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
+    const unstarted = this.waiting.map((l) => l[0]);
+    this.waiting = [];
+    if (unstarted.length > 0) await this.store.releaseDeliveries(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
-    const left = [...this.running.keys()];
+    // Leased by a round trip that was under way when stop() began.
+    const left = [...this.running.keys(), ...this.waiting.map((l) => l[0])];
+    this.waiting = [];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
       await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
     }
     this.state = 'stopped';
+    this.observer?.inFlight?.(this.running.size);
     this.resolveIdle();
   }
 
@@ -323,6 +359,26 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * Ends a sink's breaker cool-down now: its next delivery is the probe that closes the
+   * breaker (or opens it again). Returns the breaker as it is afterwards, whether a probe was
+   * started by this call, or undefined for a sink without a breaker.
+   */
+  probeSink(sink: string): { probing: boolean; breaker: BreakerSnapshot } | undefined {
+    const breaker = this.breakers.get(sink);
+    if (!breaker) return undefined;
+    const probing = breaker.probeNow();
+    if (probing) this.wake();
+    return { probing, breaker: breaker.snapshot() };
+  }
+
+  /** Breaker snapshots of the sinks whose breaker is not closed (deliveries to them wait). */
+  pausedSinks(): Array<{ sink: string; breaker: BreakerSnapshot }> {
+    const out: Array<{ sink: string; breaker: BreakerSnapshot }> = [];
+    for (const [sink, breaker] of this.breakers) if (breaker.state !== 'closed') out.push({ sink, breaker: breaker.snapshot() });
+    return out;
+  }
+
   /** Closes a sink's breaker now (an operator saw it recover). Returns false for an unknown sink. */
   resetBreaker(sink: string): boolean {
     const breaker = this.breakers.get(sink);
@@ -352,40 +408,57 @@ export class DeliveryWorker {
     if (Number.isFinite(at)) this.schedulePump(Math.max(0, at - this.now()));
   }
 
+  /** Runs a pump on the next turn of the event loop (attempts finished: record them, lease more). */
+  private queuePump(): void {
+    if (this.pumpQueued || this.state !== 'running') return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      void this.pump();
+    });
+  }
+
   private async pump(): Promise<void> {
     if (this.state !== 'running') return;
+    // Once per pump, not per attempt: a gauge read at scrape time needs no finer steps.
+    this.observer?.inFlight?.(this.running.size);
     if (this.leasing) {
       this.again = true;
       return;
     }
-    const free = this.concurrency - this.running.size;
-    // Lease in batches: one store transaction per handful of free slots, not per completion.
-    if (free <= 0 || (this.running.size > 0 && free < Math.max(1, Math.floor(this.concurrency / 8)))) return;
+    const held = this.running.size + this.waiting.length;
+    const free = this.capacity - held;
+    // Lease in batches: with nothing to record, wait for a handful of free places; a round
+    // trip that records outcomes anyway takes whatever is free.
+    const batch = held === 0 || free >= Math.max(1, Math.floor(this.concurrency / 2));
+    const limit = free > 0 && (batch || this.records.length > 0) ? free : 0;
+    if (limit === 0 && this.records.length === 0) return;
     this.leasing = true;
     this.again = false;
     let leased = 0;
     let failed = false;
     try {
-      leased = await this.leaseAndRun(free);
+      leased = await this.settleAndRun(limit);
       this.consecutiveStoreFailures = 0;
     } catch (error) {
       failed = true;
       this.consecutiveStoreFailures++;
-      this.logger?.error({ err: error, failures: this.consecutiveStoreFailures }, 'leasing deliveries failed; will retry');
+      this.logger?.error({ err: error, failures: this.consecutiveStoreFailures }, 'recording or leasing deliveries failed; will retry');
     } finally {
       this.leasing = false;
     }
     if (this.state !== 'running') return;
     if (failed) {
-      this.schedulePump(this.pollMs * Math.min(20, this.consecutiveStoreFailures));
+      this.schedulePump(Math.min(2_000, this.pollMs * Math.min(20, this.consecutiveStoreFailures)));
       return;
     }
-    if (this.again || leased >= free) {
-      this.schedulePump(0);
+    if (this.again || this.records.length > 0 || (limit > 0 && leased >= limit)) {
+      this.queuePump();
       return;
     }
     // Nothing more due now: sleep until the next poll, a local retry, a breaker probe, or a wake().
-    if (this.running.size === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
+    if (limit === 0) return; // only recorded; a later completion or timer looks for work
+    if (this.running.size === 0 && this.waiting.length === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
     let wait = this.pollMs;
     const now = this.now();
     if (this.nextLocalDue <= now) this.nextLocalDue = Infinity;
@@ -396,8 +469,12 @@ export class DeliveryWorker {
     this.schedulePump(Math.max(1, wait));
   }
 
-  /** One lease round: sinks with a closed breaker share `free`; each sink due for a probe gets one. */
-  private async leaseAndRun(free: number): Promise<number> {
+  /**
+   * One store round trip: the outcomes collected so far, then up to `free` deliveries for
+   * the sinks whose breaker is closed (one transaction); then one probe for each sink due
+   * for one. Returns how many were leased.
+   */
+  private async settleAndRun(free: number): Promise<number> {
     const open: string[] = [];
     const probes: string[] = [];
     for (const name of this.targets.keys()) {
@@ -405,60 +482,121 @@ export class DeliveryWorker {
       if (breaker === undefined || breaker.state === 'closed') open.push(name);
       else if (breaker.waitMs() === 0) probes.push(name);
     }
-    let total = 0;
     const now = this.now();
-    if (open.length > 0) {
-      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: free, sinks: open });
-      for (const leased of batch) this.launch(leased);
-      total += batch.length;
+    const lease = (limit: number, sinks: string[]): SettleRequest['lease'] => ({ leaseMs: this.leaseMs, limit, sinks });
+    const records = this.records;
+    this.records = [];
+    let total = 0;
+    if (records.length > 0 || (free > 0 && open.length > 0)) {
+      let result;
+      try {
+        result = await this.store.settleDeliveries({
+          owner: this.owner,
+          now,
+          outcomes: records,
+          ...(free > 0 && open.length > 0 ? { lease: lease(free, open) } : {}),
+        });
+        this.recordFailures = 0;
+      } catch (error) {
+        this.keepRecords(records);
+        throw error;
+      }
+      this.logStale(result.stale);
+      this.waiting.push(...result.leased);
+      total += result.leased.length;
     }
     for (const sink of probes) {
       if (total >= free) break;
-      const batch = await this.store.leaseDeliveries({ owner: this.owner, now, leaseMs: this.leaseMs, limit: 1, sinks: [sink] });
-      for (const leased of batch) this.launch(leased);
-      total += batch.length;
+      const { leased } = await this.store.settleDeliveries({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
+      this.waiting.push(...leased);
+      total += leased.length;
     }
+    this.startWaiting();
     return total;
   }
 
-  private launch(leased: LeasedDelivery): void {
-    const id = leased.delivery.id;
+  /** Starts leased deliveries while slots are free. */
+  private startWaiting(): void {
+    if (this.state !== 'running') return;
+    let started = 0;
+    while (this.running.size < this.concurrency && started < this.waiting.length) this.launch(this.waiting[started++]!);
+    if (started > 0) this.waiting = this.waiting.slice(started);
+  }
+
+  /** Gives a lease back without an attempt; the ids of one turn go in one store call. */
+  private release(id: number): void {
+    this.releases.push(id);
+    if (this.releases.length > 1) return;
+    setImmediate(() => {
+      const ids = this.releases;
+      this.releases = [];
+      this.store.releaseDeliveries(ids, this.owner, this.now()).then(
+        () => this.wake(),
+        (error: unknown) => this.logger?.warn({ err: error, deliveries: ids.length }, 'giving leases back failed; they run again once they expire'),
+      );
+    });
+  }
+
+  /** Outcomes the store did not take go with the next round trip, for a while: their leases run out meanwhile. */
+  private keepRecords(records: OutcomeEntry[]): void {
+    if (records.length === 0) return;
+    if (++this.recordFailures > 20) {
+      this.logger?.error({ records: records.length }, 'giving up recording delivery attempts; their deliveries will run again once the leases expire');
+      return;
+    }
+    this.records = records.concat(this.records);
+  }
+
+  private logStale(stale: number[]): void {
+    if (stale.length > 0) {
+      this.logger?.warn({ deliveries: stale }, 'attempts finished after their lease was taken over; outcome logged, state left to the new owner');
+    }
+  }
+
+  private launch(leased: LeasedEntry): void {
+    const id = leased[0];
     const run = this.run(leased)
       .catch((error: unknown) => {
         this.logger?.error({ err: error, deliveryId: id }, 'a delivery attempt failed unexpectedly; its lease will expire and it will run again');
       })
       .finally(() => {
         this.running.delete(id);
-        this.observer?.inFlight?.(this.running.size);
-        this.scheduleFlush();
+        this.startWaiting();
+        this.queuePump();
       });
     this.running.set(id, run);
-    this.observer?.inFlight?.(this.running.size);
   }
 
-  private async run({ delivery, event }: LeasedDelivery): Promise<void> {
+  private async run([id, eventId, route, sink, orderingKey, attempts, redrives, origin, eventJson]: LeasedEntry): Promise<void> {
+    const delivery = { id, eventId, route, sink, orderingKey, attempts, redrives, origin };
     const target = this.targets.get(delivery.sink);
     if (target === undefined) {
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      this.release(delivery.id);
       return;
     }
     const breaker = this.breakers.get(delivery.sink);
     const permit = breaker?.acquire();
     if (breaker !== undefined && permit === undefined) {
-      // Paused while this one was being leased: give it back, no attempt spent.
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      // Paused while this one was being leased or waited: give it back, no attempt spent.
+      this.release(delivery.id);
       this.wakeAt(this.now() + breaker.waitMs());
       return;
     }
     const stats = this.stats.get(target.name)!;
     const attempt = delivery.attempts + 1;
-    const context: AttemptContext = { deliveryId: delivery.id, route: delivery.route, attempt, orderingKey: delivery.orderingKey };
+    const context: AttemptContext = {
+      deliveryId: delivery.id,
+      route: delivery.route,
+      attempt,
+      orderingKey: delivery.orderingKey,
+      redelivery: delivery.redrives + (delivery.origin === 'replay' ? 1 : 0),
+    };
     const startedAt = this.now();
     const t0 = performance.now();
     let outcome: AttemptOutcome;
     stats.inFlight++;
     try {
-      outcome = await target.deliver(event, context);
+      outcome = await target.deliver(payloadFromJson(delivery.eventId, eventJson), context);
     } catch (error) {
       outcome = handlerOutcome(Math.round(performance.now() - t0), { error });
     } finally {
@@ -481,20 +619,19 @@ export class DeliveryWorker {
         'delivery dead-lettered',
       );
     }
-    const record: AttemptRecord = {
-      deliveryId: delivery.id,
-      owner: this.owner,
-      attempt: { startedAt, latencyMs: outcome.latencyMs, outcome: outcome.classification },
-      next,
+    this.records.push([
+      delivery.id,
+      startedAt,
+      outcome.latencyMs,
+      outcome.classification,
+      outcome.statusCode ?? null,
+      outcome.errorCode ?? null,
+      outcome.error ?? null,
+      outcome.detail ?? null,
+      outcome.retryAfterMs ?? null,
+      next.state === 'pending' ? next.nextAttemptAt : next.state,
       now,
-    };
-    const a = record.attempt;
-    if (outcome.statusCode !== undefined) a.statusCode = outcome.statusCode;
-    if (outcome.errorCode !== undefined) a.errorCode = outcome.errorCode;
-    if (outcome.error !== undefined) a.error = outcome.error;
-    if (outcome.detail !== undefined) a.detail = outcome.detail;
-    if (outcome.retryAfterMs !== undefined) a.retryAfterMs = outcome.retryAfterMs;
-    this.records.push(record);
+    ]);
   }
 
   /** The pure decision: what follows an attempt under the route's policy. */
@@ -511,28 +648,17 @@ export class DeliveryWorker {
 
   // ---- batched writes ------------------------------------------------------------------
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      void this.flush().then(() => this.schedulePump(0));
-    });
-  }
-
-  /** Writes the outcomes collected so far in one transaction; retried until the store takes them. */
+  /** At stop: writes the outcomes collected so far in one transaction; retried until the store takes them. */
   private async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
+    while (this.leasing) await new Promise((resolve) => setImmediate(resolve));
     if (this.records.length === 0) return;
     const batch = this.records;
     this.records = [];
     this.flushing = (async () => {
       for (let failures = 0; ; failures++) {
         try {
-          const { stale } = await this.store.recordAttempts(batch);
-          if (stale.length > 0) {
-            this.logger?.warn({ deliveries: stale }, 'attempts finished after their lease was taken over; outcome logged, state left to the new owner');
-          }
+          this.logStale((await this.store.settleDeliveries({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
           return;
         } catch (error) {
           this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');
@@ -550,7 +676,7 @@ export class DeliveryWorker {
   }
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0) return;
+    if (this.running.size === 0 && this.waiting.length === 0) return;
     try {
       await this.store.renewLeases(this.owner, this.now(), this.leaseMs);
     } catch (error) {

@@ -113,6 +113,60 @@ export interface LeaseRequest {
   sinks: string[];
 }
 
+/**
+ * A leased delivery as {@link DeliveryStore.settleDeliveries} returns it, with its event as
+ * the store keeps it: the JSON text `serializeEvent` wrote (`parseEventJson` reads it back),
+ * which sinks that send JSON send as is. A tuple, because it crosses threads (the SQLite
+ * store runs on its own) and the structured clone of a tuple costs a fraction of an object
+ * with named keys.
+ */
+export type LeasedEntry = [
+  id: number,
+  eventId: string,
+  route: string,
+  sink: string,
+  orderingKey: string,
+  attempts: number,
+  redrives: number,
+  origin: DeliveryOrigin,
+  eventJson: string,
+];
+
+/**
+ * One attempt's outcome as `settleDeliveries` takes it (a tuple for the same reason as
+ * {@link LeasedEntry}): what {@link AttemptRecord} says, with `next` as `'succeeded'`,
+ * `'dead'`, or the epoch ms of the retry, and `at` its `now`.
+ */
+export type OutcomeEntry = [
+  deliveryId: number,
+  startedAt: number,
+  latencyMs: number,
+  outcome: Classification,
+  statusCode: number | null,
+  errorCode: string | null,
+  error: string | null,
+  detail: string | null,
+  retryAfterMs: number | null,
+  next: 'succeeded' | 'dead' | number,
+  at: number,
+];
+
+/** A worker's round trip: outcomes to record, then (optionally) deliveries to lease, in one transaction. */
+export interface SettleRequest {
+  /** The worker that made the attempts and takes the leases. */
+  owner: string;
+  /** Epoch ms, for the lease. */
+  now: number;
+  outcomes: OutcomeEntry[];
+  /** Up to `limit` due, runnable deliveries of `sinks`, leased for `leaseMs` (as {@link LeaseRequest}). */
+  lease?: { leaseMs: number; limit: number; sinks: string[] };
+}
+
+export interface SettleResult extends RecordAttemptsResult {
+  /** What `lease` took, after the outcomes moved their lanes on (a lane's next delivery may be among them). */
+  leased: LeasedEntry[];
+}
+
 /** Where a delivery goes after an attempt; decided by the worker from the route's retry policy. */
 export type NextStep = { state: 'succeeded' } | { state: 'dead' } | { state: 'pending'; nextAttemptAt: number };
 
@@ -201,6 +255,13 @@ export interface DeliveryStore {
    * finish the delivery and promote the next one of its lane; `pending` schedules a retry.
    */
   recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult>;
+
+  /**
+   * The worker's round trip: {@link recordAttempts} and then {@link leaseDeliveries} in ONE
+   * transaction, in the compact forms {@link OutcomeEntry} and {@link LeasedEntry}. One
+   * commit per batch of finished attempts and next deliveries, instead of one for each.
+   */
+  settleDeliveries(request: SettleRequest): Promise<SettleResult>;
 
   getDelivery(id: number): Promise<DeliveryWithAttempts | undefined>;
 

@@ -13,6 +13,7 @@
  */
 import type { EventType } from '../events/types.js';
 import type {
+  AttemptRecord,
   Delivery,
   DeliveryAttempt,
   DeliveryBacklog,
@@ -20,6 +21,8 @@ import type {
   DeliveryOrigin,
   DeliveryRoute,
   DeliveryState,
+  LeasedEntry,
+  OutcomeEntry,
 } from './deliveries.js';
 import { addAnyOf, addEq, type Condition } from './conditions.js';
 
@@ -122,6 +125,29 @@ export function toAttempt(rec: DeliveryAttemptRecord): DeliveryAttempt {
   if (rec.detail !== null) a.detail = rec.detail;
   if (rec.retry_after_ms !== null) a.retryAfterMs = rec.retry_after_ms;
   return a;
+}
+
+/** A leased row as `settleDeliveries` hands it out. */
+export function leasedEntry(rec: DeliveryRecord, eventJson: string): LeasedEntry {
+  return [rec.id, rec.event_id, rec.route, rec.sink, rec.ordering_key, rec.attempts, rec.redrives, rec.origin as DeliveryOrigin, eventJson];
+}
+
+/** What `settleDeliveries` is told, as `recordAttempts` takes it. */
+export function attemptRecordOf(owner: string, entry: OutcomeEntry): AttemptRecord {
+  const [deliveryId, startedAt, latencyMs, outcome, statusCode, errorCode, error, detail, retryAfterMs, next, at] = entry;
+  const attempt: AttemptRecord['attempt'] = { startedAt, latencyMs, outcome };
+  if (statusCode !== null) attempt.statusCode = statusCode;
+  if (errorCode !== null) attempt.errorCode = errorCode;
+  if (error !== null) attempt.error = error;
+  if (detail !== null) attempt.detail = detail;
+  if (retryAfterMs !== null) attempt.retryAfterMs = retryAfterMs;
+  return {
+    deliveryId,
+    owner,
+    attempt,
+    next: typeof next === 'number' ? { state: 'pending', nextAttemptAt: next } : { state: next },
+    now: at,
+  };
 }
 
 /** An attempt's error or detail text as stored: at most {@link MAX_ERROR_CHARS}, NULL when absent. */

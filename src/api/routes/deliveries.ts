@@ -9,6 +9,7 @@
  * - `POST /api/dead-letters/redrive`     `{ "id": 7 }`, `{ "ids": [...] }`, `{ "filter": {...} }` or `{ "all": true }`
  * - `POST /api/replay`                   `{ "route", "eventIds" | "since"/"until" | "filter", "dryRun"?, "limit"? }`
  * - `GET  /api/sinks`                    breaker state, success rate, latency and backlog per sink and handler
+ * - `POST /api/sinks/:name/probe`        ends the sink's circuit-breaker cool-down: the next delivery goes now
  *
  * Times in answers are ISO-8601 UTC; keys that do not apply are omitted. Bad input is
  * answered 400 with `{ error, message, parameter }`, the message starting with the key.
@@ -23,7 +24,7 @@ import type { Store } from '../../store/store.js';
 
 export interface DeliveryRoutesOptions {
   store: Pick<Store, 'listDeliveries' | 'getDelivery'>;
-  delivery: Pick<DeliveryRuntime, 'redrive' | 'replay' | 'sinkStatus'>;
+  delivery: Pick<DeliveryRuntime, 'redrive' | 'replay' | 'sinkStatus' | 'probe' | 'pausedSinks'>;
   /** An `onRequest` check run before every route here (the admin guard of `api/auth.ts`). */
   guard?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
@@ -246,7 +247,19 @@ export async function deliveryRoutes(app: FastifyInstance, options: DeliveryRout
           : 'filter' in body
             ? await delivery.redrive({ filter: filterOf(body.filter) })
             : await delivery.redrive({ all: true });
-    return { redriven: ids.length, ids };
+    // When delivery really starts: now, unless a sink's circuit breaker holds it back.
+    const paused = delivery.pausedSinks().map(({ sink, breaker }) => ({
+      sink,
+      breaker: breaker.state,
+      deliveryStartsAt: iso(breaker.nextProbeAt ?? Date.now()),
+    }));
+    const message =
+      ids.length === 0
+        ? 'nothing to redrive'
+        : paused.length === 0
+          ? 'delivery starts now'
+          : `delivery starts now, except to ${paused.map((p) => `${p.sink} (circuit ${p.breaker}, next probe at ${p.deliveryStartsAt}; probe now with POST /api/sinks/${p.sink}/probe)`).join(', ')}`;
+    return { redriven: ids.length, ids, message, ...(paused.length > 0 ? { pausedSinks: paused } : {}) };
   });
 
   app.post('/replay', async (request) => {
@@ -267,5 +280,22 @@ export async function deliveryRoutes(app: FastifyInstance, options: DeliveryRout
   app.get('/sinks', async () => {
     const items = await delivery.sinkStatus();
     return { items: items.map(sinkView) };
+  });
+
+  app.post('/sinks/:name/probe', async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const result = delivery.probe(name);
+    if (result === undefined) return fail(reply, 404, `no sink ${name}`);
+    const { breaker, ...rest } = result;
+    const message = result.probing
+      ? 'circuit cool-down ended: the next delivery goes now as the probe'
+      : breaker === undefined || breaker.state === 'closed'
+        ? 'circuit closed: deliveries are not held back'
+        : 'a probe is already under way';
+    return {
+      ...rest,
+      message,
+      ...(breaker !== undefined ? { breaker: { state: breaker.state, ...(breaker.nextProbeAt !== undefined ? { nextProbeAt: iso(breaker.nextProbeAt) } : {}) } } : {}),
+    };
   });
 }

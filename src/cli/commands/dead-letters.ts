@@ -81,9 +81,12 @@ export async function runDeadLetters(action: string, ids: string[], opts: DeadLe
     } else {
       body = opts.all ? { all: true } : { filter };
     }
-    const result = await client.post<{ redriven: number; ids: number[] }>('/api/dead-letters/redrive', body);
+    const result = await client.post<{ redriven: number; ids: number[]; message?: string }>('/api/dead-letters/redrive', body);
     if (opts.json) out(JSON.stringify(result));
-    else out(`redriven ${result.redriven} dead letter${result.redriven === 1 ? '' : 's'}${result.ids.length > 0 ? `: ${result.ids.join(', ')}` : ''}`);
+    else {
+      out(`redriven ${result.redriven} dead letter${result.redriven === 1 ? '' : 's'}${result.ids.length > 0 ? `: ${result.ids.join(', ')}` : ''}`);
+      if (result.redriven > 0 && result.message !== undefined) out(result.message.replace(/POST \/api\/sinks\/([^/]+)\/probe/g, '`bluetick sinks probe $1`'));
+    }
     return 0;
   }
   throw new ExitError(2, `dead-letters: unknown action "${action}" (expected list or redrive)`);

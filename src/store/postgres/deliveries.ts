@@ -34,15 +34,19 @@ import type {
   NewDelivery,
   RecordAttemptsResult,
   RedriveSelector,
+  SettleRequest,
+  SettleResult,
 } from '../deliveries.js';
 import {
   ATTEMPT_COLUMNS,
+  attemptRecordOf,
   backlogOf,
   clipError,
   copyRoutes,
   DELIVERY_COLUMNS,
   deliveryConditions,
   LEASE_EXPIRED,
+  leasedEntry,
   toAttempt,
   toDelivery,
   type DeliveryAttemptRecord,
@@ -144,64 +148,81 @@ export class PostgresDeliveries {
     return out.sort((a, b) => a.id - b.id);
   }
 
-  async leaseDeliveries({ owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<LeasedDelivery[]> {
-    if (limit < 1 || sinks.length === 0) return [];
+  async leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
+    if (request.limit < 1 || request.sinks.length === 0) return [];
+    const leased = await this.transaction((db) => this.lease(db, request));
+    return leased.map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
+  }
+
+  async settleDeliveries({ owner, now, outcomes, lease }: SettleRequest): Promise<SettleResult> {
+    const leasing = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0;
+    if (outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
+    const records = outcomes.map((o) => attemptRecordOf(owner, o));
+    const result = await this.transaction(async (db) => {
+      const recorded = records.length > 0 ? await this.record(db, records) : { applied: [], stale: [], wake: false };
+      const leased = leasing ? await this.lease(db, { owner, now, ...lease }) : [];
+      return { ...recorded, leased: leased.map(({ rec, eventJson }) => leasedEntry(rec, eventJson)) };
+    });
+    if (result.wake) this.wake();
+    return { applied: result.applied, stale: result.stale, leased: result.leased };
+  }
+
+  /** Takes due, runnable deliveries inside the caller's transaction. */
+  private async lease(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
     const want = Math.max(1, Math.floor(limit));
     const sinkList = [...new Set(sinks)];
-    return this.transaction(async (db) => {
-      // Expired leases first: they were due before anything queued behind them.
-      const expired = await db.query<{ id: number; updated_at: number; lease_owner: string | null }>(
-        `SELECT id, updated_at, lease_owner FROM deliveries
-         WHERE state = 'in_flight' AND sink = ANY($1::text[]) AND lease_expires_at <= $2
-         ORDER BY lease_expires_at LIMIT $3
-         FOR UPDATE SKIP LOCKED`,
-        [sinkList, now, want],
+    // Expired leases first: they were due before anything queued behind them.
+    const expired = await db.query<{ id: number; updated_at: number; lease_owner: string | null }>(
+      `SELECT id, updated_at, lease_owner FROM deliveries
+       WHERE state = 'in_flight' AND sink = ANY($1::text[]) AND lease_expires_at <= $2
+       ORDER BY lease_expires_at LIMIT $3
+       FOR UPDATE SKIP LOCKED`,
+      [sinkList, now, want],
+    );
+    const ids = expired.rows.map((r) => r.id);
+    if (ids.length < want) {
+      // Per sink (its own index range), then fair across sinks: oldest due first overall.
+      const due = await db.query<{ id: number }>(
+        `SELECT d.id FROM unnest($1::text[]) AS s(sink)
+         CROSS JOIN LATERAL (
+           SELECT id, next_attempt_at FROM deliveries
+           WHERE state = 'pending' AND NOT blocked AND sink = s.sink AND next_attempt_at <= $2
+           ORDER BY next_attempt_at, id LIMIT $3
+           FOR UPDATE SKIP LOCKED) d
+         ORDER BY d.next_attempt_at, d.id LIMIT $3`,
+        [sinkList, now, want - ids.length],
       );
-      const ids = expired.rows.map((r) => r.id);
-      if (ids.length < want) {
-        // Per sink (its own index range), then fair across sinks: oldest due first overall.
-        const due = await db.query<{ id: number }>(
-          `SELECT d.id FROM unnest($1::text[]) AS s(sink)
-           CROSS JOIN LATERAL (
-             SELECT id, next_attempt_at FROM deliveries
-             WHERE state = 'pending' AND NOT blocked AND sink = s.sink AND next_attempt_at <= $2
-             ORDER BY next_attempt_at, id LIMIT $3
-             FOR UPDATE SKIP LOCKED) d
-           ORDER BY d.next_attempt_at, d.id LIMIT $3`,
-          [sinkList, now, want - ids.length],
-        );
-        for (const r of due.rows) ids.push(r.id);
-      }
-      if (ids.length === 0) return [];
+      for (const r of due.rows) ids.push(r.id);
+    }
+    if (ids.length === 0) return [];
 
-      if (expired.rows.length > 0) {
-        const lost = expired.rows;
-        await db.query(
-          `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, error_code, error, owner)
-           SELECT id, started, GREATEST(0, $2 - started), 'retry', 'lease-expired', $3, owner
-           FROM unnest($1::bigint[], $4::bigint[], $5::text[]) AS u(id, started, owner)`,
-          [lost.map((r) => r.id), now, LEASE_EXPIRED, lost.map((r) => r.updated_at), lost.map((r) => r.lease_owner ?? '')],
-        );
-        await db.query(
-          `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, last_status_code = NULL, last_attempt_at = $3
-           WHERE id = ANY($1::bigint[])`,
-          [lost.map((r) => r.id), LEASE_EXPIRED, now],
-        );
-      }
-      const taken = await db.query<DeliveryRecord>(
-        `UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3
-         WHERE id = ANY($4::bigint[]) RETURNING ${DELIVERY_COLUMNS}`,
-        [owner, now + leaseMs, now, ids],
+    if (expired.rows.length > 0) {
+      const lost = expired.rows;
+      await db.query(
+        `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, error_code, error, owner)
+         SELECT id, started, GREATEST(0, $2 - started), 'retry', 'lease-expired', $3, owner
+         FROM unnest($1::bigint[], $4::bigint[], $5::text[]) AS u(id, started, owner)`,
+        [lost.map((r) => r.id), now, LEASE_EXPIRED, lost.map((r) => r.updated_at), lost.map((r) => r.lease_owner ?? '')],
       );
-      const byId = new Map(taken.rows.map((r) => [r.id, r]));
-      const bodies = await db.query<{ seq: number; body: string }>('SELECT seq, body FROM events WHERE seq = ANY($1::bigint[])', [
-        taken.rows.map((r) => r.event_seq),
-      ]);
-      const bodyOf = new Map(bodies.rows.map((r) => [r.seq, r.body]));
-      return ids.map((id) => {
-        const rec = byId.get(id)!;
-        return { delivery: toDelivery(rec), event: parseEventJson(bodyOf.get(rec.event_seq)!) };
-      });
+      await db.query(
+        `UPDATE deliveries SET attempts = attempts + 1, last_error = $2, last_status_code = NULL, last_attempt_at = $3
+         WHERE id = ANY($1::bigint[])`,
+        [lost.map((r) => r.id), LEASE_EXPIRED, now],
+      );
+    }
+    const taken = await db.query<DeliveryRecord>(
+      `UPDATE deliveries SET state = 'in_flight', lease_owner = $1, lease_expires_at = $2, updated_at = $3
+       WHERE id = ANY($4::bigint[]) RETURNING ${DELIVERY_COLUMNS}`,
+      [owner, now + leaseMs, now, ids],
+    );
+    const byId = new Map(taken.rows.map((r) => [r.id, r]));
+    const bodies = await db.query<{ seq: number; body: string }>('SELECT seq, body FROM events WHERE seq = ANY($1::bigint[])', [
+      taken.rows.map((r) => r.event_seq),
+    ]);
+    const bodyOf = new Map(bodies.rows.map((r) => [r.seq, r.body]));
+    return ids.map((id) => {
+      const rec = byId.get(id)!;
+      return { rec, eventJson: bodyOf.get(rec.event_seq)! };
     });
   }
 
@@ -227,96 +248,99 @@ export class PostgresDeliveries {
 
   async recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
     if (records.length === 0) return { applied: [], stale: [] };
-    const ids = [...new Set(records.map((r) => r.deliveryId))];
-    const result = await this.transaction(async (db) => {
-      // The lanes of the deliveries that may finish, locked before any row changes.
-      const lanes = await db.query<{ route: string; ordering_key: string }>(
-        'SELECT DISTINCT route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[])',
-        [records.filter((r) => r.next.state !== 'pending').map((r) => r.deliveryId)],
-      );
-      await this.lockLanes(db, lanes.rows.map((l) => [l.route, l.ordering_key]));
-
-      await db.query(
-        `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail,
-                                        retry_after_ms, owner)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[],
-                              $9::int[], $10::text[])`,
-        [
-          records.map((r) => r.deliveryId),
-          records.map((r) => r.attempt.startedAt),
-          records.map((r) => Math.max(0, Math.round(r.attempt.latencyMs))),
-          records.map((r) => r.attempt.outcome),
-          records.map((r) => r.attempt.statusCode ?? null),
-          records.map((r) => r.attempt.errorCode ?? null),
-          records.map((r) => clipError(r.attempt.error)),
-          records.map((r) => clipError(r.attempt.detail)),
-          records.map((r) => r.attempt.retryAfterMs ?? null),
-          records.map((r) => r.owner),
-        ],
-      );
-
-      const current = await db.query<{ id: number; state: string; lease_owner: string | null; route: string; ordering_key: string }>(
-        `SELECT id, state, lease_owner, route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
-        [ids],
-      );
-      const live = new Map(current.rows.map((r) => [r.id, r]));
-      const applied: number[] = [];
-      const stale: number[] = [];
-      const retry = { id: [] as number[], at: [] as number[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
-      const done = { id: [] as number[], state: [] as string[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
-      const finishedLanes: Array<[string, string]> = [];
-      for (const r of records) {
-        const rec = live.get(r.deliveryId);
-        if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
-          stale.push(r.deliveryId);
-          continue;
-        }
-        const a = r.attempt;
-        const status = a.statusCode ?? null;
-        const lastError = a.outcome === 'success' ? null : (clipError(a.error) ?? a.errorCode ?? null);
-        const into = r.next.state === 'pending' ? retry : done;
-        into.id.push(r.deliveryId);
-        into.now.push(r.now);
-        into.started.push(a.startedAt);
-        into.status.push(status);
-        into.error.push(lastError);
-        if (r.next.state === 'pending') {
-          retry.at.push(r.next.nextAttemptAt);
-          rec.state = 'pending';
-        } else {
-          done.state.push(r.next.state);
-          rec.state = r.next.state;
-          finishedLanes.push([rec.route, rec.ordering_key]);
-        }
-        applied.push(r.deliveryId);
-      }
-      if (retry.id.length > 0) {
-        await db.query(
-          `UPDATE deliveries d SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
-                  next_attempt_at = u.at, updated_at = u.now, last_attempt_at = u.started, last_status_code = u.status,
-                  last_error = u.error
-           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
-                AS u(id, at, now, started, status, error)
-           WHERE d.id = u.id`,
-          [retry.id, retry.at, retry.now, retry.started, retry.status, retry.error],
-        );
-      }
-      if (done.id.length > 0) {
-        await db.query(
-          `UPDATE deliveries d SET state = u.state, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
-                  updated_at = u.now, last_attempt_at = u.started, completed_at = u.now, last_status_code = u.status,
-                  last_error = u.error
-           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
-                AS u(id, state, now, started, status, error)
-           WHERE d.id = u.id`,
-          [done.id, done.state, done.now, done.started, done.status, done.error],
-        );
-        await this.promote(db, finishedLanes, Math.max(...done.now));
-      }
-      return { applied, stale, wake: done.id.length > 0 || retry.id.length > 0 };
-    });
+    const result = await this.transaction((db) => this.record(db, records));
     if (result.wake) this.wake();
     return { applied: result.applied, stale: result.stale };
+  }
+
+  /** Logs attempts and moves their deliveries on inside the caller's transaction. */
+  private async record(db: Queryable, records: AttemptRecord[]): Promise<RecordAttemptsResult & { wake: boolean }> {
+    const ids = [...new Set(records.map((r) => r.deliveryId))];
+    // The lanes of the deliveries that may finish, locked before any row changes.
+    const lanes = await db.query<{ route: string; ordering_key: string }>(
+      'SELECT DISTINCT route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[])',
+      [records.filter((r) => r.next.state !== 'pending').map((r) => r.deliveryId)],
+    );
+    await this.lockLanes(db, lanes.rows.map((l) => [l.route, l.ordering_key]));
+
+    await db.query(
+      `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail,
+                                      retry_after_ms, owner)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[],
+                            $9::int[], $10::text[])`,
+      [
+        records.map((r) => r.deliveryId),
+        records.map((r) => r.attempt.startedAt),
+        records.map((r) => Math.max(0, Math.round(r.attempt.latencyMs))),
+        records.map((r) => r.attempt.outcome),
+        records.map((r) => r.attempt.statusCode ?? null),
+        records.map((r) => r.attempt.errorCode ?? null),
+        records.map((r) => clipError(r.attempt.error)),
+        records.map((r) => clipError(r.attempt.detail)),
+        records.map((r) => r.attempt.retryAfterMs ?? null),
+        records.map((r) => r.owner),
+      ],
+    );
+
+    const current = await db.query<{ id: number; state: string; lease_owner: string | null; route: string; ordering_key: string }>(
+      `SELECT id, state, lease_owner, route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    const live = new Map(current.rows.map((r) => [r.id, r]));
+    const applied: number[] = [];
+    const stale: number[] = [];
+    const retry = { id: [] as number[], at: [] as number[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
+    const done = { id: [] as number[], state: [] as string[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
+    const finishedLanes: Array<[string, string]> = [];
+    for (const r of records) {
+      const rec = live.get(r.deliveryId);
+      if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
+        stale.push(r.deliveryId);
+        continue;
+      }
+      const a = r.attempt;
+      const status = a.statusCode ?? null;
+      const lastError = a.outcome === 'success' ? null : (clipError(a.error) ?? a.errorCode ?? null);
+      const into = r.next.state === 'pending' ? retry : done;
+      into.id.push(r.deliveryId);
+      into.now.push(r.now);
+      into.started.push(a.startedAt);
+      into.status.push(status);
+      into.error.push(lastError);
+      if (r.next.state === 'pending') {
+        retry.at.push(r.next.nextAttemptAt);
+        rec.state = 'pending';
+      } else {
+        done.state.push(r.next.state);
+        rec.state = r.next.state;
+        finishedLanes.push([rec.route, rec.ordering_key]);
+      }
+      applied.push(r.deliveryId);
+    }
+    if (retry.id.length > 0) {
+      await db.query(
+        `UPDATE deliveries d SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                next_attempt_at = u.at, updated_at = u.now, last_attempt_at = u.started, last_status_code = u.status,
+                last_error = u.error
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
+              AS u(id, at, now, started, status, error)
+         WHERE d.id = u.id`,
+        [retry.id, retry.at, retry.now, retry.started, retry.status, retry.error],
+      );
+    }
+    if (done.id.length > 0) {
+      await db.query(
+        `UPDATE deliveries d SET state = u.state, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                updated_at = u.now, last_attempt_at = u.started, completed_at = u.now, last_status_code = u.status,
+                last_error = u.error
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[])
+              AS u(id, state, now, started, status, error)
+         WHERE d.id = u.id`,
+        [done.id, done.state, done.now, done.started, done.status, done.error],
+      );
+      await this.promote(db, finishedLanes, Math.max(...done.now));
+    }
+    return { applied, stale, wake: done.id.length > 0 || retry.id.length > 0 };
   }
 
   /** Lanes that lost their runnable delivery: let the oldest waiting one of each run. */

@@ -82,6 +82,8 @@ import type {
   NewDelivery,
   RecordAttemptsResult,
   RedriveSelector,
+  SettleRequest,
+  SettleResult,
 } from '../deliveries.js';
 import type {
   ContactFilter,
@@ -627,6 +629,10 @@ export class PostgresStore implements Store {
 
   recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
     return this.deliveries.recordAttempts(records);
+  }
+
+  settleDeliveries(request: SettleRequest): Promise<SettleResult> {
+    return this.deliveries.settleDeliveries(request);
   }
 
   getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {

@@ -34,15 +34,19 @@ import type {
   NewDelivery,
   RecordAttemptsResult,
   RedriveSelector,
+  SettleRequest,
+  SettleResult,
 } from '../deliveries.js';
 import {
   ATTEMPT_COLUMNS,
+  attemptRecordOf,
   backlogOf,
   clipError,
   copyRoutes,
   DELIVERY_COLUMNS,
   deliveryConditions,
   LEASE_EXPIRED,
+  leasedEntry,
   toAttempt,
   toDelivery,
   type DeliveryAttemptRecord,
@@ -53,6 +57,12 @@ import { pageOf, whereOf } from './sql.js';
 
 /** SQLite returns `blocked` as 0/1. */
 type DeliveryRecord = AnyDeliveryRecord<number>;
+
+/** A leased row with its event as stored. */
+interface Leased {
+  rec: DeliveryRecord;
+  eventJson: string;
+}
 
 function prepare(db: Database.Database) {
   return {
@@ -100,6 +110,9 @@ function prepare(db: Database.Database) {
        WHERE id = ? AND state = 'in_flight' AND lease_owner = ?`,
     ),
     byId: db.prepare<[number], DeliveryRecord>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`),
+    leaseOf: db.prepare<[number], { state: string; lease_owner: string | null; route: string; ordering_key: string }>(
+      'SELECT state, lease_owner, route, ordering_key FROM deliveries WHERE id = ?',
+    ),
     insertAttempt: db.prepare<
       [number, number, number, string, number | null, string | null, string | null, string | null, number | null, string]
     >(
@@ -142,8 +155,9 @@ export class SqliteDeliveries {
   private routes: DeliveryRoute[] = [];
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
-  private readonly leaseTx: (request: LeaseRequest) => LeasedDelivery[];
+  private readonly leaseTx: (request: LeaseRequest) => Leased[];
   private readonly recordTx: (records: AttemptRecord[]) => RecordAttemptsResult;
+  private readonly settleTx: (request: SettleRequest) => SettleResult;
   private readonly redriveTx: (ids: number[], now: number) => number[];
   private readonly enqueueTx: (items: NewDelivery[], now: number) => EnqueueResult;
 
@@ -151,8 +165,10 @@ export class SqliteDeliveries {
     this.db = db;
     const lease = db.transaction((request: LeaseRequest) => this.lease(request)).immediate;
     const record = db.transaction((records: AttemptRecord[]) => this.record(records)).immediate;
+    const settle = db.transaction((request: SettleRequest) => this.settle(request)).immediate;
     this.leaseTx = (request) => this.relaxed(() => lease(request));
     this.recordTx = (records) => this.relaxed(() => record(records));
+    this.settleTx = (request) => this.relaxed(() => settle(request));
     this.redriveTx = db.transaction((ids: number[], now: number) => this.redrive(ids, now)).immediate;
     this.enqueueTx = db.transaction((items: NewDelivery[], now: number) => this.enqueue(items, now)).immediate;
   }
@@ -205,10 +221,26 @@ export class SqliteDeliveries {
 
   leaseDeliveries(request: LeaseRequest): LeasedDelivery[] {
     if (request.limit < 1 || request.sinks.length === 0) return [];
-    return this.leaseTx(request);
+    return this.leaseTx(request).map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
   }
 
-  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): LeasedDelivery[] {
+  settleDeliveries(request: SettleRequest): SettleResult {
+    const leasing = request.lease !== undefined && request.lease.limit >= 1 && request.lease.sinks.length > 0;
+    if (request.outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
+    return this.settleTx(request);
+  }
+
+  private settle({ owner, now, outcomes, lease }: SettleRequest): SettleResult {
+    const records = outcomes.map((o) => attemptRecordOf(owner, o));
+    const { applied, stale } = records.length > 0 ? this.record(records) : { applied: [], stale: [] };
+    const leased =
+      lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0
+        ? this.lease({ owner, now, ...lease }).map(({ rec, eventJson }) => leasedEntry(rec, eventJson))
+        : [];
+    return { applied, stale, leased };
+  }
+
+  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): Leased[] {
     const q = this.q;
     const want = Math.max(1, Math.floor(limit));
     // Expired leases first: they were due before anything queued behind them.
@@ -227,7 +259,7 @@ export class SqliteDeliveries {
       ids = ids.concat(due.slice(0, want - ids.length).map((r) => r.id));
     }
     const expiredSet = new Set(expired);
-    const out: LeasedDelivery[] = [];
+    const out: Leased[] = [];
     for (const id of ids) {
       if (expiredSet.has(id)) {
         const before = q.byId.get(id)!;
@@ -237,7 +269,7 @@ export class SqliteDeliveries {
         q.countLost.run(LEASE_EXPIRED, now, id);
       }
       const rec = q.take.get(owner, now + leaseMs, now, id)!;
-      out.push({ delivery: toDelivery(rec), event: parseEventJson(q.eventBody.get(rec.event_seq)!) });
+      out.push({ rec, eventJson: q.eventBody.get(rec.event_seq)! });
     }
     return out;
   }
@@ -282,7 +314,7 @@ export class SqliteDeliveries {
         a.retryAfterMs ?? null,
         r.owner,
       );
-      const rec = q.byId.get(r.deliveryId);
+      const rec = q.leaseOf.get(r.deliveryId);
       if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
         stale.push(r.deliveryId);
         continue;

@@ -83,6 +83,8 @@ import type {
   NewDelivery,
   RecordAttemptsResult,
   RedriveSelector,
+  SettleRequest,
+  SettleResult,
 } from '../deliveries.js';
 
 export interface SqliteStoreOptions {
@@ -560,6 +562,10 @@ export class SqliteStore implements Store {
 
   async recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
     return this.deliveries.recordAttempts(records);
+  }
+
+  async settleDeliveries(request: SettleRequest): Promise<SettleResult> {
+    return this.deliveries.settleDeliveries(request);
   }
 
   async getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {
