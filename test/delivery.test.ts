@@ -281,9 +281,10 @@ describe('delivery controls', () => {
       sinks: [{ name: 'paused', type: 'http', url: rx.url, secret: newSecret(), concurrency: 1, breaker: { failureThreshold: 2, cooldownMs: 600_000, maxCooldownMs: 600_000 } }],
       routes: [{ name: 'paused', sink: 'paused', retry: { maxAttempts: 1 } }],
     });
+    const admin = { authorization: `Bearer ${running.adminToken.token}` };
     await post(running, metaMessages([{ from: '447700900301', id: 'wamid.probe.1' }, { from: '447700900302', id: 'wamid.probe.2' }, { from: '447700900303', id: 'wamid.probe.3' }]));
     type Sink = { name: string; breaker?: { state: string; nextProbeAt?: string } };
-    await waitFor('the breaker to open', async () => (await json<{ items: Sink[] }>(`${running.url}/api/sinks`)).items[0]!.breaker?.state === 'open');
+    await waitFor('the breaker to open', async () => (await json<{ items: Sink[] }>(`${running.url}/api/sinks`, { headers: admin })).items[0]!.breaker?.state === 'open');
     // maxAttempts 1: each failure is a dead letter (the third was under way when the breaker opened).
     await settled(running, 'paused', 3);
     down = false;
@@ -291,7 +292,7 @@ describe('delivery controls', () => {
     // The receiver is back, but the breaker would wait 10 minutes: the redrive answer says so.
     const redrive = await json<{ redriven: number; message: string; pausedSinks: Array<{ sink: string; breaker: string; deliveryStartsAt: string }> }>(
       `${running.url}/api/dead-letters/redrive`,
-      { body: { all: true } },
+      { body: { all: true }, headers: admin },
     );
     expect(redrive.redriven).toBe(3);
     expect(redrive.pausedSinks).toEqual([{ sink: 'paused', breaker: 'open', deliveryStartsAt: expect.any(String) }]);
@@ -300,7 +301,7 @@ describe('delivery controls', () => {
     const before = rx.requests.length;
 
     const out = sink();
-    const env = { BLUETICK_URL: running.url };
+    const env = { BLUETICK_URL: running.url, BLUETICK_ADMIN_TOKEN: running.adminToken.token };
     expect(await runSinks('probe', ['paused'], {}, { stdout: out.stream, env })).toBe(0);
     expect(out.text()).toContain('paused: circuit cool-down ended');
     await waitFor('all three delivered', async () => {
@@ -308,9 +309,9 @@ describe('delivery controls', () => {
       return items.length === 3;
     });
     expect(rx.requests.length).toBeGreaterThan(before);
-    expect((await json<{ items: Sink[] }>(`${running.url}/api/sinks`)).items[0]!.breaker).toMatchObject({ state: 'closed' });
+    expect((await json<{ items: Sink[] }>(`${running.url}/api/sinks`, { headers: admin })).items[0]!.breaker).toMatchObject({ state: 'closed' });
     // Unknown sinks are named; a closed breaker has nothing to cut short.
-    expect((await http(`${running.url}/api/sinks/nope/probe`, { method: 'POST', body: {} })).status).toBe(404);
+    expect((await http(`${running.url}/api/sinks/nope/probe`, { method: 'POST', body: {}, headers: admin })).status).toBe(404);
     const again = sink();
     expect(await runSinks('probe', ['paused'], {}, { stdout: again.stream, env })).toBe(0);
     expect(again.text()).toContain('circuit closed');

@@ -9,12 +9,12 @@ import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { rawExchange } from './helpers/raw-http.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
 
-const AUTH = encodeBasicAuthorization('enablex', 's3cret');
+const AUTH = encodeBasicAuthorization('enablex', 's3cret-long-enough-16');
 const BODY = '{"messages":[],"business_phone":"919876500001"}';
 const LOOPBACK = /^(127\.0\.0\.1|::ffff:127\.0\.0\.1)$/;
 
 function written(behindProxy: boolean) {
-  return { server: { behindProxy }, channels: [{ name: 'enablex', provider: 'enablex' as const, basicAuth: ['enablex:s3cret'] }] };
+  return { server: { behindProxy }, channels: [{ name: 'enablex', provider: 'enablex' as const, basicAuth: ['enablex:s3cret-long-enough-16'] }] };
 }
 
 /** Posts with the given header lines (several lines of one name stay several lines). */

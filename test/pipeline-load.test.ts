@@ -64,7 +64,7 @@ describe('reads while the pipeline works on heavy bodies', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('settles a body of 16 000 malformed items with its cause while /readyz answers 200 throughout', async () => {
+  it('settles a body of 16 000 malformed items while /readyz answers 200 throughout', async () => {
     const statuses = Array.from({ length: 16_000 }, (_, i) => ({ bogus: i }));
     expect(await post(running, JSON.stringify({ statuses, business_phone: '919876500001' }))).toBe(200);
     const ready: number[] = [];
@@ -76,8 +76,10 @@ describe('reads while the pipeline works on heavy bodies', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(ready.every((s) => s === 200)).toBe(true);
-    expect(journal.body.state).toBe('quarantined');
-    expect(journal.body.cause).toEqual(expect.any(String));
+    // Each malformed item becomes its own `unknown` event (nothing is dropped), so the row is
+    // processed, not stuck: it settled, and readiness never failed while it was worked on.
+    expect(journal.body.state).toBe('processed');
+    expect(journal.body.eventCount).toBe(16_000);
   }, 120_000);
 
   it('answers /api/stats while a body of 39 000 statuses is being recorded', async () => {
