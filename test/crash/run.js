@@ -25,7 +25,7 @@ import { freePort, privateBuild, sha256, sleep, startServerProcess, writeConfig 
 const build = await privateBuild();
 const { normalize } = await build.load('events/normalize.js');
 const { DEFAULT_ACCOUNTS } = await build.load('trigger/build.js');
-const { TRIGGER_KINDS } = await build.load('trigger/kinds.js');
+const { TRIGGER_KINDS, kindSupports } = await build.load('trigger/kinds.js');
 const { planPosts } = await build.load('trigger/plan.js');
 const { createRng } = await build.load('trigger/rng.js');
 const { sendPosts } = await build.load('trigger/send.js');
@@ -60,8 +60,13 @@ const statuses = {};
 /** Endless: all kinds in random batches, then a few conversations with statuses out of order, and again. */
 function* load(shape) {
   const clock = () => Math.floor(Date.now() / 1000);
+  // The kinds both body shapes carry. Meta's other webhook fields (account, phone, template
+  // components, ...) are left out: the trigger builds them with the same content within one
+  // second, so two posts are one notification and the second counts as a duplicate, which this
+  // suite would report as doubled.
+  const kinds = TRIGGER_KINDS.filter((k) => kindSupports(k, 'enablex'));
   for (;;) {
-    yield* planPosts({ kinds: TRIGGER_KINDS, shape, account: DEFAULT_ACCOUNTS[shape], count: TRIGGER_KINDS.length, batch: 1 + rng.int(4), clock }, rng);
+    yield* planPosts({ kinds, shape, account: DEFAULT_ACCOUNTS[shape], count: kinds.length, batch: 1 + rng.int(4), clock }, rng);
     yield* planPosts({ kinds: [], conversation: true, shape, account: DEFAULT_ACCOUNTS[shape], count: 3, batch: 1 + rng.int(3), reorder: true, clock }, rng);
   }
 }

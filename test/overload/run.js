@@ -26,7 +26,8 @@ import { freePort, privateBuild, memoryOf, sha256, sleep, startServerProcess, wr
 
 const build = await privateBuild();
 const { DEFAULT_ACCOUNTS } = await build.load('trigger/build.js');
-const { TRIGGER_KINDS } = await build.load('trigger/kinds.js');
+const { TRIGGER_KINDS, kindSupports } = await build.load('trigger/kinds.js');
+const ENABLEX_KINDS = TRIGGER_KINDS.filter((k) => kindSupports(k, 'enablex'));
 const { planPosts } = await build.load('trigger/plan.js');
 const { createRng } = await build.load('trigger/rng.js');
 const { sendPosts } = await build.load('trigger/send.js');
@@ -74,7 +75,7 @@ function count(result, body) {
 
 function* small() {
   const clock = () => Math.floor(Date.now() / 1000);
-  for (;;) yield* planPosts({ kinds: TRIGGER_KINDS, shape: 'enablex', account: DEFAULT_ACCOUNTS.enablex, count: TRIGGER_KINDS.length, batch: 2, clock }, rng);
+  for (;;) yield* planPosts({ kinds: ENABLEX_KINDS, shape: 'enablex', account: DEFAULT_ACCOUNTS.enablex, count: ENABLEX_KINDS.length, batch: 2, clock }, rng);
 }
 
 let big = 0;
