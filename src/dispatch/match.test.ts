@@ -169,6 +169,18 @@ describe('contract v2 types', () => {
     expect(names(standby, routes)).toEqual(['standby', 'standby-and-star', 'standby-text']);
   });
 
+  it('gives history.sync only to a route that names it: never to a catch-all, `*` or `history.*`', () => {
+    const history: BluetickEvent = { ...base, id: 'h1', type: 'history.sync', phoneNumberId: '106540352242922' };
+    const routes: RouteConfig[] = [
+      { name: 'no-match', sink: 'a' },
+      { name: 'star', sink: 'a', match: { type: ['*'] } },
+      { name: 'family', sink: 'a', match: { type: ['history.*'] } },
+      { name: 'by-channel', sink: 'a', match: { channel: [base.channel] } },
+      { name: 'history', sink: 'a', match: { type: ['history.sync'] } },
+    ];
+    expect(names(history, routes)).toEqual(['history']);
+  });
+
   it('matches a family pattern and the kinds of the new types', () => {
     const routes: RouteConfig[] = [
       { name: 'account', sink: 'a', match: { type: ['account.*'] } },

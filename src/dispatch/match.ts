@@ -15,7 +15,7 @@ export type EventTypePrefix = PrefixOf<EventType>;
 /**
  * What a route's `type` list may hold: a type by name, every type of a family
  * (`account.*`), or every type (`*`). Patterns never take the types of
- * {@link NAMED_ONLY_TYPES} (`message.standby`): only their name does.
+ * {@link NAMED_ONLY_TYPES} (`message.standby`, `history.sync`): only their name does.
  */
 export type EventTypePattern = EventType | `${EventTypePrefix}.*` | '*';
 
@@ -44,7 +44,7 @@ export function typeAllowed(list: readonly string[] | undefined, type: EventType
 /**
  * What a route accepts. Every key present must match (AND); within one key any listed
  * value matches (OR). A key that is absent, or an empty list, places no constraint,
- * except that `message.standby` only ever matches a `type` list that names it.
+ * except that `message.standby` and `history.sync` only ever match a `type` list that names them.
  */
 export interface RouteMatch {
   type?: EventTypePattern[];
@@ -97,7 +97,8 @@ export function routeMatches(event: BluetickEvent, route: RouteConfig): boolean 
 
 /**
  * The routes that take the event, in config order; one delivery is created per route.
- * A route with no match, or matching `*` or `message.*`, never takes `message.standby`.
+ * A route with no match, or matching `*` or `message.*`, never takes `message.standby`
+ * (nor `history.sync`: `*` and `history.*` do not take it either).
  *
  * @example
  * const routes: RouteConfig[] = [
