@@ -135,6 +135,9 @@ function key(lane: string, ...parts: string[]): string {
  *   `contact.sync` and `phone.*`; `channel:<channel>` for `unknown`, `account.*`,
  *   `flow.status`, `group.update` and template events that name no template.
  *
+ * A user known only by a business-scoped user id (no wa_id) has the lane of that id, as
+ * their conversation does.
+ *
  * Falling back to a coarser key is always safe: it can only serialize more, never let
  * two events of one conversation overtake each other.
  *
@@ -152,20 +155,18 @@ export function orderingKey(event: BluetickEvent): string {
     case 'user.identity':
     case 'conversation.handover':
     case 'call.status':
-      return conversation(event.from);
+      return conversation(event.from ?? event.userId);
     case 'message.echo':
-      return conversation(event.to);
+      return conversation(event.to ?? event.userId);
     case 'message.standby':
-      return conversation(event.from ?? event.recipientId);
+      return conversation(event.from ?? event.recipientId ?? event.userId);
     case 'history.sync':
     case 'contact.sync':
     case 'phone.quality':
     case 'phone.name':
       return key('business', business);
     case 'message.status':
-      return event.recipientId !== undefined
-        ? key('conversation', business, event.recipientId)
-        : key('business', business);
+      return conversation(event.recipientId ?? event.userId);
     case 'template.status':
     case 'template.quality':
     case 'template.category':
