@@ -135,6 +135,25 @@ describe('identity', () => {
     }
   });
 
+  it('follows a system user_changed_user_id from the old BSUID to the new one', async () => {
+    const before = received('b1', 1, { from: P1, userId: U1 });
+    const changed = received('b2', 5, {
+      from: P1,
+      userId: U1,
+      kind: 'system',
+      data: { type: 'system', system: { type: 'user_changed_user_id', previous_user_id: U1, user_id: U2, body: 'User changed' } },
+    });
+    const state = sameInEveryOrder([before, changed]);
+    expect(state.contacts.get(U1)).toMatchObject({ newUserId: U2, userIdChanges: [{ from: U1, to: U2, via: 'user_changed_user_id', at: at(5), eventId: 'b2' }] });
+    const user = await resolveIdentity(U2, (key) => state.contacts.get(key));
+    expect(user?.current).toEqual({ waId: P1, userId: U2 });
+    expect(user?.merges.map((m) => `${m.kind} ${m.from} ${m.to} ${m.via}`)).toEqual([
+      `alias ${P1} ${U1} contacts`,
+      `alias ${P1} ${U2} user_changed_user_id`,
+      `userId ${U1} ${U2} user_changed_user_id`,
+    ]);
+  });
+
   it('keeps a contact row bounded however often the same link repeats', () => {
     const many = Array.from({ length: 200 }, (_, i) => received(`r${i}`, i % 50, { from: P1, userId: U1 }));
     const state = applyEvents(emptyState(), many);
