@@ -2,6 +2,7 @@
  * Identity merges, coexistence (echoes, history, handovers) and the two windows, each
  * checked in every arrival order and against a rebuild from scratch.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BluetickEvent, JsonValue } from '../events/types.js';
 import {
@@ -264,5 +265,73 @@ describe('windows', () => {
     expect(isFreeEntryWindowOpen(conversation, hours(71))).toBe(true);
     expect(isFreeEntryWindowOpen(conversation, hours(72))).toBe(false);
     expect(state.messages.get('wamid.i1')?.inbound?.ctwaClid).toBe('ARAkLkA8rmlFeiCktEJQ');
+  });
+});
+
+describe('order independence (property)', () => {
+  const PHONES = ['111', '222', '333'];
+  const IDS = ['US.1', 'US.2', 'US.3'];
+  const NAMES = ['ann', 'bo'];
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+
+  const specArb = fc.record({
+    shape: fc.constantFrom('message', 'echo', 'status', 'handover', 'identity', 'number', 'user-id'),
+    minute: fc.integer({ min: 0, max: 8 }),
+    message: fc.constantFrom('m1', 'm2', 'm3', 'm4'),
+    phone: maybe(fc.constantFrom(...PHONES)),
+    phone2: fc.constantFrom(...PHONES),
+    userId: maybe(fc.constantFrom(...IDS)),
+    userId2: fc.constantFrom(...IDS),
+    username: maybe(fc.constantFrom(...NAMES)),
+    ad: fc.boolean(),
+  });
+
+  type Spec = typeof specArb extends fc.Arbitrary<infer S> ? S : never;
+
+  function eventOf(spec: Spec, i: number): BluetickEvent {
+    const common = { ...base, id: `p${i}`, occurredAt: at(spec.minute), receivedAt: at(20 + i) };
+    switch (spec.shape) {
+      case 'message':
+        return {
+          ...common,
+          type: 'message.received',
+          // One message has one sender: ids are per sender, as WhatsApp's are.
+          messageId: `${spec.message}-${spec.phone ?? spec.userId ?? spec.userId2}`,
+          kind: 'text',
+          ...(spec.phone !== undefined ? { from: spec.phone } : {}),
+          ...(spec.userId !== undefined || spec.phone === undefined ? { userId: spec.userId ?? spec.userId2 } : {}),
+          ...(spec.username !== undefined ? { username: spec.username } : {}),
+          ...(spec.ad ? { ctwaClid: `clid-${i}`, referralSourceType: 'ad' } : {}),
+          data: {},
+        } as BluetickEvent;
+      case 'echo':
+        return { ...common, type: 'message.echo', messageId: `out-${spec.message}-${spec.phone2}`, from: 'BIZ', to: spec.phone2, kind: 'text', text: `echo ${i}`, data: {} };
+      case 'status':
+        return { ...common, type: 'message.status', messageId: `out-${spec.message}-${spec.phone2}`, status: spec.ad ? 'sent' : 'read', recipientId: spec.phone2, data: {} };
+      case 'handover':
+        return { ...common, type: 'conversation.handover', from: spec.phone2, kind: spec.ad ? 'control_passed' : 'control_taken', data: {} };
+      case 'identity':
+        return { ...common, type: 'user.identity', from: spec.phone2, userId: spec.userId2, data: { user_id: { previous: spec.userId ?? 'US.0', current: spec.userId2 } } };
+      case 'number':
+        return { ...common, type: 'message.received', messageId: `sys${i}`, from: spec.phone2, kind: 'system', data: { system: { type: 'user_changed_number', wa_id: spec.phone ?? '999', user_id: spec.userId2 } } };
+      default:
+        return { ...common, type: 'message.received', messageId: `sys${i}`, from: spec.phone2, kind: 'system', data: { system: { type: 'user_changed_user_id', previous_user_id: spec.userId ?? 'US.0', user_id: spec.userId2 } } };
+    }
+  }
+
+  it('gives the same rows in any arrival order, with duplicates, as a rebuild in generation order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(specArb, { minLength: 1, maxLength: 12 }).chain((specs) => {
+          const events = specs.map(eventOf);
+          const withDups = fc.array(fc.nat({ max: events.length - 1 }), { maxLength: 6 }).map((d) => [...events, ...d.map((i) => events[i]!)]);
+          return fc.tuple(fc.constant(events), withDups.chain((all) => fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length })));
+        }),
+        ([events, arrival]) => {
+          expect(snapshot(incremental(arrival))).toBe(snapshot(applyEvents(emptyState(), events)));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
