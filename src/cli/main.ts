@@ -257,6 +257,23 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runRebuild(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
+  withStoreOptions(
+    program
+      .command('export')
+      .description('stream the recorded events (or with --raw the exact bodies received) as NDJSON or CSV, read from the store itself'),
+  )
+    .option('--since <time>', 'received at or after this time (ISO-8601 or epoch ms)')
+    .option('--until <time>', 'received before this time (ISO-8601 or epoch ms)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only this channel')
+    .option('--format <format>', 'ndjson (default) or csv')
+    .option('--raw', 'the journal: each body exactly as received, with its headers (ndjson)')
+    .option('-o, --output <file>', 'write to this new file (0600) instead of stdout')
+    .action(async (opts: import('./commands/export.js').ExportCommandOptions) => {
+      const { runExport } = await import('./commands/export.js');
+      code = await runExport(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
