@@ -19,6 +19,7 @@ import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -48,6 +49,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
+  deadLetters?: DeadLetterControls;
 }
 
 const REASONS: Record<number, string> = {
@@ -99,6 +102,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerTemplateRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

@@ -151,9 +151,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   withServerOptions(
     program
       .command('dead-letters')
-      .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
-      .argument('[action]', 'list or redrive', 'list')
-      .argument('[ids...]', 'delivery ids to redrive'),
+      .description('list dead deliveries, redrive them (by id, a filter, or all), or drop them, on a running server')
+      .argument('[action]', 'list, redrive or drop', 'list')
+      .argument('[ids...]', 'delivery ids to redrive or drop'),
   )
     .option('--route <name>', 'only this route')
     .option('--sink <name>', 'only this sink')

@@ -668,7 +668,14 @@ function resolveDelivery(
       }
     }
     const match = r.match === undefined ? undefined : Object.fromEntries(Object.entries(r.match).filter(([, v]) => v !== undefined));
-    routes.push({ name: r.name, sink: r.sink, ...(match !== undefined ? { match } : {}), ...(retry !== undefined ? { retry } : {}) });
+    routes.push({
+      name: r.name,
+      sink: r.sink,
+      ...(match !== undefined ? { match } : {}),
+      ...(retry !== undefined ? { retry } : {}),
+      ...(r.onDeadLetter !== undefined ? { onDeadLetter: r.onDeadLetter } : {}),
+      ...(r.backfill !== undefined ? { backfill: r.backfill } : {}),
+    });
   });
   return { sinks, routes };
 }
