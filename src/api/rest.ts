@@ -28,6 +28,8 @@ import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
+import { registerConsentRoutes } from './routes/consent.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
@@ -100,6 +102,9 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerConversationRoutes(router, ctx);
     registerContactRoutes(router, ctx);
     registerTemplateRoutes(router, ctx);
+    // Account state: consent and health.
+    registerConsentRoutes(router, ctx);
+    registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
