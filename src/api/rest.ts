@@ -18,6 +18,7 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -99,6 +100,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerTemplateRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),
