@@ -313,7 +313,7 @@ export const writtenConfigSchema = z.strictObject({
   routes: z.array(route, { error: 'expected a list of routes' }).optional(),
   delivery: delivery.prefault({}),
   /**
-   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * The PostgreSQL store shared by several bluetick processes (usually given as BLUETICK_DATABASE_URL
    * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
    */
   store: z
