@@ -106,6 +106,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
     });
 
+  program
+    .command('init')
+    .description('write a commented sample config (bluetick.config.json) with generated secrets; never overwrites')
+    .option('--config <file>', 'where to write it (default: ./bluetick.config.json)')
+    .action(async (opts: import('./commands/init.js').InitCommandOptions) => {
+      const { runInit } = await import('./commands/init.js');
+      code = await runInit(opts, { stdout: process.stdout, cwd: process.cwd() });
+    });
+
   withStoreOptions(program.command('migrate').description('bring the store schema up to date (serve does this at start too); --print shows the SQL instead'))
     .option('--print', 'print the SQL of the migrations not yet applied; change nothing')
     .action(async (opts: import('./commands/migrate.js').MigrateCommandOptions) => {
