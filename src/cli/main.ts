@@ -222,7 +222,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('doctor')
-    .description('check that a host is ready for EnableX/Meta: certificate, TLS, webhook answer, credentials, store, clock, plain HTTP')
+    .description(
+      'check what a host is ready for, local testing or EnableX/Meta (public HTTPS, CA-signed certificate): certificate, TLS, webhook answer, ' +
+        'credentials, store, clock, plain HTTP, every sink. Exit 0: ready for EnableX/Meta; 3: local testing only; 1: not ready',
+    )
     .option('--url <url>', 'webhook URL (or origin) providers post to (default: derived from the config)')
     .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
     .option('--ca <file>', 'also trust the CA certificate(s) in this PEM file, e.g. a test CA (repeatable)', (v: string, prev: string[] = []) => [...prev, v])

@@ -55,6 +55,8 @@ const RESERVED_HEADERS = new Set([
   'webhook-id',
   'webhook-replay',
   'webhook-timestamp',
+  // Marks `bluetick doctor`'s probe requests; a delivery never carries it.
+  'bluetick-probe',
   'webhook-signature',
   'idempotency-key',
   'content-type',
