@@ -16,9 +16,9 @@ export const OTHER_ENV_NAMES = [
   'BLUETICK_SCALE_NOTIFICATIONS',
   /** Tests loaded per mutant in `npm run test:mutation`. */
   'BLUETICK_MUTATION_TESTS',
-  /** Runs per property test. */
+  /** Requests the HTTP fuzz test generates. */
   'BLUETICK_PROPERTY_RUNS',
-  /** Rewrites the golden event files of the fixtures. */
+  /** Drafts the missing golden event files of the fixtures. */
   'BLUETICK_WRITE_GOLDEN',
 ] as const;
 
