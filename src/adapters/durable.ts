@@ -7,8 +7,10 @@
  * one delivery per new event for the adapter's handler route, which the delivery worker runs
  * at least once, in order per conversation, with the default retry policy.
  *
- * The store is a SQLite file (its folder is created 0700, the files 0600) or a PostgreSQL URL
- * shared with `bluetick serve` processes, which see these rows in `/api` and the console.
+ * The store is a SQLite file (its folder is created 0700, the files 0600) or a PostgreSQL URL.
+ * Processes sharing a store each plan deliveries for the routes they know, so a PostgreSQL store
+ * is shared only among processes of the same app (same handler route), never with `serve`
+ * processes that have routes of their own: give the adapter a schema of its own.
  */
 import { dirname, resolve } from 'node:path';
 import { writtenConfigSchema } from '../config/schema.js';
