@@ -187,6 +187,14 @@ describe('bluetick listen', () => {
     // The live view: one line per event, with the receiver's answer.
     expect(listen.stdout).toHaveLength(expected.length);
     expect(listen.stdout.every((line) => / -> 204 \d+ ms$/.test(line))).toBe(true);
+
+    // --channel: only what came in on that channel.
+    const enablexOnly = new Receiver(SIGNING);
+    await enablexOnly.start();
+    const enablexIds = eventIds(enablex.bodies, 'enablex');
+    const channel = inProcessListen({ url: server.url, token: TOKEN, forward: enablexOnly.url, secret: SIGNING, channel: 'enablex', state: join(dir, 'channel.json'), after: '0', count: String(enablexIds.length) });
+    expect(await channel.done).toBe(0);
+    expect(enablexOnly.acked.map((d) => d.id)).toEqual(enablexIds);
   });
 
   it('--type keeps only those events; --raw forwards the provider bodies byte for byte, once per POST', async () => {
