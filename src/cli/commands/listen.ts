@@ -16,8 +16,10 @@
  *   the one event whose 2xx came just before a kill, before the cursor was written), and
  *   nothing is skipped.
  * - `--raw` forwards the provider's original body instead (from `/api/journal/{id}`), byte
- *   for byte with its `Content-Type` and `X-Hub-Signature-256`, once per POST the provider
- *   made, so the user's own Meta or EnableX handler can be developed against real traffic.
+ *   for byte with its `Content-Type` and `X-Hub-Signature-256`, once per provider POST that
+ *   brought new events (the stream carries events: a redelivery that added none, or a body
+ *   that was quarantined, is not sent), so the user's own Meta or EnableX handler can be
+ *   developed against real traffic. EnableX's Basic credentials are not kept, so not sent.
  * - `--type` / `--channel` filter on the server; one line per event shows what went where.
  */
 import { createHash, randomBytes } from 'node:crypto';
