@@ -10,6 +10,7 @@ import type { BluetickEvent, EventType } from '../src/events/types.js';
 import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js';
 import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
+import { accountStateContract } from './store.account-state.contract.js';
 import { identityContract } from './store.identity.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -486,6 +487,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
     describe('projections', () => projectionContract(() => store));
     describe('identity and coexistence', () => identityContract(() => store));
+
+    describe('account state', () => accountStateContract(() => store));
 
     describe('health', () => {
       it('answers ping while it can take writes', async () => {

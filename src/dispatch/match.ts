@@ -72,6 +72,10 @@ export interface RouteConfig {
   match?: RouteMatch;
   /** Overrides of the default retry policy for this route; see {@link RetryPolicyInput}. */
   retry?: RetryPolicyInput;
+  /** `hold`: a dead letter keeps the rest of its lane waiting until it is redriven or dropped. Default `continue`. */
+  onDeadLetter?: 'continue' | 'hold';
+  /** Deliver events stored before the route existed, received at or after `since` (epoch ms). */
+  backfill?: { since: number };
 }
 
 function allows(list: readonly string[] | undefined, value: string | undefined): boolean {
@@ -133,7 +137,8 @@ function key(lane: string, ...parts: string[]): string {
  *   (contact = `from`).
  * - `business:<business>` for those without their contact, for `history.sync`,
  *   `contact.sync` and `phone.*`; `channel:<channel>` for `unknown`, `account.*`,
- *   `flow.status`, `group.update` and template events that name no template.
+ *   `flow.status`, `group.update`, `channel.silent` / `channel.resumed` and template
+ *   events that name no template.
  *
  * A user known only by a business-scoped user id (no wa_id) has the lane of that id, as
  * their conversation does.
@@ -186,6 +191,10 @@ export function orderingKey(event: BluetickEvent): string {
     case 'flow.status':
     case 'group.update':
     case 'unknown':
+      return key('channel', event.channel);
+    // bluetick's own silence watch: one lane per channel, so silent/resumed stay in order.
+    case 'channel.silent':
+    case 'channel.resumed':
       return key('channel', event.channel);
   }
 }

@@ -11,6 +11,7 @@ import { notFound, type ApiRouter } from '../routing.js';
 import { resolveIdentity } from '../../projections/index.js';
 import { contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
+import { consentOf } from './consent.js';
 
 const idPath = z.strictObject({
   id: z.string().min(1).max(256).meta({ description: 'Any identifier of the user: a wa_id (with or without `+`), a business-scoped user id, or a username (with or without `@`).' }),
@@ -52,7 +53,10 @@ export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void
       if (!identity) throw notFound(`no contact "${params.id}"`);
       const row = identity.contacts.find((c) => c.waId === identity.key)!;
       const { contacts: _rows, ...summary } = identity;
-      return { ...row, identity: summary };
+      // Account state: what the user chose per category (`/api/consent`), under any of their ids.
+      const consent = [];
+      for (const id of [...identity.waIds, ...identity.userIds]) consent.push(...(await consentOf(ctx.store, id)));
+      return consent.length > 0 ? { ...row, consent, identity: summary } : { ...row, identity: summary };
     },
   );
 }
