@@ -18,6 +18,7 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
@@ -108,6 +109,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

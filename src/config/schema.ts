@@ -345,7 +345,7 @@ export const writtenConfigSchema = z.strictObject({
   /** What bluetick watches for itself and reports as events. */
   watch: z.strictObject({ silence: silenceWatch.prefault({}) }).prefault({}),
   /**
-   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * The PostgreSQL store shared by several bluetick processes (usually given as BLUETICK_DATABASE_URL
    * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
    */
   store: z
