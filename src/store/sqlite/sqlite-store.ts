@@ -263,10 +263,12 @@ export class SqliteStore implements Store {
       const plan = planRecord(outcomes, this.storedBy(batchEventIds(outcomes)));
       const recorded: StoredEvent[] = [];
       const projections = this.p.writer();
-      for (const { event, journalId } of plan.fresh) {
+      const touched = projections.preload(plan.fresh.map((f) => f.event));
+      for (let i = 0; i < plan.fresh.length; i++) {
+        const { event, journalId } = plan.fresh[i]!;
         const seq = Number(q.insertEvent.run(...eventParams(event, journalId)).lastInsertRowid);
         recorded.push({ seq, event, journalId, duplicates: 0 });
-        projections.apply(seq, event);
+        projections.apply(seq, event, touched[i]);
         this.deliveries.onEventRecorded(seq, event, now);
       }
       for (const [id, n] of plan.bumps) q.bumpDuplicates.run(n, id);
