@@ -249,6 +249,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runTail(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
     });
 
+  withServerOptions(program.command('listen').description('forward a remote server\'s live events to a local URL, signed, in order, resuming after restarts'))
+    .requiredOption('--forward <url>', 'the local URL to POST each event to, e.g. http://localhost:3000/hook')
+    .option('--secret <whsec>', 'Standard Webhooks secret to sign with (default: BLUETICK_LISTEN_SECRET, else one generated and kept in the state file)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only events received on this channel')
+    .option('--raw', "forward the provider's original bodies, byte for byte with their signature header, instead of events")
+    .option('--state <file>', 'where the cursor (last event acknowledged) is kept (default: under ~/.bluetick/listen/)')
+    .option('--after <seq>', 'start after this event seq instead of the saved cursor')
+    .option('--count <n>', 'exit after forwarding n events')
+    .action(async (opts: import('./commands/listen.js').ListenCommandOptions) => {
+      const { runListen } = await import('./commands/listen.js');
+      code = await runListen(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
+    });
+
   withServerOptions(
     program
       .command('status')
@@ -294,6 +308,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: import('./commands/export.js').ExportCommandOptions) => {
       const { runExport } = await import('./commands/export.js');
       code = await runExport(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
+    program
+      .command('backup')
+      .description('a consistent copy of the SQLite store, taken while the server runs (PostgreSQL: pg_dump)')
+      .argument('<file>', 'the new backup file (never overwritten)'),
+  )
+    .option('--json', 'JSON output')
+    .action(async (file: string, opts: import('./commands/backup.js').BackupCommandOptions) => {
+      const { runBackup } = await import('./commands/backup.js');
+      code = await runBackup(file, opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
+    program
+      .command('restore')
+      .description('check a backup and install it as the SQLite store (the server must be stopped)')
+      .argument('<file>', 'a file written by bluetick backup'),
+  )
+    .option('--force', 'move the current store aside (kept as *.before-restore-<time>) and install the backup')
+    .option('--json', 'JSON output')
+    .action(async (file: string, opts: import('./commands/backup.js').RestoreCommandOptions) => {
+      const { runRestore } = await import('./commands/backup.js');
+      code = await runRestore(file, opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
   try {
