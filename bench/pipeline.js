@@ -10,7 +10,7 @@
 // Environment: BENCH_PIPELINE_EVENTS (default 40 000 per case), BENCH_CPU_PROF=<folder> to
 // write `--cpu-prof` profiles of the bluetick processes there.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -66,6 +66,18 @@ export async function postAll(url, bodies, concurrency = CONCURRENCY) {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return failed;
+}
+
+/** CPU seconds (user + system, every thread) a child process has used so far; 0 where /proc is absent. */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** Where a bluetick process keeps its data, and how to count what its pipeline has done. */
@@ -146,6 +158,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
   const procs = [];
   try {
     for (let i = 0; i < processes; i++) procs.push(await startProcess(args, { env, nodeFlags }));
+    const cpuBefore = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0);
     const started = performance.now();
     const share = procs.map((_, k) => bodies.filter((_, i) => i % procs.length === k));
     const failed = (await Promise.all(procs.map((p, k) => postAll(`${p.base}/webhooks/default`, share[k], Math.ceil(CONCURRENCY / procs.length))))).reduce(
@@ -160,6 +173,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
       if (performance.now() - started > 600_000) throw new Error(`timed out: ${JSON.stringify(p)}`);
     }
     const doneAt = performance.now();
+    const cpuSeconds = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0) - cpuBefore;
     const checked = check ? await check(t) : undefined;
     return {
       events: p.events,
@@ -167,6 +181,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
       ackSeconds: (ackedAt - started) / 1000,
       seconds: (doneAt - started) / 1000,
       afterAckSeconds: (doneAt - ackedAt) / 1000,
+      cpuSeconds,
       checked,
     };
   } finally {
@@ -175,7 +190,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
   }
 }
 
-/** The plain loop of the module comment, on a fresh file. Returns events per second. */
+/** The plain loop of the module comment, on a fresh file. Returns events per second and CPU µs per event. */
 export function plainLoop(bodies) {
   const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-plain-'));
   const db = new Database(join(dir, 'plain.db'));
@@ -190,6 +205,7 @@ export function plainLoop(bodies) {
     const insert = db.prepare('INSERT INTO events (id, type, from_id, at, body) VALUES (?, ?, ?, ?, ?)');
     const upsert = db.prepare('INSERT INTO contacts (wa_id, n, last) VALUES (?, 1, ?) ON CONFLICT (wa_id) DO UPDATE SET n = n + 1, last = excluded.last');
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let rows = 0;
     let pending = [];
     const flush = db.transaction((items) => {
@@ -210,11 +226,17 @@ export function plainLoop(bodies) {
     }
     flush(pending);
     rows += pending.length;
-    return rows / ((performance.now() - started) / 1000);
+    const cpu = process.cpuUsage(cpuBefore);
+    return { rate: rows / ((performance.now() - started) / 1000), cpuMicros: (cpu.user + cpu.system) / rows };
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The server's CPU time per event (every thread, ingest included), in µs. */
+function cpuPerEvent(r) {
+  return r.cpuSeconds > 0 ? ((r.cpuSeconds * 1e6) / r.events).toFixed(0) : '?';
 }
 
 export async function runPipelineBench({ store } = {}) {
@@ -222,12 +244,12 @@ export async function runPipelineBench({ store } = {}) {
   console.log(`\n== pipeline: end-to-end events/s (${EVENTS} events per case, ${PER_POST} per POST, ${where}) ==`);
   const spreadBodies = enablexBodies(EVENTS, { hot: false });
   const hotBodies = enablexBodies(EVENTS, { hot: true });
-  const plain = plainLoop(enablexBodies(EVENTS, { hot: false }));
+  const { rate: plain, cpuMicros: plainCpu } = plainLoop(enablexBodies(EVENTS, { hot: false }));
   const spread = await runBluetick(store, spreadBodies, EVENTS);
   const hot = await runBluetick(store, hotBodies, EVENTS);
   const line = (name, r) =>
-    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
-  console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s`);
+    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
+  console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s   ${plainCpu.toFixed(0)} µs CPU per event`);
   console.log(line('bluetick, 4 000 contacts', spread));
   console.log(line('bluetick, one hot conversation', hot));
   const spreadRate = spread.events / spread.seconds;

@@ -152,6 +152,16 @@ function setIfChanged<T>(map: Map<string, T>, key: string, before: T | undefined
   if (after !== undefined && after !== before) map.set(key, after);
 }
 
+/**
+ * Applies one event to a state the caller owns, in place: the rows it changes are replaced
+ * in `state`'s maps (rows themselves are never mutated). `keys` must be `keysTouched(event)`.
+ * For store shells that hold the touched rows in maps of their own and reuse them from one
+ * event to the next, instead of a fresh state per event.
+ */
+export function applyEventInPlace(state: ProjectionState, event: BluetickEvent, keys: TouchedKeys): void {
+  applyInPlace(state, event, keys);
+}
+
 /** Applies one event to a state the caller owns. @internal */
 function applyInPlace(state: ProjectionState, event: BluetickEvent, keys: TouchedKeys): void {
   if (event.type === 'history.sync') {

@@ -14,7 +14,7 @@
  * - {@link countsOf}: `projectionCounts()` from the grouped counts each backend queries.
  */
 import {
-  applyEvent,
+  applyEventInPlace,
   emptyState,
   type BusinessAccountRow,
   type ConsentRow,
@@ -216,29 +216,35 @@ export abstract class ProjectionCache {
     return entry;
   }
 
+  /** The touched rows of the event being applied; cleared and refilled for each event. */
+  private readonly scratch: ProjectionState = emptyState();
+
   /** Applies one event recorded with `seq` to the rows `keys` (its `keysTouched`) names. */
   protected applyTouched(seq: number, event: BluetickEvent, keys: TouchedKeys): void {
-    const state = emptyState();
+    const state = this.scratch;
     for (const kind of KINDS) {
       const map = state[kind] as Map<string, unknown>;
+      map.clear();
       for (const key of keys[kind]) {
         const { row } = this.entry(kind, key);
         if (row !== undefined) map.set(key, row);
       }
     }
-    const next = applyEvent(state, event);
+    applyEventInPlace(state, event, keys);
     for (const kind of KINDS) {
-      const map = next[kind] as Map<string, unknown>;
-      keys[kind].forEach((key, slot) => {
+      const map = state[kind] as Map<string, unknown>;
+      const touched = keys[kind];
+      for (let slot = 0; slot < touched.length; slot++) {
+        const key = touched[slot]!;
         const entry = this.entry(kind, key);
         const after = map.get(key);
         // Reducers return the same object when nothing changed (a duplicate): no write.
-        if (after === undefined || after === entry.row) return;
+        if (after === undefined || after === entry.row) continue;
         entry.row = after;
         entry.dirty = true;
         const pos = seq * POS_SLOTS + slot;
         if (entry.pos === undefined || pos < entry.pos) entry.pos = pos;
-      });
+      }
     }
   }
 }

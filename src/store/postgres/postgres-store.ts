@@ -103,6 +103,7 @@ import { GroupCommit } from './group-commit.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
 import { asError, clampLimit, pageOf, type Queryable } from './sql.js';
+import { batchEventIds, planRecord } from '../record-plan.js';
 import { parsePostgresUrl, type PostgresLocation } from './url.js';
 
 export interface PostgresStoreOptions {
@@ -172,25 +173,20 @@ class EventColumns {
 }
 
 /**
- * Inserts the first occurrence of each id, in input order (so `seq` follows it), skipping ids
- * already stored. An event whose receive time is not a date takes its journal row's.
+ * Inserts the new events of a record plan (each id once), in input order, so `seq` follows
+ * it. An event whose receive time is not a date takes its journal row's.
  */
 const INSERT_EVENTS = `
 INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
                     kind, status, occurred_at, received_at, journal_id, body)
 SELECT u.id, u.type, u.channel, u.provider, u.phone_number_id, u.display_phone_number, u.message_id, u.from_id,
        u.kind, u.status, u.occurred_at, COALESCE(u.received_at, j.received_at), u.journal_id, u.body
-FROM (
-  SELECT DISTINCT ON (id) *
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-              $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
-       WITH ORDINALITY AS t(id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
-                            kind, status, occurred_at, received_at, journal_id, body, ord)
-  ORDER BY id, ord
-) u
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
+     WITH ORDINALITY AS u(id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
+                          kind, status, occurred_at, received_at, journal_id, body, ord)
 LEFT JOIN journal j ON j.id = u.journal_id
 ORDER BY u.ord
-ON CONFLICT (id) DO NOTHING
 RETURNING seq, id`;
 
 export class PostgresStore implements Store {
@@ -362,7 +358,8 @@ export class PostgresStore implements Store {
   async recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult> {
     if (outcomes.length === 0) return { inserted: 0, duplicates: 0, recorded: [] };
     // Serialized before the transaction, so the lock is held briefly.
-    const bodies = outcomes.map((o) => o.events.map((e) => serializeEvent(e)));
+    const bodies = new Map<BluetickEvent, string>();
+    for (const o of outcomes) for (const e of o.events) bodies.set(e, serializeEvent(e));
     try {
       return await this.transaction(async (client) => {
         const now = Date.now();
@@ -371,12 +368,7 @@ export class PostgresStore implements Store {
         // process meanwhile: the first outcome recorded wins, this one is dropped whole (its
         // events would count as duplicates of themselves).
         const live = await this.stillPending(client, outcomes);
-        const columns = new EventColumns();
-        for (const k of live) {
-          const o = outcomes[k]!;
-          o.events.forEach((e, i) => columns.push(e, o.journalId, bodies[k]![i]!));
-        }
-        const result = await this.recordIn(client, live.map((k) => outcomes[k]!), columns, now);
+        const result = await this.recordIn(client, live.map((k) => outcomes[k]!), bodies, now);
         const { recorded } = result;
         if (recorded.length > 0) {
           // Same transaction, same order as SQLite: projections, then deliveries.
@@ -415,68 +407,38 @@ export class PostgresStore implements Store {
   }
 
   /** The body of `recordOutcomes`, inside the caller's transaction (which holds the events lock). */
-  private async recordIn(client: Queryable, outcomes: JournalOutcome[], columns: EventColumns, now: number): Promise<RecordResult> {
-    const recorded: StoredEvent[] = [];
-    let inserted = 0;
-    let duplicates = 0;
-    const newCounts = new Array<number>(outcomes.length).fill(0);
+  private async recordIn(client: Queryable, outcomes: JournalOutcome[], bodies: Map<BluetickEvent, string>, now: number): Promise<RecordResult> {
+    if (outcomes.length === 0) return { inserted: 0, duplicates: 0, recorded: [] };
+    const ids = batchEventIds(outcomes);
+    const storedBy = new Map<string, number>();
+    if (ids.length > 0) {
+      const stored = await client.query<{ id: string; journal_id: number }>({
+        name: 'bt_events_stored_by',
+        text: 'SELECT id, journal_id FROM events WHERE id = ANY($1::text[])',
+        values: [ids],
+      });
+      for (const r of stored.rows) storedBy.set(r.id, r.journal_id);
+    }
+    const plan = planRecord(outcomes, storedBy);
 
-    if (columns.id.length > 0) {
-      const ins = await client.query<{ seq: number; id: string }>({ name: 'bt_insert_events', text: INSERT_EVENTS, values: columns.params() });
+    const recorded: StoredEvent[] = [];
+    if (plan.fresh.length > 0) {
+      const columns = new EventColumns();
+      for (const { event, journalId } of plan.fresh) columns.push(event, journalId, bodies.get(event) ?? serializeEvent(event));
+      const ins = await client.query<{ seq: number; id: string }>({ name: 'bt_insert_new_events', text: INSERT_EVENTS, values: columns.params() });
       const seqOf = new Map<string, number>();
       for (const r of ins.rows) seqOf.set(r.id, r.seq);
-
-      // Who owns each id: the row that stored it (earlier, or the first occurrence in this batch).
-      const owner = new Map<string, number>();
-      const firstPos = new Map<string, number>();
-      for (let i = 0; i < columns.id.length; i++) {
-        const id = columns.id[i]!;
-        if (firstPos.has(id)) continue;
-        firstPos.set(id, i);
-        if (seqOf.has(id)) owner.set(id, columns.journalId[i]!);
-      }
-      const unknown = [...firstPos.keys()].filter((id) => !owner.has(id));
-      if (unknown.length > 0) {
-        const stored = await client.query<{ id: string; journal_id: number }>(
-          'SELECT id, journal_id FROM events WHERE id = ANY($1::text[])',
-          [unknown],
-        );
-        for (const r of stored.rows) owner.set(r.id, r.journal_id);
-      }
-
-      const bumps = new Map<string, number>();
-      let pos = 0;
-      outcomes.forEach((o, k) => {
-        for (const event of o.events) {
-          const i = pos++;
-          const id = event.id;
-          if (firstPos.get(id) === i && seqOf.has(id)) {
-            inserted++;
-            newCounts[k]!++;
-            recorded.push({ seq: seqOf.get(id)!, event, journalId: o.journalId, duplicates: 0 });
-          } else if (owner.get(id) === o.journalId) {
-            // Stored earlier by this same row: it is being normalized again.
-            newCounts[k]!++;
-          } else {
-            duplicates++;
-            bumps.set(id, (bumps.get(id) ?? 0) + 1);
-          }
-        }
-      });
-      if (bumps.size > 0) {
-        await client.query(
-          `UPDATE events e SET duplicates = e.duplicates + d.n
-           FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE e.id = d.id`,
-          [[...bumps.keys()], [...bumps.values()]],
-        );
-      }
+      for (const { event, journalId } of plan.fresh) recorded.push({ seq: seqOf.get(event.id)!, event, journalId, duplicates: 0 });
       recorded.sort((a, b) => a.seq - b.seq);
     }
-
-    const states = outcomes.map((o, k) =>
-      o.state === 'processed' && o.events.length > 0 && newCounts[k] === 0 ? 'duplicate' : o.state,
-    );
-    if (outcomes.length === 0) return { inserted, duplicates, recorded };
+    if (plan.bumps.size > 0) {
+      await client.query(
+        `UPDATE events e SET duplicates = e.duplicates + d.n
+         FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE e.id = d.id`,
+        [[...plan.bumps.keys()], [...plan.bumps.values()]],
+      );
+    }
+    const j = plan.journal;
     await client.query(
       `UPDATE journal j SET state = u.state, cause = u.cause, event_count = u.event_count,
               new_event_count = u.new_event_count, processed_at = $6, claimed_by = NULL, claimed_until = NULL,
@@ -484,9 +446,9 @@ export class PostgresStore implements Store {
        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::int[])
             AS u(id, state, cause, event_count, new_event_count)
        WHERE j.id = u.id`,
-      [outcomes.map((o) => o.journalId), states, outcomes.map((o) => o.cause ?? null), outcomes.map((o) => o.events.length), newCounts, now],
+      [j.map((x) => x.journalId), j.map((x) => x.state), j.map((x) => x.cause), j.map((x) => x.eventCount), j.map((x) => x.newEventCount), now],
     );
-    return { inserted, duplicates, recorded };
+    return { inserted: recorded.length, duplicates: plan.duplicates, recorded };
   }
 
   async retryJournal(ids?: number[]): Promise<number> {

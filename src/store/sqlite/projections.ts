@@ -19,6 +19,7 @@ import type { BluetickEvent } from '../../events/types.js';
 import {
   currentReactions,
   keysTouched,
+  type TouchedKeys,
   type ContactRow,
   type ConversationRow,
   type MessageRow,
@@ -60,9 +61,11 @@ import type { Page, PageRequest } from '../store.js';
 
 interface KindStatements {
   select: Database.Statement<[string], { pos: number; row: string }>;
+  /** Every stored row among a JSON array of keys: one statement for a whole batch. */
+  selectMany: Database.Statement<[string], { key: string; pos: number; row: string }>;
   insert: Database.Statement<Column[]>;
+  /** By the row's position (its rowid), which may move to a smaller one in the same step. */
   update: Database.Statement<Column[]>;
-  updatePos: Database.Statement<[number, string]>;
 }
 
 function prepareKind(db: Database.Database, spec: ProjectionSpec): KindStatements {
@@ -72,8 +75,10 @@ function prepareKind(db: Database.Database, spec: ProjectionSpec): KindStatement
     insert: db.prepare<Column[]>(
       `INSERT INTO ${spec.table} (pos, ${spec.key}, ${cols.join(', ')}, row) VALUES (?, ?, ${cols.map(() => '?').join(', ')}, ?)`,
     ),
-    update: db.prepare<Column[]>(`UPDATE ${spec.table} SET ${cols.map((c) => `${c} = ?`).join(', ')}, row = ? WHERE ${spec.key} = ?`),
-    updatePos: db.prepare(`UPDATE ${spec.table} SET pos = ? WHERE ${spec.key} = ?`),
+    selectMany: db.prepare(
+      `SELECT ${spec.key} AS key, pos, row FROM ${spec.table} WHERE ${spec.key} IN (SELECT value FROM json_each(?))`,
+    ),
+    update: db.prepare<Column[]>(`UPDATE ${spec.table} SET pos = ?, ${cols.map((c) => `${c} = ?`).join(', ')}, row = ? WHERE pos = ?`),
   };
 }
 
@@ -94,9 +99,29 @@ export class ProjectionWriter extends ProjectionCache {
     return this.cache[kind].get(key) ?? this.remember(kind, key, this.statements[kind].select.get(key));
   }
 
-  /** Applies one event recorded with `seq` to the rows it touches. */
-  apply(seq: number, event: BluetickEvent): void {
-    this.applyTouched(seq, event, keysTouched(event));
+  /**
+   * Loads every row `events` touch that is not cached yet, one statement per kind (instead
+   * of one per row on first use). Returns each event's touched keys, for {@link apply}.
+   */
+  preload(events: readonly BluetickEvent[]): TouchedKeys[] {
+    const touched = events.map(keysTouched);
+    for (const kind of KINDS) {
+      const cached = this.cache[kind];
+      const wanted = new Set<string>();
+      for (const keys of touched) for (const key of keys[kind]) if (!cached.has(key)) wanted.add(key);
+      if (wanted.size === 0) continue;
+      for (const r of this.statements[kind].selectMany.all(JSON.stringify([...wanted]))) {
+        this.remember(kind, r.key, r);
+        wanted.delete(r.key);
+      }
+      for (const key of wanted) this.remember(kind, key, undefined);
+    }
+    return touched;
+  }
+
+  /** Applies one event recorded with `seq` to the rows it touches (`keys`: from {@link preload}). */
+  apply(seq: number, event: BluetickEvent, keys: TouchedKeys = keysTouched(event)): void {
+    this.applyTouched(seq, event, keys);
   }
 
   /** Writes every changed row and forgets the cache. */
@@ -111,8 +136,7 @@ export class ProjectionWriter extends ProjectionCache {
         if (entry.storedPos === undefined) {
           q.insert.run(entry.pos!, key, ...values, json);
         } else {
-          if (entry.pos !== entry.storedPos) q.updatePos.run(entry.pos!, key);
-          q.update.run(...values, json, key);
+          q.update.run(entry.pos!, ...values, json, entry.storedPos);
         }
       }
       this.cache[kind].clear();
@@ -255,7 +279,9 @@ export class SqliteProjections {
     const step = this.db.transaction((after: number): { n: number; last: number } => {
       const recs = q.eventsAfter.all(after, batchSize);
       const writer = this.writer();
-      for (const rec of recs) writer.apply(rec.seq, parseEventJson(rec.body));
+      const events = recs.map((rec) => parseEventJson(rec.body));
+      const touched = writer.preload(events);
+      for (let i = 0; i < recs.length; i++) writer.apply(recs[i]!.seq, events[i]!, touched[i]);
       writer.flush();
       const last = recs.length > 0 ? recs[recs.length - 1]!.seq : after;
       if (recs.length < batchSize) q.endRebuild.run();

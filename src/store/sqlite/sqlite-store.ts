@@ -58,6 +58,7 @@ import type { Condition } from '../conditions.js';
 import { Checkpointer } from './checkpointer.js';
 import { InboxReader, inboxFileFor, type InboxRecord } from './inbox.js';
 import { SqliteProjections } from './projections.js';
+import { batchEventIds, planRecord } from '../record-plan.js';
 import { clampLimit, pageOf, toPage, whereOf } from './sql.js';
 import type {
   ContactFilter,
@@ -147,7 +148,7 @@ export interface SqliteSettings {
   checkpointWorker: boolean;
 }
 
-/** Event columns computed before the write transaction, so the lock is held briefly. */
+/** The columns of one new event, in `insertEvent`'s order. */
 type EventParams = [
   id: string,
   type: string,
@@ -165,11 +166,6 @@ type EventParams = [
   journalId: number,
   body: string,
 ];
-
-interface PreparedOutcome {
-  outcome: JournalOutcome;
-  params: EventParams[];
-}
 
 const STATEMENT_CACHE_LIMIT = 256;
 
@@ -202,7 +198,7 @@ export class SqliteStore implements Store {
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
-  private readonly recordTx: (prepared: PreparedOutcome[], now: number, lastInFlight: boolean) => RecordResult;
+  private readonly recordTx: (outcomes: JournalOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
@@ -264,39 +260,33 @@ export class SqliteStore implements Store {
       return ids;
     }).immediate;
 
-    this.recordTx = this.db.transaction((prepared: PreparedOutcome[], now: number, lastInFlight: boolean): RecordResult => {
+    this.recordTx = this.db.transaction((outcomes: JournalOutcome[], now: number, lastInFlight: boolean): RecordResult => {
       const q = this.q;
-      let inserted = 0;
-      let duplicates = 0;
+      const plan = planRecord(outcomes, this.storedBy(batchEventIds(outcomes)));
       const recorded: StoredEvent[] = [];
       const projections = this.p.writer();
-      for (const { outcome, params } of prepared) {
-        let fresh = 0;
-        for (let i = 0; i < params.length; i++) {
-          const p = params[i]!;
-          const ins = q.insertEvent.run(...p);
-          if (ins.changes > 0) {
-            const seq = Number(ins.lastInsertRowid);
-            inserted++;
-            fresh++;
-            recorded.push({ seq, event: outcome.events[i]!, journalId: outcome.journalId, duplicates: 0 });
-            projections.apply(seq, outcome.events[i]!);
-            this.deliveries.onEventRecorded(seq, outcome.events[i]!, now);
-          } else if (q.bumpDuplicate.run(p[0], outcome.journalId).changes > 0) {
-            duplicates++;
-          } else {
-            // Stored earlier by this same row: it is being normalized again.
-            fresh++;
-          }
-        }
-        const count = params.length;
-        const state = outcome.state === 'processed' && count > 0 && fresh === 0 ? 'duplicate' : outcome.state;
-        q.updateJournal.run(state, outcome.cause ?? null, count, fresh, now, outcome.journalId);
+      const touched = projections.preload(plan.fresh.map((f) => f.event));
+      for (let i = 0; i < plan.fresh.length; i++) {
+        const { event, journalId } = plan.fresh[i]!;
+        const seq = Number(q.insertEvent.run(...eventParams(event, journalId)).lastInsertRowid);
+        recorded.push({ seq, event, journalId, duplicates: 0 });
+        projections.apply(seq, event, touched[i]);
+        this.deliveries.onEventRecorded(seq, event, now);
       }
+      for (const [id, n] of plan.bumps) q.bumpDuplicates.run(n, id);
+      for (const j of plan.journal) q.updateJournal.run(j.state, j.cause, j.eventCount, j.newEventCount, now, j.journalId);
       projections.flush();
       if (lastInFlight) q.clearClaim.run();
-      return { inserted, duplicates, recorded };
+      return { inserted: recorded.length, duplicates: plan.duplicates, recorded };
     }).immediate;
+  }
+
+  /** Which of `ids` are stored already, and by which journal row (see `record-plan.ts`). */
+  private storedBy(ids: string[]): Map<string, number> {
+    const owners = new Map<string, number>();
+    if (ids.length === 0) return owners;
+    for (const r of this.q.storedBy.all(JSON.stringify(ids))) owners.set(r.id, r.journal_id);
+    return owners;
   }
 
   /** Prepared on first use, after the migrations created the tables. */
@@ -432,12 +422,11 @@ export class SqliteStore implements Store {
   async recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult> {
     let ok = false;
     try {
-      const prepared = outcomes.map(prepareOutcome);
       let settled = 0;
       for (const o of outcomes) if (this.inFlight.has(o.journalId)) settled++;
       const lastInFlight = settled === this.inFlight.size;
       // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
-      const result = this.relaxed(() => this.recordTx(prepared, Date.now(), lastInFlight));
+      const result = this.relaxed(() => this.recordTx(outcomes, Date.now(), lastInFlight));
       ok = true;
       return result;
     } finally {
@@ -726,17 +715,18 @@ function prepareStatements(db: Database.Database) {
       `INSERT OR IGNORE INTO journal (id, channel, received_at, remote_address, headers, body, verified_by)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
-    // No RETURNING: `changes` says whether the row is new and `lastInsertRowid` is its seq
-    // (RETURNING costs about as much again as the insert itself).
+    // Only events the record plan found new; a conflict here is a bug and fails the batch.
+    // No RETURNING: `lastInsertRowid` is the seq (RETURNING costs about as much again).
     insertEvent: db.prepare<EventParams>(
       `INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
          kind, status, occurred_at, received_at, journal_id, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT received_at FROM journal WHERE id = ?)), ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, (SELECT received_at FROM journal WHERE id = ?)), ?, ?)`,
     ),
-    bumpDuplicate: db.prepare<[string, number]>(
-      'UPDATE events SET duplicates = duplicates + 1 WHERE id = ? AND journal_id <> ?',
+    // One statement for a whole batch's ids (json_each), not one lookup per event.
+    storedBy: db.prepare<[string], { id: string; journal_id: number }>(
+      'SELECT id, journal_id FROM events WHERE id IN (SELECT value FROM json_each(?))',
     ),
+    bumpDuplicates: db.prepare<[number, string]>('UPDATE events SET duplicates = duplicates + ? WHERE id = ?'),
     updateJournal: db.prepare<[string, string | null, number, number, number, number]>(
       'UPDATE journal SET state = ?, cause = ?, event_count = ?, new_event_count = ?, processed_at = ? WHERE id = ?',
     ),
@@ -787,11 +777,6 @@ function prepareStatements(db: Database.Database) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
-
-function prepareOutcome(outcome: JournalOutcome): PreparedOutcome {
-  const params = outcome.events.map((e) => eventParams(e, outcome.journalId));
-  return { outcome, params };
-}
 
 function eventParams(event: BluetickEvent, journalId: number): EventParams {
   const e = event as unknown as Partial<Record<string, unknown>>;

@@ -52,10 +52,17 @@ export interface RemotePipelineSettings {
   providers?: Record<string, Provider | undefined>;
 }
 
-/** Target duration of one pipeline batch while journal appends keep arriving. */
-const BUSY_BATCH_MS = 2;
+/**
+ * Target duration of one pipeline batch while journal appends keep arriving. Each batch is
+ * one transaction, and its commit writes every page the batch touched; the event id, sender
+ * and conversation indexes take keys all over their range, so a transaction of a few dozen
+ * events writes several KiB of pages per event, one of thousands well under one. Reads go
+ * to the reader connection, so only other writes (inbox imports, delivery settlements)
+ * wait behind a batch.
+ */
+const BUSY_BATCH_MS = 100;
 /** Target duration of one pipeline batch otherwise (catching up). */
-const IDLE_BATCH_MS = 50;
+const IDLE_BATCH_MS = 250;
 /** Inbox rows copied per journal transaction. */
 const IMPORT_BATCH = 2_000;
 /** Largest share of the thread's time the pipeline takes during a burst. */
@@ -303,8 +310,10 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
       dispatch([]);
     }
     const want = batchLimit(limit, busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
-    // During a burst the inbox is copied only as far as this batch needs.
-    await importRows(want, true);
+    // During a burst the inbox is copied only as far as this batch needs, but in whole
+    // transactions of up to IMPORT_BATCH rows: each copy commits with an fsync, and one
+    // per small batch cost more than the copying itself.
+    await importRows(Math.max(want, IMPORT_BATCH), true);
     return store.claimJournal(want);
   };
   const view = new Proxy(store, {
