@@ -20,6 +20,7 @@ import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -28,6 +29,8 @@ import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
+import { registerConsentRoutes } from './routes/consent.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
@@ -49,6 +52,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
+  deadLetters?: DeadLetterControls;
 }
 
 const REASONS: Record<number, string> = {
@@ -98,9 +103,13 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerConversationRoutes(router, ctx);
     registerContactRoutes(router, ctx);
     registerTemplateRoutes(router, ctx);
+    // Account state: consent and health.
+    registerConsentRoutes(router, ctx);
+    registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     registerConfigSchemaRoute(router);
+    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

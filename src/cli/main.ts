@@ -170,9 +170,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   withServerOptions(
     program
       .command('dead-letters')
-      .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
-      .argument('[action]', 'list or redrive', 'list')
-      .argument('[ids...]', 'delivery ids to redrive'),
+      .description('list dead deliveries, redrive them (by id, a filter, or all), or drop them, on a running server')
+      .argument('[action]', 'list, redrive or drop', 'list')
+      .argument('[ids...]', 'delivery ids to redrive or drop'),
   )
     .option('--route <name>', 'only this route')
     .option('--sink <name>', 'only this sink')
@@ -277,6 +277,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: import('./commands/rebuild.js').RebuildCommandOptions) => {
       const { runRebuild } = await import('./commands/rebuild.js');
       code = await runRebuild(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
+    program
+      .command('export')
+      .description('stream the recorded events (or with --raw the exact bodies received) as NDJSON or CSV, read from the store itself'),
+  )
+    .option('--since <time>', 'received at or after this time (ISO-8601 or epoch ms)')
+    .option('--until <time>', 'received before this time (ISO-8601 or epoch ms)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only this channel')
+    .option('--format <format>', 'ndjson (default) or csv')
+    .option('--raw', 'the journal: each body exactly as received, with its headers (ndjson)')
+    .option('-o, --output <file>', 'write to this new file (0600) instead of stdout')
+    .action(async (opts: import('./commands/export.js').ExportCommandOptions) => {
+      const { runExport } = await import('./commands/export.js');
+      code = await runExport(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
   try {

@@ -96,6 +96,14 @@ export interface ServerConfig {
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */
 export type SinkSettings = SinkConfig & { breaker?: Partial<Omit<BreakerOptions, 'onTransition'>> };
 
+/** When a channel or phone number counts as silent (`watch.silence`). */
+export interface SilenceWatchSettings {
+  enabled: boolean;
+  multiple: number;
+  minimumGapMs: number;
+  minMessages: number;
+}
+
 /** How the delivery worker runs. */
 export interface DeliverySettings {
   concurrency: number;
@@ -123,6 +131,8 @@ export interface Config {
   /** Each with its full retry policy; every `sink` names one of `sinks`. */
   routes: RouteConfig[];
   delivery: DeliverySettings;
+  /** Silence watch (`watch.silence`, src/watch/). */
+  watch: { silence: SilenceWatchSettings };
   /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */
   store?: StoreConfig;
   /** Absent: `startServer` generates one and keeps it in `<dataDir>/admin-token`. */
@@ -596,6 +606,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     sinks,
     routes,
     delivery: { ...written.delivery },
+    watch: { silence: { ...written.watch.silence } },
     ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
@@ -677,7 +688,14 @@ function resolveDelivery(
       }
     }
     const match = r.match === undefined ? undefined : Object.fromEntries(Object.entries(r.match).filter(([, v]) => v !== undefined));
-    routes.push({ name: r.name, sink: r.sink, ...(match !== undefined ? { match } : {}), ...(retry !== undefined ? { retry } : {}) });
+    routes.push({
+      name: r.name,
+      sink: r.sink,
+      ...(match !== undefined ? { match } : {}),
+      ...(retry !== undefined ? { retry } : {}),
+      ...(r.onDeadLetter !== undefined ? { onDeadLetter: r.onDeadLetter } : {}),
+      ...(r.backfill !== undefined ? { backfill: r.backfill } : {}),
+    });
   });
   return { sinks, routes };
 }
