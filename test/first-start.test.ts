@@ -222,6 +222,13 @@ describe('first start', () => {
       await stop(fromEnv);
     }
 
+    // The store commands say it too, and stay on SQLite.
+    const migrate = await runBin(['migrate', '--print', '--data', join(dir, 'c')], { cwd: dir, env: { DATABASE_URL: postgres } });
+    expect(migrate.code).toBe(0);
+    expect(migrate.stderr).toContain('bluetick: warning: DATABASE_URL is set but ignored');
+    expect(migrate.stdout).toContain(`-- bluetick migrations not yet applied to ${join(dir, 'c', 'bluetick.db')}`);
+    expect(migrate.stdout).not.toContain('db.example');
+
     // A missing file stops the start. Node 20 itself looks for an `--env-file` anywhere on
     // the command line and reports a missing one before bluetick runs ("node: FILE: not
     // found", exit 9); later Node versions leave it to bluetick's own message.
