@@ -78,6 +78,7 @@ describe('schema/bluetick.config.schema.json', () => {
   it('is shipped in the package', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; scripts: Record<string, string> };
     expect(manifest.files).toContain('schema');
+    expect(manifest.files).toContain('docs/configuration.md');
     expect(manifest.scripts['config-schema']).toContain('scripts/config-schema.js');
   });
 
