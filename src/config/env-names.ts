@@ -10,6 +10,8 @@
 export const OTHER_ENV_NAMES = [
   /** The server the CLI's API commands talk to. */
   'BLUETICK_URL',
+  /** The signing secret of `bluetick listen`. */
+  'BLUETICK_LISTEN_SECRET',
   /** PostgreSQL for the test suites. */
   'BLUETICK_TEST_POSTGRES_URL',
   /** Size of `npm run test:scale`. */
