@@ -12,6 +12,10 @@ export const OTHER_ENV_NAMES = [
   'BLUETICK_URL',
   /** The signing secret of `bluetick listen`. */
   'BLUETICK_LISTEN_SECRET',
+  /** The public host name the files in deploy/ (Caddy, compose, the systemd unit) build their settings from. */
+  'BLUETICK_DOMAIN',
+  /** An image built from deploy/Dockerfile, for the container test. */
+  'BLUETICK_DOCKER_IMAGE',
   /** PostgreSQL for the test suites. */
   'BLUETICK_TEST_POSTGRES_URL',
   /** Size of `npm run test:scale`. */
