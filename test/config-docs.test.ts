@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_SCHEMA_FILE, configJsonSchema, renderConfigJsonSchema } from '../src/config/json-schema.js';
+import { OTHER_ENV_NAMES } from '../src/config/env-names.js';
 import { ENV } from '../src/config/resolve.js';
 import { ROOT } from './helpers/dist.js';
 
@@ -60,6 +61,9 @@ describe('docs/configuration.md', () => {
     expect(names).toContain('BLUETICK_BASIC_AUTH');
     expect(names).toContain('BLUETICK_URL');
     expect([...names].filter((n) => !documented(n))).toEqual([]);
+    // And known to the start-up check, which would otherwise call it misspelt.
+    const known = new Set<string>([...Object.values(ENV), ...OTHER_ENV_NAMES]);
+    expect([...names].filter((n) => !known.has(n))).toEqual([]);
   });
 
   it('fails for a key or a variable it does not mention (the check can fail)', () => {
@@ -78,6 +82,7 @@ describe('schema/bluetick.config.schema.json', () => {
   it('is shipped in the package', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[]; scripts: Record<string, string> };
     expect(manifest.files).toContain('schema');
+    expect(manifest.files).toContain('docs/configuration.md');
     expect(manifest.scripts['config-schema']).toContain('scripts/config-schema.js');
   });
 

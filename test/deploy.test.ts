@@ -83,7 +83,7 @@ describe('compose.yaml', () => {
   it('runs two bluetick processes on PostgreSQL behind Caddy, which serves 80 and 443', async () => {
     const text = await readFile(join(DEPLOY, 'compose.yaml'), 'utf8');
     for (const service of ['bluetick-1', 'bluetick-2', 'caddy', 'postgres']) expect(text).toMatch(new RegExp(`^  ${service}:$`, 'm'));
-    expect(text).toMatch(/DATABASE_URL: postgres:\/\/bluetick:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432\/bluetick/);
+    expect(text).toMatch(/BLUETICK_DATABASE_URL: postgres:\/\/bluetick:\$\{POSTGRES_PASSWORD[^}]*\}@postgres:5432\/bluetick/);
     expect(text).toMatch(/BLUETICK_BEHIND_PROXY: "true"/);
     expect(text).toMatch(/'0\.0\.0\.0:443:443'/);
     const caddy = await readFile(join(DEPLOY, 'Caddyfile'), 'utf8');

@@ -108,7 +108,7 @@ describe('first start', () => {
       expect(served.stdout).toContain(`console: ${served.base}/   (sign in with the admin token below)`);
       expect(served.stdout).toMatch(/^sinks \(where events are delivered\):\n {2}app {2}http {2}http:\/\/127\.0\.0\.1:3000\/whatsapp {2}\(no route sends to it\)$/m);
       expect(served.stdout).toContain('routes: none; no event is delivered until a route names a sink');
-      expect(served.stdout).toMatch(/^admin token: the configured one/m);
+      expect(served.stdout).toContain(`admin token: the configured one; sign in with "adminToken" in ${file}`);
       // Signing in as the banner says: the token from the file opens the API, nothing else does.
       expect((await get(`${served.base}/api/stats`, config.adminToken)).status).toBe(200);
       expect((await get(`${served.base}/api/stats`, 'btk_wrong-token-wrong-token-wrong')).status).toBe(401);
@@ -221,6 +221,13 @@ describe('first start', () => {
     } finally {
       await stop(fromEnv);
     }
+
+    // The store commands say it too, and stay on SQLite.
+    const migrate = await runBin(['migrate', '--print', '--data', join(dir, 'c')], { cwd: dir, env: { DATABASE_URL: postgres } });
+    expect(migrate.code).toBe(0);
+    expect(migrate.stderr).toContain('bluetick: warning: DATABASE_URL is set but ignored');
+    expect(migrate.stdout).toContain(`-- bluetick migrations not yet applied to ${join(dir, 'c', 'bluetick.db')}`);
+    expect(migrate.stdout).not.toContain('db.example');
 
     // A missing file stops the start. Node 20 itself looks for an `--env-file` anywhere on
     // the command line and reports a missing one before bluetick runs ("node: FILE: not

@@ -3,8 +3,9 @@
  *
  * The configuration of the commands that work on the store itself (`migrate`, `rebuild`):
  * `--config`, `--data` and `--store` resolved with the environment exactly as `serve` resolves
- * them, so these commands open the store `serve` would. Resolution warnings are about serving
- * (unauthenticated channels, ...), not about the store, so they are not returned.
+ * them, so these commands open the store `serve` would. Of the resolution warnings only those
+ * about the store and the environment are printed (a `DATABASE_URL` that is not followed, a
+ * misspelt `BLUETICK_*` variable); the rest are about serving (unauthenticated channels, ...).
  */
 import { loadConfig } from '../config/load.js';
 import type { CliFlags, Config } from '../config/resolve.js';
@@ -15,15 +16,24 @@ export interface StoreCommandOptions {
   store?: string;
 }
 
-export async function loadStoreConfig(opts: StoreCommandOptions, io: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Config> {
+/** Warnings that matter to a command that opens the store. */
+const STORE_WARNING = /^(DATABASE_URL is set but ignored|BLUETICK_[A-Z0-9_]+ is set but bluetick knows no such variable)/;
+
+export async function loadStoreConfig(
+  opts: StoreCommandOptions,
+  io: { cwd: string; env: NodeJS.ProcessEnv; stderr?: NodeJS.WritableStream },
+): Promise<Config> {
   const flags: CliFlags = {};
   if (opts.data !== undefined) flags.dataDir = opts.data;
   if (opts.store !== undefined) flags.store = opts.store;
-  const { config } = await loadConfig({
+  const { config, warnings } = await loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : {}),
     cwd: io.cwd,
     env: io.env,
     flags,
   });
+  const stderr = io.stderr ?? process.stderr;
+  for (const warning of warnings) if (STORE_WARNING.test(warning)) stderr.write(`bluetick: warning: ${warning}
+`);
   return config;
 }

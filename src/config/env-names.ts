@@ -10,9 +10,11 @@
 export const OTHER_ENV_NAMES = [
   /** The server the CLI's API commands talk to. */
   'BLUETICK_URL',
-  /** The Standard Webhooks secret `bluetick listen` signs forwarded events with. */
+  /** The signing secret of `bluetick listen`. */
   'BLUETICK_LISTEN_SECRET',
-  /** An image built from deploy/Dockerfile for the container test of test/deploy.test.ts. */
+  /** The public host name the files in deploy/ (Caddy, compose, the systemd unit) build their settings from. */
+  'BLUETICK_DOMAIN',
+  /** An image built from deploy/Dockerfile, for the container test. */
   'BLUETICK_DOCKER_IMAGE',
   /** PostgreSQL for the test suites. */
   'BLUETICK_TEST_POSTGRES_URL',

@@ -137,6 +137,8 @@ export interface Config {
   store?: StoreConfig;
   /** Absent: `startServer` generates one and keeps it in `<dataDir>/admin-token`. */
   adminToken?: string;
+  /** Where `adminToken` came from: `adminToken` (the config file) or `BLUETICK_ADMIN_TOKEN`; the start banner says it. */
+  adminTokenSource?: string;
   /** A token that reads `/metrics` only. */
   metricsToken?: string;
   log: { level: LogLevel };
@@ -608,7 +610,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     delivery: { ...written.delivery },
     watch: { silence: { ...written.watch.silence } },
     ...(store ? { store } : {}),
-    ...(adminToken !== undefined ? { adminToken } : {}),
+    ...(adminToken !== undefined ? { adminToken, adminTokenSource: adminTokenKey } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
     log: { level: logLevel },
   };

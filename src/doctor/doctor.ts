@@ -75,6 +75,8 @@ export interface DoctorReport {
   readiness: Readiness;
   /** Why it is not ready for more (empty for `providers`). */
   reasons: string[];
+  /** Certificates were also checked against `--ca` roots, which providers do not trust. */
+  extraTrust?: boolean;
   summary: Record<Verdict, number>;
   checks: CheckResult[];
 }
@@ -510,7 +512,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     checks.push(...(await sinkChecks(config, { ca: caList, resolve: resolveMap, timeoutMs, userAgent, now })));
   }
 
-  return report(url.toString(), checks, url.protocol === 'https:', publicHost);
+  const done = report(url.toString(), checks, url.protocol === 'https:', publicHost);
+  return extraCa.length > 0 ? { ...done, extraTrust: true } : done;
 
   function verdictOf(h: HandshakeResult): { ok: boolean; detail: string } {
     return h.ok ? { ok: true, detail: h.protocol } : { ok: false, detail: h.code ?? h.error };
@@ -526,7 +529,9 @@ function report(url: string | undefined, checks: CheckResult[], https: boolean, 
 
 /** The last line: what the host is ready for, and why not for more. */
 export function verdictLine(r: DoctorReport): string {
-  if (r.readiness === 'providers') return 'Ready for EnableX and Meta: public HTTPS with a CA-signed certificate.';
+  if (r.readiness === 'providers') {
+    return `Ready for EnableX and Meta: public HTTPS with a CA-signed certificate${r.extraTrust ? ' (trusted here through --ca as well as the public roots; providers trust public CAs only)' : ''}.`;
+  }
   if (r.readiness === 'local') {
     return (
       `Ready for local testing only, not for EnableX or Meta (${r.reasons.join('; ')}). ` +

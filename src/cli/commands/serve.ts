@@ -89,8 +89,8 @@ function deliveryLines(config: Config): string[] {
   return lines;
 }
 
-/** The lines printed once the server listens. */
-export function banner(running: RunningServer): string {
+/** The lines printed once the server listens; `configFile`: the file the config was read from. */
+export function banner(running: RunningServer, configFile?: string): string {
   const { config } = running;
   const lines: string[] = [];
   lines.push(`bluetick is listening on ${running.url}`);
@@ -131,7 +131,11 @@ export function banner(running: RunningServer): string {
   } else if (token.source === 'file') {
     lines.push(`admin token: kept in ${token.file}; to sign in, paste what \`cat ${token.file}\` prints`);
   } else {
-    lines.push('admin token: the configured one (BLUETICK_ADMIN_TOKEN or adminToken); sign in with that value');
+    const where =
+      config.adminTokenSource === 'BLUETICK_ADMIN_TOKEN'
+        ? 'the value of BLUETICK_ADMIN_TOKEN'
+        : `"adminToken" in ${configFile ?? 'the config file'}`;
+    lines.push(`admin token: the configured one; sign in with ${where}`);
   }
   const open = config.channels.filter((c) => !hasCredentials(c));
   if (open.length > 0) {
@@ -171,7 +175,7 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
   if (opts.acmeChallenge !== undefined) flags.acmeChallenge = opts.acmeChallenge;
   if (opts.acmeHttpPort !== undefined) flags.acmeHttpPort = opts.acmeHttpPort;
 
-  const { config, warnings } = await loadConfig({
+  const { config, warnings, file } = await loadConfig({
     ...(opts.config !== undefined ? { file: opts.config } : {}),
     cwd: io.cwd,
     env: io.env,
@@ -181,7 +185,7 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
 
   const logger = createLogger({ level: config.log.level });
   const running = await startServer(config, { logger });
-  io.stdout.write(banner(running));
+  io.stdout.write(banner(running, file));
 
   await new Promise<void>((resolve) => {
     let stopping = false;
