@@ -133,6 +133,6 @@ describe('silence watch', () => {
     const silent = await running.store.listEvents({ type: ['channel.silent'] }, { limit: 10 });
     expect(silent.items).toHaveLength(2);
     const unknown = await running.store.listEvents({ type: ['unknown'] }, { limit: 10 });
-    expect(unknown.items.map((s) => s.event.kind)).toContain('unrecognized body');
+    expect(unknown.items.map((s) => (s.event as { kind?: string }).kind)).toContain('unrecognized body');
   });
 });
