@@ -349,6 +349,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       },
       rest: {
         store,
+        deadLetters: delivery,
         adminToken: adminToken.token,
         guard,
         backoff,

@@ -18,7 +18,9 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -50,6 +52,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
+  deadLetters?: DeadLetterControls;
 }
 
 const REASONS: Record<number, string> = {
@@ -104,6 +108,8 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

@@ -283,6 +283,16 @@ const retryPolicy = z.strictObject({
   maxRetryAfterMs: nonNegativeInt.optional(),
 });
 
+/** `since`: an ISO-8601 time with a zone (`2026-12-01T00:00:00Z`), kept as epoch ms. */
+const routeBackfill = z.strictObject({
+  since: z
+    .string({ error: 'expected an ISO-8601 time such as "2026-12-01T00:00:00Z"' })
+    .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && Number.isFinite(Date.parse(v)), {
+      message: 'expected an ISO-8601 time with a zone, such as "2026-12-01T00:00:00Z"',
+    })
+    .transform((v) => Date.parse(v)),
+});
+
 const route = z.strictObject({
   name: nameOf('route'),
   /** The name of a sink in `sinks`. */
@@ -290,6 +300,14 @@ const route = z.strictObject({
   /** Absent: every event. */
   match: routeMatch.optional(),
   retry: retryPolicy.optional(),
+  /**
+   * What a dead letter does to the rest of its conversation (its lane) on this route:
+   * `continue` (default) lets later events go ahead; `hold` keeps them waiting until the
+   * dead letter is redriven (it then goes first) or dropped.
+   */
+  onDeadLetter: z.enum(['continue', 'hold'], { error: 'expected "continue" or "hold"' }).optional(),
+  /** Deliver events stored before the route existed, from `since` on; without it a route starts from now. */
+  backfill: routeBackfill.optional(),
 });
 
 const delivery = z.strictObject({
@@ -327,7 +345,7 @@ export const writtenConfigSchema = z.strictObject({
   /** What bluetick watches for itself and reports as events. */
   watch: z.strictObject({ silence: silenceWatch.prefault({}) }).prefault({}),
   /**
-   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * The PostgreSQL store shared by several bluetick processes (usually given as BLUETICK_DATABASE_URL
    * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
    */
   store: z

@@ -72,6 +72,10 @@ export interface RouteConfig {
   match?: RouteMatch;
   /** Overrides of the default retry policy for this route; see {@link RetryPolicyInput}. */
   retry?: RetryPolicyInput;
+  /** `hold`: a dead letter keeps the rest of its lane waiting until it is redriven or dropped. Default `continue`. */
+  onDeadLetter?: 'continue' | 'hold';
+  /** Deliver events stored before the route existed, received at or after `since` (epoch ms). */
+  backfill?: { since: number };
 }
 
 function allows(list: readonly string[] | undefined, value: string | undefined): boolean {

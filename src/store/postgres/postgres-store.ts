@@ -627,7 +627,7 @@ export class PostgresStore implements Store {
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------
 
   async setRoutes(routes: DeliveryRoute[]): Promise<void> {
-    this.deliveries.setRoutes(routes);
+    await this.deliveries.setRoutes(routes);
   }
 
   leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
@@ -660,6 +660,10 @@ export class PostgresStore implements Store {
 
   redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
     return this.deliveries.redriveDeliveries(selector, now);
+  }
+
+  dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    return this.deliveries.dropDeadLetters(ids, now);
   }
 
   enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {

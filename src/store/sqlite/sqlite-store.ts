@@ -582,6 +582,10 @@ export class SqliteStore implements Store {
     return this.deliveries.redriveDeliveries(selector, now);
   }
 
+  async dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    return this.deliveries.dropDeadLetters(ids, now);
+  }
+
   async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
     return this.deliveries.enqueueDeliveries(items, now);
   }
