@@ -249,6 +249,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runTail(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
     });
 
+  withServerOptions(program.command('listen').description('forward a remote server\'s live events to a local URL, signed, in order, resuming after restarts'))
+    .requiredOption('--forward <url>', 'the local URL to POST each event to, e.g. http://localhost:3000/hook')
+    .option('--secret <whsec>', 'Standard Webhooks secret to sign with (default: BLUETICK_LISTEN_SECRET, else one generated and kept in the state file)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only events received on this channel')
+    .option('--raw', "forward the provider's original bodies, byte for byte with their signature header, instead of events")
+    .option('--state <file>', 'where the cursor (last event acknowledged) is kept (default: under ~/.bluetick/listen/)')
+    .option('--after <seq>', 'start after this event seq instead of the saved cursor')
+    .option('--count <n>', 'exit after forwarding n events')
+    .action(async (opts: import('./commands/listen.js').ListenCommandOptions) => {
+      const { runListen } = await import('./commands/listen.js');
+      code = await runListen(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
+    });
+
   withServerOptions(
     program
       .command('status')

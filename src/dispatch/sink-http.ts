@@ -143,7 +143,7 @@ export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
  * keyed with the bytes the `whsec_` secret encodes. node:crypto's native HMAC: the signing
  * of every delivery is on the thread that serves HTTP.
  */
-class Signer {
+export class Signer {
   readonly #key: Buffer;
   constructor(secret: string) {
     this.#key = Buffer.from(secret.slice('whsec_'.length), 'base64');
