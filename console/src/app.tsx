@@ -1,5 +1,6 @@
 /** The console shell: sign-in gate, navigation, and the screen for the current path. */
 import type { JSX } from 'preact';
+import { AccountHealth, ConsentList } from './account.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken, onUnauthorized, setToken } from './api.js';
 import { Conversations } from './conversations.js';
@@ -29,6 +30,9 @@ const NAV: Array<{ href: string; label: string; match: (path: string) => boolean
   { href: '/templates', label: 'Templates', match: (p) => p.startsWith('/templates') },
   { href: '/deliveries', label: 'Deliveries', match: (p) => p.startsWith('/deliveries') },
   { href: '/rejections', label: 'Rejections', match: (p) => p.startsWith('/rejections') },
+  // Account state: consent and health.
+  { href: '/health', label: 'Account health', match: (p) => p === '/health' },
+  { href: '/consent', label: 'Consent', match: (p) => p === '/consent' },
 ];
 
 function decode(part: string): string {
@@ -53,6 +57,8 @@ function Screen({ path }: { path: string }): JSX.Element {
   }
   if (path === '/deliveries') return <Deliveries />;
   if (path === '/rejections') return <Rejections />;
+  if (path === '/health') return <AccountHealth />;
+  if (path === '/consent') return <ConsentList />;
   return (
     <section>
       <h1 id="page-title" tabIndex={-1}>

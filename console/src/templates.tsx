@@ -64,6 +64,7 @@ function needsAttention(t: Template): boolean {
 }
 
 function historyLabel(type: string): string {
+  if (type === 'template.components') return 'content';
   return type === 'template.status' ? 'status' : type === 'template.quality' ? 'quality' : 'category';
 }
 
@@ -102,6 +103,11 @@ function TemplateCard({ t, open }: { t: Template; open: boolean }): JSX.Element 
         </Badge>
       </div>
       {t.reason && t.reason !== 'NONE' && <p class="template-reason">Reason: {t.reason}</p>}
+      {t.components?.body && (
+        <p class="small" title="Content, from the latest components update">
+          “{t.components.body}”{t.components.buttons?.length ? <span class="muted"> · {t.components.buttons.join(' · ')}</span> : null}
+        </p>
+      )}
       <div class="small muted">
         Updated <Time value={t.updatedAt} />
       </div>
@@ -112,7 +118,7 @@ function TemplateCard({ t, open }: { t: Template; open: boolean }): JSX.Element 
             <li key={h.eventId}>
               <Time value={h.occurredAt ?? h.receivedAt} /> · {historyLabel(h.type)}{' '}
               <Badge tone={h.type === 'template.quality' ? qualityTone(h.status) : h.type === 'template.status' ? statusTone(h.status) : 'neutral'}>
-                {h.status ?? '?'}
+                {h.status ?? (h.type === 'template.components' ? 'changed' : '?')}
               </Badge>
               {h.reason && h.reason !== 'NONE' ? <span class="muted"> {h.reason}</span> : null}
             </li>

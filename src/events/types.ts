@@ -46,6 +46,9 @@ export const EVENT_TYPES = [
   'unknown',
 ] as const;
 
+/** Types bluetick emits itself (the silence watch, src/watch/), never read from a provider's payload. */
+export const OWN_EVENT_TYPES: readonly EventType[] = ['channel.silent', 'channel.resumed'];
+
 /**
  * Types a route or handler only receives when it names them: a route without a type
  * list, or a prefix such as `message.*`, does not get them. `message.standby` items are

@@ -151,6 +151,8 @@ export class SilenceWatch {
         this.cursor = stored.seq;
       }
       if (page.next === undefined) break;
+      // A long read (the day read at start) lets ingest have the event loop between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 }
