@@ -19,6 +19,12 @@ export const ERROR_CODES = {
   BT_ERR_DISPATCH_NON_RETRIABLE: { status: undefined, message: 'the handler refused the event for good; it goes to dead letters' },
   BT_ERR_DISPATCH_RETRY_AFTER: { status: undefined, message: 'the handler asked for the event to be retried later' },
   BT_ERR_DISPATCH_BAD_REQUEST: { status: 400, message: 'the redrive or replay request cannot be served' },
+  BT_ERR_INIT_EXISTS: { status: undefined, message: 'the config file exists already; bluetick init never overwrites one (move it away or pass --config <other file>)' },
+  BT_ERR_ADAPTER_BODY_CONSUMED: {
+    status: 500,
+    message:
+      'a body parser read the webhook request before bluetick could see its exact bytes; mount the webhook handler before the parser, or keep the raw body (docs/reference/adapters.md)',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

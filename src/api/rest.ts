@@ -18,6 +18,7 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
@@ -28,6 +29,8 @@ import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
+import { registerConsentRoutes } from './routes/consent.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
@@ -100,9 +103,13 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerConversationRoutes(router, ctx);
     registerContactRoutes(router, ctx);
     registerTemplateRoutes(router, ctx);
+    // Account state: consent and health.
+    registerConsentRoutes(router, ctx);
+    registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

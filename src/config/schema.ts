@@ -319,6 +319,18 @@ const delivery = z.strictObject({
   pollMs: positiveInt.default(250),
 });
 
+/** `watch.silence`: bluetick's own `channel.silent` / `channel.resumed` events (src/watch/). */
+const silenceWatch = z.strictObject({
+  /** Off: no silence events. */
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  /** Silent after this many times the usual gap between inbound messages without one. */
+  multiple: z.number({ error: 'expected a number' }).min(1.5, { error: 'expected at least 1.5' }).max(1000, { error: 'expected at most 1000' }).default(10),
+  /** Never silent before this long without an inbound message, however short the usual gap. */
+  minimumGapMs: positiveInt.default(900_000),
+  /** Inbound messages a channel or number must have had (in the last day) before its usual gap counts. */
+  minMessages: z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(2, { error: 'expected at least 2' }).max(10_000).default(10),
+});
+
 export const writtenConfigSchema = z.strictObject({
   /** Lets editors offer completion from a JSON Schema; ignored by bluetick. */
   $schema: z.string().optional(),
@@ -330,8 +342,10 @@ export const writtenConfigSchema = z.strictObject({
   /** Which events go to which sink, with what retry policy. */
   routes: z.array(route, { error: 'expected a list of routes' }).optional(),
   delivery: delivery.prefault({}),
+  /** What bluetick watches for itself and reports as events. */
+  watch: z.strictObject({ silence: silenceWatch.prefault({}) }).prefault({}),
   /**
-   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * The PostgreSQL store shared by several bluetick processes (usually given as BLUETICK_DATABASE_URL
    * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
    */
   store: z
