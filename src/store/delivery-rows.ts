@@ -132,7 +132,10 @@ export function toAttempt(rec: DeliveryAttemptRecord): DeliveryAttempt {
 }
 
 /** A leased row as `settleDeliveries` hands it out. */
-export function leasedEntry(rec: DeliveryRecord, eventJson: string): LeasedEntry {
+export function leasedEntry(
+  rec: Pick<DeliveryRecord, 'id' | 'event_id' | 'route' | 'sink' | 'ordering_key' | 'attempts' | 'redrives' | 'origin'>,
+  eventJson: string,
+): LeasedEntry {
   return [rec.id, rec.event_id, rec.route, rec.sink, rec.ordering_key, rec.attempts, rec.redrives, rec.origin as DeliveryOrigin, eventJson];
 }
 

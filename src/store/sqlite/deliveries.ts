@@ -30,6 +30,7 @@ import type {
   DeliveryWithAttempts,
   EnqueueResult,
   LeasedDelivery,
+  LeasedEntry,
   LeaseRequest,
   NewDelivery,
   RecordAttemptsResult,
@@ -63,6 +64,10 @@ interface Leased {
   rec: DeliveryRecord;
   eventJson: string;
 }
+
+/** The columns a {@link LeasedEntry} is made of. */
+const LEASE_ROW_COLUMNS = 'id, event_seq, event_id, route, sink, ordering_key, attempts, redrives, origin';
+type LeaseRow = Pick<DeliveryRecord, 'id' | 'event_seq' | 'event_id' | 'route' | 'sink' | 'ordering_key' | 'attempts' | 'redrives' | 'origin'>;
 
 function prepare(db: Database.Database) {
   return {
@@ -119,6 +124,13 @@ function prepare(db: Database.Database) {
       `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
        WHERE id = ? RETURNING ${DELIVERY_COLUMNS}`,
     ),
+    // The worker's round trip needs only what a LeasedEntry carries.
+    takeForEntry: db.prepare<[string, number, number, number], LeaseRow>(
+      `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+       WHERE id = ? RETURNING ${LEASE_ROW_COLUMNS}`,
+    ),
+    // One statement for a batch's event bodies (ids as a JSON array).
+    eventBodies: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM events WHERE seq IN (SELECT value FROM json_each(?))'),
     countLost: db.prepare<[string, number, number]>(
       'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_status_code = NULL, last_attempt_at = ? WHERE id = ?',
     ),
@@ -132,25 +144,25 @@ function prepare(db: Database.Database) {
        WHERE id = ? AND state = 'in_flight' AND lease_owner = ?`,
     ),
     byId: db.prepare<[number], DeliveryRecord>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`),
-    leaseOf: db.prepare<[number], { state: string; lease_owner: string | null; route: string; ordering_key: string }>(
-      'SELECT state, lease_owner, route, ordering_key FROM deliveries WHERE id = ?',
-    ),
     insertAttempt: db.prepare<
       [number, number, number, string, number | null, string | null, string | null, string | null, number | null, string]
     >(
       `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    finish: db.prepare<[string, number, number, number, number | null, string | null, number]>(
+    // Only while the owner still holds the lease; no row back means the attempt was stale.
+    finish: db.prepare<[string, number, number, number, number | null, string | null, number, string], { route: string; ordering_key: string }>(
       `UPDATE deliveries SET state = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
          updated_at = ?, last_attempt_at = ?, completed_at = ?, last_status_code = ?, last_error = ?
-       WHERE id = ?`,
+       WHERE id = ? AND state = 'in_flight' AND lease_owner = ? RETURNING route, ordering_key`,
     ),
-    reschedule: db.prepare<[number, number, number, number | null, string | null, number]>(
-      `UPDATE deliveries SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
-         next_attempt_at = ?, updated_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?
-       WHERE id = ?`,
-    ),
+    reschedule: db
+      .prepare<[number, number, number, number | null, string | null, number, string], number>(
+        `UPDATE deliveries SET state = 'pending', attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+           next_attempt_at = ?, updated_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?
+         WHERE id = ? AND state = 'in_flight' AND lease_owner = ? RETURNING 1`,
+      )
+      .pluck(),
     attemptsOf: db.prepare<[number], DeliveryAttemptRecord>(
       `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
     ),
@@ -300,14 +312,37 @@ export class SqliteDeliveries {
   private settle({ owner, now, outcomes, lease }: SettleRequest): SettleResult {
     const records = outcomes.map((o) => attemptRecordOf(owner, o));
     const { applied, stale } = records.length > 0 ? this.record(records) : { applied: [], stale: [] };
-    const leased =
-      lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0
-        ? this.lease({ owner, now, ...lease }).map(({ rec, eventJson }) => leasedEntry(rec, eventJson))
-        : [];
+    const leased = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0 ? this.leaseEntries({ owner, now, ...lease }) : [];
     return { applied, stale, leased };
   }
 
-  private lease({ owner, now, leaseMs, limit, sinks }: LeaseRequest): Leased[] {
+  /**
+   * {@link lease} for the worker's round trip: only the columns of a {@link LeasedEntry},
+   * and the events' bodies in one statement.
+   */
+  private leaseEntries(request: LeaseRequest): LeasedEntry[] {
+    const q = this.q;
+    const rows = this.dueIds(request).map((id) => q.takeForEntry.get(request.owner, request.now + request.leaseMs, request.now, id)!);
+    if (rows.length === 0) return [];
+    const bodies = new Map<number, string>();
+    for (const { seq, body } of q.eventBodies.all(JSON.stringify(rows.map((r) => r.event_seq)))) bodies.set(seq, body);
+    return rows.map((rec) => leasedEntry(rec, bodies.get(rec.event_seq)!));
+  }
+
+  private lease(request: LeaseRequest): Leased[] {
+    const q = this.q;
+    const { owner, now, leaseMs } = request;
+    return this.dueIds(request).map((id) => {
+      const rec = q.take.get(owner, now + leaseMs, now, id)!;
+      return { rec, eventJson: q.eventBody.get(rec.event_seq)! };
+    });
+  }
+
+  /**
+   * The ids to lease, oldest due first: expired leases (their lost attempt logged and
+   * counted here), then due runnable deliveries, fair across sinks.
+   */
+  private dueIds({ now, limit, sinks }: LeaseRequest): number[] {
     const q = this.q;
     const want = Math.max(1, Math.floor(limit));
     // Expired leases first: they were due before anything queued behind them.
@@ -325,20 +360,14 @@ export class SqliteDeliveries {
       due.sort((a, b) => a.at - b.at || a.id - b.id);
       ids = ids.concat(due.slice(0, want - ids.length).map((r) => r.id));
     }
-    const expiredSet = new Set(expired);
-    const out: Leased[] = [];
-    for (const id of ids) {
-      if (expiredSet.has(id)) {
-        const before = q.byId.get(id)!;
-        const latency = Math.max(0, now - before.updated_at);
-        const lostBy = before.lease_owner ?? '';
-        q.insertAttempt.run(id, before.updated_at, latency, 'retry', null, 'lease-expired', LEASE_EXPIRED, null, null, lostBy);
-        q.countLost.run(LEASE_EXPIRED, now, id);
-      }
-      const rec = q.take.get(owner, now + leaseMs, now, id)!;
-      out.push({ rec, eventJson: q.eventBody.get(rec.event_seq)! });
+    for (const id of expired.slice(0, want)) {
+      const before = q.byId.get(id)!;
+      const latency = Math.max(0, now - before.updated_at);
+      const lostBy = before.lease_owner ?? '';
+      q.insertAttempt.run(id, before.updated_at, latency, 'retry', null, 'lease-expired', LEASE_EXPIRED, null, null, lostBy);
+      q.countLost.run(LEASE_EXPIRED, now, id);
     }
-    return out;
+    return ids;
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): number {
@@ -381,17 +410,19 @@ export class SqliteDeliveries {
         a.retryAfterMs ?? null,
         r.owner,
       );
-      const rec = q.leaseOf.get(r.deliveryId);
-      if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
-        stale.push(r.deliveryId);
-        continue;
-      }
       const status = a.statusCode ?? null;
       const lastError = a.outcome === 'success' ? null : (error ?? a.errorCode ?? null);
       if (r.next.state === 'pending') {
-        q.reschedule.run(r.next.nextAttemptAt, r.now, a.startedAt, status, lastError, r.deliveryId);
+        if (q.reschedule.get(r.next.nextAttemptAt, r.now, a.startedAt, status, lastError, r.deliveryId, r.owner) === undefined) {
+          stale.push(r.deliveryId);
+          continue;
+        }
       } else {
-        q.finish.run(r.next.state, r.now, a.startedAt, r.now, status, lastError, r.deliveryId);
+        const rec = q.finish.get(r.next.state, r.now, a.startedAt, r.now, status, lastError, r.deliveryId, r.owner);
+        if (rec === undefined) {
+          stale.push(r.deliveryId);
+          continue;
+        }
         if (r.next.state === 'dead' && this.holding.has(rec.route)) {
           // The lane waits behind this dead letter until it is redriven or dropped.
           q.hold.run(r.deliveryId);
