@@ -315,7 +315,6 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       journal,
       metrics,
       logger,
-      deliveries: { store, delivery, guard },
       security: {
         // The certificate's own names are public names too (`server.publicHosts` adds others).
         publicHosts: [...sc.publicHosts, ...(tlsMaterial ? certificateNames(tlsMaterial.cert) : [])],
@@ -337,6 +336,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
           };
         },
         shutdown: apiShutdown.signal,
+        delivery: { store, delivery },
         ...(opts.stream ? { stream: opts.stream } : {}),
       },
       ...(opts.console === false ? {} : { console: opts.console ?? {} }),

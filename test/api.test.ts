@@ -486,8 +486,8 @@ describe('REST API over HTTP', () => {
         expect(paths, p).toContain(p);
       }
       const operationIds = new Set<string>();
-      for (const [path, item] of Object.entries<any>(doc.paths)) {
-        const op = item.get;
+      // Every operation of every path (GET, and POST/DELETE where a path takes them).
+      for (const [path, op] of Object.entries<any>(doc.paths).flatMap(([p, item]) => Object.values<any>(item).map((o) => [p, o] as const))) {
         expect(op, path).toBeDefined();
         expect(typeof op.operationId).toBe('string');
         expect(operationIds.has(op.operationId)).toBe(false);

@@ -10,6 +10,7 @@
  * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { BluetickError } from '../errors.js';
 import { stringifyJson } from '../events/json.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -19,6 +20,7 @@ import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -48,6 +50,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Deliveries, dead letters, replay and sink health (`routes/deliveries.ts`). */
+  delivery?: DeliveryRoutesOptions;
 }
 
 const REASONS: Record<number, string> = {
@@ -77,7 +81,13 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
           ...(error.parameter !== undefined ? { parameter: error.parameter } : {}),
         };
       }
-      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      // A refusal from the code below the routes (an unknown replay route, ...): its status and message.
+      if (error instanceof BluetickError && error.status !== undefined && error.status < 500) {
+        reply.code(error.status);
+        return { error: REASONS[error.status] ?? 'Error', message: error.message };
+      }
+      const code = (error as FastifyError).statusCode;
+      const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 500;
       if (status === 500) request.log.error({ err: error }, 'API request failed');
       reply.code(status);
       return { error: REASONS[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : error.message };
@@ -99,6 +109,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerTemplateRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

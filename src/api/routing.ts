@@ -172,11 +172,14 @@ function parseBody(schema: AnyObject | undefined, raw: unknown): unknown {
     throw new ApiError(400, 'body: this operation takes no request body', 'body');
   }
   if (!absent && (typeof raw !== 'object' || Array.isArray(raw))) throw new ApiError(400, 'body: expected a JSON object', 'body');
-  return parseOrThrow(schema, absent ? {} : raw);
+  return parseOrThrow(schema, absent ? {} : raw, 'body');
 }
 
-/** Parses `value`, or throws a 400 naming the first bad parameter. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+/**
+ * Parses `value`, or throws a 400 naming the first bad parameter (a field inside a body by
+ * its dotted path, `filter.route`; a problem with the whole value by `where`).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'body' = 'query'): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -184,7 +187,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.
     const key = issue.keys[0] ?? '?';
     throw new ApiError(400, `${key}: unknown parameter`, key);
   }
-  const name = issue.path.length > 0 ? String(issue.path[0]) : 'query';
+  const name = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
   const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
   throw new ApiError(400, `${name}: ${message}`, name);
 }
