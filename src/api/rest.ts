@@ -72,11 +72,12 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
       return payload;
     });
     api.setReplySerializer((payload) => stringifyJson(payload));
-    api.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    api.setErrorHandler((error: FastifyError | BluetickError, request, reply) => {
       if (error instanceof ApiError) {
         reply.code(error.statusCode);
         return {
           error: REASONS[error.statusCode] ?? 'Error',
+          code: error.code,
           message: error.message,
           ...(error.parameter !== undefined ? { parameter: error.parameter } : {}),
         };
@@ -84,13 +85,15 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
       // A refusal from the code below the routes (an unknown replay route, ...): its status and message.
       if (error instanceof BluetickError && error.status !== undefined && error.status < 500) {
         reply.code(error.status);
-        return { error: REASONS[error.status] ?? 'Error', message: error.message };
+        return { error: REASONS[error.status] ?? 'Error', code: error.code, message: error.message };
       }
-      const code = (error as FastifyError).statusCode;
-      const status = typeof code === 'number' && code >= 400 && code < 500 ? code : 500;
+      const given = (error as FastifyError).statusCode;
+      const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 500;
       if (status === 500) request.log.error({ err: error }, 'API request failed');
       reply.code(status);
-      return { error: REASONS[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : error.message };
+      // fastify's own refusals (a body that is not JSON, ...) are bad requests too.
+      const code = status === 400 ? { code: 'BT_ERR_API_BAD_REQUEST' } : {};
+      return { error: REASONS[status] ?? 'Error', ...code, message: status === 500 ? 'internal error; see the server log' : error.message };
     });
 
     const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now, ...(opts.backoff ? { backoff: opts.backoff } : {}) };

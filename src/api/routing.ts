@@ -14,14 +14,17 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { BluetickError, type ErrorCode } from '../errors.js';
 
-/** An answer other than 2xx, thrown by handlers and the parameter parsing. */
-export class ApiError extends Error {
+const API_CODES: Record<number, ErrorCode> = { 400: 'BT_ERR_API_BAD_REQUEST', 404: 'BT_ERR_API_NOT_FOUND', 409: 'BT_ERR_API_CONFLICT' };
+
+/** An answer other than 2xx (400, 404 or 409), thrown by handlers and the parameter parsing. */
+export class ApiError extends BluetickError {
   readonly statusCode: number;
   readonly parameter: string | undefined;
 
-  constructor(statusCode: number, message: string, parameter?: string) {
-    super(message);
+  constructor(statusCode: 400 | 404 | 409, message: string, parameter?: string) {
+    super(API_CODES[statusCode]!, message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
     this.parameter = parameter;

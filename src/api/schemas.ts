@@ -250,6 +250,7 @@ export const errorSchema = component(
   'Error',
   z.strictObject({
     error: z.string().meta({ description: 'HTTP reason phrase.' }),
+    code: z.string().optional().meta({ description: 'The `BT_ERR_*` code (docs/reference/errors.md).' }),
     message: z.string(),
     parameter: z.string().optional().meta({ description: 'The query parameter or header that was refused (400).' }),
   }),
