@@ -10,7 +10,7 @@ import type { CliFlags } from '../../config/resolve.js';
 import { hasCredentials, isLoopbackHost } from '../../config/resolve.js';
 import { createLogger } from '../../log.js';
 import { parsePostgresUrl } from '../../store/postgres/url.js';
-import { startServer, type RunningServer } from '../../server.js';
+import { launchServer, type ServerInternals } from '../../server.js';
 
 export interface ServeCommandOptions {
   config?: string;
@@ -43,7 +43,7 @@ export interface ServeIo {
 }
 
 /** The lines printed once the server listens. */
-export function banner(running: RunningServer): string {
+export function banner(running: ServerInternals): string {
   const { config } = running;
   const lines: string[] = [];
   lines.push(`bluetick is listening on ${running.url}`);
@@ -128,7 +128,7 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
   for (const warning of warnings) io.stderr.write(`bluetick: warning: ${warning}\n`);
 
   const logger = createLogger({ level: config.log.level });
-  const running = await startServer(config, { logger });
+  const running = await launchServer(config, { logger });
   io.stdout.write(banner(running));
 
   await new Promise<void>((resolve) => {
