@@ -170,6 +170,8 @@ describe('HTTP sink delivery', () => {
     const one = await json<{ redriven: number; ids: number[] }>(`${running.url}/api/dead-letters/redrive`, { body: { id: dead.items[0]!.id }, headers: auth });
     expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id], message: 'delivery starts now' });
     await waitFor('the redriven delivery', () => rx.accepted.length === 1);
+    // The receiver answers before the worker records the attempt: wait for the record, not a moment.
+    await waitFor('the redriven attempt recorded', async () => (await running.store.getDelivery(dead.items[0]!.id))?.state !== 'in_flight');
     expect(await running.store.getDelivery(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
     // The same webhook-id as the first attempt, marked as a redelivery; the first had no mark.
     expect(rx.requests[0]!.headers['webhook-replay']).toBeUndefined();
