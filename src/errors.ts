@@ -27,6 +27,12 @@ export const ERROR_CODES = {
   BT_ERR_DISPATCH_NON_RETRIABLE: { status: undefined, message: 'the handler refused the event for good; it goes to dead letters' },
   BT_ERR_DISPATCH_RETRY_AFTER: { status: undefined, message: 'the handler asked for the event to be retried later' },
   BT_ERR_DISPATCH_BAD_REQUEST: { status: 400, message: 'the redrive or replay request cannot be served; name a configured route and select events' },
+  BT_ERR_INIT_EXISTS: { status: undefined, message: 'the config file exists already; bluetick init never overwrites one (move it away or pass --config <other file>)' },
+  BT_ERR_ADAPTER_BODY_CONSUMED: {
+    status: 500,
+    message:
+      'a body parser read the webhook request before bluetick could see its exact bytes; mount the webhook handler before the parser, or keep the raw body (docs/reference/adapters.md)',
+  },
   BT_ERR_API_BAD_REQUEST: { status: 400, message: 'a parameter or the body is invalid; `parameter` names it, fix it and send again' },
   BT_ERR_API_NOT_FOUND: { status: 404, message: 'nothing has that id; list the collection to find the right one' },
   BT_ERR_API_CONFLICT: { status: 409, message: 'the request conflicts with the current state; read it again and retry' },

@@ -37,6 +37,7 @@ import { openStore, type OpenStoreOptions } from './store/open.js';
 import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
+import { SilenceWatch } from './watch/watch.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
 
 export interface StartServerOptions {
@@ -68,6 +69,8 @@ export interface StartServerOptions {
   delivery?: { start?: boolean; graceMs?: number };
   /** The web console's built assets. Default `dist/console` in the package; `false` serves no console. */
   console?: { dir?: string } | false;
+  /** Silence watch: an injected clock, and `start: false` to run its rounds by hand (`watch.tick()`). */
+  watch?: { now?: () => number; start?: boolean };
 }
 
 /** One channel's public endpoint, as printed at start. */
@@ -132,6 +135,8 @@ export interface ServerInternals extends RunningServer {
   backoff: AuthBackoff;
   /** Certificates from ACME, when `config.server.acme` is set. */
   acme?: AcmeManager;
+  /** The silence watch (`watch.silence`), unless disabled. */
+  watch?: SilenceWatch;
 }
 
 const internals = new WeakMap<RunningServer, ServerInternals>();
@@ -352,6 +357,26 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     const unsubscribeDeliveries = store.subscribe?.('deliveries', () => delivery.wake());
     if (unsubscribeDeliveries) cleanup.unshift(unsubscribeDeliveries);
 
+    // bluetick's own `channel.silent` / `channel.resumed`, journaled like a POST (src/watch/).
+    const watch = config.watch.silence.enabled
+      ? new SilenceWatch({
+          store,
+          settings: config.watch.silence,
+          append: async (row) => {
+            await journal.append(row);
+            pipeline.wake();
+          },
+          ...(opts.watch?.now ? { now: opts.watch.now } : {}),
+          onError: (err) => logger.warn({ err }, 'silence watch: round failed; trying again at the next'),
+        })
+      : undefined;
+    if (watch) {
+      pipeline.on('batch', (info) => {
+        if (info.inserted > 0) watch.wake();
+      });
+      cleanup.unshift(() => watch.close());
+    }
+
     const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.unshift(() => rejections.close());
 
@@ -384,6 +409,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       },
       rest: {
         store,
+        deadLetters: delivery,
         adminToken: adminToken.token,
         guard,
         backoff,
@@ -481,6 +507,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
 
     if (opts.pipeline?.start !== false) pipeline.start();
     if (opts.delivery?.start !== false) delivery.start();
+    if (watch && opts.watch?.start !== false) watch.start();
 
     // With ACME the public name is the first domain, as providers will post to it.
     const url = sc.acme
@@ -529,6 +556,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       await closed;
       tls?.watcher.close();
       await acme?.close();
+      await watch?.close();
       await journal.close();
       await pipeline.stop();
       await delivery.close(opts.delivery?.graceMs ?? graceMs);
@@ -557,6 +585,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       backoff,
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
+      ...(watch ? { watch } : {}),
       close,
     };
   } catch (error) {

@@ -482,17 +482,21 @@ describe('REST API over HTTP', () => {
         '/api/stats',
         '/api/stream',
         '/api/openapi.json',
+        '/api/dead-letters/drop',
       ]) {
         expect(paths, p).toContain(p);
       }
       const operationIds = new Set<string>();
-      // Every operation of every path (GET, and POST/DELETE where a path takes them).
-      for (const [path, op] of Object.entries<any>(doc.paths).flatMap(([p, item]) => Object.values<any>(item).map((o) => [p, o] as const))) {
-        expect(op, path).toBeDefined();
+      const operations = Object.entries<any>(doc.paths).flatMap(([path, item]) => {
+        const ops = ['get', 'post', 'delete'].filter((m) => item[m] !== undefined).map((m) => [path, item[m]] as [string, any]);
+        expect(ops.length, path).toBeGreaterThan(0);
+        return ops;
+      });
+      for (const [path, op] of operations) {
         expect(typeof op.operationId).toBe('string');
         expect(operationIds.has(op.operationId)).toBe(false);
         operationIds.add(op.operationId);
-        expect(op.responses['200']).toBeDefined();
+        expect(Object.keys(op.responses).some((code) => /^2\d\d$/.test(code)), path).toBe(true);
         for (const code of Object.keys(op.responses)) expect(op.responses[code].description, `${path} ${code}`).toEqual(expect.any(String));
         const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
         const pathParams = (op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);

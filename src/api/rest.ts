@@ -19,8 +19,10 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
+import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -29,6 +31,8 @@ import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
+import { registerConsentRoutes } from './routes/consent.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
@@ -52,6 +56,8 @@ export interface RestApiOptions {
   now?: () => number;
   /** Deliveries, dead letters, replay and sink health (`routes/deliveries.ts`). */
   delivery?: DeliveryRoutesOptions;
+  /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
+  deadLetters?: DeadLetterControls;
 }
 
 const REASONS: Record<number, string> = {
@@ -110,9 +116,14 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerConversationRoutes(router, ctx);
     registerContactRoutes(router, ctx);
     registerTemplateRoutes(router, ctx);
+    // Account state: consent and health.
+    registerConsentRoutes(router, ctx);
+    registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
+    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

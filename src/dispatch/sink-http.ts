@@ -31,7 +31,7 @@ import { Semaphore } from './semaphore.js';
 import { type HttpSinkConfig, validateHttpSinkConfig } from './sink-config.js';
 import type { Sink, SinkOptions } from './sinks.js';
 
-export { type HttpSinkConfig, validateHttpSinkConfig } from './sink-config.js';
+export { type HttpSinkConfig, validateHttpSinkConfig, whsecProblem } from './sink-config.js';
 
 export const HTTP_SINK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, concurrency: 8 });
 
@@ -56,7 +56,7 @@ function defaultUserAgent(): string {
  * keyed with the bytes the `whsec_` secret encodes. node:crypto's native HMAC: the signing
  * of every delivery is on the thread that serves HTTP.
  */
-class Signer {
+export class Signer {
   readonly #key: Buffer;
   constructor(secret: string) {
     this.#key = Buffer.from(secret.slice('whsec_'.length), 'base64');

@@ -149,6 +149,8 @@ export function deliveryView(d: Delivery): Record<string, unknown> {
   if (d.completedAt !== undefined) out.completedAt = iso(d.completedAt);
   if (d.lastStatusCode !== undefined) out.lastStatusCode = d.lastStatusCode;
   if (d.lastError !== undefined) out.lastError = d.lastError;
+  if (d.holdsLane === true) out.holdsLane = true;
+  if (d.droppedAt !== undefined) out.droppedAt = iso(d.droppedAt);
   return out;
 }
 
@@ -238,7 +240,7 @@ export function registerDeliveryRoutes(router: ApiRouter, options: DeliveryRoute
       query: deadLettersQuery,
       response: deliveryPageSchema,
     },
-    async ({ query }) => page({ ...filterOf(query), state: ['dead'] }, query),
+    async ({ query }) => page({ ...filterOf(query), state: ['dead'], dropped: false }, query),
   );
 
   router.post(

@@ -69,6 +69,8 @@ import type {
   TemplateFilter,
 } from '../projections.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
+import type { ConsentRow } from '../../projections/index.js';
+import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
 import type {
   AttemptRecord,
@@ -580,6 +582,10 @@ export class SqliteStore implements Store {
     return this.deliveries.redriveDeliveries(selector, now);
   }
 
+  async dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    return this.deliveries.dropDeadLetters(ids, now);
+  }
+
   async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
     return this.deliveries.enqueueDeliveries(items, now);
   }
@@ -624,6 +630,19 @@ export class SqliteStore implements Store {
 
   async listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>> {
     return this.p.listTemplates(filter, page);
+  }
+
+  // Account state: consent and health.
+  async listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>> {
+    return this.p.listConsent(filter, page);
+  }
+
+  async listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>> {
+    return this.p.listHealth(kind, page);
+  }
+
+  async getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined> {
+    return this.p.getHealth(kind, key);
   }
 
   async projectionCounts(): Promise<ProjectionCounts> {

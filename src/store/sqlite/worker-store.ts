@@ -102,6 +102,10 @@ const READS = new Set([
   'listContacts',
   'getTemplate',
   'listTemplates',
+  // Account state: consent and health.
+  'listConsent',
+  'listHealth',
+  'getHealth',
   'ping',
 ]);
 
