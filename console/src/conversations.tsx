@@ -209,6 +209,11 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
             <div class="bubble-placeholder">[{kind || 'message'}]</div>
           ) : null}
         </>
+      ) : m.outbound ? (
+        <>
+          <div class="bubble-source small muted">{m.outbound.source === 'echo' ? 'Sent from the WhatsApp Business app' : 'From chat history'}</div>
+          {m.outbound.text ? <div class="bubble-text">{m.outbound.text}</div> : <div class="bubble-placeholder">[{m.outbound.kind}]</div>}
+        </>
       ) : (
         <div class="bubble-placeholder">
           Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
@@ -225,7 +230,8 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
             {formatClock(m.occurredAt).slice(0, 5)}
           </time>
         </Link>
-        {!inbound && <Ticks status={m.status} label={false} />}
+        {/* An echo was sent by the business app itself: no pending clock while no status came. */}
+        {!inbound && (m.status !== undefined || !m.outbound) && <Ticks status={m.status} label={false} />}
       </div>
       {reactions.length > 0 && (
         <span class="bubble-reactions" role="img" aria-label={`Reactions: ${reactions.join(' ')}`}>
@@ -275,6 +281,27 @@ async function loadChat(key: string, signal: AbortSignal): Promise<ChatData> {
   return { ...(conversation ? { conversation } : {}), messages: sorted, inbound, reactions };
 }
 
+/** The 72-hour free-entry-point window of a conversation begun from an ad, and who owns the thread. */
+function FreeEntryAndOwner({ c, now }: { c: Conversation; now: number }): JSX.Element | null {
+  const until = toMs(c.freeEntryWindowOpenUntil);
+  const left = until === undefined ? undefined : until - now;
+  if (left === undefined && !c.owner) return null;
+  return (
+    <>
+      {left !== undefined && (
+        <span class={`window ${left > 0 ? 'window-open' : 'window-closed'}`} title={c.ctwaClid ? `Ad click id ${c.ctwaClid}` : undefined}>
+          {left > 0 ? `Ad entry 72 h: ${formatDuration(left)} left` : 'Ad entry window closed'}
+        </span>
+      )}
+      {c.owner && (
+        <span class="owner-badge small muted" title={`Handover ${c.owner.kind ?? ''} at ${formatTime(c.owner.at)}`}>
+          Owner: {c.owner.role ?? c.owner.kind ?? 'changed'}
+        </span>
+      )}
+    </>
+  );
+}
+
 function dayLabel(ms: number): string {
   return new Date(ms).toLocaleDateString('en-US', { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
 }
@@ -312,6 +339,7 @@ function Chat({ conversationKey, names, now }: { conversationKey: string; names:
             {w.open ? `24 h window: ${w.text}` : w.text}
           </span>
         )}
+        {chat.data?.conversation && <FreeEntryAndOwner c={chat.data.conversation} now={now} />}
       </header>
       <div class="chat-body" ref={body} tabIndex={0} aria-label="Messages, oldest first">
         {chat.loading && !chat.data ? (

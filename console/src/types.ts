@@ -16,15 +16,8 @@ export type Message = MessageRow;
 export type Reaction = ReactionRow;
 export type Template = TemplateRow;
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'message.received',
-  'message.reaction',
-  'message.status',
-  'template.status',
-  'template.quality',
-  'template.category',
-  'unknown',
-];
+/** Every event type, for the type filters: the server's own list, so a new type shows up without an edit here. */
+export { EVENT_TYPES } from '../../src/events/types.js';
 
 export interface ApiEvent {
   id: string;
@@ -114,6 +107,12 @@ export interface Conversation {
   counts: { inbound: number; outbound: number; unreadInbound: number };
   firstUnansweredAt?: string;
   unanswered: Array<{ messageId: string; at: string }>;
+  /** The latest handover: who owns the thread now. */
+  owner?: { kind?: string; role?: string; previousRole?: string; at: string; eventId: string };
+  /** Conversations begun from a click-to-WhatsApp ad. */
+  ctwaClid?: string;
+  freeEntryWindowOpenUntil?: string;
+  isFreeEntryWindowOpen?: boolean;
 }
 
 export interface Contact {
