@@ -5,10 +5,10 @@
 // Usage: node bench/delivery-server.js CONFIG_FILE
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../dist/config/load.js';
-import { startServer } from '../dist/server.js';
+import { launchServer } from '../dist/server.js';
 
 const { config } = await loadConfig({ file: process.argv[2] });
-const running = await startServer(config, { delivery: { start: false } });
+const running = await launchServer(config, { delivery: { start: false } });
 process.stdout.write(`listening on ${running.url}\n`);
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() === 'deliver') running.delivery.start();

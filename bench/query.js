@@ -132,7 +132,7 @@ async function timeQueries(pool, make) {
 
 export async function runQueryBench() {
   const { openStore } = await import(dist('store/open.js'));
-  const { startServer } = await import(dist('server.js'));
+  const { launchServer } = await import(dist('server.js'));
   const { resolveConfig } = await import(dist('config/resolve.js'));
   const { silentLogger } = await import(dist('log.js'));
 
@@ -180,7 +180,7 @@ export async function runQueryBench() {
       const cursors = await conversationCursors(store);
 
       const { config } = resolveConfig({ written: { server: { port: 0, dataDir: dir }, channels: [{ name: 'bench', basicAuth: ['b:b'] }] }, cwd: dir, env: {} });
-      const running = await startServer(config, { store, logger: silentLogger(), processMetrics: false, pipeline: { start: false }, delivery: { start: false } });
+      const running = await launchServer(config, { store, logger: silentLogger(), processMetrics: false, pipeline: { start: false }, delivery: { start: false } });
       const pool = new Pool(running.url, { connections: 1, pipelining: 1 });
       try {
         const row = {

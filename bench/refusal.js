@@ -74,7 +74,7 @@ function report(title, times, target) {
 export async function runRefusalBench() {
   const { createMetaVerifier } = await import(join(ROOT, 'dist/ingest/verify-meta.js'));
   const { resolveConfig } = await import(join(ROOT, 'dist/config/resolve.js'));
-  const { startServer } = await import(join(ROOT, 'dist/server.js'));
+  const { launchServer } = await import(join(ROOT, 'dist/server.js'));
   const { silentLogger } = await import(join(ROOT, 'dist/log.js'));
   console.log(`\nrefusal bench: forged Meta signatures on ~${(SIZE / 1e6).toFixed(0)} MB bodies`);
 
@@ -100,7 +100,7 @@ export async function runRefusalBench() {
     cwd: dataDir,
   });
   if (errors.length > 0) throw new Error(JSON.stringify(errors));
-  const running = await startServer(config, { logger: silentLogger(), processMetrics: false });
+  const running = await launchServer(config, { logger: silentLogger(), processMetrics: false });
   try {
     const over = new Map(BODIES.map(([name]) => [name, []]));
     for (let round = 0; round < refusals + 2; round++) {

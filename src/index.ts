@@ -9,6 +9,8 @@
  * - Want the whole durable receiver? {@link loadConfig} + {@link startServer}.
  * - Want it with your own code receiving the events? {@link createBluetick} and `app.on(type, handler)`.
  *
+ * Every export is described in docs/reference/library.md (a test fails when one is not).
+ *
  * @example
  * ```ts
  * import { normalize, serializeEvent } from 'bluetick';
@@ -60,13 +62,13 @@ export type {
   UserPreferencesEvent,
 } from './events/types.js';
 
-export { BluetickError, ConfigError, ERROR_CODES, ExitError } from './errors.js';
+export { BluetickError, ConfigError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 export { loadConfig } from './config/load.js';
 export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 export { resolveConfig } from './config/resolve.js';
-export type { BasicCredential, ChannelConfig, CliFlags, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/resolve.js';
+export type { BasicCredential, ChannelConfig, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/resolve.js';
 export type { WrittenConfigInput } from './config/schema.js';
 
 export { createBluetick } from './bluetick.js';
@@ -79,7 +81,8 @@ export type { HttpSinkConfig, NatsSinkConfig, SinkConfig } from './dispatch/sink
 export type { Delivery, DeliveryAttempt, DeliveryState } from './store/deliveries.js';
 
 export { startServer } from './server.js';
-export type { RunningServer, StartServerOptions, WebhookEndpoint } from './server.js';
+export type { RunningServer, ServerMetrics, StartServerOptions, WebhookEndpoint } from './server.js';
+export type { AdminTokenInfo } from './api/admin-token.js';
 
 export { signMeta, verifyMetaSignature } from './ingest/verify-meta.js';
 export type { MetaVerification } from './ingest/verify-meta.js';

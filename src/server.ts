@@ -82,12 +82,41 @@ export interface WebhookEndpoint {
   credentials: string[];
 }
 
+/** The server's metrics: what `GET /metrics` serves. */
+export interface ServerMetrics {
+  /** The Prometheus text format's content type. */
+  readonly contentType: string;
+  /** Every metric in the Prometheus text format. */
+  text(): Promise<string>;
+}
+
+/**
+ * A running bluetick server, as {@link startServer} and `createBluetick().start()` hand it out:
+ * where it listens, what providers post to, the admin token, its metrics, and how to stop it.
+ */
 export interface RunningServer {
-  /** Base URL, e.g. `https://127.0.0.1:8443`. */
-  url: string;
+  /** Base URL, e.g. `https://127.0.0.1:8443` (with ACME, the first domain). */
+  readonly url: string;
+  /** The bound address and port (port 0 in the config picks a free one). */
+  readonly address: AddressInfo;
   /** Channel name -> full webhook URL. */
-  webhookUrls: Record<string, string>;
-  webhooks: WebhookEndpoint[];
+  readonly webhookUrls: Readonly<Record<string, string>>;
+  /** Each channel's webhook URL, provider and what a POST must carry. */
+  readonly webhooks: readonly WebhookEndpoint[];
+  /** The admin token `/api` and the console take, and where it came from (configured, generated, kept). */
+  readonly adminToken: AdminTokenInfo;
+  /** The server's metrics, as `GET /metrics` serves them. */
+  readonly metrics: ServerMetrics;
+  /** Graceful: stop accepting, finish in-flight acks, flush the journal, stop the pipeline, close the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a running server is made of, for the CLI, the tests and the benchmarks. Not part
+ * of the library API: its shape changes with the implementation.
+ * @internal
+ */
+export interface ServerInternals extends RunningServer {
   address: AddressInfo;
   server: Server;
   config: Config;
@@ -102,16 +131,40 @@ export interface RunningServer {
   ingest: IngestHandler;
   rejections: RejectionLog;
   tls?: { watcher: TlsWatcher; certificate: CertificateInfo };
-  /** The admin token `/api` and the console take, and where it came from (configured, generated, kept). */
-  adminToken: AdminTokenInfo;
   /** Failed authentications per client address, and the backoff they lead to. */
   backoff: AuthBackoff;
   /** Certificates from ACME, when `config.server.acme` is set. */
   acme?: AcmeManager;
   /** The silence watch (`watch.silence`), unless disabled. */
   watch?: SilenceWatch;
-  /** Graceful: stop accepting, finish in-flight acks, flush the journal, stop the pipeline, close the store. */
-  close(): Promise<void>;
+}
+
+const internals = new WeakMap<RunningServer, ServerInternals>();
+
+/**
+ * The parts behind a handle from {@link startServer}.
+ * @internal
+ */
+export function internalsOf(running: RunningServer): ServerInternals {
+  const found = internals.get(running);
+  if (found === undefined) throw new TypeError('not a handle returned by startServer');
+  return found;
+}
+
+/** The public handle of a running server: a new object, so the internals stay out of reach. */
+function handleOf(running: ServerInternals): RunningServer {
+  const { metrics } = running;
+  const handle: RunningServer = Object.freeze({
+    url: running.url,
+    address: running.address,
+    webhookUrls: running.webhookUrls,
+    webhooks: running.webhooks,
+    adminToken: running.adminToken,
+    metrics: Object.freeze({ contentType: metrics.contentType, text: () => metrics.text() }),
+    close: () => running.close(),
+  });
+  internals.set(handle, running);
+  return handle;
 }
 
 /** What a POST to this channel must carry, in words (no secrets). */
@@ -208,6 +261,14 @@ function postgresOptions(config: Config, given: StartServerOptions['storeOptions
  * ```
  */
 export async function startServer(config: Config, opts: StartServerOptions = {}): Promise<RunningServer> {
+  return handleOf(await launchServer(config, opts));
+}
+
+/**
+ * Starts the receiver and hands back all its parts (the CLI, tests and benchmarks).
+ * @internal
+ */
+export async function launchServer(config: Config, opts: StartServerOptions = {}): Promise<ServerInternals> {
   const logger = opts.logger ?? createLogger({ level: config.log.level });
   const { server: sc } = config;
 
@@ -340,7 +401,6 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       journal,
       metrics,
       logger,
-      deliveries: { store, delivery, guard },
       security: {
         // The certificate's own names are public names too (`server.publicHosts` adds others).
         publicHosts: [...sc.publicHosts, ...(tlsMaterial ? certificateNames(tlsMaterial.cert) : [])],
@@ -363,6 +423,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
           };
         },
         shutdown: apiShutdown.signal,
+        delivery: { store, delivery },
         ...(opts.stream ? { stream: opts.stream } : {}),
       },
       ...(opts.console === false ? {} : { console: opts.console ?? {} }),
@@ -434,7 +495,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       await acme.start(httpsServer, address.port);
     }
 
-    let tls: RunningServer['tls'];
+    let tls: ServerInternals['tls'];
     if (httpsServer && tlsMaterial && sc.tls) {
       const watcher = new TlsWatcher(httpsServer, sc.tls, tlsMaterial, {
         logger,

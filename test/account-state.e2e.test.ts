@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { accountStateBatches } from './store.account-state.contract.js';
 import { describeNeeding } from './helpers/services.js';
 
@@ -67,7 +67,7 @@ const STOP_ONLY = JSON.stringify({
 
 describeNeeding('Chromium', chromiumMissing, 'account health and consent in the console', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
@@ -97,7 +97,7 @@ describeNeeding('Chromium', chromiumMissing, 'account health and consent in the 
       env: {},
     });
     expect(resolved.errors).toEqual([]);
-    running = await startServer(resolved.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 }, console: { dir: consoleDir } });
+    running = await launchServer(resolved.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 }, console: { dir: consoleDir } });
     for (const name of FIXTURES) await post(readFileSync(new URL(`./fixtures/meta/${name}.json`, import.meta.url)));
     await post(STOP_ONLY);
     await running.pipeline.drain();

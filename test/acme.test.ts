@@ -19,7 +19,7 @@ import { resolveConfig, type Config } from '../src/config/resolve.js';
 import { runDoctor } from '../src/doctor/doctor.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer, type StartServerOptions } from '../src/server.js';
+import { launchServer, type ServerInternals, type StartServerOptions } from '../src/server.js';
 import { freePort, pebbleMissing, startPebble, type Pebble } from './helpers/pebble.js';
 import { describeNeeding } from './helpers/services.js';
 
@@ -159,7 +159,7 @@ function next<K extends 'certificate' | 'failure'>(
   });
 }
 
-async function metricValue(running: RunningServer, name: string, labels: Record<string, string>): Promise<number | undefined> {
+async function metricValue(running: ServerInternals, name: string, labels: Record<string, string>): Promise<number | undefined> {
   const text = await running.metrics.text();
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
@@ -199,7 +199,7 @@ withPebble('ACME with pebble: issuance, SNI, challenges, restart', () => {
       directoryUrl: pebble.directoryUrl,
       httpPort: pebble.httpPort,
     });
-    const running = await startServer(config, serverOptions(pebble));
+    const running = await launchServer(config, serverOptions(pebble));
     try {
       const acme = running.acme!;
       expect(running.url).toBe(`https://hooks.bluetick.test:${running.address.port}`);
@@ -261,7 +261,7 @@ withPebble('ACME with pebble: issuance, SNI, challenges, restart', () => {
     const dataDir = join(dir, 'two-domains');
     const before = JSON.parse(await readFile(join(dataDir, 'acme', caFolderName(pebble.directoryUrl), 'account.json'), 'utf8')) as { url: string };
     const config = acmeConfig({ dataDir, port: 0, domains: ['hooks.bluetick.test', 'meta.bluetick.test'], directoryUrl: pebble.directoryUrl, httpPort: pebble.httpPort });
-    const running = await startServer(config, serverOptions(pebble));
+    const running = await launchServer(config, serverOptions(pebble));
     try {
       const acme = running.acme!;
       // Serving at once, from disk: no waiting for the CA.
@@ -296,7 +296,7 @@ withPebble('ACME with pebble: issuance, SNI, challenges, restart', () => {
       directoryUrl: pebble.directoryUrl,
       challenge: 'tls-alpn-01',
     });
-    const running = await startServer(config, serverOptions(pebble));
+    const running = await launchServer(config, serverOptions(pebble));
     try {
       await running.acme!.whenReady();
       expect(running.acme!.httpChallengeAddress).toBeUndefined();
@@ -311,7 +311,7 @@ withPebble('ACME with pebble: issuance, SNI, challenges, restart', () => {
   it('doctor passes against the ACME host (pebble root trusted with --ca)', async () => {
     const dataDir = join(dir, 'two-domains');
     const config = acmeConfig({ dataDir, port: 0, domains: ['hooks.bluetick.test', 'meta.bluetick.test'], directoryUrl: pebble.directoryUrl, httpPort: pebble.httpPort });
-    const running = await startServer(config, serverOptions(pebble));
+    const running = await launchServer(config, serverOptions(pebble));
     try {
       const rootFile = join(dir, 'pebble-root.pem');
       await writeFile(rootFile, root);
@@ -365,7 +365,7 @@ withPebble('ACME with pebble: short-lived certificates', () => {
       httpPort: pebble.httpPort,
       renewWhenRemaining: 0.9,
     });
-    const running = await startServer(config, serverOptions(pebble));
+    const running = await launchServer(config, serverOptions(pebble));
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const acme = running.acme!;
@@ -402,7 +402,7 @@ withPebble('ACME with pebble: short-lived certificates', () => {
       httpPort: pebble.httpPort,
       renewWhenRemaining: 0.9,
     });
-    const running = await startServer(config, serverOptions(pebble, { retry: { minMs: 200, maxMs: 1_000 }, requestTimeoutMs: 2_000 }));
+    const running = await launchServer(config, serverOptions(pebble, { retry: { minMs: 200, maxMs: 1_000 }, requestTimeoutMs: 2_000 }));
     try {
       const acme = running.acme!;
       const issued = await next(acme, 'certificate', (e) => e.kind === 'issue');
@@ -451,7 +451,7 @@ describe('ACME without a reachable CA', () => {
     const dir = await mkdtemp(join(tmpdir(), 'bluetick-acme-down-'));
     const deadPort = await freePort();
     const config = acmeConfig({ dataDir: join(dir, 'data'), port: 0, domains: ['down.bluetick.test'], directoryUrl: `https://127.0.0.1:${deadPort}/dir` });
-    const running = await startServer(config, serverOptions(undefined, { retry: { minMs: 50, maxMs: 200 } }));
+    const running = await launchServer(config, serverOptions(undefined, { retry: { minMs: 50, maxMs: 200 } }));
     try {
       const acme = running.acme!;
       expect(acme.ready).toBe(false);

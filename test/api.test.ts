@@ -17,7 +17,7 @@ import { parseJsonText, stringifyJson } from '../src/events/json.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import {
   PHONE_ID,
   inboundBody,
@@ -60,8 +60,8 @@ function buildConfig(dataDir: string, written: WrittenConfigInput = {}): Config 
   return result.config!;
 }
 
-async function start(dataDir: string, written: WrittenConfigInput = { adminToken: TOKEN }, closeGraceMs = 2_000): Promise<RunningServer> {
-  return startServer(buildConfig(dataDir, written), {
+async function start(dataDir: string, written: WrittenConfigInput = { adminToken: TOKEN }, closeGraceMs = 2_000): Promise<ServerInternals> {
+  return launchServer(buildConfig(dataDir, written), {
     logger: silentLogger(),
     processMetrics: false,
     pipeline: { pollMs: 20 },
@@ -70,7 +70,7 @@ async function start(dataDir: string, written: WrittenConfigInput = { adminToken
   });
 }
 
-async function post(running: RunningServer, body: string | Buffer, channel: 'meta' | 'enablex' = 'meta', headers: Record<string, string> = {}): Promise<number> {
+async function post(running: ServerInternals, body: string | Buffer, channel: 'meta' | 'enablex' = 'meta', headers: Record<string, string> = {}): Promise<number> {
   const auth: Record<string, string> = channel === 'meta' ? { 'x-hub-signature-256': signMeta(body, APP_SECRET) } : { authorization: BASIC };
   const res = await fetch(`${running.url}/webhooks/${channel}`, {
     method: 'POST',
@@ -81,7 +81,7 @@ async function post(running: RunningServer, body: string | Buffer, channel: 'met
   return res.status;
 }
 
-async function ingest(running: RunningServer, ...bodies: string[]): Promise<void> {
+async function ingest(running: ServerInternals, ...bodies: string[]): Promise<void> {
   for (const body of bodies) expect(await post(running, body)).toBe(200);
   await running.pipeline.drain();
 }
@@ -93,7 +93,7 @@ interface Answer {
   body: any;
 }
 
-async function get(running: RunningServer, path: string, opts: { token?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function get(running: ServerInternals, path: string, opts: { token?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
   const token = opts.token === undefined ? TOKEN : opts.token;
   const res = await fetch(`${running.url}${path}`, {
     headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
@@ -103,7 +103,7 @@ async function get(running: RunningServer, path: string, opts: { token?: string 
 }
 
 /** GET that must answer 200 with a body of the given schema (strict where the schema is). */
-async function ok<S extends z.ZodType>(running: RunningServer, path: string, schema: S): Promise<any> {
+async function ok<S extends z.ZodType>(running: ServerInternals, path: string, schema: S): Promise<any> {
   const res = await get(running, path);
   expect(res.status, `${path}: ${stringifyJson(res.body)}`).toBe(200);
   const parsed = schema.safeParse(res.body);
@@ -112,7 +112,7 @@ async function ok<S extends z.ZodType>(running: RunningServer, path: string, sch
 }
 
 /** Follows `next` until the end. */
-async function readAll(running: RunningServer, path: string, schema: z.ZodType, limit = 2): Promise<any[]> {
+async function readAll(running: ServerInternals, path: string, schema: z.ZodType, limit = 2): Promise<any[]> {
   const items: any[] = [];
   let after: string | undefined;
   for (let guard = 0; guard < 1000; guard++) {
@@ -126,7 +126,7 @@ async function readAll(running: RunningServer, path: string, schema: z.ZodType, 
 }
 
 /** The scenario most tests read: every kind of notification, some late, duplicated or out of order. */
-async function fill(running: RunningServer): Promise<void> {
+async function fill(running: ServerInternals): Promise<void> {
   await ingest(
     running,
     inboundBody([{ id: 'wamid.in.A1', from: A, name: 'Asha', text: 'hello', at: NOW - 30 * MIN }]),
@@ -175,7 +175,7 @@ async function fill(running: RunningServer): Promise<void> {
 
 describe('REST API over HTTP', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-api-'));
@@ -534,7 +534,7 @@ describe('REST API over HTTP', () => {
 
 describe('REST API: access without a configured admin token', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-api-open-'));
@@ -575,7 +575,7 @@ interface SseMessage {
 }
 
 /** A raw SSE connection: collects messages until `close()`. */
-function openStream(running: RunningServer, path: string, headers: Record<string, string> = {}) {
+function openStream(running: ServerInternals, path: string, headers: Record<string, string> = {}) {
   const messages: SseMessage[] = [];
   const comments: string[] = [];
   let status = 0;
@@ -650,7 +650,7 @@ function openStream(running: RunningServer, path: string, headers: Record<string
 
 describe('REST API: live data', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-api-live-'));

@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
-import type { RunningServer } from '../src/server.js';
+import type { ServerInternals } from '../src/server.js';
 import type { JournalRow } from '../src/store/store.js';
 import { rawExchange, rawPost, type RawResponse, type RawResult } from './helpers/raw-http.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
@@ -21,7 +21,7 @@ const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 
 let server: TempServer;
-let running: RunningServer;
+let running: ServerInternals;
 let port: number;
 /** Every body answered 200, in the order sent (concurrent ones in any order). */
 const acked: Buffer[] = [];

@@ -16,7 +16,7 @@ import { runRestore } from '../src/cli/commands/backup.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { ensureBuilt, runBin } from './helpers/dist.js';
 import { inboundBody } from './helpers/meta-bodies.js';
 
@@ -25,14 +25,14 @@ const T0 = Date.UTC(2026, 10, 2, 9, 0, 0);
 
 let root: string;
 
-function start(dataDir: string, port = 0): Promise<RunningServer> {
+function start(dataDir: string, port = 0): Promise<ServerInternals> {
   const { config, errors } = resolveConfig({
     written: { adminToken: 'backup-admin-token-0123456789', server: { port, dataDir }, channels: [{ name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET] } }] },
     cwd: dataDir,
     env: {},
   });
   expect(errors).toEqual([]);
-  return startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
+  return launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
 }
 
 function body(i: number): string {

@@ -13,7 +13,7 @@ import { csvCell, runExport, type ExportCommandOptions } from '../src/cli/comman
 import { resolveConfig } from '../src/config/resolve.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer } from '../src/server.js';
+import { launchServer } from '../src/server.js';
 import { inboundBody, statusBody } from './helpers/meta-bodies.js';
 
 const SECRET = 'export-meta-secret';
@@ -44,7 +44,7 @@ beforeAll(async () => {
     env: {},
   });
   expect(errors).toEqual([]);
-  const running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
+  const running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
   try {
     bodies.push(
       inboundBody([

@@ -10,7 +10,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { parseJsonText } from '../src/events/json.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { ensureBuilt, runBin } from './helpers/dist.js';
 import { inboundBody, statusBody, templateQualityBody, templateStatusBody } from './helpers/meta-bodies.js';
 import { dumpProjections, scenarioBodies } from './helpers/scenario.js';
@@ -19,29 +19,29 @@ const TOKEN = 'cli-admin-token';
 const SECRET = 'cli-meta-secret';
 const NOW = Date.now();
 
-async function startIn(dir: string): Promise<RunningServer> {
+async function startIn(dir: string): Promise<ServerInternals> {
   const { config, errors } = resolveConfig({
     written: { adminToken: TOKEN, server: { port: 0, dataDir: dir }, channels: [{ name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET] } }] },
     cwd: dir,
     env: {},
   });
   expect(errors).toEqual([]);
-  return startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
+  return launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, stream: { pollMs: 25 } });
 }
 
-async function post(running: RunningServer, body: string): Promise<void> {
+async function post(running: ServerInternals, body: string): Promise<void> {
   const res = await fetch(running.webhookUrls.meta!, { method: 'POST', headers: { 'x-hub-signature-256': signMeta(body, SECRET) }, body });
   await res.arrayBuffer();
   expect(res.status).toBe(200);
 }
 
-async function postAll(running: RunningServer, bodies: string[]): Promise<void> {
+async function postAll(running: ServerInternals, bodies: string[]): Promise<void> {
   for (let i = 0; i < bodies.length; i += 8) await Promise.all(bodies.slice(i, i + 8).map((b) => post(running, b)));
 }
 
 describe('bluetick tail / status / templates', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
   let env: Record<string, string>;
 
   beforeAll(async () => {

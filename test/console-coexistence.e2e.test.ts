@@ -17,7 +17,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { describeNeeding } from './helpers/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -44,7 +44,7 @@ function envelope(field: string, value: Record<string, unknown>): string {
 
 describeNeeding('Chromium', chromiumMissing, 'console: an echo in its conversation', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
   let browser: Browser;
   let page: Page;
   const errors: string[] = [];
@@ -60,7 +60,7 @@ describeNeeding('Chromium', chromiumMissing, 'console: an echo in its conversati
     });
     const resolved = resolveConfig({ written: { server: { port: 0, dataDir: dir }, adminToken: TOKEN, channels: [{ name: 'main' }] }, cwd: dir, env: {} });
     expect(resolved.errors).toEqual([]);
-    running = await startServer(resolved.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 }, console: { dir: consoleDir } });
+    running = await launchServer(resolved.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 }, console: { dir: consoleDir } });
 
     const now = Math.floor(Date.now() / 1000);
     const bodies = [

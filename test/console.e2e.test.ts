@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { describeNeeding } from './helpers/services.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -140,7 +140,7 @@ function shown(ms: number): string {
 describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium', () => {
   let dir: string;
   let consoleDir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
   let receiver: Receiver;
   /** Behind a sink whose breaker opens at the first failure and would then wait ten minutes. */
   let pager: Receiver;
@@ -217,7 +217,7 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
       env: {},
     });
     expect(resolved.errors).toEqual([]);
-    running = await startServer(resolved.config!, {
+    running = await launchServer(resolved.config!, {
       logger: silentLogger(),
       processMetrics: false,
       pipeline: { pollMs: 50 },
@@ -585,7 +585,7 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
       env: {},
     });
     expect(resolved.errors).toEqual([]);
-    const open = await startServer(resolved.config!, { logger: silentLogger(), processMetrics: false, console: { dir: consoleDir } });
+    const open = await launchServer(resolved.config!, { logger: silentLogger(), processMetrics: false, console: { dir: consoleDir } });
     const second = await context.newPage();
     const secondErrors: string[] = [];
     second.on('console', (msg) => {

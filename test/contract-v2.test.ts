@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventTypePattern } from '../src/dispatch/match.js';
 import { parseJsonText } from '../src/events/json.js';
-import type { RunningServer } from '../src/server.js';
+import type { ServerInternals } from '../src/server.js';
 import { http, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
 
@@ -18,7 +18,7 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/meta/', import.meta.url));
 const fixture = (name: string): string => readFileSync(`${FIXTURES}${name}.json`, 'utf8');
 
 let server: TempServer;
-let running: RunningServer;
+let running: ServerInternals;
 let rx: Receiver;
 
 const ROUTES: Array<{ name: string; sink: string; match?: { type: EventTypePattern[] } }> = [

@@ -18,7 +18,7 @@ import { runDeadLetters } from '../src/cli/commands/dead-letters.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import type { WrittenConfigInput } from '../src/config/schema.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import type { Delivery } from '../src/store/deliveries.js';
 import { http, json, metaMessages, newSecret, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
 
@@ -45,7 +45,7 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
   return r;
 }
 
-async function boot(extra: Partial<WrittenConfigInput>): Promise<RunningServer> {
+async function boot(extra: Partial<WrittenConfigInput>): Promise<ServerInternals> {
   const { config, errors } = resolveConfig({
     written: {
       server: { port: 0, dataDir: dir },
@@ -57,7 +57,7 @@ async function boot(extra: Partial<WrittenConfigInput>): Promise<RunningServer> 
     cwd: dir,
   });
   expect(errors).toEqual([]);
-  const running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, closeGraceMs: 500 });
+  const running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, closeGraceMs: 500 });
   let closed = false;
   const close = running.close.bind(running);
   running.close = async () => {
@@ -69,12 +69,12 @@ async function boot(extra: Partial<WrittenConfigInput>): Promise<RunningServer> 
   return running;
 }
 
-async function post(running: RunningServer, body: string): Promise<void> {
+async function post(running: ServerInternals, body: string): Promise<void> {
   const res = await http(running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } });
   expect(res.status).toBe(200);
 }
 
-async function deliveries(running: RunningServer, route: string): Promise<Delivery[]> {
+async function deliveries(running: ServerInternals, route: string): Promise<Delivery[]> {
   return (await running.store.listDeliveries({ route }, { limit: 1000 })).items;
 }
 

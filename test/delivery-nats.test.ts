@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { parseEventJson } from '../src/events/normalize.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { http, json, metaMessages, waitFor } from './helpers/delivery.js';
 import { describeNeeding, NATS_HOST, NATS_PORT, tcpUnreachable } from './helpers/services.js';
 
@@ -30,7 +30,7 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
   let dir: string;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-nats-'));
@@ -47,7 +47,7 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
       cwd: dir,
     });
     expect(errors).toEqual([]);
-    running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
+    running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
   });
 
   afterAll(async () => {

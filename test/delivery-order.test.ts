@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { http, metaMessages, newSecret, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
 
 const CONVERSATIONS = 200;
@@ -20,7 +20,7 @@ const FAILURE_RATE = 0.15;
 describe('per-conversation order with random sink failures', () => {
   let dir: string;
   let rx: Receiver;
-  let running: RunningServer;
+  let running: ServerInternals;
   /** Per conversation: the index of the last accepted event. */
   const accepted = new Map<string, number>();
   /** Per conversation: attempts in flight now. */
@@ -69,7 +69,7 @@ describe('per-conversation order with random sink failures', () => {
       cwd: dir,
     });
     expect(errors).toEqual([]);
-    running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 10 } });
+    running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 10 } });
   });
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import type { WrittenConfigInput } from '../src/config/schema.js';
 import { NonRetriableError, RetryAfterError } from '../src/dispatch/control.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { internalsOf, launchServer, type ServerInternals } from '../src/server.js';
 import type { DeliveryWithAttempts } from '../src/store/deliveries.js';
 import { http, json, metaMessages, newSecret, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
 
@@ -39,29 +39,29 @@ async function receiver(...args: Parameters<typeof startReceiver>): Promise<Rece
   return r;
 }
 
-async function boot(extra: Partial<WrittenConfigInput>): Promise<RunningServer> {
+async function boot(extra: Partial<WrittenConfigInput>): Promise<ServerInternals> {
   const { config, errors } = resolveConfig({
     written: { server: { port: 0, dataDir: dir }, channels: [{ name: 'main' }], delivery: { pollMs: 20, leaseMs: 5_000 }, ...extra },
     cwd: dir,
   });
   expect(errors).toEqual([]);
-  const running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, closeGraceMs: 500 });
+  const running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 }, closeGraceMs: 500 });
   cleanups.push(() => running.close());
   return running;
 }
 
-async function post(running: RunningServer, body: string): Promise<void> {
+async function post(running: ServerInternals, body: string): Promise<void> {
   const res = await http(running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } });
   expect(res.status).toBe(200);
 }
 
-async function deliveryOf(running: RunningServer, eventId: string, route: string): Promise<DeliveryWithAttempts> {
+async function deliveryOf(running: ServerInternals, eventId: string, route: string): Promise<DeliveryWithAttempts> {
   const { items } = await running.store.listDeliveries({ eventId, route }, { limit: 10 });
   const d = await running.store.getDelivery(items[0]!.id);
   return d!;
 }
 
-async function settled(running: RunningServer, route: string, count: number): Promise<void> {
+async function settled(running: ServerInternals, route: string, count: number): Promise<void> {
   await waitFor(`${count} finished deliveries on ${route}`, async () => {
     const { items } = await running.store.listDeliveries({ route, state: ['succeeded', 'dead'] }, { limit: 1000 });
     return items.length >= count;
@@ -170,6 +170,8 @@ describe('HTTP sink delivery', () => {
     const one = await json<{ redriven: number; ids: number[] }>(`${running.url}/api/dead-letters/redrive`, { body: { id: dead.items[0]!.id }, headers: auth });
     expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id], message: 'delivery starts now' });
     await waitFor('the redriven delivery', () => rx.accepted.length === 1);
+    // The receiver answers before the worker records the attempt: wait for the record, not a moment.
+    await waitFor('the redriven attempt recorded', async () => (await running.store.getDelivery(dead.items[0]!.id))?.state !== 'in_flight');
     expect(await running.store.getDelivery(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
     // The same webhook-id as the first attempt, marked as a redelivery; the first had no mark.
     expect(rx.requests[0]!.headers['webhook-replay']).toBeUndefined();
@@ -341,7 +343,10 @@ describe('library handlers', () => {
     const filtered: string[] = [];
     app.on('message.received', (event) => void filtered.push(event.text ?? ''), { filter: (event) => event.text === 'later', name: 'only-later' });
     app.on(['message.status'], () => void calls.push('status'), { filter: { channel: ['elsewhere'] } });
-    const running = await app.start();
+    const handle = await app.start();
+    // The public handle is small; the store and the delivery runtime are checked through the internals.
+    expect(Object.keys(handle).sort()).toEqual(['address', 'adminToken', 'close', 'metrics', 'url', 'webhookUrls', 'webhooks']);
+    const running = internalsOf(handle);
     cleanups.push(() => app.stop());
     expect(() => app.on('unknown', () => undefined)).toThrow(/before start/);
 

@@ -19,7 +19,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import type { CheckResult } from '../src/doctor/checks.js';
 import { runDoctor, type DoctorOptions, type DoctorReport } from '../src/doctor/doctor.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { createPki, type Leaf, type TestPki } from './helpers/certs.js';
 import { freePort } from './helpers/pebble.js';
 
@@ -49,9 +49,9 @@ describe('bluetick doctor', () => {
   let pki: TestPki;
   let good: Leaf;
   let closedPort: number;
-  const servers: RunningServer[] = [];
+  const servers: ServerInternals[] = [];
 
-  async function serve(leaf: Leaf | undefined, opts: { chain?: 'full' | 'leaf'; behindProxy?: boolean } = {}): Promise<RunningServer> {
+  async function serve(leaf: Leaf | undefined, opts: { chain?: 'full' | 'leaf'; behindProxy?: boolean } = {}): Promise<ServerInternals> {
     const dataDir = await mkdtemp(join(dir, 'data-'));
     const { config, errors } = resolveConfig({
       written: {
@@ -66,14 +66,14 @@ describe('bluetick doctor', () => {
       cwd: dir,
     });
     expect(errors).toEqual([]);
-    const running = await startServer(config!, { logger: silentLogger(), processMetrics: false });
+    const running = await launchServer(config!, { logger: silentLogger(), processMetrics: false });
     servers.push(running);
     return running;
   }
 
   /** One server with the good certificate, shared by the tests that only vary the doctor's side. */
-  let goodServer: Promise<RunningServer> | undefined;
-  const shared = (): Promise<RunningServer> => (goodServer ??= serve(good));
+  let goodServer: Promise<ServerInternals> | undefined;
+  const shared = (): Promise<ServerInternals> => (goodServer ??= serve(good));
 
   async function configFile(name: string, written: unknown): Promise<string> {
     const file = join(dir, `${name}.json`);
@@ -81,7 +81,7 @@ describe('bluetick doctor', () => {
     return file;
   }
 
-  async function doctor(running: RunningServer | { port: number; scheme: string }, extra: Partial<DoctorOptions> = {}): Promise<DoctorReport> {
+  async function doctor(running: ServerInternals | { port: number; scheme: string }, extra: Partial<DoctorOptions> = {}): Promise<DoctorReport> {
     const port = 'address' in running ? running.address.port : running.port;
     const scheme = 'address' in running ? (running.url.startsWith('https') ? 'https' : 'http') : running.scheme;
     const config = extra.configFile ?? (await configFile('doctor-default', { server: { dataDir: join(dir, 'doctor-store') }, channels: CHANNELS }));

@@ -7,7 +7,7 @@ import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
-import type { RunningServer } from '../src/server.js';
+import type { ServerInternals } from '../src/server.js';
 import { rawExchange, rawPost } from './helpers/raw-http.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
 
@@ -20,7 +20,7 @@ const ALLOWED = new Set([200, 400, 401, 403, 404, 405, 408, 413, 415, 417, 431])
 const RUNS = Number(process.env.BLUETICK_PROPERTY_RUNS ?? 150);
 
 let server: TempServer;
-let running: RunningServer;
+let running: ServerInternals;
 let port: number;
 const acked: Buffer[] = [];
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonText } from '../src/events/json.js';
-import type { RunningServer } from '../src/server.js';
+import type { ServerInternals } from '../src/server.js';
 import { http, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
 import { dumpProjections } from './helpers/scenario.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
@@ -26,7 +26,7 @@ const T0 = 1_780_304_400;
 const ts = (minute: number): string => String(T0 + minute * 60);
 
 let server: TempServer;
-let running: RunningServer;
+let running: ServerInternals;
 let rx: Receiver;
 
 function envelope(field: string, value: Record<string, unknown>): string {

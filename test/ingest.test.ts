@@ -13,7 +13,7 @@ import type { WrittenConfigInput } from '../src/config/schema.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { escapeNonAscii, signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import type { JournalRow } from '../src/store/store.js';
 import { statusBody } from './helpers/meta-bodies.js';
 
@@ -114,18 +114,18 @@ function buildConfig(dataDir: string, written: WrittenConfigInput = {}): Config 
   return result.config!;
 }
 
-async function allJournal(running: RunningServer): Promise<JournalRow[]> {
+async function allJournal(running: ServerInternals): Promise<JournalRow[]> {
   const page = await running.store.listJournal({}, { limit: 1000 });
   return page.items;
 }
 
 describe('ingest over HTTP', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-ingest-'));
-    running = await startServer(buildConfig(dir), {
+    running = await launchServer(buildConfig(dir), {
       logger: silentLogger(),
       processMetrics: false,
       pipeline: { pollMs: 50 },
@@ -450,7 +450,7 @@ describe('ingest without credentials', () => {
     const dir = await mkdtemp(join(tmpdir(), 'bluetick-open-'));
     const result = resolveConfig({ written: { server: { port: 0, dataDir: dir } }, env: {}, cwd: dir });
     expect(result.warnings.join('\n')).toMatch(/UNAUTHENTICATED/);
-    const running = await startServer(result.config!, { logger: silentLogger(), processMetrics: false });
+    const running = await launchServer(result.config!, { logger: silentLogger(), processMetrics: false });
     try {
       expect(running.webhookUrls.default).toBe(`${running.url}/webhooks/default`);
       const res = await send(running.url, { path: '/webhooks/default', body: ENABLEX_TEXT });
@@ -468,7 +468,7 @@ describe('ingest without credentials', () => {
 describe('graceful close', () => {
   it('answers every request already in flight before closing the store, and refuses new connections after', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bluetick-close-'));
-    const running = await startServer(buildConfig(dir), { logger: silentLogger(), processMetrics: false });
+    const running = await launchServer(buildConfig(dir), { logger: silentLogger(), processMetrics: false });
     try {
       // The barrier: close only once the server has taken all 20 requests (their headers parsed,
       // bodies and commits still to come), so each of them is in flight when close() starts.

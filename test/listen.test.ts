@@ -19,7 +19,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { normalize } from '../src/events/normalize.js';
 import { verifyMetaSignature } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { FakeProvider } from '../src/testing/index.js';
 import { BIN, cleanEnv, ensureBuilt } from './helpers/dist.js';
 
@@ -40,7 +40,7 @@ async function tempDir(prefix: string): Promise<string> {
 }
 
 /** A bluetick server on `port` (0: any) over the data folder `dir`. */
-async function startBluetick(dir: string, port = 0): Promise<RunningServer> {
+async function startBluetick(dir: string, port = 0): Promise<ServerInternals> {
   const result = resolveConfig({
     written: {
       adminToken: TOKEN,
@@ -53,7 +53,7 @@ async function startBluetick(dir: string, port = 0): Promise<RunningServer> {
     cwd: dir,
   });
   expect(result.errors).toEqual([]);
-  return startServer(result.config!, {
+  return launchServer(result.config!, {
     logger: silentLogger(),
     processMetrics: false,
     console: false,
@@ -140,7 +140,7 @@ function eventIds(bodies: readonly { body: Buffer }[], channel: string): string[
   return [...ids];
 }
 
-async function recordedIds(server: RunningServer): Promise<string[]> {
+async function recordedIds(server: ServerInternals): Promise<string[]> {
   const page = await server.store.listEvents({}, { after: 0, limit: 10_000 });
   return page.items.map((s) => s.event.id);
 }
@@ -154,7 +154,7 @@ function inProcessListen(opts: ListenCommandOptions): { done: Promise<number>; s
   return { done, stdout, stop: () => void signals.emit('SIGTERM') };
 }
 
-function provider(server: RunningServer, shape: 'meta' | 'enablex', seed: string, extra: Partial<ConstructorParameters<typeof FakeProvider>[0]> = {}): FakeProvider {
+function provider(server: ServerInternals, shape: 'meta' | 'enablex', seed: string, extra: Partial<ConstructorParameters<typeof FakeProvider>[0]> = {}): FakeProvider {
   return new FakeProvider({
     target: server.webhookUrls[shape === 'meta' ? 'meta' : 'enablex']!,
     shape,

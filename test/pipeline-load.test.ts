@@ -15,12 +15,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const BASIC = encodeBasicAuthorization('enx', 'enx-pass');
 
-async function start(dataDir: string): Promise<RunningServer> {
+async function start(dataDir: string): Promise<ServerInternals> {
   const result = resolveConfig({
     written: {
       adminToken: TOKEN,
@@ -31,10 +31,10 @@ async function start(dataDir: string): Promise<RunningServer> {
     env: {},
   });
   expect(result.errors).toEqual([]);
-  return startServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
+  return launchServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
 }
 
-async function post(running: RunningServer, body: string): Promise<number> {
+async function post(running: ServerInternals, body: string): Promise<number> {
   const res = await fetch(`${running.url}/webhooks/enablex`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: BASIC },
@@ -44,7 +44,7 @@ async function post(running: RunningServer, body: string): Promise<number> {
   return res.status;
 }
 
-async function get(running: RunningServer, path: string): Promise<{ status: number; body: any }> {
+async function get(running: ServerInternals, path: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${running.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const text = await res.text();
   return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
@@ -52,7 +52,7 @@ async function get(running: RunningServer, path: string): Promise<{ status: numb
 
 describe('reads while the pipeline works on heavy bodies', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-pipeline-load-'));

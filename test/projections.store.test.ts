@@ -15,7 +15,7 @@ import type { BluetickEvent } from '../src/events/types.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
 import { applyEvents, emptyState } from '../src/projections/index.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { loadMigrations, runMigrations } from '../src/store/migrate.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { serializeEvent } from '../src/events/normalize.js';
@@ -38,7 +38,7 @@ async function allEvents(store: Store): Promise<StoredEvent[]> {
 
 describe('projections through real ingest', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bluetick-rebuild-'));
@@ -48,7 +48,7 @@ describe('projections through real ingest', () => {
       env: {},
     });
     expect(errors).toEqual([]);
-    running = await startServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
+    running = await launchServer(config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 20 } });
   });
 
   afterEach(async () => {

@@ -18,7 +18,7 @@ import type { WrittenConfigInput } from '../src/config/schema.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { escapeNonAscii, signMeta } from '../src/ingest/verify-meta.js';
 import { createLogger, silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { createPki } from './helpers/certs.js';
 import { inboundBody, statusBody } from './helpers/meta-bodies.js';
 
@@ -63,7 +63,7 @@ function send(
 }
 
 let dir: string;
-let running: RunningServer | undefined;
+let running: ServerInternals | undefined;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bluetick-security-'));
@@ -76,10 +76,10 @@ afterEach(async () => {
 });
 
 /** Starts a server on `<dir>/data` (created by bluetick) from `written`. */
-async function boot(written: WrittenConfigInput, opts: { logger?: ReturnType<typeof createLogger>; keepRejections?: number } = {}): Promise<RunningServer> {
+async function boot(written: WrittenConfigInput, opts: { logger?: ReturnType<typeof createLogger>; keepRejections?: number } = {}): Promise<ServerInternals> {
   const result = resolveConfig({ written: { ...written, server: { port: 0, dataDir: join(dir, 'data'), ...written.server } }, cwd: dir, env: {} });
   expect(result.errors).toEqual([]);
-  running = await startServer(result.config!, {
+  running = await launchServer(result.config!, {
     logger: opts.logger ?? silentLogger(),
     processMetrics: false,
     pipeline: { pollMs: 20 },
@@ -89,7 +89,7 @@ async function boot(written: WrittenConfigInput, opts: { logger?: ReturnType<typ
   return running;
 }
 
-const bearer = (r: RunningServer): Record<string, string> => ({ authorization: `Bearer ${r.adminToken.token}` });
+const bearer = (r: ServerInternals): Record<string, string> => ({ authorization: `Bearer ${r.adminToken.token}` });
 
 describe('no trusted network', () => {
   it('refuses a forged post that came through a proxy on a channel without credentials, and journals nothing', async () => {
@@ -210,7 +210,7 @@ describe('cheap refusals', () => {
   it('behind a trusted proxy counts the forwarded address; behind an untrusted one it counts but never locks everyone out', async () => {
     const channels = [{ name: 'main', basicAuth: [`enablex:${PASSWORD}`] }];
     const wrong = encodeBasicAuthorization('enablex', 'not-the-password-xx');
-    const post = (r: RunningServer, from: string, auth: string) =>
+    const post = (r: ServerInternals, from: string, auth: string) =>
       send(r.url, { method: 'POST', path: '/webhooks/main', headers: { authorization: auth, 'x-forwarded-for': `203.0.113.50, ${from}` }, body: '{}' });
 
     const trusted = await boot({ channels, server: { behindProxy: true, trustProxy: true, limits: { authFailures: 2 } } });

@@ -12,14 +12,14 @@ import { resolveConfig } from '../src/config/resolve.js';
 import type { BluetickEvent } from '../src/events/types.js';
 import { signMeta } from '../src/ingest/verify-meta.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { inboundBody } from './helpers/meta-bodies.js';
 
 const SECRET = 'silence-watch-secret';
 const MIN = 60_000;
 
 let dir: string;
-let running: RunningServer;
+let running: ServerInternals;
 let clock = Date.now();
 const received: BluetickEvent[] = [];
 const waiters: Array<() => void> = [];
@@ -60,7 +60,7 @@ beforeAll(async () => {
     env: {},
   });
   expect(result.errors).toEqual([]);
-  running = await startServer(result.config!, {
+  running = await launchServer(result.config!, {
     logger: silentLogger(),
     processMetrics: false,
     pipeline: { pollMs: 50 },

@@ -98,7 +98,7 @@ describe('bluetick migrate', () => {
   it('reports an unreachable PostgreSQL server in one line without the password', async () => {
     const result = await runBin(['migrate', '--store', 'postgres://u:hunter2@127.0.0.1:1/db'], { cwd: dir });
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('bluetick: cannot use the PostgreSQL store at postgres://u:***@127.0.0.1:1/db: connect ECONNREFUSED 127.0.0.1:1\n');
+    expect(result.stderr).toBe('bluetick: cannot use the PostgreSQL store at postgres://u:***@127.0.0.1:1/db: connect ECONNREFUSED 127.0.0.1:1 (BT_ERR_STORE_UNAVAILABLE)\n');
   });
 
   describePostgres('on PostgreSQL', () => {

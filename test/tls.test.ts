@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 
 /** A self-signed P-256 certificate for 127.0.0.1 with the given common name. */
 function makeCertificate(dir: string, name: string): { cert: string; key: string } {
@@ -84,7 +84,7 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Pr
 
 describe('TLS', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: ServerInternals;
   let live: { cert: string; key: string };
   let first: { cert: string; key: string };
   const auth = encodeBasicAuthorization('enablex', 's3cret');
@@ -104,7 +104,7 @@ describe('TLS', () => {
       cwd: dir,
     });
     expect(errors).toEqual([]);
-    running = await startServer(config!, {
+    running = await launchServer(config!, {
       logger: silentLogger(),
       processMetrics: false,
       tlsWatch: { debounceMs: 50, pollMs: 200 },
@@ -179,7 +179,7 @@ describe('TLS at start', () => {
         written: { server: { port: 0, dataDir: join(dir, 'data'), tls: { cert: a.cert, key: b.key } }, channels: [{ name: 'x', basicAuth: ['u:p'] }] },
         cwd: dir,
       });
-      await expect(startServer(config!, { logger: silentLogger(), processMetrics: false })).rejects.toThrow(
+      await expect(launchServer(config!, { logger: silentLogger(), processMetrics: false })).rejects.toThrow(
         /TLS certificate .*a\.crt and key .*b\.key cannot be used/,
       );
     } finally {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTrigger, type TriggerCommandOptions } from '../src/cli/commands/trigger.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { silentLogger } from '../src/log.js';
-import { startServer, type RunningServer } from '../src/server.js';
+import { launchServer, type ServerInternals } from '../src/server.js';
 import { TRIGGER_KINDS } from '../src/trigger/kinds.js';
 import { ensureBuilt, runBin } from './helpers/dist.js';
 
@@ -46,7 +46,7 @@ function summaryOf(run: Run): Record<string, unknown> & { byStatus: Record<strin
 }
 
 let dir: string;
-let running: RunningServer;
+let running: ServerInternals;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bluetick-trigger-'));
@@ -61,7 +61,7 @@ beforeAll(async () => {
     cwd: dir,
   });
   expect(result.errors).toEqual([]);
-  running = await startServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
+  running = await launchServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
 });
 
 afterAll(async () => {
@@ -69,7 +69,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function counts(): Promise<Awaited<ReturnType<RunningServer['store']['counts']>>> {
+async function counts(): Promise<Awaited<ReturnType<ServerInternals['store']['counts']>>> {
   await running.pipeline.drain();
   return running.store.counts();
 }

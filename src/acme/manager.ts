@@ -32,6 +32,7 @@ import { createSecureContext } from 'node:tls';
 import { Client, axios as acmeAxios, crypto as acmeCrypto, type Authorization } from 'acme-client';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AcmeConfig } from '../config/resolve.js';
+import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { TLS_MIN_VERSION } from '../tls.js';
 import { Http01Responder, TlsAlpnResponder } from './challenges.js';
@@ -410,7 +411,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
   #prepare(domain: string, cert: Buffer, key: Buffer, obtainedAt: number | undefined): Served {
     const facts = certificateFacts(cert);
     if (!certificateCovers(facts, domain)) {
-      throw new Error(`the certificate names ${facts.dnsNames.join(', ') || 'no DNS name'}, not ${domain}`);
+      throw new BluetickError('BT_ERR_ACME_ORDER', `the certificate names ${facts.dnsNames.join(', ') || 'no DNS name'}, not ${domain}`);
     }
     const context = createSecureContext({ cert, key, minVersion: TLS_MIN_VERSION });
     return { cert, key, context, facts, renewAt: renewalTime(facts, this.config.renewWhenRemaining, obtainedAt) };
@@ -595,7 +596,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     const authorizations = await client.getAuthorizations(order);
     for (const authz of authorizations) {
       if (authz.status === 'valid') continue;
-      if (authz.status !== 'pending') throw new Error(`the CA's authorization for ${authz.identifier.value} is ${authz.status}`);
+      if (authz.status !== 'pending') throw new BluetickError('BT_ERR_ACME_ORDER', `the CA's authorization for ${authz.identifier.value} is ${authz.status}`);
       await this.#solve(client, authz);
     }
     const key = await acmeCrypto.createPrivateRsaKey(2048);
@@ -610,7 +611,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     const domain = authz.identifier.value;
     const challenge = authz.challenges.find((c) => c.type === type);
     if (challenge === undefined) {
-      throw new Error(`the CA offers no ${type} challenge for ${domain} (it offers ${authz.challenges.map((c) => c.type).join(', ')})`);
+      throw new BluetickError('BT_ERR_ACME_ORDER', `the CA offers no ${type} challenge for ${domain} (it offers ${authz.challenges.map((c) => c.type).join(', ')})`);
     }
     const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
     const token = (challenge as { token?: string }).token ?? '';

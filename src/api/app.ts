@@ -23,7 +23,6 @@ import type { Store } from '../store/store.js';
 import { createHostGuard } from './auth.js';
 import { RedactingLogController } from './request-log.js';
 import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.js';
-import { deliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
 import { registerRestApi, type RestApiOptions } from './rest.js';
 
 export interface ApiDeps {
@@ -34,9 +33,7 @@ export interface ApiDeps {
   logger?: Logger;
   /** How long `/readyz` waits for the store. Default 2000 ms. */
   readyTimeoutMs?: number;
-  /** Deliveries, dead letters, replay and sink health under `/api` (`routes/deliveries.ts`). */
-  deliveries?: DeliveryRoutesOptions;
-  /** Events, state, stats, live stream and OpenAPI under `/api` (`rest.ts`). */
+  /** Events, state, stats, deliveries, live stream and OpenAPI under `/api` (`rest.ts`). */
   rest?: RestApiOptions;
   /** The web console at `/` (`routes/console.ts`), served from the built assets. */
   console?: ConsoleRoutesOptions;
@@ -54,6 +51,23 @@ export interface ApiDeps {
 export const HSTS_VALUE = 'max-age=31536000';
 
 const OPERATIONAL_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** One route as registered with fastify: `GET /api/events/:id`. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
+const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/**
+ * Every route registered on an app built by {@link buildApi} (HEAD excepted), in the order
+ * registered; complete once the app is ready. A test compares the `/api` ones with the
+ * OpenAPI document, so a route added outside the router cannot go unnoticed.
+ */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  return registered.get(app) ?? [];
+}
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -84,6 +98,11 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     // Behind a proxy, `request.ip` should be the client's; the server decides if that applies.
     trustProxy: false,
   }) as unknown as FastifyInstance;
+  const routes: RegisteredRoute[] = [];
+  registered.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   const readyTimeoutMs = deps.readyTimeoutMs ?? 2_000;
   const security = deps.security;
   if (security) {
@@ -128,8 +147,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     return deps.metrics.text();
   });
 
-  // Under the same /api prefix as the REST API, behind the same admin guard (passed in `deliveries.guard`).
-  if (deps.deliveries) void app.register(deliveryRoutes, { prefix: '/api', ...deps.deliveries });
   if (deps.rest) registerRestApi(app, { ...deps.rest, metrics: deps.metrics, ...(deps.logger ? { logger: deps.logger } : {}) });
   if (deps.console) void app.register(consoleRoutes, deps.console);
 

@@ -10,6 +10,7 @@
  * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { BluetickError } from '../errors.js';
 import { stringifyJson } from '../events/json.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -20,6 +21,7 @@ import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
 import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -52,6 +54,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Deliveries, dead letters, replay and sink health (`routes/deliveries.ts`). */
+  delivery?: DeliveryRoutesOptions;
   /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
   deadLetters?: DeadLetterControls;
 }
@@ -74,19 +78,28 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
       return payload;
     });
     api.setReplySerializer((payload) => stringifyJson(payload));
-    api.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    api.setErrorHandler((error: FastifyError | BluetickError, request, reply) => {
       if (error instanceof ApiError) {
         reply.code(error.statusCode);
         return {
           error: REASONS[error.statusCode] ?? 'Error',
+          code: error.code,
           message: error.message,
           ...(error.parameter !== undefined ? { parameter: error.parameter } : {}),
         };
       }
-      const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+      // A refusal from the code below the routes (an unknown replay route, ...): its status and message.
+      if (error instanceof BluetickError && error.status !== undefined && error.status < 500) {
+        reply.code(error.status);
+        return { error: REASONS[error.status] ?? 'Error', code: error.code, message: error.message };
+      }
+      const given = (error as FastifyError).statusCode;
+      const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 500;
       if (status === 500) request.log.error({ err: error }, 'API request failed');
       reply.code(status);
-      return { error: REASONS[status] ?? 'Error', message: status === 500 ? 'internal error; see the server log' : error.message };
+      // fastify's own refusals (a body that is not JSON, ...) are bad requests too.
+      const code = status === 400 ? { code: 'BT_ERR_API_BAD_REQUEST' } : {};
+      return { error: REASONS[status] ?? 'Error', ...code, message: status === 500 ? 'internal error; see the server log' : error.message };
     });
 
     const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now, ...(opts.backoff ? { backoff: opts.backoff } : {}) };
@@ -108,6 +121,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
     if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
     registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {

@@ -14,14 +14,17 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { BluetickError, type ErrorCode } from '../errors.js';
 
-/** An answer other than 2xx, thrown by handlers and the parameter parsing. */
-export class ApiError extends Error {
+const API_CODES: Record<number, ErrorCode> = { 400: 'BT_ERR_API_BAD_REQUEST', 404: 'BT_ERR_API_NOT_FOUND', 409: 'BT_ERR_API_CONFLICT' };
+
+/** An answer other than 2xx (400, 404 or 409), thrown by handlers and the parameter parsing. */
+export class ApiError extends BluetickError {
   readonly statusCode: number;
   readonly parameter: string | undefined;
 
-  constructor(statusCode: number, message: string, parameter?: string) {
-    super(message);
+  constructor(statusCode: 400 | 404 | 409, message: string, parameter?: string) {
+    super(API_CODES[statusCode]!, message);
     this.name = 'ApiError';
     this.statusCode = statusCode;
     this.parameter = parameter;
@@ -172,11 +175,14 @@ function parseBody(schema: AnyObject | undefined, raw: unknown): unknown {
     throw new ApiError(400, 'body: this operation takes no request body', 'body');
   }
   if (!absent && (typeof raw !== 'object' || Array.isArray(raw))) throw new ApiError(400, 'body: expected a JSON object', 'body');
-  return parseOrThrow(schema, absent ? {} : raw);
+  return parseOrThrow(schema, absent ? {} : raw, 'body');
 }
 
-/** Parses `value`, or throws a 400 naming the first bad parameter. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+/**
+ * Parses `value`, or throws a 400 naming the first bad parameter (a field inside a body by
+ * its dotted path, `filter.route`; a problem with the whole value by `where`).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'body' = 'query'): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -184,7 +190,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.
     const key = issue.keys[0] ?? '?';
     throw new ApiError(400, `${key}: unknown parameter`, key);
   }
-  const name = issue.path.length > 0 ? String(issue.path[0]) : 'query';
+  const name = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
   const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
   throw new ApiError(400, `${name}: ${message}`, name);
 }

@@ -3,7 +3,8 @@
  *
  * The `bluetick` command line. Parses argv, runs one command, and turns whatever it throws
  * into an exit code in ONE place:
- * - `BluetickError` (config, unsafe binding, ...) and `ExitError`: the message only, no stack;
+ * - `BluetickError` (config, unsafe binding, ...) and `ExitError`: the message and its
+ *   `BT_ERR_*` code, no stack;
  * - usage errors: commander has printed them; exit 2;
  * - anything else is a bug: the stack, and a request to report it.
  *
@@ -32,6 +33,17 @@ function withServerOptions(command: Command): Command {
     .option('--data <dir>', "the local server's data folder, where its generated admin token is kept (default: BLUETICK_DATA_DIR or ./data)");
 }
 
+/**
+ * A user-facing message with its code at the end of the first line, so it can be looked up in
+ * docs/reference/errors.md: `cannot reach bluetick at ... (BT_ERR_CLI_FAILED)`.
+ */
+export function withCode(message: string, code: string): string {
+  const end = message.indexOf('\n');
+  const first = end === -1 ? message : message.slice(0, end);
+  const rest = end === -1 ? '' : message.slice(end);
+  return first.endsWith(':') ? `${first.slice(0, -1)} (${code}):${rest}` : `${first} (${code})${rest}`;
+}
+
 /** Maps anything a command throws to an exit code, printing what the user needs to see. */
 export function exitCodeFor(error: unknown, stderr: NodeJS.WritableStream): number {
   if (error instanceof CommanderError) {
@@ -39,11 +51,11 @@ export function exitCodeFor(error: unknown, stderr: NodeJS.WritableStream): numb
     return error.exitCode === 0 ? 0 : 2;
   }
   if (error instanceof ExitError) {
-    if (error.message) stderr.write(`bluetick: ${error.message}\n`);
+    if (error.message) stderr.write(`bluetick: ${withCode(error.message, error.code)}\n`);
     return error.exitCode;
   }
   if (error instanceof BluetickError) {
-    stderr.write(`bluetick: ${error.message}\n`);
+    stderr.write(`bluetick: ${withCode(error.message, error.code)}\n`);
     return 1;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -28,43 +28,12 @@ import type { BluetickEvent } from '../events/types.js';
 import { type EventPayload, payloadFromEvent } from './payload.js';
 import { type AttemptOutcome, classify, parseRetryAfter } from './retry.js';
 import { Semaphore } from './semaphore.js';
+import { type HttpSinkConfig, validateHttpSinkConfig } from './sink-config.js';
 import type { Sink, SinkOptions } from './sinks.js';
 
-export interface HttpSinkConfig {
-  name: string;
-  type: 'http';
-  /** `http:` or `https:` URL; the path and query are kept. */
-  url: string;
-  /**
-   * Standard Webhooks secret, `whsec_<base64>`. A list signs with each (the receiver
-   * accepts any one), so a secret can be rotated without a gap.
-   */
-  secret: string | string[];
-  /** Deadline for the whole attempt (connect, headers and body), in ms. Default 10 000. */
-  timeoutMs?: number;
-  /** Requests in flight to this sink at most; more wait their turn. Default 8. */
-  concurrency?: number;
-  /** Extra request headers (an API key for the receiver's gateway, ...). */
-  headers?: Record<string, string>;
-}
+export { type HttpSinkConfig, validateHttpSinkConfig, whsecProblem } from './sink-config.js';
 
 export const HTTP_SINK_DEFAULTS = Object.freeze({ timeoutMs: 10_000, concurrency: 8 });
-
-/** Headers bluetick owns; a sink's `headers` may not set them. */
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-replay',
-  'webhook-timestamp',
-  // Marks `bluetick doctor`'s probe requests; a delivery never carries it.
-  'bluetick-probe',
-  'webhook-signature',
-  'idempotency-key',
-  'content-type',
-  'content-length',
-  'transfer-encoding',
-  'host',
-  'connection',
-]);
 
 /** Kept of an error response body, for the attempt record. */
 const SNIPPET_CHARS = 512;
@@ -80,62 +49,6 @@ function defaultUserAgent(): string {
     // Fall through: an odd install layout must not stop delivery.
   }
   return 'bluetick';
-}
-
-/** How to make a good secret, said with every refusal of a bad one. */
-const WHSEC_FORMAT =
-  'expected a Standard Webhooks secret: "whsec_" followed by the base64 of at least 24 random bytes, ' +
-  "e.g. whsec_ + `openssl rand -base64 32` (bluetick init writes one); give the receiver the same string";
-
-/** Why `secret` is not a usable `whsec_` secret, or `undefined` when it is. */
-export function whsecProblem(secret: unknown): string | undefined {
-  if (typeof secret !== 'string') return WHSEC_FORMAT;
-  if (!secret.startsWith('whsec_')) {
-    return `does not start with "whsec_"; ${WHSEC_FORMAT}`;
-  }
-  const encoded = secret.slice('whsec_'.length);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 === 1) {
-    return `the part after "whsec_" is not base64 (only A-Z, a-z, 0-9, "+", "/" and "=" padding); ${WHSEC_FORMAT}`;
-  }
-  const bytes = Buffer.from(encoded, 'base64').length;
-  if (bytes < 24) return `encodes ${bytes} bytes after "whsec_", too few to sign with; ${WHSEC_FORMAT}`;
-  return undefined;
-}
-
-/** @internal */
-export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
-  const at = `sinks.${config.name}`;
-  const issues: string[] = [];
-  let url: URL | undefined;
-  try {
-    url = new URL(config.url);
-  } catch {
-    issues.push(`${at}.url: not a valid URL`);
-  }
-  if (url !== undefined && url.protocol !== 'http:' && url.protocol !== 'https:') {
-    issues.push(`${at}.url: must be http: or https:`);
-  }
-  if (url !== undefined && (url.username !== '' || url.password !== '')) {
-    issues.push(`${at}.url: put credentials in headers, not in the URL`);
-  }
-  const secrets = Array.isArray(config.secret) ? config.secret : [config.secret];
-  if (secrets.length === 0) issues.push(`${at}.secret: at least one secret is required`);
-  secrets.forEach((secret, i) => {
-    const key = Array.isArray(config.secret) ? `${at}.secret[${i}]` : `${at}.secret`;
-    const problem = whsecProblem(secret);
-    if (problem !== undefined) issues.push(`${key}: ${problem}`);
-  });
-  const { timeoutMs, concurrency } = config;
-  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-    issues.push(`${at}.timeoutMs: must be a number of ms > 0`);
-  }
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    issues.push(`${at}.concurrency: must be an integer >= 1`);
-  }
-  for (const name of Object.keys(config.headers ?? {})) {
-    if (RESERVED_HEADERS.has(name.toLowerCase())) issues.push(`${at}.headers.${name}: set by bluetick, cannot be overridden`);
-  }
-  return issues;
 }
 
 /**

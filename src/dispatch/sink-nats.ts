@@ -28,31 +28,12 @@ import { serializeEvent } from '../events/normalize.js';
 import { type BluetickEvent, type EventType, EVENT_TYPES } from '../events/types.js';
 import type { EventPayload } from './payload.js';
 import type { AttemptOutcome } from './retry.js';
+import { expandSubject, type NatsSinkConfig, TYPE_PLACEHOLDER, validateNatsSinkConfig } from './sink-config.js';
 import type { Sink } from './sinks.js';
 
-export interface NatsSinkConfig {
-  name: string;
-  type: 'nats';
-  /** `host:port` or `nats://host:port`; several for a cluster. */
-  servers: string | string[];
-  /** Subject to publish to; `{type}` is replaced by the event type, e.g. `whatsapp.{type}` -> `whatsapp.message.status`. */
-  subject: string;
-  /** The stream expected to capture the subject. When set, a publish captured by another stream is refused. */
-  stream?: string;
-  /** Create `stream` over the sink's subjects when it does not exist. Default false. */
-  createStream?: boolean;
-  /** Duplicate window of a stream created here, in ms. Default: the server's (2 minutes). */
-  duplicateWindowMs?: number;
-  /** Deadline for connecting and for each PubAck, in ms. Default 5 000. */
-  timeoutMs?: number;
-  user?: string;
-  pass?: string;
-  token?: string;
-}
+export { expandSubject, type NatsSinkConfig, validateNatsSinkConfig } from './sink-config.js';
 
 export const NATS_SINK_DEFAULTS = Object.freeze({ timeoutMs: 5_000 });
-
-const TYPE_PLACEHOLDER = '{type}';
 
 /** The header that marks an event sent again on purpose, with how many times. */
 export const NATS_REPLAY_HEADER = 'bluetick-replay';
@@ -69,11 +50,6 @@ export function natsMessageId(eventId: string, info: { redelivery?: number; deli
 /** JetStream API error code: the message is larger than the stream's `max_msg_size`. */
 const MESSAGE_TOO_LARGE = 10054;
 
-/** The subject an event is published to. @internal */
-export function expandSubject(template: string, type: EventType): string {
-  return template.split(TYPE_PLACEHOLDER).join(type);
-}
-
 /** The subjects a stream created by the sink captures. @internal */
 export function streamSubjects(template: string): string[] {
   const parts = template.split(TYPE_PLACEHOLDER);
@@ -81,34 +57,6 @@ export function streamSubjects(template: string): string[] {
   // `prefix.{type}`: one wildcard covers today's types and any added later.
   if (parts.length === 2 && parts[1] === '' && parts[0]!.endsWith('.')) return [`${parts[0]}>`];
   return [...new Set(EVENT_TYPES.map((t) => expandSubject(template, t)))];
-}
-
-function validSubject(subject: string): boolean {
-  return subject.split('.').every((token) => token !== '' && !/[\s*>]/.test(token));
-}
-
-/** @internal */
-export function validateNatsSinkConfig(config: NatsSinkConfig): string[] {
-  const at = `sinks.${config.name}`;
-  const issues: string[] = [];
-  const servers = Array.isArray(config.servers) ? config.servers : [config.servers];
-  if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s.trim() === '')) {
-    issues.push(`${at}.servers: at least one server address is required`);
-  }
-  if (typeof config.subject !== 'string' || !validSubject(expandSubject(config.subject, 'message.received'))) {
-    issues.push(`${at}.subject: must be dot-separated tokens without spaces or wildcards (${TYPE_PLACEHOLDER} allowed)`);
-  }
-  if (config.stream !== undefined && !/^[^\s.*>/\\]+$/.test(config.stream)) {
-    issues.push(`${at}.stream: a stream name cannot contain spaces, '.', '*', '>', '/' or '\\'`);
-  }
-  if (config.createStream === true && config.stream === undefined) {
-    issues.push(`${at}.createStream: needs stream (the name of the stream to create)`);
-  }
-  for (const k of ['timeoutMs', 'duplicateWindowMs'] as const) {
-    const v = config[k];
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) issues.push(`${at}.${k}: must be a number of ms > 0`);
-  }
-  return issues;
 }
 
 type Connected = { nc: NatsConnection; js: JetStreamClient };

@@ -28,6 +28,7 @@ import { AcmeStorage } from '../acme/storage.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_CHANNEL_NAME } from '../config/schema.js';
 import { isLoopbackHost, type ChannelConfig, type Config } from '../config/resolve.js';
+import { ExitError } from '../errors.js';
 import { encodeBasicAuthorization } from '../ingest/verify-basic.js';
 import { signMeta } from '../ingest/verify-meta.js';
 import { findLooseModes } from '../private-files.js';
@@ -112,7 +113,7 @@ function parseResolve(entries: readonly string[] | undefined): Map<string, strin
   const out = new Map<string, string>();
   for (const entry of entries ?? []) {
     const colon = entry.indexOf(':');
-    if (colon <= 0 || colon === entry.length - 1) throw new Error(`--resolve ${entry}: expected HOST:ADDRESS`);
+    if (colon <= 0 || colon === entry.length - 1) throw new ExitError(2, `--resolve ${entry}: expected HOST:ADDRESS, e.g. hooks.example.com:203.0.113.7`);
     out.set(entry.slice(0, colon).toLowerCase(), entry.slice(colon + 1).replace(/^\[|\]$/g, ''));
   }
   return out;

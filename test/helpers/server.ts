@@ -9,12 +9,12 @@ import { expect } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { WrittenConfigInput } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { launchServer, type ServerInternals } from '../../src/server.js';
 
 export interface TempServer {
   /** The data folder (also the config's working directory). */
   dir: string;
-  running: RunningServer;
+  running: ServerInternals;
   port: number;
   /** The admin token (configured, or generated in `dir`). */
   token: string;
@@ -30,11 +30,11 @@ export interface TempServer {
  */
 export async function startTempServer(prefix: string, written: WrittenConfigInput): Promise<TempServer> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  let running: RunningServer;
+  let running: ServerInternals;
   try {
     const result = resolveConfig({ written: { ...written, server: { ...written.server, port: 0, dataDir: dir } }, cwd: dir });
     expect(result.errors).toEqual([]);
-    running = await startServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
+    running = await launchServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;

@@ -9,28 +9,34 @@
  * - `POST /api/dead-letters/redrive`     `{ "id": 7 }`, `{ "ids": [...] }`, `{ "filter": {...} }` or `{ "all": true }`
  * - `POST /api/replay`                   `{ "route", "eventIds" | "since"/"until" | "filter", "dryRun"?, "limit"? }`
  * - `GET  /api/sinks`                    breaker state, success rate, latency and backlog per sink and handler
- * - `POST /api/sinks/:name/probe`        ends the sink's circuit-breaker cool-down: the next delivery goes now
+ * - `POST /api/sinks/{name}/probe`       ends the sink's circuit-breaker cool-down: the next delivery goes now
  *
- * Times in answers are ISO-8601 UTC; keys that do not apply are omitted. Bad input is
- * answered 400 with `{ error, message, parameter }`, the message starting with the key.
+ * They are declared on the `/api` router like every other route (`../routing.ts`), so the
+ * OpenAPI document covers them. Times in answers are ISO-8601 UTC; keys that do not apply are
+ * omitted. Bad input is answered 400 with `{ error, message, parameter }`, the message
+ * starting with the key.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DeliveryRuntime, SinkStatus } from '../../dispatch/runtime.js';
-import { ReplayError } from '../../dispatch/replay.js';
 import { EVENT_TYPES } from '../../events/types.js';
 import { DELIVERY_STATES, type Delivery, type DeliveryAttempt, type DeliveryFilter, type DeliveryState } from '../../store/deliveries.js';
 import type { Store } from '../../store/store.js';
+import { ApiError, notFound, type ApiRouter } from '../routing.js';
+import {
+  DEFAULT_LIMIT,
+  MAX_LIMIT,
+  deliveryDetailSchema,
+  deliveryPageSchema,
+  probeResultSchema,
+  redriveResultSchema,
+  replayResultSchema,
+  sinkStatusListSchema,
+} from '../schemas.js';
 
 export interface DeliveryRoutesOptions {
   store: Pick<Store, 'listDeliveries' | 'getDelivery'>;
   delivery: Pick<DeliveryRuntime, 'redrive' | 'replay' | 'sinkStatus' | 'probe' | 'pausedSinks'>;
-  /** An `onRequest` check run before every route here (the admin guard of `api/auth.ts`). */
-  guard?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
-
-const MAX_LIMIT = 1000;
-const DEFAULT_LIMIT = 50;
 
 const text = z.string().min(1, { error: 'expected a non-empty value' }).max(1024, { error: 'expected at most 1024 characters' });
 const list = (values: readonly string[]) =>
@@ -81,15 +87,20 @@ const time = z.union([
   }),
 ]);
 
-const redriveBody = z.union(
-  [
-    z.strictObject({ id: z.number().int().positive() }),
-    z.strictObject({ ids: z.array(z.number().int().positive()).min(1).max(10_000) }),
-    z.strictObject({ filter: z.strictObject(filterFields) }),
-    z.strictObject({ all: z.literal(true) }),
-  ],
-  { error: 'expected { "id" }, { "ids": [...] }, { "filter": {...} } or { "all": true }' },
-);
+const REDRIVE_SELECTORS = ['id', 'ids', 'filter', 'all'] as const;
+const redriveBody = z
+  .strictObject({
+    id: z.number().int().positive().optional().meta({ description: 'One dead delivery.' }),
+    ids: z.array(z.number().int().positive()).min(1).max(10_000).optional().meta({ description: 'Several dead deliveries.' }),
+    filter: z.strictObject(filterFields).optional().meta({ description: 'Every dead delivery that matches.' }),
+    all: z.literal(true).optional().meta({ description: 'Every dead delivery.' }),
+  })
+  .superRefine((body, ctx) => {
+    if (REDRIVE_SELECTORS.filter((key) => body[key] !== undefined).length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected { "id" }, { "ids": [...] }, { "filter": {...} } or { "all": true }' });
+    }
+  })
+  .meta({ description: 'Exactly one of `id`, `ids`, `filter` or `all`.' });
 
 const replayBody = z.strictObject({
   route: text,
@@ -109,23 +120,7 @@ const replayBody = z.strictObject({
   limit: z.number().int().min(1).max(10_000).optional(),
 });
 
-class BadRequest extends Error {
-  readonly parameter: string;
-  constructor(parameter: string, message: string) {
-    super(`${parameter}: ${message}`);
-    this.parameter = parameter;
-  }
-}
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'body' | 'path'): z.output<S> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') throw new BadRequest(issue.keys[0] ?? where, 'unknown key');
-  const name = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-  throw new BadRequest(name, message);
-}
+const nameParams = z.strictObject({ name: z.string().min(1).max(1024).meta({ description: 'The sink name.' }) });
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
@@ -191,113 +186,159 @@ function filterOf(q: FilterQuery): DeliveryFilter {
   return f;
 }
 
-function fail(reply: FastifyReply, status: number, message: string, parameter?: string) {
-  const error = status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : 'Error';
-  return reply.code(status).send({ error, message, ...(parameter !== undefined ? { parameter } : {}) });
-}
-
-/**
- * Registers the routes; mount with `prefix: '/api'`, behind the API's bearer-token check.
- *
- * @example
- * app.register(deliveryRoutes, { prefix: '/api', store, delivery });
- */
-export async function deliveryRoutes(app: FastifyInstance, options: DeliveryRoutesOptions): Promise<void> {
+/** Registers the routes on the `/api` router (behind its admin guard, error handler and serializer). */
+export function registerDeliveryRoutes(router: ApiRouter, options: DeliveryRoutesOptions): void {
   const { store, delivery } = options;
-  if (options.guard) app.addHook('onRequest', options.guard);
-
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof BadRequest) return fail(reply, 400, error.message, error.parameter);
-    if (error instanceof ReplayError) return fail(reply, 400, error.message);
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== undefined && status >= 400 && status < 500) return fail(reply, status, (error as Error).message);
-    throw error;
-  });
 
   const page = async (filter: DeliveryFilter, q: { after?: number | undefined; limit?: number | undefined }) => {
     const result = await store.listDeliveries(filter, { limit: q.limit ?? DEFAULT_LIMIT, ...(q.after !== undefined ? { after: q.after } : {}) });
     return { items: result.items.map(deliveryView), ...(result.next !== undefined ? { next: String(result.next) } : {}) };
   };
 
-  app.get('/deliveries', async (request) => {
-    const q = parse(deliveriesQuery, request.query, 'query');
-    const filter = filterOf(q);
-    if (q.state !== undefined) filter.state = q.state as DeliveryState[];
-    return page(filter, q);
-  });
+  router.get(
+    {
+      path: '/api/deliveries',
+      operationId: 'listDeliveries',
+      tag: 'deliveries',
+      summary: 'List deliveries',
+      description: 'Deliveries of recorded events to sinks and handlers, in the order they were created.',
+      query: deliveriesQuery,
+      response: deliveryPageSchema,
+    },
+    async ({ query }) => {
+      const filter = filterOf(query);
+      if (query.state !== undefined) filter.state = query.state as DeliveryState[];
+      return page(filter, query);
+    },
+  );
 
-  app.get('/deliveries/:id', async (request, reply) => {
-    const { id } = parse(idParams, request.params, 'path');
-    const d = await store.getDelivery(id);
-    if (d === undefined) return fail(reply, 404, `no delivery ${id}`);
-    const { attemptLog, ...rest } = d;
-    return { ...deliveryView(rest), attemptLog: attemptLog.map(attemptView) };
-  });
+  router.get(
+    {
+      path: '/api/deliveries/{id}',
+      operationId: 'getDelivery',
+      tag: 'deliveries',
+      summary: 'One delivery with every attempt',
+      params: idParams,
+      response: deliveryDetailSchema,
+      notFound: true,
+    },
+    async ({ params }) => {
+      const d = await store.getDelivery(params.id);
+      if (d === undefined) throw notFound(`no delivery ${params.id}`);
+      const { attemptLog, ...rest } = d;
+      return { ...deliveryView(rest), attemptLog: attemptLog.map(attemptView) };
+    },
+  );
 
-  app.get('/dead-letters', async (request) => {
-    const q = parse(deadLettersQuery, request.query, 'query');
-    return page({ ...filterOf(q), state: ['dead'], dropped: false }, q);
-  });
+  router.get(
+    {
+      path: '/api/dead-letters',
+      operationId: 'listDeadLetters',
+      tag: 'deliveries',
+      summary: 'List dead deliveries',
+      description: 'Deliveries that used up their attempts or were refused for good; redrive them with `POST /api/dead-letters/redrive`.',
+      query: deadLettersQuery,
+      response: deliveryPageSchema,
+    },
+    async ({ query }) => page({ ...filterOf(query), state: ['dead'], dropped: false }, query),
+  );
 
-  app.post('/dead-letters/redrive', async (request) => {
-    const body = parse(redriveBody, request.body, 'body');
-    const ids =
-      'id' in body
-        ? await delivery.redrive({ ids: [body.id] })
-        : 'ids' in body
-          ? await delivery.redrive({ ids: body.ids })
-          : 'filter' in body
-            ? await delivery.redrive({ filter: filterOf(body.filter) })
-            : await delivery.redrive({ all: true });
-    // When delivery really starts: now, unless a sink's circuit breaker holds it back.
-    const paused = delivery.pausedSinks().map(({ sink, breaker }) => ({
-      sink,
-      breaker: breaker.state,
-      deliveryStartsAt: iso(breaker.nextProbeAt ?? Date.now()),
-    }));
-    const message =
-      ids.length === 0
-        ? 'nothing to redrive'
-        : paused.length === 0
-          ? 'delivery starts now'
-          : `delivery starts now, except to ${paused.map((p) => `${p.sink} (circuit ${p.breaker}, next probe at ${p.deliveryStartsAt}; probe now with POST /api/sinks/${p.sink}/probe)`).join(', ')}`;
-    return { redriven: ids.length, ids, message, ...(paused.length > 0 ? { pausedSinks: paused } : {}) };
-  });
+  router.post(
+    {
+      path: '/api/dead-letters/redrive',
+      operationId: 'redriveDeadLetters',
+      tag: 'deliveries',
+      summary: 'Send dead deliveries again',
+      description: 'Dead deliveries become pending with a fresh attempt count. The answer says when delivery starts: now, or when a paused sink\'s circuit breaker lets it.',
+      body: redriveBody,
+      response: redriveResultSchema,
+    },
+    async ({ body }) => {
+      const ids =
+        body.id !== undefined
+          ? await delivery.redrive({ ids: [body.id] })
+          : body.ids !== undefined
+            ? await delivery.redrive({ ids: body.ids })
+            : body.filter !== undefined
+              ? await delivery.redrive({ filter: filterOf(body.filter) })
+              : await delivery.redrive({ all: true });
+      // When delivery really starts: now, unless a sink's circuit breaker holds it back.
+      const paused = delivery.pausedSinks().map(({ sink, breaker }) => ({
+        sink,
+        breaker: breaker.state,
+        deliveryStartsAt: iso(breaker.nextProbeAt ?? Date.now()),
+      }));
+      const message =
+        ids.length === 0
+          ? 'nothing to redrive'
+          : paused.length === 0
+            ? 'delivery starts now'
+            : `delivery starts now, except to ${paused.map((p) => `${p.sink} (circuit ${p.breaker}, next probe at ${p.deliveryStartsAt}; probe now with POST /api/sinks/${p.sink}/probe)`).join(', ')}`;
+      return { redriven: ids.length, ids, message, ...(paused.length > 0 ? { pausedSinks: paused } : {}) };
+    },
+  );
 
-  app.post('/replay', async (request) => {
-    const body = parse(replayBody, request.body, 'body');
-    if (body.since !== undefined && body.until !== undefined && body.until <= body.since) throw new BadRequest('until', 'must be after since');
-    const result = await delivery.replay({
-      route: body.route,
-      ...(body.eventIds !== undefined ? { eventIds: body.eventIds } : {}),
-      ...(body.since !== undefined ? { since: body.since } : {}),
-      ...(body.until !== undefined ? { until: body.until } : {}),
-      ...(body.filter !== undefined ? { filter: Object.fromEntries(Object.entries(body.filter).filter(([, v]) => v !== undefined)) } : {}),
-      ...(body.dryRun !== undefined ? { dryRun: body.dryRun } : {}),
-      ...(body.limit !== undefined ? { limit: body.limit } : {}),
-    });
-    return result;
-  });
+  router.post(
+    {
+      path: '/api/replay',
+      operationId: 'replay',
+      tag: 'deliveries',
+      summary: 'Deliver stored events to a route again',
+      description: 'Select events by id, by time range or by filter; `dryRun` lists what would be sent. Replayed deliveries carry `webhook-replay: 1`.',
+      body: replayBody,
+      response: replayResultSchema,
+    },
+    async ({ body }) => {
+      if (body.since !== undefined && body.until !== undefined && body.until <= body.since) throw new ApiError(400, 'until: must be after since', 'until');
+      return delivery.replay({
+        route: body.route,
+        ...(body.eventIds !== undefined ? { eventIds: body.eventIds } : {}),
+        ...(body.since !== undefined ? { since: body.since } : {}),
+        ...(body.until !== undefined ? { until: body.until } : {}),
+        ...(body.filter !== undefined ? { filter: Object.fromEntries(Object.entries(body.filter).filter(([, v]) => v !== undefined)) } : {}),
+        ...(body.dryRun !== undefined ? { dryRun: body.dryRun } : {}),
+        ...(body.limit !== undefined ? { limit: body.limit } : {}),
+      });
+    },
+  );
 
-  app.get('/sinks', async () => {
-    const items = await delivery.sinkStatus();
-    return { items: items.map(sinkView) };
-  });
+  router.get(
+    {
+      path: '/api/sinks',
+      operationId: 'listSinks',
+      tag: 'deliveries',
+      summary: 'Sink health',
+      description: 'Circuit-breaker state, success rate, latency and backlog per sink and handler.',
+      response: sinkStatusListSchema,
+    },
+    async () => ({ items: (await delivery.sinkStatus()).map(sinkView) }),
+  );
 
-  app.post('/sinks/:name/probe', async (request, reply) => {
-    const { name } = request.params as { name: string };
-    const result = delivery.probe(name);
-    if (result === undefined) return fail(reply, 404, `no sink ${name}`);
-    const { breaker, ...rest } = result;
-    const message = result.probing
-      ? 'circuit cool-down ended: the next delivery goes now as the probe'
-      : breaker === undefined || breaker.state === 'closed'
-        ? 'circuit closed: deliveries are not held back'
-        : 'a probe is already under way';
-    return {
-      ...rest,
-      message,
-      ...(breaker !== undefined ? { breaker: { state: breaker.state, ...(breaker.nextProbeAt !== undefined ? { nextProbeAt: iso(breaker.nextProbeAt) } : {}) } } : {}),
-    };
-  });
+  router.post(
+    {
+      path: '/api/sinks/{name}/probe',
+      operationId: 'probeSink',
+      tag: 'deliveries',
+      summary: "End a sink's circuit-breaker cool-down",
+      description: 'The next delivery to the sink goes now, as the probe that can close the circuit.',
+      params: nameParams,
+      response: probeResultSchema,
+      notFound: true,
+    },
+    async ({ params }) => {
+      const result = delivery.probe(params.name);
+      if (result === undefined) throw notFound(`no sink ${params.name}`);
+      const { breaker, ...rest } = result;
+      const message = result.probing
+        ? 'circuit cool-down ended: the next delivery goes now as the probe'
+        : breaker === undefined || breaker.state === 'closed'
+          ? 'circuit closed: deliveries are not held back'
+          : 'a probe is already under way';
+      return {
+        ...rest,
+        message,
+        ...(breaker !== undefined ? { breaker: { state: breaker.state, ...(breaker.nextProbeAt !== undefined ? { nextProbeAt: iso(breaker.nextProbeAt) } : {}) } } : {}),
+      };
+    },
+  );
 }

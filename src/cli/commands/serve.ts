@@ -13,7 +13,7 @@ import type { RouteConfig } from '../../dispatch/match.js';
 import { createLogger } from '../../log.js';
 import { DEFAULT_DB_FILE } from '../../store/open.js';
 import { parsePostgresUrl } from '../../store/postgres/url.js';
-import { startServer, type RunningServer } from '../../server.js';
+import { launchServer, type ServerInternals } from '../../server.js';
 
 export interface ServeCommandOptions {
   config?: string;
@@ -90,7 +90,7 @@ function deliveryLines(config: Config): string[] {
 }
 
 /** The lines printed once the server listens; `configFile`: the file the config was read from. */
-export function banner(running: RunningServer, configFile?: string): string {
+export function banner(running: ServerInternals, configFile?: string): string {
   const { config } = running;
   const lines: string[] = [];
   lines.push(`bluetick is listening on ${running.url}`);
@@ -184,7 +184,7 @@ export async function runServe(opts: ServeCommandOptions, io: ServeIo): Promise<
   for (const warning of warnings) io.stderr.write(`bluetick: warning: ${warning}\n`);
 
   const logger = createLogger({ level: config.log.level });
-  const running = await startServer(config, { logger });
+  const running = await launchServer(config, { logger });
   io.stdout.write(banner(running, file));
 
   await new Promise<void>((resolve) => {
