@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   BT_ERR_DISPATCH_NON_RETRIABLE: { status: undefined, message: 'the handler refused the event for good; it goes to dead letters' },
   BT_ERR_DISPATCH_RETRY_AFTER: { status: undefined, message: 'the handler asked for the event to be retried later' },
   BT_ERR_DISPATCH_BAD_REQUEST: { status: 400, message: 'the redrive or replay request cannot be served' },
+  BT_ERR_TOKEN_EXISTS: { status: 409, message: 'an API token with this name exists; pick another name or revoke the old token first' },
+  BT_ERR_ROLE_FORBIDDEN: { status: 403, message: "this token's role does not allow the call; ask an admin for a token with the role it needs" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

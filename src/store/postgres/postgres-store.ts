@@ -96,7 +96,9 @@ import type {
 } from '../projections.js';
 import { whereOf } from './conditions.js';
 import { createPool, ident, leaseOwner } from './connection.js';
+import { PostgresAccess } from './access.js';
 import { PostgresDeliveries } from './deliveries.js';
+import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import { GroupCommit } from './group-commit.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
@@ -204,6 +206,7 @@ export class PostgresStore implements Store {
   private listener: Listener | undefined;
   private readonly projections: PostgresProjections;
   private readonly deliveries: PostgresDeliveries;
+  private readonly access: PostgresAccess;
   private readonly appends: GroupCommit;
   private closed = false;
 
@@ -230,6 +233,7 @@ export class PostgresStore implements Store {
         return fn(client);
       });
     this.projections = new PostgresProjections(this.pool, eventsTransaction);
+    this.access = new PostgresAccess(this.pool);
     this.deliveries = new PostgresDeliveries(
       this.pool,
       (fn) => this.transaction(fn),
@@ -557,6 +561,36 @@ export class PostgresStore implements Store {
   async listRejections(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
     const where = whereOf(rejectionConditions(filter));
     return pageOf(this.pool, `SELECT ${REJECTION_COLUMNS} FROM rejections`, 'id', where, page, toRejection, (r: RejectionRecord) => r.id);
+  }
+
+  // ---- access: API tokens and the audit log (store/access.ts; SQL in ./access.ts) --------
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.access.createToken(token);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.access.listTokens();
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.access.tokenByHash(hash);
+  }
+
+  async revokeToken(name: string, at: number): Promise<ApiToken | undefined> {
+    return this.access.revokeToken(name, at);
+  }
+
+  async touchToken(id: number, at: number): Promise<void> {
+    return this.access.touchToken(id, at);
+  }
+
+  async addAudit(rows: AuditInput[]): Promise<void> {
+    return this.access.addAudit(rows);
+  }
+
+  async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
+    return this.access.listAudit(page, filter);
   }
 
   // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------

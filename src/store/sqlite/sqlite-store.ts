@@ -69,7 +69,9 @@ import type {
   TemplateFilter,
 } from '../projections.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
+import { SqliteAccess } from './access.js';
 import { SqliteDeliveries } from './deliveries.js';
+import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type {
   AttemptRecord,
   Delivery,
@@ -196,6 +198,7 @@ export class SqliteStore implements Store {
   private projectionsImpl: SqliteProjections | undefined;
   /** Deliveries, attempts, leases (migration 0003). */
   private readonly deliveries: SqliteDeliveries;
+  private accessStatements: SqliteAccess | undefined;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
@@ -540,6 +543,40 @@ export class SqliteStore implements Store {
     if (oldest !== undefined || this.inbox === undefined) return oldest;
     // Nothing pending in the journal: the oldest acked row still in the inbox, if any.
     return this.inbox.waiting(this.q.lastJournalId.get() ?? 0).oldestReceivedAt;
+  }
+
+  // ---- access: API tokens and the audit log (store/access.ts; SQL in ./access.ts) --------
+
+  private get accessImpl(): SqliteAccess {
+    return (this.accessStatements ??= new SqliteAccess(this.db));
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.accessImpl.createToken(token);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.accessImpl.listTokens();
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.accessImpl.tokenByHash(hash);
+  }
+
+  async revokeToken(name: string, at: number): Promise<ApiToken | undefined> {
+    return this.accessImpl.revokeToken(name, at);
+  }
+
+  async touchToken(id: number, at: number): Promise<void> {
+    this.accessImpl.touchToken(id, at);
+  }
+
+  async addAudit(rows: AuditInput[]): Promise<void> {
+    this.accessImpl.addAudit(rows);
+  }
+
+  async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
+    return this.accessImpl.listAudit(page, filter);
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------

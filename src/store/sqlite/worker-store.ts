@@ -102,6 +102,9 @@ const READS = new Set([
   'listContacts',
   'getTemplate',
   'listTemplates',
+  'tokenByHash',
+  'listTokens',
+  'listAudit',
   'ping',
 ]);
 

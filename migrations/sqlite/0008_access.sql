@@ -1,0 +1,29 @@
+-- 0008_access: API tokens with roles, and the audit log of what people did through /api.
+--
+-- A token is kept only as the SHA-256 digest of its text (the text is shown once, when it
+-- is created). `prefix` is its first characters, enough to tell tokens apart in a list.
+-- A revoked token keeps its row, so the audit log can still name it.
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  mask_text INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  created_by TEXT,
+  last_used_at INTEGER,
+  revoked_at INTEGER
+);
+
+-- One row per action; never updated. `id` is the cursor of `GET /api/audit`.
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT
+);
+CREATE INDEX audit_log_action_idx ON audit_log (action, id);
