@@ -77,22 +77,26 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: OpenApi
       'contentType' in route.response
         ? { description: route.response.description, content: { [route.response.contentType]: { schema: { type: 'string' } } } }
         : { description: 'OK', content: { 'application/json': { schema: schemaRef(route.response as z.ZodType) } } };
-    const responses: Json = { '200': ok };
-    if (route.query !== undefined || route.params !== undefined || route.headers !== undefined) {
+    const responses: Json = { [String(route.successStatus ?? 200)]: ok };
+    if (route.query !== undefined || route.params !== undefined || route.headers !== undefined || route.body !== undefined) {
       responses['400'] = errorResponse('A parameter is invalid; `parameter` names it.');
     }
     responses['401'] = errorResponse('An admin token is configured and the request did not carry it.');
     responses['403'] = errorResponse('No admin token is configured and the request is not from a loopback address.');
     if (route.notFound) responses['404'] = errorResponse('Not found.');
+    if (route.conflict) responses['409'] = errorResponse('The request conflicts with the current state; `message` says how.');
     const operation: Json = {
       operationId: route.operationId,
       summary: route.summary,
       ...(route.description !== undefined ? { description: route.description } : {}),
       tags: [route.tag],
       ...(parameters.length > 0 ? { parameters } : {}),
+      ...(route.body !== undefined
+        ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: schemaRef(route.body) } } } }
+        : {}),
       responses,
     };
-    paths[route.path] = { ...(paths[route.path] ?? {}), get: operation };
+    paths[route.path] = { ...(paths[route.path] ?? {}), [route.method ?? 'get']: operation };
   }
 
   return {

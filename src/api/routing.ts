@@ -6,6 +6,9 @@
  * receives the parsed values. The same list of specs registers the fastify routes and
  * generates the OpenAPI document, so what is documented is what is validated.
  *
+ * Routes that change something (`post`, `delete`) take a JSON body described by a zod object;
+ * the body is parsed the same way as the query and documented as the operation's request body.
+ *
  * Bad parameters are answered 400 with a message that starts with the parameter's name:
  * `{"error":"Bad Request","message":"limit: expected an integer from 1 to 1000","parameter":"limit"}`.
  */
@@ -37,7 +40,16 @@ export interface HeaderSpec {
   schema: Record<string, unknown>;
 }
 
-export interface RouteSpec<Q extends AnyObject | undefined = AnyObject | undefined, P extends AnyObject | undefined = AnyObject | undefined> {
+/** The HTTP methods the router serves. */
+export type RouteMethod = 'get' | 'post' | 'delete';
+
+export interface RouteSpec<
+  Q extends AnyObject | undefined = AnyObject | undefined,
+  P extends AnyObject | undefined = AnyObject | undefined,
+  B extends AnyObject | undefined = AnyObject | undefined,
+> {
+  /** Set by the router from the method used to register the route. */
+  method?: RouteMethod;
   /** OpenAPI form: `/api/events/{id}`. */
   path: string;
   operationId: string;
@@ -46,17 +58,24 @@ export interface RouteSpec<Q extends AnyObject | undefined = AnyObject | undefin
   tag: string;
   query?: Q;
   params?: P;
+  /** The JSON request body (`post` and `delete` only). */
+  body?: B;
+  /** The status of a successful answer, when it is not 200 (201 for a creation, 202 when work starts later). */
+  successStatus?: number;
   /** Request headers the route reads (documented only; the handler parses them). */
   headers?: HeaderSpec[];
   /** A registered response schema, or another content type described in words. */
   response: z.ZodType | { contentType: string; description: string };
   /** Can answer 404. */
   notFound?: boolean;
+  /** Can answer 409 (the request conflicts with the current state). */
+  conflict?: boolean;
 }
 
-export interface HandlerContext<Q, P> {
+export interface HandlerContext<Q, P, B = Record<string, never>> {
   query: Q;
   params: P;
+  body: B;
   request: FastifyRequest;
   reply: FastifyReply;
 }
@@ -73,15 +92,44 @@ export class ApiRouter {
   }
 
   get<Q extends AnyObject | undefined, P extends AnyObject | undefined>(
-    spec: RouteSpec<Q, P>,
+    spec: RouteSpec<Q, P, undefined>,
     handler: (ctx: HandlerContext<Out<Q>, Out<P>>) => Promise<unknown>,
   ): void {
-    this.routes.push(spec as RouteSpec);
+    this.add('get', spec, handler);
+  }
+
+  post<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
+    spec: RouteSpec<Q, P, B>,
+    handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
+  ): void {
+    this.add('post', spec, handler);
+  }
+
+  delete<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
+    spec: RouteSpec<Q, P, B>,
+    handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
+  ): void {
+    this.add('delete', spec, handler);
+  }
+
+  private add<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
+    method: RouteMethod,
+    spec: RouteSpec<Q, P, B>,
+    handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
+  ): void {
+    if (method === 'get' && spec.body !== undefined) throw new TypeError(`${spec.operationId}: a GET route takes no body`);
+    this.routes.push({ ...spec, method } as RouteSpec);
     const fastifyPath = spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
-    this.app.get(fastifyPath, async (request, reply) => {
-      const query = parseQuery(spec.query, request.query) as Out<Q>;
-      const params = parseParams(spec.params, request.params) as Out<P>;
-      return handler({ query, params, request, reply });
+    this.app.route({
+      method: method.toUpperCase() as 'GET' | 'POST' | 'DELETE',
+      url: fastifyPath,
+      handler: async (request, reply) => {
+        const query = parseQuery(spec.query, request.query) as Out<Q>;
+        const params = parseParams(spec.params, request.params) as Out<P>;
+        const body = parseBody(spec.body, request.body) as Out<B>;
+        if (spec.successStatus !== undefined) reply.code(spec.successStatus);
+        return handler({ query, params, body, request, reply });
+      },
     });
   }
 }
@@ -110,6 +158,21 @@ function parseQuery(schema: AnyObject | undefined, raw: unknown): unknown {
 function parseParams(schema: AnyObject | undefined, raw: unknown): unknown {
   if (schema === undefined) return {};
   return parseOrThrow(schema, raw ?? {});
+}
+
+/**
+ * A route without a body schema refuses any body it is sent; one with a schema reads an absent
+ * body as `{}` so that routes whose fields are all optional can be called without one.
+ */
+function parseBody(schema: AnyObject | undefined, raw: unknown): unknown {
+  const absent = raw === undefined || raw === null || raw === '';
+  if (schema === undefined) {
+    if (absent) return {};
+    if (typeof raw === 'object' && Object.keys(raw).length === 0) return {};
+    throw new ApiError(400, 'body: this operation takes no request body', 'body');
+  }
+  if (!absent && (typeof raw !== 'object' || Array.isArray(raw))) throw new ApiError(400, 'body: expected a JSON object', 'body');
+  return parseOrThrow(schema, absent ? {} : raw);
 }
 
 /** Parses `value`, or throws a 400 naming the first bad parameter. */
