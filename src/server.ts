@@ -21,6 +21,7 @@ import type { AcmeManager, AcmeManagerOptions } from './acme/manager.js';
 import { buildApi } from './api/app.js';
 import type { StreamOptions } from './api/routes/stream.js';
 import { resolveAdminToken, type AdminTokenInfo } from './api/admin-token.js';
+import { createAccessGuard } from './api/access.js';
 import { createAdminGuard } from './api/auth.js';
 import { AuthBackoff } from './auth-backoff.js';
 import type { ChannelConfig, Config } from './config/resolve.js';
@@ -309,7 +310,14 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       );
     }
     const guardOptions = { token: adminToken.token, backoff, trustProxy: sc.trustProxy };
-    const guard = createAdminGuard(guardOptions);
+    // Tokens and roles (`api/access.ts`): the admin token, or a stored token whose role allows the call.
+    const guard = createAccessGuard({
+      adminToken: adminToken.token,
+      store,
+      backoff,
+      trustProxy: sc.trustProxy,
+      onError: (err) => logger.warn({ err }, 'audit log write failed'),
+    });
     const api = buildApi({
       store,
       journal,

@@ -18,6 +18,7 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerAccessRoutes } from './routes/access.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -55,6 +56,7 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  409: 'Conflict',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
@@ -99,6 +101,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerTemplateRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    registerAccessRoutes(router, ctx);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

@@ -30,7 +30,7 @@ export const apiRegistry = z.registry<{ id: string }>();
 /** The same schemas by id, with the description each component carries in the document. */
 export const apiComponents = new Map<string, { schema: z.ZodType; description?: string }>();
 
-function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+export function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
   apiRegistry.add(schema as z.ZodType, { id });
   apiComponents.set(id, description === undefined ? { schema } : { schema, description });
   return schema;
@@ -604,7 +604,7 @@ export const statsSchema = component(
   }),
 );
 
-function pageOf<T extends z.ZodType>(id: string, item: T) {
+export function pageOf<T extends z.ZodType>(id: string, item: T) {
   return component(
     id,
     z.strictObject({
