@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTokens } from '../src/cli/commands/tokens.js';
 import { parseJsonText } from '../src/events/json.js';
 import { http, waitFor } from './helpers/delivery.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
@@ -190,6 +191,27 @@ function accessSuite(store: () => { url?: string }) {
     expect(newest.body.items[0]).toMatchObject({ target: 'nobody', detail: 'status 404' });
     const byActor = await call(ADMIN, 'GET', '/api/audit?actor=crm');
     expect(byActor.body.items.every((e: { actor: string }) => e.actor === 'crm')).toBe(true);
+  });
+
+  it('creates, lists and revokes tokens from the command line', async () => {
+    const run = async (action: string, names: string[], extra: Record<string, unknown> = {}) => {
+      let text = '';
+      const stdout = { write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WritableStream;
+      const code = await runTokens(action, names, { url: server.running.url, token: ADMIN, ...extra }, { stdout, env: {} });
+      return { code, text };
+    };
+    const created = await run('create', ['cli-viewer'], { role: 'viewer', maskText: true });
+    expect(created.code).toBe(0);
+    const token = /: (btk_\S+)/.exec(created.text)![1]!;
+    expect(created.text).toContain('only time the token is shown');
+    expect((await call(token, 'GET', '/api/whoami')).body).toMatchObject({ name: 'cli-viewer', role: 'viewer', maskText: true });
+    const listed = await run('list', []);
+    expect(listed.text).toMatch(/cli-viewer {2}viewer {2}btk_\S{8}… {2}text masked/);
+    expect(listed.text).not.toContain(token);
+    await expect(run('create', ['x'], { role: 'root' })).rejects.toThrow(/--role must be one of admin, operator, viewer, sender/);
+    const revoked = await run('revoke', ['cli-viewer']);
+    expect(revoked.text).toContain('cli-viewer: revoked');
+    expect((await call(token, 'GET', '/api/whoami')).status).toBe(401);
   });
 
   /** The first `data:` frame of the live stream at `path`, parsed. */
