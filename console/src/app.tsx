@@ -1,6 +1,7 @@
 /** The console shell: sign-in gate, navigation, and the screen for the current path. */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { Access } from './access.js';
 import { getToken, onUnauthorized, setToken } from './api.js';
 import { Conversations } from './conversations.js';
 import { Deliveries } from './deliveries.js';
@@ -11,6 +12,7 @@ import { MessageLookup, MessageTimeline } from './message.js';
 import { Overview } from './overview.js';
 import { Rejections } from './rejections.js';
 import { Link, navigate, useLocation } from './router.js';
+import { can, whoami } from './role.js';
 import { probe } from './session.js';
 import { Templates } from './templates.js';
 import { ErrorNote, Loading } from './ui.js';
@@ -21,7 +23,7 @@ type Session =
   | { state: 'in'; open: boolean; noApi?: boolean }
   | { state: 'error'; error: unknown };
 
-const NAV: Array<{ href: string; label: string; match: (path: string) => boolean }> = [
+const NAV: Array<{ href: string; label: string; match: (path: string) => boolean; shown?: () => boolean }> = [
   { href: '/', label: 'Overview', match: (p) => p === '/' },
   { href: '/live', label: 'Live feed', match: (p) => p === '/live' || p.startsWith('/events/') },
   { href: '/messages', label: 'Messages', match: (p) => p.startsWith('/messages') },
@@ -29,6 +31,7 @@ const NAV: Array<{ href: string; label: string; match: (path: string) => boolean
   { href: '/templates', label: 'Templates', match: (p) => p.startsWith('/templates') },
   { href: '/deliveries', label: 'Deliveries', match: (p) => p.startsWith('/deliveries') },
   { href: '/rejections', label: 'Rejections', match: (p) => p.startsWith('/rejections') },
+  { href: '/access', label: 'Access', match: (p) => p.startsWith('/access'), shown: () => can().audit || can().admin },
 ];
 
 function decode(part: string): string {
@@ -40,6 +43,8 @@ function decode(part: string): string {
 }
 
 function Screen({ path }: { path: string }): JSX.Element {
+  if (!can().read) return <SenderOnly />;
+  if (path === '/access') return <Access />;
   if (path === '/' || path === '') return <Overview />;
   if (path === '/live') return <LiveFeed />;
   if (path.startsWith('/events/')) return <Inspector id={decode(path.slice('/events/'.length))} />;
@@ -60,6 +65,21 @@ function Screen({ path }: { path: string }): JSX.Element {
       </h1>
       <p>
         There is no console screen at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
+      </p>
+    </section>
+  );
+}
+
+/** A sender token reads nothing: say so instead of a screen of refusals. */
+function SenderOnly(): JSX.Element {
+  return (
+    <section>
+      <h1 id="page-title" tabIndex={-1}>
+        Sender token
+      </h1>
+      <p>
+        This token ({whoami().name}) can only tell bluetick what your code sent (<code>POST /api/outbound</code>). Sign in with a viewer, operator or admin
+        token to use the console.
       </p>
     </section>
   );
@@ -170,6 +190,11 @@ export function App(): JSX.Element {
               Open access (loopback)
             </span>
           ) : (
+            <span class="muted small role-badge" title={`Signed in with the token ${whoami().name}`} data-role={whoami().role}>
+              {whoami().name} · {whoami().role}
+            </span>
+          )}
+          {!session.open && (
             <button type="button" class="btn btn-ghost" onClick={signOut}>
               Sign out
             </button>
@@ -178,7 +203,7 @@ export function App(): JSX.Element {
       </header>
       <nav id="nav" class={`sidenav${menuOpen ? ' open' : ''}`} aria-label="Console">
         <ul>
-          {NAV.map((item) => {
+          {NAV.filter((item) => item.shown?.() ?? can().read).map((item) => {
             const current = item.match(path === '/login' ? '/' : path);
             return (
               <li key={item.href}>

@@ -9,6 +9,7 @@ import { ApiError, api, asPage } from './api.js';
 import { useSinks, type SinkStatus } from './delivery-data.js';
 import { TypeBadge } from './events-view.js';
 import { formatDuration, formatNumber, formatPercent, formatRelative, toMs } from './format.js';
+import { can } from './role.js';
 import { Link, seg } from './router.js';
 import { EVENT_TYPES } from './types.js';
 import { Badge, Empty, ErrorNote, Loaded, Loading, MoreButton, NotAvailable, PageHeader, Table, Time, isUnavailable, useApi, type Tone } from './ui.js';
@@ -278,6 +279,7 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
           </p>
         )}
         {items.length > 0 &&
+          can().operate &&
           (confirmAll ? (
             <>
               <span>Redrive every dead letter{next !== undefined ? '' : ` (${items.length})`}?</span>
@@ -352,15 +354,17 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                       >
                         Attempts
                       </button>{' '}
-                      <button
-                        type="button"
-                        class="btn btn-small btn-primary"
-                        disabled={busy !== undefined}
-                        onClick={() => void redrive({ id: d.id }, String(d.id))}
-                        aria-label={`Redrive delivery ${d.id}`}
-                      >
-                        {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
-                      </button>
+                      {can().operate && (
+                        <button
+                          type="button"
+                          class="btn btn-small btn-primary"
+                          disabled={busy !== undefined}
+                          onClick={() => void redrive({ id: d.id }, String(d.id))}
+                          aria-label={`Redrive delivery ${d.id}`}
+                        >
+                          {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
+                        </button>
+                      )}
                     </td>
                   </tr>
                   {open === d.id && (
@@ -626,11 +630,13 @@ export function Deliveries(): JSX.Element {
         <h2 id="d-dead">Dead letters</h2>
         <DeadLetters onRedriven={(ids) => setRedriven(ids)} />
       </section>
-      <section class="panel" aria-labelledby="d-replay">
-        <h2 id="d-replay">Replay</h2>
-        <p class="small muted">Deliver stored events again to one route. A dry run lists what would be sent first.</p>
-        <Replay routes={routes} />
-      </section>
+      {can().operate && (
+        <section class="panel" aria-labelledby="d-replay">
+          <h2 id="d-replay">Replay</h2>
+          <p class="small muted">Deliver stored events again to one route. A dry run lists what would be sent first.</p>
+          <Replay routes={routes} />
+        </section>
+      )}
     </>
   );
 }
