@@ -51,7 +51,7 @@ function AuditLog(): JSX.Element {
     <section class="panel" aria-labelledby="a-log">
       <div class="panel-head">
         <h2 id="a-log">Audit log</h2>
-        <label class="small">
+        <label class="check small">
           <input type="checkbox" checked={hideUse} onChange={(e) => setHideUse((e.target as HTMLInputElement).checked)} /> Hide token use
         </label>
       </div>
@@ -130,13 +130,13 @@ function NewToken({ onCreated }: { onCreated: () => void }): JSX.Element {
           <select id="t-role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
             {ROLES.map((r) => (
               <option key={r.value} value={r.value}>
-                {r.value}: {r.hint}
+                {r.value}
               </option>
             ))}
           </select>
         </div>
-        <div class="field">
-          <label>
+        <div class="field field-check">
+          <label class="check">
             <input type="checkbox" checked={mask} onChange={(e) => setMask((e.target as HTMLInputElement).checked)} /> Mask message text
           </label>
         </div>
@@ -220,7 +220,8 @@ function Tokens(): JSX.Element {
           );
         }}
       </Loaded>
-      <h3>New token</h3>
+      <h3 class="access-new">New token</h3>
+      <p class="small muted">{ROLES.map((r) => `${r.value}: ${r.hint}`).join(' · ')}</p>
       <NewToken onCreated={state.reload} />
     </section>
   );

@@ -52,6 +52,7 @@ export const CONSOLE_SCREEN_PATHS = [
   '/templates/*',
   '/deliveries',
   '/rejections',
+  '/access',
 ] as const;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
