@@ -163,7 +163,7 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     await page.getByRole('button', { name: 'Revoke token deploy-bot' }).click();
     await expect.poll(() => tokenTable.locator('tr', { hasText: 'deploy-bot' }).textContent()).toContain('revoked');
     const audit = page.getByRole('table', { name: 'Audit log, newest first' });
-    await expect.poll(() => audit.textContent(), { timeout: 20_000, intervals: [500] }).toContain('token.revoke');
+    await expect.poll(() => audit.textContent(), { timeout: 20_000, interval: 500 }).toContain('token.revoke');
     await page.context().close();
   });
 

@@ -27,3 +27,21 @@ CREATE TABLE audit_log (
   detail TEXT
 );
 CREATE INDEX audit_log_action_idx ON audit_log (action, id);
+
+-- What the business's own sending code says it sent (POST /api/outbound), one row per
+-- message id. Kept apart from the projections: a message's status rows and this record meet
+-- by id when read, so a status that arrived first is matched when the record comes, and the
+-- record costs the pipeline nothing. `tags` is a JSON array of at most 20 short strings.
+CREATE TABLE outbound_messages (
+  message_id TEXT PRIMARY KEY,
+  recipient TEXT,
+  business_number TEXT,
+  template_name TEXT,
+  template_language TEXT,
+  text TEXT,
+  biz_opaque_callback_data TEXT,
+  tags TEXT,
+  sent_at BIGINT,
+  recorded_at BIGINT NOT NULL,
+  recorded_by TEXT NOT NULL
+);

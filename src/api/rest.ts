@@ -24,6 +24,7 @@ import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOpenApiRoute } from './routes/openapi.js';
+import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
@@ -102,6 +103,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     registerAccessRoutes(router, ctx);
+    registerOutboundRoutes(router, ctx);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

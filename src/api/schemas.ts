@@ -397,6 +397,25 @@ const statusEntry = component(
   }),
 );
 
+/** What the sending code said it sent (`POST /api/outbound`), joined to the message by id. */
+export const outboundSchema = component(
+  'OutboundRecord',
+  z.strictObject({
+    messageId: z.string(),
+    to: z.string().optional(),
+    businessNumber: z.string().optional(),
+    templateName: z.string().optional(),
+    templateLanguage: z.string().optional(),
+    text: z.string().optional(),
+    bizOpaqueCallbackData: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    sentAt: iso().optional(),
+    recordedAt: iso(),
+    recordedBy: z.string().meta({ description: 'The token name that recorded it; `library` for bluetick.track().' }),
+  }),
+  'What your code sent: WhatsApp status updates carry only the message id.',
+);
+
 export const messageSchema = component(
   'Message',
   z.strictObject({
@@ -431,6 +450,7 @@ export const messageSchema = component(
     timeline: z
       .array(statusEntry)
       .meta({ description: 'The earliest 16 status notifications, sorted by (time, step, event id); every one is in /api/events?messageId=.' }),
+    outbound: outboundSchema.optional().meta({ description: 'What your code said it sent (POST /api/outbound), whenever it said so.' }),
   }),
   'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the timeline.',
 );

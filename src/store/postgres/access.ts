@@ -21,6 +21,7 @@ import {
   type AuditRecord,
   type NewApiToken,
 } from '../access.js';
+import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow } from '../outbound.js';
 import type { Page } from '../store.js';
 import { clampLimit, Where } from './sql.js';
 
@@ -96,5 +97,37 @@ export class PostgresAccess {
     const items = rows.slice(0, limit).map(toAuditEntry);
     const last = items[items.length - 1];
     return rows.length > limit && last !== undefined ? { items, next: last.id } : { items };
+  }
+
+  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+    if (rows.length === 0) return { inserted: 0, updated: 0 };
+    const client = await this.pool.connect();
+    let inserted = 0;
+    try {
+      await client.query('BEGIN');
+      for (const r of rows) {
+        const values = outboundValues(r, recordedAt, recordedBy);
+        // xmax = 0 on the returned row: it was inserted, not updated.
+        const { rows: out } = await client.query<{ inserted: boolean }>(
+          `INSERT INTO outbound_messages (${OUTBOUND_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})
+           ON CONFLICT (message_id) DO UPDATE SET ${OUTBOUND_UPSERT_SET} RETURNING (xmax = 0) AS inserted`,
+          values,
+        );
+        if (out[0]?.inserted === true) inserted++;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    return { inserted, updated: rows.length - inserted };
+  }
+
+  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+    if (messageIds.length === 0) return [];
+    const { rows } = await this.pool.query<OutboundRow>(`SELECT ${OUTBOUND_COLUMNS} FROM outbound_messages WHERE message_id = ANY($1::text[])`, [[...new Set(messageIds)]]);
+    return rows.map(toOutbound);
   }
 }

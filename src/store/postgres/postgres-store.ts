@@ -99,6 +99,7 @@ import { createPool, ident, leaseOwner } from './connection.js';
 import { PostgresAccess } from './access.js';
 import { PostgresDeliveries } from './deliveries.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
+import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import { GroupCommit } from './group-commit.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
@@ -591,6 +592,14 @@ export class PostgresStore implements Store {
 
   async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
     return this.access.listAudit(page, filter);
+  }
+
+  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+    return this.access.recordOutbound(rows, recordedAt, recordedBy);
+  }
+
+  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+    return this.access.getOutbound(messageIds);
   }
 
   // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------

@@ -19,6 +19,7 @@ import {
   type AuditPageRequest,
   type NewApiToken,
 } from '../access.js';
+import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow } from '../outbound.js';
 import type { Page } from '../store.js';
 import { clampLimit, toPage } from './sql.js';
 
@@ -92,5 +93,29 @@ export class SqliteAccess {
     const sql = `SELECT ${AUDIT_COLUMNS} FROM audit_log${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
     const recs = this.db.prepare<unknown[], Parameters<typeof toAuditEntry>[0]>(sql).all(...params);
     return toPage(recs.slice(0, limit).map(toAuditEntry), recs.length > limit, (e) => e.id);
+  }
+
+  recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): { inserted: number; updated: number } {
+    const exists = this.db.prepare<[string], { n: number }>('SELECT 1 AS n FROM outbound_messages WHERE message_id = ?');
+    const upsert = this.db.prepare(
+      `INSERT INTO outbound_messages (${OUTBOUND_COLUMNS}) VALUES (${OUTBOUND_COLUMNS.split(',').map(() => '?').join(', ')}) ON CONFLICT (message_id) DO UPDATE SET ${OUTBOUND_UPSERT_SET}`,
+    );
+    let inserted = 0;
+    this.db.transaction(() => {
+      for (const r of rows) {
+        if (exists.get(r.messageId) === undefined) inserted++;
+        upsert.run(...outboundValues(r, recordedAt, recordedBy));
+      }
+    })();
+    return { inserted, updated: rows.length - inserted };
+  }
+
+  getOutbound(messageIds: string[]): OutboundRecord[] {
+    if (messageIds.length === 0) return [];
+    const ids = [...new Set(messageIds)];
+    return this.db
+      .prepare<string[], OutboundRow>(`SELECT ${OUTBOUND_COLUMNS} FROM outbound_messages WHERE message_id IN (${ids.map(() => '?').join(', ')})`)
+      .all(...ids)
+      .map(toOutbound);
   }
 }

@@ -72,6 +72,7 @@ import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow 
 import { SqliteAccess } from './access.js';
 import { SqliteDeliveries } from './deliveries.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
+import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import type {
   AttemptRecord,
   Delivery,
@@ -577,6 +578,14 @@ export class SqliteStore implements Store {
 
   async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
     return this.accessImpl.listAudit(page, filter);
+  }
+
+  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+    return this.accessImpl.recordOutbound(rows, recordedAt, recordedBy);
+  }
+
+  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+    return this.accessImpl.getOutbound(messageIds);
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------

@@ -105,6 +105,7 @@ const READS = new Set([
   'tokenByHash',
   'listTokens',
   'listAudit',
+  'getOutbound',
   'ping',
 ]);
 
