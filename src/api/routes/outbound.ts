@@ -14,7 +14,7 @@ import type { OutboundInput, OutboundRecord } from '../../store/outbound.js';
 import type { Store } from '../../store/store.js';
 import { principalOf } from '../access.js';
 import type { RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { ApiError, notFound, type ApiRouter } from '../routing.js';
 import { component, outboundSchema } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -37,8 +37,10 @@ const outboundItem = z.strictObject({
     .meta({ description: 'When your code sent it (ISO-8601 or epoch ms). Default: not recorded.' }),
 });
 
-const outboundBody = z.union([outboundItem, z.strictObject({ items: z.array(outboundItem).min(1).max(MAX_ITEMS) })], {
-  error: `expected one record { "messageId", ... } or { "items": [ ... up to ${MAX_ITEMS} ] }`,
+/** One record, or `items` with up to {@link MAX_ITEMS} of them (a record's own keys are then refused). */
+const outboundBody = outboundItem.extend({
+  messageId: outboundItem.shape.messageId.optional(),
+  items: z.array(outboundItem).min(1).max(MAX_ITEMS, { error: `expected at most ${MAX_ITEMS} records` }).optional().meta({ description: `A batch of records instead of one (up to ${MAX_ITEMS}).` }),
 });
 
 const recordedSchema = component(
@@ -59,6 +61,18 @@ function toInput(item: z.output<typeof outboundItem>): OutboundInput {
   if (item.tags !== undefined) out.tags = item.tags;
   if (item.sentAt !== undefined) out.sentAt = typeof item.sentAt === 'number' ? item.sentAt : Date.parse(item.sentAt);
   return out;
+}
+
+/** The records of a body: its `items`, or the body itself as one record. */
+function recordsOf(body: z.output<typeof outboundBody>): Array<z.output<typeof outboundItem>> {
+  const { items, ...single } = body;
+  if (items !== undefined) {
+    const extra = Object.keys(single).find((k) => (single as Record<string, unknown>)[k] !== undefined);
+    if (extra !== undefined) throw new ApiError(400, `${extra}: send one record, or items, not both`, extra);
+    return items;
+  }
+  if (single.messageId === undefined) throw new ApiError(400, 'messageId: is required (or send items: [...])', 'messageId');
+  return [{ ...single, messageId: single.messageId }];
 }
 
 /** An outbound record as the API shows it (times ISO-8601). */
@@ -87,13 +101,11 @@ export function registerOutboundRoutes(router: ApiRouter, ctx: RestContext): voi
       description:
         'Tell bluetick what a message id carried: template, text, biz_opaque_callback_data, tags. Recording an id again fills in the fields it names. ' +
         'The message view and its conversation show it, whether its statuses came before or after. Roles: sender, admin.',
-      // One record or a batch: a union, which the router parses like any zod schema.
-      body: outboundBody as unknown as z.ZodObject,
+      body: outboundBody,
       response: recordedSchema,
     },
     async ({ body, request }) => {
-      const parsed = body as unknown as z.output<typeof outboundBody>;
-      const items = 'items' in parsed ? parsed.items : [parsed];
+      const items = recordsOf(body);
       const result = await ctx.store.recordOutbound(items.map(toInput), ctx.now(), principalOf(request)?.name ?? 'admin-token');
       return { recorded: items.length, ...result };
     },
