@@ -121,6 +121,24 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     });
     const res = await fetch(running.webhookUrls.enablex!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BASIC }, body });
     expect(res.status).toBe(200);
+    // An outbound message whose statuses come before the record of what was sent.
+    const statuses = JSON.stringify({
+      statuses: [
+        { id: 'wamid.OUT1', recipient_id: '919812345678', status: 'sent', timestamp: String(now), type: 'message' },
+        { id: 'wamid.OUT1', recipient_id: '919812345678', status: 'delivered', timestamp: String(now + 2), type: 'message' },
+      ],
+      business_phone: '919876500001',
+    });
+    expect((await fetch(running.webhookUrls.enablex!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BASIC }, body: statuses })).status).toBe(200);
+    await waitFor('the outbound message', async () => (await running.store.getMessage('wamid.OUT1'))?.status === 'delivered' || undefined, 20_000);
+    await api(ADMIN, 'POST', '/api/outbound', {
+      messageId: 'wamid.OUT1',
+      templateName: 'order_shipped',
+      templateLanguage: 'en',
+      text: 'Your order 1234 is on its way',
+      bizOpaqueCallbackData: 'order-1234',
+      tags: ['december', 'order-1234'],
+    });
     const dead = await waitFor('the dead letter', async () => (await running.store.listDeliveries({ state: ['dead'] }, { limit: 1 })).items[0], 20_000);
     eventId = dead.eventId;
     for (const [name, role, maskText] of [
@@ -179,6 +197,25 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     const audit = page.getByRole('table', { name: 'Audit log, newest first' });
     await expect.poll(() => audit.textContent(), { timeout: 20_000 }).toContain('dead-letters.redrive');
     await shoot(page, 'access-operator');
+    await page.context().close();
+  });
+
+  it('shows what the sending code recorded on the message and in its conversation', async () => {
+    const page = await signedIn(ADMIN);
+    await open(page, '/messages/wamid.OUT1', 'Message');
+    const main = page.locator('main');
+    await expect.poll(() => main.textContent()).toContain('Your order 1234 is on its way');
+    const text = (await main.textContent()) ?? '';
+    expect(text).toContain('order_shipped (en)');
+    expect(text).toContain('order-1234');
+    expect(text).toContain('december, order-1234');
+    await shoot(page, 'message-outbound');
+    const key = (await running.store.getMessage('wamid.OUT1'))!.conversationKey!;
+    await page.goto(`${running.url}/conversations/${encodeURIComponent(key)}`);
+    const bubble = page.locator('[data-message-id="wamid.OUT1"]');
+    await expect.poll(() => bubble.textContent()).toContain('Your order 1234 is on its way');
+    expect(await bubble.textContent()).toContain('Template order_shipped (en)');
+    await shoot(page, 'conversation-outbound');
     await page.context().close();
   });
 

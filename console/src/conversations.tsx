@@ -210,8 +210,21 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
           ) : null}
         </>
       ) : (
-        <div class="bubble-placeholder">
-          Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
+        <div class={m.outbound?.text !== undefined ? 'bubble-outbound' : 'bubble-placeholder'}>
+          {m.outbound?.templateName !== undefined && (
+            <div class="small bubble-template">
+              Template <strong>{m.outbound.templateName}</strong>
+              {m.outbound.templateLanguage !== undefined ? ` (${m.outbound.templateLanguage})` : ''}
+            </div>
+          )}
+          {m.outbound?.text !== undefined ? (
+            <div class="bubble-text">{m.outbound.text}</div>
+          ) : (
+            <>
+              Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
+            </>
+          )}
+          {m.outbound?.tags !== undefined && m.outbound.tags.length > 0 && <div class="small muted bubble-tags">{m.outbound.tags.join(' · ')}</div>}
           {failed && codes.length > 0 && (
             <div class="small">
               Failed: {codes.map((c) => `${c} ${errorTitle(c) ?? ''}`.trim()).join('; ')}

@@ -192,7 +192,11 @@ export function MessageTimeline({ id }: { id: string }): JSX.Element {
                     [m.direction === 'inbound' ? 'From' : 'To', contact ? `${formatPhone(contact)}${m.inbound?.contactName ? ` (${m.inbound.contactName})` : ''}` : undefined],
                     ['Conversation', m.conversationKey ? <Link href={`/conversations/${seg(m.conversationKey)}`}>{m.conversationKey}</Link> : undefined],
                     ['Kind', m.inbound?.kind],
-                    ['Text', m.inbound?.text],
+                    ['Text', m.inbound?.text ?? m.outbound?.text],
+                    ['Template', m.outbound?.templateName !== undefined ? `${m.outbound.templateName}${m.outbound.templateLanguage !== undefined ? ` (${m.outbound.templateLanguage})` : ''}` : undefined],
+                    ['Callback data', m.outbound?.bizOpaqueCallbackData !== undefined ? <span class="mono">{m.outbound.bizOpaqueCallbackData}</span> : undefined],
+                    ['Tags', m.outbound?.tags !== undefined && m.outbound.tags.length > 0 ? m.outbound.tags.join(', ') : undefined],
+                    ['Recorded by', m.outbound !== undefined ? <>{m.outbound.recordedBy}, <Time value={m.outbound.recordedAt} /></> : undefined],
                     ['In reply to', m.inbound?.contextMessageId ? <Link href={`/messages/${seg(m.inbound.contextMessageId)}`}>{m.inbound.contextMessageId}</Link> : undefined],
                     ['Received event', m.inbound ? <Link href={`/events/${seg(m.inbound.eventId)}`}>inspect</Link> : undefined],
                   ]}
