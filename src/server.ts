@@ -24,6 +24,7 @@ import { resolveAdminToken, type AdminTokenInfo } from './api/admin-token.js';
 import { createAccessGuard } from './api/access.js';
 import { createAdminGuard } from './api/auth.js';
 import { AuthBackoff } from './auth-backoff.js';
+import { SearchIndexer } from './search/indexer.js';
 import type { ChannelConfig, Config } from './config/resolve.js';
 import { hasCredentials } from './config/resolve.js';
 import { DeliveryRuntime, type HandlerRoute } from './dispatch/runtime.js';
@@ -291,6 +292,15 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     });
     const unsubscribeDeliveries = store.subscribe?.('deliveries', () => delivery.wake());
     if (unsubscribeDeliveries) cleanup.unshift(unsubscribeDeliveries);
+
+    // Search follows the events table after the pipeline has recorded them (`search/indexer.ts`).
+    const searchIndexer = new SearchIndexer(store, (err) => logger.warn({ err }, 'search indexing failed; it is tried again shortly'));
+    cleanup.unshift(() => searchIndexer.close());
+    pipeline.on('batch', (info) => {
+      if (info.inserted > 0) searchIndexer.wake();
+    });
+    const unsubscribeSearch = store.subscribe?.('events', () => searchIndexer.wake());
+    if (unsubscribeSearch) cleanup.unshift(unsubscribeSearch);
 
     const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.unshift(() => rejections.close());

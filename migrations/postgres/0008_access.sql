@@ -45,3 +45,20 @@ CREATE TABLE outbound_messages (
   recorded_at BIGINT NOT NULL,
   recorded_by TEXT NOT NULL
 );
+
+-- Search (GET /api/search): one document per message, contact, template and outbound record,
+-- written by an indexer that follows the events table by `seq` after the pipeline has
+-- recorded them (`search_cursor`), so recording an event costs nothing more. The words are a
+-- `simple` tsvector (no stemming: names, numbers and ids), searched by prefix through GIN.
+CREATE TABLE search_docs (
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  words TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+  PRIMARY KEY (kind, ref)
+);
+CREATE INDEX search_docs_words_idx ON search_docs USING GIN (words);
+CREATE TABLE search_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL);
+INSERT INTO search_cursor (id, seq) VALUES (1, 0);

@@ -45,3 +45,19 @@ CREATE TABLE outbound_messages (
   recorded_at BIGINT NOT NULL,
   recorded_by TEXT NOT NULL
 );
+
+-- Search (GET /api/search): one document per message, contact, template and outbound record,
+-- written by an indexer that follows the events table by `seq` after the pipeline has
+-- recorded them (`search_cursor`), so recording an event costs nothing more. `search_docs`
+-- gives each (kind, ref) a stable rowid; `search_fts` (FTS5) holds the words under it.
+CREATE TABLE search_docs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  title TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  UNIQUE (kind, ref)
+);
+CREATE VIRTUAL TABLE search_fts USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE search_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT INTO search_cursor (id, seq) VALUES (1, 0);

@@ -26,6 +26,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 import { registerOpenApiRoute } from './routes/openapi.js';
 import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
+import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
@@ -104,6 +105,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerStatsRoutes(router, ctx);
     registerAccessRoutes(router, ctx);
     registerOutboundRoutes(router, ctx);
+    registerSearchRoutes(router, ctx);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

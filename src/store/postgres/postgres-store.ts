@@ -97,6 +97,9 @@ import type {
 import { whereOf } from './conditions.js';
 import { createPool, ident, leaseOwner } from './connection.js';
 import { PostgresAccess } from './access.js';
+import { PostgresSearch } from './search.js';
+import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
+import type { SearchHit } from '../search.js';
 import { PostgresDeliveries } from './deliveries.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
@@ -208,6 +211,7 @@ export class PostgresStore implements Store {
   private readonly projections: PostgresProjections;
   private readonly deliveries: PostgresDeliveries;
   private readonly access: PostgresAccess;
+  private readonly searchIndex: PostgresSearch;
   private readonly appends: GroupCommit;
   private closed = false;
 
@@ -235,6 +239,7 @@ export class PostgresStore implements Store {
       });
     this.projections = new PostgresProjections(this.pool, eventsTransaction);
     this.access = new PostgresAccess(this.pool);
+    this.searchIndex = new PostgresSearch(this.pool);
     this.deliveries = new PostgresDeliveries(
       this.pool,
       (fn) => this.transaction(fn),
@@ -595,11 +600,26 @@ export class PostgresStore implements Store {
   }
 
   async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
-    return this.access.recordOutbound(rows, recordedAt, recordedBy);
+    const result = await this.access.recordOutbound(rows, recordedAt, recordedBy);
+    // Searchable at once; a row recorded again is found by what it holds now.
+    await this.searchIndex.addSearchDocuments((await this.access.getOutbound(rows.map((r) => r.messageId))).map((r) => outboundDocument(r, recordedAt)));
+    return result;
   }
 
   async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
     return this.access.getOutbound(messageIds);
+  }
+
+  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+    return this.searchIndex.indexSearch(limit);
+  }
+
+  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+    return this.searchIndex.addSearchDocuments(docs);
+  }
+
+  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+    return this.searchIndex.search(terms, kinds, limit);
   }
 
   // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------

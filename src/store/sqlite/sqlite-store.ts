@@ -70,6 +70,9 @@ import type {
 } from '../projections.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
 import { SqliteAccess } from './access.js';
+import { SqliteSearch } from './search.js';
+import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
+import type { SearchHit } from '../search.js';
 import { SqliteDeliveries } from './deliveries.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
@@ -200,6 +203,7 @@ export class SqliteStore implements Store {
   /** Deliveries, attempts, leases (migration 0003). */
   private readonly deliveries: SqliteDeliveries;
   private accessStatements: SqliteAccess | undefined;
+  private searchStatements: SqliteSearch | undefined;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
@@ -581,11 +585,30 @@ export class SqliteStore implements Store {
   }
 
   async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
-    return this.accessImpl.recordOutbound(rows, recordedAt, recordedBy);
+    const result = this.accessImpl.recordOutbound(rows, recordedAt, recordedBy);
+    // Searchable at once; a row recorded again is found by what it holds now.
+    this.searchImpl.addSearchDocuments(this.accessImpl.getOutbound(rows.map((r) => r.messageId)).map((r) => outboundDocument(r, recordedAt)));
+    return result;
   }
 
   async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
     return this.accessImpl.getOutbound(messageIds);
+  }
+
+  private get searchImpl(): SqliteSearch {
+    return (this.searchStatements ??= new SqliteSearch(this.db));
+  }
+
+  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+    return this.searchImpl.indexSearch(limit);
+  }
+
+  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+    return this.searchImpl.addSearchDocuments(docs);
+  }
+
+  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+    return this.searchImpl.search(terms, kinds, limit);
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------

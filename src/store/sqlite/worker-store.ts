@@ -106,6 +106,7 @@ const READS = new Set([
   'listTokens',
   'listAudit',
   'getOutbound',
+  'search',
   'ping',
 ]);
 
