@@ -219,6 +219,26 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     await page.context().close();
   });
 
+  it('searches from the top bar and opens a result', async () => {
+    const page = await signedIn(ADMIN);
+    const box = page.getByRole('searchbox', { name: 'Search' });
+    await box.fill('anita');
+    await box.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Search' }).waitFor();
+    const results = page.getByRole('table', { name: 'Search results' });
+    // Indexed moments after the event was recorded.
+    await expect.poll(() => results.locator('tr[data-kind="message"]').count(), { timeout: 20_000 }).toBe(1);
+    expect(await results.locator('tr[data-kind="contact"]').count()).toBe(1);
+    await shoot(page, 'search-results');
+    await box.fill('order_shipped');
+    await box.press('Enter');
+    await expect.poll(() => results.textContent(), { timeout: 20_000 }).toContain('order_shipped');
+    await results.getByRole('link', { name: 'order_shipped' }).first().click();
+    await page.getByRole('heading', { level: 1, name: 'Message' }).waitFor();
+    expect(page.url()).toContain('/messages/wamid.OUT1');
+    await page.context().close();
+  });
+
   it('shows a masking viewer no actions, no Access screen and no message text', async () => {
     const page = await signedIn(tokens.auditor!);
     await expect.poll(() => page.locator('.role-badge').textContent()).toBe('auditor · viewer');

@@ -70,7 +70,7 @@ function searchSuite(store: () => { url?: string }) {
   });
 
   it('finds templates by name and outbound records by what was sent', async () => {
-    expect(await found('order shipped')).toEqual(['template:order_shipped:en']);
+    expect(await found('order shipped')).toEqual(['template:991']);
     expect(await found('invoice')).toEqual(['outbound:wamid.OUTSRCH']);
     expect(await found('billing', '&kind=outbound,template')).toEqual(['outbound:wamid.OUTSRCH']);
     expect(await found('wamid.OUTSRCH', '&kind=message')).toEqual(['message:wamid.OUTSRCH']);

@@ -11,6 +11,7 @@ import { Login, Logo } from './login.js';
 import { MessageLookup, MessageTimeline } from './message.js';
 import { Overview } from './overview.js';
 import { Rejections } from './rejections.js';
+import { SearchBox, SearchResults } from './search.js';
 import { Link, navigate, useLocation } from './router.js';
 import { can, whoami } from './role.js';
 import { probe } from './session.js';
@@ -45,6 +46,7 @@ function decode(part: string): string {
 function Screen({ path }: { path: string }): JSX.Element {
   if (!can().read) return <SenderOnly />;
   if (path === '/access') return <Access />;
+  if (path === '/search') return <SearchResults />;
   if (path === '/' || path === '') return <Overview />;
   if (path === '/live') return <LiveFeed />;
   if (path.startsWith('/events/')) return <Inspector id={decode(path.slice('/events/'.length))} />;
@@ -184,6 +186,7 @@ export function App(): JSX.Element {
         >
           Menu
         </button>
+        {can().read && <SearchBox />}
         <div class="topbar-end">
           {session.open ? (
             <span class="muted small" title="No admin token is configured; the API answers on loopback only.">

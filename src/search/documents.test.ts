@@ -27,6 +27,6 @@ describe('search documents', () => {
 
   it('names templates by name and language', () => {
     const [doc] = documentsOf({ ...base, type: 'template.status', templateName: 'order_shipped', language: 'en', templateId: '123' } as unknown as BluetickEvent);
-    expect(doc).toMatchObject({ kind: 'template', ref: 'order_shipped:en', title: 'order_shipped (en)', body: 'order shipped 123 en' });
+    expect(doc).toMatchObject({ kind: 'template', ref: '123', title: 'order_shipped (en)', body: 'order shipped 123 en' });
   });
 });

@@ -5,7 +5,7 @@
  *
  * - `message` (ref: message id): its text, the sender's number and profile name, its id.
  * - `contact` (ref: wa_id): the latest profile name and the number.
- * - `template` (ref: name and language): the template's name and id.
+ * - `template` (ref: the template's key, as `/api/templates/{key}` takes it): its name and id.
  * - `outbound` (ref: message id): what the sending code recorded (`POST /api/outbound`).
  *
  * A document is written `replace` (it says more than an earlier one: an inbound message, a
@@ -15,6 +15,7 @@
  * dots (`wamid.HBgL…`) and numbers with `+` match by their parts on both backends.
  */
 import type { BluetickEvent } from '../events/types.js';
+import { templateKeyOf } from '../projections/templates.js';
 
 export type SearchKind = 'message' | 'contact' | 'template' | 'outbound';
 export const SEARCH_KINDS: readonly SearchKind[] = ['message', 'contact', 'template', 'outbound'];
@@ -89,11 +90,12 @@ export function documentsOf(event: BluetickEvent): SearchDocument[] {
     }
     default: {
       const templateName = str('templateName');
-      if (event.type.startsWith('template.') && templateName !== undefined) {
+      const key = templateKeyOf(event);
+      if (key !== undefined && templateName !== undefined) {
         const language = str('language');
         out.push({
           kind: 'template',
-          ref: language !== undefined ? `${templateName}:${language}` : templateName,
+          ref: key,
           title: language !== undefined ? `${templateName} (${language})` : templateName,
           body: foldText([templateName, str('templateId'), language]),
           at,

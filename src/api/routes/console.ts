@@ -53,6 +53,7 @@ export const CONSOLE_SCREEN_PATHS = [
   '/deliveries',
   '/rejections',
   '/access',
+  '/search',
 ] as const;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {

@@ -31,7 +31,7 @@ const searchResultSchema = component(
     items: z.array(
       z.strictObject({
         kind: z.enum(SEARCH_KINDS as [SearchKind, ...SearchKind[]]),
-        ref: z.string().meta({ description: 'message id, wa_id, `name:language`, or the outbound message id' }),
+        ref: z.string().meta({ description: 'message id, wa_id, template key, or the outbound message id' }),
         title: z.string(),
         at: z.string().meta({ format: 'date-time' }),
         path: z.string().meta({ description: 'The API resource to read next.' }),
@@ -50,7 +50,7 @@ function pathOf(kind: SearchKind, ref: string): string {
     case 'contact':
       return `/api/contacts/${id}`;
     case 'template':
-      return `/api/templates?name=${encodeURIComponent(ref.split(':', 1)[0] ?? ref)}`;
+      return `/api/templates/${id}`;
   }
 }
 
