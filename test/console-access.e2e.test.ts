@@ -126,6 +126,8 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
       statuses: [
         { id: 'wamid.OUT1', recipient_id: '919812345678', status: 'sent', timestamp: String(now), type: 'message' },
         { id: 'wamid.OUT1', recipient_id: '919812345678', status: 'delivered', timestamp: String(now + 2), type: 'message' },
+        { id: 'wamid.FAIL1', recipient_id: '919812345678', status: 'sent', timestamp: String(now), type: 'message' },
+        { id: 'wamid.FAIL1', recipient_id: '919812345678', status: 'failed', timestamp: String(now + 1), type: 'message', errors: [{ code: 131026, title: 'Message undeliverable' }] },
       ],
       business_phone: '919876500001',
     });
@@ -237,6 +239,33 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     await page.getByRole('heading', { level: 1, name: 'Message' }).waitFor();
     expect(page.url()).toContain('/messages/wamid.OUT1');
     await page.context().close();
+  });
+
+  it("shows a failed message's steps without the ones it will never reach", async () => {
+    const page = await signedIn(ADMIN);
+    await open(page, '/messages/wamid.FAIL1', 'Message');
+    const steps = page.getByRole('list', { name: 'Status steps' });
+    await expect.poll(() => steps.locator('[data-step="failed"]').count()).toBe(1);
+    expect(await steps.locator('li').evaluateAll((items) => items.map((li) => li.getAttribute('data-step')))).toEqual(['sent', 'failed']);
+    expect(await steps.textContent()).not.toContain('not yet');
+    expect(await steps.textContent()).toContain('131026');
+    await shoot(page, 'message-failed');
+    await page.context().close();
+  });
+
+  it("answers an unknown page with the console's own not-found screen, and API clients with JSON", async () => {
+    const page = await signedIn(ADMIN);
+    const res = await page.goto(`${running.url}/no-such-screen`);
+    expect(res!.status()).toBe(404);
+    await page.getByRole('heading', { level: 1, name: 'Not found' }).waitFor();
+    await shoot(page, 'not-found');
+    await page.context().close();
+    const json = await fetch(`${running.url}/no-such-screen`, { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(404);
+    expect(json.headers.get('content-type')).toMatch(/json/);
+    const api = await fetch(`${running.url}/api/no-such-route`, { headers: { accept: 'text/html', authorization: `Bearer ${ADMIN}` } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toMatch(/json/);
   });
 
   it('shows a masking viewer no actions, no Access screen and no message text', async () => {

@@ -123,7 +123,15 @@ function SinkCard({ s }: { s: SinkStatus }): JSX.Element {
           </div>
         )}
       </dl>
-      {s.lastError && <p class="small field-error">Last error: {s.lastError}</p>}
+      {s.lastError &&
+        // The latest attempt succeeded: the error is history, not the state of the sink.
+        (s.lastSuccessAt !== undefined && s.lastSuccessAt === s.lastAttemptAt ? (
+          <p class="small muted stale-error" title="The latest attempt succeeded">
+            Earlier error (recovered {formatRelative(s.lastSuccessAt)}): {s.lastError}
+          </p>
+        ) : (
+          <p class="small field-error">Last error: {s.lastError}</p>
+        ))}
     </article>
   );
 }

@@ -22,7 +22,9 @@ function messageDetail(body: MessageDetail | (Message & { reactions?: Reaction[]
 }
 
 function Steps({ message }: { message: Message }): JSX.Element {
-  const shown = STEPS.filter((s) => s !== 'played' || message.steps.played !== undefined);
+  // A failed message will not reach the steps it has not reached: show the ones it did, then the failure.
+  const failed = message.status === 'failed';
+  const shown = STEPS.filter((s) => (s !== 'played' || message.steps.played !== undefined) && (!failed || message.steps[s] !== undefined));
   let previous: { name: string; at: number } | undefined;
   return (
     <ol class="steps" aria-label="Status steps">
@@ -56,6 +58,18 @@ function Steps({ message }: { message: Message }): JSX.Element {
         if (at !== undefined) previous = { name, at };
         return item;
       })}
+      {failed && (
+        <li class="step step-failed" data-step="failed" data-reached="true">
+          <div class="step-mark">
+            <span class="step-dot">
+              <Ticks status="failed" label={false} />
+            </span>
+          </div>
+          <div class="step-name">Failed</div>
+          <div class="step-time">{message.failure ? <Time value={message.failure.at} /> : null}</div>
+          <div class="step-gap">{message.failure && message.failure.errorCodes.length > 0 ? `error ${message.failure.errorCodes.join(', ')}` : '\u00a0'}</div>
+        </li>
+      )}
     </ol>
   );
 }
