@@ -24,6 +24,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { normalize } from './events/normalize.js';
+import { WATCH_VERIFIED_BY } from './events/watch-notice.js';
 import type { Provider } from './events/types.js';
 import type { JournalOutcome, JournalRow, RecordResult, Store, StoredEvent } from './store/store.js';
 
@@ -236,6 +237,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
         channel: row.channel,
         receivedAt: row.receivedAt,
         provider: this.providerFor?.(row.channel),
+        internal: row.verifiedBy === WATCH_VERIFIED_BY,
       });
       if (res.ok && res.events.length > this.maxItems) {
         return {

@@ -6,8 +6,9 @@
  * 0600, whatever the process umask. SQLite creates its `-wal` and `-shm` files with the mode
  * of the database file, so creating the database file 0600 before SQLite opens it is enough.
  */
-import { closeSync, constants, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** Mode of the data folder. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -32,6 +33,46 @@ export function ensurePrivateFile(file: string): void {
     throw error;
   }
   closeSync(fd);
+}
+
+/**
+ * Writes `data` to `file` (0600) so that it survives a power cut whole or not at all: a
+ * temporary file beside it is written and synced, then linked into place (`exclusive`: throws
+ * `EEXIST` when `file` exists, so two processes racing agree on one content) or renamed over
+ * it, and the folder is synced. A plain write can leave an empty file after a power cut, which
+ * a later start reads as missing and cannot replace.
+ */
+export function writePrivateFileDurably(file: string, data: string, options: { exclusive: boolean }): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, PRIVATE_FILE_MODE);
+  try {
+    const bytes = Buffer.from(data, 'utf8');
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (options.exclusive) linkSync(tmp, file);
+    else renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  syncFolder(dirname(file));
+}
+
+/** Makes a folder's entries durable; platforms that cannot sync a folder skip it. */
+function syncFolder(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY);
+    fsyncSync(fd);
+  } catch {
+    // The link or rename is atomic either way.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** A path whose mode lets users other than the owner read or enter it. */

@@ -39,6 +39,7 @@ import { openStore, type OpenStoreOptions } from './store/open.js';
 import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
+import { SilenceWatch } from './watch/watch.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
 
 export interface StartServerOptions {
@@ -70,6 +71,8 @@ export interface StartServerOptions {
   delivery?: { start?: boolean; graceMs?: number };
   /** The web console's built assets. Default `dist/console` in the package; `false` serves no console. */
   console?: { dir?: string } | false;
+  /** Silence watch: an injected clock, and `start: false` to run its rounds by hand (`watch.tick()`). */
+  watch?: { now?: () => number; start?: boolean };
 }
 
 /** One channel's public endpoint, as printed at start. */
@@ -107,6 +110,8 @@ export interface RunningServer {
   backoff: AuthBackoff;
   /** Certificates from ACME, when `config.server.acme` is set. */
   acme?: AcmeManager;
+  /** The silence watch (`watch.silence`), unless disabled. */
+  watch?: SilenceWatch;
   /** Graceful: stop accepting, finish in-flight acks, flush the journal, stop the pipeline, close the store. */
   close(): Promise<void>;
 }
@@ -301,6 +306,25 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
     });
     const unsubscribeSearch = store.subscribe?.('events', () => searchIndexer.wake());
     if (unsubscribeSearch) cleanup.unshift(unsubscribeSearch);
+    // bluetick's own `channel.silent` / `channel.resumed`, journaled like a POST (src/watch/).
+    const watch = config.watch.silence.enabled
+      ? new SilenceWatch({
+          store,
+          settings: config.watch.silence,
+          append: async (row) => {
+            await journal.append(row);
+            pipeline.wake();
+          },
+          ...(opts.watch?.now ? { now: opts.watch.now } : {}),
+          onError: (err) => logger.warn({ err }, 'silence watch: round failed; trying again at the next'),
+        })
+      : undefined;
+    if (watch) {
+      pipeline.on('batch', (info) => {
+        if (info.inserted > 0) watch.wake();
+      });
+      cleanup.unshift(() => watch.close());
+    }
 
     const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.unshift(() => rejections.close());
@@ -342,6 +366,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       },
       rest: {
         store,
+        deadLetters: delivery,
         adminToken: adminToken.token,
         guard,
         backoff,
@@ -438,6 +463,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
 
     if (opts.pipeline?.start !== false) pipeline.start();
     if (opts.delivery?.start !== false) delivery.start();
+    if (watch && opts.watch?.start !== false) watch.start();
 
     // With ACME the public name is the first domain, as providers will post to it.
     const url = sc.acme
@@ -486,6 +512,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       await closed;
       tls?.watcher.close();
       await acme?.close();
+      await watch?.close();
       await journal.close();
       await pipeline.stop();
       await delivery.close(opts.delivery?.graceMs ?? graceMs);
@@ -514,6 +541,7 @@ export async function startServer(config: Config, opts: StartServerOptions = {})
       backoff,
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
+      ...(watch ? { watch } : {}),
       close,
     };
   } catch (error) {

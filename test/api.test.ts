@@ -482,28 +482,30 @@ describe('REST API over HTTP', () => {
         '/api/stats',
         '/api/stream',
         '/api/openapi.json',
+        '/api/dead-letters/drop',
       ]) {
         expect(paths, p).toContain(p);
       }
       const operationIds = new Set<string>();
-      for (const [path, item] of Object.entries<any>(doc.paths)) {
-        const ops = ['get', 'post', 'delete'].map((m) => item[m]).filter((op) => op !== undefined);
+      const operations = Object.entries<any>(doc.paths).flatMap(([path, item]) => {
+        const ops = ['get', 'post', 'delete'].filter((m) => item[m] !== undefined).map((m) => [path, item[m]] as [string, any]);
         expect(ops.length, path).toBeGreaterThan(0);
-        for (const op of ops) {
-          expect(typeof op.operationId).toBe('string');
-          expect(operationIds.has(op.operationId)).toBe(false);
-          operationIds.add(op.operationId);
-          expect(Object.keys(op.responses).some((code) => /^2\d\d$/.test(code)), `${path} success`).toBe(true);
-          for (const code of Object.keys(op.responses)) expect(op.responses[code].description, `${path} ${code}`).toEqual(expect.any(String));
-          const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-          const pathParams = (op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
-          expect(pathParams.sort()).toEqual(templated.sort());
-          for (const p of op.parameters ?? []) {
-            expect(['path', 'query', 'header']).toContain(p.in);
-            expect(typeof p.name).toBe('string');
-            expect(typeof p.schema).toBe('object');
-            if (p.in === 'path') expect(p.required).toBe(true);
-          }
+        return ops;
+      });
+      for (const [path, op] of operations) {
+        expect(typeof op.operationId).toBe('string');
+        expect(operationIds.has(op.operationId)).toBe(false);
+        operationIds.add(op.operationId);
+        expect(Object.keys(op.responses).some((code) => /^2\d\d$/.test(code)), path).toBe(true);
+        for (const code of Object.keys(op.responses)) expect(op.responses[code].description, `${path} ${code}`).toEqual(expect.any(String));
+        const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+        const pathParams = (op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
+        expect(pathParams.sort()).toEqual(templated.sort());
+        for (const p of op.parameters ?? []) {
+          expect(['path', 'query', 'header']).toContain(p.in);
+          expect(typeof p.name).toBe('string');
+          expect(typeof p.schema).toBe('object');
+          if (p.in === 'path') expect(p.required).toBe(true);
         }
       }
       // Every $ref points at an existing component.

@@ -142,6 +142,8 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
   let consoleDir: string;
   let running: RunningServer;
   let receiver: Receiver;
+  /** Behind a sink whose breaker opens at the first failure and would then wait ten minutes. */
+  let pager: Receiver;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -188,13 +190,27 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
     console.info(`console bundle: ${assets.join(', ')}: ${(raw / 1024).toFixed(1)} KiB, ${(gzip / 1024).toFixed(1)} KiB gzip (built in ${Date.now() - started} ms)`);
 
     receiver = await startReceiver();
+    pager = await startReceiver();
     const resolved = resolveConfig({
       written: {
         server: { port: 0, dataDir: dir },
         channels: [{ name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret'] }],
         adminToken: TOKEN,
-        sinks: [{ name: 'crm', type: 'http', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', timeoutMs: 2_000, breaker: { failureThreshold: 50 } }],
-        routes: [{ name: 'to-crm', sink: 'crm', match: { type: ['message.received'] }, retry: { maxAttempts: 2, baseMs: 20, capMs: 50 } }],
+        sinks: [
+          { name: 'crm', type: 'http', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', timeoutMs: 2_000, breaker: { failureThreshold: 50 } },
+          {
+            name: 'pager',
+            type: 'http',
+            url: pager.url,
+            secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+            timeoutMs: 2_000,
+            breaker: { failureThreshold: 1, cooldownMs: 600_000, maxCooldownMs: 600_000 },
+          },
+        ],
+        routes: [
+          { name: 'to-crm', sink: 'crm', match: { type: ['message.received'] }, retry: { maxAttempts: 2, baseMs: 20, capMs: 50 } },
+          { name: 'to-pager', sink: 'pager', match: { type: ['message.received'], kind: ['image'] }, retry: { maxAttempts: 5, baseMs: 20, capMs: 50 } },
+        ],
         delivery: { pollMs: 50 },
       },
       cwd: dir,
@@ -229,6 +245,7 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
     await browser?.close();
     await running?.close();
     await receiver?.close();
+    await pager?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -466,6 +483,33 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
     await preview.getByRole('button', { name: /^Replay \d+ events?$/ }).click();
     await page.getByText(/Replay queued \d+ deliver/).waitFor();
     await waitFor('the replayed deliveries', () => (receiver.received.length > sentBefore ? true : undefined));
+  });
+
+  it('ends a paused sink\'s wait with "Probe now", and the probe delivers', async () => {
+    pager.failing = true;
+    expect(await post(webhook, imageMessage('wamid.probe-1', 'Photo of the parcel', Date.now() - 1_000))).toBe(200);
+    const sinkState = async () => {
+      const res = await fetch(`${base}/api/sinks`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const items = ((await res.json()) as { items: Array<{ name: string; breaker?: { state: string } }> }).items;
+      return items.find((s) => s.name === 'pager')?.breaker?.state;
+    };
+    await waitFor('the pager breaker to open', async () => ((await sinkState()) === 'open' ? true : undefined), 30_000);
+    await open('/deliveries', 'Deliveries');
+    const card = page.locator('[data-sink="pager"]');
+    await card.getByText('breaker open').waitFor();
+    // The crm sink's breaker is closed: no probe button there.
+    await expect(page.locator('[data-sink="crm"]').getByRole('button', { name: /Probe/ }).count()).resolves.toBe(0);
+    await shoot('deliveries-sink-paused');
+
+    pager.failing = false;
+    const ok = () => pager.received.filter((r) => r.status === 200 && r.body.includes('wamid.probe-1')).length;
+    expect(ok()).toBe(0);
+    await card.getByRole('button', { name: 'Probe pager now' }).click();
+    await card.getByRole('status').getByText(/next delivery goes now/).waitFor();
+    // Without the button the next probe was ten minutes away.
+    await waitFor('the probe delivery', () => (ok() > 0 ? true : undefined));
+    await card.getByText('breaker closed').waitFor({ timeout: 20_000 });
+    await expect(card.getByRole('button', { name: /Probe/ }).count()).resolves.toBe(0);
   });
 
   it('shows why requests were refused and what was quarantined', async () => {

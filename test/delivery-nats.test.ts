@@ -15,7 +15,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { parseEventJson } from '../src/events/normalize.js';
 import { silentLogger } from '../src/log.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { http, metaMessages, waitFor } from './helpers/delivery.js';
+import { http, json, metaMessages, waitFor } from './helpers/delivery.js';
 import { describeNeeding, NATS_HOST, NATS_PORT, tcpUnreachable } from './helpers/services.js';
 
 const NATS = '127.0.0.1:4222';
@@ -88,5 +88,51 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
     expect(got.map((m) => m.msgId)).toEqual(items.map((d) => d.eventId));
     const d = await running.store.getDelivery(items[0]!.id);
     expect(d!.attemptLog[0]).toMatchObject({ outcome: 'success', detail: `stream ${stream} seq 1` });
+  });
+
+  it('marks a replayed event with bluetick-replay under a msg id of its own, so JetStream keeps it', async () => {
+    const body = metaMessages([{ from: '447700900778', id: 'wamid.nats.replay', text: 'again' }]);
+    expect((await http(running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    const first = await waitFor('the first delivery', async () => {
+      const { items } = await running.store.listDeliveries({ route: 'inbound', state: ['succeeded'] }, { limit: 100 });
+      return items.find((d) => d.orderingKey.endsWith('447700900778'));
+    });
+    const before = (await jsm.streams.info(stream)).state.messages;
+
+    // Replayed through the API, within the stream's duplicate window.
+    const auth = { authorization: `Bearer ${running.adminToken.token}` };
+    const replayed = await json<{ deliveries: number[] }>(`${running.url}/api/replay`, {
+      body: { route: 'inbound', eventIds: [first.eventId] },
+      headers: auth,
+    });
+    expect(replayed.deliveries).toHaveLength(1);
+    await waitFor('the replayed delivery', async () => (await running.store.getDelivery(replayed.deliveries[0]!))?.state === 'succeeded');
+    // Stored again, not dropped as a duplicate of the original.
+    expect((await jsm.streams.info(stream)).state.messages).toBe(before + 1);
+    const d = await running.store.getDelivery(replayed.deliveries[0]!);
+    expect(d!.attemptLog[0]!.detail).not.toContain('duplicate');
+
+    const js = jetstream(nc);
+    await jsm.consumers.add(stream, { durable_name: 'replays', ack_policy: AckPolicy.Explicit, filter_subject: `${prefix}.message.received` });
+    const consumer = await js.consumers.get(stream, 'replays');
+    const batch = await consumer.fetch({ max_messages: before + 1, expires: 2_000 });
+    const got: Array<{ msgId?: string; replay?: string; eventId?: string; id: string }> = [];
+    for await (const m of batch) {
+      const event = parseEventJson(m.string());
+      if (event.id === first.eventId) {
+        got.push({
+          id: event.id,
+          ...(m.headers?.get('Nats-Msg-Id') ? { msgId: m.headers.get('Nats-Msg-Id') } : {}),
+          ...(m.headers?.has('bluetick-replay') ? { replay: m.headers.get('bluetick-replay') } : {}),
+          ...(m.headers?.has('bluetick-event-id') ? { eventId: m.headers.get('bluetick-event-id') } : {}),
+        });
+      }
+      m.ack();
+      if (got.length === 2) break;
+    }
+    expect(got).toEqual([
+      { id: first.eventId, msgId: first.eventId },
+      { id: first.eventId, msgId: `${first.eventId}:replay:${replayed.deliveries[0]}.1`, replay: '1', eventId: first.eventId },
+    ]);
   });
 });

@@ -289,7 +289,7 @@ describe('createSink', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).issues).toEqual([
       'sinks.crm.url: must be http: or https:',
-      'sinks.crm.secret: must start with whsec_',
+      expect.stringMatching(/^sinks\.crm\.secret: does not start with "whsec_"; expected a Standard Webhooks secret: "whsec_" followed by the base64 of at least 24 random bytes/),
       'sinks.crm.timeoutMs: must be a number of ms > 0',
       'sinks.crm.concurrency: must be an integer >= 1',
       'sinks.crm.headers.Webhook-Signature: set by bluetick, cannot be overridden',
@@ -298,8 +298,15 @@ describe('createSink', () => {
 
   it('refuses a whsec_ secret too short to sign with', () => {
     expect(() => createSink({ name: 'crm', type: 'http', url: 'http://127.0.0.1:1/', secret: 'whsec_c2hvcnQ=' })).toThrow(
-      /sinks\.crm\.secret: must encode at least 24 random bytes/,
+      /sinks\.crm\.secret: encodes 5 bytes after "whsec_", too few to sign with; expected a Standard Webhooks secret: "whsec_" followed by the base64 of at least 24 random bytes, e\.g\. whsec_ \+ `openssl rand -base64 32`/,
     );
+  });
+
+  it('explains the whsec_ format when the part after the prefix is not base64', () => {
+    expect(() => createSink({ name: 'crm', type: 'http', url: 'http://127.0.0.1:1/', secret: 'whsec_my-secret-password-is-long!' })).toThrow(
+      /sinks\.crm\.secret: the part after "whsec_" is not base64 \(only A-Z, a-z, 0-9, "\+", "\/" and "=" padding\); expected a Standard Webhooks secret/,
+    );
+    expect(() => createSink({ name: 'crm', type: 'http', url: 'http://127.0.0.1:1/', secret: `whsec_${randomBytes(32).toString('base64')}` })).not.toThrow();
   });
 
   it('refuses an unknown sink type by name', () => {

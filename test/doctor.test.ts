@@ -139,7 +139,7 @@ describe('bluetick doctor', () => {
     };
     expect(await runDoctorCommand(cliArgs, io)).toBe(0);
     expect(out.join('')).toMatch(/PASS {2}Certificate is CA-signed/);
-    expect(out.join('')).toMatch(/passed, 0 failed, .*Ready for EnableX and Meta\./);
+    expect(out.join('')).toMatch(/passed, 0 failed, .*\nReady for EnableX and Meta: public HTTPS with a CA-signed certificate\.\n$/);
     out.length = 0;
     expect(await runDoctorCommand({ ...cliArgs, json: true }, io)).toBe(0);
     const json = JSON.parse(out.join('')) as DoctorReport;
@@ -148,24 +148,28 @@ describe('bluetick doctor', () => {
     expect(json.checks.find((c) => c.id === 'tls.hostname')).toMatchObject({ status: 'pass' });
   });
 
-  it('fails a self-signed certificate, and sends no credentials to it', async () => {
+  it('fails a self-signed certificate, and sends no credentials to it: ready for local testing only', async () => {
     const running = await serve(pki.selfSigned('self', [HOST]));
     const report = await doctor(running);
     const checks = byId(report);
     expect(report.ok).toBe(false);
+    expect(report.readiness).toBe('local');
+    expect(report.reasons[0]).toMatch(/^no CA-signed certificate \(the certificate sent by the server is self-signed/);
     expect(checks['tls.ca-signed']).toMatchObject({ status: 'fail' });
     expect(checks['tls.ca-signed']!.detail).toContain('self-signed');
     expect(checks['tls.ca-signed']!.fix).toContain('--acme-domain');
     expect(checks['webhook.enablex']).toMatchObject({ status: 'skip' });
     expect(checks['webhook.enablex']!.detail).toContain('does not verify');
 
-    const io = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: process.stderr, env: {}, cwd: dir, version: 'test' };
+    const out: string[] = [];
+    const io = { stdout: { write: (s: string) => out.push(s) } as unknown as NodeJS.WritableStream, stderr: process.stderr, env: {}, cwd: dir, version: 'test' };
     expect(
       await runDoctorCommand(
         { url: `https://${HOST}:${running.address.port}/webhooks/enablex`, ca: [pki.root], resolve: [`${HOST}:127.0.0.1`], httpPort: String(closedPort), config: join(dir, 'doctor-default.json') },
         io,
       ),
-    ).toBe(1);
+    ).toBe(3);
+    expect(out.join('')).toMatch(/\nReady for local testing only, not for EnableX or Meta \(no CA-signed certificate \(.*self-signed.*\)\)\. Providers post only to public HTTPS URLs with a CA-signed certificate\.\n$/);
   });
 
   it('fails an expired certificate and one expiring within 14 days', async () => {

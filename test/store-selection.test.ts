@@ -1,5 +1,6 @@
 /**
- * Choosing the store: `store.url` in the config file < DATABASE_URL < `--store`, and
+ * Choosing the store: `store.url` in the config file < BLUETICK_DATABASE_URL < `--store`, a
+ * bare DATABASE_URL never followed (only warned about), and
  * `bluetick migrate` (with `--print`) on both backends, run as the built bin.
  */
 import { existsSync } from 'node:fs';
@@ -26,21 +27,36 @@ describe('store selection in the config', () => {
     expect(config?.store).toBeUndefined();
   });
 
-  it('takes store.url from the file, DATABASE_URL over it, and --store over both', () => {
-    expect(resolve({ written: { store: { url: PG_A } } }).config?.store).toEqual({ url: PG_A, journalLeaseMs: 30_000 });
-    expect(resolve({ written: { store: { url: PG_A } }, env: { DATABASE_URL: PG_B } }).config?.store?.url).toBe(PG_B);
+  it('takes store.url from the file, BLUETICK_DATABASE_URL over it, and --store over both, saying which', () => {
+    expect(resolve({ written: { store: { url: PG_A } } }).config?.store).toEqual({ url: PG_A, source: 'store.url', journalLeaseMs: 30_000 });
+    expect(resolve({ written: { store: { url: PG_A } }, env: { BLUETICK_DATABASE_URL: PG_B } }).config?.store).toMatchObject({
+      url: PG_B,
+      source: 'BLUETICK_DATABASE_URL',
+    });
     expect(
-      resolve({ written: { store: { url: PG_A, journalLeaseMs: 5_000 } }, env: { DATABASE_URL: PG_B }, flags: { store: PG_C } }).config
+      resolve({ written: { store: { url: PG_A, journalLeaseMs: 5_000 } }, env: { BLUETICK_DATABASE_URL: PG_B }, flags: { store: PG_C } }).config
         ?.store,
-    ).toEqual({ url: PG_C, journalLeaseMs: 5_000 });
+    ).toEqual({ url: PG_C, source: '--store', journalLeaseMs: 5_000 });
+  });
+
+  it('never follows a bare DATABASE_URL: it stays on SQLite and warns how to opt in', () => {
+    const { config, warnings } = resolve({ env: { DATABASE_URL: PG_B } });
+    expect(config?.store).toBeUndefined();
+    expect(warnings).toContainEqual(expect.stringMatching(/^DATABASE_URL is set but ignored: .*export BLUETICK_DATABASE_URL="\$DATABASE_URL"/));
+    // Copied into BLUETICK_DATABASE_URL it is used, and the warning goes away.
+    const opted = resolve({ env: { DATABASE_URL: PG_B, BLUETICK_DATABASE_URL: PG_B } });
+    expect(opted.config?.store?.url).toBe(PG_B);
+    expect(opted.warnings.filter((w) => w.startsWith('DATABASE_URL'))).toEqual([]);
+    // A different URL in each: the bluetick one wins, and the other is still called out.
+    expect(resolve({ env: { DATABASE_URL: PG_A, BLUETICK_DATABASE_URL: PG_B } }).warnings).toContainEqual(expect.stringMatching(/^DATABASE_URL is set but ignored/));
   });
 
   it('names the setting at fault when the URL is not a usable PostgreSQL URL', () => {
     expect(resolve({ flags: { store: 'mysql://u@h/db' } }).errors).toEqual([
       expect.objectContaining({ code: 'BT_ERR_CONFIG_INVALID', path: '--store', message: expect.stringMatching(/postgres:\/\//) }),
     ]);
-    expect(resolve({ env: { DATABASE_URL: 'postgres://u@h/db?schema=Bad-Name' } }).errors).toEqual([
-      expect.objectContaining({ path: 'DATABASE_URL', message: expect.stringMatching(/schema/) }),
+    expect(resolve({ env: { BLUETICK_DATABASE_URL: 'postgres://u@h/db?schema=Bad-Name' } }).errors).toEqual([
+      expect.objectContaining({ path: 'BLUETICK_DATABASE_URL', message: expect.stringMatching(/schema/) }),
     ]);
     expect(resolve({ written: { store: { url: 'sqlite:./x.db' } } }).errors[0]?.path).toBe('store.url');
   });
@@ -95,7 +111,7 @@ describe('bluetick migrate', () => {
       const schema = schemaName('migrate_cli');
       schemas.push(schema);
       const url = urlFor(schema);
-      const printed = await runBin(['migrate', '--print'], { cwd: dir, env: { DATABASE_URL: url } });
+      const printed = await runBin(['migrate', '--print'], { cwd: dir, env: { BLUETICK_DATABASE_URL: url } });
       expect(printed.code).toBe(0);
       expect(printed.stdout).toContain(`CREATE SCHEMA IF NOT EXISTS "${schema}";`);
       // Run it the way psql would: one simple-protocol script on a plain connection.

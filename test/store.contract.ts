@@ -10,6 +10,7 @@ import type { BluetickEvent, EventType } from '../src/events/types.js';
 import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js';
 import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
+import { accountStateContract } from './store.account-state.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -484,6 +485,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
     describe('deliveries', () => deliveryContract(() => store));
 
     describe('projections', () => projectionContract(() => store));
+
+    describe('account state', () => accountStateContract(() => store));
 
     describe('health', () => {
       it('answers ping while it can take writes', async () => {

@@ -325,6 +325,73 @@ export function deliveryContract(getStore: () => Store): void {
     });
   });
 
+  describe('onDeadLetter: hold', () => {
+    beforeEach(async () => {
+      await store.setRoutes([{ name: 'r', sink: 's', onDeadLetter: 'hold' }]);
+      await record(message('h1', 'h'), message('h2', 'h'), message('o1', 'o'));
+      const first = await lease('w', ['s']);
+      expect(first.map((l) => l.event.id)).toEqual(['h1', 'o1']);
+      await store.recordAttempts([outcome(first[0]!, 'w', { state: 'dead' }), outcome(first[1]!, 'w', { state: 'succeeded' })]);
+    });
+
+    it('keeps the lane waiting behind its dead letter, new events too; other lanes run', async () => {
+      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
+      expect(h1).toMatchObject({ state: 'dead', holdsLane: true });
+      await record(message('h3', 'h'), message('o2', 'o'));
+      expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['o2']);
+      const lane = (await store.listDeliveries({ orderingKey: h1!.orderingKey }, { limit: 10 })).items;
+      expect(lane.map((d) => [d.eventId, d.state, d.blocked])).toEqual([
+        ['h1', 'dead', false],
+        ['h2', 'pending', true],
+        ['h3', 'pending', true],
+      ]);
+    });
+
+    it('runs the redriven dead letter first, then the rest of its lane in order', async () => {
+      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
+      expect(await store.redriveDeliveries({ ids: [h1!.id] }, now)).toEqual([h1!.id]);
+      const again = await lease('w', ['s']);
+      expect(again.map((l) => l.event.id)).toEqual(['h1']);
+      expect(again[0]!.delivery.holdsLane).toBeUndefined();
+      await store.recordAttempts([outcome(again[0]!, 'w', { state: 'succeeded' })]);
+      const [h2] = await lease('w', ['s']);
+      expect(h2!.event.id).toBe('h2');
+    });
+
+    it('lets the lane move on when the dead letter is dropped, which leaves the dead-letter list', async () => {
+      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
+      expect(await store.dropDeadLetters([h1!.id, 999_999], now)).toEqual([h1!.id]);
+      expect(await store.dropDeadLetters([h1!.id], now)).toEqual([]);
+      const dropped = await store.getDelivery(h1!.id);
+      expect(dropped).toMatchObject({ state: 'dead', droppedAt: now });
+      expect(dropped!.holdsLane).toBeUndefined();
+      expect((await store.listDeliveries({ state: ['dead'], dropped: false }, { limit: 10 })).items).toEqual([]);
+      expect((await store.listDeliveries({ state: ['dead'], dropped: true }, { limit: 10 })).items.map((d) => d.id)).toEqual([h1!.id]);
+      expect((await store.deliveryBacklog()).total.dead).toBe(0);
+      expect(await store.redriveDeliveries({ all: true }, now)).toEqual([]);
+      expect(await store.redriveDeliveries({ ids: [h1!.id] }, now)).toEqual([]);
+      expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['h2']);
+    });
+  });
+
+  it('backfills a route from since, once, and leaves events before since alone', async () => {
+    await record(message('b1', 'b'), message('b2', 'b'), message('c1', 'c'));
+    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 + 1 }]);
+    expect((await store.listDeliveries({ route: 'late' }, { limit: 10 })).items).toEqual([]);
+    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }, { name: 'now', sink: 's2' }]);
+    const backfilled = (await store.listDeliveries({ route: 'late' }, { limit: 10 })).items;
+    expect(backfilled.map((d) => [d.eventId, d.blocked, d.origin])).toEqual([
+      ['b1', false, 'event'],
+      ['b2', true, 'event'],
+      ['c1', false, 'event'],
+    ]);
+    expect((await store.listDeliveries({ route: 'now' }, { limit: 10 })).items).toEqual([]);
+    // Set again (a restart): nothing more.
+    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }]);
+    expect((await store.listDeliveries({ route: 'late' }, { limit: 10 })).items).toHaveLength(3);
+    expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['b1', 'c1']);
+  });
+
   it('enqueues replays at the back of their lanes and reports missing events', async () => {
     await store.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('p1', 'p'), message('p2', 'p'));

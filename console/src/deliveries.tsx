@@ -1,6 +1,7 @@
 /**
- * Deliveries: health per sink (breaker, success rate, latency, backlog), dead letters with
- * their attempt history and a redrive button, and replay by filter with a dry-run list
+ * Deliveries: health per sink (breaker, success rate, latency, backlog) with a "Probe now"
+ * button while a breaker holds deliveries back, dead letters with their attempt history and
+ * a redrive button, and replay by filter with a dry-run list
  * shown before anything is sent.
  */
 import { Fragment, type JSX } from 'preact';
@@ -34,6 +35,8 @@ interface Delivery {
   completedAt?: string;
   lastStatusCode?: number;
   lastError?: string;
+  /** A dead letter that keeps the rest of its conversation waiting (`onDeadLetter: "hold"`). */
+  holdsLane?: boolean;
 }
 
 interface Attempt {
@@ -69,7 +72,40 @@ function stateTone(state: Delivery['state']): Tone {
   return state === 'succeeded' ? 'ok' : state === 'dead' ? 'bad' : state === 'in_flight' ? 'info' : 'neutral';
 }
 
-function SinkCard({ s }: { s: SinkStatus }): JSX.Element {
+/**
+ * Ends the sink's circuit-breaker wait (`POST /api/sinks/{name}/probe`): its next delivery
+ * goes now as the probe. Shown while the breaker holds deliveries back.
+ */
+function ProbeButton({ sink, onDone }: { sink: string; onDone: () => void }): JSX.Element {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<string | undefined>(undefined);
+  const probe = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      const answer = await api<{ message: string }>(`/api/sinks/${encodeURIComponent(sink)}/probe`, { method: 'POST', body: {} });
+      setMessage(answer.message);
+      onDone();
+    } catch (e) {
+      setMessage(e instanceof Error ? `Probe failed: ${e.message}` : 'Probe failed.');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="confirm-row">
+      <button type="button" class="btn btn-small btn-primary" disabled={busy} onClick={() => void probe()} aria-label={`Probe ${sink} now`}>
+        {busy ? 'Probing…' : 'Probe now'}
+      </button>
+      {message && (
+        <span class="small" role="status">
+          {message}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function SinkCard({ s, onProbed }: { s: SinkStatus; onProbed: () => void }): JSX.Element {
   const breaker = s.breaker?.state ?? 'closed';
   const rate = s.recent?.successRate;
   const rateTone: Tone = rate === undefined ? 'neutral' : rate >= 0.99 ? 'ok' : rate >= 0.9 ? 'warn' : 'bad';
@@ -132,6 +168,7 @@ function SinkCard({ s }: { s: SinkStatus }): JSX.Element {
         ) : (
           <p class="small field-error">Last error: {s.lastError}</p>
         ))}
+      {breaker !== 'closed' && can().operate && <ProbeButton sink={s.name} onDone={onProbed} />}
     </article>
   );
 }
@@ -259,6 +296,20 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
     return () => clearInterval(t);
   }, [tick]);
 
+  const drop = async (id: number): Promise<void> => {
+    setBusy(`drop-${id}`);
+    setMessage(undefined);
+    try {
+      const result = await api<{ dropped: number; message: string }>('/api/dead-letters/drop', { method: 'POST', body: { id } });
+      setMessage(result.dropped === 0 ? 'Nothing was dropped: it is no longer a dead letter.' : `Dead letter #${id} dropped; its conversation moves on.`);
+      setTick((t) => t + 1);
+    } catch (e) {
+      setMessage(e instanceof Error ? `Drop failed: ${e.message}` : 'Drop failed.');
+    } finally {
+      setBusy(undefined);
+    }
+  };
+
   const redrive = async (body: Record<string, unknown>, label: string): Promise<void> => {
     setBusy(label);
     setMessage(undefined);
@@ -340,6 +391,14 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                     </td>
                     <td data-label="Route → sink">
                       {d.route} → {d.sink}
+                      {d.holdsLane ? (
+                        <>
+                          {' '}
+                          <Badge tone="warn" title="The rest of this conversation waits until this is redriven or dropped">
+                            holds conversation
+                          </Badge>
+                        </>
+                      ) : null}
                     </td>
                     <td data-label="Attempts" class="num">
                       {d.attempts}
@@ -363,15 +422,27 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                         Attempts
                       </button>{' '}
                       {can().operate && (
-                        <button
-                          type="button"
-                          class="btn btn-small btn-primary"
-                          disabled={busy !== undefined}
-                          onClick={() => void redrive({ id: d.id }, String(d.id))}
-                          aria-label={`Redrive delivery ${d.id}`}
-                        >
-                          {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
-                        </button>
+                        <>
+                          <button
+                            type="button"
+                            class="btn btn-small btn-primary"
+                            disabled={busy !== undefined}
+                            onClick={() => void redrive({ id: d.id }, String(d.id))}
+                            aria-label={`Redrive delivery ${d.id}`}
+                          >
+                            {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
+                          </button>{' '}
+                          <button
+                            type="button"
+                            class="btn btn-small"
+                            disabled={busy !== undefined}
+                            onClick={() => void drop(d.id)}
+                            aria-label={`Drop delivery ${d.id}`}
+                            title="Give up on it: it leaves this list, and a conversation it holds moves on"
+                          >
+                            {busy === `drop-${d.id}` ? 'Dropping…' : 'Drop'}
+                          </button>
+                        </>
                       )}
                     </td>
                   </tr>
@@ -626,7 +697,7 @@ export function Deliveries(): JSX.Element {
             ) : (
               <div class="sinks">
                 {sinkItems.map((s) => (
-                  <SinkCard s={s} key={s.name} />
+                  <SinkCard s={s} key={s.name} onProbed={sinks.reload} />
                 ))}
               </div>
             )

@@ -65,6 +65,7 @@ export interface AccessGuardOptions {
 /** Known state-changing calls, by `METHOD pattern`, with the name the audit log uses. */
 const ACTION_NAMES: Record<string, string> = {
   'POST /api/dead-letters/redrive': 'dead-letters.redrive',
+  'POST /api/dead-letters/drop': 'dead-letters.drop',
   'POST /api/replay': 'replay',
   'POST /api/sinks/:name/probe': 'sink.probe',
   'POST /api/tokens': 'token.create',

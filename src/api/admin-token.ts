@@ -8,10 +8,10 @@
  * local server read the same file.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BluetickError } from '../errors.js';
-import { PRIVATE_FILE_MODE, ensurePrivateDir } from '../private-files.js';
+import { ensurePrivateDir, writePrivateFileDurably } from '../private-files.js';
 
 /** The file name inside the data folder. */
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -47,7 +47,9 @@ export function generateAdminToken(): string {
 
 /**
  * The configured token, else the one kept in `dataDir`, else a new one written there (0600,
- * created exclusively, so two processes starting at once end up with the same token).
+ * synced, created exclusively, so two processes starting at once end up with the same token).
+ * An empty token file is what a power cut leaves of a token that never reached the disk; it
+ * is replaced.
  */
 export function resolveAdminToken(configured: string | undefined, dataDir: string): AdminTokenInfo {
   if (configured !== undefined && configured !== '') return { token: configured, source: 'config' };
@@ -57,11 +59,18 @@ export function resolveAdminToken(configured: string | undefined, dataDir: strin
   ensurePrivateDir(dataDir);
   const token = generateAdminToken();
   try {
-    writeFileSync(file, `${token}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    try {
+      writePrivateFileDurably(file, `${token}\n`, { exclusive: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const other = readAdminTokenFile(dataDir);
+      if (other !== undefined) return { token: other, source: 'file', file };
+      writePrivateFileDurably(file, `${token}\n`, { exclusive: false });
+      const replaced = readAdminTokenFile(dataDir) ?? token;
+      return { token: replaced, source: replaced === token ? 'generated' : 'file', file };
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const other = code === 'EEXIST' ? readAdminTokenFile(dataDir) : undefined;
-    if (other !== undefined) return { token: other, source: 'file', file };
     throw new BluetickError('BT_ERR_CONFIG_INVALID', `cannot create the admin token file ${file} (${code ?? String(error)}); set BLUETICK_ADMIN_TOKEN instead`, {
       cause: error,
     });

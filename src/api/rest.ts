@@ -19,7 +19,9 @@ import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
 import { registerAccessRoutes } from './routes/access.js';
+import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
+import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
@@ -30,6 +32,8 @@ import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
+import { registerConsentRoutes } from './routes/consent.js';
+import { registerHealthRoutes } from './routes/health.js';
 import { ApiError, ApiRouter } from './routing.js';
 
 export interface RestApiOptions {
@@ -51,6 +55,8 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
+  /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
+  deadLetters?: DeadLetterControls;
 }
 
 const REASONS: Record<number, string> = {
@@ -101,11 +107,16 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerConversationRoutes(router, ctx);
     registerContactRoutes(router, ctx);
     registerTemplateRoutes(router, ctx);
+    // Account state: consent and health.
+    registerConsentRoutes(router, ctx);
+    registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     registerAccessRoutes(router, ctx);
     registerOutboundRoutes(router, ctx);
     registerSearchRoutes(router, ctx);
+    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
+    registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {
       title: 'bluetick API',
       version: packageVersion(),

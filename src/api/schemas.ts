@@ -302,6 +302,10 @@ export const eventSchema = component(
     reason: z.string().optional(),
     currentLimit: z.string().optional(),
     oldLimit: z.string().optional(),
+    lastInboundAt: iso().optional().meta({ description: '`channel.silent` / `channel.resumed`: the last inbound message before the silence.' }),
+    usualGapMs: z.number().optional(),
+    thresholdMs: z.number().optional(),
+    silentForMs: z.number().optional(),
     occurredAt: iso().optional(),
     receivedAt: iso(),
     data: z.unknown().meta({ description: 'The item exactly as sent; integers beyond 2^53 keep every digit.' }),
@@ -500,6 +504,156 @@ export const conversationSchema = component(
   'One (business number, contact) pair and its 24-hour customer-service window.',
 );
 
+// ---------------------------------------------------------------------------------------
+// Account state: consent and health
+
+export const templateComponentsSchema = component(
+  'TemplateComponents',
+  z.strictObject({
+    body: z.string().optional(),
+    header: z.string().optional(),
+    footer: z.string().optional(),
+    buttons: z.array(z.string()).optional().meta({ description: 'Each button as `<type>: <text>`.' }),
+  }),
+  "A template's content as its latest `template.components` event states it.",
+);
+
+const changeSchema = component(
+  'Change',
+  z.strictObject({
+    eventId: z.string(),
+    type: z.enum(EVENT_TYPES),
+    at: iso(),
+    kind: z.string().optional(),
+    status: z.string().optional(),
+    detail: z.string().optional(),
+    reason: z.string().optional(),
+    userId: z.string().optional(),
+    phoneNumberId: z.string().optional(),
+  }),
+  'One change in a row\'s history (the latest 20 are kept; `/api/events` has every one).',
+);
+
+const factSchema = component(
+  'Fact',
+  z.strictObject({
+    value: z.string().meta({ description: 'As sent.' }),
+    at: iso(),
+    eventId: z.string(),
+    detail: z.string().optional(),
+    reason: z.string().optional(),
+  }),
+  'One current value, with the time and event it comes from (the latest by the time it happened).',
+);
+
+export const consentSchema = component(
+  'Consent',
+  z.strictObject({
+    key: z.string().meta({ description: '`<businessAccountId>:<user>:<category>`.' }),
+    businessAccountId: z.string().optional(),
+    contact: z.string().meta({ description: 'The user: wa_id, else business-scoped user id.' }),
+    waId: z.string().optional(),
+    userId: z.string().optional(),
+    category: z.string().meta({ description: 'As sent: `marketing_messages`, ...' }),
+    state: z.string().meta({ description: 'The latest choice as sent: `stop` or `resume`.' }),
+    optedOut: z.boolean(),
+    changedAt: iso(),
+    reason: z.string().optional(),
+    eventId: z.string(),
+    phoneNumberId: z.string().optional(),
+    history: z.array(changeSchema),
+  }),
+  "A user's latest choice for one category of messages (`user.preferences`), resolved by when the user made it.",
+);
+
+export const consentQuery = z.strictObject({
+  ...pageQuery,
+  category: stringListParam('Category as sent (`marketing_messages`).'),
+  state: stringListParam('Latest choice as sent: `stop`, `resume`.'),
+  contact: textParam('The user: wa_id, or business-scoped user id for users without one.'),
+  businessAccountId: textParam('Business account id.'),
+});
+
+export const phoneNumberHealthSchema = component(
+  'PhoneNumberHealth',
+  z.strictObject({
+    key: z.string(),
+    displayPhoneNumber: z.string(),
+    businessAccountId: z.string().optional(),
+    quality: factSchema.optional().meta({ description: '`FLAGGED` (quality dropping) or `UNFLAGGED`.' }),
+    messagingLimit: factSchema.optional().meta({ description: 'Tier as sent (`TIER_1K`, ...); `detail` the event.' }),
+    throughput: factSchema.optional().meta({ description: 'The latest throughput event; `detail` the level.' }),
+    displayName: factSchema.optional().meta({ description: 'Display-name decision; `detail` the requested name.' }),
+    updatedAt: iso(),
+    history: z.array(changeSchema),
+  }),
+);
+
+export const businessAccountHealthSchema = component(
+  'BusinessAccountHealth',
+  z.strictObject({
+    key: z.string(),
+    businessAccountId: z.string(),
+    status: factSchema.optional(),
+    review: factSchema.optional(),
+    alerts: z.record(z.string(), factSchema).meta({ description: 'By alert type: the latest status of each.' }),
+    capabilities: z
+      .strictObject({ at: iso(), eventId: z.string(), limits: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) })
+      .optional(),
+    security: factSchema.optional(),
+    lastError: factSchema.optional().meta({ description: 'Errors attached to no message: `value` their codes.' }),
+    updatedAt: iso(),
+    history: z.array(changeSchema),
+  }),
+);
+
+export const flowHealthSchema = component(
+  'FlowHealth',
+  z.strictObject({
+    key: z.string(),
+    flowId: z.string(),
+    businessAccountId: z.string().optional(),
+    status: factSchema.optional().meta({ description: 'Flow status; `detail` the one before.' }),
+    health: z.record(z.string(), factSchema).meta({ description: 'By Flow event (`ENDPOINT_ERROR_RATE`, ...): the alert state; `detail` the measured value.' }),
+    updatedAt: iso(),
+    history: z.array(changeSchema),
+  }),
+);
+
+export const healthChangeSchema = component(
+  'HealthChange',
+  z.strictObject({
+    entity: z.enum(['phone-number', 'business-account', 'flow', 'template']),
+    key: z.string(),
+    eventId: z.string(),
+    type: z.enum(EVENT_TYPES),
+    at: iso(),
+    kind: z.string().optional(),
+    status: z.string().optional(),
+    detail: z.string().optional(),
+    reason: z.string().optional(),
+  }),
+);
+
+export const healthSchema = component(
+  'Health',
+  z.strictObject({
+    phoneNumbers: z.array(phoneNumberHealthSchema),
+    businessAccounts: z.array(businessAccountHealthSchema),
+    flows: z.array(flowHealthSchema),
+    timeline: z.array(healthChangeSchema).meta({ description: 'The latest 100 changes of every entity (templates included), newest first.' }),
+  }),
+  'Account health: each phone number, business account and Flow as last reported, and a timeline of changes.',
+);
+
+export const HEALTH_ENTITIES = ['phone-numbers', 'business-accounts', 'flows'] as const;
+
+export const healthEntityPath = z.strictObject({
+  entity: z.enum(HEALTH_ENTITIES, { error: `expected one of ${HEALTH_ENTITIES.join(', ')}` }).meta({ description: 'What kind of entity.' }),
+  key: z.string().min(1).max(1024).meta({ description: 'Display phone number, business account id, or Flow id.' }),
+});
+
+
 export const contactSchema = component(
   'Contact',
   z.strictObject({
@@ -510,6 +664,7 @@ export const contactSchema = component(
     newWaId: z.string().optional(),
     previousWaIds: z.array(z.string()).optional(),
     numberChanges: z.array(z.strictObject({ from: z.string(), to: z.string(), at: iso(), eventId: z.string() })),
+    consent: z.array(consentSchema).optional().meta({ description: 'GET /api/contacts/{waId}: what the contact chose per category (`/api/consent`).' }),
   }),
 );
 
@@ -517,7 +672,7 @@ const templateHistoryEntry = component(
   'TemplateHistoryEntry',
   z.strictObject({
     eventId: z.string(),
-    type: z.enum(['template.status', 'template.quality', 'template.category']),
+    type: z.enum(['template.status', 'template.quality', 'template.category', 'template.components']),
     status: z.string().optional(),
     reason: z.string().optional(),
     occurredAt: iso().optional(),
@@ -526,6 +681,7 @@ const templateHistoryEntry = component(
     templateName: z.string().optional(),
     language: z.string().optional(),
     category: z.string().optional().meta({ description: '`template.status`: the category the status update names.' }),
+    components: templateComponentsSchema.optional(),
   }),
 );
 
@@ -543,6 +699,8 @@ export const templateSchema = component(
     qualityAt: iso().optional(),
     category: z.string().optional(),
     categoryAt: iso().optional(),
+    components: templateComponentsSchema.optional(),
+    componentsAt: iso().optional(),
     updatedAt: iso(),
     history: z.array(templateHistoryEntry),
   }),
@@ -643,3 +801,5 @@ export const rejectionPageSchema = pageOf('RejectionPage', rejectionSchema);
 export const journalPageSchema = pageOf('JournalPage', journalSummarySchema);
 
 export type ErrorBody = z.infer<typeof errorSchema>;
+
+export const consentPageSchema = pageOf('ConsentPage', consentSchema);

@@ -21,7 +21,7 @@ function withStoreOptions(command: Command): Command {
   return command
     .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
     .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
-    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: DATABASE_URL)');
+    .option('--store <url>', 'PostgreSQL URL, postgres://user:pass@host/db?schema=name (default: BLUETICK_DATABASE_URL)');
 }
 
 /** `--url`, `--token`, `--data`: the options of the commands that ask a running server's `/api`. */
@@ -62,6 +62,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
+  // Before any command: variables from --env-file join the environment (what is set already wins).
+  program
+    .option('--env-file <file>', 'read environment variables (BLUETICK_*) from this file first; variables already set win')
+    .hook('preAction', async () => {
+      const file = program.opts<{ envFile?: string }>().envFile;
+      if (file === undefined) return;
+      const { applyEnvFile } = await import('./env-file.js');
+      applyEnvFile(file, process.env, process.cwd());
+    });
+
   program
     .command('serve')
     .description('receive webhooks: verify, journal durably, answer 200, normalize into events')
@@ -69,7 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--port <n>', 'port to listen on (default: 8080)')
     .option('--host <h>', 'address to bind (default: 127.0.0.1)')
     .option('--data <dir>', 'data directory for the SQLite store (default: ./data)')
-    .option('--store <url>', 'use PostgreSQL, shared by every bluetick process: postgres://user:pass@host/db?schema=name (default: DATABASE_URL)')
+    .option('--store <url>', 'use PostgreSQL, shared by every bluetick process: postgres://user:pass@host/db?schema=name (default: BLUETICK_DATABASE_URL)')
     .option('--tls-cert <file>', 'PEM certificate chain; serves HTTPS, reloaded when the file changes')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--behind-proxy', 'a TLS-terminating proxy is in front: allow plain HTTP on a non-loopback address (credentials required)')
@@ -94,6 +104,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         signals: process,
         exit: (c) => process.exit(c),
       });
+    });
+
+  program
+    .command('init')
+    .description('write a commented sample config (bluetick.config.json) with generated secrets; never overwrites')
+    .option('--config <file>', 'where to write it (default: ./bluetick.config.json)')
+    .action(async (opts: import('./commands/init.js').InitCommandOptions) => {
+      const { runInit } = await import('./commands/init.js');
+      code = await runInit(opts, { stdout: process.stdout, cwd: process.cwd() });
     });
 
   withStoreOptions(program.command('migrate').description('bring the store schema up to date (serve does this at start too); --print shows the SQL instead'))
@@ -151,9 +170,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   withServerOptions(
     program
       .command('dead-letters')
-      .description('list dead deliveries, or redrive them (by id, a filter, or all) on a running server')
-      .argument('[action]', 'list or redrive', 'list')
-      .argument('[ids...]', 'delivery ids to redrive'),
+      .description('list dead deliveries, redrive them (by id, a filter, or all), or drop them, on a running server')
+      .argument('[action]', 'list, redrive or drop', 'list')
+      .argument('[ids...]', 'delivery ids to redrive or drop'),
   )
     .option('--route <name>', 'only this route')
     .option('--sink <name>', 'only this sink')
@@ -218,7 +237,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   program
     .command('doctor')
-    .description('check that a host is ready for EnableX/Meta: certificate, TLS, webhook answer, credentials, store, clock, plain HTTP')
+    .description(
+      'check what a host is ready for, local testing or EnableX/Meta (public HTTPS, CA-signed certificate): certificate, TLS, webhook answer, ' +
+        'credentials, store, clock, plain HTTP, every sink. Exit 0: ready for EnableX/Meta; 3: local testing only; 1: not ready',
+    )
     .option('--url <url>', 'webhook URL (or origin) providers post to (default: derived from the config)')
     .option('--config <file>', 'config file (default: ./bluetick.config.json when it exists)')
     .option('--ca <file>', 'also trust the CA certificate(s) in this PEM file, e.g. a test CA (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
@@ -240,6 +262,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: import('./commands/tail.js').TailCommandOptions) => {
       const { runTail } = await import('./commands/tail.js');
       code = await runTail(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
+    });
+
+  withServerOptions(program.command('listen').description('forward a remote server\'s live events to a local URL, signed, in order, resuming after restarts'))
+    .requiredOption('--forward <url>', 'the local URL to POST each event to, e.g. http://localhost:3000/hook')
+    .option('--secret <whsec>', 'Standard Webhooks secret to sign with (default: BLUETICK_LISTEN_SECRET, else one generated and kept in the state file)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only events received on this channel')
+    .option('--raw', "forward the provider's original bodies, byte for byte with their signature header, instead of events")
+    .option('--state <file>', 'where the cursor (last event acknowledged) is kept (default: under ~/.bluetick/listen/)')
+    .option('--after <seq>', 'start after this event seq instead of the saved cursor')
+    .option('--count <n>', 'exit after forwarding n events')
+    .action(async (opts: import('./commands/listen.js').ListenCommandOptions) => {
+      const { runListen } = await import('./commands/listen.js');
+      code = await runListen(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, signals: process });
     });
 
   withServerOptions(
@@ -270,6 +306,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: import('./commands/rebuild.js').RebuildCommandOptions) => {
       const { runRebuild } = await import('./commands/rebuild.js');
       code = await runRebuild(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
+    program
+      .command('export')
+      .description('stream the recorded events (or with --raw the exact bodies received) as NDJSON or CSV, read from the store itself'),
+  )
+    .option('--since <time>', 'received at or after this time (ISO-8601 or epoch ms)')
+    .option('--until <time>', 'received before this time (ISO-8601 or epoch ms)')
+    .option('--type <types>', 'only these event types, comma-separated')
+    .option('--channel <name>', 'only this channel')
+    .option('--format <format>', 'ndjson (default) or csv')
+    .option('--raw', 'the journal: each body exactly as received, with its headers (ndjson)')
+    .option('-o, --output <file>', 'write to this new file (0600) instead of stdout')
+    .action(async (opts: import('./commands/export.js').ExportCommandOptions) => {
+      const { runExport } = await import('./commands/export.js');
+      code = await runExport(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
   try {

@@ -16,7 +16,7 @@ export interface LoadConfigOptions {
   file?: string;
   /** Defaults to `process.cwd()`. */
   cwd?: string;
-  /** Defaults to `process.env`; only `BLUETICK_*` variables and `DATABASE_URL` are read. */
+  /** Defaults to `process.env`; only `BLUETICK_*` variables are read (and `DATABASE_URL`, to warn that it is ignored). */
   env?: NodeJS.ProcessEnv | EnvSnapshot;
   flags?: CliFlags;
 }
@@ -26,6 +26,38 @@ export interface LoadedConfig {
   warnings: string[];
   /** Absolute path of the file that was read, if any. */
   file?: string;
+}
+
+/**
+ * The text with its `//` and `/* *\/` comments blanked out (strings left alone), so a commented
+ * config file parses as JSON and error positions still point at the right line and column.
+ */
+export function stripJsonComments(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+    } else if (ch === '/' && text[i + 1] === '/') {
+      let j = i;
+      while (j < text.length && text[j] !== '\n') j++;
+      out += ' '.repeat(j - i);
+      i = j;
+    } else if (ch === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const j = end === -1 ? text.length : end + 2;
+      out += text.slice(i, j).replace(/[^\n]/g, ' ');
+      i = j;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** Copies the variables bluetick reads once, so later changes to the environment cannot matter. */
@@ -72,7 +104,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
       });
     }
     try {
-      written = JSON.parse(text);
+      written = JSON.parse(stripJsonComments(text));
     } catch (error) {
       throw new ConfigError([`${file}: not valid JSON (${(error as Error).message})`], { cause: error });
     }

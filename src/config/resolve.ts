@@ -22,6 +22,7 @@ import { validateNatsSinkConfig } from '../dispatch/sink-nats.js';
 import type { SinkConfig } from '../dispatch/sinks.js';
 import { ConfigError } from '../errors.js';
 import { parsePostgresUrl } from '../store/postgres/url.js';
+import { unknownEnvWarnings } from './env-names.js';
 import {
   CHANNEL_NAME_PATTERN,
   DEFAULT_CHANNEL_NAME,
@@ -95,6 +96,14 @@ export interface ServerConfig {
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */
 export type SinkSettings = SinkConfig & { breaker?: Partial<Omit<BreakerOptions, 'onTransition'>> };
 
+/** When a channel or phone number counts as silent (`watch.silence`). */
+export interface SilenceWatchSettings {
+  enabled: boolean;
+  multiple: number;
+  minimumGapMs: number;
+  minMessages: number;
+}
+
 /** How the delivery worker runs. */
 export interface DeliverySettings {
   concurrency: number;
@@ -122,6 +131,8 @@ export interface Config {
   /** Each with its full retry policy; every `sink` names one of `sinks`. */
   routes: RouteConfig[];
   delivery: DeliverySettings;
+  /** Silence watch (`watch.silence`, src/watch/). */
+  watch: { silence: SilenceWatchSettings };
   /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */
   store?: StoreConfig;
   /** Absent: `startServer` generates one and keeps it in `<dataDir>/admin-token`. */
@@ -135,6 +146,8 @@ export interface Config {
 export interface StoreConfig {
   /** A `postgres://` URL (may carry a password: do not log it; see `store/postgres/url.ts`). */
   url: string;
+  /** Where the URL came from: `store.url`, `BLUETICK_DATABASE_URL` or `--store` (said at start). */
+  source?: string;
   journalLeaseMs: number;
 }
 
@@ -207,7 +220,12 @@ export const ENV = {
   basicAuth: 'BLUETICK_BASIC_AUTH',
   metaAppSecret: 'BLUETICK_META_APP_SECRET',
   metaVerifyToken: 'BLUETICK_META_VERIFY_TOKEN',
-  /** The usual name on hosting platforms; selects the PostgreSQL store. */
+  /** Selects the PostgreSQL store (`store.url`). */
+  bluetickDatabaseUrl: 'BLUETICK_DATABASE_URL',
+  /**
+   * The usual name on hosting platforms, often set for another program: never followed,
+   * only warned about (copy it into BLUETICK_DATABASE_URL to use it).
+   */
   databaseUrl: 'DATABASE_URL',
 } as const;
 
@@ -565,7 +583,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       );
     }
   });
-  const store = resolveStore(written, env, flags, invalid);
+  const store = resolveStore(written, env, flags, invalid, warnings);
+  warnings.push(...unknownEnvWarnings(env, Object.values(ENV)));
 
   if (errors.length > 0) return { warnings, errors };
 
@@ -587,6 +606,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     sinks,
     routes,
     delivery: { ...written.delivery },
+    watch: { silence: { ...written.watch.silence } },
     ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
@@ -668,7 +688,14 @@ function resolveDelivery(
       }
     }
     const match = r.match === undefined ? undefined : Object.fromEntries(Object.entries(r.match).filter(([, v]) => v !== undefined));
-    routes.push({ name: r.name, sink: r.sink, ...(match !== undefined ? { match } : {}), ...(retry !== undefined ? { retry } : {}) });
+    routes.push({
+      name: r.name,
+      sink: r.sink,
+      ...(match !== undefined ? { match } : {}),
+      ...(retry !== undefined ? { retry } : {}),
+      ...(r.onDeadLetter !== undefined ? { onDeadLetter: r.onDeadLetter } : {}),
+      ...(r.backfill !== undefined ? { backfill: r.backfill } : {}),
+    });
   });
   return { sinks, routes };
 }
@@ -744,18 +771,30 @@ function resolveAcme(
   };
 }
 
-/** The store URL: `store.url` in the file < DATABASE_URL < `--store`. Only PostgreSQL URLs. */
+/**
+ * The store URL: `store.url` in the file < BLUETICK_DATABASE_URL < `--store`. Only PostgreSQL
+ * URLs. A bare DATABASE_URL is never followed (it is often meant for another program); it
+ * only earns a warning that says how to opt in.
+ */
 function resolveStore(
   written: WrittenConfig,
   env: EnvSnapshot,
   flags: CliFlags,
   invalid: (path: string, message: string) => void,
+  warnings: string[],
 ): StoreConfig | undefined {
   let url = written.store.url;
   let source = 'store.url';
-  const fromEnv = env[ENV.databaseUrl]?.trim();
-  if (fromEnv) [url, source] = [fromEnv, ENV.databaseUrl];
+  const fromEnv = env[ENV.bluetickDatabaseUrl]?.trim();
+  if (fromEnv) [url, source] = [fromEnv, ENV.bluetickDatabaseUrl];
   if (flags.store !== undefined) [url, source] = [flags.store.trim(), '--store'];
+  const bare = env[ENV.databaseUrl]?.trim();
+  if (bare && bare !== url) {
+    warnings.push(
+      `${ENV.databaseUrl} is set but ignored: bluetick reads only ${ENV.bluetickDatabaseUrl} (or --store, or store.url), ` +
+        `so a database meant for another program is never taken over. To use it: export ${ENV.bluetickDatabaseUrl}="$${ENV.databaseUrl}"`,
+    );
+  }
   if (url === undefined) return undefined;
   try {
     parsePostgresUrl(url);
@@ -763,5 +802,5 @@ function resolveStore(
     invalid(source, error instanceof Error ? error.message : String(error));
     return undefined;
   }
-  return { url, journalLeaseMs: written.store.journalLeaseMs };
+  return { url, source, journalLeaseMs: written.store.journalLeaseMs };
 }

@@ -283,6 +283,16 @@ const retryPolicy = z.strictObject({
   maxRetryAfterMs: nonNegativeInt.optional(),
 });
 
+/** `since`: an ISO-8601 time with a zone (`2026-12-01T00:00:00Z`), kept as epoch ms. */
+const routeBackfill = z.strictObject({
+  since: z
+    .string({ error: 'expected an ISO-8601 time such as "2026-12-01T00:00:00Z"' })
+    .refine((v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) && Number.isFinite(Date.parse(v)), {
+      message: 'expected an ISO-8601 time with a zone, such as "2026-12-01T00:00:00Z"',
+    })
+    .transform((v) => Date.parse(v)),
+});
+
 const route = z.strictObject({
   name: nameOf('route'),
   /** The name of a sink in `sinks`. */
@@ -290,6 +300,14 @@ const route = z.strictObject({
   /** Absent: every event. */
   match: routeMatch.optional(),
   retry: retryPolicy.optional(),
+  /**
+   * What a dead letter does to the rest of its conversation (its lane) on this route:
+   * `continue` (default) lets later events go ahead; `hold` keeps them waiting until the
+   * dead letter is redriven (it then goes first) or dropped.
+   */
+  onDeadLetter: z.enum(['continue', 'hold'], { error: 'expected "continue" or "hold"' }).optional(),
+  /** Deliver events stored before the route existed, from `since` on; without it a route starts from now. */
+  backfill: routeBackfill.optional(),
 });
 
 const delivery = z.strictObject({
@@ -299,6 +317,18 @@ const delivery = z.strictObject({
   leaseMs: positiveInt.default(30_000),
   /** How often an idle worker looks for due deliveries. */
   pollMs: positiveInt.default(250),
+});
+
+/** `watch.silence`: bluetick's own `channel.silent` / `channel.resumed` events (src/watch/). */
+const silenceWatch = z.strictObject({
+  /** Off: no silence events. */
+  enabled: z.boolean({ error: 'expected true or false' }).default(true),
+  /** Silent after this many times the usual gap between inbound messages without one. */
+  multiple: z.number({ error: 'expected a number' }).min(1.5, { error: 'expected at least 1.5' }).max(1000, { error: 'expected at most 1000' }).default(10),
+  /** Never silent before this long without an inbound message, however short the usual gap. */
+  minimumGapMs: positiveInt.default(900_000),
+  /** Inbound messages a channel or number must have had (in the last day) before its usual gap counts. */
+  minMessages: z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(2, { error: 'expected at least 2' }).max(10_000).default(10),
 });
 
 export const writtenConfigSchema = z.strictObject({
@@ -312,8 +342,10 @@ export const writtenConfigSchema = z.strictObject({
   /** Which events go to which sink, with what retry policy. */
   routes: z.array(route, { error: 'expected a list of routes' }).optional(),
   delivery: delivery.prefault({}),
+  /** What bluetick watches for itself and reports as events. */
+  watch: z.strictObject({ silence: silenceWatch.prefault({}) }).prefault({}),
   /**
-   * The PostgreSQL store shared by several bluetick processes (usually given as DATABASE_URL
+   * The PostgreSQL store shared by several bluetick processes (usually given as BLUETICK_DATABASE_URL
    * or --store instead). Without `url`, the SQLite file in `server.dataDir` is used.
    */
   store: z

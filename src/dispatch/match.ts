@@ -72,6 +72,10 @@ export interface RouteConfig {
   match?: RouteMatch;
   /** Overrides of the default retry policy for this route; see {@link RetryPolicyInput}. */
   retry?: RetryPolicyInput;
+  /** `hold`: a dead letter keeps the rest of its lane waiting until it is redriven or dropped. Default `continue`. */
+  onDeadLetter?: 'continue' | 'hold';
+  /** Deliver events stored before the route existed, received at or after `since` (epoch ms). */
+  backfill?: { since: number };
 }
 
 function allows(list: readonly string[] | undefined, value: string | undefined): boolean {
@@ -132,7 +136,8 @@ function key(lane: string, ...parts: string[]): string {
  *   (contact = `from`).
  * - `business:<business>` for those without their contact, for `history.sync`,
  *   `contact.sync` and `phone.*`; `channel:<channel>` for `unknown`, `account.*`,
- *   `flow.status`, `group.update` and template events that name no template.
+ *   `flow.status`, `group.update`, `channel.silent` / `channel.resumed` and template
+ *   events that name no template.
  *
  * Falling back to a coarser key is always safe: it can only serialize more, never let
  * two events of one conversation overtake each other.
@@ -184,6 +189,10 @@ export function orderingKey(event: BluetickEvent): string {
     case 'flow.status':
     case 'group.update':
     case 'unknown':
+      return key('channel', event.channel);
+    // bluetick's own silence watch: one lane per channel, so silent/resumed stay in order.
+    case 'channel.silent':
+    case 'channel.resumed':
       return key('channel', event.channel);
   }
 }

@@ -85,7 +85,7 @@ export class DeliveryRuntime {
           type: sink.type,
           deliver:
             sink.deliverPayload !== undefined
-              ? (payload, context) => sink.deliverPayload!(payload, { redelivery: context.redelivery })
+              ? (payload, context) => sink.deliverPayload!(payload, { redelivery: context.redelivery, deliveryId: context.deliveryId })
               : (payload) => sink.deliver(payload.event()),
         }),
       ),
@@ -134,7 +134,15 @@ export class DeliveryRuntime {
       const { total } = await store.deliveryBacklog();
       return { pending: total.pending, blocked: total.blocked, in_flight: total.inFlight, dead: total.dead };
     });
-    await store.setRoutes(routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) })));
+    await store.setRoutes(
+      routes.map((r) => ({
+        name: r.name,
+        sink: r.sink,
+        ...(r.match !== undefined ? { match: r.match } : {}),
+        ...(r.onDeadLetter !== undefined ? { onDeadLetter: r.onDeadLetter } : {}),
+        ...(r.backfill !== undefined ? { backfillSince: r.backfill.since } : {}),
+      })),
+    );
     return new DeliveryRuntime(store, routes, sinks, worker);
   }
 
@@ -160,6 +168,16 @@ export class DeliveryRuntime {
     const ids = await this.store.redriveDeliveries(selector, Date.now());
     if (ids.length > 0) this.wake();
     return ids;
+  }
+
+  /**
+   * Drops dead letters (they stay dead, off the dead-letter list); a conversation one of
+   * them held moves on. Returns the ids dropped.
+   */
+  async drop(ids: number[]): Promise<number[]> {
+    const dropped = await this.store.dropDeadLetters(ids, Date.now());
+    if (dropped.length > 0) this.wake();
+    return dropped;
   }
 
   /**

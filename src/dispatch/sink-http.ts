@@ -55,6 +55,8 @@ const RESERVED_HEADERS = new Set([
   'webhook-id',
   'webhook-replay',
   'webhook-timestamp',
+  // Marks `bluetick doctor`'s probe requests; a delivery never carries it.
+  'bluetick-probe',
   'webhook-signature',
   'idempotency-key',
   'content-type',
@@ -80,6 +82,26 @@ function defaultUserAgent(): string {
   return 'bluetick';
 }
 
+/** How to make a good secret, said with every refusal of a bad one. */
+const WHSEC_FORMAT =
+  'expected a Standard Webhooks secret: "whsec_" followed by the base64 of at least 24 random bytes, ' +
+  "e.g. whsec_ + `openssl rand -base64 32` (bluetick init writes one); give the receiver the same string";
+
+/** Why `secret` is not a usable `whsec_` secret, or `undefined` when it is. */
+export function whsecProblem(secret: unknown): string | undefined {
+  if (typeof secret !== 'string') return WHSEC_FORMAT;
+  if (!secret.startsWith('whsec_')) {
+    return `does not start with "whsec_"; ${WHSEC_FORMAT}`;
+  }
+  const encoded = secret.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(encoded) || encoded.length % 4 === 1) {
+    return `the part after "whsec_" is not base64 (only A-Z, a-z, 0-9, "+", "/" and "=" padding); ${WHSEC_FORMAT}`;
+  }
+  const bytes = Buffer.from(encoded, 'base64').length;
+  if (bytes < 24) return `encodes ${bytes} bytes after "whsec_", too few to sign with; ${WHSEC_FORMAT}`;
+  return undefined;
+}
+
 /** @internal */
 export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
   const at = `sinks.${config.name}`;
@@ -100,12 +122,8 @@ export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
   if (secrets.length === 0) issues.push(`${at}.secret: at least one secret is required`);
   secrets.forEach((secret, i) => {
     const key = Array.isArray(config.secret) ? `${at}.secret[${i}]` : `${at}.secret`;
-    if (typeof secret !== 'string' || !secret.startsWith('whsec_')) {
-      issues.push(`${key}: must start with whsec_`);
-      return;
-    }
-    const raw = Buffer.from(secret.slice('whsec_'.length), 'base64');
-    if (raw.length < 24) issues.push(`${key}: must encode at least 24 random bytes in base64 after whsec_`);
+    const problem = whsecProblem(secret);
+    if (problem !== undefined) issues.push(`${key}: ${problem}`);
   });
   const { timeoutMs, concurrency } = config;
   if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
@@ -125,7 +143,7 @@ export function validateHttpSinkConfig(config: HttpSinkConfig): string[] {
  * keyed with the bytes the `whsec_` secret encodes. node:crypto's native HMAC: the signing
  * of every delivery is on the thread that serves HTTP.
  */
-class Signer {
+export class Signer {
   readonly #key: Buffer;
   constructor(secret: string) {
     this.#key = Buffer.from(secret.slice('whsec_'.length), 'base64');

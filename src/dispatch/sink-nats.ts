@@ -9,6 +9,12 @@
  * attempt re-run after a crash does not store the event twice; the ack says `duplicate`
  * and the attempt still counts as a success.
  *
+ * An event sent again on purpose (a redrive out of dead letters, or a replay) carries
+ * `bluetick-replay: <n>` and `bluetick-event-id: <event id>`, and is published under a
+ * message id of its own (`<event id>:replay:<delivery id>.<n>`): under the event id itself
+ * JetStream would drop it as a duplicate of the original within the window. Retries of
+ * that redelivery keep its message id, so they still deduplicate among themselves.
+ *
  * Every failure is an outcome, never a rejection: a server that is down, a subject no
  * stream captures ("no responders"), a PubAck that does not come in time all retry; a
  * message larger than the stream accepts fails (dead letters, redrive once the limit is
@@ -20,6 +26,7 @@ import { connect, errors, headers as natsHeaders, type NatsConnection } from '@n
 import { ConfigError } from '../errors.js';
 import { serializeEvent } from '../events/normalize.js';
 import { type BluetickEvent, type EventType, EVENT_TYPES } from '../events/types.js';
+import type { EventPayload } from './payload.js';
 import type { AttemptOutcome } from './retry.js';
 import type { Sink } from './sinks.js';
 
@@ -46,6 +53,19 @@ export interface NatsSinkConfig {
 export const NATS_SINK_DEFAULTS = Object.freeze({ timeoutMs: 5_000 });
 
 const TYPE_PLACEHOLDER = '{type}';
+
+/** The header that marks an event sent again on purpose, with how many times. */
+export const NATS_REPLAY_HEADER = 'bluetick-replay';
+
+/**
+ * The JetStream message id of one delivery: the event id the first time, a distinct id for a
+ * redelivery (`redelivery` >= 1), stable across that redelivery's retries. @internal
+ */
+export function natsMessageId(eventId: string, info: { redelivery?: number; deliveryId?: number } = {}): string {
+  const n = info.redelivery ?? 0;
+  if (n <= 0) return eventId;
+  return `${eventId}:replay:${info.deliveryId ?? 0}.${n}`;
+}
 /** JetStream API error code: the message is larger than the stream's `max_msg_size`. */
 const MESSAGE_TOO_LARGE = 10054;
 
@@ -124,7 +144,22 @@ export class NatsSink implements Sink {
     this.#timeoutMs = config.timeoutMs ?? NATS_SINK_DEFAULTS.timeoutMs;
   }
 
-  async deliver(event: BluetickEvent): Promise<AttemptOutcome> {
+  deliver(event: BluetickEvent): Promise<AttemptOutcome> {
+    return this.#publish(event, {});
+  }
+
+  /** The same, marking a redelivery (`redelivery` >= 1) as such; see the module comment. */
+  deliverPayload(payload: EventPayload, info: { redelivery?: number; deliveryId?: number } = {}): Promise<AttemptOutcome> {
+    let event: BluetickEvent;
+    try {
+      event = payload.event();
+    } catch (error) {
+      return Promise.resolve(failure('fail', 0, 'parse', error instanceof Error ? error.message : String(error)));
+    }
+    return this.#publish(event, info);
+  }
+
+  async #publish(event: BluetickEvent, info: { redelivery?: number; deliveryId?: number }): Promise<AttemptOutcome> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     if (this.#closed) return failure('retry', 0, 'sink-closed', `sink ${this.name} is closed`);
@@ -146,8 +181,13 @@ export class NatsSink implements Sink {
       const h = natsHeaders();
       h.set('content-type', 'application/json');
       h.set('bluetick-event-type', event.type);
+      const redelivery = info.redelivery ?? 0;
+      if (redelivery > 0) {
+        h.set(NATS_REPLAY_HEADER, String(redelivery));
+        h.set('bluetick-event-id', event.id);
+      }
       const ack = await connected.js.publish(subject, body, {
-        msgID: event.id,
+        msgID: natsMessageId(event.id, info),
         timeout: this.#timeoutMs,
         headers: h,
         ...(this.#config.stream !== undefined ? { expect: { streamName: this.#config.stream } } : {}),

@@ -40,7 +40,7 @@ export interface Sink {
    * parse), and what the worker knows of the delivery: `redelivery` >= 1 marks an event sent
    * again on purpose (see `AttemptContext.redelivery`).
    */
-  deliverPayload?(payload: EventPayload, info?: { redelivery?: number }): Promise<AttemptOutcome>;
+  deliverPayload?(payload: EventPayload, info?: { redelivery?: number; deliveryId?: number }): Promise<AttemptOutcome>;
   /** Stops taking deliveries, lets those in flight finish, and frees connections. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelConfig } from '../config/resolve.js';
-import { clockCheck, credentialsCheck, plainHttpCheck, tlsVersionCheck, webhookCheck } from './checks.js';
+import { clockCheck, credentialsCheck, httpSinkCheck, natsSinkCheck, plainHttpCheck, readiness, tlsVersionCheck, webhookCheck, type CheckResult } from './checks.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12, 0, 0);
 
@@ -61,5 +61,59 @@ describe('plainHttpCheck', () => {
   it('fails a plain-HTTP URL on a public name, passes one on loopback', () => {
     expect(plainHttpCheck({ url: new URL('http://hooks.example.com/webhooks/c'), publicHost: true }).status).toBe('fail');
     expect(plainHttpCheck({ url: new URL('http://127.0.0.1:8080/webhooks/c'), publicHost: false }).status).toBe('pass');
+  });
+});
+
+describe('readiness', () => {
+  const pass = (id: string): CheckResult => ({ id, title: id, status: 'pass', detail: 'ok' });
+  const fail = (id: string, title = id): CheckResult => ({ id, title, status: 'fail', detail: 'broken' });
+  const base = [pass('config'), pass('reach'), pass('server.ready'), pass('webhook.default'), pass('store.writable')];
+
+  it('is ready for providers only over public HTTPS with a CA-signed certificate and nothing failed', () => {
+    expect(readiness([...base, pass('tls.ca-signed')], { https: true, publicHost: true })).toEqual({ level: 'providers', reasons: [] });
+  });
+
+  it('is ready for local testing over plain HTTP on loopback, with a self-signed certificate, or without credentials', () => {
+    expect(readiness(base, { https: false, publicHost: false })).toEqual({
+      level: 'local',
+      reasons: ['plain HTTP, not HTTPS', 'a loopback address, not a public host name'],
+    });
+    const selfSigned: CheckResult = { id: 'tls.ca-signed', title: 'Certificate is CA-signed', status: 'fail', detail: 'self-signed' };
+    expect(readiness([...base, selfSigned], { https: true, publicHost: true })).toEqual({ level: 'local', reasons: ['no CA-signed certificate (self-signed)'] });
+    expect(readiness([...base, pass('tls.ca-signed'), fail('credentials.default', 'Channel "default" has credentials')], { https: true, publicHost: true })).toEqual({
+      level: 'local',
+      reasons: ['Channel "default" has credentials: broken'],
+    });
+  });
+
+  it('is ready for nothing when the server, a webhook, the store or a sink failed', () => {
+    for (const id of ['reach', 'server.ready', 'webhook.default', 'store.durable', 'sink.crm', 'config']) {
+      expect(readiness([...base, pass('tls.ca-signed'), fail(id, `T ${id}`)], { https: true, publicHost: true })).toEqual({ level: 'none', reasons: [`T ${id}`] });
+    }
+  });
+});
+
+describe('sink checks', () => {
+  it('passes a 2xx answer to the signed probe; fails a refusal of the signature, a wrong path or no answer', () => {
+    expect(httpSinkCheck('crm', 'http://x/h', { status: 204 }, true)).toMatchObject({ id: 'sink.crm', status: 'pass', detail: 'POST http://x/h (signed probe) -> 204' });
+    expect(httpSinkCheck('crm', 'http://x/h', { status: 401 }, true)).toMatchObject({ status: 'fail', fix: expect.stringContaining('same whsec_ secret') });
+    expect(httpSinkCheck('crm', 'http://x/h', { status: 404 }, true)).toMatchObject({ status: 'fail', fix: expect.stringContaining('path') });
+    expect(httpSinkCheck('crm', 'http://x/h', { error: 'connect ECONNREFUSED' }, true)).toMatchObject({ status: 'fail', detail: 'POST http://x/h failed: connect ECONNREFUSED' });
+    expect(httpSinkCheck('crm', 'http://x/h', { status: 503 }, true)).toMatchObject({ status: 'warn' });
+    expect(httpSinkCheck('crm', 'http://x/h', { status: 400 }, true)).toMatchObject({ status: 'warn', fix: expect.stringContaining('bluetick-probe') });
+  });
+
+  it('only warns about a sink no route sends to', () => {
+    expect(httpSinkCheck('crm', 'http://x/h', { error: 'down' }, false)).toMatchObject({ status: 'warn', detail: expect.stringContaining('(no route sends to it yet)') });
+    expect(natsSinkCheck('bus', { error: 'cannot connect' }, false).status).toBe('warn');
+  });
+
+  it('passes a NATS sink whose subject a stream captures, or whose stream it will create', () => {
+    expect(natsSinkCheck('bus', { stream: 'WA' }, true)).toMatchObject({ status: 'pass', detail: 'JetStream stream WA captures the subject' });
+    expect(natsSinkCheck('bus', { stream: 'WA', expected: 'WA' }, true).status).toBe('pass');
+    expect(natsSinkCheck('bus', { stream: 'OTHER', expected: 'WA' }, true)).toMatchObject({ status: 'fail', detail: expect.stringContaining('captured by stream OTHER, not by WA') });
+    expect(natsSinkCheck('bus', { expected: 'WA', createStream: true }, true).status).toBe('pass');
+    expect(natsSinkCheck('bus', { expected: 'WA' }, true)).toMatchObject({ status: 'fail', detail: 'stream WA does not exist' });
+    expect(natsSinkCheck('bus', {}, true)).toMatchObject({ status: 'fail', detail: 'no JetStream stream captures the subject' });
   });
 });

@@ -420,3 +420,120 @@ export function privateFilesCheck(dataDir: string, exists: boolean, loose: reado
     fix: `chmod 700 ${dataDir} && chmod 600 ${dataDir}/*   (run as the user bluetick runs as)`,
   };
 }
+
+// ---- sinks ----------------------------------------------------------------------------
+
+/** What the signed probe request to an HTTP sink got back. */
+export interface SinkProbeOutcome {
+  status?: number;
+  error?: string;
+  body?: string;
+}
+
+/**
+ * One HTTP sink's verdict from its answer to a signed probe. `routed`: some route sends to
+ * it (an unused sink that fails only warns).
+ */
+export function httpSinkCheck(name: string, url: string, outcome: SinkProbeOutcome, routed: boolean): CheckResult {
+  const id = `sink.${name}`;
+  const title = `Sink "${name}" is reachable`;
+  const unused = routed ? '' : ' (no route sends to it yet)';
+  const failOrWarn: Verdict = routed ? 'fail' : 'warn';
+  const status = outcome.status;
+  if (status === undefined) {
+    return {
+      id,
+      title,
+      status: failOrWarn,
+      detail: `POST ${url} failed: ${outcome.error ?? 'no answer'}${unused}`,
+      fix: 'start the receiver, or correct sinks[].url; check DNS, the firewall and (for https) its certificate',
+    };
+  }
+  if (status >= 200 && status < 300) return { id, title, status: 'pass', detail: `POST ${url} (signed probe) -> ${status}${unused}` };
+  const answered = `POST ${url} (signed probe) -> ${status}${outcome.body ? `: ${outcome.body.slice(0, 200).trim()}` : ''}${unused}`;
+  if (status === 401 || status === 403) {
+    return {
+      id,
+      title,
+      status: failOrWarn,
+      detail: answered,
+      fix: "the receiver refused the signature: give it the same whsec_ secret as sinks[].secret (or check the sink's headers, e.g. an API key)",
+    };
+  }
+  if (status === 404 || status === 405) {
+    return { id, title, status: failOrWarn, detail: answered, fix: 'nothing takes POST at that URL: check the path of sinks[].url' };
+  }
+  return {
+    id,
+    title,
+    status: 'warn',
+    detail: answered,
+    fix:
+      status >= 500
+        ? 'the receiver answers but fails; deliveries would be retried and then dead-lettered: look at its log'
+        : 'the receiver is reachable; have it answer 2xx to a request with the bluetick-probe header and do nothing else',
+  };
+}
+
+/** A NATS sink: could it connect, and is there a stream that captures its subject? */
+export function natsSinkCheck(
+  name: string,
+  found: { error?: string; stream?: string; expected?: string; createStream?: boolean },
+  routed: boolean,
+): CheckResult {
+  const id = `sink.${name}`;
+  const title = `Sink "${name}" is reachable`;
+  const unused = routed ? '' : ' (no route sends to it yet)';
+  const failOrWarn: Verdict = routed ? 'fail' : 'warn';
+  if (found.error !== undefined) {
+    return { id, title, status: failOrWarn, detail: `${found.error}${unused}`, fix: 'start NATS with JetStream (-js), or correct sinks[].servers and its credentials' };
+  }
+  if (found.stream !== undefined && (found.expected === undefined || found.expected === found.stream)) {
+    return { id, title, status: 'pass', detail: `JetStream stream ${found.stream} captures the subject${unused}` };
+  }
+  if (found.stream !== undefined) {
+    return {
+      id,
+      title,
+      status: failOrWarn,
+      detail: `the subject is captured by stream ${found.stream}, not by ${found.expected}${unused}`,
+      fix: 'set sinks[].stream to the stream that captures the subject, or change the subject',
+    };
+  }
+  if (found.expected !== undefined && found.createStream) {
+    return { id, title, status: 'pass', detail: `stream ${found.expected} does not exist yet; the sink creates it at its first delivery (createStream)${unused}` };
+  }
+  return {
+    id,
+    title,
+    status: failOrWarn,
+    detail: `${found.expected !== undefined ? `stream ${found.expected} does not exist` : 'no JetStream stream captures the subject'}${unused}`,
+    fix: 'create the stream (e.g. `nats stream add`), or set sinks[].createStream to true with sinks[].stream',
+  };
+}
+
+// ---- the verdict ------------------------------------------------------------------------
+
+/**
+ * `providers`: EnableX and Meta can post here (public HTTPS, a CA-signed certificate, nothing
+ * failed). `local`: webhooks can be tested from this machine (plain HTTP, loopback, a
+ * self-signed certificate, missing credentials), but providers would refuse or could not
+ * reach it. `none`: something a local test needs failed.
+ */
+export type Readiness = 'providers' | 'local' | 'none';
+
+/** Checks whose failure stops even a local test: the server, its webhooks, its store, its sinks. */
+const LOCAL_NEEDS = /^(config|url|ca|reach|server\.ready|webhook\..+|store\..+|sink\..+)$/;
+
+export function readiness(checks: readonly CheckResult[], url: { https: boolean; publicHost: boolean }): { level: Readiness; reasons: string[] } {
+  const failed = checks.filter((c) => c.status === 'fail');
+  const blocking = failed.filter((c) => LOCAL_NEEDS.test(c.id));
+  if (blocking.length > 0) return { level: 'none', reasons: blocking.map((c) => c.title) };
+  const reasons: string[] = [];
+  if (!url.https) reasons.push('plain HTTP, not HTTPS');
+  if (!url.publicHost) reasons.push('a loopback address, not a public host name');
+  const ca = checks.find((c) => c.id === 'tls.ca-signed');
+  if (url.https && ca?.status !== 'pass') reasons.push(`no CA-signed certificate (${ca === undefined || ca.status === 'skip' ? 'not checked' : ca.detail})`);
+  for (const c of failed) if (c.id !== 'tls.ca-signed') reasons.push(`${c.title}: ${c.detail}`);
+  return reasons.length === 0 ? { level: 'providers', reasons } : { level: 'local', reasons };
+}

@@ -11,7 +11,13 @@
  * batch is journaled like any post and yields no event. Credentials are only sent over a TLS
  * connection that verified (or plain HTTP on loopback); otherwise that line is skipped.
  * Finally a plain-HTTP POST without credentials to port 80 (or the ACME HTTP-01 port) of
- * the same host checks that no webhook is taken unencrypted.
+ * the same host checks that no webhook is taken unencrypted. Every sink of the config is
+ * checked too (`sinks.ts`): a signed probe request to each HTTP sink, a stream lookup for
+ * each NATS sink. Test requests carry `bluetick-probe: 1`; none of them creates an event.
+ *
+ * The verdict says which of two things the host is ready for (`checks.ts` `readiness`):
+ * local testing (plain HTTP, loopback, a self-signed certificate will do), or EnableX and
+ * Meta (public HTTPS with a CA-signed certificate, and nothing failed).
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -31,12 +37,15 @@ import {
   credentialsCheck,
   plainHttpCheck,
   privateFilesCheck,
+  readiness,
+  type Readiness,
   tlsVersionCheck,
   webhookCheck,
   type CheckResult,
   type Verdict,
 } from './checks.js';
 import { sendRequest, targetFor, tlsHandshake, type HandshakeResult, type Target } from './probe.js';
+import { PROBE_HEADER, sinkChecks } from './sinks.js';
 
 export interface DoctorOptions {
   /** The webhook URL (or just the origin) providers post to; derived from the config when absent. */
@@ -60,7 +69,12 @@ export interface DoctorOptions {
 
 export interface DoctorReport {
   url?: string;
+  /** No check failed. */
   ok: boolean;
+  /** What the host is ready for: EnableX and Meta, local testing only, or nothing yet. */
+  readiness: Readiness;
+  /** Why it is not ready for more (empty for `providers`). */
+  reasons: string[];
   summary: Record<Verdict, number>;
   checks: CheckResult[];
 }
@@ -122,7 +136,7 @@ function describeSent(channel: ChannelConfig): string {
 function testRequest(channel: ChannelConfig, userAgent: string): { headers: Record<string, string>; body: string } {
   const meta = channel.provider === 'meta' || (channel.basicAuth.length === 0 && channel.meta.appSecrets.length > 0);
   const body = meta ? TEST_BODY.meta : TEST_BODY.enablex;
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent, [PROBE_HEADER]: '1' };
   const basic = channel.basicAuth[0];
   if (basic) headers.authorization = encodeBasicAuthorization(basic.username, basic.password);
   else if (channel.meta.appSecrets[0] !== undefined) headers['x-hub-signature-256'] = signMeta(body, channel.meta.appSecrets[0]);
@@ -278,14 +292,14 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('expected http(s)');
     } catch {
       checks.push({ id: 'url', title: 'Webhook URL', status: 'fail', detail: `--url ${opts.url} is not an http(s) URL`, fix: 'pass the URL entered in the provider portal, e.g. https://hooks.example.com/webhooks/default' });
-      return report(undefined, checks);
+      return report(undefined, checks, false, false);
     }
     publicName = true;
   } else if (config) {
     ({ url, publicName } = urlFromConfig(config));
   } else {
     checks.push({ id: 'url', title: 'Webhook URL', status: 'fail', detail: 'no --url and no usable configuration', fix: 'pass --url https://<your-host>/webhooks/<channel>' });
-    return report(undefined, checks);
+    return report(undefined, checks, false, false);
   }
   const publicHost = !isLoopbackHost(url.hostname);
   const hostForCertificate = publicName ? url.hostname.replace(/^\[|\]$/g, '') : undefined;
@@ -491,17 +505,35 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   }
   checks.push(plainHttpCheck({ url, publicHost, ...(probe ? { probe } : {}), ...(proxyBinding ? { proxyBinding } : {}) }));
 
-  return report(url.toString(), checks);
+  // ---- sinks ----------------------------------------------------------------------------
+  if (config && config.sinks.length > 0) {
+    checks.push(...(await sinkChecks(config, { ca: caList, resolve: resolveMap, timeoutMs, userAgent, now })));
+  }
+
+  return report(url.toString(), checks, url.protocol === 'https:', publicHost);
 
   function verdictOf(h: HandshakeResult): { ok: boolean; detail: string } {
     return h.ok ? { ok: true, detail: h.protocol } : { ok: false, detail: h.code ?? h.error };
   }
 }
 
-function report(url: string | undefined, checks: CheckResult[]): DoctorReport {
+function report(url: string | undefined, checks: CheckResult[], https: boolean, publicHost: boolean): DoctorReport {
   const summary: Record<Verdict, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;
-  return { ...(url !== undefined ? { url } : {}), ok: summary.fail === 0, summary, checks };
+  const verdict = readiness(checks, { https, publicHost });
+  return { ...(url !== undefined ? { url } : {}), ok: summary.fail === 0, readiness: verdict.level, reasons: verdict.reasons, summary, checks };
+}
+
+/** The last line: what the host is ready for, and why not for more. */
+export function verdictLine(r: DoctorReport): string {
+  if (r.readiness === 'providers') return 'Ready for EnableX and Meta: public HTTPS with a CA-signed certificate.';
+  if (r.readiness === 'local') {
+    return (
+      `Ready for local testing only, not for EnableX or Meta (${r.reasons.join('; ')}). ` +
+      'Providers post only to public HTTPS URLs with a CA-signed certificate.'
+    );
+  }
+  return `Not ready: ${r.reasons.join('; ')} failed. Fix the failures above.`;
 }
 
 const LABEL: Record<Verdict, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
@@ -518,9 +550,7 @@ export function formatReport(r: DoctorReport): string {
   }
   lines.push('');
   const { pass, warn, fail, skip } = r.summary;
-  lines.push(
-    `${pass} passed, ${fail} failed, ${warn} warning${warn === 1 ? '' : 's'}, ${skip} skipped. ` +
-      (r.ok ? 'Ready for EnableX and Meta.' : 'Providers will fail to deliver until the failures are fixed.'),
-  );
+  lines.push(`${pass} passed, ${fail} failed, ${warn} warning${warn === 1 ? '' : 's'}, ${skip} skipped.`);
+  lines.push(verdictLine(r));
   return `${lines.join('\n')}\n`;
 }

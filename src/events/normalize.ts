@@ -33,6 +33,7 @@ import { MAX_JSON_DEPTH, isObject, nestsDeeperThan, parseJsonText, stringifyJson
 import type { HashMeter } from './ids.js';
 import { UNKNOWN_KIND, newScope, unknownEvent } from './meta-cloud.js';
 import { normalizeMetaEnvelope } from './meta-envelope.js';
+import { watchNoticeEvent } from './watch-notice.js';
 import { isoFromEpochMs } from './time.js';
 import { EVENT_TYPES, type BluetickEvent, type JsonObject, type JsonValue, type Provider } from './types.js';
 
@@ -45,6 +46,8 @@ export interface NormalizeContext {
   provider?: Provider;
   /** Counts the text hashed for ids (tests use it to prove the work is linear). */
   meter?: HashMeter;
+  /** The row was written by bluetick's own watch (src/watch/): read its notice body. */
+  internal?: boolean;
 }
 
 export type ParseResult = { ok: true; value: JsonObject } | { ok: false; cause: string };
@@ -121,7 +124,10 @@ export function normalizePayload(payload: JsonObject, ctx: NormalizeContext): Bl
   const receivedAt = isoFromEpochMs(ctx.receivedAt);
   if (receivedAt === undefined) throw new RangeError(`receivedAt is not a valid epoch-ms time: ${String(ctx.receivedAt)}`);
   const events: BluetickEvent[] = [];
-  if (Array.isArray(payload.entry)) {
+  const notice = ctx.internal === true ? watchNoticeEvent(payload, ctx.channel, receivedAt) : undefined;
+  if (notice !== undefined) {
+    events.push(notice);
+  } else if (Array.isArray(payload.entry)) {
     normalizeMetaEnvelope(payload, newScope('meta', ctx.channel, receivedAt, false, ctx.meter), events);
   } else if (isEnablexBody(payload)) {
     normalizeEnablexBody(payload, newScope('enablex', ctx.channel, receivedAt, false, ctx.meter), events);

@@ -40,6 +40,9 @@ export const EVENT_TYPES = [
   'flow.status',
   'call.status',
   'group.update',
+  // Emitted by bluetick itself (src/watch/), not by a provider.
+  'channel.silent',
+  'channel.resumed',
   'unknown',
 ] as const;
 
@@ -308,6 +311,24 @@ export interface GroupUpdateEvent extends FieldEventBase {
   kind: string;
 }
 
+/**
+ * bluetick's own silence watch (src/watch/): a channel, or one business phone number on it,
+ * that normally receives inbound messages got none for `multiple` times its usual gap
+ * (`channel.silent`), or got one again (`channel.resumed`). `phoneNumberId` /
+ * `displayPhoneNumber` are set when the watch is about one number; absent, about the channel.
+ */
+export interface ChannelWatchEvent extends EventBase {
+  type: 'channel.silent' | 'channel.resumed';
+  /** `receivedAt` of the last inbound message before the silence. */
+  lastInboundAt: string;
+  /** The usual gap between inbound messages (median of the recent ones), ms. */
+  usualGapMs: number;
+  /** How long without an inbound message counts as silent here, ms. */
+  thresholdMs: number;
+  /** `channel.resumed`: how long the silence lasted, ms. */
+  silentForMs?: number;
+}
+
 export interface UnknownEvent extends EventBase {
   type: 'unknown';
   /** What the item was, where known: the Meta change `field`, or a short description. */
@@ -340,6 +361,7 @@ export type BluetickEvent =
   | FlowStatusEvent
   | CallStatusEvent
   | GroupUpdateEvent
+  | ChannelWatchEvent
   | UnknownEvent;
 
 /** Narrow the union by its `type`. */

@@ -23,7 +23,7 @@ const change: BluetickEvent = {
 const template: BluetickEvent = { ...common, id: 'e5', type: 'template.quality', templateName: 'welcome', language: 'en_US', status: 'GREEN', occurredAt: at(5) };
 const unknown: BluetickEvent = { ...common, id: 'e6', type: 'unknown', kind: 'account_update' };
 
-const none = { messages: [], conversations: [], contacts: [], templates: [], reactions: [] };
+const none = { messages: [], conversations: [], contacts: [], templates: [], reactions: [], consent: [], phoneNumbers: [], businessAccounts: [], flows: [] };
 
 describe('keysTouched', () => {
   it('names the message, its conversation and its sender for a received message', () => {

@@ -13,6 +13,10 @@
  * - contacts       wa_id                                       ({@link ContactRow})
  * - templates      template id, else `<name>:<language>`       ({@link TemplateRow})
  * - reactions      `<targetMessageId>:<from>`                  ({@link ReactionRow})
+ * - consent        `<businessAccountId>:<user>:<category>`      ({@link ConsentRow})
+ * - phoneNumbers   display phone number                        ({@link PhoneNumberRow})
+ * - businessAccounts  business account id                      ({@link BusinessAccountRow})
+ * - flows          Flow id                                     ({@link FlowRow})
  *
  * Rows are plain JSON objects (no Map, Date or bigint inside), ready to store as JSON.
  * Apply each distinct event once, or more: duplicates by event id change nothing.
@@ -29,12 +33,27 @@ import { conversationKeyOf, reduceConversation, type ConversationRow } from './c
 import { messageKeyOf, reduceMessage, type MessageRow } from './message-status.js';
 import { currentReactions, reactionKeyOf, reduceReaction, type ReactionRow } from './reactions.js';
 import { reduceTemplate, templateKeyOf, type TemplateRow } from './templates.js';
+import { consentKeyOf, reduceConsent, type ConsentRow } from './consent.js';
+import {
+  businessAccountKeyOf,
+  flowKeyOf,
+  phoneNumberKeyOf,
+  reduceBusinessAccount,
+  reduceFlow,
+  reducePhoneNumber,
+  type BusinessAccountRow,
+  type FlowRow,
+  type PhoneNumberRow,
+} from './health.js';
 
 export * from './contacts.js';
 export * from './conversations.js';
 export * from './message-status.js';
 export * from './reactions.js';
 export * from './templates.js';
+export * from './consent.js';
+export * from './health.js';
+export { CHANGE_LIMIT as HEALTH_CHANGE_LIMIT, type Change, type Fact } from './facts.js';
 
 /** Every projection, in memory, keyed as described in the module header. */
 export interface ProjectionState {
@@ -43,6 +62,11 @@ export interface ProjectionState {
   contacts: Map<string, ContactRow>;
   templates: Map<string, TemplateRow>;
   reactions: Map<string, ReactionRow>;
+  // Account state: consent and health.
+  consent: Map<string, ConsentRow>;
+  phoneNumbers: Map<string, PhoneNumberRow>;
+  businessAccounts: Map<string, BusinessAccountRow>;
+  flows: Map<string, FlowRow>;
 }
 
 /** The rows one event can change, per projection. */
@@ -52,6 +76,11 @@ export interface TouchedKeys {
   contacts: string[];
   templates: string[];
   reactions: string[];
+  // Account state: consent and health.
+  consent: string[];
+  phoneNumbers: string[];
+  businessAccounts: string[];
+  flows: string[];
 }
 
 export function emptyState(): ProjectionState {
@@ -61,6 +90,11 @@ export function emptyState(): ProjectionState {
     contacts: new Map(),
     templates: new Map(),
     reactions: new Map(),
+    // Account state: consent and health.
+    consent: new Map(),
+    phoneNumbers: new Map(),
+    businessAccounts: new Map(),
+    flows: new Map(),
   };
 }
 
@@ -80,6 +114,11 @@ export function keysTouched(event: BluetickEvent): TouchedKeys {
     contacts: contactIdsOf(event),
     templates: one(templateKeyOf(event)),
     reactions: one(reactionKeyOf(event)),
+    // Account state: consent and health.
+    consent: one(consentKeyOf(event)),
+    phoneNumbers: one(phoneNumberKeyOf(event)),
+    businessAccounts: one(businessAccountKeyOf(event)),
+    flows: one(flowKeyOf(event)),
   };
 }
 
@@ -112,6 +151,19 @@ function applyInPlace(state: ProjectionState, event: BluetickEvent, keys: Touche
     const row = state.reactions.get(key);
     setIfChanged(state.reactions, key, row, reduceReaction(row, event));
   }
+  applyAccountState(state, event, keys);
+}
+
+/** Consent and health rows: each depends on its own row and the event only. @internal */
+function applyAccountState(state: ProjectionState, event: BluetickEvent, keys: TouchedKeys): void {
+  for (const key of keys.consent) setIfChanged(state.consent, key, state.consent.get(key), reduceConsent(state.consent.get(key), event));
+  for (const key of keys.phoneNumbers) {
+    setIfChanged(state.phoneNumbers, key, state.phoneNumbers.get(key), reducePhoneNumber(state.phoneNumbers.get(key), event));
+  }
+  for (const key of keys.businessAccounts) {
+    setIfChanged(state.businessAccounts, key, state.businessAccounts.get(key), reduceBusinessAccount(state.businessAccounts.get(key), event));
+  }
+  for (const key of keys.flows) setIfChanged(state.flows, key, state.flows.get(key), reduceFlow(state.flows.get(key), event));
 }
 
 function copyTouched(state: ProjectionState, keys: TouchedKeys): ProjectionState {
@@ -121,6 +173,11 @@ function copyTouched(state: ProjectionState, keys: TouchedKeys): ProjectionState
     contacts: keys.contacts.length > 0 ? new Map(state.contacts) : state.contacts,
     templates: keys.templates.length > 0 ? new Map(state.templates) : state.templates,
     reactions: keys.reactions.length > 0 ? new Map(state.reactions) : state.reactions,
+    // Account state: consent and health.
+    consent: keys.consent.length > 0 ? new Map(state.consent) : state.consent,
+    phoneNumbers: keys.phoneNumbers.length > 0 ? new Map(state.phoneNumbers) : state.phoneNumbers,
+    businessAccounts: keys.businessAccounts.length > 0 ? new Map(state.businessAccounts) : state.businessAccounts,
+    flows: keys.flows.length > 0 ? new Map(state.flows) : state.flows,
   };
 }
 
@@ -148,6 +205,11 @@ export function applyEvents(state: ProjectionState, events: Iterable<BluetickEve
     contacts: new Map(state.contacts),
     templates: new Map(state.templates),
     reactions: new Map(state.reactions),
+    // Account state: consent and health.
+    consent: new Map(state.consent),
+    phoneNumbers: new Map(state.phoneNumbers),
+    businessAccounts: new Map(state.businessAccounts),
+    flows: new Map(state.flows),
   };
   for (const event of events) applyInPlace(next, event, keysTouched(event));
   return next;

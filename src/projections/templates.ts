@@ -2,13 +2,13 @@
  * @module projections/templates
  *
  * One row per message template: its current review status and reason, quality score,
- * category, and the recent history of template events.
+ * category, content (from `template.components`), and the recent history of template events.
  *
  * - Key: `templateId` when the event has one; else `<templateName>:<language>` (a relay
  *   that drops the id still names the template). An event with neither id nor name
  *   touches no template.
  * - The history is the latest {@link HISTORY_LIMIT} template events of each type
- *   (status, quality, category), deduplicated by event id and sorted by (time, event id);
+ *   (status, quality, category, components), deduplicated by event id and sorted by (time, event id);
  *   the events table keeps every one. Keeping the latest of each type means the current
  *   values can always be derived from the history, and the row stays the same size however
  *   many events a template gets. The row is derived from it on every change: current status and
@@ -19,10 +19,20 @@
  *   with the same time are ordered by event id — arbitrary, but the same on every rebuild.
  *   Because the history is a set, arrival order and duplicates cannot change the row.
  */
-import type { BluetickEvent, TemplateCategoryEvent, TemplateQualityEvent, TemplateStatusEvent } from '../events/types.js';
+import type { BluetickEvent, JsonValue, TemplateCategoryEvent, TemplateComponentsEvent, TemplateQualityEvent, TemplateStatusEvent } from '../events/types.js';
 import { compact, compareText, compareTime, factTime, upsertSorted } from './order.js';
 
-export type TemplateEvent = TemplateStatusEvent | TemplateQualityEvent | TemplateCategoryEvent;
+export type TemplateEvent = TemplateStatusEvent | TemplateQualityEvent | TemplateCategoryEvent | TemplateComponentsEvent;
+
+/** A template's content as a `template.components` event states it (Meta `message_template_components_update`). */
+export interface TemplateComponents {
+  /** The body text. */
+  body?: string;
+  header?: string;
+  footer?: string;
+  /** Each button as `<type>: <text>`, in order. */
+  buttons?: string[];
+}
 
 /** Template events of each type a row keeps in its history: the latest ones. */
 export const HISTORY_LIMIT = 10;
@@ -41,6 +51,8 @@ export interface TemplateHistoryEntry {
   language?: string;
   /** `template.status`: the category the status update names, if any. */
   category?: string;
+  /** `template.components`: the content it states. */
+  components?: TemplateComponents;
 }
 
 export interface TemplateRow {
@@ -58,6 +70,9 @@ export interface TemplateRow {
   qualityAt?: string;
   category?: string;
   categoryAt?: string;
+  /** The content stated by the latest `template.components` event. */
+  components?: TemplateComponents;
+  componentsAt?: string;
   /** Time of the latest event of any kind. */
   updatedAt: string;
   /** The latest {@link HISTORY_LIMIT} events of each type, by (time, event id). */
@@ -65,7 +80,7 @@ export interface TemplateRow {
 }
 
 function isTemplateEvent(event: BluetickEvent): event is TemplateEvent {
-  return event.type === 'template.status' || event.type === 'template.quality' || event.type === 'template.category';
+  return event.type === 'template.status' || event.type === 'template.quality' || event.type === 'template.category' || event.type === 'template.components';
 }
 
 /**
@@ -99,7 +114,7 @@ function entryFrom(event: TemplateEvent): TemplateHistoryEntry {
   return compact({
     eventId: event.id,
     type: event.type,
-    status: event.status,
+    status: event.type === 'template.components' ? undefined : event.status,
     reason: event.type === 'template.status' ? event.reason : undefined,
     occurredAt: event.occurredAt,
     receivedAt: event.receivedAt,
@@ -107,7 +122,33 @@ function entryFrom(event: TemplateEvent): TemplateHistoryEntry {
     templateName: event.templateName,
     language: event.language,
     category: statusCategory(event),
+    components: event.type === 'template.components' ? componentsOf(event.data) : undefined,
   });
+}
+
+function field(data: JsonValue, key: string): JsonValue | undefined {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  return Object.hasOwn(data, key) ? data[key] : undefined;
+}
+
+function textField(data: JsonValue | undefined, key: string): string | undefined {
+  const value = data === undefined ? undefined : field(data, key);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The content a components update states: body, header, footer, buttons (type and text). */
+function componentsOf(data: JsonValue): TemplateComponents | undefined {
+  const title = field(data, 'message_template_title');
+  const buttons = field(data, 'message_template_buttons');
+  const components = compact({
+    body: textField(data, 'message_template_element'),
+    header: typeof title === 'string' ? title || undefined : textField(title, 'text'),
+    footer: textField(data, 'message_template_footer'),
+    buttons: Array.isArray(buttons)
+      ? buttons.map((b) => [textField(b, 'message_template_button_type'), textField(b, 'message_template_button_text')].filter(Boolean).join(': '))
+      : undefined,
+  });
+  return Object.keys(components).length > 0 ? components : undefined;
 }
 
 function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): TemplateRow {
@@ -115,6 +156,7 @@ function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): Templ
   let status: TemplateHistoryEntry | undefined;
   let quality: TemplateHistoryEntry | undefined;
   let category: TemplateHistoryEntry | undefined;
+  let components: TemplateHistoryEntry | undefined;
   let templateId: string | undefined;
   let name: string | undefined;
   let language: string | undefined;
@@ -123,6 +165,7 @@ function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): Templ
     else if (entry.type === 'template.quality' && entry.status !== undefined) quality = entry;
     else if (entry.type === 'template.category' && entry.status !== undefined) category = entry;
     if (entry.type === 'template.status' && entry.category !== undefined) category = entry;
+    if (entry.type === 'template.components') components = entry;
     templateId = entry.templateId ?? templateId;
     name = entry.templateName ?? name;
     language = entry.language ?? language;
@@ -140,6 +183,8 @@ function deriveRow(key: string, history: readonly TemplateHistoryEntry[]): Templ
     qualityAt: quality ? factTime(quality) : undefined,
     category: category?.type === 'template.status' ? category.category : category?.status,
     categoryAt: category ? factTime(category) : undefined,
+    components: components?.components,
+    componentsAt: components ? factTime(components) : undefined,
     updatedAt: last ? factTime(last) : '',
     history: history.slice(),
   });

@@ -16,9 +16,11 @@
  * is *runnable* at a time: the others are `blocked` (state `pending`) until it succeeds or
  * goes dead, then the oldest blocked one is promoted in the same transaction. Leasing only
  * ever looks at runnable deliveries, so strict order per conversation needs no coordination
- * between workers, and different lanes run in parallel. A dead delivery does not block its
- * lane (one poison event must not stall a conversation for good); a redriven or replayed
- * delivery joins the back of its lane.
+ * between workers, and different lanes run in parallel. By default a dead delivery does not
+ * block its lane (one poison event must not stall a conversation for good); a redriven or
+ * replayed delivery joins the back of its lane. A route with `onDeadLetter: 'hold'` keeps
+ * the lane waiting behind its dead letter instead (`held`): nothing else of that lane runs
+ * until the dead letter is redriven (it then runs first, so order holds) or dropped.
  *
  * ## Leases
  * A worker leases due deliveries for `leaseMs` and renews the leases of those it still runs.
@@ -36,12 +38,22 @@ export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'in_flight'
 /** `event`: created when the event was recorded. `replay`: created by a replay request. */
 export type DeliveryOrigin = 'event' | 'replay';
 
+/** What a dead letter does to the rest of its lane: nothing (`continue`), or hold it (`hold`). */
+export type DeadLetterPolicy = 'continue' | 'hold';
+
 /** What the store needs of a route to create deliveries: where events go, and which ones. */
 export interface DeliveryRoute {
   name: string;
   /** A configured sink, or `handler:<route>` for a library handler. */
   sink: string;
   match?: RouteMatch;
+  /** Default `continue`. */
+  onDeadLetter?: DeadLetterPolicy;
+  /**
+   * Epoch ms: events stored before the route was set, received at or after this, get a
+   * delivery too (oldest first). Without it a route takes only events recorded from now on.
+   */
+  backfillSince?: number;
 }
 
 export interface Delivery {
@@ -72,6 +84,10 @@ export interface Delivery {
   completedAt?: number;
   lastStatusCode?: number;
   lastError?: string;
+  /** Dead, and holding the rest of its lane until it is redriven or dropped (`onDeadLetter: 'hold'`). */
+  holdsLane?: boolean;
+  /** When an operator dropped this dead letter (it stays dead, but is no longer a dead letter). */
+  droppedAt?: number;
 }
 
 /** One recorded attempt. `outcome` is the classification of what happened. */
@@ -194,6 +210,8 @@ export interface DeliveryFilter {
   eventId?: string;
   orderingKey?: string;
   origin?: DeliveryOrigin;
+  /** `false`: only deliveries not dropped (dead letters proper); `true`: only dropped ones. */
+  dropped?: boolean;
 }
 
 /** Which dead letters to redrive: by id, by a filter, or all of them. Only `dead` deliveries move. */
@@ -273,6 +291,12 @@ export interface DeliveryStore {
    * back of their lane). Returns the ids redriven.
    */
   redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]>;
+
+  /**
+   * Drops dead letters: they stay `dead` with their attempts but leave the dead-letter list,
+   * and a lane one of them held moves on. Returns the ids dropped (dead and not dropped before).
+   */
+  dropDeadLetters(ids: number[], now: number): Promise<number[]>;
 
   /** Creates deliveries on request (replay): `origin: 'replay'`, due at `now`, at the back of their lanes. */
   enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult>;

@@ -28,7 +28,7 @@ import { addAnyOf, addEq, type Condition } from './conditions.js';
 
 export const DELIVERY_COLUMNS =
   'id, event_seq, event_id, event_type, route, sink, ordering_key, origin, state, blocked, attempts, redrives, next_attempt_at, ' +
-  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error';
+  'lease_owner, lease_expires_at, created_at, updated_at, last_attempt_at, completed_at, last_status_code, last_error, held, dropped_at';
 
 export const ATTEMPT_COLUMNS =
   'id, delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner';
@@ -65,6 +65,8 @@ export interface DeliveryRecord<Flag extends number | boolean = number | boolean
   completed_at: number | null;
   last_status_code: number | null;
   last_error: string | null;
+  held: Flag;
+  dropped_at: number | null;
 }
 
 /** A `delivery_attempts` row as selected with {@link ATTEMPT_COLUMNS}. */
@@ -107,6 +109,8 @@ export function toDelivery(rec: DeliveryRecord): Delivery {
   if (rec.completed_at !== null) d.completedAt = rec.completed_at;
   if (rec.last_status_code !== null) d.lastStatusCode = rec.last_status_code;
   if (rec.last_error !== null) d.lastError = rec.last_error;
+  if (rec.held === true || rec.held === 1) d.holdsLane = true;
+  if (rec.dropped_at !== null) d.droppedAt = Number(rec.dropped_at);
   return d;
 }
 
@@ -157,7 +161,13 @@ export function clipError(text: string | undefined): string | null {
 
 /** The routes as a store keeps them from `setRoutes`: its own copies, with only the fields it uses. */
 export function copyRoutes(routes: DeliveryRoute[]): DeliveryRoute[] {
-  return routes.map((r) => ({ name: r.name, sink: r.sink, ...(r.match !== undefined ? { match: r.match } : {}) }));
+  return routes.map((r) => ({
+    name: r.name,
+    sink: r.sink,
+    ...(r.match !== undefined ? { match: r.match } : {}),
+    ...(r.onDeadLetter !== undefined ? { onDeadLetter: r.onDeadLetter } : {}),
+    ...(r.backfillSince !== undefined ? { backfillSince: r.backfillSince } : {}),
+  }));
 }
 
 export function deliveryConditions(filter: DeliveryFilter): Condition[] {
@@ -173,6 +183,7 @@ export function deliveryConditions(filter: DeliveryFilter): Condition[] {
   addEq(c, 'event_id', filter.eventId);
   addEq(c, 'ordering_key', filter.orderingKey);
   addEq(c, 'origin', filter.origin);
+  if (filter.dropped !== undefined) c.push({ op: 'sql', sql: filter.dropped ? 'dropped_at IS NOT NULL' : 'dropped_at IS NULL' });
   return c;
 }
 

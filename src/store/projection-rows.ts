@@ -16,6 +16,10 @@
 import {
   applyEvent,
   emptyState,
+  type BusinessAccountRow,
+  type ConsentRow,
+  type FlowRow,
+  type PhoneNumberRow,
   type ContactRow,
   type ConversationRow,
   type MessageRow,
@@ -27,6 +31,8 @@ import {
 import type { BluetickEvent } from '../events/types.js';
 import { addAnyOf, type Condition } from './conditions.js';
 import type {
+  ConsentFilter,
+  HealthKind,
   ContactFilter,
   ConversationFilter,
   MessageFilter,
@@ -36,7 +42,21 @@ import type {
 } from './projections.js';
 
 export type Kind = keyof ProjectionState;
-export const KINDS: readonly Kind[] = ['messages', 'conversations', 'contacts', 'templates', 'reactions'];
+export const KINDS: readonly Kind[] = [
+  'messages',
+  'conversations',
+  'contacts',
+  'templates',
+  'reactions',
+  // Account state: consent and health.
+  'consent',
+  'phoneNumbers',
+  'businessAccounts',
+  'flows',
+];
+
+/** The account-health projections, listed and read by `listHealth` / `getHealth`. */
+export const HEALTH_KINDS: readonly HealthKind[] = ['phoneNumbers', 'businessAccounts', 'flows'];
 
 /** Positions per event: `pos = seq * POS_SLOTS + slot`. An event touches at most two rows of a kind. */
 export const POS_SLOTS = 4;
@@ -116,6 +136,38 @@ export const PROJECTIONS: Record<Kind, ProjectionSpec> = {
     ],
     values: (r: ReactionRow) => [r.targetMessageId, r.emoji],
   },
+  // Account state: consent and health (migrations/<dialect>/0010_account_state.sql).
+  consent: {
+    table: 'proj_consent',
+    key: 'key',
+    columns: [
+      ['business_account_id', 'text'],
+      ['contact', 'text'],
+      ['user_id', 'text'],
+      ['category', 'text'],
+      ['state', 'text'],
+      ['changed_at', 'bigint'],
+    ],
+    values: (r: ConsentRow) => [r.businessAccountId ?? null, r.contact, r.userId ?? null, r.category, r.state, msOf(r.changedAt)],
+  },
+  phoneNumbers: {
+    table: 'proj_phone_numbers',
+    key: 'key',
+    columns: [['updated_at', 'bigint']],
+    values: (r: PhoneNumberRow) => [msOf(r.updatedAt)],
+  },
+  businessAccounts: {
+    table: 'proj_business_accounts',
+    key: 'key',
+    columns: [['updated_at', 'bigint']],
+    values: (r: BusinessAccountRow) => [msOf(r.updatedAt)],
+  },
+  flows: {
+    table: 'proj_flows',
+    key: 'key',
+    columns: [['updated_at', 'bigint']],
+    values: (r: FlowRow) => [msOf(r.updatedAt)],
+  },
 };
 
 /** One row as a writer holds it between loading and writing back. */
@@ -141,6 +193,11 @@ export abstract class ProjectionCache {
     contacts: new Map(),
     templates: new Map(),
     reactions: new Map(),
+    // Account state: consent and health.
+    consent: new Map(),
+    phoneNumbers: new Map(),
+    businessAccounts: new Map(),
+    flows: new Map(),
   };
 
   /** The cached row of `key`. */
@@ -216,6 +273,15 @@ export function templateConditions(filter: TemplateFilter): Condition[] {
   addAnyOf(c, 'category', filter.category);
   if (filter.name !== undefined) c.push({ column: 'name', op: '=', value: filter.name });
   if (filter.language !== undefined) c.push({ column: 'language', op: '=', value: filter.language });
+  return c;
+}
+
+export function consentConditions(filter: ConsentFilter): Condition[] {
+  const c: Condition[] = [];
+  addAnyOf(c, 'category', filter.category);
+  addAnyOf(c, 'state', filter.state);
+  if (filter.contact !== undefined) c.push({ column: 'contact', op: '=', value: filter.contact });
+  if (filter.businessAccountId !== undefined) c.push({ column: 'business_account_id', op: '=', value: filter.businessAccountId });
   return c;
 }
 

@@ -21,7 +21,17 @@
  *
  * Every argument and result is plain data (structured-cloneable).
  */
-import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../projections/index.js';
+import type {
+  BusinessAccountRow,
+  ConsentRow,
+  ContactRow,
+  ConversationRow,
+  FlowRow,
+  MessageRow,
+  PhoneNumberRow,
+  ReactionRow,
+  TemplateRow,
+} from '../projections/index.js';
 import type { Page, PageRequest } from './store.js';
 
 export interface MessageFilter {
@@ -62,6 +72,26 @@ export interface TemplateFilter {
   quality?: string[];
   category?: string[];
 }
+
+export interface ConsentFilter {
+  /** Any of these categories as sent (`marketing_messages`). */
+  category?: string[];
+  /** Any of these latest choices as sent (`stop`, `resume`). */
+  state?: string[];
+  /** The user: wa_id, else business-scoped user id. */
+  contact?: string;
+  businessAccountId?: string;
+}
+
+/** The account-health row of each health projection. */
+export interface HealthRows {
+  phoneNumbers: PhoneNumberRow;
+  businessAccounts: BusinessAccountRow;
+  flows: FlowRow;
+}
+
+export type HealthKind = keyof HealthRows;
+export type HealthRow = HealthRows[HealthKind];
 
 /** Row counts of the projections, for `/api/stats`. */
 export interface ProjectionCounts {
@@ -132,6 +162,17 @@ export interface ProjectionStore {
   listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>>;
 
   projectionCounts(): Promise<ProjectionCounts>;
+
+  // ---- account state: consent and health ----
+
+  /** Consent rows (per business account, user and category) in the order first seen; the cursor is `pos`. */
+  listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>>;
+
+  /** Rows of one health projection (phone numbers, business accounts, Flows) in the order first seen. */
+  listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>>;
+
+  /** One health row by key: display phone number, business account id, or Flow id. */
+  getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined>;
 
   /**
    * The highest event `seq` stored (0 when none). A live stream that starts "now" reads

@@ -12,7 +12,9 @@ import type { DeliveryStore } from './deliveries.js';
 import type { ProjectionStore } from './projections.js';
 
 /** How a POST proved where it came from. */
-export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none';
+export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none'
+  // Written by bluetick itself (the silence watch, src/watch/), not received.
+  | 'bluetick';
 
 /** Where a journal row is in the pipeline. */
 export type JournalState =

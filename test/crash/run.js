@@ -15,7 +15,14 @@
 // Environment: CRASHES (default 20), CRASH_SEED (default random), CRASH_RATE (POST/s per
 // channel, default 150), CRASH_MIN_UP_MS / CRASH_MAX_UP_MS (how long after acks resume the
 // kill comes; one crash in five comes during start-up instead).
+//
+// Power cuts: a SIGKILL keeps whatever the process wrote but had not synced, because the
+// kernel still holds it. To drop that too, as a power cut does, put the data on a file system
+// that can discard unsynced writes on demand (LazyFS, for one) and name it and the command
+// that discards: CRASH_DIR=/mnt/lazy CRASH_POWER_CUT='echo lazyfs::clear-cache > /tmp/faults.fifo'.
+// The command runs after every kill, before the restart, and must return once the data is gone.
 import { randomBytes } from 'node:crypto';
+import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,17 +46,21 @@ const SECRET = 'crash-app-secret';
 const BASIC = 'enablex:crash-secret';
 
 const rng = createRng(`crash/${SEED}`);
+const POWER_CUT = process.env.CRASH_POWER_CUT;
 const dir = mkdtempSync(join(tmpdir(), 'bluetick-crash-'));
+// The data folder alone goes on CRASH_DIR: the config is the test's, not the server's, to keep.
+const dataDir = process.env.CRASH_DIR === undefined ? join(dir, 'data') : mkdtempSync(join(process.env.CRASH_DIR, 'bluetick-crash-data-'));
 const port = await freePort();
 const config = writeConfig(dir, {
-  server: { port, dataDir: join(dir, 'data'), limits: { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000 } },
+  server: { port, dataDir, limits: { requestTimeoutMs: 10_000, headersTimeoutMs: 5_000 } },
   channels: [
     { name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET] } },
     { name: 'enablex', provider: 'enablex', basicAuth: [BASIC] },
   ],
 });
 const base = `http://127.0.0.1:${port}`;
-console.log(`crash suite: ${CRASHES} SIGKILLs under load, seed ${SEED}, data in ${dir}`);
+console.log(`crash suite: ${CRASHES} SIGKILLs under load, seed ${SEED}, data in ${dataDir}`);
+if (POWER_CUT !== undefined) console.log(`  each kill is a power cut: unsynced data dropped by \`${POWER_CUT}\``);
 
 /** body hash -> { body, sent, acked } */
 const bodies = new Map();
@@ -126,6 +137,7 @@ try {
     server.child.kill('SIGKILL');
     const how = await server.exited;
     if (how !== 'SIGKILL') throw new Error(`the server ended with ${how} instead of being killed`);
+    if (POWER_CUT !== undefined) execSync(POWER_CUT, { stdio: 'inherit', shell: '/bin/sh' });
     await running.done;
     crashes++;
     console.log(`  crash ${String(crashes).padStart(2)}: SIGKILL after ${acked - ackedBefore} acks (total acked ${acked}, POSTs ${posts})`);
@@ -137,9 +149,9 @@ try {
   running.stop();
   await running.done;
   console.log(`  load stopped: ${posts} POSTs in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const db = new Database(join(dir, 'data', 'bluetick.db'), { readonly: true, fileMustExist: true });
+  const db = new Database(join(dataDir, 'bluetick.db'), { readonly: true, fileMustExist: true });
   // Acked rows not yet copied into the journal wait in the inbox: pending too.
-  const inbox = new Database(join(dir, 'data', 'bluetick.inbox.db'), { readonly: true, fileMustExist: true });
+  const inbox = new Database(join(dataDir, 'bluetick.inbox.db'), { readonly: true, fileMustExist: true });
   for (let i = 0; ; i++) {
     const { n } = db.prepare("SELECT count(*) AS n FROM journal WHERE state = 'pending'").get();
     const last = db.prepare('SELECT COALESCE(MAX(id), 0) FROM journal').pluck().get();
@@ -161,7 +173,7 @@ try {
 
 // ---- the checks, on the file the last process left behind ------------------------------------
 
-const db = new Database(join(dir, 'data', 'bluetick.db'), { readonly: true, fileMustExist: true });
+const db = new Database(join(dataDir, 'bluetick.db'), { readonly: true, fileMustExist: true });
 const rows = db.prepare('SELECT id, body, state FROM journal').all();
 const eventIds = new Set(db.prepare('SELECT id FROM events').pluck().all());
 const eventRows = db.prepare('SELECT count(*) FROM events').pluck().get();
@@ -206,10 +218,11 @@ const duplicateRows = byState.duplicate ?? 0;
 const extraEvents = eventRows - expectedEvents.size;
 const doubled = doubledRows + duplicateRows + Math.max(0, extraEvents);
 rmSync(dir, { recursive: true, force: true });
+rmSync(dataDir, { recursive: true, force: true });
 build.remove();
 
 console.log('');
-console.log(`crashes survived:        ${crashes} (SIGKILL at random moments under load)`);
+console.log(`crashes survived:        ${crashes} (${POWER_CUT === undefined ? 'SIGKILL' : 'SIGKILL and a power cut'} at random moments under load)`);
 console.log(`POSTs sent:              ${posts} (${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')})`);
 console.log(`acked POSTs checked:     ${ackedChecked} (${notificationsChecked} notifications)`);
 console.log(`journal rows:            ${rows.length} (${Object.entries(byState).map(([s, n]) => `${s} ${n}`).join(', ')})`);

@@ -9,6 +9,7 @@ import { pageRequest, type RestContext } from '../context.js';
 import { notFound, type ApiRouter } from '../routing.js';
 import { contactPageSchema, contactSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
+import { consentOf } from './consent.js';
 
 const waIdPath = z.strictObject({ waId: z.string().min(1).max(256).meta({ description: 'The contact wa_id.' }) });
 
@@ -44,7 +45,9 @@ export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void
     async ({ params }) => {
       const row = await ctx.store.getContact(params.waId);
       if (!row) throw notFound(`no contact "${params.waId}"`);
-      return row;
+      // Account state: what the contact chose per category (`/api/consent`).
+      const consent = await consentOf(ctx.store, row.waId);
+      return consent.length > 0 ? { ...row, consent } : row;
     },
   );
 }

@@ -154,6 +154,8 @@ export function deliveryView(d: Delivery): Record<string, unknown> {
   if (d.completedAt !== undefined) out.completedAt = iso(d.completedAt);
   if (d.lastStatusCode !== undefined) out.lastStatusCode = d.lastStatusCode;
   if (d.lastError !== undefined) out.lastError = d.lastError;
+  if (d.holdsLane === true) out.holdsLane = true;
+  if (d.droppedAt !== undefined) out.droppedAt = iso(d.droppedAt);
   return out;
 }
 
@@ -234,7 +236,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: DeliveryRout
 
   app.get('/dead-letters', async (request) => {
     const q = parse(deadLettersQuery, request.query, 'query');
-    return page({ ...filterOf(q), state: ['dead'] }, q);
+    return page({ ...filterOf(q), state: ['dead'], dropped: false }, q);
   });
 
   app.post('/dead-letters/redrive', async (request) => {

@@ -3,7 +3,8 @@
  *
  * `bluetick dead-letters [list]` shows dead deliveries with their last error;
  * `bluetick dead-letters redrive <id...> | --all | --route/--sink/--event` puts them back to
- * pending. Talks to a running server's `/api`.
+ * pending; `bluetick dead-letters drop <id...>` gives up on them (a conversation one of them
+ * held moves on). Talks to a running server's `/api`.
  */
 import { ExitError } from '../../errors.js';
 import { ApiClient } from '../api-client.js';
@@ -89,5 +90,17 @@ export async function runDeadLetters(action: string, ids: string[], opts: DeadLe
     }
     return 0;
   }
-  throw new ExitError(2, `dead-letters: unknown action "${action}" (expected list or redrive)`);
+  if (action === 'drop') {
+    if (ids.length === 0) throw new ExitError(2, 'dead-letters drop: give the delivery ids to drop');
+    const numbers = ids.map((id) => Number(id));
+    if (numbers.some((n) => !Number.isInteger(n) || n <= 0)) throw new ExitError(2, 'dead-letters drop: ids are positive integers');
+    const result = await client.post<{ dropped: number; ids: number[]; message: string }>('/api/dead-letters/drop', { ids: numbers });
+    if (opts.json) out(JSON.stringify(result));
+    else {
+      out(`dropped ${result.dropped} dead letter${result.dropped === 1 ? '' : 's'}${result.ids.length > 0 ? `: ${result.ids.join(', ')}` : ''}`);
+      if (result.dropped > 0) out('conversations they held move on now; replay an event to send it again');
+    }
+    return 0;
+  }
+  throw new ExitError(2, `dead-letters: unknown action "${action}" (expected list, redrive or drop)`);
 }

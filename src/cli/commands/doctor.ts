@@ -1,10 +1,14 @@
 /**
  * @module cli/commands/doctor
  *
- * `bluetick doctor`: prints the readiness checklist (or `--json`) and exits 1 when any
- * check failed, 0 otherwise (warnings and skipped lines do not fail it).
+ * `bluetick doctor`: prints the readiness checklist (or `--json`) and exits with what the
+ * host is ready for: 0 for EnableX and Meta, 3 for local testing only (plain HTTP, loopback,
+ * a self-signed certificate, ...), 1 when a check a local test needs failed.
  */
 import { runDoctor, formatReport, type DoctorOptions } from '../../doctor/doctor.js';
+
+/** Exit code per verdict. */
+export const DOCTOR_EXIT = { providers: 0, local: 3, none: 1 } as const;
 
 export interface DoctorCommandOptions {
   url?: string;
@@ -50,5 +54,5 @@ export async function runDoctorCommand(opts: DoctorCommandOptions, io: DoctorIo)
     return 2;
   }
   io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-  return report.ok ? 0 : 1;
+  return DOCTOR_EXIT[report.readiness];
 }

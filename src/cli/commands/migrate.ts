@@ -3,7 +3,7 @@
  *
  * `bluetick migrate`: brings the configured store's schema up to date and says what it
  * applied. The store is the one `bluetick serve` would open with the same config, flags and
- * environment: PostgreSQL (`--store`, DATABASE_URL, `store.url`), else the SQLite file in the
+ * environment: PostgreSQL (`--store`, BLUETICK_DATABASE_URL, `store.url`), else the SQLite file in the
  * data folder. `serve` migrates at start too; this command lets a deploy do it as a step of
  * its own, before the new processes start.
  *

@@ -3,7 +3,7 @@
  *
  * `bluetick rebuild`: drops the projections (messages, conversations, contacts, templates,
  * reactions) and recomputes them from the stored events, on the store itself (the SQLite
- * file in the data folder, or PostgreSQL with --store / DATABASE_URL).
+ * file in the data folder, or PostgreSQL with --store / BLUETICK_DATABASE_URL).
  *
  * A running server does not need to stop: the rebuild works in short transactions and the
  * events the server records meanwhile are applied too, so the result is the same either

@@ -5,10 +5,13 @@
  * and what they must send, and shut down gracefully on SIGINT / SIGTERM (a second signal
  * exits at once).
  */
+import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import type { CliFlags } from '../../config/resolve.js';
+import type { CliFlags, Config } from '../../config/resolve.js';
 import { hasCredentials, isLoopbackHost } from '../../config/resolve.js';
+import type { RouteConfig } from '../../dispatch/match.js';
 import { createLogger } from '../../log.js';
+import { DEFAULT_DB_FILE } from '../../store/open.js';
 import { parsePostgresUrl } from '../../store/postgres/url.js';
 import { startServer, type RunningServer } from '../../server.js';
 
@@ -42,12 +45,57 @@ export interface ServeIo {
   exit: (code: number) => void;
 }
 
+/** Where events are kept, and which setting chose it: said loudly, so a stray variable cannot move the store unseen. */
+export function storeLine(config: Config): string {
+  if (config.store) {
+    return `STORE: PostgreSQL ${parsePostgresUrl(config.store.url).display} (from ${config.store.source ?? 'store.url'})`;
+  }
+  return `STORE: SQLite ${join(config.server.dataDir, DEFAULT_DB_FILE)} (the default; BLUETICK_DATABASE_URL or --store selects PostgreSQL)`;
+}
+
+/** One route in words: what it takes, where it sends it. */
+export function describeRoute(route: RouteConfig): string {
+  const m = route.match ?? {};
+  const parts: string[] = [];
+  if (m.type && m.type.length > 0) parts.push(m.type.join(', '));
+  if (m.channel && m.channel.length > 0) parts.push(`channel ${m.channel.join(', ')}`);
+  if (m.phoneNumberId && m.phoneNumberId.length > 0) parts.push(`phone number id ${m.phoneNumberId.join(', ')}`);
+  if (m.kind && m.kind.length > 0) parts.push(`kind ${m.kind.join(', ')}`);
+  return `${parts.length > 0 ? parts.join('; ') : 'every event'} -> ${route.sink}`;
+}
+
+/** The sinks and routes the config declares, or what it means that there are none. */
+function deliveryLines(config: Config): string[] {
+  if (config.sinks.length === 0 && config.routes.length === 0) {
+    return ['delivery: no sinks or routes configured; events are stored and served on /api, and sent nowhere (docs/configuration.md#sinks)'];
+  }
+  const lines: string[] = ['sinks (where events are delivered):'];
+  const sinkWidth = Math.max(...config.sinks.map((s) => s.name.length));
+  for (const s of config.sinks) {
+    const where =
+      s.type === 'http'
+        ? `http  ${s.url}`
+        : `nats  ${[s.servers].flat().join(', ')} subject ${s.subject}${s.stream ? ` (stream ${s.stream})` : ''}`;
+    const used = config.routes.some((r) => r.sink === s.name) ? '' : '  (no route sends to it)';
+    lines.push(`  ${s.name.padEnd(sinkWidth)}  ${where}${used}`);
+  }
+  if (config.routes.length === 0) {
+    lines.push('routes: none; no event is delivered until a route names a sink');
+  } else {
+    lines.push('routes (which events go where):');
+    const routeWidth = Math.max(...config.routes.map((r) => r.name.length));
+    for (const r of config.routes) lines.push(`  ${r.name.padEnd(routeWidth)}  ${describeRoute(r)}`);
+  }
+  return lines;
+}
+
 /** The lines printed once the server listens. */
 export function banner(running: RunningServer): string {
   const { config } = running;
   const lines: string[] = [];
   lines.push(`bluetick is listening on ${running.url}`);
-  lines.push(config.store ? `  store: ${parsePostgresUrl(config.store.url).display}` : `  data: ${config.server.dataDir}`);
+  lines.push(`  ${storeLine(config)}`);
+  lines.push(`  data folder: ${config.server.dataDir}`);
   const acme = config.server.acme;
   if (acme && running.acme) {
     const how = acme.challenge === 'http-01' ? `HTTP-01 on port ${acme.httpPort}` : 'TLS-ALPN-01 on this port';
@@ -69,6 +117,10 @@ export function banner(running: RunningServer): string {
     lines.push(`  ${''.padEnd(width)}  expects: ${w.credentials.join('; ')}`);
   }
   lines.push('');
+  lines.push(...deliveryLines(config));
+  lines.push('');
+  lines.push(`console: ${running.url}/   (sign in with the admin token below)`);
+  lines.push(`api:     ${running.url}/api   (header "Authorization: Bearer <admin token>"; OpenAPI at ${running.url}/api/openapi.json)`);
   lines.push(`health: ${running.url}/healthz   readiness: ${running.url}/readyz   metrics: ${running.url}/metrics (admin or metrics token)`);
   lines.push('');
   const token = running.adminToken;
@@ -77,9 +129,9 @@ export function banner(running: RunningServer): string {
     lines.push(`  ${token.token}`);
     lines.push(`  read it again with: cat ${token.file}   (mode 0600; CLI commands given --data read it there)`);
   } else if (token.source === 'file') {
-    lines.push(`admin token: in ${token.file} (read it with: cat ${token.file})`);
+    lines.push(`admin token: kept in ${token.file}; to sign in, paste what \`cat ${token.file}\` prints`);
   } else {
-    lines.push('admin token: the configured one (BLUETICK_ADMIN_TOKEN or adminToken)');
+    lines.push('admin token: the configured one (BLUETICK_ADMIN_TOKEN or adminToken); sign in with that value');
   }
   const open = config.channels.filter((c) => !hasCredentials(c));
   if (open.length > 0) {

@@ -6,11 +6,11 @@
  * one JSON line (NDJSON). When the connection drops, it reconnects with `Last-Event-ID`, so
  * nothing is missed or printed twice. `--count N` stops after N events.
  */
-import { request } from 'undici';
 import { parseJsonText } from '../../events/json.js';
 import type { BluetickEvent } from '../../events/types.js';
 import { ExitError } from '../../errors.js';
 import { DEFAULT_API_URL, findAdminToken } from '../api-client.js';
+import { followEventStream } from '../event-stream.js';
 
 export interface TailCommandOptions {
   url?: string;
@@ -33,7 +33,7 @@ export interface TailIo {
   signals?: NodeJS.EventEmitter;
 }
 
-interface StoredEventView {
+export interface StoredEventView {
   seq: number;
   event: BluetickEvent & Record<string, unknown>;
 }
@@ -82,57 +82,7 @@ export function formatEvent(stored: StoredEventView): string {
   return `${e.occurredAt ?? e.receivedAt}  #${stored.seq}  ${e.type.padEnd(21)}  ${what.trimEnd()}  [${e.channel}]`;
 }
 
-/** Splits an event stream into messages (WHATWG event-stream format, the parts bluetick sends). */
-export class SseReader {
-  private buffer = '';
-  private data: string[] = [];
-  private id: string | undefined;
-  retryMs: number | undefined;
-
-  private readonly onMessage: (message: { id?: string; data: string }) => void;
-
-  constructor(onMessage: (message: { id?: string; data: string }) => void) {
-    this.onMessage = onMessage;
-  }
-
-  push(chunk: string): void {
-    this.buffer += chunk;
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(this.buffer);
-      if (!match) return;
-      // A lone CR at the end may be half of a CRLF.
-      if (match[0] === '\r' && match.index === this.buffer.length - 1) return;
-      const line = this.buffer.slice(0, match.index);
-      this.buffer = this.buffer.slice(match.index + match[0].length);
-      this.line(line);
-    }
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      if (this.data.length > 0) this.onMessage({ ...(this.id !== undefined ? { id: this.id } : {}), data: this.data.join('\n') });
-      this.data = [];
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'id') this.id = value;
-    else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value);
-  }
-}
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
+export { SseReader } from '../event-stream.js';
 
 export async function runTail(opts: TailCommandOptions, io: TailIo): Promise<number> {
   const raw = opts.url ?? io.env.BLUETICK_URL ?? DEFAULT_API_URL;
@@ -161,65 +111,26 @@ export async function runTail(opts: TailCommandOptions, io: TailIo): Promise<num
   io.signals?.on('SIGINT', onSignal);
   io.signals?.on('SIGTERM', onSignal);
 
-  let lastId = opts.after;
   let printed = 0;
-  let retryMs = 1_000;
-  let failures = 0;
   try {
-    while (!stop.signal.aborted && printed < limit) {
-      const headers: Record<string, string> = { accept: 'text/event-stream' };
-      if (token !== undefined && token !== '') headers.authorization = `Bearer ${token}`;
-      if (lastId !== undefined) headers['last-event-id'] = lastId;
-      let res;
-      try {
-        res = await request(`${base}${path}`, { headers, signal: stop.signal, bodyTimeout: 0, headersTimeout: 30_000 });
-      } catch (error) {
-        if (stop.signal.aborted) break;
-        const code = (error as { code?: string }).code ?? (error as Error).message;
-        if (failures++ === 0) io.stderr.write(`bluetick: cannot reach ${base} (${code}); retrying\n`);
-        await sleep(Math.min(30_000, retryMs * failures), stop.signal);
-        continue;
-      }
-      if (res.statusCode !== 200) {
-        const text = await res.body.text();
-        let message = text.slice(0, 300);
-        try {
-          message = (JSON.parse(text) as { message?: string }).message ?? message;
-        } catch {
-          /* not JSON */
-        }
-        const hint = res.statusCode === 401 ? " (--token / BLUETICK_ADMIN_TOKEN, or --data naming the server's data folder)" : '';
-        throw new ExitError(res.statusCode === 400 ? 2 : 1, `GET ${path}: HTTP ${res.statusCode}: ${message}${hint}`);
-      }
-      if (failures > 0) io.stderr.write('bluetick: connected again; resuming after the last event printed\n');
-      failures = 0;
-      const reader = new SseReader((message) => {
+    await followEventStream({
+      base,
+      path,
+      token,
+      ...(opts.after !== undefined ? { lastId: opts.after } : {}),
+      signal: stop.signal,
+      stderr: io.stderr,
+      onMessage: (message) => {
         if (printed >= limit) return;
-        if (message.id !== undefined) lastId = message.id;
-        if (opts.json) {
-          io.stdout.write(`${message.data}\n`);
-        } else {
-          io.stdout.write(`${formatEvent(parseJsonText(message.data) as unknown as StoredEventView)}\n`);
-        }
+        if (opts.json) io.stdout.write(`${message.data}\n`);
+        else io.stdout.write(`${formatEvent(parseJsonText(message.data) as unknown as StoredEventView)}\n`);
         printed++;
         if (printed >= limit) stop.abort();
-      });
-      try {
-        res.body.setEncoding('utf8');
-        for await (const chunk of res.body) reader.push(chunk as string);
-      } catch (error) {
-        if (stop.signal.aborted) break;
-        io.stderr.write(`bluetick: stream interrupted (${(error as Error).message}); reconnecting\n`);
-      }
-      if (reader.retryMs !== undefined) retryMs = reader.retryMs;
-      if (stop.signal.aborted || printed >= limit) break;
-      failures++;
-      await sleep(retryMs, stop.signal);
-    }
+      },
+    });
   } finally {
     io.signals?.off('SIGINT', onSignal);
     io.signals?.off('SIGTERM', onSignal);
   }
   return 0;
 }
-

@@ -79,6 +79,8 @@ export class PostgresDeliveries {
   /** Wakes the delivery workers of every process (after the transaction committed). */
   private readonly wake: () => void;
   private routes: DeliveryRoute[] = [];
+  /** Routes whose dead letters hold their lane. */
+  private holding = new Set<string>();
 
   constructor(db: Queryable, transaction: Transaction, schema: string, wake: () => void) {
     this.db = db;
@@ -87,8 +89,50 @@ export class PostgresDeliveries {
     this.wake = wake;
   }
 
-  setRoutes(routes: DeliveryRoute[]): void {
+  /** Takes the routes, then backfills those with `backfillSince` (see {@link backfill}). */
+  async setRoutes(routes: DeliveryRoute[], now = Date.now()): Promise<void> {
     this.routes = copyRoutes(routes);
+    this.holding = new Set(this.routes.filter((r) => r.onDeadLetter === 'hold').map((r) => r.name));
+    for (const route of this.routes) if (route.backfillSince !== undefined) await this.backfill(route, route.backfillSince, now);
+  }
+
+  /**
+   * Gives a route a delivery for every stored event received at or after `since` that it
+   * matches, oldest first, {@link BACKFILL_BATCH} events per transaction. Events that have
+   * one already keep it (event deliveries are unique per event and route), so processes
+   * starting together, or a restart, never add a second. Progress is kept in
+   * `route_backfills`: a restart with the same `since` resumes where it stopped.
+   */
+  private async backfill(route: DeliveryRoute, since: number, now: number): Promise<void> {
+    const done = await this.db.query<{ since: string; through_seq: string }>('SELECT since, through_seq FROM route_backfills WHERE route = $1', [
+      route.name,
+    ]);
+    const row = done.rows[0];
+    let cursor = row !== undefined && Number(row.since) === since ? Number(row.through_seq) : 0;
+    const last = Number((await this.db.query<{ n: string }>('SELECT COALESCE(MAX(seq), 0) AS n FROM events')).rows[0]!.n);
+    while (cursor < last) {
+      cursor = await this.transaction(async (db) => {
+        const { rows } = await db.query<{ seq: string; body: string }>(
+          'SELECT seq, body FROM events WHERE seq > $1 AND seq <= $2 AND received_at >= $3 ORDER BY seq LIMIT $4',
+          [cursor, last, since, BACKFILL_BATCH],
+        );
+        const fresh: NewRow[] = [];
+        for (const { seq, body } of rows) {
+          const event = parseEventJson(body);
+          if (matchRoutes(event, [route]).length === 0) continue;
+          fresh.push({ seq: Number(seq), eventId: event.id, type: event.type, route: route.name, sink: route.sink, key: orderingKey(event), origin: 'event' });
+        }
+        await this.insert(db, fresh, now);
+        const through = rows.length < BACKFILL_BATCH ? last : Number(rows[rows.length - 1]!.seq);
+        await db.query(
+          `INSERT INTO route_backfills (route, since, through_seq, updated_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (route) DO UPDATE SET since = excluded.since, through_seq = excluded.through_seq, updated_at = excluded.updated_at`,
+          [route.name, since, through, now],
+        );
+        return through;
+      });
+    }
+    this.wake();
   }
 
   get hasRoutes(): boolean {
@@ -292,6 +336,7 @@ export class PostgresDeliveries {
     const retry = { id: [] as number[], at: [] as number[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
     const done = { id: [] as number[], state: [] as string[], now: [] as number[], started: [] as number[], status: [] as Array<number | null>, error: [] as Array<string | null> };
     const finishedLanes: Array<[string, string]> = [];
+    const held: number[] = [];
     for (const r of records) {
       const rec = live.get(r.deliveryId);
       if (rec === undefined || rec.state !== 'in_flight' || rec.lease_owner !== r.owner) {
@@ -313,7 +358,9 @@ export class PostgresDeliveries {
       } else {
         done.state.push(r.next.state);
         rec.state = r.next.state;
-        finishedLanes.push([rec.route, rec.ordering_key]);
+        // Under `onDeadLetter: 'hold'` the lane waits behind its dead letter: no promotion.
+        if (r.next.state === 'dead' && this.holding.has(rec.route)) held.push(r.deliveryId);
+        else finishedLanes.push([rec.route, rec.ordering_key]);
       }
       applied.push(r.deliveryId);
     }
@@ -338,12 +385,13 @@ export class PostgresDeliveries {
          WHERE d.id = u.id`,
         [done.id, done.state, done.now, done.started, done.status, done.error],
       );
+      if (held.length > 0) await db.query('UPDATE deliveries SET held = true WHERE id = ANY($1::bigint[])', [held]);
       await this.promote(db, finishedLanes, Math.max(...done.now));
     }
     return { applied, stale, wake: done.id.length > 0 || retry.id.length > 0 };
   }
 
-  /** Lanes that lost their runnable delivery: let the oldest waiting one of each run. */
+  /** Lanes that lost their runnable delivery: let the oldest waiting one of each run, unless a dead letter holds the lane. */
   private async promote(db: Queryable, lanes: Array<[string, string]>, now: number): Promise<void> {
     if (lanes.length === 0) return;
     await db.query(
@@ -352,7 +400,8 @@ export class PostgresDeliveries {
              WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
                AND state IN ('pending', 'in_flight')
              ORDER BY route, ordering_key, blocked, id) h
-       WHERE d.id = h.id AND h.blocked`,
+       WHERE d.id = h.id AND h.blocked
+         AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.route = d.route AND x.ordering_key = d.ordering_key AND x.held)`,
       [lanes.map((l) => l[0]), lanes.map((l) => l[1]), now],
     );
   }
@@ -378,32 +427,36 @@ export class PostgresDeliveries {
     if ('ids' in selector) {
       ids = selector.ids;
     } else {
-      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
+      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'], dropped: false } : { ...selector.filter, state: ['dead'], dropped: false };
       const where = whereOf(deliveryConditions(filter));
       const { rows } = await this.db.query<{ id: number }>(`SELECT id FROM deliveries${where.sql()} ORDER BY id`, where.values);
       ids = rows.map((r) => r.id);
     }
     if (ids.length === 0) return [];
     const done = await this.transaction(async (db) => {
-      const dead = await db.query<{ id: number; route: string; ordering_key: string }>(
-        `SELECT id, route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'dead' ORDER BY id`,
+      const dead = await db.query<{ id: number; route: string; ordering_key: string; held: boolean }>(
+        `SELECT id, route, ordering_key, held FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'dead' AND dropped_at IS NULL ORDER BY id`,
         [[...new Set(ids)]],
       );
       if (dead.rows.length === 0) return [];
       const lanes = dead.rows.map((r): [string, string] => [r.route, r.ordering_key]);
       await this.lockLanes(db, lanes);
       const busy = await this.busyLanes(db, lanes);
+      const runnable = await this.busyLanes(db, lanes, { runnableOnly: true });
+      // A dead letter that held its lane goes first (the rest waited behind it); any other
+      // joins the back of its lane.
       const blocked = dead.rows.map((r) => {
         const lane = laneName(r.route, r.ordering_key);
-        if (busy.has(lane)) return true;
+        const wait = r.held ? runnable.has(lane) : busy.has(lane);
         busy.add(lane);
-        return false;
+        runnable.add(lane);
+        return wait;
       });
       const { rows } = await db.query<{ id: number }>(
-        `UPDATE deliveries d SET state = 'pending', blocked = u.blocked, attempts = 0, redrives = redrives + 1,
+        `UPDATE deliveries d SET state = 'pending', blocked = u.blocked, held = false, attempts = 0, redrives = redrives + 1,
                 next_attempt_at = $3, completed_at = NULL, updated_at = $3
          FROM unnest($1::bigint[], $2::boolean[]) AS u(id, blocked)
-         WHERE d.id = u.id AND d.state = 'dead'
+         WHERE d.id = u.id AND d.state = 'dead' AND d.dropped_at IS NULL
          RETURNING d.id`,
         [dead.rows.map((r) => r.id), blocked, now],
       );
@@ -411,6 +464,34 @@ export class PostgresDeliveries {
     });
     if (done.length > 0) this.wake();
     return done;
+  }
+
+  async dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const done = await this.transaction(async (db) => {
+      const dead = await db.query<{ route: string; ordering_key: string }>(
+        `SELECT DISTINCT route, ordering_key FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'dead' AND dropped_at IS NULL`,
+        [[...new Set(ids)]],
+      );
+      if (dead.rows.length === 0) return { ids: [] as number[], released: false };
+      const lanes = dead.rows.map((r): [string, string] => [r.route, r.ordering_key]);
+      await this.lockLanes(db, lanes);
+      const { rows } = await db.query<{ id: number; route: string; ordering_key: string; was_held: boolean }>(
+        `UPDATE deliveries d SET dropped_at = $2, held = false, updated_at = $2
+         FROM (SELECT id, held AS was_held FROM deliveries WHERE id = ANY($1::bigint[]) FOR UPDATE) o
+         WHERE d.id = o.id AND d.state = 'dead' AND d.dropped_at IS NULL
+         RETURNING d.id, d.route, d.ordering_key, o.was_held`,
+        [[...new Set(ids)], now],
+      );
+      // The lanes they held move on, unless something in them already runs.
+      const freed = rows.filter((r) => r.was_held).map((r): [string, string] => [r.route, r.ordering_key]);
+      const running = await this.busyLanes(db, freed, { runnableOnly: true });
+      const idle = freed.filter(([route, key]) => !running.has(laneName(route, key)));
+      await this.promote(db, idle, now);
+      return { ids: rows.map((r) => Number(r.id)).sort((a, b) => a - b), released: idle.length > 0 };
+    });
+    if (done.released) this.wake();
+    return done.ids;
   }
 
   async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
@@ -439,7 +520,7 @@ export class PostgresDeliveries {
     const { rows } = await this.db.query<{ sink: string; state: string; blocked: boolean; n: number }>(
       `SELECT sink, state, blocked, count(*) AS n FROM deliveries WHERE state IN ('pending', 'in_flight') GROUP BY sink, state, blocked
        UNION ALL
-       SELECT sink, 'dead', false, count(*) FROM deliveries WHERE state = 'dead' GROUP BY sink`,
+       SELECT sink, 'dead', false, count(*) FROM deliveries WHERE state = 'dead' AND dropped_at IS NULL GROUP BY sink`,
     );
     return backlogOf(rows);
   }
@@ -451,16 +532,29 @@ export class PostgresDeliveries {
     );
   }
 
-  /** The lanes among these that hold an unfinished delivery. */
-  private async busyLanes(db: Queryable, lanes: Array<[string, string]>): Promise<Set<string>> {
+  /**
+   * The lanes among these that hold an unfinished delivery or are held by a dead letter;
+   * with `runnableOnly`, those whose runnable delivery is pending or in flight.
+   */
+  private async busyLanes(db: Queryable, lanes: Array<[string, string]>, { runnableOnly = false } = {}): Promise<Set<string>> {
+    if (lanes.length === 0) return new Set();
     const { rows } = await db.query<{ route: string; ordering_key: string }>(
-      `SELECT DISTINCT route, ordering_key FROM deliveries
-       WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight')`,
+      runnableOnly
+        ? `SELECT DISTINCT route, ordering_key FROM deliveries
+           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight') AND NOT blocked`
+        : `SELECT DISTINCT route, ordering_key FROM deliveries
+           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight')
+           UNION
+           SELECT DISTINCT route, ordering_key FROM deliveries
+           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND held`,
       [lanes.map((l) => l[0]), lanes.map((l) => l[1])],
     );
     return new Set(rows.map((r) => laneName(r.route, r.ordering_key)));
   }
 }
+
+/** Events read per backfill transaction. */
+const BACKFILL_BATCH = 500;
 
 function laneName(route: string, key: string): string {
   return `${route}\u001f${key}`;

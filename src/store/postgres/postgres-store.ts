@@ -31,6 +31,8 @@ import pg from 'pg';
 import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
+import type { ConsentRow } from '../../projections/index.js';
+import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { BluetickError } from '../../errors.js';
 import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
 import {
@@ -660,6 +662,19 @@ export class PostgresStore implements Store {
     return this.projections.listTemplates(filter, page);
   }
 
+  // Account state: consent and health.
+  async listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>> {
+    return this.projections.listConsent(filter, page);
+  }
+
+  async listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>> {
+    return this.projections.listHealth(kind, page);
+  }
+
+  async getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined> {
+    return this.projections.getHealth(kind, key);
+  }
+
   projectionCounts(): Promise<ProjectionCounts> {
     return this.projections.counts();
   }
@@ -675,7 +690,7 @@ export class PostgresStore implements Store {
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------
 
   async setRoutes(routes: DeliveryRoute[]): Promise<void> {
-    this.deliveries.setRoutes(routes);
+    await this.deliveries.setRoutes(routes);
   }
 
   leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
@@ -708,6 +723,10 @@ export class PostgresStore implements Store {
 
   redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
     return this.deliveries.redriveDeliveries(selector, now);
+  }
+
+  dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    return this.deliveries.dropDeadLetters(ids, now);
   }
 
   enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {

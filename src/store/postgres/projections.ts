@@ -28,6 +28,7 @@ import {
   type TouchedKeys,
 } from '../../projections/index.js';
 import {
+  consentConditions,
   contactConditions,
   conversationConditions,
   countsOf,
@@ -42,9 +43,13 @@ import {
   type Kind,
   type ProjectionSpec,
 } from '../projection-rows.js';
+import type { ConsentRow } from '../../projections/index.js';
 import type { Condition } from '../conditions.js';
 import { whereOf } from './conditions.js';
 import type {
+  ConsentFilter,
+  HealthKind,
+  HealthRow,
   ContactFilter,
   ConversationFilter,
   MessageFilter,
@@ -89,6 +94,11 @@ export class ProjectionBatch extends ProjectionCache {
       contacts: new Set(),
       templates: new Set(),
       reactions: new Set(),
+      // Account state: consent and health.
+      consent: new Set(),
+      phoneNumbers: new Set(),
+      businessAccounts: new Set(),
+      flows: new Set(),
     };
     for (const event of events) {
       const keys = keysTouched(event);
@@ -228,6 +238,18 @@ export class PostgresProjections {
 
   listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>> {
     return this.page('templates', templateConditions(filter), page);
+  }
+
+  listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>> {
+    return this.page('consent', consentConditions(filter), page);
+  }
+
+  listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>> {
+    return this.page(kind, [], page);
+  }
+
+  getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined> {
+    return this.getRow(kind, key);
   }
 
   async counts(): Promise<ProjectionCounts> {

@@ -79,6 +79,28 @@ function prepare(db: Database.Database) {
         `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') LIMIT 1`,
       )
       .pluck(),
+    laneHeld: db
+      .prepare<[string, string], number>('SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND held = 1 LIMIT 1')
+      .pluck(),
+    laneRunnable: db
+      .prepare<[string, string], number>(
+        `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') AND blocked = 0 LIMIT 1`,
+      )
+      .pluck(),
+    anyHeld: db.prepare<[], number>('SELECT 1 FROM deliveries WHERE held = 1 LIMIT 1').pluck(),
+    hold: db.prepare<[number]>('UPDATE deliveries SET held = 1 WHERE id = ?'),
+    drop: db.prepare<[number, number, number]>(
+      `UPDATE deliveries SET dropped_at = ?, held = 0, updated_at = ? WHERE id = ? AND state = 'dead' AND dropped_at IS NULL`,
+    ),
+    backfillOf: db.prepare<[string], { since: number; through_seq: number }>('SELECT since, through_seq FROM route_backfills WHERE route = ?'),
+    backfillSave: db.prepare<[string, number, number, number]>(
+      `INSERT INTO route_backfills (route, since, through_seq, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (route) DO UPDATE SET since = excluded.since, through_seq = excluded.through_seq, updated_at = excluded.updated_at`,
+    ),
+    lastSeq: db.prepare<[], number>('SELECT COALESCE(MAX(seq), 0) FROM events').pluck(),
+    backfillEvents: db.prepare<[number, number, number, number], { seq: number; body: string }>(
+      'SELECT seq, body FROM events WHERE seq > ? AND seq <= ? AND received_at >= ? ORDER BY seq LIMIT ?',
+    ),
     laneHead: db.prepare<[string, string], { id: number; blocked: number }>(
       `SELECT id, blocked FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight')
        ORDER BY blocked, id LIMIT 1`,
@@ -133,8 +155,8 @@ function prepare(db: Database.Database) {
       `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
     ),
     redrive: db.prepare<[number, number, number, number]>(
-      `UPDATE deliveries SET state = 'pending', blocked = ?, attempts = 0, redrives = redrives + 1, next_attempt_at = ?,
-         completed_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead'`,
+      `UPDATE deliveries SET state = 'pending', blocked = ?, held = 0, attempts = 0, redrives = redrives + 1, next_attempt_at = ?,
+         completed_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead' AND dropped_at IS NULL`,
     ),
     eventById: db.prepare<[string], { seq: number; type: string; body: string }>('SELECT seq, type, body FROM events WHERE id = ?'),
     backlog: db.prepare<[], { sink: string; state: string; blocked: number; n: number }>(
@@ -142,17 +164,27 @@ function prepare(db: Database.Database) {
        GROUP BY sink, state, blocked`,
     ),
     dead: db.prepare<[], { sink: string; n: number }>(
-      `SELECT sink, COUNT(*) AS n FROM deliveries WHERE state = 'dead' GROUP BY sink`,
+      `SELECT sink, COUNT(*) AS n FROM deliveries WHERE state = 'dead' AND dropped_at IS NULL GROUP BY sink`,
     ),
   };
 }
 
 type Statements = ReturnType<typeof prepare>;
 
+/** Events read per backfill transaction. */
+const BACKFILL_BATCH = 500;
+
 export class SqliteDeliveries {
   private readonly db: Database.Database;
   private statements: Statements | undefined;
   private routes: DeliveryRoute[] = [];
+  /** Routes whose dead letters hold their lane. */
+  private holding = new Set<string>();
+  /**
+   * Whether any delivery may hold its lane; while none does, adding to a lane skips the
+   * held check. Set from the table at `setRoutes` and whenever a delivery starts holding.
+   */
+  private mayHold = false;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly leaseTx: (request: LeaseRequest) => Leased[];
@@ -160,6 +192,7 @@ export class SqliteDeliveries {
   private readonly settleTx: (request: SettleRequest) => SettleResult;
   private readonly redriveTx: (ids: number[], now: number) => number[];
   private readonly enqueueTx: (items: NewDelivery[], now: number) => EnqueueResult;
+  private readonly dropTx: (ids: number[], now: number) => number[];
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -171,6 +204,7 @@ export class SqliteDeliveries {
     this.settleTx = (request) => this.relaxed(() => settle(request));
     this.redriveTx = db.transaction((ids: number[], now: number) => this.redrive(ids, now)).immediate;
     this.enqueueTx = db.transaction((items: NewDelivery[], now: number) => this.enqueue(items, now)).immediate;
+    this.dropTx = db.transaction((ids: number[], now: number) => this.drop(ids, now)).immediate;
   }
 
   /** Runs one bookkeeping commit without its own fsync (see the module comment). */
@@ -188,8 +222,41 @@ export class SqliteDeliveries {
     return (this.statements ??= prepare(this.db));
   }
 
-  setRoutes(routes: DeliveryRoute[]): void {
+  /**
+   * Takes the routes, then backfills those with `backfillSince` (see {@link backfill}).
+   * Called at start, before the pipeline records anything.
+   */
+  setRoutes(routes: DeliveryRoute[], now = Date.now()): void {
     this.routes = copyRoutes(routes);
+    this.holding = new Set(this.routes.filter((r) => r.onDeadLetter === 'hold').map((r) => r.name));
+    this.mayHold = this.q.anyHeld.get() !== undefined;
+    for (const route of this.routes) if (route.backfillSince !== undefined) this.backfill(route, route.backfillSince, now);
+  }
+
+  /**
+   * Gives a route a delivery for every stored event received at or after `since` that it
+   * matches, oldest first, in transactions of {@link BACKFILL_BATCH} events. Events that
+   * already have one (recorded while the route existed) keep it: event deliveries are unique
+   * per (event, route). Progress is kept in `route_backfills`, so a restart with the same
+   * `since` resumes where it stopped and then costs one lookup.
+   */
+  private backfill(route: DeliveryRoute, since: number, now: number): void {
+    const q = this.q;
+    const done = q.backfillOf.get(route.name);
+    let cursor = done !== undefined && done.since === since ? done.through_seq : 0;
+    const last = q.lastSeq.get()!;
+    if (cursor >= last) return;
+    const step = this.db.transaction(() => {
+      const rows = q.backfillEvents.all(cursor, last, since, BACKFILL_BATCH);
+      for (const { seq, body } of rows) {
+        const event = parseEventJson(body);
+        if (matchRoutes(event, [route]).length === 0) continue;
+        this.insert(seq, event.id, event.type, route.name, route.sink, orderingKey(event), 'event', now);
+      }
+      cursor = rows.length < BACKFILL_BATCH ? last : rows[rows.length - 1]!.seq;
+      q.backfillSave.run(route.name, since, cursor, now);
+    }).immediate;
+    while (cursor < last) step();
   }
 
   /**
@@ -215,7 +282,7 @@ export class SqliteDeliveries {
     now: number,
   ): number | undefined {
     const q = this.q;
-    const blocked = q.laneBusy.get(route, key) === undefined ? 0 : 1;
+    const blocked = q.laneBusy.get(route, key) === undefined && !this.isHeld(route, key) ? 0 : 1;
     return q.insert.get(seq, eventId, type, route, sink, key, origin, blocked, now, now, now);
   }
 
@@ -325,15 +392,27 @@ export class SqliteDeliveries {
         q.reschedule.run(r.next.nextAttemptAt, r.now, a.startedAt, status, lastError, r.deliveryId);
       } else {
         q.finish.run(r.next.state, r.now, a.startedAt, r.now, status, lastError, r.deliveryId);
-        this.promote(rec.route, rec.ordering_key, r.now);
+        if (r.next.state === 'dead' && this.holding.has(rec.route)) {
+          // The lane waits behind this dead letter until it is redriven or dropped.
+          q.hold.run(r.deliveryId);
+          this.mayHold = true;
+        } else {
+          this.promote(rec.route, rec.ordering_key, r.now);
+        }
       }
       applied.push(r.deliveryId);
     }
     return { applied, stale };
   }
 
-  /** The lane lost its runnable delivery: let the oldest waiting one run. */
+  /** Whether a dead letter holds this lane. */
+  private isHeld(route: string, key: string): boolean {
+    return this.mayHold && this.q.laneHeld.get(route, key) !== undefined;
+  }
+
+  /** The lane lost its runnable delivery: let the oldest waiting one run (unless a dead letter holds it). */
   private promote(route: string, key: string, now: number): void {
+    if (this.isHeld(route, key)) return;
     const head = this.q.laneHead.get(route, key);
     if (head !== undefined && head.blocked === 1) this.q.unblock.run(now, head.id);
   }
@@ -354,7 +433,7 @@ export class SqliteDeliveries {
     if ('ids' in selector) {
       ids = selector.ids;
     } else {
-      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'] } : { ...selector.filter, state: ['dead'] };
+      const filter: DeliveryFilter = 'all' in selector ? { state: ['dead'], dropped: false } : { ...selector.filter, state: ['dead'], dropped: false };
       const { where, params } = whereOf(deliveryConditions(filter));
       ids = this.statement(`SELECT id FROM deliveries WHERE ${where.join(' AND ')} ORDER BY id`)
         .pluck()
@@ -369,9 +448,32 @@ export class SqliteDeliveries {
     const done: number[] = [];
     for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
       const rec = q.byId.get(id);
-      if (rec === undefined || rec.state !== 'dead') continue;
-      const blocked = q.laneBusy.get(rec.route, rec.ordering_key) === undefined ? 0 : 1;
-      if (q.redrive.run(blocked, now, now, id).changes > 0) done.push(id);
+      if (rec === undefined || rec.state !== 'dead' || rec.dropped_at !== null) continue;
+      // A dead letter that held its lane goes first (the rest of the lane waited behind it);
+      // any other joins the back of its lane.
+      const blocked =
+        rec.held === 1
+          ? q.laneRunnable.get(rec.route, rec.ordering_key) !== undefined
+          : q.laneBusy.get(rec.route, rec.ordering_key) !== undefined || this.isHeld(rec.route, rec.ordering_key);
+      if (q.redrive.run(blocked ? 1 : 0, now, now, id).changes > 0) done.push(id);
+    }
+    return done;
+  }
+
+  dropDeadLetters(ids: number[], now: number): number[] {
+    if (ids.length === 0) return [];
+    return this.dropTx(ids, now);
+  }
+
+  private drop(ids: number[], now: number): number[] {
+    const q = this.q;
+    const done: number[] = [];
+    for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
+      const rec = q.byId.get(id);
+      if (rec === undefined || q.drop.run(now, now, id).changes === 0) continue;
+      done.push(id);
+      // The lane it held moves on, unless something in it already runs.
+      if (rec.held === 1 && q.laneRunnable.get(rec.route, rec.ordering_key) === undefined) this.promote(rec.route, rec.ordering_key, now);
     }
     return done;
   }

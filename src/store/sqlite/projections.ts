@@ -26,6 +26,7 @@ import {
   type TemplateRow,
 } from '../../projections/index.js';
 import {
+  consentConditions,
   contactConditions,
   conversationConditions,
   countsOf,
@@ -40,9 +41,13 @@ import {
   type Kind,
   type ProjectionSpec,
 } from '../projection-rows.js';
+import type { ConsentRow } from '../../projections/index.js';
 import type { Condition } from '../conditions.js';
 import { whereOf } from './sql.js';
 import type {
+  ConsentFilter,
+  HealthKind,
+  HealthRow,
   ContactFilter,
   ConversationFilter,
   MessageFilter,
@@ -142,6 +147,11 @@ export class SqliteProjections {
       contacts: prepareKind(db, PROJECTIONS.contacts),
       templates: prepareKind(db, PROJECTIONS.templates),
       reactions: prepareKind(db, PROJECTIONS.reactions),
+      // Account state: consent and health.
+      consent: prepareKind(db, PROJECTIONS.consent),
+      phoneNumbers: prepareKind(db, PROJECTIONS.phoneNumbers),
+      businessAccounts: prepareKind(db, PROJECTIONS.businessAccounts),
+      flows: prepareKind(db, PROJECTIONS.flows),
     };
     this.q = prepareStatements(db);
   }
@@ -186,6 +196,18 @@ export class SqliteProjections {
 
   listTemplates(filter: TemplateFilter, page: PageRequest): Page<TemplateRow> {
     return this.page('templates', templateConditions(filter), page);
+  }
+
+  listConsent(filter: ConsentFilter, page: PageRequest): Page<ConsentRow> {
+    return this.page('consent', consentConditions(filter), page);
+  }
+
+  listHealth(kind: HealthKind, page: PageRequest): Page<HealthRow> {
+    return this.page(kind, [], page);
+  }
+
+  getHealth(kind: HealthKind, key: string): HealthRow | undefined {
+    return this.getRow(this.kinds[kind], key);
   }
 
   counts(): ProjectionCounts {

@@ -73,6 +73,8 @@ import { SqliteAccess } from './access.js';
 import { SqliteSearch } from './search.js';
 import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
 import type { SearchHit } from '../search.js';
+import type { ConsentRow } from '../../projections/index.js';
+import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
@@ -649,6 +651,10 @@ export class SqliteStore implements Store {
     return this.deliveries.redriveDeliveries(selector, now);
   }
 
+  async dropDeadLetters(ids: number[], now: number): Promise<number[]> {
+    return this.deliveries.dropDeadLetters(ids, now);
+  }
+
   async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
     return this.deliveries.enqueueDeliveries(items, now);
   }
@@ -693,6 +699,19 @@ export class SqliteStore implements Store {
 
   async listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>> {
     return this.p.listTemplates(filter, page);
+  }
+
+  // Account state: consent and health.
+  async listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>> {
+    return this.p.listConsent(filter, page);
+  }
+
+  async listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>> {
+    return this.p.listHealth(kind, page);
+  }
+
+  async getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined> {
+    return this.p.getHealth(kind, key);
   }
 
   async projectionCounts(): Promise<ProjectionCounts> {

@@ -107,6 +107,10 @@ const READS = new Set([
   'listAudit',
   'getOutbound',
   'search',
+  // Account state: consent and health.
+  'listConsent',
+  'listHealth',
+  'getHealth',
   'ping',
 ]);
 
