@@ -61,7 +61,8 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
   async function signedIn(token: string): Promise<Page> {
     const context = await browser.newContext({ viewport: VIEWPORTS[0], timezoneId: 'UTC', locale: 'en-US' });
     const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    // Generous: the machine is shared, and Chromium competes with other suites for two cores.
+    page.setDefaultTimeout(30_000);
     await page.goto(`${running.url}/`);
     await page.getByLabel('Admin token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -204,7 +205,12 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
 
   it('shows what the sending code recorded on the message and in its conversation', async () => {
     const page = await signedIn(ADMIN);
-    await open(page, '/messages/wamid.OUT1', 'Message');
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${running.url}/messages/wamid.OUT1`);
+    await page.getByRole('heading', { level: 1, name: 'Message' }).waitFor().catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\npage errors: ${problems.join('; ')}\nmain: ${(await page.locator('body').textContent())?.slice(0, 500)}`);
+    });
     const main = page.locator('main');
     await expect.poll(() => main.textContent()).toContain('Your order 1234 is on its way');
     const text = (await main.textContent()) ?? '';
