@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 const HEAVY = [
   'test/acme.test.ts',
   'test/console.e2e.test.ts',
+  'test/console-coexistence.e2e.test.ts',
   'test/delivery-crash.test.ts',
   'test/scale-out.test.ts',
   'test/store.worker.test.ts',

@@ -90,7 +90,7 @@ describe('GET /api/consent', () => {
   });
 
   it('is part of the contact view', async () => {
-    const contact = await get(`/api/contacts/${USER}`, schemas.contactSchema);
+    const contact = await get(`/api/contacts/${USER}`, schemas.contactDetailSchema);
     expect(contact.consent?.map((c) => [c.category, c.state])).toEqual([['marketing_messages', 'resume']]);
   });
 });

@@ -22,6 +22,7 @@ import { createWebhookHandler as nodeHandler } from '../src/adapters/node.js';
 import type { WebhookHandler, WebhookHandlerOptions } from '../src/adapters/core.js';
 import type { BluetickEvent } from '../src/events/types.js';
 import { buildWebhookBody } from '../src/testing/index.js';
+import { adminQuery, describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 
 const SECRET = 'meta-app-secret-for-tests';
 const BASIC = 'enablex:a-long-enough-password';
@@ -302,5 +303,28 @@ describe('durable mode (a store)', () => {
 
   it('refuses to build a handler without credentials', () => {
     expect(() => nodeHandler({})).toThrow(expect.objectContaining({ code: 'BT_ERR_CONFIG_UNSAFE' }));
+  });
+});
+
+describePostgres('durable mode on PostgreSQL', () => {
+  it('journals in the schema of the URL before the 200 and runs the handler from a delivery', async () => {
+    const schema = schemaName('adapter');
+    running.push({ close: () => dropSchema(schema) });
+    const handler = fastifyHandler({ ...OPTIONS, store: urlFor(schema) });
+    const got: string[] = [];
+    let resolveFirst!: () => void;
+    const first = new Promise<void>((resolve) => (resolveFirst = resolve));
+    handler.on('message.status', (event) => {
+      got.push(event.status);
+      resolveFirst();
+    });
+    const app = await FRAMEWORKS.find((f) => f.name === 'fastify')!.start(handler, 'plain');
+    running.push(handler, app);
+
+    const enablex = buildWebhookBody('status-read', { shape: 'enablex', basic: BASIC, seed: 'durable-pg' });
+    expect((await post(app.url, enablex.body, enablex.headers)).status).toBe(200);
+    expect(await adminQuery(`SELECT verified_by AS v FROM "${schema}".journal`)).toEqual([{ v: 'basic' }]);
+    await first;
+    expect(got).toEqual(['read']);
   });
 });

@@ -378,7 +378,7 @@ describe('REST API over HTTP', () => {
       expect((await readAll(running, '/api/contacts?name=ash', schemas.contactPageSchema)).map((c) => c.waId)).toEqual([A]);
       const recent = await readAll(running, `/api/contacts?seenSince=${encodeURIComponent(new Date(NOW - HOUR).toISOString())}`, schemas.contactPageSchema);
       expect(recent.map((c) => c.waId)).not.toContain(B);
-      expect((await ok(running, `/api/contacts/${D}`, schemas.contactSchema)).waId).toBe(D);
+      expect((await ok(running, `/api/contacts/${D}`, schemas.contactDetailSchema)).waId).toBe(D);
     });
 
     it('keeps the latest template status by time, with the full history', async () => {
@@ -474,7 +474,7 @@ describe('REST API over HTTP', () => {
         '/api/conversations/{key}',
         '/api/conversations/{key}/messages',
         '/api/contacts',
-        '/api/contacts/{waId}',
+        '/api/contacts/{id}',
         '/api/templates',
         '/api/templates/{key}',
         '/api/rejections',

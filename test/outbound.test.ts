@@ -68,7 +68,7 @@ function outboundSuite(store: () => { url?: string }) {
     expect(res.body).toEqual({ recorded: 1, inserted: 1, updated: 0 });
     const message = await call(ADMIN, 'GET', '/api/messages/wamid.BEFORE');
     expect(message.body.status).toBe('delivered');
-    expect(message.body.outbound).toEqual({
+    expect(message.body.tracked).toEqual({
       messageId: 'wamid.BEFORE',
       to: CUSTOMER,
       templateName: 'order_shipped',
@@ -88,22 +88,22 @@ function outboundSuite(store: () => { url?: string }) {
     expect((await call(ADMIN, 'GET', '/api/outbound/wamid.AFTER')).body).toMatchObject({ messageId: 'wamid.AFTER', text: 'Hello there' });
     await statuses('wamid.AFTER', 'sent', 'delivered', 'read');
     const message = await call(ADMIN, 'GET', '/api/messages/wamid.AFTER');
-    expect(message.body).toMatchObject({ status: 'read', outbound: { text: 'Hello there', tags: ['welcome'] } });
+    expect(message.body).toMatchObject({ status: 'read', tracked: { text: 'Hello there', tags: ['welcome'] } });
 
     const key = message.body.conversationKey as string;
     expect(key).toBeDefined();
     const inConversation = await call(ADMIN, 'GET', `/api/conversations/${encodeURIComponent(key)}/messages`);
     const byId = new Map<string, any>(inConversation.body.items.map((m: any) => [m.id, m]));
-    expect(byId.get('wamid.AFTER').outbound.text).toBe('Hello there');
-    expect(byId.get('wamid.BEFORE').outbound.templateName).toBe('order_shipped');
+    expect(byId.get('wamid.AFTER').tracked.text).toBe('Hello there');
+    expect(byId.get('wamid.BEFORE').tracked.templateName).toBe('order_shipped');
     const listed = await call(ADMIN, 'GET', '/api/messages?direction=outbound');
-    expect(listed.body.items.filter((m: any) => m.outbound !== undefined).map((m: any) => m.id).sort()).toEqual(['wamid.AFTER', 'wamid.BEFORE']);
+    expect(listed.body.items.filter((m: any) => m.tracked !== undefined).map((m: any) => m.id).sort()).toEqual(['wamid.AFTER', 'wamid.BEFORE']);
   });
 
   it('fills in a second record without erasing the first one', async () => {
     const res = await call(sender, 'POST', '/api/outbound', { messageId: 'wamid.BEFORE', tags: ['resent'] });
     expect(res.body).toEqual({ recorded: 1, inserted: 0, updated: 1 });
-    const outbound = (await call(ADMIN, 'GET', '/api/messages/wamid.BEFORE')).body.outbound;
+    const outbound = (await call(ADMIN, 'GET', '/api/messages/wamid.BEFORE')).body.tracked;
     expect(outbound).toMatchObject({ templateName: 'order_shipped', text: 'Your order 1234 has shipped', tags: ['resent'] });
   });
 

@@ -11,6 +11,7 @@ import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js'
 import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
 import { accountStateContract } from './store.account-state.contract.js';
+import { identityContract } from './store.identity.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -485,6 +486,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
     describe('deliveries', () => deliveryContract(() => store));
 
     describe('projections', () => projectionContract(() => store));
+    describe('identity and coexistence', () => identityContract(() => store));
 
     describe('account state', () => accountStateContract(() => store));
 

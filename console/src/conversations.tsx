@@ -209,22 +209,27 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
             <div class="bubble-placeholder">[{kind || 'message'}]</div>
           ) : null}
         </>
+      ) : m.outbound ? (
+        <>
+          <div class="bubble-source small muted">{m.outbound.source === 'echo' ? 'Sent from the WhatsApp Business app' : 'From chat history'}</div>
+          {m.outbound.text ? <div class="bubble-text">{m.outbound.text}</div> : <div class="bubble-placeholder">[{m.outbound.kind}]</div>}
+        </>
       ) : (
-        <div class={m.outbound?.text !== undefined ? 'bubble-outbound' : 'bubble-placeholder'}>
-          {m.outbound?.templateName !== undefined && (
+        <div class={m.tracked?.text !== undefined ? 'bubble-outbound' : 'bubble-placeholder'}>
+          {m.tracked?.templateName !== undefined && (
             <div class="small bubble-template">
-              Template <strong>{m.outbound.templateName}</strong>
-              {m.outbound.templateLanguage !== undefined ? ` (${m.outbound.templateLanguage})` : ''}
+              Template <strong>{m.tracked.templateName}</strong>
+              {m.tracked.templateLanguage !== undefined ? ` (${m.tracked.templateLanguage})` : ''}
             </div>
           )}
-          {m.outbound?.text !== undefined ? (
-            <div class="bubble-text">{m.outbound.text}</div>
+          {m.tracked?.text !== undefined ? (
+            <div class="bubble-text">{m.tracked.text}</div>
           ) : (
             <>
               Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
             </>
           )}
-          {m.outbound?.tags !== undefined && m.outbound.tags.length > 0 && <div class="small muted bubble-tags">{m.outbound.tags.join(' · ')}</div>}
+          {m.tracked?.tags !== undefined && m.tracked.tags.length > 0 && <div class="small muted bubble-tags">{m.tracked.tags.join(' · ')}</div>}
           {failed && codes.length > 0 && (
             <div class="small">
               Failed: {codes.map((c) => `${c} ${errorTitle(c) ?? ''}`.trim()).join('; ')}
@@ -238,7 +243,8 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
             {formatClock(m.occurredAt).slice(0, 5)}
           </time>
         </Link>
-        {!inbound && <Ticks status={m.status} label={false} />}
+        {/* An echo was sent by the business app itself: no pending clock while no status came. */}
+        {!inbound && (m.status !== undefined || !m.outbound) && <Ticks status={m.status} label={false} />}
       </div>
       {reactions.length > 0 && (
         <span class="bubble-reactions" role="img" aria-label={`Reactions: ${reactions.join(' ')}`}>
@@ -288,6 +294,27 @@ async function loadChat(key: string, signal: AbortSignal): Promise<ChatData> {
   return { ...(conversation ? { conversation } : {}), messages: sorted, inbound, reactions };
 }
 
+/** The 72-hour free-entry-point window of a conversation begun from an ad, and who owns the thread. */
+function FreeEntryAndOwner({ c, now }: { c: Conversation; now: number }): JSX.Element | null {
+  const until = toMs(c.freeEntryWindowOpenUntil);
+  const left = until === undefined ? undefined : until - now;
+  if (left === undefined && !c.owner) return null;
+  return (
+    <>
+      {left !== undefined && (
+        <span class={`window ${left > 0 ? 'window-open' : 'window-closed'}`} title={c.ctwaClid ? `Ad click id ${c.ctwaClid}` : undefined}>
+          {left > 0 ? `Ad entry 72 h: ${formatDuration(left)} left` : 'Ad entry window closed'}
+        </span>
+      )}
+      {c.owner && (
+        <span class="owner-badge small muted" title={`Handover ${c.owner.kind ?? ''} at ${formatTime(c.owner.at)}`}>
+          Owner: {c.owner.role ?? c.owner.kind ?? 'changed'}
+        </span>
+      )}
+    </>
+  );
+}
+
 function dayLabel(ms: number): string {
   return new Date(ms).toLocaleDateString('en-US', { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
 }
@@ -325,6 +352,7 @@ function Chat({ conversationKey, names, now }: { conversationKey: string; names:
             {w.open ? `24 h window: ${w.text}` : w.text}
           </span>
         )}
+        {chat.data?.conversation && <FreeEntryAndOwner c={chat.data.conversation} now={now} />}
       </header>
       <div class="chat-body" ref={body} tabIndex={0} aria-label="Messages, oldest first">
         {chat.loading && !chat.data ? (

@@ -27,19 +27,12 @@ export interface OutboundRecord {
   recordedBy: string;
 }
 
-export type Message = MessageRow & { outbound?: OutboundRecord };
+export type Message = MessageRow & { tracked?: OutboundRecord };
 export type Reaction = ReactionRow;
 export type Template = TemplateRow;
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'message.received',
-  'message.reaction',
-  'message.status',
-  'template.status',
-  'template.quality',
-  'template.category',
-  'unknown',
-];
+/** Every event type, for the type filters: the server's own list, so a new type shows up without an edit here. */
+export { EVENT_TYPES } from '../../src/events/types.js';
 
 export interface ApiEvent {
   id: string;
@@ -129,6 +122,12 @@ export interface Conversation {
   counts: { inbound: number; outbound: number; unreadInbound: number };
   firstUnansweredAt?: string;
   unanswered: Array<{ messageId: string; at: string }>;
+  /** The latest handover: who owns the thread now. */
+  owner?: { kind?: string; role?: string; previousRole?: string; at: string; eventId: string };
+  /** Conversations begun from a click-to-WhatsApp ad. */
+  ctwaClid?: string;
+  freeEntryWindowOpenUntil?: string;
+  isFreeEntryWindowOpen?: boolean;
 }
 
 export interface Contact {

@@ -2,7 +2,7 @@
  * @module api/request-log
  *
  * What fastify writes about each request, without what the URL carries: a request line
- * names the route pattern (`/api/contacts/:waId`), never the URL as sent
+ * names the route pattern (`/api/contacts/:id`), never the URL as sent
  * (`/api/contacts/919876543210`, `/api/events?from=...`), because path parameters and query
  * strings hold phone numbers, message ids and search text. A path no route serves is logged
  * as `(no route)`.

@@ -440,8 +440,25 @@ export const messageSchema = component(
         replyId: z.string().optional(),
         contextMessageId: z.string().optional(),
         conversationKey: z.string().optional(),
+        ctwaClid: z.string().optional().meta({ description: 'Click-to-WhatsApp ad click id, when the message came from an ad.' }),
+        referralSourceId: z.string().optional(),
+        referralSourceType: z.string().optional(),
       })
       .optional(),
+    outbound: z
+      .strictObject({
+        eventId: z.string(),
+        source: z.enum(['echo', 'history']),
+        occurredAt: iso().optional(),
+        receivedAt: iso(),
+        channel: z.string(),
+        to: z.string().optional(),
+        kind: z.string(),
+        text: z.string().optional(),
+        conversationKey: z.string().optional(),
+      })
+      .optional()
+      .meta({ description: 'A business message whose content bluetick saw: an echo (sent from the WhatsApp Business app or another sender) or a history thread.' }),
     recipientId: z.string().optional(),
     status: z.enum(MESSAGE_STATUSES).optional(),
     steps: z.strictObject({
@@ -454,7 +471,7 @@ export const messageSchema = component(
     timeline: z
       .array(statusEntry)
       .meta({ description: 'The earliest 16 status notifications, sorted by (time, step, event id); every one is in /api/events?messageId=.' }),
-    outbound: outboundSchema.optional().meta({ description: 'What your code said it sent (POST /api/outbound), whenever it said so.' }),
+    tracked: outboundSchema.optional().meta({ description: 'What your code said it sent (POST /api/outbound, bluetick.track()), whenever it said so.' }),
   }),
   'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the timeline.',
 );
@@ -500,10 +517,29 @@ export const conversationSchema = component(
     unanswered: z
       .array(z.strictObject({ messageId: z.string(), at: iso() }))
       .meta({ description: 'The latest 10 customer messages not answered yet (counts.unreadInbound counts all of them).' }),
+    owner: z
+      .strictObject({ kind: z.string().optional(), role: z.string().optional(), previousRole: z.string().optional(), at: iso(), eventId: z.string() })
+      .optional()
+      .meta({ description: 'Who owns the thread now: the latest `conversation.handover`.' }),
+    referral: z
+      .strictObject({
+        messageId: z.string().optional(),
+        at: iso(),
+        ctwaClid: z.string().optional(),
+        sourceId: z.string().optional(),
+        sourceType: z.string().optional(),
+      })
+      .optional()
+      .meta({ description: 'The latest customer message that came from a click-to-WhatsApp ad.' }),
+    ctwaClid: z.string().optional().meta({ description: 'The ad click id of `referral`.' }),
+    freeEntryWindowOpenUntil: iso().optional().meta({ description: 'The ad message + 72 hours: the free-entry-point window.' }),
+    isFreeEntryWindowOpen: z.boolean().optional().meta({ description: 'Whether the free-entry-point window is open now (computed when answering).' }),
   }),
   'One (business number, contact) pair and its 24-hour customer-service window.',
 );
 
+const IDENTIFIER_KIND = z.enum(['phone', 'userId', 'username']);
+const LINK_VIA = z.enum(['contacts', 'user_changed_number', 'user_changed_user_id', 'user_id_update']);
 // ---------------------------------------------------------------------------------------
 // Account state: consent and health
 
@@ -664,8 +700,39 @@ export const contactSchema = component(
     newWaId: z.string().optional(),
     previousWaIds: z.array(z.string()).optional(),
     numberChanges: z.array(z.strictObject({ from: z.string(), to: z.string(), at: iso(), eventId: z.string() })),
-    consent: z.array(consentSchema).optional().meta({ description: 'GET /api/contacts/{waId}: what the contact chose per category (`/api/consent`).' }),
+    idKind: z.enum(['userId', 'username']).optional().meta({ description: 'What `waId` holds when it is not a wa_id: a business-scoped user id, or a username as `@name`.' }),
+    aliases: z
+      .array(z.strictObject({ key: z.string(), kind: IDENTIFIER_KIND, via: LINK_VIA, since: iso(), eventId: z.string() }))
+      .optional()
+      .meta({ description: 'Other identifiers of the same user, linked by a payload that named both.' }),
+    newUserId: z.string().optional(),
+    userIdChanges: z.array(z.strictObject({ from: z.string(), to: z.string(), via: LINK_VIA, at: iso(), eventId: z.string() })).optional(),
+    consent: z.array(consentSchema).optional().meta({ description: 'GET /api/contacts/{id}: what the user chose per category (`/api/consent`).' }),
   }),
+  'One identifier of a WhatsApp user: a wa_id, a business-scoped user id, or a username (`@name`).',
+);
+
+export const contactDetailSchema = component(
+  'ContactDetail',
+  contactSchema.extend({
+    identity: z
+      .strictObject({
+        key: z.string().meta({ description: 'The row the asked identifier was found under.' }),
+        current: z.strictObject({ waId: z.string().optional(), userId: z.string().optional(), username: z.string().optional() }),
+        waIds: z.array(z.string()),
+        userIds: z.array(z.string()),
+        usernames: z.array(z.string()),
+        profile: z.strictObject({ name: z.string(), at: iso(), eventId: z.string() }).optional(),
+        firstSeenAt: iso(),
+        lastSeenAt: iso(),
+        merges: z
+          .array(z.strictObject({ kind: z.enum(['alias', 'number', 'userId']), from: z.string(), to: z.string(), via: LINK_VIA, at: iso(), eventId: z.string() }))
+          .meta({ description: 'Every link between the identifiers, oldest first.' }),
+        truncated: z.literal(true).optional(),
+      })
+      .meta({ description: 'The whole user: every identifier linked to this one, the current ones, and the merge history.' }),
+  }),
+  'A contact found by any of its identifiers, with the user it belongs to.',
 );
 
 const templateHistoryEntry = component(

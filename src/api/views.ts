@@ -5,7 +5,7 @@
  * as epoch milliseconds become ISO-8601; raw bodies become text (when valid UTF-8) plus
  * base64; conversations get `isWindowOpen` computed at the time of the answer.
  */
-import { isWindowOpen, type ConversationRow } from '../projections/index.js';
+import { isFreeEntryWindowOpen, isWindowOpen, type ConversationRow } from '../projections/index.js';
 import type { JournalRow, Page, Rejection } from '../store/store.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -84,5 +84,12 @@ export function conversationView(row: ConversationRow, now: number) {
   view.counts = row.counts;
   if (row.firstUnansweredAt !== undefined) view.firstUnansweredAt = row.firstUnansweredAt;
   view.unanswered = row.unanswered;
-  return view as Omit<ConversationRow, never> & { isWindowOpen: boolean };
+  if (row.owner !== undefined) view.owner = row.owner;
+  if (row.referral !== undefined) view.referral = row.referral;
+  if (row.ctwaClid !== undefined) view.ctwaClid = row.ctwaClid;
+  if (row.freeEntryWindowOpenUntil !== undefined) {
+    view.freeEntryWindowOpenUntil = row.freeEntryWindowOpenUntil;
+    view.isFreeEntryWindowOpen = isFreeEntryWindowOpen(row, now);
+  }
+  return view as Omit<ConversationRow, never> & { isWindowOpen: boolean; isFreeEntryWindowOpen?: boolean };
 }

@@ -325,6 +325,31 @@ export async function main(argv: readonly string[]): Promise<number> {
       code = await runExport(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
     });
 
+  withStoreOptions(
+    program
+      .command('backup')
+      .description('a consistent copy of the SQLite store, taken while the server runs (PostgreSQL: pg_dump)')
+      .argument('<file>', 'the new backup file (never overwritten)'),
+  )
+    .option('--json', 'JSON output')
+    .action(async (file: string, opts: import('./commands/backup.js').BackupCommandOptions) => {
+      const { runBackup } = await import('./commands/backup.js');
+      code = await runBackup(file, opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
+    program
+      .command('restore')
+      .description('check a backup and install it as the SQLite store (the server must be stopped)')
+      .argument('<file>', 'a file written by bluetick backup'),
+  )
+    .option('--force', 'move the current store aside (kept as *.before-restore-<time>) and install the backup')
+    .option('--json', 'JSON output')
+    .action(async (file: string, opts: import('./commands/backup.js').RestoreCommandOptions) => {
+      const { runRestore } = await import('./commands/backup.js');
+      code = await runRestore(file, opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -10,6 +10,10 @@
 export const OTHER_ENV_NAMES = [
   /** The server the CLI's API commands talk to. */
   'BLUETICK_URL',
+  /** The Standard Webhooks secret `bluetick listen` signs forwarded events with. */
+  'BLUETICK_LISTEN_SECRET',
+  /** An image built from deploy/Dockerfile for the container test of test/deploy.test.ts. */
+  'BLUETICK_DOCKER_IMAGE',
   /** PostgreSQL for the test suites. */
   'BLUETICK_TEST_POSTGRES_URL',
   /** Size of `npm run test:scale`. */

@@ -259,7 +259,7 @@ const natsSink = z.strictObject({
 
 const sink = z.discriminatedUnion('type', [httpSink, natsSink], { error: 'expected "type": "http" or "nats"' });
 
-/** Event types by name, `family.*` (e.g. `account.*`) or `*`; `message.standby` is only taken by its name. */
+/** Event types by name, `family.*` (e.g. `account.*`) or `*`; `message.standby` and `history.sync` are only taken by their names. */
 const EVENT_TYPE_NAMES = EVENT_TYPE_PATTERNS as readonly [EventTypePattern, ...EventTypePattern[]];
 
 const routeMatch = z.strictObject({

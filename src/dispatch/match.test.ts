@@ -111,6 +111,13 @@ describe('orderingKey', () => {
     expect(orderingKey(noRecipient as BluetickEvent)).toBe('business:106540352242922');
   });
 
+  it('gives a user known only by a business-scoped user id the lane of that id', () => {
+    const { from: _from, ...noFrom } = text as Extract<BluetickEvent, { type: 'message.received' }>;
+    expect(orderingKey({ ...noFrom, userId: 'US.13491208655302741918' } as BluetickEvent)).toBe('conversation:106540352242922:US.13491208655302741918');
+    const { recipientId: _r, ...noRecipient } = status as Extract<BluetickEvent, { type: 'message.status' }>;
+    expect(orderingKey({ ...noRecipient, userId: 'US.13491208655302741918' } as BluetickEvent)).toBe('conversation:106540352242922:US.13491208655302741918');
+  });
+
   it('keys template events by template id, keeping every digit', () => {
     expect(orderingKey(template)).toBe('template:18446744073709551617');
     expect(orderingKey({ ...template, type: 'template.quality', status: 'RED' })).toBe(orderingKey(template));
@@ -167,6 +174,18 @@ describe('contract v2 types', () => {
       { name: 'standby-text', sink: 'a', match: { type: ['message.standby'], kind: ['text'] } },
     ];
     expect(names(standby, routes)).toEqual(['standby', 'standby-and-star', 'standby-text']);
+  });
+
+  it('gives history.sync only to a route that names it: never to a catch-all, `*` or `history.*`', () => {
+    const history: BluetickEvent = { ...base, id: 'h1', type: 'history.sync', phoneNumberId: '106540352242922' };
+    const routes: RouteConfig[] = [
+      { name: 'no-match', sink: 'a' },
+      { name: 'star', sink: 'a', match: { type: ['*'] } },
+      { name: 'family', sink: 'a', match: { type: ['history.*'] } },
+      { name: 'by-channel', sink: 'a', match: { channel: [base.channel] } },
+      { name: 'history', sink: 'a', match: { type: ['history.sync'] } },
+    ];
+    expect(names(history, routes)).toEqual(['history']);
   });
 
   it('matches a family pattern and the kinds of the new types', () => {

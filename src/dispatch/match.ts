@@ -15,7 +15,7 @@ export type EventTypePrefix = PrefixOf<EventType>;
 /**
  * What a route's `type` list may hold: a type by name, every type of a family
  * (`account.*`), or every type (`*`). Patterns never take the types of
- * {@link NAMED_ONLY_TYPES} (`message.standby`): only their name does.
+ * {@link NAMED_ONLY_TYPES} (`message.standby`, `history.sync`): only their name does.
  */
 export type EventTypePattern = EventType | `${EventTypePrefix}.*` | '*';
 
@@ -44,7 +44,7 @@ export function typeAllowed(list: readonly string[] | undefined, type: EventType
 /**
  * What a route accepts. Every key present must match (AND); within one key any listed
  * value matches (OR). A key that is absent, or an empty list, places no constraint,
- * except that `message.standby` only ever matches a `type` list that names it.
+ * except that `message.standby` and `history.sync` only ever match a `type` list that names them.
  */
 export interface RouteMatch {
   type?: EventTypePattern[];
@@ -101,7 +101,8 @@ export function routeMatches(event: BluetickEvent, route: RouteConfig): boolean 
 
 /**
  * The routes that take the event, in config order; one delivery is created per route.
- * A route with no match, or matching `*` or `message.*`, never takes `message.standby`.
+ * A route with no match, or matching `*` or `message.*`, never takes `message.standby`
+ * (nor `history.sync`: `*` and `history.*` do not take it either).
  *
  * @example
  * const routes: RouteConfig[] = [
@@ -139,6 +140,9 @@ function key(lane: string, ...parts: string[]): string {
  *   `flow.status`, `group.update`, `channel.silent` / `channel.resumed` and template
  *   events that name no template.
  *
+ * A user known only by a business-scoped user id (no wa_id) has the lane of that id, as
+ * their conversation does.
+ *
  * Falling back to a coarser key is always safe: it can only serialize more, never let
  * two events of one conversation overtake each other.
  *
@@ -156,20 +160,18 @@ export function orderingKey(event: BluetickEvent): string {
     case 'user.identity':
     case 'conversation.handover':
     case 'call.status':
-      return conversation(event.from);
+      return conversation(event.from ?? event.userId);
     case 'message.echo':
-      return conversation(event.to);
+      return conversation(event.to ?? event.userId);
     case 'message.standby':
-      return conversation(event.from ?? event.recipientId);
+      return conversation(event.from ?? event.recipientId ?? event.userId);
     case 'history.sync':
     case 'contact.sync':
     case 'phone.quality':
     case 'phone.name':
       return key('business', business);
     case 'message.status':
-      return event.recipientId !== undefined
-        ? key('conversation', business, event.recipientId)
-        : key('business', business);
+      return conversation(event.recipientId ?? event.userId);
     case 'template.status':
     case 'template.quality':
     case 'template.category':

@@ -50,9 +50,10 @@ export const EVENT_TYPES = [
  * Types a route or handler only receives when it names them: a route without a type
  * list, or a prefix such as `message.*`, does not get them. `message.standby` items are
  * passive copies of a thread another app owns; answering them as new messages would
- * answer twice.
+ * answer twice. `history.sync` threads are old messages imported at onboarding: they
+ * fill the timelines, and a handler that reacts to new messages must not run for them.
  */
-export const NAMED_ONLY_TYPES: readonly EventType[] = ['message.standby'];
+export const NAMED_ONLY_TYPES: readonly EventType[] = ['message.standby', 'history.sync'];
 
 export type EventType = (typeof EVENT_TYPES)[number];
 

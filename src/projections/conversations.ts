@@ -29,6 +29,18 @@
  *   before the event, and a message counts the first time one of its events files it under
  *   this conversation (see {@link reduceConversation}).
  *
+ * - `message.echo` (a message the business sent from the WhatsApp Business app or another
+ *   sender) is an outbound message at its own time: it moves `lastOutbound` and answers the
+ *   waiting messages like a `sent` status does.
+ * - `history.sync` fills the row through the messages of its thread (see `projections/history.ts`).
+ * - `owner`: the latest `conversation.handover` (who owns the thread now), by (time, event id).
+ * - `referral` / `ctwaClid` / `freeEntryWindowOpenUntil`: the latest customer message that
+ *   came from a click-to-WhatsApp ad (it has a `ctwaClid`, or referral source type `ad`),
+ *   and the 72-hour free-entry-point window from it. The 24-hour window only ever comes
+ *   from the customer's own message times, never from a status's `conversation` object.
+ * - A user known only by a business-scoped user id (no wa_id) has their conversations keyed
+ *   by that id (`userId`).
+ *
  * Every field is a max, a bounded set, or a count of first sightings, so the row does not
  * depend on the order in which events arrive, nor on duplicates (within the limit above).
  */
@@ -41,6 +53,29 @@ export const UNANSWERED_LIMIT = 10;
 
 /** How long after the customer's last message the business may answer free-form. */
 export const CUSTOMER_SERVICE_WINDOW_HOURS = 24;
+
+/** How long a conversation begun from a click-to-WhatsApp ad stays a free entry point. */
+export const FREE_ENTRY_WINDOW_HOURS = 72;
+
+/** Who owns the thread, from the latest `conversation.handover`. */
+export interface ConversationOwner {
+  /** The handover as sent: `control_passed`, `control_taken`. */
+  kind?: string;
+  /** The new owner's role as sent (`primary`, `secondary`), when the handover names it. */
+  role?: string;
+  previousRole?: string;
+  at: string;
+  eventId: string;
+}
+
+/** The customer message from a click-to-WhatsApp ad that opened the free entry point. */
+export interface ConversationReferral {
+  messageId?: string;
+  at: string;
+  ctwaClid?: string;
+  sourceId?: string;
+  sourceType?: string;
+}
 
 export interface LastInbound {
   messageId?: string;
@@ -83,6 +118,14 @@ export interface ConversationRow {
   firstUnansweredAt?: string;
   /** The latest {@link UNANSWERED_LIMIT} customer messages later than `lastOutbound.at`, sorted by (time, message id). */
   unanswered: UnansweredMessage[];
+  /** Who owns the thread now (latest handover). */
+  owner?: ConversationOwner;
+  /** The latest customer message from a click-to-WhatsApp ad. */
+  referral?: ConversationReferral;
+  /** `referral.ctwaClid`, the ad click id. */
+  ctwaClid?: string;
+  /** `referral.at` + 72 h, ISO-8601 UTC: the free-entry-point window. */
+  freeEntryWindowOpenUntil?: string;
 }
 
 /** `phoneNumberId` when present, else `displayPhoneNumber`. */
@@ -90,10 +133,16 @@ export function businessNumberOf(event: BluetickEvent): string | undefined {
   return event.phoneNumberId ?? event.displayPhoneNumber;
 }
 
-/** The contact a message event is with: the sender of a received message, the recipient of a status. */
+/**
+ * The contact a message event is with: the sender of a received message, the recipient of
+ * a status or an echo, the user of a handover; their business-scoped user id when the
+ * event has no wa_id (a username-only user).
+ */
 export function contactOf(event: BluetickEvent): string | undefined {
-  if (event.type === 'message.received') return event.from;
-  if (event.type === 'message.status') return event.recipientId;
+  if (event.type === 'message.received') return event.from ?? event.userId;
+  if (event.type === 'message.status') return event.recipientId ?? event.userId;
+  if (event.type === 'message.echo') return event.to ?? event.userId;
+  if (event.type === 'conversation.handover') return event.from ?? event.userId;
   return undefined;
 }
 
@@ -124,6 +173,11 @@ export function isWindowOpen(conversation: Pick<ConversationRow, 'windowOpenUnti
   return !Number.isNaN(nowMs) && !Number.isNaN(untilMs) && nowMs < untilMs;
 }
 
+/** Whether the 72-hour free-entry-point window of a conversation begun from an ad is open at `now`. */
+export function isFreeEntryWindowOpen(conversation: Pick<ConversationRow, 'freeEntryWindowOpenUntil'> | undefined, now: Date | number | string): boolean {
+  return isWindowOpen(conversation ? { windowOpenUntil: conversation.freeEntryWindowOpenUntil } : undefined, now);
+}
+
 /**
  * Whether a message row (as it was BEFORE an event) already counts the message in
  * conversation `key` in that direction.
@@ -131,7 +185,7 @@ export function isWindowOpen(conversation: Pick<ConversationRow, 'windowOpenUnti
 function isCountedIn(message: MessageRow | undefined, key: string, direction: 'inbound' | 'outbound'): boolean {
   if (!message) return false;
   if (direction === 'inbound') return message.inbound?.conversationKey === key;
-  return message.conversationKey === key || message.timeline.some((entry) => entry.conversationKey === key);
+  return message.conversationKey === key || message.outbound?.conversationKey === key || message.timeline.some((entry) => entry.conversationKey === key);
 }
 
 function laterInbound(a: LastInbound | undefined, b: LastInbound): LastInbound {
@@ -204,6 +258,7 @@ function build(
   lastOutbound: LastOutbound | undefined,
   counts: { inbound: number; outbound: number },
   waiting: Waiting,
+  extras: Extras,
 ): ConversationRow {
   let lastActivityAt = lastInbound?.at;
   if (lastOutbound && (lastActivityAt === undefined || compareTime(lastOutbound.at, lastActivityAt) > 0)) lastActivityAt = lastOutbound.at;
@@ -218,6 +273,46 @@ function build(
     counts: { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: waiting.older + waiting.listed.length },
     firstUnansweredAt: waiting.older > 0 ? waiting.firstAt : waiting.listed[0]?.at,
     unanswered: waiting.listed,
+    owner: extras.owner,
+    referral: extras.referral,
+    ctwaClid: extras.referral?.ctwaClid,
+    freeEntryWindowOpenUntil: extras.referral ? addHours(extras.referral.at, FREE_ENTRY_WINDOW_HOURS) : undefined,
+  });
+}
+
+/** What a row keeps beside its messages: thread owner and ad referral. */
+interface Extras {
+  owner: ConversationOwner | undefined;
+  referral: ConversationReferral | undefined;
+}
+
+function later<T extends { at: string }>(a: T | undefined, b: T, id: (x: T) => string): T {
+  if (a === undefined) return b;
+  return (compareTime(b.at, a.at) || compareText(id(b), id(a)) || compareJson(b, a)) > 0 ? b : a;
+}
+
+/** The handover an event records, if it is one. */
+function ownerOf(event: BluetickEvent): ConversationOwner | undefined {
+  if (event.type !== 'conversation.handover') return undefined;
+  const detail = event.kind !== undefined && event.data !== null && typeof event.data === 'object' && !Array.isArray(event.data) ? event.data[event.kind] : undefined;
+  const text = (key: string): string | undefined => {
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return undefined;
+    const value = detail[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return compact({ kind: event.kind, role: text('new_owner_role'), previousRole: text('previous_owner_role'), at: factTime(event), eventId: event.id });
+}
+
+/** The ad referral a customer message carries, if it came from a click-to-WhatsApp ad. */
+function referralOf(event: BluetickEvent): ConversationReferral | undefined {
+  if (event.type !== 'message.received') return undefined;
+  if (event.ctwaClid === undefined && event.referralSourceType !== 'ad') return undefined;
+  return compact({
+    messageId: event.messageId,
+    at: factTime(event),
+    ctwaClid: event.ctwaClid,
+    sourceId: event.referralSourceId,
+    sourceType: event.referralSourceType,
   });
 }
 
@@ -237,7 +332,7 @@ export function reduceConversation(
   event: BluetickEvent,
   previousMessage: MessageRow | undefined,
 ): ConversationRow | undefined {
-  if (event.type !== 'message.received' && event.type !== 'message.status') return row;
+  if (event.type !== 'message.received' && event.type !== 'message.status' && event.type !== 'message.echo' && event.type !== 'conversation.handover') return row;
   const business = businessNumberOf(event);
   const contact = contactOf(event);
   if (business === undefined || contact === undefined) return row;
@@ -251,8 +346,19 @@ export function reduceConversation(
   let outbound = row?.counts.outbound ?? 0;
   let added: UnansweredMessage | undefined;
   let firstSighting = false;
+  let owner = row?.owner;
+  let referral = row?.referral;
 
-  if (event.type === 'message.received') {
+  if (event.type === 'conversation.handover') {
+    owner = later(owner, ownerOf(event)!, (o) => o.eventId);
+  } else if (event.type === 'message.echo') {
+    if (event.messageId !== undefined) {
+      if (!isCountedIn(previousMessage, key, 'outbound')) outbound += 1;
+      lastOutbound = laterOutbound(lastOutbound, { messageId: event.messageId, at });
+    }
+  } else if (event.type === 'message.received') {
+    const fromAd = referralOf(event);
+    if (fromAd) referral = later(referral, fromAd, (r) => r.messageId ?? '');
     lastInbound = laterInbound(lastInbound, compact({ messageId: event.messageId, at, kind: event.kind, text: event.text }));
     if (event.messageId !== undefined) {
       added = { messageId: event.messageId, at };
@@ -267,5 +373,5 @@ export function reduceConversation(
   }
 
   const waiting = nextWaiting(row, added, firstSighting, lastOutbound?.at);
-  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, waiting);
+  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, waiting, { owner, referral });
 }

@@ -45,9 +45,11 @@ import {
   type FlowRow,
   type PhoneNumberRow,
 } from './health.js';
+import { historyMessagesOf } from './history.js';
 
 export * from './contacts.js';
 export * from './conversations.js';
+export * from './history.js';
 export * from './message-status.js';
 export * from './reactions.js';
 export * from './templates.js';
@@ -108,6 +110,7 @@ function one(key: string | undefined): string[] {
  * also reads the event's message row, which is always in the list.
  */
 export function keysTouched(event: BluetickEvent): TouchedKeys {
+  if (event.type === 'history.sync') return historyKeys(event);
   return {
     messages: one(messageKeyOf(event)),
     conversations: one(conversationKeyOf(event)),
@@ -122,12 +125,42 @@ export function keysTouched(event: BluetickEvent): TouchedKeys {
   };
 }
 
+/** A history thread touches its messages and their conversations (see `projections/history.ts`). */
+function historyKeys(event: BluetickEvent): TouchedKeys {
+  const messages = new Set<string>();
+  const conversations = new Set<string>();
+  for (const sub of historyMessagesOf(event)) {
+    const message = messageKeyOf(sub);
+    const conversation = conversationKeyOf(sub);
+    if (message !== undefined) messages.add(message);
+    if (conversation !== undefined) conversations.add(conversation);
+  }
+  return {
+    messages: [...messages],
+    conversations: [...conversations],
+    contacts: [],
+    templates: [],
+    reactions: [],
+    consent: [],
+    phoneNumbers: [],
+    businessAccounts: [],
+    flows: [],
+  };
+}
+
 function setIfChanged<T>(map: Map<string, T>, key: string, before: T | undefined, after: T | undefined): void {
   if (after !== undefined && after !== before) map.set(key, after);
 }
 
 /** Applies one event to a state the caller owns. @internal */
 function applyInPlace(state: ProjectionState, event: BluetickEvent, keys: TouchedKeys): void {
+  if (event.type === 'history.sync') {
+    for (const sub of historyMessagesOf(event)) {
+      const subKeys = keysTouched(sub);
+      applyInPlace(state, sub, { ...subKeys, contacts: [], reactions: [] });
+    }
+    return;
+  }
   // Conversations count a message the first time one of its events files it under them,
   // which they learn from the message row as it was BEFORE this event.
   const messageId = keys.messages[0];

@@ -37,8 +37,13 @@
  *   send). The failure stays on the row and in the timeline either way.
  * - Unknown status strings (`deleted`, `warning`, new ones) go into the timeline and leave
  *   the lattice alone.
+ *
+ * A `message.echo` (the business wrote from the WhatsApp Business app or another sender)
+ * gives an outbound row its content (`outbound`: kind, text, recipient); several echoes of
+ * one message id keep the earliest by (time, event id), like received messages do. The
+ * row's time is then the echo's time unless a `sent` status says otherwise.
  */
-import type { BluetickEvent, MessageReceivedEvent, MessageStatusEvent } from '../events/types.js';
+import type { BluetickEvent, MessageEchoEvent, MessageReceivedEvent, MessageStatusEvent } from '../events/types.js';
 import { conversationKeyOf } from './conversations.js';
 import { compact, compareJson, compareText, compareTime, factTime, upsertSorted } from './order.js';
 
@@ -92,6 +97,25 @@ export interface InboundMessage {
   replyId?: string;
   contextMessageId?: string;
   conversationKey?: string;
+  /** Click-to-WhatsApp ad referral: the ad click id and source. */
+  ctwaClid?: string;
+  referralSourceId?: string;
+  referralSourceType?: string;
+}
+
+/** A business message bluetick saw the content of (an echo of the Business app or another sender). */
+export interface OutboundMessage {
+  eventId: string;
+  /** `echo`: a `message.echo`; `history`: a business message of a `history.sync` thread. */
+  source: 'echo' | 'history';
+  occurredAt?: string;
+  receivedAt: string;
+  channel: string;
+  /** The customer written to. */
+  to?: string;
+  kind: string;
+  text?: string;
+  conversationKey?: string;
 }
 
 export interface MessageFailure {
@@ -114,6 +138,8 @@ export interface MessageRow {
   occurredAt: string;
   conversationKey?: string;
   inbound?: InboundMessage;
+  /** The business message's content, when an echo (or history) showed it. */
+  outbound?: OutboundMessage;
   recipientId?: string;
   /** Outbound only; absent while only unknown statuses are known. */
   status?: MessageStatus;
@@ -188,7 +214,7 @@ function learn(known: Known, entry: StatusEntry): void {
 }
 
 /** Builds the derived row from its facts. Pure, and the only place a row is assembled. */
-function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: readonly StatusEntry[], known: Known): MessageRow {
+function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: readonly StatusEntry[], known: Known, outbound?: OutboundMessage): MessageRow {
   // The timeline is sorted by time first, so its first entry with a recipient is the earliest;
   // past the kept entries, what the row knew stays.
   const first = timeline[0];
@@ -224,15 +250,16 @@ function deriveRow(id: string, inbound: InboundMessage | undefined, timeline: re
   else if (failure) status = 'failed';
   else status = highest;
 
-  const occurredAt = inbound ? factTime(inbound) : (steps.sent?.at ?? (first ? factTime(first) : ''));
+  const occurredAt = inbound ? factTime(inbound) : (steps.sent?.at ?? (outbound ? factTime(outbound) : first ? factTime(first) : ''));
 
   return compact({
     id,
     direction: inbound ? ('inbound' as const) : ('outbound' as const),
     occurredAt,
-    conversationKey: inbound?.conversationKey ?? statusKey,
+    conversationKey: inbound?.conversationKey ?? outbound?.conversationKey ?? statusKey,
     inbound,
-    recipientId,
+    outbound,
+    recipientId: recipientId ?? (inbound ? undefined : outbound?.to),
     status,
     steps,
     failure: failure ? { at: failure.at, eventId: failure.eventId, errorCodes: failure.errorCodes.slice() } : undefined,
@@ -253,6 +280,23 @@ function inboundFrom(event: MessageReceivedEvent): InboundMessage {
     replyId: event.replyId,
     contextMessageId: event.contextMessageId,
     conversationKey: conversationKeyOf(event),
+    ctwaClid: event.ctwaClid,
+    referralSourceId: event.referralSourceId,
+    referralSourceType: event.referralSourceType,
+  });
+}
+
+function outboundFrom(event: MessageEchoEvent, source: OutboundMessage['source']): OutboundMessage {
+  return compact({
+    eventId: event.id,
+    source,
+    occurredAt: event.occurredAt,
+    receivedAt: event.receivedAt,
+    channel: event.channel,
+    to: event.to ?? event.userId,
+    kind: event.kind,
+    text: event.text,
+    conversationKey: conversationKeyOf(event),
   });
 }
 
@@ -270,7 +314,7 @@ function entryFrom(event: MessageStatusEvent): StatusEntry {
 
 /** The message row an event belongs to, if any. */
 export function messageKeyOf(event: BluetickEvent): string | undefined {
-  return event.type === 'message.received' || event.type === 'message.status' ? event.messageId : undefined;
+  return event.type === 'message.received' || event.type === 'message.status' || event.type === 'message.echo' ? event.messageId : undefined;
 }
 
 /**
@@ -296,7 +340,20 @@ export function reduceMessage(row: MessageRow | undefined, event: BluetickEvent)
         compareJson(candidate, current);
       if (order >= 0) return row;
     }
-    return deriveRow(event.messageId, candidate, row?.timeline ?? [], knownOf(row));
+    return deriveRow(event.messageId, candidate, row?.timeline ?? [], knownOf(row), row?.outbound);
+  }
+  if (event.type === 'message.echo') {
+    if (event.messageId === undefined) return row;
+    const candidate = outboundFrom(event, event.field === 'history' ? 'history' : 'echo');
+    const current = row?.outbound;
+    if (current) {
+      const order =
+        compareTime(factTime(candidate), factTime(current)) ||
+        compareText(candidate.eventId, current.eventId) ||
+        compareJson(candidate, current);
+      if (order >= 0) return row;
+    }
+    return deriveRow(event.messageId, row?.inbound, row?.timeline ?? [], knownOf(row), candidate);
   }
   if (event.type === 'message.status') {
     if (event.messageId === undefined) return row;
@@ -311,7 +368,7 @@ export function reduceMessage(row: MessageRow | undefined, event: BluetickEvent)
     }
     const known = knownOf(row);
     learn(known, entry);
-    const next = deriveRow(event.messageId, row?.inbound, after, known);
+    const next = deriveRow(event.messageId, row?.inbound, after, known, row?.outbound);
     // An entry past the kept ones that teaches nothing new leaves the row as it was.
     return row && !kept && JSON.stringify(next) === JSON.stringify(row) ? row : next;
   }

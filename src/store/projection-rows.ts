@@ -58,8 +58,12 @@ export const KINDS: readonly Kind[] = [
 /** The account-health projections, listed and read by `listHealth` / `getHealth`. */
 export const HEALTH_KINDS: readonly HealthKind[] = ['phoneNumbers', 'businessAccounts', 'flows'];
 
-/** Positions per event: `pos = seq * POS_SLOTS + slot`. An event touches at most two rows of a kind. */
-export const POS_SLOTS = 4;
+/**
+ * Positions per event: `pos = seq * POS_SLOTS + slot`. Most events touch one or two rows of
+ * a kind; a contact's identifiers take up to six, a `history.sync` thread up to
+ * `HISTORY_MESSAGE_LIMIT` messages (migration 0007 moved this from 4 and rebuilds).
+ */
+export const POS_SLOTS = 1024;
 
 /** A filter column's value as written. */
 export type Column = string | number | null;

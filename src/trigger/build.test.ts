@@ -86,6 +86,20 @@ describe('trigger builders', () => {
     }
   }
 
+  it('sends an ad customer with its click id, and a BSUID change the projections can follow', () => {
+    for (const shape of TRIGGER_SHAPES) {
+      const ctx = context(shape, `ad-${shape}`);
+      const [ad] = eventsOf(encodeBody(buildBody([buildNotification('ad-referral', ctx, { at: AT })], shape, ctx.account), shape));
+      expect(ad).toMatchObject({ type: 'message.received', referralSourceType: 'ad' });
+      expect((ad as Extract<BluetickEvent, { type: 'message.received' }>).ctwaClid).toMatch(/^AR/);
+    }
+    const ctx = context('meta', 'bsuid-change');
+    const [change] = eventsOf(encodeBody(buildBody([buildNotification('user-id-system', ctx, { at: AT })], 'meta', ctx.account), 'meta'));
+    const system = (change!.data as { system: { type: string; previous_user_id: string; user_id: string } }).system;
+    expect(system.type).toBe('user_changed_user_id');
+    expect(system.previous_user_id).not.toBe(system.user_id);
+  });
+
   it('packs every kind into one POST per shape and gets one event per notification, in kind order per family', () => {
     for (const shape of TRIGGER_SHAPES) {
       const ctx = context(shape, `all-${shape}`);

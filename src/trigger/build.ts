@@ -272,6 +272,26 @@ function messageContent(kind: TriggerKind, ctx: BuildContext, customer: Customer
       const next = `${customer.waId.slice(0, -4)}${rng.chars(4, DIGITS)}`;
       return { type: 'system', system: { body: `${customer.name} changed from ${customer.waId} to ${next}`, wa_id: next, type: 'user_changed_number' } };
     }
+    case 'user-id-system': {
+      const previous = bsuid(rng);
+      const next = bsuid(rng);
+      return { type: 'system', system: { body: `${customer.name} changed their business-scoped user id`, type: 'user_changed_user_id', previous_user_id: previous, user_id: next } };
+    }
+    case 'ad-referral':
+      return {
+        type: 'text',
+        text: { body: rng.pick(TEXTS) },
+        referral: {
+          source_url: 'https://fb.me/3cr4Wqqkv',
+          source_id: numericId(rng, 15),
+          source_type: 'ad',
+          body: 'Spring sale: 20% off every helmet',
+          headline: 'Ride safe this spring',
+          media_type: 'image',
+          image_url: 'https://scontent.xx.fbcdn.net/ad.jpg',
+          ctwa_clid: `AR${rng.chars(28, B64URL)}`,
+        },
+      };
     case 'request-welcome':
       return { type: 'request_welcome' };
     case 'unsupported':
@@ -566,7 +586,7 @@ export function buildNotification(kind: TriggerKind | string, ctx: BuildContext,
       const id = messageId(ctx, customer.waId, true);
       const message: JsonObject = { from: customer.waId, id, timestamp: String(at), ...messageContent(k, ctx, customer, outbound) };
       // A number change comes without the sender's profile, as Meta sends it.
-      const contact = k.name === 'system' ? undefined : { profile: { name: customer.name }, wa_id: customer.waId };
+      const contact = k.detail === 'system' ? undefined : { profile: { name: customer.name }, wa_id: customer.waId };
       return { kind: k, shape, ref: id, part: { place: 'messages', message, contact } };
     }
     case 'status': {

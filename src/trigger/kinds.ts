@@ -77,6 +77,8 @@ export const TRIGGER_KINDS: readonly TriggerKind[] = [
   message('button', 'button', 'a tap on a template quick-reply button'),
   message('order', 'order', 'a cart sent from the catalog'),
   message('system', 'system', 'the customer changed their number'),
+  { ...message('user-id-system', 'system', "the customer's business-scoped user id changed (system user_changed_user_id)"), shapes: ['meta'] },
+  message('ad-referral', 'text', 'a customer writes from a click-to-WhatsApp ad (referral with ctwa_clid)'),
   message('request-welcome', 'request_welcome', 'a customer opens the chat for the first time'),
   message('unsupported', 'unsupported', 'a message type WhatsApp does not deliver (e.g. a poll)'),
   { name: 'reaction', family: 'reaction', event: 'message.reaction', description: 'the customer reacts to a business message with an emoji' },

@@ -1,17 +1,21 @@
 /**
  * @module api/routes/contacts
  *
- * `GET /api/contacts`, `GET /api/contacts/{waId}`.
+ * `GET /api/contacts`, `GET /api/contacts/{id}` (any identifier: wa_id, business-scoped
+ * user id, username).
  */
 import { z } from 'zod';
 import type { ContactFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
 import { notFound, type ApiRouter } from '../routing.js';
-import { contactPageSchema, contactSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
+import { resolveIdentity } from '../../projections/index.js';
+import { contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
 import { consentOf } from './consent.js';
 
-const waIdPath = z.strictObject({ waId: z.string().min(1).max(256).meta({ description: 'The contact wa_id.' }) });
+const idPath = z.strictObject({
+  id: z.string().min(1).max(256).meta({ description: 'Any identifier of the user: a wa_id (with or without `+`), a business-scoped user id, or a username (with or without `@`).' }),
+});
 
 export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void {
   router.get(
@@ -34,20 +38,25 @@ export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void
 
   router.get(
     {
-      path: '/api/contacts/{waId}',
+      path: '/api/contacts/{id}',
       operationId: 'getContact',
       tag: 'contacts',
-      summary: 'Get one contact',
-      params: waIdPath,
-      response: contactSchema,
+      summary: 'Get one contact by any identifier',
+      description:
+        'Finds the contact row of the identifier and follows its links (a message naming both a wa_id and a business-scoped user id, number and user id changes) to the whole user: `identity` lists every identifier, the current ones and the merge history.',
+      params: idPath,
+      response: contactDetailSchema,
       notFound: true,
     },
     async ({ params }) => {
-      const row = await ctx.store.getContact(params.waId);
-      if (!row) throw notFound(`no contact "${params.waId}"`);
-      // Account state: what the contact chose per category (`/api/consent`).
-      const consent = await consentOf(ctx.store, row.waId);
-      return consent.length > 0 ? { ...row, consent } : row;
+      const identity = await resolveIdentity(params.id, (key) => ctx.store.getContact(key));
+      if (!identity) throw notFound(`no contact "${params.id}"`);
+      const row = identity.contacts.find((c) => c.waId === identity.key)!;
+      const { contacts: _rows, ...summary } = identity;
+      // Account state: what the user chose per category (`/api/consent`), under any of their ids.
+      const consent = [];
+      for (const id of [...identity.waIds, ...identity.userIds]) consent.push(...(await consentOf(ctx.store, id)));
+      return consent.length > 0 ? { ...row, consent, identity: summary } : { ...row, identity: summary };
     },
   );
 }

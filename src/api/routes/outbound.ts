@@ -82,12 +82,12 @@ export function outboundView(r: OutboundRecord): z.input<typeof outboundSchema> 
 }
 
 /** `messages` with the outbound record of each (one read for the page). */
-export async function withOutbound<M extends { id: string }>(store: Pick<Store, 'getOutbound'>, messages: M[]): Promise<Array<M & { outbound?: z.input<typeof outboundSchema> }>> {
+export async function withOutbound<M extends { id: string }>(store: Pick<Store, 'getOutbound'>, messages: M[]): Promise<Array<M & { tracked?: z.input<typeof outboundSchema> }>> {
   if (messages.length === 0) return messages;
   const records = new Map((await store.getOutbound(messages.map((m) => m.id))).map((r) => [r.messageId, r]));
   return messages.map((m) => {
     const r = records.get(m.id);
-    return r === undefined ? m : { ...m, outbound: outboundView(r) };
+    return r === undefined ? m : { ...m, tracked: outboundView(r) };
   });
 }
 
