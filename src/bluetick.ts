@@ -34,7 +34,8 @@ import { HANDLER_SINK_PREFIX, type HandlerRoute } from './dispatch/runtime.js';
 import type { AttemptContext } from './dispatch/worker.js';
 import { BluetickError, ConfigError } from './errors.js';
 import type { BluetickEvent, EventOfType, EventType } from './events/types.js';
-import { startServer, type RunningServer, type StartServerOptions } from './server.js';
+import { internalsOf, startServer, type RunningServer, type StartServerOptions } from './server.js';
+import type { OutboundInput } from './store/outbound.js';
 
 /** What a handler learns about the attempt: `attempt` is 1 the first time an event comes. */
 export type HandlerContext = AttemptContext;
@@ -86,6 +87,17 @@ export interface Bluetick {
   stop(): Promise<void>;
   /** The running server, once started. */
   readonly server: RunningServer | undefined;
+  /**
+   * Records what your code sent (after {@link Bluetick.start}): the message id WhatsApp
+   * answered with, and the template, text, `biz_opaque_callback_data` and tags its status
+   * updates will not carry. Same as `POST /api/outbound`; statuses that came first are
+   * matched too.
+   *
+   * @example
+   * const { messages } = await sendTemplate(...);
+   * await app.track({ messageId: messages[0].id, templateName: 'order_shipped', tags: ['order-1234'] });
+   */
+  track(record: OutboundInput | readonly OutboundInput[]): Promise<{ inserted: number; updated: number }>;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_.+-]{0,99}$/;
@@ -139,6 +151,16 @@ class BluetickApp implements Bluetick {
       return this.#server;
     })();
     return this.#starting;
+  }
+
+  async track(record: OutboundInput | readonly OutboundInput[]): Promise<{ inserted: number; updated: number }> {
+    const server = this.#server;
+    if (server === undefined) throw new BluetickError('BT_ERR_CONFIG_INVALID', 'track(): start() the app first');
+    const items = Array.isArray(record) ? [...(record as readonly OutboundInput[])] : [record as OutboundInput];
+    for (const item of items) {
+      if (typeof item?.messageId !== 'string' || item.messageId === '') throw new ConfigError(['track(): each record needs the messageId WhatsApp answered the send with']);
+    }
+    return internalsOf(server).store.recordOutbound(items, Date.now(), 'library');
   }
 
   async stop(): Promise<void> {

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   BT_ERR_API_CONFLICT: { status: 409, message: 'the request conflicts with the current state; read it again and retry' },
   BT_ERR_CLI_FAILED: { status: undefined, message: 'the command could not finish; the message says why' },
   BT_ERR_ACME_ORDER: { status: undefined, message: 'a certificate order failed; it is retried with backoff, check DNS and the challenge ports' },
+  BT_ERR_TOKEN_EXISTS: { status: 409, message: 'an API token with this name exists; pick another name or revoke the old token first' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

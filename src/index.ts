@@ -79,6 +79,8 @@ export type { RetryPolicy, RetryPolicyInput } from './dispatch/retry.js';
 export type { EventTypePattern, EventTypePrefix, RouteConfig, RouteMatch } from './dispatch/match.js';
 export type { HttpSinkConfig, NatsSinkConfig, SinkConfig } from './dispatch/sinks.js';
 export type { Delivery, DeliveryAttempt, DeliveryState } from './store/deliveries.js';
+export type { OutboundInput, OutboundRecord } from './store/outbound.js';
+export type { ApiToken, AuditEntry, Role } from './store/access.js';
 
 export { startServer } from './server.js';
 export type { RunningServer, ServerMetrics, StartServerOptions, WebhookEndpoint } from './server.js';

@@ -21,8 +21,10 @@ import type { AcmeManager, AcmeManagerOptions } from './acme/manager.js';
 import { buildApi } from './api/app.js';
 import type { StreamOptions } from './api/routes/stream.js';
 import { resolveAdminToken, type AdminTokenInfo } from './api/admin-token.js';
+import { createAccessGuard } from './api/access.js';
 import { createAdminGuard } from './api/auth.js';
 import { AuthBackoff } from './auth-backoff.js';
+import { SearchIndexer } from './search/indexer.js';
 import type { ChannelConfig, Config } from './config/resolve.js';
 import { hasCredentials } from './config/resolve.js';
 import { DeliveryRuntime, type HandlerRoute } from './dispatch/runtime.js';
@@ -357,6 +359,14 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     const unsubscribeDeliveries = store.subscribe?.('deliveries', () => delivery.wake());
     if (unsubscribeDeliveries) cleanup.unshift(unsubscribeDeliveries);
 
+    // Search follows the events table after the pipeline has recorded them (`search/indexer.ts`).
+    const searchIndexer = new SearchIndexer(store, (err) => logger.warn({ err }, 'search indexing failed; it is tried again shortly'));
+    cleanup.unshift(() => searchIndexer.close());
+    pipeline.on('batch', (info) => {
+      if (info.inserted > 0) searchIndexer.wake();
+    });
+    const unsubscribeSearch = store.subscribe?.('events', () => searchIndexer.wake());
+    if (unsubscribeSearch) cleanup.unshift(unsubscribeSearch);
     // bluetick's own `channel.silent` / `channel.resumed`, journaled like a POST (src/watch/).
     const watch = config.watch.silence.enabled
       ? new SilenceWatch({
@@ -395,7 +405,14 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       );
     }
     const guardOptions = { token: adminToken.token, backoff, trustProxy: sc.trustProxy };
-    const guard = createAdminGuard(guardOptions);
+    // Tokens and roles (`api/access.ts`): the admin token, or a stored token whose role allows the call.
+    const guard = createAccessGuard({
+      adminToken: adminToken.token,
+      store,
+      backoff,
+      trustProxy: sc.trustProxy,
+      onError: (err) => logger.warn({ err }, 'audit log write failed'),
+    });
     const api = buildApi({
       store,
       journal,

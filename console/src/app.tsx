@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { AccountHealth, ConsentList } from './account.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { Access } from './access.js';
 import { getToken, onUnauthorized, setToken } from './api.js';
 import { Conversations } from './conversations.js';
 import { Deliveries } from './deliveries.js';
@@ -11,7 +12,9 @@ import { Login, Logo } from './login.js';
 import { MessageLookup, MessageTimeline } from './message.js';
 import { Overview } from './overview.js';
 import { Rejections } from './rejections.js';
+import { SearchBox, SearchResults } from './search.js';
 import { Link, navigate, useLocation } from './router.js';
+import { can, whoami } from './role.js';
 import { probe } from './session.js';
 import { Templates } from './templates.js';
 import { ErrorNote, Loading } from './ui.js';
@@ -22,7 +25,7 @@ type Session =
   | { state: 'in'; open: boolean; noApi?: boolean }
   | { state: 'error'; error: unknown };
 
-const NAV: Array<{ href: string; label: string; match: (path: string) => boolean }> = [
+const NAV: Array<{ href: string; label: string; match: (path: string) => boolean; shown?: () => boolean }> = [
   { href: '/', label: 'Overview', match: (p) => p === '/' },
   { href: '/live', label: 'Live feed', match: (p) => p === '/live' || p.startsWith('/events/') },
   { href: '/messages', label: 'Messages', match: (p) => p.startsWith('/messages') },
@@ -33,6 +36,7 @@ const NAV: Array<{ href: string; label: string; match: (path: string) => boolean
   // Account state: consent and health.
   { href: '/health', label: 'Account health', match: (p) => p === '/health' },
   { href: '/consent', label: 'Consent', match: (p) => p === '/consent' },
+  { href: '/access', label: 'Access', match: (p) => p.startsWith('/access'), shown: () => can().audit || can().admin },
 ];
 
 function decode(part: string): string {
@@ -44,6 +48,9 @@ function decode(part: string): string {
 }
 
 function Screen({ path }: { path: string }): JSX.Element {
+  if (!can().read) return <SenderOnly />;
+  if (path === '/access') return <Access />;
+  if (path === '/search') return <SearchResults />;
   if (path === '/' || path === '') return <Overview />;
   if (path === '/live') return <LiveFeed />;
   if (path.startsWith('/events/')) return <Inspector id={decode(path.slice('/events/'.length))} />;
@@ -66,6 +73,21 @@ function Screen({ path }: { path: string }): JSX.Element {
       </h1>
       <p>
         There is no console screen at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
+      </p>
+    </section>
+  );
+}
+
+/** A sender token reads nothing: say so instead of a screen of refusals. */
+function SenderOnly(): JSX.Element {
+  return (
+    <section>
+      <h1 id="page-title" tabIndex={-1}>
+        Sender token
+      </h1>
+      <p>
+        This token ({whoami().name}) can only tell bluetick what your code sent (<code>POST /api/outbound</code>). Sign in with a viewer, operator or admin
+        token to use the console.
       </p>
     </section>
   );
@@ -170,12 +192,18 @@ export function App(): JSX.Element {
         >
           Menu
         </button>
+        {can().read && <SearchBox />}
         <div class="topbar-end">
           {session.open ? (
             <span class="muted small" title="No admin token is configured; the API answers on loopback only.">
               Open access (loopback)
             </span>
           ) : (
+            <span class="muted small role-badge" title={`Signed in with the token ${whoami().name}`} data-role={whoami().role}>
+              {whoami().name} · {whoami().role}
+            </span>
+          )}
+          {!session.open && (
             <button type="button" class="btn btn-ghost" onClick={signOut}>
               Sign out
             </button>
@@ -184,7 +212,7 @@ export function App(): JSX.Element {
       </header>
       <nav id="nav" class={`sidenav${menuOpen ? ' open' : ''}`} aria-label="Console">
         <ul>
-          {NAV.map((item) => {
+          {NAV.filter((item) => item.shown?.() ?? can().read).map((item) => {
             const current = item.match(path === '/login' ? '/' : path);
             return (
               <li key={item.href}>

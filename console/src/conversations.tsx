@@ -215,8 +215,21 @@ function Bubble({ m, event, reactions }: { m: Message; event: ApiEvent | undefin
           {m.outbound.text ? <div class="bubble-text">{m.outbound.text}</div> : <div class="bubble-placeholder">[{m.outbound.kind}]</div>}
         </>
       ) : (
-        <div class="bubble-placeholder">
-          Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
+        <div class={m.tracked?.text !== undefined ? 'bubble-outbound' : 'bubble-placeholder'}>
+          {m.tracked?.templateName !== undefined && (
+            <div class="small bubble-template">
+              Template <strong>{m.tracked.templateName}</strong>
+              {m.tracked.templateLanguage !== undefined ? ` (${m.tracked.templateLanguage})` : ''}
+            </div>
+          )}
+          {m.tracked?.text !== undefined ? (
+            <div class="bubble-text">{m.tracked.text}</div>
+          ) : (
+            <>
+              Outbound message <span class="mono small">{m.id.length > 18 ? `${m.id.slice(0, 18)}…` : m.id}</span>
+            </>
+          )}
+          {m.tracked?.tags !== undefined && m.tracked.tags.length > 0 && <div class="small muted bubble-tags">{m.tracked.tags.join(' · ')}</div>}
           {failed && codes.length > 0 && (
             <div class="small">
               Failed: {codes.map((c) => `${c} ${errorTitle(c) ?? ''}`.trim()).join('; ')}

@@ -10,6 +10,7 @@ import { ApiError, api, asPage } from './api.js';
 import { useSinks, type SinkStatus } from './delivery-data.js';
 import { TypeBadge } from './events-view.js';
 import { formatDuration, formatNumber, formatPercent, formatRelative, toMs } from './format.js';
+import { can } from './role.js';
 import { Link, seg } from './router.js';
 import { EVENT_TYPES } from './types.js';
 import { Badge, Empty, ErrorNote, Loaded, Loading, MoreButton, NotAvailable, PageHeader, Table, Time, isUnavailable, useApi, type Tone } from './ui.js';
@@ -158,8 +159,16 @@ function SinkCard({ s, onProbed }: { s: SinkStatus; onProbed: () => void }): JSX
           </div>
         )}
       </dl>
-      {s.lastError && <p class="small field-error">Last error: {s.lastError}</p>}
-      {breaker !== 'closed' && <ProbeButton sink={s.name} onDone={onProbed} />}
+      {s.lastError &&
+        // The latest attempt succeeded: the error is history, not the state of the sink.
+        (s.lastSuccessAt !== undefined && s.lastSuccessAt === s.lastAttemptAt ? (
+          <p class="small muted stale-error" title="The latest attempt succeeded">
+            Earlier error (recovered {formatRelative(s.lastSuccessAt)}): {s.lastError}
+          </p>
+        ) : (
+          <p class="small field-error">Last error: {s.lastError}</p>
+        ))}
+      {breaker !== 'closed' && can().operate && <ProbeButton sink={s.name} onDone={onProbed} />}
     </article>
   );
 }
@@ -329,6 +338,7 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
           </p>
         )}
         {items.length > 0 &&
+          can().operate &&
           (confirmAll ? (
             <>
               <span>Redrive every dead letter{next !== undefined ? '' : ` (${items.length})`}?</span>
@@ -411,25 +421,29 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                       >
                         Attempts
                       </button>{' '}
-                      <button
-                        type="button"
-                        class="btn btn-small btn-primary"
-                        disabled={busy !== undefined}
-                        onClick={() => void redrive({ id: d.id }, String(d.id))}
-                        aria-label={`Redrive delivery ${d.id}`}
-                      >
-                        {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
-                      </button>{' '}
-                      <button
-                        type="button"
-                        class="btn btn-small"
-                        disabled={busy !== undefined}
-                        onClick={() => void drop(d.id)}
-                        aria-label={`Drop delivery ${d.id}`}
-                        title="Give up on it: it leaves this list, and a conversation it holds moves on"
-                      >
-                        {busy === `drop-${d.id}` ? 'Dropping…' : 'Drop'}
-                      </button>
+                      {can().operate && (
+                        <>
+                          <button
+                            type="button"
+                            class="btn btn-small btn-primary"
+                            disabled={busy !== undefined}
+                            onClick={() => void redrive({ id: d.id }, String(d.id))}
+                            aria-label={`Redrive delivery ${d.id}`}
+                          >
+                            {busy === String(d.id) ? 'Redriving…' : 'Redrive'}
+                          </button>{' '}
+                          <button
+                            type="button"
+                            class="btn btn-small"
+                            disabled={busy !== undefined}
+                            onClick={() => void drop(d.id)}
+                            aria-label={`Drop delivery ${d.id}`}
+                            title="Give up on it: it leaves this list, and a conversation it holds moves on"
+                          >
+                            {busy === `drop-${d.id}` ? 'Dropping…' : 'Drop'}
+                          </button>
+                        </>
+                      )}
                     </td>
                   </tr>
                   {open === d.id && (
@@ -695,11 +709,13 @@ export function Deliveries(): JSX.Element {
         <h2 id="d-dead">Dead letters</h2>
         <DeadLetters onRedriven={(ids) => setRedriven(ids)} />
       </section>
-      <section class="panel" aria-labelledby="d-replay">
-        <h2 id="d-replay">Replay</h2>
-        <p class="small muted">Deliver stored events again to one route. A dry run lists what would be sent first.</p>
-        <Replay routes={routes} />
-      </section>
+      {can().operate && (
+        <section class="panel" aria-labelledby="d-replay">
+          <h2 id="d-replay">Replay</h2>
+          <p class="small muted">Deliver stored events again to one route. A dry run lists what would be sent first.</p>
+          <Replay routes={routes} />
+        </section>
+      )}
     </>
   );
 }

@@ -22,7 +22,9 @@ function messageDetail(body: MessageDetail | (Message & { reactions?: Reaction[]
 }
 
 function Steps({ message }: { message: Message }): JSX.Element {
-  const shown = STEPS.filter((s) => s !== 'played' || message.steps.played !== undefined);
+  // A failed message will not reach the steps it has not reached: show the ones it did, then the failure.
+  const failed = message.status === 'failed';
+  const shown = STEPS.filter((s) => (s !== 'played' || message.steps.played !== undefined) && (!failed || message.steps[s] !== undefined));
   let previous: { name: string; at: number } | undefined;
   return (
     <ol class="steps" aria-label="Status steps">
@@ -56,6 +58,18 @@ function Steps({ message }: { message: Message }): JSX.Element {
         if (at !== undefined) previous = { name, at };
         return item;
       })}
+      {failed && (
+        <li class="step step-failed" data-step="failed" data-reached="true">
+          <div class="step-mark">
+            <span class="step-dot">
+              <Ticks status="failed" label={false} />
+            </span>
+          </div>
+          <div class="step-name">Failed</div>
+          <div class="step-time">{message.failure ? <Time value={message.failure.at} /> : null}</div>
+          <div class="step-gap">{message.failure && message.failure.errorCodes.length > 0 ? `error ${message.failure.errorCodes.join(', ')}` : '\u00a0'}</div>
+        </li>
+      )}
     </ol>
   );
 }
@@ -192,7 +206,11 @@ export function MessageTimeline({ id }: { id: string }): JSX.Element {
                     [m.direction === 'inbound' ? 'From' : 'To', contact ? `${formatPhone(contact)}${m.inbound?.contactName ? ` (${m.inbound.contactName})` : ''}` : undefined],
                     ['Conversation', m.conversationKey ? <Link href={`/conversations/${seg(m.conversationKey)}`}>{m.conversationKey}</Link> : undefined],
                     ['Kind', m.inbound?.kind],
-                    ['Text', m.inbound?.text],
+                    ['Text', m.inbound?.text ?? m.outbound?.text ?? m.tracked?.text],
+                    ['Template', m.tracked?.templateName !== undefined ? `${m.tracked.templateName}${m.tracked.templateLanguage !== undefined ? ` (${m.tracked.templateLanguage})` : ''}` : undefined],
+                    ['Callback data', m.tracked?.bizOpaqueCallbackData !== undefined ? <span class="mono">{m.tracked.bizOpaqueCallbackData}</span> : undefined],
+                    ['Tags', m.tracked?.tags !== undefined && m.tracked.tags.length > 0 ? m.tracked.tags.join(', ') : undefined],
+                    ['Recorded by', m.tracked !== undefined ? <>{m.tracked.recordedBy}, <Time value={m.tracked.recordedAt} /></> : undefined],
                     ['In reply to', m.inbound?.contextMessageId ? <Link href={`/messages/${seg(m.inbound.contextMessageId)}`}>{m.inbound.contextMessageId}</Link> : undefined],
                     ['Received event', m.inbound ? <Link href={`/events/${seg(m.inbound.eventId)}`}>inspect</Link> : undefined],
                   ]}

@@ -1,16 +1,19 @@
-/** Whether the API lets this browser in, with a given token or none. */
+/** Whether the API lets this browser in, with a given token or none, and as whom. */
 import { ApiError, api } from './api.js';
+import { setWhoami, type Whoami } from './role.js';
 
 export type ProbeResult = 'ok' | 'refused' | 'too-many' | 'no-api';
 
 /**
- * Asks a cheap endpoint. `no-api`: the server has no `/api` at all (the console still opens,
- * and every screen says what is missing).
+ * Asks who the token belongs to (`/api/whoami`), else a cheap endpoint of an older server.
+ * `no-api`: the server has no `/api` at all (the console still opens, and every screen says
+ * what is missing).
  */
 export async function probe(token: string | null): Promise<ProbeResult> {
-  for (const path of ['/api/stats', '/api/events?limit=1']) {
+  for (const path of ['/api/whoami', '/api/stats', '/api/events?limit=1']) {
     try {
-      await api(path, { token, quiet401: true });
+      const body = await api<unknown>(path, { token, quiet401: true });
+      setWhoami(path === '/api/whoami' ? (body as Whoami) : undefined);
       return 'ok';
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return 'refused';

@@ -12,7 +12,22 @@ import type { ReactionRow } from '../../src/projections/reactions.js';
 import type { TemplateRow } from '../../src/projections/templates.js';
 
 export type { EventType, StatusEntry };
-export type Message = MessageRow;
+/** What the sending code recorded for an outbound message (`POST /api/outbound`). */
+export interface OutboundRecord {
+  messageId: string;
+  to?: string;
+  businessNumber?: string;
+  templateName?: string;
+  templateLanguage?: string;
+  text?: string;
+  bizOpaqueCallbackData?: string;
+  tags?: string[];
+  sentAt?: string;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export type Message = MessageRow & { tracked?: OutboundRecord };
 export type Reaction = ReactionRow;
 export type Template = TemplateRow;
 

@@ -20,7 +20,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { principalOf } from './access.js';
 import { createHostGuard } from './auth.js';
+import { maskText } from './mask.js';
+import { parseJsonText, stringifyJson } from '../events/json.js';
 import { RedactingLogController } from './request-log.js';
 import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.js';
 import { registerRestApi, type RestApiOptions } from './rest.js';
@@ -45,6 +48,18 @@ export interface ApiDeps {
     /** Served over TLS: send `Strict-Transport-Security`. */
     hsts?: boolean;
   };
+}
+
+/** The answer with message text masked, when the caller's token asks for that (JSON answers only). */
+async function maskedAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  if (principalOf(request)?.maskText !== true || typeof payload !== 'string') return payload;
+  const type = reply.getHeader('content-type');
+  if (typeof type !== 'string' || !type.startsWith('application/json')) return payload;
+  try {
+    return stringifyJson(maskText(parseJsonText(payload)));
+  } catch {
+    return payload;
+  }
 }
 
 /** One year, subdomains left alone (they may be other services). */
@@ -146,6 +161,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     reply.type(deps.metrics.contentType);
     return deps.metrics.text();
   });
+
+  // Viewers whose token masks message text get every `/api` answer masked (`mask.ts`).
+  app.addHook('onSend', maskedAnswer);
 
   if (deps.rest) registerRestApi(app, { ...deps.rest, metrics: deps.metrics, ...(deps.logger ? { logger: deps.logger } : {}) });
   if (deps.console) void app.register(consoleRoutes, deps.console);

@@ -19,6 +19,7 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
+import { registerAccessRoutes } from './routes/access.js';
 import { registerConfigSchemaRoute } from './routes/config-schema.js';
 import { registerContactRoutes } from './routes/contacts.js';
 import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
@@ -27,7 +28,9 @@ import { registerConversationRoutes } from './routes/conversations.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerOpenApiRoute } from './routes/openapi.js';
+import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
+import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
@@ -65,6 +68,7 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  409: 'Conflict',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
@@ -122,6 +126,9 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
     if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
+    registerAccessRoutes(router, ctx);
+    registerOutboundRoutes(router, ctx);
+    registerSearchRoutes(router, ctx);
     if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
     registerConfigSchemaRoute(router);
     registerOpenApiRoute(router, {

@@ -30,7 +30,7 @@ export const apiRegistry = z.registry<{ id: string }>();
 /** The same schemas by id, with the description each component carries in the document. */
 export const apiComponents = new Map<string, { schema: z.ZodType; description?: string }>();
 
-function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+export function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
   apiRegistry.add(schema as z.ZodType, { id });
   apiComponents.set(id, description === undefined ? { schema } : { schema, description });
   return schema;
@@ -402,6 +402,25 @@ const statusEntry = component(
   }),
 );
 
+/** What the sending code said it sent (`POST /api/outbound`), joined to the message by id. */
+export const outboundSchema = component(
+  'OutboundRecord',
+  z.strictObject({
+    messageId: z.string(),
+    to: z.string().optional(),
+    businessNumber: z.string().optional(),
+    templateName: z.string().optional(),
+    templateLanguage: z.string().optional(),
+    text: z.string().optional(),
+    bizOpaqueCallbackData: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    sentAt: iso().optional(),
+    recordedAt: iso(),
+    recordedBy: z.string().meta({ description: 'The token name that recorded it; `library` for bluetick.track().' }),
+  }),
+  'What your code sent: WhatsApp status updates carry only the message id.',
+);
+
 export const messageSchema = component(
   'Message',
   z.strictObject({
@@ -453,6 +472,7 @@ export const messageSchema = component(
     timeline: z
       .array(statusEntry)
       .meta({ description: 'The earliest 16 status notifications, sorted by (time, step, event id); every one is in /api/events?messageId=.' }),
+    tracked: outboundSchema.optional().meta({ description: 'What your code said it sent (POST /api/outbound, bluetick.track()), whenever it said so.' }),
   }),
   'One WhatsApp message: the status lattice sent < delivered < read < played (never downgraded), failures, and the timeline.',
 );
@@ -830,7 +850,7 @@ export const statsSchema = component(
   }),
 );
 
-function pageOf<T extends z.ZodType>(id: string, item: T) {
+export function pageOf<T extends z.ZodType>(id: string, item: T) {
   return component(
     id,
     z.strictObject({

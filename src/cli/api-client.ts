@@ -60,7 +60,11 @@ export class ApiClient {
     return this.#send<T>('POST', path, body);
   }
 
-  async #send<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  delete<T>(path: string): Promise<T> {
+    return this.#send<T>('DELETE', path);
+  }
+
+  async #send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';

@@ -213,6 +213,21 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   withServerOptions(
     program
+      .command('tokens')
+      .description('create, list or revoke API tokens with a role (admin, operator, viewer, sender) on a running server')
+      .argument('[action]', 'list, create or revoke', 'list')
+      .argument('[names...]', 'the token to create or revoke'),
+  )
+    .option('--role <role>', 'with create: admin, operator, viewer or sender')
+    .option('--mask-text', 'with create: mask message text in every answer to this token (for viewers)')
+    .option('--json', 'JSON output')
+    .action(async (action: string, names: string[], opts: import('./commands/tokens.js').TokensOptions) => {
+      const { runTokens } = await import('./commands/tokens.js');
+      code = await runTokens(action, names, opts, { stdout: process.stdout, env: process.env });
+    });
+
+  withServerOptions(
+    program
       .command('replay')
       .description('deliver stored events again to one route (by id, time range or filter) on a running server')
       .requiredOption('--route <name>', 'the route to deliver to')

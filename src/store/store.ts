@@ -7,6 +7,7 @@
  * backend folders (`store/sqlite`, `store/postgres`).
  */
 import type { BluetickEvent, EventType } from '../events/types.js';
+import type { AccessStore } from './access.js';
 import type { DeliveryStore } from './deliveries.js';
 import type { ProjectionStore } from './projections.js';
 
@@ -152,7 +153,7 @@ export interface StoreCounts {
   oldestPendingReceivedAt?: number;
 }
 
-export interface Store extends ProjectionStore, DeliveryStore {
+export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
   readonly dialect: 'sqlite' | 'postgres';
 
   /** Applies the numbered migrations not yet applied. Safe to call on every start. */

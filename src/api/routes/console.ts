@@ -52,6 +52,8 @@ export const CONSOLE_SCREEN_PATHS = [
   '/templates/*',
   '/deliveries',
   '/rejections',
+  '/access',
+  '/search',
 ] as const;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -197,6 +199,16 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOpt
     if (!file) return reply.code(404).send({ error: 'not found' });
     reply.header('Cache-Control', 'public, max-age=31536000, immutable');
     return send(request, reply, file, contentType);
+  });
+
+  // A browser asking for a path no one serves gets the console's own not-found screen (status
+  // 404); API clients and other paths keep the JSON answer.
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html') && !path.startsWith('/api/') && !path.startsWith('/assets/');
+    if (!wantsPage) return reply.code(404).send({ error: 'Not Found', message: `Route ${request.method}:${path} not found` });
+    reply.code(404);
+    return sendIndex(request, reply);
   });
 
   // Browsers ask for it whatever the page says; an empty answer keeps the log quiet.

@@ -18,6 +18,7 @@ import {
 } from '../schemas.js';
 import { conversationView, pageView } from '../views.js';
 import { messageFilter } from './messages.js';
+import { withOutbound } from './outbound.js';
 
 export function registerConversationRoutes(router: ApiRouter, ctx: RestContext): void {
   router.get(
@@ -73,7 +74,8 @@ export function registerConversationRoutes(router: ApiRouter, ctx: RestContext):
     },
     async ({ params, query }) => {
       const filter = { ...messageFilter(query), conversationKey: params.key };
-      return pageView(await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT)), (m) => m);
+      const page = await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
+      return pageView({ ...page, items: await withOutbound(ctx.store, page.items) }, (m) => m);
     },
   );
 }

@@ -8,6 +8,7 @@ import { pageRequest, type RestContext } from '../context.js';
 import { notFound, type ApiRouter } from '../routing.js';
 import { DEFAULT_LIMIT, idPath, messageDetailSchema, messagePageSchema, messagesQuery } from '../schemas.js';
 import { pageView } from '../views.js';
+import { withOutbound } from './outbound.js';
 
 export function messageFilter(query: { direction?: 'inbound' | 'outbound' | undefined; status?: string[] | undefined }): MessageFilter {
   const filter: MessageFilter = {};
@@ -30,7 +31,8 @@ export function registerMessageRoutes(router: ApiRouter, ctx: RestContext): void
     async ({ query }) => {
       const filter = messageFilter(query);
       if (query.conversation !== undefined) filter.conversationKey = query.conversation;
-      return pageView(await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT)), (m) => m);
+      const page = await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
+      return pageView({ ...page, items: await withOutbound(ctx.store, page.items) }, (m) => m);
     },
   );
 
@@ -50,7 +52,8 @@ export function registerMessageRoutes(router: ApiRouter, ctx: RestContext): void
     async ({ params }) => {
       const message = await ctx.store.getMessage(params.id);
       if (!message) throw notFound(`no message with id "${params.id}"`);
-      return { ...message, reactions: await ctx.store.listReactions(params.id) };
+      const [withRecord] = await withOutbound(ctx.store, [message]);
+      return { ...withRecord, reactions: await ctx.store.listReactions(params.id) };
     },
   );
 }

@@ -18,6 +18,9 @@
 import type { ServerResponse } from 'node:http';
 import type { EventFilter, Store, StoredEvent } from '../../store/store.js';
 import { stringifyJson } from '../../events/json.js';
+import type { JsonValue } from '../../events/types.js';
+import { principalOf } from '../access.js';
+import { maskText } from '../mask.js';
 import { ApiError, type ApiRouter } from '../routing.js';
 import { streamQuery } from '../schemas.js';
 
@@ -77,8 +80,10 @@ class StreamHub {
 }
 
 /** The `data:` of one message: the stored event as `/api/events` lists it. */
-function frame(stored: StoredEvent): string {
-  return `id: ${stored.seq}\ndata: ${stringifyJson(stored)}\n\n`;
+function frame(stored: StoredEvent, masked: boolean): string {
+  // A viewer whose token masks message text gets it masked here too (`api/mask.ts`).
+  const data = masked ? maskText(stored as unknown as JsonValue) : stored;
+  return `id: ${stored.seq}\ndata: ${stringifyJson(data)}\n\n`;
 }
 
 class StreamSession {
@@ -89,6 +94,8 @@ class StreamSession {
   private lastWrite = Date.now();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => void> = [];
+  /** Message text masked in every frame (the caller's token says so). */
+  masked = false;
 
   private readonly res: ServerResponse;
   private readonly store: Store;
@@ -161,7 +168,7 @@ class StreamSession {
       if (this.closed) return;
       if (page.items.length > 0) {
         let chunk = '';
-        for (const stored of page.items) chunk += frame(stored);
+        for (const stored of page.items) chunk += frame(stored, this.masked);
         this.cursor = page.items[page.items.length - 1]!.seq;
         if (!this.write(chunk)) await this.drained();
       }
@@ -252,7 +259,9 @@ export function registerStreamRoutes(router: ApiRouter, deps: StreamDeps): { ope
         'X-Accel-Buffering': 'no',
       });
       res.write(`retry: ${opts.retryMs}\n: streaming events after seq ${start}\n\n`);
-      new StreamSession(res, deps.store, filter, start, opts, deps.onError).start(hub, deps.shutdown);
+      const session = new StreamSession(res, deps.store, filter, start, opts, deps.onError);
+      session.masked = principalOf(request)?.maskText === true;
+      session.start(hub, deps.shutdown);
       return reply;
     },
   );

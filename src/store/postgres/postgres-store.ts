@@ -98,7 +98,13 @@ import type {
 } from '../projections.js';
 import { whereOf } from './conditions.js';
 import { createPool, ident, leaseOwner } from './connection.js';
+import { PostgresAccess } from './access.js';
+import { PostgresSearch } from './search.js';
+import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
+import type { SearchHit } from '../search.js';
 import { PostgresDeliveries } from './deliveries.js';
+import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
+import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import { GroupCommit } from './group-commit.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
@@ -202,6 +208,8 @@ export class PostgresStore implements Store {
   private listener: Listener | undefined;
   private readonly projections: PostgresProjections;
   private readonly deliveries: PostgresDeliveries;
+  private readonly access: PostgresAccess;
+  private readonly searchIndex: PostgresSearch;
   private readonly appends: GroupCommit;
   private closed = false;
 
@@ -228,6 +236,8 @@ export class PostgresStore implements Store {
         return fn(client);
       });
     this.projections = new PostgresProjections(this.pool, eventsTransaction);
+    this.access = new PostgresAccess(this.pool);
+    this.searchIndex = new PostgresSearch(this.pool);
     this.deliveries = new PostgresDeliveries(
       this.pool,
       (fn) => this.transaction(fn),
@@ -521,6 +531,59 @@ export class PostgresStore implements Store {
   async listRejections(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
     const where = whereOf(rejectionConditions(filter));
     return pageOf(this.pool, `SELECT ${REJECTION_COLUMNS} FROM rejections`, 'id', where, page, toRejection, (r: RejectionRecord) => r.id);
+  }
+
+  // ---- access: API tokens and the audit log (store/access.ts; SQL in ./access.ts) --------
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.access.createToken(token);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.access.listTokens();
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.access.tokenByHash(hash);
+  }
+
+  async revokeToken(name: string, at: number): Promise<ApiToken | undefined> {
+    return this.access.revokeToken(name, at);
+  }
+
+  async touchToken(id: number, at: number): Promise<void> {
+    return this.access.touchToken(id, at);
+  }
+
+  async addAudit(rows: AuditInput[]): Promise<void> {
+    return this.access.addAudit(rows);
+  }
+
+  async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
+    return this.access.listAudit(page, filter);
+  }
+
+  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+    const result = await this.access.recordOutbound(rows, recordedAt, recordedBy);
+    // Searchable at once; a row recorded again is found by what it holds now.
+    await this.searchIndex.addSearchDocuments((await this.access.getOutbound(rows.map((r) => r.messageId))).map((r) => outboundDocument(r, recordedAt)));
+    return result;
+  }
+
+  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+    return this.access.getOutbound(messageIds);
+  }
+
+  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+    return this.searchIndex.indexSearch(limit);
+  }
+
+  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+    return this.searchIndex.addSearchDocuments(docs);
+  }
+
+  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+    return this.searchIndex.search(terms, kinds, limit);
   }
 
   // ---- projections (store/projections.ts; SQL in ./projections.ts) ------------------------

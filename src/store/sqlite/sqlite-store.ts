@@ -70,9 +70,15 @@ import type {
   TemplateFilter,
 } from '../projections.js';
 import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
+import { SqliteAccess } from './access.js';
+import { SqliteSearch } from './search.js';
+import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
+import type { SearchHit } from '../search.js';
 import type { ConsentRow } from '../../projections/index.js';
 import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
+import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
+import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import type {
   AttemptRecord,
   Delivery,
@@ -194,6 +200,8 @@ export class SqliteStore implements Store {
   private projectionsImpl: SqliteProjections | undefined;
   /** Deliveries, attempts, leases (migration 0003). */
   private readonly deliveries: SqliteDeliveries;
+  private accessStatements: SqliteAccess | undefined;
+  private searchStatements: SqliteSearch | undefined;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
@@ -531,6 +539,67 @@ export class SqliteStore implements Store {
     if (oldest !== undefined || this.inbox === undefined) return oldest;
     // Nothing pending in the journal: the oldest acked row still in the inbox, if any.
     return this.inbox.waiting(this.q.lastJournalId.get() ?? 0).oldestReceivedAt;
+  }
+
+  // ---- access: API tokens and the audit log (store/access.ts; SQL in ./access.ts) --------
+
+  private get accessImpl(): SqliteAccess {
+    return (this.accessStatements ??= new SqliteAccess(this.db));
+  }
+
+  async createToken(token: NewApiToken): Promise<ApiToken> {
+    return this.accessImpl.createToken(token);
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return this.accessImpl.listTokens();
+  }
+
+  async tokenByHash(hash: string): Promise<ApiToken | undefined> {
+    return this.accessImpl.tokenByHash(hash);
+  }
+
+  async revokeToken(name: string, at: number): Promise<ApiToken | undefined> {
+    return this.accessImpl.revokeToken(name, at);
+  }
+
+  async touchToken(id: number, at: number): Promise<void> {
+    this.accessImpl.touchToken(id, at);
+  }
+
+  async addAudit(rows: AuditInput[]): Promise<void> {
+    this.accessImpl.addAudit(rows);
+  }
+
+  async listAudit(page: AuditPageRequest, filter?: AuditFilter): Promise<Page<AuditEntry>> {
+    return this.accessImpl.listAudit(page, filter);
+  }
+
+  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+    const result = this.accessImpl.recordOutbound(rows, recordedAt, recordedBy);
+    // Searchable at once; a row recorded again is found by what it holds now.
+    this.searchImpl.addSearchDocuments(this.accessImpl.getOutbound(rows.map((r) => r.messageId)).map((r) => outboundDocument(r, recordedAt)));
+    return result;
+  }
+
+  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+    return this.accessImpl.getOutbound(messageIds);
+  }
+
+  private get searchImpl(): SqliteSearch {
+    return (this.searchStatements ??= new SqliteSearch(this.db));
+  }
+
+  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+    return this.searchImpl.indexSearch(limit);
+  }
+
+  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+    return this.searchImpl.addSearchDocuments(docs);
+  }
+
+  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+    return this.searchImpl.search(terms, kinds, limit);
   }
 
   // ---- deliveries (store/deliveries.ts; SQL in ./deliveries.ts) --------------------------

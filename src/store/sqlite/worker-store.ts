@@ -102,6 +102,11 @@ const READS = new Set([
   'listContacts',
   'getTemplate',
   'listTemplates',
+  'tokenByHash',
+  'listTokens',
+  'listAudit',
+  'getOutbound',
+  'search',
   // Account state: consent and health.
   'listConsent',
   'listHealth',

@@ -1,0 +1,76 @@
+/**
+ * @module store/postgres/search
+ *
+ * The PostgreSQL side of {@link SearchStore}: `search_docs` with a generated `simple`
+ * tsvector under GIN (migration 0008). The indexer takes a transaction-scoped advisory lock,
+ * so processes sharing the database index each event once, in `seq` order.
+ */
+import type pg from 'pg';
+import { parseEventJson } from '../../events/normalize.js';
+import { collapseDocuments, documentsOf, type SearchDocument, type SearchKind } from '../../search/documents.js';
+import type { SearchHit } from '../search.js';
+import type { Queryable } from './sql.js';
+
+const INDEXER_LOCK = 'bluetick.search-indexer';
+
+async function write(db: Queryable, docs: SearchDocument[]): Promise<void> {
+  for (const mode of ['replace', 'keep'] as const) {
+    const batch = docs.filter((d) => d.mode === mode);
+    if (batch.length === 0) continue;
+    await db.query(
+      `INSERT INTO search_docs (kind, ref, title, body, at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+       ON CONFLICT (kind, ref) DO ${mode === 'replace' ? 'UPDATE SET title = excluded.title, body = excluded.body, at = GREATEST(search_docs.at, excluded.at)' : 'NOTHING'}`,
+      [batch.map((d) => d.kind), batch.map((d) => d.ref), batch.map((d) => d.title), batch.map((d) => d.body), batch.map((d) => d.at)],
+    );
+  }
+}
+
+export class PostgresSearch {
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
+      const cursor = Number((await client.query<{ seq: string }>('SELECT seq FROM search_cursor WHERE id = 1')).rows[0]?.seq ?? 0);
+      const { rows } = await client.query<{ seq: string; body: string }>('SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [cursor, Math.max(1, limit)]);
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return { indexed: 0, seq: cursor };
+      }
+      await write(client, collapseDocuments(rows.flatMap((r) => documentsOf(parseEventJson(r.body)))));
+      const seq = Number(rows[rows.length - 1]!.seq);
+      await client.query('UPDATE search_cursor SET seq = $1 WHERE id = 1', [seq]);
+      await client.query('COMMIT');
+      return { indexed: rows.length, seq };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+    await write(this.pool, collapseDocuments(docs));
+  }
+
+  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+    if (terms.length === 0) return [];
+    // Terms are folded to letters and digits: safe in a tsquery. Each one is a prefix; all must match.
+    const query = terms.map((t) => `${t}:*`).join(' & ');
+    const filtered = kinds !== undefined && kinds.length > 0;
+    const { rows } = await this.pool.query<{ kind: SearchKind; ref: string; title: string; at: string }>(
+      `SELECT kind, ref, title, at FROM search_docs WHERE words @@ to_tsquery('simple', $1)${filtered ? ' AND kind = ANY($3::text[])' : ''}
+       ORDER BY at DESC, kind, ref LIMIT $2`,
+      filtered ? [query, Math.max(1, limit), kinds] : [query, Math.max(1, limit)],
+    );
+    return rows.map((r) => ({ kind: r.kind, ref: r.ref, title: r.title, at: Number(r.at) }));
+  }
+}
