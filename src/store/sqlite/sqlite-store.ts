@@ -77,6 +77,8 @@ import type { SearchHit } from '../search.js';
 import type { ConsentRow } from '../../projections/index.js';
 import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
+import { SqliteErasure } from './erasure.js';
+import type { ErasureReceipt } from '../erasure.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import type {
@@ -206,6 +208,7 @@ export class SqliteStore implements Store {
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
+  private erasureImpl: SqliteErasure | undefined;
   private readonly recordTx: (outcomes: JournalOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -300,6 +303,15 @@ export class SqliteStore implements Store {
   /** Prepared on first use, after the migrations created the tables. */
   private get q(): Statements {
     return (this.statements ??= prepareStatements(this.db));
+  }
+
+  private get er(): SqliteErasure {
+    return (this.erasureImpl ??= new SqliteErasure(this.db, this.file));
+  }
+
+  /** Erases one person: see `Store.eraseContact` and `store/sqlite/erasure.ts`. */
+  async eraseContact(ids: string[]): Promise<ErasureReceipt> {
+    return this.er.erase(ids);
   }
 
   private get p(): SqliteProjections {
@@ -434,7 +446,8 @@ export class SqliteStore implements Store {
       for (const o of outcomes) if (this.inFlight.has(o.journalId)) settled++;
       const lastInFlight = settled === this.inFlight.size;
       // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
-      const result = this.relaxed(() => this.recordTx(outcomes, Date.now(), lastInFlight));
+      const screened = this.er.screen(outcomes);
+      const result = this.relaxed(() => this.recordTx(screened, Date.now(), lastInFlight));
       ok = true;
       return result;
     } finally {
