@@ -10,3 +10,7 @@ CREATE TABLE erasure_tombstones (
   erased_at INTEGER NOT NULL
 );
 ALTER TABLE journal ADD COLUMN redacted_at INTEGER;
+
+-- Scratch space for the erase: a zero-filled blob written here takes the free pages, so the
+-- bytes pages held before they were freed are overwritten without a VACUUM. Always empty.
+CREATE TABLE erasure_scrub (b BLOB NOT NULL);

@@ -74,11 +74,17 @@ export class SqliteErasure {
     const now = Date.now();
     this.db.pragma('secure_delete = ON');
     try {
-      const hashes = this.db.transaction(() => this.eraseInTransaction(forms, isErased, key, now, receipt)).immediate();
+      const hashes = this.db
+        .transaction(() => {
+          const written = this.eraseInTransaction(forms, isErased, key, now, receipt);
+          this.scrubFreePages();
+          return written;
+        })
+        .immediate();
       const tombstones = this.loadTombstones();
       for (const hash of hashes) tombstones.add(hash);
     } finally {
-      this.db.pragma('secure_delete = OFF');
+      this.db.pragma('secure_delete = FAST');
     }
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     receipt.walTruncated = result?.busy === 0;
@@ -109,6 +115,23 @@ export class SqliteErasure {
     const hashes = [...new Set(forms.map((form) => tombstoneOf(key, form)))];
     for (const hash of hashes) receipt.tombstones += insert.run(hash, now).changes;
     return hashes;
+  }
+
+  /**
+   * Overwrites every free page with zeros: a zero-filled blob takes the free pages (SQLite
+   * reuses them first), and deleting it with `secure_delete` on zeroes them again. Pages
+   * freed before this erase (by earlier updates) held old bytes; now none do. Costs the size
+   * of the free list, not of the history.
+   */
+  private scrubFreePages(): void {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const insert = this.db.prepare('INSERT INTO erasure_scrub (b) VALUES (zeroblob(?))');
+    for (let free = this.db.pragma('freelist_count', { simple: true }) as number; free > 0; ) {
+      const pages = Math.min(free, Math.floor((64 * 1024 * 1024) / pageSize));
+      insert.run(pages * pageSize);
+      free -= pages;
+    }
+    this.db.exec('DELETE FROM erasure_scrub');
   }
 
   /** Deletes the person's own events and redacts the others that mention them. */

@@ -225,6 +225,9 @@ export class SqliteStore implements Store {
       if (mode !== 'wal' && file !== ':memory:') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
+      // Old content in b-tree pages is zeroed when deleted or rewritten, at no extra I/O, so
+      // an erasure (store/sqlite/erasure.ts) leaves no stale copies inside live pages.
+      if (!this.reader) this.db.pragma('secure_delete = FAST');
       // Statements with RETURNING buffer their rows in a temporary table: in a file (the
       // default) that costs a few system calls per statement.
       this.db.pragma('temp_store = MEMORY');
