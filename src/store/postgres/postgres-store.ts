@@ -28,6 +28,7 @@
  * the server, so nothing half-written is ever visible.
  */
 import { PostgresErasure } from './erasure.js';
+import { INDEXER_LOCK } from './search.js';
 import type { ErasureReceipt } from '../erasure.js';
 import pg from 'pg';
 import { serializeEvent } from '../../events/normalize.js';
@@ -798,6 +799,8 @@ export class PostgresStore implements Store {
   async eraseContact(ids: string[]): Promise<ErasureReceipt> {
     return this.transaction(async (client) => {
       await this.lockEvents(client);
+      // The search indexer reads events outside the events lock: wait for its batch to end.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
       return this.erasure.erase(client, ids);
     });
   }

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { parseEventJson } from '../../events/normalize.js';
+import { BluetickError } from '../../errors.js';
 import { writePrivateFileDurably } from '../../private-files.js';
 import {
   allForms,
@@ -139,7 +140,7 @@ export class SqliteErasure {
     const seqs: number[] = [];
     const messageIds: string[] = [];
     const read = this.db.prepare<[number], { body: string; message_id: string | null }>('SELECT body, message_id FROM events WHERE seq = ?');
-    const update = this.db.prepare('UPDATE events SET body = ?, from_id = NULL WHERE seq = ?');
+    const update = this.db.prepare('UPDATE events SET body = ? WHERE seq = ?');
     let redacted = 0;
     for (const seq of this.idsContaining<number>('events', 'seq', 'body', forms)) {
       const row = read.get(seq)!;
@@ -250,7 +251,7 @@ export class SqliteErasure {
     if (this.key !== undefined) return this.key;
     if (this.keyFile === undefined) return (this.key = newErasureKey());
     if (existsSync(this.keyFile)) return (this.key = readFileSync(this.keyFile, 'utf8').trim());
-    if (!create) throw new Error(`the erasure key ${this.keyFile} is missing: erased people cannot be recognised`);
+    if (!create) throw new BluetickError('BT_ERR_ERASURE_KEY_MISSING', `the erasure key ${this.keyFile} is missing: erased people cannot be recognised`);
     try {
       writePrivateFileDurably(this.keyFile, `${newErasureKey()}\n`, { exclusive: true });
     } catch (err) {
