@@ -73,7 +73,7 @@ function erasureSuite(store: () => { url?: string; schema?: string }) {
     expect(res.status).toBe(200);
   }
 
-  /** Every place the store could hold a needle: the SQLite files' bytes, or every PostgreSQL table as text. */
+  /** Every place the store could hold a needle: the SQLite files' bytes (store, inbox and their WALs), or every PostgreSQL table as text. */
   async function occurrences(needle: string): Promise<string[]> {
     const { schema } = store();
     if (schema === undefined) {
