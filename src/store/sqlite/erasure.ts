@@ -60,7 +60,13 @@ export class SqliteErasure {
     return outcomes.map((o) => {
       const kept = o.events.filter((e) => !isPersonsEvent(e, isErased));
       if (kept.length === o.events.length) return o;
-      this.redactJournalRow(o.journalId, isErased, Date.now());
+      // Rare (a redelivery about an erased person): zero the old body's pages as the erase does.
+      this.db.pragma('secure_delete = ON');
+      try {
+        this.redactJournalRow(o.journalId, isErased, Date.now());
+      } finally {
+        this.db.pragma('secure_delete = FAST');
+      }
       return { ...o, events: kept };
     });
   }
