@@ -239,7 +239,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
         result = await this.recordOneByOne(outcomes, attempts, retry, err);
       }
     }
-    if (retry.length > 0) await this.store.releaseJournal(retry);
+    if (retry.length > 0) await this.release(retry);
     const ms = performance.now() - t0;
     let failed = 0;
     let quarantined = 0;
@@ -372,6 +372,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
       for (const s of res.recorded) total.recorded.push(s);
     }
     return total;
+  }
+
+  /**
+   * Hands rows whose try failed back for another try. Their batch-mates are recorded already,
+   * so a store that cannot take this write does not fail the batch: the rows stay pending
+   * without the attempt counted and are claimed again (after the lease, on PostgreSQL).
+   */
+  private async release(ids: number[]): Promise<void> {
+    try {
+      await this.store.releaseJournal(ids);
+    } catch (err) {
+      this.logger?.error({ err, journalIds: ids }, 'could not hand failed rows back; they stay pending');
+    }
   }
 
   private resolveDrainWaiters(): void {
