@@ -32,6 +32,7 @@ import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerActivityRoutes } from './routes/activity.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerConsentRoutes } from './routes/consent.js';
@@ -125,6 +126,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    registerActivityRoutes(router, ctx);
     if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
     registerAccessRoutes(router, ctx);
     registerOutboundRoutes(router, ctx);
