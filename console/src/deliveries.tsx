@@ -360,7 +360,7 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
         <Empty>No dead letters. Every delivery either succeeded or is still being retried.</Empty>
       ) : (
         <div class="table-wrap">
-          <table class="stack" aria-label="Dead letters">
+          <table class="stack dead-letters" aria-label="Dead letters">
             <thead>
               <tr>
                 <th scope="col">Delivery</th>
@@ -404,14 +404,14 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                       {d.attempts}
                       {d.redrives > 0 ? <span class="muted small"> ({d.redrives} redrives)</span> : null}
                     </td>
-                    <td data-label="Last error" class="truncate" title={d.lastError}>
+                    <td data-label="Last error" class="truncate dl-error" title={d.lastError}>
                       {d.lastStatusCode !== undefined && !(d.lastError ?? '').includes(String(d.lastStatusCode)) ? <strong>HTTP {d.lastStatusCode} </strong> : null}
                       {d.lastError ?? ''}
                     </td>
                     <td data-label="Dead since" class="nowrap">
                       <Time value={d.completedAt ?? d.updatedAt} />
                     </td>
-                    <td data-label="Actions" class="nowrap">
+                    <td data-label="Actions" class="nowrap dl-actions">
                       <button
                         type="button"
                         class="btn btn-small"

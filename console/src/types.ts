@@ -148,6 +148,21 @@ export interface Rejection {
   detail?: string;
 }
 
+/** `GET /api/activity`: per-minute counts read from the store. */
+export interface ActivityMinute {
+  at: string;
+  events: number;
+  byType: Record<string, number>;
+  acks: number;
+  delivered: number;
+}
+
+export interface Activity {
+  at: string;
+  from: string;
+  minutes: ActivityMinute[];
+}
+
 export interface Stats {
   at: string;
   events: { total: number; byType: Record<string, number> };
