@@ -104,8 +104,15 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
         server: { port: 0, dataDir: dir },
         channels: [{ name: 'meta', provider: 'meta', meta: { appSecrets: [SECRET] } }],
         adminToken: TOKEN,
-        sinks: [{ name: 'orders-primary-webhook', type: 'http', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', breaker: { failureThreshold: 50 } }],
-        routes: [{ name: 'inbound-to-orders-service', sink: 'orders-primary-webhook', match: { type: ['message.received'] }, retry: { maxAttempts: 1 } }],
+        sinks: [
+          { name: 'orders-primary-webhook', type: 'http', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', breaker: { failureThreshold: 50 } },
+          // Nothing listens there: the first failure opens the breaker for ten minutes.
+          { name: 'pager', type: 'http', url: 'http://127.0.0.1:9/down', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', breaker: { failureThreshold: 1, cooldownMs: 600_000, maxCooldownMs: 600_000 } },
+        ],
+        routes: [
+          { name: 'inbound-to-orders-service', sink: 'orders-primary-webhook', match: { type: ['message.received'] }, onDeadLetter: 'hold', retry: { maxAttempts: 1 } },
+          { name: 'statuses-to-pager', sink: 'pager', match: { type: ['message.status'] }, retry: { maxAttempts: 5, baseMs: 600_000, capMs: 600_000 } },
+        ],
         delivery: { pollMs: 50 },
       },
       cwd: dir,
@@ -122,6 +129,13 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
     await running.pipeline.drain();
     // Deliveries settle after the pipeline: two succeed, two go dead at their only attempt.
     await waitFor('two dead letters', async () => ((await api<{ items: unknown[] }>('/api/dead-letters')).items.length === 2 ? true : undefined), 20_000);
+    // Customer 3 writes again: held behind that customer's dead letter.
+    await post(inboundBody([{ id: 'wamid.POL5', from: '919800000030', name: 'Customer 3', text: 'any news?', at: t }]));
+    await running.pipeline.drain();
+    await waitFor('the pager sink paused', async () => {
+      const sinks = await api<{ items: Array<{ name: string; breaker?: { state: string } }> }>('/api/sinks');
+      return sinks.items.find((x) => x.name === 'pager')?.breaker?.state === 'open' ? true : undefined;
+    });
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -154,18 +168,30 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
     expect(await page.evaluate(() => sessionStorage.getItem('bluetick.statsSamples') === null || JSON.parse(sessionStorage.getItem('bluetick.statsSamples')!).length <= 1)).toBe(true);
     const chart = page.getByRole('img', { name: /POSTs, events and successful deliveries per minute/ });
     await chart.waitFor();
-    // This run's traffic: 5 POSTs, 5 events, 2 of them delivered (the other 2 were refused).
-    expect(await page.getByTestId('traffic-total').textContent()).toBe('5 POSTs · 5 events · 2 delivered');
+    // This run's traffic: 6 POSTs, 6 events, 2 of them delivered (2 refused, 1 held, 1 to a sink that is down).
+    expect(await page.getByTestId('traffic-total').textContent()).toBe('6 POSTs · 6 events · 2 delivered');
     expect(await chart.locator('path.series-rate').getAttribute('d')).toMatch(/^M/);
     const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Events by type' }) });
-    expect(await panel.textContent()).toContain('4 last hour');
+    expect(await panel.textContent()).toContain('5 last hour');
     await shoot('overview');
     expect(errors).toEqual([]);
   });
 
-  it('keeps every dead letter action inside the page at 1280 px', async () => {
+  it('lists pending and blocked deliveries with why each one waits', async () => {
     await page.getByRole('link', { name: 'Deliveries' }).click();
     await page.getByRole('heading', { level: 1, name: 'Deliveries' }).waitFor();
+    const table = page.getByRole('table', { name: 'Pending and blocked deliveries' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    const held = table.locator('tr[data-waiting="held"]');
+    expect(await held.textContent()).toContain('inbound-to-orders-service');
+    expect(await held.getByText('held').getAttribute('title')).toMatch(/^Held by dead letter #\d+ of its conversation/);
+    await expect.poll(() => table.locator('tr[data-waiting="sink paused"]').count()).toBe(1);
+    expect(await table.locator('tr[data-waiting="sink paused"]').textContent()).toContain('statuses-to-pager → pager');
+    // Whole at 1280 px: nothing to scroll sideways for.
+    expect(await table.locator('xpath=..').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  });
+
+  it('keeps every dead letter action inside the page at 1280 px', async () => {
     const table = page.getByRole('table', { name: 'Dead letters' });
     await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
     const wrap = table.locator('xpath=..');
@@ -181,6 +207,13 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
       }
     }
     expect(await wrap.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    // Stacked on a phone, the buttons wrap inside the screen.
+    await page.setViewportSize(VIEWPORTS[1]);
+    for (const button of await page.getByRole('button', { name: /Drop delivery|Redrive delivery/ }).all()) {
+      const box = (await button.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(VIEWPORTS[1].width);
+    }
+    await page.setViewportSize(VIEWPORTS[0]);
     await shoot('deliveries');
     expect(errors).toEqual([]);
   });
