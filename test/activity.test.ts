@@ -2,12 +2,14 @@
  * `GET /api/activity` over real HTTP, on a real SQLite store and on the real PostgreSQL: the
  * last hour of per-minute counts is read back from the store (events by type, the acked
  * POSTs they came from, their successful deliveries to a real HTTP receiver), every minute is
- * present, and a bad `minutes` is refused naming the parameter.
+ * present, and a bad `minutes` is refused naming the parameter. `GET /api/labels` serves the
+ * configured name per phone number, and a Meta conversation carries its display number.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonText } from '../src/events/json.js';
 import { http, newSecret, startReceiver, waitFor, type Receiver } from './helpers/delivery.js';
-import { inboundBody, statusBody } from './helpers/meta-bodies.js';
+import { resolveConfig } from '../src/config/resolve.js';
+import { DISPLAY_PHONE, PHONE_ID, inboundBody, statusBody } from './helpers/meta-bodies.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
 
@@ -54,6 +56,7 @@ function activitySuite(store: () => { url?: string }) {
       channels: [{ name: 'main' }],
       sinks: [{ name: 'rx', type: 'http', url: rx.url, secret: newSecret() }],
       routes: [{ name: 'messages', sink: 'rx', match: { type: ['message.received'] } }],
+      labels: { [PHONE_ID]: 'Sales India' },
       ...(url !== undefined ? { store: { url } } : {}),
     });
     const t = Date.now();
@@ -88,6 +91,12 @@ function activitySuite(store: () => { url?: string }) {
     expect(totals(minutes)).toEqual({ events: 3, acks: 2, delivered: 2, message: 2, status: 1 });
   });
 
+  it('serves the labels and gives a Meta conversation its display number', async () => {
+    expect((await get('/api/labels')).body).toEqual({ labels: { [PHONE_ID]: 'Sales India' } });
+    const conversation = (await get(`/api/conversations/${encodeURIComponent(`${PHONE_ID}:919812345678`)}`)).body;
+    expect(conversation.conversation ?? conversation).toMatchObject({ businessNumber: PHONE_ID, displayNumber: DISPLAY_PHONE });
+  });
+
   it('narrows the window with minutes and refuses a bad one, naming it', async () => {
     const res = await get('/api/activity?minutes=5');
     expect(res.status).toBe(200);
@@ -99,6 +108,17 @@ function activitySuite(store: () => { url?: string }) {
     }
   });
 }
+
+describe('labels in the config', () => {
+  it('refuses a key that is not a number and an empty label, naming the path', () => {
+    const result = resolveConfig({ written: { labels: { 'sales-line': 'Sales', [PHONE_ID]: ' ' } }, cwd: '/tmp', env: {} });
+    expect(result.config).toBeUndefined();
+    const text = result.errors.map((e) => JSON.stringify(e)).join('\n');
+    expect(text).toMatch(/labels/);
+    expect(text).toMatch(/labels\.sales-line.*phone-number id or display number \(digits\)/);
+    expect(text).toMatch(/non-empty label/);
+  });
+});
 
 describe('activity on SQLite', () => {
   activitySuite(() => ({}));

@@ -113,6 +113,8 @@ export interface MessageDetail {
 export interface Conversation {
   key: string;
   businessNumber: string;
+  /** The business's display number when `businessNumber` is a phone-number id (Meta). */
+  displayNumber?: string;
   contact: string;
   lastInbound?: { messageId?: string; at: string; kind: string; text?: string };
   lastOutbound?: { messageId: string; at: string };

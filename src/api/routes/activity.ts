@@ -5,6 +5,9 @@
  * store: events by type (`message.received`, `message.status`, ...), acked POSTs that produced them, and
  * their successful deliveries. The console's overview charts draw from it, so they are full at
  * the first load. Every minute of the window is present, zeros included.
+ *
+ * `GET /api/labels`: the configured name per business phone number (`labels`), which the
+ * console puts beside the number in conversation titles.
  */
 import { z } from 'zod';
 import type { ActivityCounts } from '../../store/store.js';
@@ -85,5 +88,25 @@ export function registerActivityRoutes(router: ApiRouter, ctx: RestContext): voi
       const counts = await ctx.store.activity(from);
       return { at: isoOf(now), from: isoOf(from), minutes: minutesOf(counts, from, current) };
     },
+  );
+}
+
+export const labelsSchema = component(
+  'Labels',
+  z.strictObject({
+    labels: z.record(z.string(), z.string()).meta({ description: 'Phone-number id (or display number) -> the name set in the config.' }),
+  }),
+);
+
+export function registerLabelRoutes(router: ApiRouter, ctx: RestContext): void {
+  router.get(
+    {
+      path: '/api/labels',
+      operationId: 'getLabels',
+      tag: 'stats',
+      summary: 'The name set per business phone number in the config',
+      response: labelsSchema,
+    },
+    async () => ({ labels: { ...(ctx.labels ?? {}) } }),
   );
 }
