@@ -5,12 +5,13 @@
  * The traffic chart is drawn from `GET /api/activity` at the first load (no browser-side
  * samples yet), the dead-letter table keeps its Redrive and Drop buttons inside the page
  * at 1280 px, pending and blocked deliveries are listed with why each waits, and a Meta
- * conversation is titled with the configured label and the display number. Screenshots at 1280x800 and 390x844 go to test-artifacts/console-polish/.
+ * conversation is titled with the configured label and the display number, and the live feed
+ * shows a location's place and coordinates and a shared contact's names. Screenshots at 1280x800 and 390x844 go to test-artifacts/console-polish/.
  *
  * Without /usr/bin/chromium the suite is skipped with a message, except under CI.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -227,6 +228,17 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
     }
     await page.setViewportSize(VIEWPORTS[0]);
     await shoot('deliveries');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows location and shared-contact details in the live feed', async () => {
+    for (const name of ['location', 'contacts']) await post(readFileSync(new URL(`./fixtures/meta/${name}.json`, import.meta.url), 'utf8'));
+    await running.pipeline.drain();
+    await page.getByRole('link', { name: 'Live feed' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Live feed' }).waitFor();
+    await page.getByText('Kerry Fisher: Location: Main office, 1 Hacker Way, Menlo Park, CA 94025 (37.48331, -122.14898)').waitFor();
+    await page.getByText(/: Shared contact: Sam Ortiz$/).waitFor();
+    await shoot('live-feed');
     expect(errors).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { errorTitle } from './errors-catalog.js';
 import { formatClock, formatDuration, formatPhone, formatRelative, formatTime, plural, toMs } from './format.js';
 import { Link, seg } from './router.js';
 import type { ApiEvent, Contact, Conversation, Message, StoredEvent } from './types.js';
+import { messageBody } from './events-view.js';
 import { Empty, ErrorNote, Loading, NotAvailable, PageHeader, Ticks, Time, isUnavailable, useApi } from './ui.js';
 
 const MEDIA_KINDS = new Set(['image', 'video', 'audio', 'document', 'sticker', 'voice']);
@@ -87,8 +88,7 @@ function lastText(c: Conversation): string {
   const inboundAt = toMs(inbound?.at);
   if (outboundAt !== undefined && (inboundAt === undefined || outboundAt > inboundAt)) return 'You: outbound message';
   if (!inbound) return '';
-  if (inbound.kind === 'text') return inbound.text ?? '';
-  return `[${inbound.kind}]${inbound.text ? ` ${inbound.text}` : ''}`;
+  return messageBody(inbound);
 }
 
 /** The configured name per business phone number (`GET /api/labels`). */

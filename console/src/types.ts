@@ -47,6 +47,9 @@ export interface ApiEvent {
   contactName?: string;
   kind?: string;
   text?: string;
+  /** Location messages. */
+  latitude?: number;
+  longitude?: number;
   replyId?: string;
   contextMessageId?: string;
   emoji?: string;
