@@ -174,8 +174,6 @@ describeNeeding('Chromium', chromiumMissing, 'console overview charts and delive
     // This run's traffic: 6 POSTs, 6 events, 2 of them delivered (2 refused, 1 held, 1 to a sink that is down).
     expect(await page.getByTestId('traffic-total').textContent()).toBe('6 POSTs · 6 events · 2 delivered');
     expect(await chart.locator('path.series-rate').getAttribute('d')).toMatch(/^M/);
-    const panel = page.locator('section', { has: page.getByRole('heading', { name: 'Events by type' }) });
-    expect(await panel.textContent()).toContain('5 last hour');
     await shoot('overview');
     expect(errors).toEqual([]);
   });

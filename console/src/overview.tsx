@@ -104,15 +104,6 @@ function trafficTotal(activity: Activity): string {
   return `${formatNumber(posts)} POSTs · ${formatNumber(events)} events · ${formatNumber(delivered)} delivered`;
 }
 
-/** Events per type over the window. */
-function hourByType(activity: Activity | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of activity?.minutes ?? []) {
-    for (const [type, n] of Object.entries(m.byType)) out[type] = (out[type] ?? 0) + n;
-  }
-  return out;
-}
-
 /** POSTs per second over the last complete minute, from the store's counts. */
 function lastMinuteRate(activity: Activity | undefined): number | undefined {
   const minutes = activity?.minutes ?? [];
@@ -200,7 +191,6 @@ export function Overview(): JSX.Element {
   const rate = useMemo(() => ratePoints(list), [list]);
   const lastRate = [...rate].reverse().find(([, v]) => v !== undefined)?.[1] ?? lastMinuteRate(activity.data);
   const traffic = useMemo(() => (activity.data ? trafficSeries(activity.data) : undefined), [activity.data]);
-  const lastHour = useMemo(() => hourByType(activity.data), [activity.data]);
 
   return (
     <>
@@ -321,7 +311,7 @@ export function Overview(): JSX.Element {
                     label="Events by type"
                     rows={Object.entries(stats.events.byType)
                       .sort((a, b) => b[1] - a[1])
-                      .map(([name, value]) => ({ name, value, note: `${formatNumber(value)} · ${formatNumber(lastHour[name] ?? 0)} last hour` }))}
+                      .map(([name, value]) => ({ name, value }))}
                   />
                 )}
               </section>
