@@ -57,6 +57,8 @@ export class Metrics {
   readonly rejections: Counter<'cause'>;
   readonly eventsRecorded: Counter<'type'>;
   readonly duplicateEvents: Counter;
+  /** Journal rows the pipeline could not process: `failed`, `quarantined`, or `retried` (a try failed, another follows). */
+  readonly pipelineRows: Counter<'outcome'>;
   /** Delivery attempts, dead letters, breakers (DESIGN §5). */
   readonly delivery: DeliveryMetrics;
 
@@ -127,6 +129,12 @@ export class Metrics {
     this.duplicateEvents = new Counter({
       name: 'bluetick_events_duplicate_total',
       help: 'Events that were already stored when a redelivery carried them again.',
+      registers,
+    });
+    this.pipelineRows = new Counter({
+      name: 'bluetick_pipeline_rows_total',
+      help: 'Journal rows the pipeline did not process: settled failed or quarantined, or retried after a failed try.',
+      labelNames: ['outcome'] as const,
       registers,
     });
     this.delivery = new DeliveryMetrics(this.registry);

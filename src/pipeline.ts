@@ -9,8 +9,14 @@
  * - Idle: sleeps until `wake()` (ingest calls it after each commit) or the poll timer,
  *   which also picks up rows left pending by a crash once the process restarts.
  * - No row is lost to a bad payload or a normalizer bug: a body that is not a JSON object
- *   becomes `quarantined` with its cause, a normalizer that throws makes the row `failed`
- *   with the message (the raw bytes stay, `retryJournal` runs it again).
+ *   becomes `quarantined` with its cause. A row whose normalizer throws, or runs over the
+ *   row's time budget (`rowBudgetMs`), is handed back pending with one more attempt counted
+ *   (`releaseJournal`) while its batch-mates are recorded; it is then tried again alone, and
+ *   the try that reaches `maxAttempts` settles it as `failed` with the error as its cause
+ *   (the raw bytes stay, `retryJournal` runs it again).
+ * - The budget is measured, not enforced: normalization is synchronous and cannot be cut
+ *   short on this thread. A row over budget is recorded as a failed try once it returns;
+ *   normalization is linear in the body size, so only a pathological body gets there.
  * - A row the pipeline took before without finishing it (the process stopped mid-batch:
  *   a crash, a kill after a hang) is claimed alone (see `claimKeeps` in `store/rows.ts`);
  *   after `maxAttempts` such attempts it settles as `failed` with that cause, unread, so a
@@ -43,8 +49,15 @@ export interface PipelineOptions {
   pollMs?: number;
   /** Items one journal row may yield; a row with more is quarantined. Default 50 000. */
   maxItems?: number;
-  /** Unfinished attempts after which a row settles as `failed`. Default 3. */
+  /** Attempts (unfinished or failed tries) after which a row settles as `failed`. Default 3. */
   maxAttempts?: number;
+  /** Time one row's normalization may take before the try counts as failed. Default 5000 ms. */
+  rowBudgetMs?: number;
+  /**
+   * Test seam: the normalizer to run instead of `events/normalize`. Tests use it to make one
+   * row throw or run slow; the server never sets it.
+   */
+  normalize?: typeof normalize;
 }
 
 export interface BatchInfo {
@@ -58,6 +71,12 @@ export interface BatchInfo {
   types: Record<string, number>;
   /** Normalize + record time. */
   ms: number;
+  /** Rows settled as `failed` in this batch. */
+  failed: number;
+  /** Rows settled as `quarantined` in this batch. */
+  quarantined: number;
+  /** Rows whose try failed and that were handed back for another try. */
+  retried: number;
 }
 
 export interface PipelineEvents {
@@ -88,6 +107,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
   private readonly pollMs: number;
   private readonly maxItems: number;
   private readonly maxAttempts: number;
+  private readonly rowBudgetMs: number;
+  private readonly normalizer: typeof normalize;
 
   private state: LoopState = 'stopped';
   /** A wake() arrived while a batch ran: look again before sleeping. */
@@ -116,6 +137,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     this.pollMs = Math.max(1, opts.pollMs ?? 1_000);
     this.maxItems = Math.max(1, opts.maxItems ?? 50_000);
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
+    this.rowBudgetMs = Math.max(1, opts.rowBudgetMs ?? 5_000);
+    this.normalizer = opts.normalize ?? normalize;
   }
 
   /** Starts the loop; it looks for pending rows at once. */
@@ -199,14 +222,31 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     const rows = await this.store.claimJournal(this.batchSize);
     if (rows.length === 0) return 0;
     const t0 = performance.now();
-    const outcomes = rows.map((row) => this.outcomeOf(row));
-    let result: RecordResult;
-    try {
-      result = await this.store.recordOutcomes(outcomes);
-    } catch (err) {
-      result = await this.recordOneByOne(outcomes, err);
+    const attempts = new Map<number, number>();
+    const outcomes: JournalOutcome[] = [];
+    const retry: number[] = [];
+    for (const row of rows) {
+      attempts.set(row.id, row.attempts ?? 0);
+      const outcome = this.outcomeOf(row);
+      if (outcome === 'retry') retry.push(row.id);
+      else outcomes.push(outcome);
     }
+    let result: RecordResult = { inserted: 0, duplicates: 0, recorded: [] };
+    if (outcomes.length > 0) {
+      try {
+        result = await this.store.recordOutcomes(outcomes);
+      } catch (err) {
+        result = await this.recordOneByOne(outcomes, attempts, retry, err);
+      }
+    }
+    if (retry.length > 0) await this.release(retry);
     const ms = performance.now() - t0;
+    let failed = 0;
+    let quarantined = 0;
+    for (const o of outcomes) {
+      if (o.state === 'failed') failed++;
+      else if (o.state === 'quarantined') quarantined++;
+    }
     // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
     try {
       const types: Record<string, number> = {};
@@ -214,31 +254,49 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
         types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
         this.emit('recorded', stored);
       }
-      this.emit('batch', { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, types, ms });
+      this.emit('batch', {
+        rows: rows.length,
+        inserted: result.inserted,
+        duplicates: result.duplicates,
+        types,
+        ms,
+        failed,
+        quarantined,
+        retried: retry.length,
+      });
     } catch (err) {
       this.logger?.error({ err }, 'a pipeline listener threw');
     }
     return rows.length;
   }
 
-  private outcomeOf(row: JournalRow): JournalOutcome {
+  /**
+   * How one row settles, or `'retry'`: this try failed and the row has attempts left, so it
+   * goes back pending (its batch-mates are recorded without it).
+   */
+  private outcomeOf(row: JournalRow): JournalOutcome | 'retry' {
     const attempts = row.attempts ?? 0;
     if (attempts >= this.maxAttempts) {
       this.logger?.error({ journalId: row.id, channel: row.channel, attempts }, 'row stopped the pipeline too often; kept as failed');
       return {
         journalId: row.id,
         state: 'failed',
-        cause: `gave up after ${attempts} unfinished attempts (the process stopped while normalizing or recording this row)`,
+        cause: `gave up after ${attempts} attempts (tries that failed, or that the process stopped while normalizing or recording this row)`,
         events: [],
       };
     }
+    const t0 = performance.now();
     try {
-      const res = normalize(row.body, {
+      const res = this.normalizer(row.body, {
         channel: row.channel,
         receivedAt: row.receivedAt,
         provider: this.providerFor?.(row.channel),
         internal: row.verifiedBy === WATCH_VERIFIED_BY,
       });
+      const ms = performance.now() - t0;
+      if (ms > this.rowBudgetMs) {
+        return this.failedTry(row, `over the time budget: normalizing took ${Math.round(ms)} ms (journal.rowBudgetMs is ${this.rowBudgetMs})`);
+      }
       if (res.ok && res.events.length > this.maxItems) {
         return {
           journalId: row.id,
@@ -250,38 +308,83 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
       if (res.ok) return { journalId: row.id, state: 'processed', events: res.events };
       return { journalId: row.id, state: 'quarantined', cause: res.cause, events: [] };
     } catch (err) {
-      this.logger?.error({ err, journalId: row.id, channel: row.channel }, 'normalizer threw; row kept as failed');
-      return { journalId: row.id, state: 'failed', cause: `normalizer error: ${messageOf(err)}`, events: [] };
+      return this.failedTry(row, `normalizer error: ${messageOf(err)}`, err);
     }
+  }
+
+  /** One try of `row` failed: another try while attempts are left, else `failed` with the cause. */
+  private failedTry(row: JournalRow, cause: string, err?: unknown): JournalOutcome | 'retry' {
+    const tries = (row.attempts ?? 0) + 1;
+    const log = { err, journalId: row.id, channel: row.channel, attempt: tries, maxAttempts: this.maxAttempts, cause };
+    if (tries < this.maxAttempts) {
+      this.logger?.warn(log, 'a row failed; it will be tried again alone');
+      return 'retry';
+    }
+    this.logger?.error(log, 'a row failed on every try; kept as failed');
+    return { journalId: row.id, state: 'failed', cause: `${cause} (failed ${tries} of ${this.maxAttempts} tries)`, events: [] };
   }
 
   /**
    * The batch transaction failed. When the store is merely unavailable (locked, disk full)
    * the batch is retried later as it is. Otherwise record each row alone, so that one row
    * the store refuses (an event it cannot take) does not hold back the others; that row is
-   * kept as `failed`. Throws when even a bare `failed` outcome cannot be written.
+   * handed back for another try (pushed to `retry`) while it has attempts left, else kept as
+   * `failed` (its outcome in `outcomes` is replaced, so the batch's counts see it). Throws
+   * when even a bare `failed` outcome cannot be written.
    */
-  private async recordOneByOne(outcomes: JournalOutcome[], batchErr: unknown): Promise<RecordResult> {
+  private async recordOneByOne(
+    outcomes: JournalOutcome[],
+    attempts: ReadonlyMap<number, number>,
+    retry: number[],
+    batchErr: unknown,
+  ): Promise<RecordResult> {
     if (isStoreUnavailable(batchErr)) throw batchErr;
     this.logger?.warn({ err: batchErr, rows: outcomes.length }, 'batch record failed; recording rows one by one');
     const total: RecordResult = { inserted: 0, duplicates: 0, recorded: [] };
-    for (const outcome of outcomes) {
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
       let res: RecordResult;
       try {
         res = await this.store.recordOutcomes([outcome]);
       } catch (err) {
         if (isStoreUnavailable(err)) throw err;
+        const tries = (attempts.get(outcome.journalId) ?? 0) + 1;
+        const log = { err, journalId: outcome.journalId, attempt: tries, maxAttempts: this.maxAttempts };
+        if (tries < this.maxAttempts) {
+          this.logger?.warn(log, 'could not record the events of a row; it will be tried again alone');
+          retry.push(outcome.journalId);
+          outcomes.splice(i--, 1);
+          continue;
+        }
         // The failed write released the row; this one makes it non-pending for good.
-        res = await this.store.recordOutcomes([
-          { journalId: outcome.journalId, state: 'failed', cause: `record error: ${messageOf(err)}`, events: [] },
-        ]);
-        this.logger?.error({ err, journalId: outcome.journalId }, 'could not record the events of a row; row kept as failed');
+        const failed: JournalOutcome = {
+          journalId: outcome.journalId,
+          state: 'failed',
+          cause: `record error: ${messageOf(err)} (failed ${tries} of ${this.maxAttempts} tries)`,
+          events: [],
+        };
+        outcomes[i] = failed;
+        res = await this.store.recordOutcomes([failed]);
+        this.logger?.error(log, 'could not record the events of a row on any try; row kept as failed');
       }
       total.inserted += res.inserted;
       total.duplicates += res.duplicates;
       for (const s of res.recorded) total.recorded.push(s);
     }
     return total;
+  }
+
+  /**
+   * Hands rows whose try failed back for another try. Their batch-mates are recorded already,
+   * so a store that cannot take this write does not fail the batch: the rows stay pending
+   * without the attempt counted and are claimed again (after the lease, on PostgreSQL).
+   */
+  private async release(ids: number[]): Promise<void> {
+    try {
+      await this.store.releaseJournal(ids);
+    } catch (err) {
+      this.logger?.error({ err, journalIds: ids }, 'could not hand failed rows back; they stay pending');
+    }
   }
 
   private resolveDrainWaiters(): void {

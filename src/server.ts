@@ -334,6 +334,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     const pipelineTuning = {
       maxItems: sc.limits.itemsPerPost,
       maxAttempts: sc.journal.maxAttempts,
+      rowBudgetMs: sc.journal.rowBudgetMs,
       ...(opts.pipeline?.batchSize !== undefined ? { batchSize: opts.pipeline.batchSize } : {}),
       ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
     };
@@ -344,6 +345,9 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     pipeline.on('batch', (info) => {
       if (info.duplicates > 0) metrics.duplicateEvents.inc(info.duplicates);
       for (const type in info.types) metrics.eventsRecorded.inc({ type }, info.types[type]);
+      if (info.failed > 0) metrics.pipelineRows.inc({ outcome: 'failed' }, info.failed);
+      if (info.quarantined > 0) metrics.pipelineRows.inc({ outcome: 'quarantined' }, info.quarantined);
+      if (info.retried > 0) metrics.pipelineRows.inc({ outcome: 'retried' }, info.retried);
     });
     cleanup.unshift(() => pipeline.stop());
     // Other processes sharing the database commit journal rows too (PostgreSQL): wake for them.

@@ -4,6 +4,10 @@
  *
  * - A poison body (16 000 malformed items) settles with its cause, and `/readyz` answers
  *   200 every time it is asked meanwhile.
+ * - With a time budget the poison body runs over (`server.journal.rowBudgetMs`), it is tried
+ *   `maxAttempts` times, each alone, then settles as `failed` with the budget as its cause,
+ *   listed by `/api/quarantine` and counted in `/metrics`; a body posted after it is
+ *   processed, and `/readyz` answers 200 throughout.
  * - While a valid body of 39 000 statuses is being recorded, `/api/stats` answers (it reads
  *   on a connection of its own), and reports the row as still pending: it did not wait for
  *   the pipeline's transaction to finish.
@@ -20,12 +24,12 @@ import { launchServer, type ServerInternals } from '../src/server.js';
 const TOKEN = 'test-admin-token-0123456789';
 const BASIC = encodeBasicAuthorization('enx', 'enx-pass');
 
-async function start(dataDir: string): Promise<ServerInternals> {
+async function start(dataDir: string, journal: Record<string, number> = {}): Promise<ServerInternals> {
   const result = resolveConfig({
     written: {
       adminToken: TOKEN,
       channels: [{ name: 'enablex', provider: 'enablex', basicAuth: ['enx:enx-pass'] }],
-      server: { port: 0, dataDir },
+      server: { port: 0, dataDir, journal },
     },
     cwd: dataDir,
     env: {},
@@ -80,6 +84,48 @@ describe('reads while the pipeline works on heavy bodies', () => {
     // processed, not stuck: it settled, and readiness never failed while it was worked on.
     expect(journal.body.state).toBe('processed');
     expect(journal.body.eventCount).toBe(16_000);
+  }, 120_000);
+
+  it('settles a poison body over the row budget as failed after maxAttempts tries, and keeps going', async () => {
+    await running.close();
+    // The 16 000-item body takes well over 20 ms to normalize (about 160 ms here), a
+    // one-status body well under a millisecond: only the poison body runs over the budget.
+    running = await start(dir, { rowBudgetMs: 20, maxAttempts: 2 });
+    const batches: Array<{ rows: number; failed: number; retried: number }> = [];
+    let failedSeen!: () => void;
+    const settled = new Promise<void>((resolve) => (failedSeen = resolve));
+    running.pipeline.on('batch', (b) => {
+      batches.push({ rows: b.rows, failed: b.failed, retried: b.retried });
+      if (b.failed > 0) failedSeen();
+    });
+    const statuses = Array.from({ length: 16_000 }, (_, i) => ({ bogus: i }));
+    expect(await post(running, JSON.stringify({ statuses, business_phone: '919876500001' }))).toBe(200);
+    const ready: number[] = [];
+    let done = false;
+    const probe = (async () => {
+      while (!done) ready.push((await get(running, '/readyz')).status);
+    })();
+    await settled;
+    const good = { id: 'gBEGgood', recipient_id: '919800000001', status: 'delivered', timestamp: '1717300000' };
+    const processed = new Promise<void>((resolve) => running.pipeline.once('batch', () => resolve()));
+    expect(await post(running, JSON.stringify({ statuses: [good], business_phone: '919876500001' }))).toBe(200);
+    await processed;
+    done = true;
+    await probe;
+
+    expect(ready.length).toBeGreaterThan(0);
+    expect(ready.every((s) => s === 200)).toBe(true);
+    expect(batches.slice(0, 2)).toEqual([
+      { rows: 1, failed: 0, retried: 1 },
+      { rows: 1, failed: 1, retried: 0 },
+    ]);
+    const quarantine = await get(running, '/api/quarantine?state=failed');
+    expect(quarantine.body.items).toHaveLength(1);
+    expect(quarantine.body.items[0].cause).toMatch(/^over the time budget: .*\(failed 2 of 2 tries\)$/);
+    expect((await get(running, '/api/journal/2')).body).toMatchObject({ state: 'processed', eventCount: 1 });
+    const metrics = await running.metrics.text();
+    expect(metrics).toMatch(/bluetick_pipeline_rows_total\{outcome="failed"\} 1\n/);
+    expect(metrics).toMatch(/bluetick_pipeline_rows_total\{outcome="retried"\} 1\n/);
   }, 120_000);
 
   it('answers /api/stats while a body of 39 000 statuses is being recorded', async () => {

@@ -7,7 +7,10 @@ import type { BluetickEvent } from '../src/events/types.js';
 import { Pipeline, type BatchInfo, type PipelineOptions } from '../src/pipeline.js';
 import { openStore } from '../src/store/open.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import type { StoredEvent } from '../src/store/store.js';
+import { normalize } from '../src/events/normalize.js';
+import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
+import type { Store, StoredEvent } from '../src/store/store.js';
+import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 import { journalInput } from './store.contract.js';
 
 // The real normalizer, except on two channels used to make it throw or emit an event the
@@ -181,16 +184,16 @@ describe('Pipeline', () => {
     expect(await allEvents()).toEqual([]);
   });
 
-  it('keeps a row whose normalizer throws as failed with the message, and goes on with the rest', async () => {
+  it('keeps a row whose normalizer throws on every try as failed with the message, and goes on with the rest', async () => {
     const errors: object[] = [];
     const ids = await store.appendJournal([
       journalInput({ channel: 'explode', body: sample() }),
       journalInput({ body: metaBody({ messages: [{ id: 'wamid.OK', from: '1', text: 'x' }] }) }),
     ]);
-    await pipeline({ logger: { warn: () => {}, error: (obj) => errors.push(obj) } }).drain();
+    await pipeline({ maxAttempts: 2, logger: { warn: () => {}, error: (obj) => errors.push(obj) } }).drain();
     const failed = await store.getJournalRow(ids[0]!);
     expect(failed).toMatchObject({ state: 'failed' });
-    expect(failed!.cause).toMatch(/normalizer exploded/);
+    expect(failed!.cause).toMatch(/normalizer exploded.*failed 2 of 2 tries/);
     expect((await store.getJournalRow(ids[1]!))?.state).toBe('processed');
     expect(errors).toHaveLength(1);
     // Failed rows can be run again once fixed.
@@ -198,7 +201,7 @@ describe('Pipeline', () => {
     expect((await store.getJournalRow(ids[0]!))?.state).toBe('pending');
   });
 
-  it('keeps a row whose events the store refuses as failed without holding back its batch', async () => {
+  it('keeps a row whose events the store refuses on every try as failed without holding back its batch', async () => {
     const ids = await store.appendJournal([
       journalInput({ body: metaBody({ messages: [{ id: 'wamid.A', from: '1', text: 'a' }] }) }),
       journalInput({ channel: 'poison', body: metaBody({ messages: [{ id: 'wamid.P', from: '1', text: 'p' }] }) }),
@@ -209,9 +212,14 @@ describe('Pipeline', () => {
     await p.drain();
     const states = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.state));
     expect(states).toEqual(['processed', 'failed', 'processed']);
-    expect((await store.getJournalRow(ids[1]!))?.cause).toMatch(/record error/);
+    expect((await store.getJournalRow(ids[1]!))?.cause).toMatch(/record error.*failed 3 of 3 tries/);
     expect((await allEvents()).map((s) => messageIdOf(s))).toEqual(['wamid.A', 'wamid.B']);
-    expect(batches).toEqual([expect.objectContaining({ rows: 3, inserted: 2 })]);
+    // The batch is recorded without the refused row, which is then tried alone until it fails.
+    expect(batches).toEqual([
+      expect.objectContaining({ rows: 3, inserted: 2, retried: 1, failed: 0 }),
+      expect.objectContaining({ rows: 1, inserted: 0, retried: 1, failed: 0 }),
+      expect.objectContaining({ rows: 1, inserted: 0, retried: 0, failed: 1 }),
+    ]);
   });
 
   it('leaves rows pending (not failed) while the database is locked, and records them once it is free', async () => {
@@ -315,7 +323,7 @@ describe('Pipeline', () => {
     expect(await store.getJournalRow(good2!)).toMatchObject({ state: 'processed', eventCount: 1 });
     const failed = await store.getJournalRow(poison!);
     expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
-    expect(failed?.cause).toMatch(/gave up after 3 unfinished attempts/);
+    expect(failed?.cause).toMatch(/gave up after 3 attempts/);
     // Retrying starts the count again.
     expect(await store.retryJournal([poison!])).toBe(1);
     expect((await store.getJournalRow(poison!))?.attempts).toBeUndefined();
@@ -450,5 +458,146 @@ describe('Pipeline', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect((await store.counts()).journal.quarantined).toBe(settled);
     });
+  });
+});
+
+/**
+ * A row that fails on every try, on both backends. The failure is injected through the
+ * pipeline's `normalize` option (a test seam): the real normalizer does not throw on any body
+ * (a malformed item becomes an `unknown` event), and a slow body is slow on every machine
+ * only by a margin, so the marker rows below make it throw or spin instead.
+ */
+function failingRowSuite(name: string, open: () => Promise<{ store: Store; close: () => Promise<void> }>): void {
+  describe(`a row that fails on every try (${name})`, () => {
+    let store: Store;
+    let close: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, close } = await open());
+    });
+
+    afterEach(async () => {
+      await close();
+    });
+
+    const body = (id: string) => metaBody({ messages: [{ id, from: '16505551234', text: id }] });
+
+    /** The real normalizer, but a body carrying `wamid.THROW` throws and one carrying `wamid.SLOW` spins past `spinMs`. */
+    function seam(tries: Map<string, number>, spinMs = 0): typeof normalize {
+      return (raw, ctx) => {
+        const text = raw.toString();
+        for (const marker of ['wamid.THROW', 'wamid.SLOW']) {
+          if (text.includes(marker)) tries.set(marker, (tries.get(marker) ?? 0) + 1);
+        }
+        if (text.includes('wamid.THROW')) throw new Error('reducer bug on this body');
+        if (text.includes('wamid.SLOW')) {
+          const t0 = performance.now();
+          while (performance.now() - t0 <= spinMs) {
+            /* a body that takes longer than the budget */
+          }
+        }
+        return normalize(raw, ctx);
+      };
+    }
+
+    /** Wraps `claimJournal` to keep the ids of every claim. */
+    function recordClaims(): number[][] {
+      const claims: number[][] = [];
+      const real = store.claimJournal.bind(store);
+      store.claimJournal = async (limit) => {
+        const rows = await real(limit);
+        if (rows.length > 0) claims.push(rows.map((r) => r.id));
+        return rows;
+      };
+      return claims;
+    }
+
+    it('is tried alone N times, then settles as failed with the error as its cause; the rows around it are processed', async () => {
+      const ids = await store.appendJournal(['wamid.A', 'wamid.THROW', 'wamid.B'].map((id) => journalInput({ body: body(id) })));
+      const tries = new Map<string, number>();
+      const claims = recordClaims();
+      const batches: BatchInfo[] = [];
+      const p = new Pipeline(store, { maxAttempts: 3, normalize: seam(tries), logger: { warn: () => {}, error: () => {} } });
+      p.on('batch', (b) => batches.push(b));
+      await p.drain();
+
+      expect(tries.get('wamid.THROW')).toBe(3);
+      const row = await store.getJournalRow(ids[1]!);
+      expect(row?.state).toBe('failed');
+      expect(row?.cause).toBe('normalizer error: reducer bug on this body (failed 3 of 3 tries)');
+      // Its batch-mates were recorded on the first try, without it.
+      expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
+      expect((await store.getJournalRow(ids[2]!))?.state).toBe('processed');
+      expect(claims[0]).toEqual(ids);
+      expect(claims.slice(1)).toEqual([[ids[1]], [ids[1]]]);
+      expect(batches.map((b) => [b.rows, b.inserted, b.retried, b.failed])).toEqual([
+        [3, 2, 1, 0],
+        [1, 0, 1, 0],
+        [1, 0, 0, 1],
+      ]);
+      const quarantine = await store.listJournal({ state: ['failed'] }, { limit: 10 });
+      expect(quarantine.items.map((r) => r.id)).toEqual([ids[1]]);
+    });
+
+    it('counts a row over the time budget as a failed try, and rows arriving meanwhile keep flowing', async () => {
+      const [slow] = await store.appendJournal([journalInput({ body: body('wamid.SLOW') })]);
+      const tries = new Map<string, number>();
+      const p = new Pipeline(store, { maxAttempts: 2, rowBudgetMs: 5, normalize: seam(tries, 10), logger: { warn: () => {}, error: () => {} } });
+      // A row that arrives after the first try still gets processed.
+      const later = new Promise<number>((resolve, reject) => {
+        p.once('batch', () => {
+          store
+            .appendJournal([journalInput({ body: body('wamid.LATER') })])
+            .then(([id]) => resolve(id!), reject);
+        });
+      });
+      await p.drain();
+      const laterId = await later;
+      await p.drain();
+
+      expect(tries.get('wamid.SLOW')).toBe(2);
+      const row = await store.getJournalRow(slow!);
+      expect(row?.state).toBe('failed');
+      expect(row?.cause).toMatch(/^over the time budget: normalizing took \d+ ms \(journal\.rowBudgetMs is 5\) \(failed 2 of 2 tries\)$/);
+      expect(await store.getJournalRow(laterId)).toMatchObject({ state: 'processed', eventCount: 1 });
+    });
+
+    it('is processed when a later try succeeds', async () => {
+      const [id] = await store.appendJournal([journalInput({ body: body('wamid.ONCE') })]);
+      let calls = 0;
+      const flaky: typeof normalize = (raw, ctx) => {
+        if (++calls === 1) throw new Error('transient');
+        return normalize(raw, ctx);
+      };
+      await new Pipeline(store, { maxAttempts: 3, normalize: flaky, logger: { warn: () => {}, error: () => {} } }).drain();
+      expect(calls).toBe(2);
+      expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
+    });
+  });
+}
+
+failingRowSuite('SQLite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bluetick-pipeline-fail-'));
+  const store = await openStore({ dataDir: dir });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describePostgres('pipeline on PostgreSQL', () => {
+  failingRowSuite('PostgreSQL', async () => {
+    const schema = schemaName('pipeline_fail');
+    const store = await openPostgresStore(urlFor(schema), { poolSize: 2 });
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await dropSchema(schema);
+      },
+    };
   });
 });

@@ -201,6 +201,38 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       });
     });
 
+    describe('releasing', () => {
+      it('hands a released row back pending with an attempt counted; it is then claimed alone', async () => {
+        const ids = await store.appendJournal([journalInput(), journalInput(), journalInput()]);
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+        await store.recordOutcomes([ids[0]!, ids[2]!].map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
+        await store.releaseJournal([ids[1]!]);
+        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'pending', attempts: 1 });
+        const [late] = await store.appendJournal([journalInput()]);
+        // The retried row goes alone, and the row after it still flows in the next claim.
+        const again = await store.claimJournal(10);
+        expect(again.map((r) => [r.id, r.attempts])).toEqual([[ids[1], 1]]);
+        await store.releaseJournal([ids[1]!]);
+        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'pending', attempts: 2 });
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[1]]);
+        await store.recordOutcomes([{ journalId: ids[1]!, state: 'failed', cause: 'boom', events: [] }]);
+        expect((await store.getJournalRow(ids[1]!))?.state).toBe('failed');
+        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([late]);
+      });
+
+      it('leaves a row that is no longer pending as it is', async () => {
+        const ids = await store.appendJournal([journalInput()]);
+        await store.claimJournal(10);
+        await store.recordOutcomes([{ journalId: ids[0]!, state: 'quarantined', cause: 'x', events: [] }]);
+        await store.releaseJournal(ids);
+        await store.releaseJournal([]);
+        const row = await store.getJournalRow(ids[0]!);
+        expect(row?.state).toBe('quarantined');
+        expect(row?.attempts).toBeUndefined();
+        expect(await store.claimJournal(10)).toEqual([]);
+      });
+    });
+
     describe('recording outcomes', () => {
       it('stores new events with their outcome and reports them in seq order', async () => {
         const e1 = makeEvent({ id: 'evt_a1' });

@@ -89,7 +89,7 @@ export interface ServerConfig {
     authFailures: number;
     itemsPerPost: number;
   };
-  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number };
+  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number; rowBudgetMs: number };
 }
 
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */

@@ -132,6 +132,11 @@ const journal = z.strictObject({
    * before the row settles as `failed`, so one poison row cannot stop the pipeline forever.
    */
   maxAttempts: positiveInt.default(3),
+  /**
+   * Time the pipeline's normalization of one row may take. A row over it counts as a failed
+   * try (measured after the fact: normalization is synchronous and cannot be cut short).
+   */
+  rowBudgetMs: positiveInt.default(5_000),
 });
 
 const tls = z.strictObject({

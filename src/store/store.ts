@@ -46,8 +46,9 @@ export interface JournalRow extends JournalInput {
   newEventCount: number;
   processedAt?: number;
   /**
-   * Times the pipeline took this row and did not finish it (the process stopped mid-batch).
-   * Absent when none. The pipeline gives up on a row at `pipeline.maxAttempts`.
+   * Times the pipeline took this row and did not finish it (the process stopped mid-batch, or
+   * the row failed and was handed back with `releaseJournal`).
+   * Absent when none. The pipeline gives up on a row at `journal.maxAttempts`.
    */
   attempts?: number;
 }
@@ -195,6 +196,14 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * route set with `setRoutes` that matches it (see `store/deliveries.ts`).
    */
   recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult>;
+
+  /**
+   * Hands claimed rows back still `pending`, with one more attempt counted: the pipeline tried
+   * them and failed (the normalizer threw, ran over its time budget, or the row alone could not
+   * be recorded). They are claimable again, each alone (`attempts` > 0), and the pipeline
+   * settles one as `failed` once its attempts reach `journal.maxAttempts`.
+   */
+  releaseJournal(ids: number[]): Promise<void>;
 
   /** Puts `failed` rows (or the given ones) back to `pending` so the pipeline tries them again. */
   retryJournal(ids?: number[]): Promise<number>;

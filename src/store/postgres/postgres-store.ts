@@ -360,6 +360,17 @@ export class PostgresStore implements Store {
     return rows.slice(0, keep);
   }
 
+  async releaseJournal(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    // The claim counted the attempt already; only the lease goes.
+    await this.pool.query(
+      `UPDATE journal SET claimed_by = NULL, claimed_until = NULL
+       WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND state = 'pending'`,
+      [ids, this.owner],
+    );
+    this.notifier.poke('journal');
+  }
+
   /** Hands claimed rows back untouched: their lease and the attempt the claim counted. */
   private async releaseClaims(ids: number[]): Promise<void> {
     await this.pool.query(

@@ -452,6 +452,21 @@ export class SqliteStore implements Store {
     }
   }
 
+  async releaseJournal(ids: number[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      this.q.releaseIds.run(JSON.stringify(ids));
+    } finally {
+      let lowest = Infinity;
+      for (const id of ids) {
+        this.inFlight.delete(id);
+        if (id < lowest) lowest = id;
+      }
+      if (this.inFlight.size === 0) this.q.clearClaim.run();
+      this.lowerClaimFloor(lowest);
+    }
+  }
+
   async retryJournal(ids?: number[]): Promise<number> {
     const changed = ids === undefined ? this.q.retryFailed.all() : ids.length === 0 ? [] : this.q.retryIds.all(JSON.stringify(ids));
     let lowest = Infinity;
@@ -818,6 +833,9 @@ function prepareStatements(db: Database.Database) {
     clearClaim: db.prepare('DELETE FROM pipeline_claim'),
     countAttempt: db.prepare<[number, number]>(
       "UPDATE journal SET attempts = attempts + 1 WHERE id BETWEEN ? AND ? AND state = 'pending'",
+    ),
+    releaseIds: db.prepare<[string]>(
+      "UPDATE journal SET attempts = attempts + 1 WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?))",
     ),
     retryFailed: db
       .prepare<[], number>(

@@ -48,6 +48,7 @@ export interface RemotePipelineSettings {
   pollMs?: number;
   maxItems?: number;
   maxAttempts?: number;
+  rowBudgetMs?: number;
   /** Channel -> provider; a channel absent or `undefined` lets the normalizer detect it. */
   providers?: Record<string, Provider | undefined>;
 }
@@ -330,6 +331,7 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
     ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
     ...(settings.maxItems !== undefined ? { maxItems: settings.maxItems } : {}),
     ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
+    ...(settings.rowBudgetMs !== undefined ? { rowBudgetMs: settings.rowBudgetMs } : {}),
   });
   p.on('recorded', (stored) => {
     if (postRecorded) recorded.push(stored);
