@@ -99,7 +99,7 @@ type Labels = Readonly<Record<string, string>>;
  * phone-number id is an id, never shown as if it were a phone number).
  */
 export function businessTitle(businessNumber: string, displayNumber: string | undefined, labels: Labels): string {
-  const label = labels[businessNumber] ?? (displayNumber !== undefined ? labels[displayNumber] : undefined);
+  const label = labels[businessNumber] ?? (displayNumber !== undefined ? (labels[displayNumber] ?? labels[`+${displayNumber}`]) : undefined);
   const number = displayNumber !== undefined ? formatPhone(displayNumber) : formatPhone(businessNumber);
   return label !== undefined ? `${label} · ${number}` : number;
 }
