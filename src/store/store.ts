@@ -154,6 +154,16 @@ export interface StoreCounts {
   oldestPendingReceivedAt?: number;
 }
 
+/**
+ * Per-minute counts of the events received since a time (`activity()`): one row per minute and
+ * event type, with how many of those events' deliveries succeeded; and the journal rows (acked
+ * POSTs) those events came from, per minute. `minute` is the minute's start, epoch ms.
+ */
+export interface ActivityCounts {
+  events: Array<{ minute: number; type: string; count: number; delivered: number }>;
+  acks: Array<{ minute: number; count: number }>;
+}
+
 export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -216,6 +226,12 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * the pipeline lag, read with one indexed lookup (no counting, so scrapes stay cheap).
    */
   oldestPendingAt(): Promise<number | undefined>;
+
+  /**
+   * Per-minute counts of the events received at or after `since` (epoch ms): a range over the
+   * events' received-time index grouped by minute, so it costs nothing when events are written.
+   */
+  activity(since: number): Promise<ActivityCounts>;
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;
