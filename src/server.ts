@@ -430,6 +430,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       },
       rest: {
         store,
+        ...(config.labels ? { labels: config.labels } : {}),
         deadLetters: delivery,
         adminToken: adminToken.token,
         guard,

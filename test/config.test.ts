@@ -41,7 +41,7 @@ describe('resolveConfig', () => {
         authFailures: 10,
         itemsPerPost: 50_000,
       },
-      journal: { maxPending: 10_000, commitTimeoutMs: 5_000, maxAttempts: 3 },
+      journal: { maxPending: 10_000, commitTimeoutMs: 5_000, maxAttempts: 3, rowBudgetMs: 5_000 },
     });
     expect(config!.channels).toEqual([
       { name: 'default', path: '/webhooks/default', provider: 'auto', basicAuth: [], meta: { appSecrets: [], verifyTokens: [] } },

@@ -10,6 +10,7 @@ import { errorTitle } from './errors-catalog.js';
 import { formatClock, formatDuration, formatPhone, formatRelative, formatTime, plural, toMs } from './format.js';
 import { Link, seg } from './router.js';
 import type { ApiEvent, Contact, Conversation, Message, StoredEvent } from './types.js';
+import { messageBody } from './events-view.js';
 import { Empty, ErrorNote, Loading, NotAvailable, PageHeader, Ticks, Time, isUnavailable, useApi } from './ui.js';
 
 const MEDIA_KINDS = new Set(['image', 'video', 'audio', 'document', 'sticker', 'voice']);
@@ -87,8 +88,20 @@ function lastText(c: Conversation): string {
   const inboundAt = toMs(inbound?.at);
   if (outboundAt !== undefined && (inboundAt === undefined || outboundAt > inboundAt)) return 'You: outbound message';
   if (!inbound) return '';
-  if (inbound.kind === 'text') return inbound.text ?? '';
-  return `[${inbound.kind}]${inbound.text ? ` ${inbound.text}` : ''}`;
+  return messageBody(inbound);
+}
+
+/** The configured name per business phone number (`GET /api/labels`). */
+type Labels = Readonly<Record<string, string>>;
+
+/**
+ * How a business number is shown: its configured label, then its display number (Meta's
+ * phone-number id is an id, never shown as if it were a phone number).
+ */
+export function businessTitle(businessNumber: string, displayNumber: string | undefined, labels: Labels): string {
+  const label = labels[businessNumber] ?? (displayNumber !== undefined ? (labels[displayNumber] ?? labels[`+${displayNumber}`]) : undefined);
+  const number = displayNumber !== undefined ? formatPhone(displayNumber) : formatPhone(businessNumber);
+  return label !== undefined ? `${label} · ${number}` : number;
 }
 
 function useNow(everyMs: number): number {
@@ -319,7 +332,7 @@ function dayLabel(ms: number): string {
   return new Date(ms).toLocaleDateString('en-US', { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
 }
 
-function Chat({ conversationKey, names, now }: { conversationKey: string; names: Map<string, string>; now: number }): JSX.Element {
+function Chat({ conversationKey, names, now, labels }: { conversationKey: string; names: Map<string, string>; now: number; labels: Labels }): JSX.Element {
   const chat = useLoader(conversationKey, (signal) => loadChat(conversationKey, signal), 10_000);
   const body = useRef<HTMLDivElement>(null);
   const count = chat.data?.messages.length ?? 0;
@@ -344,7 +357,10 @@ function Chat({ conversationKey, names, now }: { conversationKey: string; names:
         <div class="grow">
           <h2>{name ?? formatPhone(contact)}</h2>
           <div class="small muted">
-            {name ? `${formatPhone(contact)} · ` : ''}business {formatPhone(chat.data?.conversation?.businessNumber ?? conversationKey.slice(0, conversationKey.indexOf(':')))}
+            {name ? `${formatPhone(contact)} · ` : ''}business{' '}
+            <span data-testid="business-title">
+              {businessTitle(chat.data?.conversation?.businessNumber ?? conversationKey.slice(0, conversationKey.indexOf(':')), chat.data?.conversation?.displayNumber, labels)}
+            </span>
           </div>
         </div>
         {w && (
@@ -386,6 +402,8 @@ export function Conversations({ selected }: { selected?: string }): JSX.Element 
   const now = useNow(30_000);
   const list = useLoader('list', (signal) => readAll<Conversation>('/api/conversations', {}, signal), 15_000);
   const contacts = useApi<unknown>('/api/contacts', { query: { limit: 1000 } });
+  const labelState = useApi<{ labels: Labels }>('/api/labels');
+  const labels = labelState.data?.labels ?? {};
   const names = useMemo(() => {
     const map = new Map<string, string>();
     if (contacts.data !== undefined) for (const c of asPage<Contact>(contacts.data).items) if (c.profile?.name) map.set(c.waId, c.profile.name);
@@ -421,7 +439,7 @@ export function Conversations({ selected }: { selected?: string }): JSX.Element 
           </div>
           <div class="chat-wrap">
             {selected ? (
-              <Chat conversationKey={selected} names={names} now={now} />
+              <Chat conversationKey={selected} names={names} now={now} labels={labels} />
             ) : (
               <div class="chat">
                 <p class="chat-empty">Choose a conversation to read it.</p>

@@ -1,6 +1,8 @@
 /**
  * Deliveries: health per sink (breaker, success rate, latency, backlog) with a "Probe now"
- * button while a breaker holds deliveries back, dead letters with their attempt history and
+ * button while a breaker holds deliveries back, the unfinished deliveries listed with why each
+ * one waits (due, retrying, behind an earlier one of its conversation, held by a dead letter,
+ * or its sink paused), dead letters with their attempt history and
  * a redrive button, and replay by filter with a dry-run list
  * shown before anything is sent.
  */
@@ -170,6 +172,108 @@ function SinkCard({ s, onProbed }: { s: SinkStatus; onProbed: () => void }): JSX
         ))}
       {breaker !== 'closed' && can().operate && <ProbeButton sink={s.name} onDone={onProbed} />}
     </article>
+  );
+}
+
+const WAITING_LIMIT = 100;
+
+/** Why an unfinished delivery has not gone out yet, in words, with a tone for its badge. */
+export function waitingReason(
+  d: Pick<Delivery, 'id' | 'state' | 'blocked' | 'attempts' | 'route' | 'orderingKey'>,
+  holds: ReadonlyMap<string, number>,
+  pausedSinks: ReadonlySet<string>,
+  sink: string,
+): { label: string; tone: Tone; detail: string } {
+  if (d.state === 'in_flight') return { label: 'sending', tone: 'info', detail: 'An attempt is under way.' };
+  const holder = holds.get(`${d.route}\u0000${d.orderingKey}`);
+  if (d.blocked && holder !== undefined) {
+    return { label: 'held', tone: 'bad', detail: `Held by dead letter #${holder} of its conversation until it is redriven or dropped.` };
+  }
+  if (pausedSinks.has(sink)) return { label: 'sink paused', tone: 'warn', detail: `The circuit breaker of ${sink} is open: it goes out after the next successful probe.` };
+  if (d.blocked) return { label: 'in order', tone: 'neutral', detail: 'Waits for an earlier delivery of its conversation.' };
+  if (d.attempts > 0) return { label: 'retrying', tone: 'warn', detail: 'Failed before; the next attempt is scheduled.' };
+  return { label: 'due', tone: 'info', detail: 'Goes out at the next poll.' };
+}
+
+/** The oldest unfinished deliveries, each with why it waits. */
+function Waiting({ sinks }: { sinks: SinkStatus[] }): JSX.Element {
+  const state = useApi<unknown>('/api/deliveries', { pollMs: 5_000, query: { state: 'pending,in_flight', limit: WAITING_LIMIT } });
+  const dead = useApi<unknown>('/api/dead-letters', { pollMs: 5_000, query: { limit: 500 } });
+  const holds = useMemo(() => {
+    const map = new Map<string, number>();
+    if (dead.data !== undefined) {
+      for (const d of asPage<Delivery>(dead.data).items) if (d.holdsLane) map.set(`${d.route}\u0000${d.orderingKey}`, d.id);
+    }
+    return map;
+  }, [dead.data]);
+  const paused = useMemo(() => new Set(sinks.filter((s) => s.breaker !== undefined && s.breaker.state !== 'closed').map((s) => s.name)), [sinks]);
+  return (
+    <Loaded state={state} what="unfinished deliveries" endpoint="GET /api/deliveries">
+      {(data) => {
+        const page = asPage<Delivery>(data);
+        if (page.items.length === 0) return <Empty>Nothing is waiting: every delivery has succeeded or is a dead letter.</Empty>;
+        return (
+          <>
+            <div class="table-wrap">
+              <table class="stack waiting" aria-label="Pending and blocked deliveries">
+                <thead>
+                  <tr>
+                    <th scope="col">Delivery</th>
+                    <th scope="col">Event</th>
+                    <th scope="col">Route → sink</th>
+                    <th scope="col">Conversation</th>
+                    <th scope="col" class="num">
+                      Attempts
+                    </th>
+                    <th scope="col">Waiting</th>
+                    <th scope="col">Next attempt</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((d) => {
+                    const why = waitingReason(d, holds, paused, d.sink);
+                    return (
+                      <tr key={d.id} data-delivery-id={d.id} data-waiting={why.label}>
+                        <td data-label="Delivery" class="mono">
+                          #{d.id}
+                        </td>
+                        <td data-label="Event">
+                          <TypeBadge type={d.eventType} />{' '}
+                          <Link href={`/events/${seg(d.eventId)}`} class="mono small">
+                            {d.eventId.slice(0, 12)}…
+                          </Link>
+                        </td>
+                        <td data-label="Route → sink">
+                          {d.route} → {d.sink}
+                        </td>
+                        <td data-label="Conversation" class="mono small truncate w-key" title={d.orderingKey}>
+                          {d.orderingKey}
+                        </td>
+                        <td data-label="Attempts" class="num">
+                          {d.attempts}
+                        </td>
+                        <td data-label="Waiting">
+                          <Badge tone={why.tone} title={why.detail}>
+                            {why.label}
+                          </Badge>
+                          {d.lastError ? <div class="small muted truncate" title={d.lastError}>{d.lastError}</div> : null}
+                        </td>
+                        <td data-label="Next attempt" class="nowrap">
+                          {d.state === 'pending' && !d.blocked && d.nextAttemptAt ? <Time value={d.nextAttemptAt} /> : <span class="muted">—</span>}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+            {page.next !== undefined && (
+              <p class="small muted">The oldest {WAITING_LIMIT} are listed; the sink cards above count them all.</p>
+            )}
+          </>
+        );
+      }}
+    </Loaded>
   );
 }
 
@@ -360,7 +464,7 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
         <Empty>No dead letters. Every delivery either succeeded or is still being retried.</Empty>
       ) : (
         <div class="table-wrap">
-          <table class="stack" aria-label="Dead letters">
+          <table class="stack dead-letters" aria-label="Dead letters">
             <thead>
               <tr>
                 <th scope="col">Delivery</th>
@@ -404,14 +508,14 @@ function DeadLetters({ onRedriven }: { onRedriven: (ids: number[]) => void }): J
                       {d.attempts}
                       {d.redrives > 0 ? <span class="muted small"> ({d.redrives} redrives)</span> : null}
                     </td>
-                    <td data-label="Last error" class="truncate" title={d.lastError}>
+                    <td data-label="Last error" class="truncate dl-error" title={d.lastError}>
                       {d.lastStatusCode !== undefined && !(d.lastError ?? '').includes(String(d.lastStatusCode)) ? <strong>HTTP {d.lastStatusCode} </strong> : null}
                       {d.lastError ?? ''}
                     </td>
                     <td data-label="Dead since" class="nowrap">
                       <Time value={d.completedAt ?? d.updatedAt} />
                     </td>
-                    <td data-label="Actions" class="nowrap">
+                    <td data-label="Actions" class="nowrap dl-actions">
                       <button
                         type="button"
                         class="btn btn-small"
@@ -705,6 +809,10 @@ export function Deliveries(): JSX.Element {
         </Loaded>
       </section>
       <Redriven ids={redriven} />
+      <section class="panel" aria-labelledby="d-waiting">
+        <h2 id="d-waiting">Pending and blocked</h2>
+        <Waiting sinks={sinkItems} />
+      </section>
       <section class="panel" aria-labelledby="d-dead">
         <h2 id="d-dead">Dead letters</h2>
         <DeadLetters onRedriven={(ids) => setRedriven(ids)} />

@@ -23,12 +23,28 @@ export function templateLabel(e: { templateName?: string; templateId?: string; l
   return e.language ? `${name} (${e.language})` : name;
 }
 
+/** A coordinate as shown: five decimals (about a metre). */
+function coordinate(value: number): string {
+  return value.toFixed(5).replace(/\.?0+$/, '');
+}
+
+/** What a received message says, in one line: its text, or what kind of message it is with its details. */
+export function messageBody(e: Pick<ApiEvent, 'kind' | 'text' | 'latitude' | 'longitude'>): string {
+  if (e.kind === 'text') return e.text ?? '';
+  if (e.kind === 'location') {
+    const at = e.latitude !== undefined && e.longitude !== undefined ? `${coordinate(e.latitude)}, ${coordinate(e.longitude)}` : undefined;
+    const parts = [e.text, at !== undefined ? `(${at})` : undefined].filter((p) => p !== undefined);
+    return `Location${parts.length > 0 ? `: ${parts.join(' ')}` : ''}`;
+  }
+  if (e.kind === 'contacts') return `Shared contact${e.text ? `: ${e.text}` : ''}`;
+  return `[${e.kind ?? 'message'}]${e.text ? ` ${e.text}` : ''}`;
+}
+
 export function summaryText(e: ApiEvent): string {
   switch (e.type) {
     case 'message.received': {
       const who = e.contactName ?? formatPhone(e.from);
-      const body = e.kind === 'text' ? (e.text ?? '') : `[${e.kind ?? 'message'}]${e.text ? ` ${e.text}` : ''}`;
-      return `${who}: ${body}`;
+      return `${who}: ${messageBody(e)}`;
     }
     case 'message.status':
       return `${e.status ?? '?'} · ${e.messageId ?? 'unknown message'}${e.errorCodes?.length ? ` · error ${e.errorCodes.join(', ')}` : ''}`;

@@ -1,8 +1,10 @@
 /**
- * Overview: ingest rate and ack latency over the last hour, events by type, the outbound
- * status funnel, pipeline lag and queue depths. `/api/stats` is a snapshot of counters, so
- * the chart is built from snapshots taken every few seconds while the console is open
- * (kept for the tab's session, so moving between screens or reloading keeps the hour).
+ * Overview: traffic and ack latency over the last hour, events by type, the outbound status
+ * funnel, pipeline lag and queue depths. The traffic chart (POSTs, events, deliveries per
+ * minute) is read from the store by `GET /api/activity`, so it is full at the first load.
+ * Ack latency exists only as the server's histogram (`/api/stats`), so that chart is built
+ * from snapshots taken every few seconds while the console is open (kept for the tab's
+ * session, so moving between screens or reloading keeps the hour).
  */
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -10,10 +12,12 @@ import { LineChart } from './chart.js';
 import { useDeliveryBacklog, type Backlog } from './delivery-data.js';
 import { formatDuration, formatNumber, formatPercent, formatTime } from './format.js';
 import { Link } from './router.js';
-import type { Stats } from './types.js';
+import type { Activity, Stats } from './types.js';
 import { Loaded, PageHeader, useApi } from './ui.js';
 
 const POLL_MS = 5_000;
+const ACTIVITY_POLL_MS = 30_000;
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const SAMPLES_KEY = 'bluetick.statsSamples';
 
@@ -73,6 +77,38 @@ function ratePoints(list: Sample[]): Array<[number, number | undefined]> {
     out.push([b.t, dt > 0 && dt < 60 ? (b.posts - a.posts) / dt : undefined]);
   }
   return out;
+}
+
+type Points = Array<[number, number | undefined]>;
+
+/** The per-minute series of the traffic chart, each point at the middle of its minute. */
+function trafficSeries(activity: Activity): { posts: Points; events: Points; delivered: Points } {
+  const at = (m: { at: string }): number => Date.parse(m.at) + MINUTE_MS / 2;
+  return {
+    posts: activity.minutes.map((m) => [at(m), m.acks]),
+    events: activity.minutes.map((m) => [at(m), m.events]),
+    delivered: activity.minutes.map((m) => [at(m), m.delivered]),
+  };
+}
+
+/** The window's sums, as the chart's heading note. */
+function trafficTotal(activity: Activity): string {
+  let posts = 0;
+  let events = 0;
+  let delivered = 0;
+  for (const m of activity.minutes) {
+    posts += m.acks;
+    events += m.events;
+    delivered += m.delivered;
+  }
+  return `${formatNumber(posts)} POSTs · ${formatNumber(events)} events · ${formatNumber(delivered)} delivered`;
+}
+
+/** POSTs per second over the last complete minute, from the store's counts. */
+function lastMinuteRate(activity: Activity | undefined): number | undefined {
+  const minutes = activity?.minutes ?? [];
+  const complete = minutes[minutes.length - 2];
+  return complete === undefined ? undefined : complete.acks / 60;
 }
 
 function Kpi({ label, value, note }: { label: string; value: string; note?: string }): JSX.Element {
@@ -141,6 +177,7 @@ function queueNote(backlog: Backlog | undefined): string | undefined {
 export function Overview(): JSX.Element {
   const state = useApi<Stats>('/api/stats', { pollMs: POLL_MS });
   const backlog = useDeliveryBacklog(POLL_MS);
+  const activity = useApi<Activity>('/api/activity', { pollMs: ACTIVITY_POLL_MS });
   const [list, setList] = useState<Sample[]>(samples);
 
   useEffect(() => {
@@ -152,7 +189,8 @@ export function Overview(): JSX.Element {
   const firstAt = list[0]?.t ?? now;
   const from = Math.max(now - HOUR_MS, Math.min(firstAt, now - 5 * 60_000));
   const rate = useMemo(() => ratePoints(list), [list]);
-  const lastRate = [...rate].reverse().find(([, v]) => v !== undefined)?.[1];
+  const lastRate = [...rate].reverse().find(([, v]) => v !== undefined)?.[1] ?? lastMinuteRate(activity.data);
+  const traffic = useMemo(() => (activity.data ? trafficSeries(activity.data) : undefined), [activity.data]);
 
   return (
     <>
@@ -192,19 +230,44 @@ export function Overview(): JSX.Element {
             </div>
 
             <div class="grid grid-2">
-              <section class="panel" aria-labelledby="chart-rate">
+              <section class="panel" aria-labelledby="chart-traffic">
                 <div class="panel-head">
-                  <h2 id="chart-rate">Ingest rate, last hour</h2>
-                  <span class="muted small">POSTs/s</span>
+                  <h2 id="chart-traffic">Traffic, last hour</h2>
+                  <span class="muted small" data-testid="traffic-total">
+                    {activity.data ? trafficTotal(activity.data) : 'per minute'}
+                  </span>
                 </div>
-                <LineChart
-                  label="Webhook POSTs per second over the last hour"
-                  unit="/s"
-                  from={from}
-                  to={now}
-                  series={[{ name: 'rate', className: 'series-rate', points: rate, area: true }]}
-                />
-                <ChartNote list={list} />
+                {traffic === undefined ? (
+                  <p class="muted">{activity.error ? 'The activity history could not be read (GET /api/activity).' : 'Loading…'}</p>
+                ) : (
+                  <>
+                    <LineChart
+                      label="Webhook POSTs, events and successful deliveries per minute over the last hour"
+                      unit="/min"
+                      from={Date.parse(activity.data!.from)}
+                      to={Date.parse(activity.data!.at)}
+                      series={[
+                        { name: 'POSTs', className: 'series-rate', points: traffic.posts, area: true },
+                        { name: 'events', className: 'series-events', points: traffic.events },
+                        { name: 'delivered', className: 'series-delivered', points: traffic.delivered },
+                      ]}
+                    />
+                    <div class="legend" aria-hidden="true">
+                      <span>
+                        <i class="l-rate" />
+                        POSTs acked
+                      </span>
+                      <span>
+                        <i class="l-events" />
+                        events
+                      </span>
+                      <span>
+                        <i class="l-delivered" />
+                        delivered
+                      </span>
+                    </div>
+                  </>
+                )}
               </section>
               <section class="panel" aria-labelledby="chart-ack">
                 <div class="panel-head">
@@ -231,6 +294,7 @@ export function Overview(): JSX.Element {
                     p99
                   </span>
                 </div>
+                <ChartNote list={list} />
               </section>
             </div>
 

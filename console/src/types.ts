@@ -47,6 +47,9 @@ export interface ApiEvent {
   contactName?: string;
   kind?: string;
   text?: string;
+  /** Location messages. */
+  latitude?: number;
+  longitude?: number;
   replyId?: string;
   contextMessageId?: string;
   emoji?: string;
@@ -113,6 +116,8 @@ export interface MessageDetail {
 export interface Conversation {
   key: string;
   businessNumber: string;
+  /** The business's display number when `businessNumber` is a phone-number id (Meta). */
+  displayNumber?: string;
   contact: string;
   lastInbound?: { messageId?: string; at: string; kind: string; text?: string };
   lastOutbound?: { messageId: string; at: string };
@@ -146,6 +151,21 @@ export interface Rejection {
   path: string;
   remoteAddress?: string;
   detail?: string;
+}
+
+/** `GET /api/activity`: per-minute counts read from the store. */
+export interface ActivityMinute {
+  at: string;
+  events: number;
+  byType: Record<string, number>;
+  acks: number;
+  delivered: number;
+}
+
+export interface Activity {
+  at: string;
+  from: string;
+  minutes: ActivityMinute[];
 }
 
 export interface Stats {

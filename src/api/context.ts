@@ -15,6 +15,8 @@ export interface RestContext {
   now: () => number;
   /** Failed authentications per address (`/api/rejections/addresses`). */
   backoff?: AuthBackoff;
+  /** The configured name per business phone number (`labels`; `/api/labels`). */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** `after` / `limit` from a parsed query, as a store page request. */

@@ -32,6 +32,7 @@ import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerActivityRoutes, registerLabelRoutes } from './routes/activity.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
 import { registerConsentRoutes } from './routes/consent.js';
@@ -61,6 +62,8 @@ export interface RestApiOptions {
   delivery?: DeliveryRoutesOptions;
   /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
   deadLetters?: DeadLetterControls;
+  /** The configured name per business phone number (`labels`), served by `GET /api/labels`. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 const REASONS: Record<number, string> = {
@@ -107,6 +110,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     });
 
     const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now, ...(opts.backoff ? { backoff: opts.backoff } : {}) };
+    if (opts.labels) ctx.labels = opts.labels;
     const router = new ApiRouter(api as unknown as FastifyInstance);
     registerEventRoutes(router, ctx);
     registerStreamRoutes(router, {
@@ -125,6 +129,8 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    registerActivityRoutes(router, ctx);
+    registerLabelRoutes(router, ctx);
     if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
     registerAccessRoutes(router, ctx);
     registerOutboundRoutes(router, ctx);

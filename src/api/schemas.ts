@@ -501,6 +501,7 @@ export const conversationSchema = component(
   z.strictObject({
     key: z.string(),
     businessNumber: z.string(),
+    displayNumber: z.string().optional().meta({ description: "The business's display number, when `businessNumber` is a phone-number id (Meta)." }),
     contact: z.string(),
     lastInbound: z
       .strictObject({ messageId: z.string().optional(), at: iso(), kind: z.string(), text: z.string().optional() })

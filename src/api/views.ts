@@ -76,6 +76,7 @@ export function conversationView(row: ConversationRow, now: number) {
   // Built key by key: spreading rows parsed from JSON is several times slower, and lists
   // build fifty of these per request.
   const view: Record<string, unknown> = { key: row.key, businessNumber: row.businessNumber, contact: row.contact };
+  if (row.displayNumber !== undefined) view.displayNumber = row.displayNumber;
   if (row.lastInbound !== undefined) view.lastInbound = row.lastInbound;
   if (row.lastOutbound !== undefined) view.lastOutbound = row.lastOutbound;
   if (row.windowOpenUntil !== undefined) view.windowOpenUntil = row.windowOpenUntil;

@@ -141,6 +141,8 @@ export interface Config {
   /** A token that reads `/metrics` only. */
   metricsToken?: string;
   log: { level: LogLevel };
+  /** A name per business phone number (id or display number), for the console. */
+  labels?: Record<string, string>;
 }
 
 /** The PostgreSQL store several processes share. */
@@ -612,6 +614,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     ...(adminToken !== undefined ? { adminToken, adminTokenSource: adminTokenKey } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
     log: { level: logLevel },
+    ...(Object.keys(written.labels).length > 0 ? { labels: { ...written.labels } } : {}),
   };
   return { config, warnings, errors };
 }

@@ -377,6 +377,17 @@ export const writtenConfigSchema = z.strictObject({
       level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
     })
     .prefault({}),
+  /**
+   * A name per business phone number, shown by the console: `{"<phone_number_id>": "Sales India"}`
+   * (the display number also works as the key, for providers that give no id).
+   */
+  labels: z
+    .record(
+      z.string().regex(/^\+?\d{1,30}$/, { error: 'expected a phone-number id or display number (digits) as the key' }),
+      z.string().trim().min(1, { error: 'expected a non-empty label' }).max(80, { error: 'expected a label of at most 80 characters' }),
+      { error: 'expected an object of phone-number id or display number (digits) -> label' },
+    )
+    .default({}),
 });
 
 /** The config file as written (before defaults). */

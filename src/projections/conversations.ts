@@ -106,6 +106,8 @@ export interface ConversationCounts {
 export interface ConversationRow {
   key: string;
   businessNumber: string;
+  /** The business's display number, when `businessNumber` is a phone-number id (Meta): as the latest event gave it. */
+  displayNumber?: string;
   contact: string;
   lastInbound?: LastInbound;
   lastOutbound?: LastOutbound;
@@ -290,6 +292,7 @@ function build(
   return compact({
     key,
     businessNumber,
+    displayNumber: extras.displayNumber,
     contact,
     lastInbound,
     lastOutbound,
@@ -305,10 +308,11 @@ function build(
   });
 }
 
-/** What a row keeps beside its messages: thread owner and ad referral. */
+/** What a row keeps beside its messages: thread owner, ad referral, the business's display number. */
 interface Extras {
   owner: ConversationOwner | undefined;
   referral: ConversationReferral | undefined;
+  displayNumber: string | undefined;
 }
 
 function later<T extends { at: string }>(a: T | undefined, b: T, id: (x: T) => string): T {
@@ -398,5 +402,7 @@ export function reduceConversation(
   }
 
   const waiting = nextWaiting(row, added, firstSighting, lastOutbound?.at);
-  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, waiting, { owner, referral });
+  // Only a phone-number id needs a display number beside it; the latest event's wins.
+  const displayNumber = event.phoneNumberId !== undefined && event.displayPhoneNumber !== undefined ? event.displayPhoneNumber : row?.displayNumber;
+  return build(key, business, contact, lastInbound, lastOutbound, { inbound, outbound }, waiting, { owner, referral, displayNumber });
 }

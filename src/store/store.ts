@@ -155,6 +155,16 @@ export interface StoreCounts {
   oldestPendingReceivedAt?: number;
 }
 
+/**
+ * Per-minute counts of the events received since a time (`activity()`): one row per minute and
+ * event type, with how many of those events' deliveries succeeded; and the journal rows (acked
+ * POSTs) those events came from, per minute. `minute` is the minute's start, epoch ms.
+ */
+export interface ActivityCounts {
+  events: Array<{ minute: number; type: string; count: number; delivered: number }>;
+  acks: Array<{ minute: number; count: number }>;
+}
+
 export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -227,6 +237,12 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * `recordOutcomes` drop later events about them. See `store/erasure.ts`.
    */
   eraseContact(ids: string[]): Promise<ErasureReceipt>;
+
+  /**
+   * Per-minute counts of the events received at or after `since` (epoch ms): a range over the
+   * events' received-time index grouped by minute, so it costs nothing when events are written.
+   */
+  activity(since: number): Promise<ActivityCounts>;
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;

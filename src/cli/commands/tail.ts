@@ -38,6 +38,12 @@ export interface StoredEventView {
   event: BluetickEvent & Record<string, unknown>;
 }
 
+/** ` @12.97160,77.59460` for an event with both coordinates (location messages), else empty. */
+function coordinatesOf(e: Partial<Record<string, unknown>>): string {
+  const { latitude, longitude } = e;
+  return typeof latitude === 'number' && typeof longitude === 'number' ? ` @${latitude.toFixed(5)},${longitude.toFixed(5)}` : '';
+}
+
 /** One readable line for an event. */
 export function formatEvent(stored: StoredEventView): string {
   const e = stored.event as Partial<Record<string, unknown>> & BluetickEvent;
@@ -48,7 +54,7 @@ export function formatEvent(stored: StoredEventView): string {
     case 'message.received': {
       const name = str('contactName');
       const text = str('text');
-      what = `${str('from') ?? '?'}${name !== undefined ? ` (${name})` : ''} -> ${business}  [${str('kind') ?? '?'}]${text !== undefined ? ` ${JSON.stringify(text)}` : ''}  ${str('messageId') ?? ''}`;
+      what = `${str('from') ?? '?'}${name !== undefined ? ` (${name})` : ''} -> ${business}  [${str('kind') ?? '?'}]${text !== undefined ? ` ${JSON.stringify(text)}` : ''}${coordinatesOf(e)}  ${str('messageId') ?? ''}`;
       break;
     }
     case 'message.status': {

@@ -52,6 +52,7 @@ import {
   type Rejection,
   type RejectionFilter,
   type RejectionInput,
+  type ActivityCounts,
   type Store,
   type StoreChannel,
   type StoreCounts,
@@ -114,6 +115,9 @@ import { PostgresProjections } from './projections.js';
 import { asError, clampLimit, pageOf, type Queryable } from './sql.js';
 import { batchEventIds, planRecord } from '../record-plan.js';
 import { parsePostgresUrl, type PostgresLocation } from './url.js';
+
+/** One minute, ms: the bucket of `activity()`. */
+const MINUTE_MS = 60_000;
 
 export interface PostgresStoreOptions {
   /** Pool size. Default 10. */
@@ -750,6 +754,29 @@ export class PostgresStore implements Store {
       text: "SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1",
     });
     return rows[0]?.received_at;
+  }
+
+  async activity(since: number): Promise<ActivityCounts> {
+    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_idx.
+    const [events, acks] = await Promise.all([
+      this.pool.query<{ minute: string; type: string; count: number; delivered: number }>({
+        name: 'bt_activity_events',
+        text: `SELECT (e.received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, e.type, COUNT(*)::int AS count,
+                      SUM((SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id AND d.state = 'succeeded'))::int AS delivered
+                 FROM events e WHERE e.received_at >= $1 GROUP BY 1, e.type ORDER BY 1`,
+        values: [since],
+      }),
+      this.pool.query<{ minute: string; count: number }>({
+        name: 'bt_activity_acks',
+        text: `SELECT (received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, COUNT(DISTINCT journal_id)::int AS count
+                 FROM events WHERE received_at >= $1 GROUP BY 1 ORDER BY 1`,
+        values: [since],
+      }),
+    ]);
+    return {
+      events: events.rows.map((r) => ({ minute: Number(r.minute), type: r.type, count: r.count, delivered: r.delivered })),
+      acks: acks.rows.map((r) => ({ minute: Number(r.minute), count: r.count })),
+    };
   }
 
   /** Fails when no connection can be had, or when the server is a read-only standby. */

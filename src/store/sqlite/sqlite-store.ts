@@ -33,6 +33,7 @@ import {
   type Rejection,
   type RejectionFilter,
   type RejectionInput,
+  type ActivityCounts,
   type Store,
   type StoreCounts,
   type StoredEvent,
@@ -97,6 +98,9 @@ import type {
   SettleRequest,
   SettleResult,
 } from '../deliveries.js';
+
+/** One minute, ms: the bucket of `activity()`. */
+const MINUTE_MS = 60_000;
 
 export interface SqliteStoreOptions {
   /** How long a write waits for a lock held elsewhere before failing. Default 50 ms. */
@@ -572,6 +576,13 @@ export class SqliteStore implements Store {
     return this.inbox.waiting(this.q.lastJournalId.get() ?? 0).oldestReceivedAt;
   }
 
+  async activity(since: number): Promise<ActivityCounts> {
+    return {
+      events: this.q.activityEvents.all(since),
+      acks: this.q.activityAcks.all(since),
+    };
+  }
+
   // ---- access: API tokens and the audit log (store/access.ts; SQL in ./access.ts) --------
 
   private get accessImpl(): SqliteAccess {
@@ -876,6 +887,16 @@ function prepareStatements(db: Database.Database) {
     oldestPending: db
       .prepare<[], number>("SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1")
       .pluck(),
+    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_idx.
+    activityEvents: db.prepare<[number], { minute: number; type: string; count: number; delivered: number }>(
+      `SELECT (e.received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, e.type, COUNT(*) AS count,
+              SUM((SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id AND d.state = 'succeeded')) AS delivered
+         FROM events e WHERE e.received_at >= ? GROUP BY minute, e.type ORDER BY minute`,
+    ),
+    activityAcks: db.prepare<[number], { minute: number; count: number }>(
+      `SELECT (received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, COUNT(DISTINCT journal_id) AS count
+         FROM events WHERE received_at >= ? GROUP BY minute ORDER BY minute`,
+    ),
   };
 }
 

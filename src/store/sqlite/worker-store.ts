@@ -89,6 +89,7 @@ const READS = new Set([
   'listRejections',
   'counts',
   'oldestPendingAt',
+  'activity',
   'projectionCounts',
   'getDelivery',
   'listDeliveries',
