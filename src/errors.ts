@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   BT_ERR_CLI_FAILED: { status: undefined, message: 'the command could not finish; the message says why' },
   BT_ERR_ACME_ORDER: { status: undefined, message: 'a certificate order failed; it is retried with backoff, check DNS and the challenge ports' },
   BT_ERR_TOKEN_EXISTS: { status: 409, message: 'an API token with this name exists; pick another name or revoke the old token first' },
+  BT_ERR_ERASURE_KEY_MISSING: { status: undefined, message: 'the erasure key file is missing while tombstones exist; restore <data>/erasure-key from a backup' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

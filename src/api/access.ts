@@ -142,12 +142,14 @@ export function createAccessGuard(opts: AccessGuardOptions) {
   const auditWhenAnswered = (who: Principal, request: FastifyRequest, reply: FastifyReply, route: string): void => {
     reply.raw.once('finish', () => {
       const detail = [`status ${reply.raw.statusCode}`, bodyText(request.body)].filter((p) => p !== undefined).join(' ');
-      const target = targetOf(request);
+      const action = actionName(request.method, route);
+      // An erasure must not leave the person's identifier behind in the audit log.
+      const target = action === 'contact.erase' ? undefined : targetOf(request);
       audit({
         at: now(),
         actor: who.name,
         role: who.role,
-        action: actionName(request.method, route),
+        action,
         ...(target !== undefined ? { target } : {}),
         detail: clip(detail),
       });

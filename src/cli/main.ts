@@ -228,6 +228,18 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   withServerOptions(
     program
+      .command('erase')
+      .description("erase one person's data (events, journal items, projections, deliveries) on a running server and print the receipt")
+      .requiredOption('--contact <id>', 'any identifier of the person: phone number, business-scoped user id or @username'),
+  )
+    .option('--json', 'JSON output')
+    .action(async (opts: import('./commands/erase.js').EraseOptions) => {
+      const { runErase } = await import('./commands/erase.js');
+      code = await runErase(opts, { stdout: process.stdout, env: process.env });
+    });
+
+  withServerOptions(
+    program
       .command('replay')
       .description('deliver stored events again to one route (by id, time range or filter) on a running server')
       .requiredOption('--route <name>', 'the route to deliver to')

@@ -9,6 +9,7 @@
 import type { BluetickEvent, EventType } from '../events/types.js';
 import type { AccessStore } from './access.js';
 import type { DeliveryStore } from './deliveries.js';
+import type { ErasureReceipt } from './erasure.js';
 import type { ProjectionStore } from './projections.js';
 
 /** How a POST proved where it came from. */
@@ -226,6 +227,16 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * the pipeline lag, read with one indexed lookup (no counting, so scrapes stay cheap).
    */
   oldestPendingAt(): Promise<number | undefined>;
+
+  /**
+   * Erases one person: `ids` are all their identifiers (phone numbers, BSUIDs, `@usernames`;
+   * resolve links first with `resolveIdentity`). In one transaction: their own events go with
+   * their deliveries and dead letters; other events and journal bodies that mention them are
+   * redacted in place (the journal row is marked redacted); their projection rows, outbound
+   * records and search documents go; a tombstone (keyed hash) per identifier makes
+   * `recordOutcomes` drop later events about them. See `store/erasure.ts`.
+   */
+  eraseContact(ids: string[]): Promise<ErasureReceipt>;
 
   /**
    * Per-minute counts of the events received at or after `since` (epoch ms): a range over the

@@ -2,7 +2,7 @@
  * @module api/routes/contacts
  *
  * `GET /api/contacts`, `GET /api/contacts/{id}` (any identifier: wa_id, business-scoped
- * user id, username).
+ * user id, username), `DELETE /api/contacts/{id}` (erase the person: `store/erasure.ts`).
  */
 import { z } from 'zod';
 import type { ContactFilter } from '../../store/projections.js';
@@ -12,6 +12,18 @@ import { resolveIdentity } from '../../projections/index.js';
 import { contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
 import { consentOf } from './consent.js';
+import { erasePerson } from '../../store/erasure.js';
+
+const erasureReceiptSchema = z
+  .object({
+    identifiers: z.array(z.string()).meta({ description: 'Every identifier erased: the one given and those linked to it.' }),
+    tables: z
+      .record(z.string(), z.object({ deleted: z.number().int(), redacted: z.number().int() }))
+      .meta({ description: 'Rows deleted, or rewritten without the person (`redacted`), per table.' }),
+    tombstones: z.number().int().meta({ description: 'Keyed hashes recorded so redelivered notifications about the person are dropped.' }),
+    walTruncated: z.boolean().meta({ description: 'SQLite: false when the write-ahead log could not be emptied at once (it is at the next checkpoint).' }),
+  })
+  .meta({ id: 'ErasureReceipt' });
 
 const idPath = z.strictObject({
   id: z.string().min(1).max(256).meta({ description: 'Any identifier of the user: a wa_id (with or without `+`), a business-scoped user id, or a username (with or without `@`).' }),
@@ -58,5 +70,19 @@ export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void
       for (const id of [...identity.waIds, ...identity.userIds]) consent.push(...(await consentOf(ctx.store, id)));
       return consent.length > 0 ? { ...row, consent, identity: summary } : { ...row, identity: summary };
     },
+  );
+
+  router.delete(
+    {
+      path: '/api/contacts/{id}',
+      operationId: 'eraseContact',
+      tag: 'contacts',
+      summary: 'Erase one person',
+      description:
+        'Admin only. Erases everything stored about the person any of whose identifiers is given, following the identity links: their events with their deliveries and dead letters, their items inside shared journal bodies and events (redacted in place), projections, outbound records and search documents; records a keyed hash so redelivered notifications about them are dropped. Answers with the counts per table.',
+      params: idPath,
+      response: erasureReceiptSchema,
+    },
+    async ({ params }) => erasePerson(ctx.store, params.id),
   );
 }

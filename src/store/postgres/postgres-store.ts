@@ -27,6 +27,9 @@
  * within the pool's connection timeout; a connection dropped mid-transaction rolls back on
  * the server, so nothing half-written is ever visible.
  */
+import { PostgresErasure } from './erasure.js';
+import { INDEXER_LOCK } from './search.js';
+import type { ErasureReceipt } from '../erasure.js';
 import pg from 'pg';
 import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
@@ -200,6 +203,7 @@ ORDER BY u.ord
 RETURNING seq, id`;
 
 export class PostgresStore implements Store {
+  private readonly erasure = new PostgresErasure();
   readonly dialect = 'postgres' as const;
   readonly location: PostgresLocation;
   /** This process's name on the leases it takes. */
@@ -393,7 +397,8 @@ export class PostgresStore implements Store {
         // process meanwhile: the first outcome recorded wins, this one is dropped whole (its
         // events would count as duplicates of themselves).
         const live = await this.stillPending(client, outcomes);
-        const result = await this.recordIn(client, live.map((k) => outcomes[k]!), bodies, now);
+        const screened = await this.erasure.screen(client, live.map((k) => outcomes[k]!));
+        const result = await this.recordIn(client, screened, bodies, now);
         const { recorded } = result;
         if (recorded.length > 0) {
           // Same transaction, same order as SQLite: projections, then deliveries.
@@ -826,6 +831,16 @@ export class PostgresStore implements Store {
    */
   private async lockEvents(client: Queryable): Promise<void> {
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`bluetick.events.${this.schema}`]);
+  }
+
+  /** Erases one person: see `Store.eraseContact` and `store/postgres/erasure.ts`. */
+  async eraseContact(ids: string[]): Promise<ErasureReceipt> {
+    return this.transaction(async (client) => {
+      await this.lockEvents(client);
+      // The search indexer reads events outside the events lock: wait for its batch to end.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
+      return this.erasure.erase(client, ids);
+    });
   }
 
   /** Runs `fn` in one transaction on one connection; rolls back when it throws. */

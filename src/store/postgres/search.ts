@@ -11,7 +11,8 @@ import { collapseDocuments, documentsOf, type SearchDocument, type SearchKind } 
 import type { SearchHit } from '../search.js';
 import type { Queryable } from './sql.js';
 
-const INDEXER_LOCK = 'bluetick.search-indexer';
+/** Held by the indexer's transaction; an erasure takes it too, so no batch read before it writes after it. */
+export const INDEXER_LOCK = 'bluetick.search-indexer';
 
 async function write(db: Queryable, docs: SearchDocument[]): Promise<void> {
   for (const mode of ['replace', 'keep'] as const) {

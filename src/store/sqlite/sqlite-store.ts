@@ -78,6 +78,8 @@ import type { SearchHit } from '../search.js';
 import type { ConsentRow } from '../../projections/index.js';
 import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
+import { SqliteErasure } from './erasure.js';
+import type { ErasureReceipt } from '../erasure.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
 import type {
@@ -210,6 +212,7 @@ export class SqliteStore implements Store {
 
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
+  private erasureImpl: SqliteErasure | undefined;
   private readonly recordTx: (outcomes: JournalOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -226,6 +229,9 @@ export class SqliteStore implements Store {
       if (mode !== 'wal' && file !== ':memory:') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
+      // Old content in b-tree pages is zeroed when deleted or rewritten, at no extra I/O, so
+      // an erasure (store/sqlite/erasure.ts) leaves no stale copies inside live pages.
+      if (!this.reader) this.db.pragma('secure_delete = FAST');
       // Statements with RETURNING buffer their rows in a temporary table: in a file (the
       // default) that costs a few system calls per statement.
       this.db.pragma('temp_store = MEMORY');
@@ -304,6 +310,15 @@ export class SqliteStore implements Store {
   /** Prepared on first use, after the migrations created the tables. */
   private get q(): Statements {
     return (this.statements ??= prepareStatements(this.db));
+  }
+
+  private get er(): SqliteErasure {
+    return (this.erasureImpl ??= new SqliteErasure(this.db, this.file));
+  }
+
+  /** Erases one person: see `Store.eraseContact` and `store/sqlite/erasure.ts`. */
+  async eraseContact(ids: string[]): Promise<ErasureReceipt> {
+    return this.er.erase(ids);
   }
 
   private get p(): SqliteProjections {
@@ -438,7 +453,8 @@ export class SqliteStore implements Store {
       for (const o of outcomes) if (this.inFlight.has(o.journalId)) settled++;
       const lastInFlight = settled === this.inFlight.size;
       // See `SqliteStoreOptions.outcomeSync`: no fsync for this commit, FULL again after.
-      const result = this.relaxed(() => this.recordTx(outcomes, Date.now(), lastInFlight));
+      const screened = this.er.screen(outcomes);
+      const result = this.relaxed(() => this.recordTx(screened, Date.now(), lastInFlight));
       ok = true;
       return result;
     } finally {

@@ -70,8 +70,8 @@ const IMPORT_BATCH = 2_000;
 const BURST_SHARE = 0.05;
 /** Appends within this window count as "arriving". */
 const BUSY_WINDOW_MS = 100;
-/** Store methods that read or change journal rows: they see every inbox row first. */
-const JOURNAL_READS = new Set(['listJournal', 'getJournalRow', 'retryJournal', 'claimJournal', 'counts']);
+/** Store methods that read or change journal rows: they see every inbox row first (an erasure too, so it rewrites acked bodies still in the inbox). */
+const JOURNAL_READS = new Set(['listJournal', 'getJournalRow', 'retryJournal', 'claimJournal', 'counts', 'eraseContact']);
 /** Smallest batch, so the pipeline always moves. */
 const MIN_BATCH = 2;
 
