@@ -5,7 +5,7 @@
  * started on the restored store must turn them all into events. Restore refuses what would
  * lose data: a file that is not a backup, an existing store without --force, a running server.
  */
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,7 @@ describe('bluetick backup and restore', () => {
     const insert = inbox.prepare('INSERT INTO inbox (id, channel, received_at, remote_address, headers, body, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?)');
     waiting.forEach((b, i) => insert.run(last + 1 + i, 'meta', Date.now(), '127.0.0.1', '{}', Buffer.from(b), 'meta-signature'));
     inbox.close();
+    await writeFile(join(source, 'erasure-key'), 'erasure-key-of-the-source\n', { mode: 0o600 });
     const file = join(root, 'with-inbox.db');
     const res = await runBin(['backup', file, '--data', source, '--json'], { cwd: root });
     expect(res.code).toBe(0);
@@ -135,6 +136,13 @@ describe('bluetick backup and restore', () => {
     const rows = copy.prepare('SELECT id, state, body FROM journal WHERE id > ? ORDER BY id').all(last) as { id: number; state: string; body: Buffer }[];
     copy.close();
     expect(rows.map((r) => [r.id - last, r.state, r.body.toString('utf8')])).toEqual(waiting.map((b, i) => [i + 1, 'pending', b]));
+  });
+
+  it('carries the erasure key, without which erased people could come back after a restore', async () => {
+    const target = join(root, 'with-key');
+    expect((await restore(join(root, 'with-inbox.db'), target)).code).toBe(0);
+    expect(await readFile(join(target, 'erasure-key'), 'utf8')).toBe('erasure-key-of-the-source\n');
+    expect((await stat(join(target, 'erasure-key'))).mode & 0o777).toBe(0o600);
   });
 
   it('restores into an empty data folder, and a server there records every acknowledged message', async () => {

@@ -11,8 +11,10 @@
  * 3. The inbox rows the copy's journal does not have are added to it as pending rows, ids
  *    unchanged, exactly as the store's own import does.
  * Every body acknowledged before the backup began is therefore in the copy: it was in the
- * inbox at step 1, or in the journal before step 2. The copy is synced and renamed into place
- * (0600); an existing file is never overwritten.
+ * inbox at step 1, or in the journal before step 2. The erasure key (`<data>/erasure-key`),
+ * without which the tombstones of erased people cannot be matched, goes into the copy too (a
+ * `backup_erasure_key` table; restore writes it back). The copy is synced and renamed into
+ * place (0600); an existing file is never overwritten.
  *
  * Restore checks the file (SQLite integrity check, a bluetick journal, no migration newer
  * than this version knows), refuses while a server answers on the configured port, moves the
@@ -22,15 +24,16 @@
  * PostgreSQL has its own tools: `pg_dump` of the database (one consistent snapshot), see
  * the README.
  */
-import { copyFileSync, existsSync, fsyncSync, openSync, closeSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, fsyncSync, openSync, closeSync, readFileSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { BluetickError } from '../../errors.js';
 import { loadMigrations } from '../../store/migrate.js';
 import { DEFAULT_DB_FILE } from '../../store/open.js';
+import { erasureKeyFileFor } from '../../store/sqlite/erasure.js';
 import { inboxFileFor } from '../../store/sqlite/inbox.js';
-import { PRIVATE_FILE_MODE, ensurePrivateDir } from '../../private-files.js';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, writePrivateFileDurably } from '../../private-files.js';
 import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
 
 export interface BackupCommandOptions extends StoreCommandOptions {
@@ -144,8 +147,14 @@ export async function runBackup(target: string, opts: BackupCommandOptions, io: 
       const insert = copy.prepare(
         'INSERT OR IGNORE INTO journal (id, channel, received_at, remote_address, headers, body, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
+      const keyFile = erasureKeyFileFor(file);
+      const erasureKey = keyFile !== undefined && existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : undefined;
       copy.transaction(() => {
         for (const row of missing) insert.run(...row);
+        if (erasureKey !== undefined) {
+          copy.exec('CREATE TABLE backup_erasure_key (key TEXT NOT NULL)');
+          copy.prepare('INSERT INTO backup_erasure_key (key) VALUES (?)').run(erasureKey);
+        }
       })();
       const journalRows = (copy.prepare('SELECT count(*) AS n FROM journal').get() as { n: number }).n;
       const events = (copy.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
@@ -199,6 +208,18 @@ async function checkBackup(file: string): Promise<string | undefined> {
   }
 }
 
+/** The erasure key a backup carries, if the store it came from had one. */
+function readBackupErasureKey(file: string): string | undefined {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backup_erasure_key'").get();
+    if (table === undefined) return undefined;
+    return (db.prepare('SELECT key FROM backup_erasure_key').get() as { key: string } | undefined)?.key;
+  } finally {
+    db.close();
+  }
+}
+
 /** Whether something accepts connections on the configured port (plain HTTP or TLS alike). */
 function serverAnswers(host: string, port: number): Promise<boolean> {
   if (port === 0) return Promise.resolve(false);
@@ -239,6 +260,14 @@ export async function runRestore(source: string, opts: RestoreCommandOptions, io
     renameSync(f, aside);
     movedAside.push(aside);
   }
+  const keyFile = erasureKeyFileFor(file);
+  const erasureKey = readBackupErasureKey(tmp);
+  if (keyFile !== undefined && existsSync(keyFile)) {
+    const aside = `${keyFile}.before-restore-${stamp}`;
+    renameSync(keyFile, aside);
+    movedAside.push(aside);
+  }
+  if (keyFile !== undefined && erasureKey !== undefined) writePrivateFileDurably(keyFile, `${erasureKey}\n`, { exclusive: true });
   renameSync(tmp, file);
   syncFolder(dirname(file));
   if (opts.json) io.stdout.write(`${JSON.stringify({ file, from, movedAside })}\n`);
