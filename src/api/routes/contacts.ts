@@ -9,21 +9,23 @@ import type { ContactFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
 import { notFound, type ApiRouter } from '../routing.js';
 import { resolveIdentity } from '../../projections/index.js';
-import { contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
+import { component, contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
 import { consentOf } from './consent.js';
 import { erasePerson } from '../../store/erasure.js';
 
-const erasureReceiptSchema = z
-  .object({
+const erasureReceiptSchema = component(
+  'ErasureReceipt',
+  z.object({
     identifiers: z.array(z.string()).meta({ description: 'Every identifier erased: the one given and those linked to it.' }),
     tables: z
       .record(z.string(), z.object({ deleted: z.number().int(), redacted: z.number().int() }))
       .meta({ description: 'Rows deleted, or rewritten without the person (`redacted`), per table.' }),
     tombstones: z.number().int().meta({ description: 'Keyed hashes recorded so redelivered notifications about the person are dropped.' }),
     walTruncated: z.boolean().meta({ description: 'SQLite: false when the write-ahead log could not be emptied at once (it is at the next checkpoint).' }),
-  })
-  .meta({ id: 'ErasureReceipt' });
+  }),
+  'What an erasure removed: the receipt of `DELETE /api/contacts/{id}`.',
+);
 
 const idPath = z.strictObject({
   id: z.string().min(1).max(256).meta({ description: 'Any identifier of the user: a wa_id (with or without `+`), a business-scoped user id, or a username (with or without `@`).' }),
