@@ -143,6 +143,10 @@ describe('bluetick backup and restore', () => {
     expect((await restore(join(root, 'with-inbox.db'), target)).code).toBe(0);
     expect(await readFile(join(target, 'erasure-key'), 'utf8')).toBe('erasure-key-of-the-source\n');
     expect((await stat(join(target, 'erasure-key'))).mode & 0o777).toBe(0o600);
+    const restored = new Database(join(target, 'bluetick.db'), { readonly: true });
+    const copies = restored.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'backup_erasure_key'").get() as { n: number };
+    restored.close();
+    expect(copies.n).toBe(0);
   });
 
   it('restores into an empty data folder, and a server there records every acknowledged message', async () => {

@@ -208,13 +208,18 @@ async function checkBackup(file: string): Promise<string | undefined> {
   }
 }
 
-/** The erasure key a backup carries, if the store it came from had one. */
-function readBackupErasureKey(file: string): string | undefined {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+/**
+ * The erasure key a backup carries, if the store it came from had one. It is taken out of the
+ * copy being installed, so the restored store holds the key only in its 0600 file.
+ */
+function takeBackupErasureKey(file: string): string | undefined {
+  const db = new Database(file, { fileMustExist: true });
   try {
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backup_erasure_key'").get();
     if (table === undefined) return undefined;
-    return (db.prepare('SELECT key FROM backup_erasure_key').get() as { key: string } | undefined)?.key;
+    const key = (db.prepare('SELECT key FROM backup_erasure_key').get() as { key: string } | undefined)?.key;
+    db.exec('DROP TABLE backup_erasure_key');
+    return key;
   } finally {
     db.close();
   }
@@ -252,6 +257,7 @@ export async function runRestore(source: string, opts: RestoreCommandOptions, io
   const tmp = `${file}.restore-${process.pid}.tmp`;
   copyFileSync(from, tmp);
   chmodSync(tmp, PRIVATE_FILE_MODE);
+  const erasureKey = takeBackupErasureKey(tmp);
   syncFile(tmp);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const movedAside: string[] = [];
@@ -261,7 +267,6 @@ export async function runRestore(source: string, opts: RestoreCommandOptions, io
     movedAside.push(aside);
   }
   const keyFile = erasureKeyFileFor(file);
-  const erasureKey = readBackupErasureKey(tmp);
   if (keyFile !== undefined && existsSync(keyFile)) {
     const aside = `${keyFile}.before-restore-${stamp}`;
     renameSync(keyFile, aside);
