@@ -12,6 +12,7 @@ import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
 import { accountStateContract } from './store.account-state.contract.js';
 import { identityContract } from './store.identity.contract.js';
+import { usageContract } from './store.usage.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -521,6 +522,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
     describe('identity and coexistence', () => identityContract(() => store));
 
     describe('account state', () => accountStateContract(() => store));
+
+    describe('storage use', () => usageContract(() => store));
 
     describe('health', () => {
       it('answers ping while it can take writes', async () => {

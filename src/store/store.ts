@@ -11,6 +11,7 @@ import type { AccessStore } from './access.js';
 import type { DeliveryStore } from './deliveries.js';
 import type { ErasureReceipt } from './erasure.js';
 import type { ProjectionStore } from './projections.js';
+import type { StorageUsage } from './usage.js';
 
 /** How a POST proved where it came from. */
 export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none'
@@ -243,6 +244,15 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * events' received-time index grouped by minute, so it costs nothing when events are written.
    */
   activity(since: number): Promise<ActivityCounts>;
+
+  /**
+   * What the database's space goes to, by data class: bytes per class (indexes included; the
+   * events table's share per class estimated from a bounded sample of bodies), rows, and the
+   * oldest item of each, read through indexes. Reads every page on SQLite (`dbstat`, on a
+   * thread of its own when the store has one): call it on demand and cache the answer.
+   * See `store/usage.ts`.
+   */
+  storageUsage(): Promise<StorageUsage>;
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;

@@ -56,7 +56,9 @@ import {
   type RejectionRecord,
 } from '../rows.js';
 import type { Condition } from '../conditions.js';
+import type { StorageUsage } from '../usage.js';
 import { Checkpointer } from './checkpointer.js';
+import { measureSqliteUsage } from './usage.js';
 import { InboxReader, inboxFileFor, type InboxRecord } from './inbox.js';
 import { SqliteProjections } from './projections.js';
 import { batchEventIds, planRecord } from '../record-plan.js';
@@ -747,6 +749,11 @@ export class SqliteStore implements Store {
 
   async projectionCounts(): Promise<ProjectionCounts> {
     return this.p.counts();
+  }
+
+  /** What the database's space goes to, by data class (see `store/usage.ts`). */
+  async storageUsage(): Promise<StorageUsage> {
+    return measureSqliteUsage(this.db);
   }
 
   async lastEventSeq(): Promise<number> {

@@ -51,6 +51,8 @@ import type { JournalInput, Store, StoredEvent } from '../store.js';
 import { InboxWriter, inboxFileFor } from './inbox.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { InboxActivity, RemotePipelineSettings, StoreWorkerData } from './store-worker.js';
+import type { UsageThreadData } from './usage-thread.js';
+import type { StorageUsage } from '../usage.js';
 import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply } from './worker-wire.js';
 
 export interface WorkerStoreOptions extends SqliteStoreOptions {
@@ -116,7 +118,7 @@ const READS = new Set([
 ]);
 
 /** Handled here, never forwarded. */
-const LOCAL = new Set(['close', 'createPipeline', 'constructor', 'then', 'migrationTarget', 'appendJournal', 'migrate']);
+const LOCAL = new Set(['storageUsage', 'close', 'createPipeline', 'constructor', 'then', 'migrationTarget', 'appendJournal', 'migrate']);
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -132,10 +134,10 @@ function goneError(detail: string, cause?: unknown): Error {
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 
-function spawn(data: StoreWorkerData): Worker {
-  if (!FROM_SOURCE) return new Worker(new URL('./store-worker.js', import.meta.url), { workerData: data });
+function spawn(data: StoreWorkerData | UsageThreadData, module = 'store-worker'): Worker {
+  if (!FROM_SOURCE) return new Worker(new URL(`./${module}.js`, import.meta.url), { workerData: data });
   const hooks = new URL('./source-hooks.mjs', import.meta.url).href;
-  const entry = new URL('./store-worker.ts', import.meta.url).href;
+  const entry = new URL(`./${module}.ts`, import.meta.url).href;
   const bootstrap = [
     `import { register } from 'node:module';`,
     `register(${JSON.stringify(hooks)});`,
@@ -144,7 +146,7 @@ function spawn(data: StoreWorkerData): Worker {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: data });
 }
 
-export interface WorkerStore extends Omit<Remote<SqliteStore>, 'close' | 'migrationTarget' | 'appendJournal' | 'migrate'> {}
+export interface WorkerStore extends Omit<Remote<SqliteStore>, 'close' | 'migrationTarget' | 'appendJournal' | 'migrate' | 'storageUsage'> {}
 
 export class WorkerStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -393,6 +395,32 @@ export class WorkerStore implements Store {
         enumerable: false,
       });
     }
+  }
+
+  /**
+   * What the database's space goes to. Measured on a thread started for it, with its own
+   * read-only connection: the page walk never holds up the HTTP thread or the store's thread.
+   */
+  storageUsage(): Promise<StorageUsage> {
+    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
+    if (this.file === ':memory:') return this.#call('store', 'storageUsage', []) as Promise<StorageUsage>;
+    return new Promise((resolve, reject) => {
+      const worker = spawn({ file: this.file, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS }, 'usage-thread');
+      let settled = false;
+      worker.once('message', (msg: { ok: true; usage: StorageUsage } | { ok: false; message: string }) => {
+        settled = true;
+        if (msg.ok) resolve(msg.usage);
+        else reject(new Error(`could not measure the database: ${msg.message}`));
+      });
+      worker.once('error', (err) => {
+        settled = true;
+        reject(err);
+      });
+      worker.once('exit', (code) => {
+        if (!settled) reject(new Error(`the measuring thread exited with code ${code}`));
+      });
+    });
   }
 
   /** One journal row: from the reader, else (acked a moment ago, still in the inbox) from the store's thread. */
