@@ -54,6 +54,8 @@ export class Metrics {
   readonly journalBatchSize: Histogram;
   readonly journalCommitSeconds: Histogram;
   readonly pipelineLag: Gauge;
+  /** Free space on the data folder's filesystem, read at each scrape (`setDiskFree`). */
+  readonly diskFree: Gauge;
   readonly rejections: Counter<'cause'>;
   readonly eventsRecorded: Counter<'type'>;
   readonly duplicateEvents: Counter;
@@ -64,6 +66,7 @@ export class Metrics {
 
   readonly #channels = new Map<string, { live: ChannelCounters; reported: ChannelCounters }>();
   #lag: MetricsOptions['pipelineLagSeconds'];
+  #diskFree: (() => Promise<number>) | undefined;
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -114,6 +117,16 @@ export class Metrics {
         if (read) this.set(await read());
       },
     });
+    const diskFree = (): (() => Promise<number>) | undefined => this.#diskFree;
+    this.diskFree = new Gauge({
+      name: 'bluetick_disk_free_bytes',
+      help: "Free space the service user can write on the data folder's filesystem.",
+      registers,
+      async collect() {
+        const read = diskFree();
+        if (read) this.set(await read());
+      },
+    });
     this.rejections = new Counter({
       name: 'bluetick_rejections_total',
       help: 'Requests refused before reaching the journal, by cause.',
@@ -144,6 +157,11 @@ export class Metrics {
   /** Sets (or replaces) the function that reads the pipeline lag at scrape time. */
   setPipelineLag(read: () => number | Promise<number>): void {
     this.#lag = read;
+  }
+
+  /** How `bluetick_disk_free_bytes` is read at each scrape (a `statfs` of the data folder). */
+  setDiskFree(read: () => Promise<number>): void {
+    this.#diskFree = read;
   }
 
   /** The tallies for one channel; keep the object and bump its fields. */

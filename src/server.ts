@@ -34,6 +34,7 @@ import { JournalWriter } from './ingest/journal-writer.js';
 import { IngestHandler, RejectionLog, isIngestUrl, originForm } from './ingest/routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { diskSpace, LowDiskWatch, type StatFs } from './disk.js';
 import { Pipeline, type PipelineHandle } from './pipeline.js';
 import { openStore, type OpenStoreOptions } from './store/open.js';
 import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
@@ -41,6 +42,9 @@ import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
 import { SilenceWatch } from './watch/watch.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
+
+/** How often the server looks at the data folder's free space, ms. */
+const DISK_CHECK_MS = 60_000;
 
 export interface StartServerOptions {
   /** Defaults to a pino logger at `config.log.level`. */
@@ -73,6 +77,8 @@ export interface StartServerOptions {
   console?: { dir?: string } | false;
   /** Silence watch: an injected clock, and `start: false` to run its rounds by hand (`watch.tick()`). */
   watch?: { now?: () => number; start?: boolean };
+  /** Reads the data folder's free space (`fs.statfs`); tests inject a full disk. */
+  statfs?: StatFs;
 }
 
 /** One channel's public endpoint, as printed at start. */
@@ -300,6 +306,29 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       const oldest = await store.oldestPendingAt();
       return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
     });
+    // Free space of the data folder: a gauge read at each scrape, and a warning logged once
+    // each time it falls under `server.minFreeDiskBytes` (readiness does not depend on it: a
+    // nearly full disk still takes writes, and the operator is told early).
+    const readDisk = () => diskSpace(sc.dataDir, opts.statfs);
+    metrics.setDiskFree(async () => (await readDisk()).freeBytes);
+    const lowDisk = new LowDiskWatch(sc.minFreeDiskBytes);
+    const checkDisk = (): void => {
+      readDisk().then(
+        (disk) => {
+          const crossed = lowDisk.observe(disk.freeBytes);
+          const facts = { dataDir: sc.dataDir, freeBytes: disk.freeBytes, minFreeDiskBytes: sc.minFreeDiskBytes };
+          if (crossed === 'low') logger.warn(facts, 'free disk space of the data folder is below server.minFreeDiskBytes; see `bluetick status` for what the store holds');
+          else if (crossed === 'recovered') logger.info(facts, 'free disk space of the data folder is above server.minFreeDiskBytes again');
+        },
+        (err: unknown) => logger.debug({ err }, 'could not read the free disk space of the data folder'),
+      );
+    };
+    if (sc.minFreeDiskBytes > 0) {
+      checkDisk();
+      const diskTimer = setInterval(checkDisk, DISK_CHECK_MS).unref();
+      cleanup.push(() => clearInterval(diskTimer));
+    }
+
     // A store that held events before projections existed, or an interrupted rebuild.
     const projections = await store.projectionCounts();
     if (projections.rebuild) {
@@ -446,6 +475,15 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
         },
         shutdown: apiShutdown.signal,
         delivery: { store, delivery },
+        storage: {
+          dataDir: sc.dataDir,
+          minFreeDiskBytes: sc.minFreeDiskBytes,
+          ...(opts.statfs ? { statfs: opts.statfs } : {}),
+          // The SQLite files are shown with their sizes; PostgreSQL keeps none here.
+          ...(store.dialect === 'sqlite' && typeof (store as { file?: unknown }).file === 'string'
+            ? { dbFile: (store as unknown as { file: string }).file }
+            : {}),
+        },
         ...(opts.stream ? { stream: opts.stream } : {}),
       },
       ...(opts.console === false ? {} : { console: opts.console ?? {} }),

@@ -32,6 +32,7 @@ describe('resolveConfig', () => {
       trustProxy: false,
       publicHosts: [],
       loopbackOnly: true,
+      minFreeDiskBytes: 1024 * 1024 * 1024,
       limits: {
         bodyBytes: 4 * 1024 * 1024,
         headersTimeoutMs: 10_000,

@@ -32,6 +32,7 @@ import { registerOutboundRoutes } from './routes/outbound.js';
 import { registerRejectionRoutes } from './routes/rejections.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerStatsRoutes } from './routes/stats.js';
+import { registerStorageRoutes, type StorageRouteOptions } from './routes/storage.js';
 import { registerActivityRoutes, registerLabelRoutes } from './routes/activity.js';
 import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
 import { registerTemplateRoutes } from './routes/templates.js';
@@ -64,6 +65,8 @@ export interface RestApiOptions {
   deadLetters?: DeadLetterControls;
   /** The configured name per business phone number (`labels`), served by `GET /api/labels`. */
   labels?: Readonly<Record<string, string>>;
+  /** The data folder and its files for `GET /api/storage` (`routes/storage.ts`). */
+  storage?: StorageRouteOptions;
 }
 
 const REASONS: Record<number, string> = {
@@ -129,6 +132,7 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     registerHealthRoutes(router, ctx);
     registerRejectionRoutes(router, ctx);
     registerStatsRoutes(router, ctx);
+    registerStorageRoutes(router, ctx, opts.storage);
     registerActivityRoutes(router, ctx);
     registerLabelRoutes(router, ctx);
     if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);

@@ -851,6 +851,47 @@ export const statsSchema = component(
   }),
 );
 
+export const storageSchema = component(
+  'Storage',
+  z.strictObject({
+    at: iso(),
+    measuredAt: iso().meta({ description: 'When the store was measured; the measurement is kept for a minute.' }),
+    dialect: z.enum(['sqlite', 'postgres']),
+    sizing: z
+      .enum(['dbstat', 'relation-size', 'unavailable'])
+      .meta({ description: "How bytes were measured: SQLite's `dbstat` page walk, PostgreSQL's `pg_total_relation_size`, or not at all." }),
+    totalBytes: z.number().int().meta({ description: 'The whole database (SQLite: without its WAL, which is in `files`).' }),
+    freeBytes: z.number().int().optional().meta({ description: 'SQLite: pages on the free list, reused before the file grows.' }),
+    classes: z.array(
+      z.strictObject({
+        name: z.enum(['journal', 'messages', 'statuses', 'accounts', 'deliveries', 'rejections', 'projections', 'other']),
+        label: z.string(),
+        bytes: z.number().int().meta({ description: 'Bytes on disk, indexes included.' }),
+        bytesEstimated: z
+          .boolean()
+          .meta({ description: "true for a share of the events table (rows times a bounded sample's average body size)." }),
+        rows: z.number().int().optional(),
+        oldestAt: iso().optional(),
+        tables: z.array(z.string()),
+      }),
+    ),
+    tables: z.array(z.strictObject({ name: z.string(), bytes: z.number().int(), class: z.string() })),
+    files: z
+      .array(z.strictObject({ name: z.string(), role: z.enum(['database', 'database-wal', 'inbox', 'inbox-wal']), bytes: z.number().int() }))
+      .meta({ description: "The SQLite files in the data folder (none with PostgreSQL)." }),
+    disk: z
+      .strictObject({
+        totalBytes: z.number().int(),
+        freeBytes: z.number().int().meta({ description: 'Space the service user can still write.' }),
+        minFreeBytes: z.number().int().meta({ description: '`server.minFreeDiskBytes`; 0 when the warning is off.' }),
+        low: z.boolean(),
+      })
+      .optional()
+      .meta({ description: "The filesystem holding the data folder." }),
+  }),
+  'What the store and the data folder take on disk, by data class.',
+);
+
 export function pageOf<T extends z.ZodType>(id: string, item: T) {
   return component(
     id,

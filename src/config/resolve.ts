@@ -80,6 +80,8 @@ export interface ServerConfig {
   publicHosts: string[];
   /** True when only this machine can reach the server: a loopback host and no proxy in front. */
   loopbackOnly: boolean;
+  /** Free space of the data folder's filesystem under which the server and `doctor` warn; 0: off. */
+  minFreeDiskBytes: number;
   limits: {
     bodyBytes: number;
     headersTimeoutMs: number;
@@ -602,6 +604,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
       trustProxy,
       publicHosts: [...new Set([...hostNames, ...(acme?.domains ?? []), ...(isNamedHost(host) ? [host.toLowerCase().replace(/^\[|\]$/g, '')] : [])])],
       loopbackOnly,
+      minFreeDiskBytes: s.minFreeDiskBytes,
       limits: { ...s.limits },
       journal: { ...s.journal },
     },

@@ -201,6 +201,15 @@ const server = z.strictObject({
    * `Origin` is refused (DNS rebinding).
    */
   publicHosts: z.array(nonEmpty, { error: 'expected a list of host names' }).optional(),
+  /**
+   * Free space on the data folder's filesystem below which the server logs a warning (once
+   * each time it falls under) and `bluetick doctor` warns. 0 turns both off. Default 1 GiB.
+   */
+  minFreeDiskBytes: z
+    .number({ error: 'expected a number' })
+    .int({ error: 'expected an integer' })
+    .min(0, { error: 'expected >= 0' })
+    .default(1024 * 1024 * 1024),
   limits: limits.prefault({}),
   journal: journal.prefault({}),
 });
