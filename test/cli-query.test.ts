@@ -80,6 +80,25 @@ describe('bluetick tail / status / templates', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ id: 'wamid.cli.1', status: 'read', reactions: [] });
   });
 
+  it('status without an id prints disk use by data class, the data files and free disk space', async () => {
+    const res = await runBin(['status'], { cwd: dir, env });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^sqlite store: \S+ \S+/m);
+    expect(res.stdout).toMatch(/^class +size +rows +oldest$/m);
+    // Six POSTs journaled; two statuses and four template events, each oldest time an ISO string.
+    expect(res.stdout).toMatch(/^raw bodies \(journal\) +\d+(\.\d)? [KM]iB +6 +\d{4}-\d\d-\d\dT\S+Z$/m);
+    expect(res.stdout).toMatch(/^statuses and reactions +~\d+(\.\d)? [KM]?i?B +2 +\d{4}-\S+Z$/m);
+    expect(res.stdout).toMatch(/^template and account events +~\S+ \S+ +4 +\d{4}-\S+Z$/m);
+    expect(res.stdout).toMatch(/^rejection log +\S+ \S+ +0 +-$/m);
+    expect(res.stdout).toMatch(/^ {2}bluetick\.db +\S+ \S+$/m);
+    expect(res.stdout).toMatch(/^disk free: \S+ \S+ of \S+ \S+ \(\d+\.\d%\)/m);
+
+    const json = await runBin(['status', '--json'], { cwd: dir, env });
+    const parsed = JSON.parse(json.stdout) as { classes: Array<{ name: string; rows?: number }> };
+    expect(parsed.classes.find((c) => c.name === 'journal')?.rows).toBe(6);
+  });
+
   it('status fails with the server answer for an unknown message or a wrong token', async () => {
     const missing = await runBin(['status', 'wamid.nope'], { cwd: dir, env });
     expect(missing.code).toBe(1);

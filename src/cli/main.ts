@@ -305,11 +305,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   withServerOptions(
     program
       .command('status')
-      .description("a message's delivery status: each step's time, failures, timeline and reactions (from a running server)")
-      .argument('<message-id>', 'the WhatsApp message id (wamid...)'),
+      .description(
+        "a message's delivery status: each step's time, failures, timeline and reactions; without an id, disk use by data class and free disk space (from a running server)",
+      )
+      .argument('[message-id]', 'the WhatsApp message id (wamid...)'),
   )
     .option('--json', 'JSON output')
-    .action(async (messageId: string, opts: import('./commands/status.js').StatusCommandOptions) => {
+    .action(async (messageId: string | undefined, opts: import('./commands/status.js').StatusCommandOptions) => {
       const { runStatus } = await import('./commands/status.js');
       code = await runStatus(messageId, opts, { stdout: process.stdout, env: process.env });
     });

@@ -5,6 +5,9 @@
  * running server (`GET /api/messages/{id}`) and prints the status, each step's time (marked
  * when implied by a higher step), a failure with its error codes, the timeline and the
  * reactions on the message.
+ *
+ * `bluetick status` without an id: what the store takes on disk (`GET /api/storage`), a table
+ * of data class / size / rows / oldest item, then the data folder's files and free space.
  */
 import { ApiClient } from '../api-client.js';
 
@@ -68,8 +71,63 @@ export function formatMessage(m: MessageView): string[] {
   return lines;
 }
 
-export async function runStatus(messageId: string, opts: StatusCommandOptions, io: StatusIo): Promise<number> {
+interface StorageView {
+  measuredAt: string;
+  dialect: string;
+  sizing: string;
+  totalBytes: number;
+  freeBytes?: number;
+  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string }>;
+  files: Array<{ name: string; role: string; bytes: number }>;
+  disk?: { totalBytes: number; freeBytes: number; minFreeBytes: number; low: boolean };
+}
+
+/** `1536` -> `1.5 KiB`; bytes below 1 KiB as they are. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** The lines `bluetick status` prints for the store's disk use. */
+export function formatStorage(s: StorageView): string[] {
+  const rows = s.classes.map((c) => [
+    c.label,
+    `${c.bytesEstimated ? '~' : ''}${s.sizing === 'unavailable' ? '?' : formatBytes(c.bytes)}`,
+    c.rows === undefined ? '' : String(c.rows),
+    c.oldestAt ?? (c.rows === 0 ? '-' : ''),
+  ]);
+  const head = ['class', 'size', 'rows', 'oldest'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string =>
+    r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const lines = [`${s.dialect} store: ${formatBytes(s.totalBytes)}${s.freeBytes ? ` (${formatBytes(s.freeBytes)} of it free pages)` : ''}, measured ${s.measuredAt}`];
+  lines.push(line(head), ...rows.map(line));
+  if (s.classes.some((c) => c.bytesEstimated)) lines.push('~ a share of the events table, estimated from a sample of bodies');
+  if (s.files.length > 0) {
+    lines.push('files:');
+    for (const f of s.files) lines.push(`  ${f.name.padEnd(Math.max(...s.files.map((x) => x.name.length)))}  ${formatBytes(f.bytes).padStart(9)}`);
+  }
+  if (s.disk) {
+    const pct = s.disk.totalBytes > 0 ? ` (${((100 * s.disk.freeBytes) / s.disk.totalBytes).toFixed(1)}%)` : '';
+    const warn = s.disk.low ? `  LOW: under server.minFreeDiskBytes (${formatBytes(s.disk.minFreeBytes)})` : '';
+    lines.push(`disk free: ${formatBytes(s.disk.freeBytes)} of ${formatBytes(s.disk.totalBytes)}${pct}${warn}`);
+  }
+  return lines;
+}
+
+export async function runStatus(messageId: string | undefined, opts: StatusCommandOptions, io: StatusIo): Promise<number> {
   const client = new ApiClient(opts, io.env);
+  if (messageId === undefined) {
+    const storage = await client.get<StorageView>('/api/storage');
+    io.stdout.write(opts.json ? `${JSON.stringify(storage)}\n` : `${formatStorage(storage).join('\n')}\n`);
+    return 0;
+  }
   const message = await client.get<MessageView>(`/api/messages/${encodeURIComponent(messageId)}`);
   if (opts.json) io.stdout.write(`${JSON.stringify(message)}\n`);
   else io.stdout.write(`${formatMessage(message).join('\n')}\n`);
