@@ -8,8 +8,6 @@
  */
 import { statfs as fsStatfs, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { DEFAULT_DB_FILE } from './store/open.js';
-import { inboxFileFor } from './store/sqlite/inbox.js';
 
 /** What `fs.statfs` answers that matters here (block counts in units of `bsize`). */
 export interface StatFsResult {
@@ -44,7 +42,9 @@ export interface DataFile {
 }
 
 /** The SQLite files of the store, those that exist, with their sizes. */
-export async function dataFiles(dataDir: string, dbFile: string = DEFAULT_DB_FILE): Promise<DataFile[]> {
+export async function dataFiles(dataDir: string, dbFile: string): Promise<DataFile[]> {
+  // Loaded here, not at the top: `bluetick doctor` reads free space without loading SQLite.
+  const { inboxFileFor } = await import('./store/sqlite/inbox.js');
   const db = isAbsolute(dbFile) ? dbFile : join(dataDir, dbFile);
   const inbox = inboxFileFor(db);
   const candidates: Array<[string, DataFile['role']]> = [

@@ -18,6 +18,7 @@ import { runDoctorCommand } from '../src/cli/commands/doctor.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import type { CheckResult } from '../src/doctor/checks.js';
 import { runDoctor, type DoctorOptions, type DoctorReport } from '../src/doctor/doctor.js';
+import type { StatFs } from '../src/disk.js';
 import { silentLogger } from '../src/log.js';
 import { launchServer, type ServerInternals } from '../src/server.js';
 import { createPki, type Leaf, type TestPki } from './helpers/certs.js';
@@ -43,6 +44,9 @@ function byId(report: DoctorReport): Record<string, CheckResult> {
 }
 
 const CHANNELS = [{ name: 'enablex', provider: 'enablex', basicAuth: ['enablex:s3cret-long-enough-16'] }];
+
+/** An injected `statfs` for the data folder: 4 KiB blocks, a 100 GiB disk with `freeBytes` free. */
+const disk = (freeBytes: number): StatFs => async () => ({ bsize: 4096, blocks: (100 * 1024 ** 3) / 4096, bfree: freeBytes / 4096, bavail: freeBytes / 4096 });
 
 describe('bluetick doctor', () => {
   let dir: string;
@@ -94,6 +98,8 @@ describe('bluetick doctor', () => {
       resolve: [`${HOST}:127.0.0.1`, 'other.bluetick.test:127.0.0.1'],
       httpPort: closedPort,
       timeoutMs: 3_000,
+      // Plenty of room unless a test says otherwise, whatever the disk this runs on has.
+      statfs: disk(50 * 1024 ** 3),
       ...extra,
     });
   }
@@ -281,6 +287,28 @@ describe('bluetick doctor', () => {
         await rm(memory, { recursive: true, force: true });
       }
     }
+  });
+
+  it('warns, without failing, when the disk of the data folder has less free space than server.minFreeDiskBytes', async () => {
+    const running = await shared();
+    const low = await doctor(running, { statfs: disk(512 * 1024 ** 2) });
+    const check = byId(low)['disk.free']!;
+    expect(check.status).toBe('warn');
+    expect(check.detail).toContain('0.50 GiB free of 100 GiB (0.5%)');
+    expect(check.detail).toContain('under server.minFreeDiskBytes (1.00 GiB)');
+    expect(check.fix).toContain('bluetick status');
+    // A warning: nothing failed, and the readiness for providers is unchanged.
+    expect(low.ok).toBe(true);
+    expect(low.readiness).toBe('providers');
+
+    const roomy = byId(await doctor(running, { statfs: disk(2 * 1024 ** 3) }))['disk.free']!;
+    expect(roomy.status).toBe('pass');
+
+    // The threshold is the config's; 0 turns the check off.
+    const strict = await configFile('disk-strict', { server: { dataDir: join(dir, 'doctor-store'), minFreeDiskBytes: 4 * 1024 ** 3 }, channels: CHANNELS });
+    expect(byId(await doctor(running, { configFile: strict, statfs: disk(2 * 1024 ** 3) }))['disk.free']!.status).toBe('warn');
+    const off = await configFile('disk-off', { server: { dataDir: join(dir, 'doctor-store'), minFreeDiskBytes: 0 }, channels: CHANNELS });
+    expect(byId(await doctor(running, { configFile: off, statfs: disk(0) }))['disk.free']!.status).toBe('skip');
   });
 
   it('fails a server clock far from this one (from its Date header)', async () => {

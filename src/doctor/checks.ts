@@ -421,6 +421,29 @@ export function privateFilesCheck(dataDir: string, exists: boolean, loose: reado
   };
 }
 
+/**
+ * Free space on the data folder's filesystem against `server.minFreeDiskBytes`. Low space is a
+ * warning, not a failure: the store still takes writes, but a full disk stops the acks (every
+ * POST then gets 503) and can stop a checkpoint. `space` is undefined when it could not be read.
+ */
+export function diskSpaceCheck(dataDir: string, space: { totalBytes: number; freeBytes: number } | undefined, minFreeBytes: number): CheckResult {
+  const id = 'disk.free';
+  const title = 'Enough free disk space for the data folder';
+  const gib = (n: number): string => `${(n / 1024 ** 3).toFixed(n < 10 * 1024 ** 3 ? 2 : 0)} GiB`;
+  if (minFreeBytes <= 0) return { id, title, status: 'skip', detail: 'server.minFreeDiskBytes is 0: not checked' };
+  if (space === undefined) return { id, title, status: 'skip', detail: `could not read the free space of ${dataDir}` };
+  const pct = space.totalBytes > 0 ? ` (${((100 * space.freeBytes) / space.totalBytes).toFixed(1)}%)` : '';
+  const found = `${gib(space.freeBytes)} free of ${gib(space.totalBytes)}${pct} where ${dataDir} is`;
+  if (space.freeBytes >= minFreeBytes) return { id, title, status: 'pass', detail: found };
+  return {
+    id,
+    title,
+    status: 'warn',
+    detail: `${found}, under server.minFreeDiskBytes (${gib(minFreeBytes)}); a full disk makes every webhook POST answer 503`,
+    fix: 'free space or grow the disk; `bluetick status` shows what the store holds by data class and how old its oldest items are',
+  };
+}
+
 // ---- sinks ----------------------------------------------------------------------------
 
 /** What the signed probe request to an HTTP sink got back. */

@@ -31,11 +31,13 @@ import { isLoopbackHost, type ChannelConfig, type Config } from '../config/resol
 import { ExitError } from '../errors.js';
 import { encodeBasicAuthorization } from '../ingest/verify-basic.js';
 import { signMeta } from '../ingest/verify-meta.js';
+import { diskSpace, type DiskSpace, type StatFs } from '../disk.js';
 import { findLooseModes } from '../private-files.js';
 import {
   certificateChecks,
   clockCheck,
   credentialsCheck,
+  diskSpaceCheck,
   plainHttpCheck,
   privateFilesCheck,
   readiness,
@@ -66,6 +68,8 @@ export interface DoctorOptions {
   now?: () => number;
   /** `User-Agent` of the test requests. */
   userAgent?: string;
+  /** Reads the data folder's free space (`fs.statfs`); tests inject a full disk. */
+  statfs?: StatFs;
 }
 
 export interface DoctorReport {
@@ -486,6 +490,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     checks.push(...(await storeChecks(config.server.dataDir)));
     const dataDir = config.server.dataDir;
     checks.push(privateFilesCheck(dataDir, existsSync(dataDir), findLooseModes(dataDir)));
+    let space: DiskSpace | undefined;
+    try {
+      let dir = dataDir;
+      while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+      space = await diskSpace(dir, opts.statfs);
+    } catch {
+      space = undefined;
+    }
+    checks.push(diskSpaceCheck(dataDir, space, config.server.minFreeDiskBytes));
   }
 
   // ---- plain HTTP -----------------------------------------------------------------------
