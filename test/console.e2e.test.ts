@@ -554,6 +554,17 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
     // A second sample gives the chart a line: wait for it rather than for a fixed time.
     const line = page.locator('svg.chart path.series-rate').first();
     await expect.poll(() => line.getAttribute('d'), { timeout: 20_000 }).toMatch(/^M[\d.,\s-]+L/);
+    // Disk use: the journal's row count as /api/storage gives it (one measurement a minute, so
+    // possibly from before this file's POSTs), with a size, and the disk's free space.
+    const journalRow = page.getByTestId('storage-panel').locator('tr[data-class="journal"]');
+    await journalRow.waitFor();
+    const storage = (await (await fetch(`${base}/api/storage`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      classes: Array<{ name: string; rows?: number }>;
+    };
+    const journalRows = storage.classes.find((c) => c.name === 'journal')!.rows!;
+    expect(await journalRow.locator('td[data-label="Rows"]').textContent()).toBe(journalRows.toLocaleString('en-US'));
+    expect(await journalRow.locator('td[data-label="Size"]').textContent()).toMatch(/^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+    await expect.poll(() => page.getByTestId('disk-free').textContent()).toMatch(/^Disk free: \S+ \S+ of /);
     await shoot('overview');
   });
 

@@ -72,7 +72,8 @@ export function formatBytes(n: number | undefined): string {
   if (n === undefined) return '—';
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 /** A phone number / wa_id as `+91 99999 99999`-ish: only spaced for reading, never altered. */

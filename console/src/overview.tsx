@@ -4,7 +4,8 @@
  * minute) is read from the store by `GET /api/activity`, so it is full at the first load.
  * Ack latency exists only as the server's histogram (`/api/stats`), so that chart is built
  * from snapshots taken every few seconds while the console is open (kept for the tab's
- * session, so moving between screens or reloading keeps the hour).
+ * session, so moving between screens or reloading keeps the hour). Disk use by data class is
+ * its own panel (`storage.tsx`).
  */
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -12,6 +13,7 @@ import { LineChart } from './chart.js';
 import { useDeliveryBacklog, type Backlog } from './delivery-data.js';
 import { formatDuration, formatNumber, formatPercent, formatTime } from './format.js';
 import { Link } from './router.js';
+import { StoragePanel } from './storage.js';
 import type { Activity, Stats } from './types.js';
 import { Loaded, PageHeader, useApi } from './ui.js';
 
@@ -368,6 +370,7 @@ export function Overview(): JSX.Element {
                 </p>
               </section>
             </div>
+            <StoragePanel />
             <p class="muted small">Snapshot taken {formatTime(stats.at)}.</p>
           </>
         )}

@@ -183,3 +183,17 @@ export interface Stats {
   projections?: { complete: boolean; rebuildThroughSeq?: number };
   deliveries?: unknown;
 }
+
+/** `GET /api/storage`: what the store and the data folder take on disk. */
+export interface Storage {
+  at: string;
+  measuredAt: string;
+  dialect: 'sqlite' | 'postgres';
+  sizing: 'dbstat' | 'relation-size' | 'unavailable';
+  totalBytes: number;
+  freeBytes?: number;
+  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string; tables: string[] }>;
+  tables: Array<{ name: string; bytes: number; class: string }>;
+  files: Array<{ name: string; role: string; bytes: number }>;
+  disk?: { totalBytes: number; freeBytes: number; minFreeBytes: number; low: boolean };
+}
