@@ -10,7 +10,7 @@
 // Environment: BENCH_PIPELINE_EVENTS (default 40 000 per case), BENCH_CPU_PROF=<folder> to
 // write `--cpu-prof` profiles of the bluetick processes there.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -78,6 +78,29 @@ export function cpuSecondsOf(pid) {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of each thread of a child process but its main one (tid -> seconds); empty where /proc is absent. */
+export function threadCpuOf(pid) {
+  const out = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (tid === String(pid)) continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    // No /proc, or the process is gone.
+  }
+  return out;
+}
+
+/** The busiest thread's CPU seconds between two {@link threadCpuOf} snapshots: the store thread's, with the SQLite store. */
+function busiestThread(before, after) {
+  let most = 0;
+  for (const [tid, s] of after) most = Math.max(most, s - (before.get(tid) ?? 0));
+  return most;
 }
 
 /** Where a bluetick process keeps its data, and how to count what its pipeline has done. */
@@ -159,6 +182,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
   try {
     for (let i = 0; i < processes; i++) procs.push(await startProcess(args, { env, nodeFlags }));
     const cpuBefore = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0);
+    const threadsBefore = procs.map((p) => threadCpuOf(p.child.pid));
     const started = performance.now();
     const share = procs.map((_, k) => bodies.filter((_, i) => i % procs.length === k));
     const failed = (await Promise.all(procs.map((p, k) => postAll(`${p.base}/webhooks/default`, share[k], Math.ceil(CONCURRENCY / procs.length))))).reduce(
@@ -174,6 +198,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
     }
     const doneAt = performance.now();
     const cpuSeconds = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0) - cpuBefore;
+    const storeThreadSeconds = procs.reduce((sum, p, k) => sum + busiestThread(threadsBefore[k], threadCpuOf(p.child.pid)), 0);
     const checked = check ? await check(t) : undefined;
     return {
       events: p.events,
@@ -182,6 +207,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
       seconds: (doneAt - started) / 1000,
       afterAckSeconds: (doneAt - ackedAt) / 1000,
       cpuSeconds,
+      storeThreadSeconds,
       checked,
     };
   } finally {
@@ -239,6 +265,11 @@ function cpuPerEvent(r) {
   return r.cpuSeconds > 0 ? ((r.cpuSeconds * 1e6) / r.events).toFixed(0) : '?';
 }
 
+/** The busiest worker thread's CPU time per event (the store thread on SQLite), in µs. */
+function storeCpuPerEvent(r) {
+  return r.storeThreadSeconds > 0 ? ((r.storeThreadSeconds * 1e6) / r.events).toFixed(0) : '?';
+}
+
 export async function runPipelineBench({ store } = {}) {
   const where = store === undefined ? 'SQLite' : 'PostgreSQL';
   console.log(`\n== pipeline: end-to-end events/s (${EVENTS} events per case, ${PER_POST} per POST, ${where}) ==`);
@@ -248,7 +279,7 @@ export async function runPipelineBench({ store } = {}) {
   const spread = await runBluetick(store, spreadBodies, EVENTS);
   const hot = await runBluetick(store, hotBodies, EVENTS);
   const line = (name, r) =>
-    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
+    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event (busiest thread ${storeCpuPerEvent(r)} µs)${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
   console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s   ${plainCpu.toFixed(0)} µs CPU per event`);
   console.log(line('bluetick, 4 000 contacts', spread));
   console.log(line('bluetick, one hot conversation', hot));

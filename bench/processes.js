@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const BIN = join(ROOT, 'bin/bluetick');
+/** `BENCH_BIN` runs another build's CLI (to compare two builds on the same machine state). */
+export const BIN = process.env.BENCH_BIN ?? join(ROOT, 'bin/bluetick');
 export const BARE_SERVER = join(ROOT, 'bench/bare-server.js');
 
 /** The first loopback URL a process prints. */

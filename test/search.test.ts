@@ -79,8 +79,14 @@ function searchSuite(store: () => { url?: string }) {
   it('keeps a status update from erasing a message and follows new events', async () => {
     await post(statusBody([{ id: 'wamid.SRCH1', status: 'read', to: '919812345678', at: Date.now() }]));
     await post(inboundBody([{ id: 'wamid.SRCH3', from: '919812345678', name: 'Anita Rao', text: 'Found the parcel, thank you', at: Date.now() }]));
-    await waitFor('the new message indexed', async () => ((await found('thank')).length > 0 ? true : undefined));
+    await waitFor('the new message indexed', async () => ((await found('found thank')).length > 0 ? true : undefined));
     expect(await found('where parcel')).toEqual(['message:wamid.SRCH1']);
+    // The same name again moves the contact up (newest first); a new name replaces the old one.
+    expect(await found('ani', '&kind=contact')).toEqual(['contact:919812345678', 'contact:447700900123']);
+    await post(inboundBody([{ id: 'wamid.SRCH4', from: '447700900123', name: 'Anil Sharma', text: 'Renamed myself', at: Date.now() + 1_000 }]));
+    await waitFor('the renamed contact indexed', async () => ((await found('sharma', '&kind=contact')).length > 0 ? true : undefined));
+    expect(await found('kumar', '&kind=contact')).toEqual([]);
+    expect(await found('ani', '&kind=contact')).toEqual(['contact:447700900123', 'contact:919812345678']);
   });
 
   it('refuses a query without letters or digits, naming q', async () => {

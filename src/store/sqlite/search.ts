@@ -11,6 +11,8 @@ import type { SearchHit } from '../search.js';
 
 export class SqliteSearch {
   private readonly db: Database.Database;
+  /** Prepared on the first write. */
+  private statementsImpl: ReturnType<typeof prepareWrites> | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -52,21 +54,36 @@ export class SqliteSearch {
   }
 
   private write(docs: SearchDocument[]): void {
-    const find = this.db.prepare<[string, string], { id: number }>('SELECT id FROM search_docs WHERE kind = ? AND ref = ?');
-    const insert = this.db.prepare<[string, string, string, number], { id: number }>('INSERT INTO search_docs (kind, ref, title, at) VALUES (?, ?, ?, ?) RETURNING id');
-    const update = this.db.prepare('UPDATE search_docs SET title = ?, at = MAX(at, ?) WHERE id = ?');
-    const removeWords = this.db.prepare('DELETE FROM search_fts WHERE rowid = ?');
-    const addWords = this.db.prepare('INSERT INTO search_fts (rowid, body) VALUES (?, ?)');
+    const q = (this.statementsImpl ??= prepareWrites(this.db));
     for (const d of docs) {
-      const existing = find.get(d.kind, d.ref)?.id;
+      const existing = q.find.get(d.kind, d.ref);
       if (existing === undefined) {
-        const id = insert.get(d.kind, d.ref, d.title, d.at)!.id;
-        addWords.run(id, d.body);
+        // lastInsertRowid, not RETURNING (which buffers its row in a temporary table).
+        q.addWords.run(q.insert.run(d.kind, d.ref, d.title, d.at).lastInsertRowid, d.body);
       } else if (d.mode === 'replace') {
-        update.run(d.title, d.at, existing);
-        removeWords.run(existing);
-        addWords.run(existing, d.body);
+        // A contact's every message carries the same name: rewriting its words (an FTS5
+        // delete tokenizes the old text again) would then change nothing but the time.
+        if (existing.title === d.title && q.words.get(existing.id) === d.body) {
+          if (d.at > existing.at) q.touch.run(d.at, existing.id);
+          continue;
+        }
+        q.update.run(d.title, d.at, existing.id);
+        q.removeWords.run(existing.id);
+        q.addWords.run(existing.id, d.body);
       }
     }
   }
+}
+
+/** The index's write statements, prepared once per connection (after the migrations). */
+function prepareWrites(db: Database.Database) {
+  return {
+    find: db.prepare<[string, string], { id: number; title: string; at: number }>('SELECT id, title, at FROM search_docs WHERE kind = ? AND ref = ?'),
+    insert: db.prepare<[string, string, string, number]>('INSERT INTO search_docs (kind, ref, title, at) VALUES (?, ?, ?, ?)'),
+    update: db.prepare<[string, number, number]>('UPDATE search_docs SET title = ?, at = MAX(at, ?) WHERE id = ?'),
+    touch: db.prepare<[number, number]>('UPDATE search_docs SET at = ? WHERE id = ?'),
+    words: db.prepare<[number], string>('SELECT body FROM search_fts WHERE rowid = ?').pluck(),
+    removeWords: db.prepare<[number]>('DELETE FROM search_fts WHERE rowid = ?'),
+    addWords: db.prepare<[number | bigint, string]>('INSERT INTO search_fts (rowid, body) VALUES (?, ?)'),
+  };
 }

@@ -348,6 +348,7 @@ export class SqliteStore implements Store {
         // A migration may have changed tables a cached statement refers to.
         this.statements = undefined;
         this.projectionsImpl = undefined;
+        this.searchStatements = undefined;
         this.dynamic.clear();
       },
     };
