@@ -227,12 +227,21 @@ describe('Pipeline', () => {
     const locker = new Database(store.file);
     locker.exec('BEGIN EXCLUSIVE');
     const errors: object[] = [];
-    const p = pipeline({ pollMs: 20, logger: { warn: () => {}, error: (obj) => errors.push(obj) } });
+    let secondFailure!: () => void;
+    const failedTwice = new Promise<void>((resolve) => (secondFailure = resolve));
+    const p = pipeline({
+      pollMs: 20,
+      logger: {
+        warn: () => {},
+        error: (obj) => {
+          if (errors.push(obj) === 2) secondFailure();
+        },
+      },
+    });
     try {
       p.start();
-      const deadline = Date.now() + 5_000;
-      while (errors.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(errors.length).toBeGreaterThanOrEqual(2);
+      // Two whole turns failed on the lock (no clock: the test's timeout is the only bound).
+      await failedTwice;
       expect((await store.getJournalRow(id!))?.state).toBe('pending');
     } finally {
       locker.exec('ROLLBACK');
@@ -428,13 +437,26 @@ describe('Pipeline', () => {
       const locker = new Database(store.file);
       locker.exec('BEGIN EXCLUSIVE');
       try {
+        // Each failed turn is an event; the short poll makes the loop keep trying (and failing).
+        const failureWaiters = new Map<number, () => void>();
         let failures = 0;
-        const p = pipeline({ pollMs: 60_000, logger: { warn: () => {}, error: () => failures++ } });
+        const failure = (n: number): Promise<void> => new Promise((resolve) => (failures >= n ? resolve() : failureWaiters.set(n, resolve)));
+        const p = pipeline({
+          pollMs: 2,
+          logger: {
+            warn: () => {},
+            error: () => {
+              failures++;
+              failureWaiters.get(failures)?.();
+            },
+          },
+        });
         p.start();
-        while (failures === 0) await new Promise((r) => setTimeout(r, 5));
+        await failure(1);
         let drained = false;
         const d = p.drain().then(() => (drained = true));
-        await new Promise((r) => setTimeout(r, 20));
+        // Two more whole turns ran after drain() was asked for, and neither let it go.
+        await failure(failures + 2);
         expect(drained).toBe(false);
         await p.stop();
         await d;
