@@ -469,16 +469,29 @@ describe('Pipeline', () => {
 
     it('finishes the batch in progress on stop() and takes no more', async () => {
       await store.appendJournal([1, 2, 3].map(() => journalInput({ body: Buffer.from('x') })));
-      const p = pipeline({ batchSize: 1 });
-      p.start();
-      await nextBatch(p);
-      await p.stop();
-      const counts = await store.counts();
-      expect(counts.journal.quarantined).toBeGreaterThanOrEqual(1);
-      expect(counts.journal.pending).toBeGreaterThanOrEqual(1);
-      const settled = counts.journal.quarantined;
-      await new Promise((r) => setTimeout(r, 50));
-      expect((await store.counts()).journal.quarantined).toBe(settled);
+      // The loop's turns run on timers and immediates only: faked, they run when the test says,
+      // and after stop() the test can see that nothing is left that could take another batch.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+      try {
+        const p = pipeline({ batchSize: 1 });
+        const first = nextBatch(p);
+        p.start();
+        await vi.advanceTimersToNextTimerAsync();
+        await first;
+        // The next turn is already scheduled (rows are left); stop() must cancel it.
+        expect(vi.getTimerCount()).toBeGreaterThan(0);
+        await p.stop();
+        expect(vi.getTimerCount(), 'timers or immediates left after stop()').toBe(0);
+        const counts = await store.counts();
+        expect(counts.journal.quarantined).toBeGreaterThanOrEqual(1);
+        expect(counts.journal.pending).toBeGreaterThanOrEqual(1);
+        p.wake();
+        expect(vi.getTimerCount(), 'a wake() after stop() scheduled a turn').toBe(0);
+        await vi.runAllTimersAsync();
+        expect((await store.counts()).journal.quarantined).toBe(counts.journal.quarantined);
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 });
