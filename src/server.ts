@@ -61,8 +61,8 @@ export interface StartServerOptions {
   processMetrics?: boolean;
   /** How long `close()` waits for in-flight requests before cutting connections. Default 10 000 ms. */
   closeGraceMs?: number;
-  /** TLS reload tuning (tests use short values). */
-  tlsWatch?: { debounceMs?: number; pollMs?: number };
+  /** TLS reload tuning (tests use short values) and a hook called after each reload that took effect. */
+  tlsWatch?: { debounceMs?: number; pollMs?: number; onReload?: (info: CertificateInfo) => void };
   /** ACME tuning when `config.server.acme` is set (tests: a test CA's root, short backoff). */
   acme?: Pick<AcmeManagerOptions, 'directoryCa' | 'retry' | 'poll' | 'requestTimeoutMs' | 'peekTimeoutMs' | 'now'>;
   /** Live stream (`/api/stream`) tuning: poll and heartbeat intervals. */
@@ -561,6 +561,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
         logger,
         ...(opts.tlsWatch?.debounceMs !== undefined ? { debounceMs: opts.tlsWatch.debounceMs } : {}),
         ...(opts.tlsWatch?.pollMs !== undefined ? { pollMs: opts.tlsWatch.pollMs } : {}),
+        ...(opts.tlsWatch?.onReload !== undefined ? { onReload: opts.tlsWatch.onReload } : {}),
       });
       tls = { watcher, certificate: describeCertificate(tlsMaterial.cert) };
     }

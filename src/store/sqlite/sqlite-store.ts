@@ -371,6 +371,15 @@ export class SqliteStore implements Store {
     return ids;
   }
 
+  /**
+   * @internal Resolves `true` after the checkpoint worker's next `TRUNCATE` that emptied the
+   * WAL, `false` if there is no worker or it stopped first. Ask before looking at the WAL, so
+   * a truncation in between is not missed.
+   */
+  nextWalTruncate(): Promise<boolean> {
+    return this.checkpointer?.nextTruncate() ?? Promise.resolve(false);
+  }
+
   /** Body bytes just written to the journal: nudges the checkpoint worker every few MiB. */
   private journaled(bytes: number): void {
     this.bytesSinceNudge += bytes;
