@@ -26,7 +26,9 @@
  * ```
  */
 import { loadConfig } from './config/load.js';
-import { formatIssue, resolveConfig, type CliFlags, type Config } from './config/resolve.js';
+import { resolveConfig } from './config/resolve.js';
+import { formatIssue } from './config/resolve-values.js';
+import type { CliFlags, Config } from './config/types.js';
 import type { WrittenConfigInput } from './config/schema.js';
 import type { RouteMatch } from './dispatch/match.js';
 import type { RetryPolicyInput } from './dispatch/retry.js';

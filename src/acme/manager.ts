@@ -31,7 +31,7 @@ import type { Server as TlsServer, SecureContext, SecureContextOptions } from 'n
 import { createSecureContext } from 'node:tls';
 import { Client, axios as acmeAxios, crypto as acmeCrypto, type Authorization } from 'acme-client';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { AcmeConfig } from '../config/resolve.js';
+import type { AcmeConfig } from '../config/types.js';
 import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { TLS_MIN_VERSION } from '../tls.js';

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import type { BluetickEvent } from '../events/types.js';
 import type { Metrics } from '../metrics.js';
 import { BREAKER_STATE_VALUES } from '../metrics.js';
-import type { Config } from '../config/resolve.js';
+import type { Config } from '../config/types.js';
 import type { RedriveSelector } from '../store/deliveries.js';
 import type { Store } from '../store/store.js';
 import type { RouteConfig } from './match.js';
