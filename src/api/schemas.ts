@@ -874,7 +874,7 @@ export type ErrorBody = z.infer<typeof errorSchema>;
 export const consentPageSchema = pageOf('ConsentPage', consentSchema);
 
 // ---------------------------------------------------------------------------------------
-// Deliveries, dead letters, replay and sinks (`routes/deliveries.ts`)
+// Deliveries, dead letters, replay and sinks (`endpoints/deliveries.ts`)
 
 const deliveryFields = {
   id: z.number().int(),

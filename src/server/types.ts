@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { AcmeManager, AcmeManagerOptions } from '../acme/manager.js';
 import type { AdminTokenInfo } from '../api/admin-token.js';
-import type { StreamOptions } from '../api/routes/stream.js';
+import type { StreamOptions } from '../api/endpoints/stream.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import type { ChannelConfig, Config } from '../config/types.js';
 import type { DeliveryRuntime, HandlerRoute } from '../dispatch/runtime.js';

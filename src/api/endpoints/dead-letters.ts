@@ -1,5 +1,5 @@
 /**
- * @module api/routes/dead-letters
+ * @module api/endpoints/dead-letters
  *
  * `POST /api/dead-letters/drop`: an operator gives up on dead letters. A dropped delivery
  * stays `dead` with every attempt (`GET /api/deliveries/{id}` shows `droppedAt`), but it is
@@ -8,7 +8,7 @@
  * replay it.
  */
 import { z } from 'zod';
-import { ApiError, type ApiRouter } from '../routing.js';
+import { ApiError, type ApiRouter } from '../router.js';
 
 /** The delivery controls these routes use (the server's `DeliveryRuntime`). */
 export interface DeadLetterControls {
@@ -31,7 +31,7 @@ const dropAnswer = z.strictObject({
   message: z.string(),
 });
 
-export function registerDeadLetterRoutes(router: ApiRouter, controls: DeadLetterControls): void {
+export function registerDeadLetterEndpoints(router: ApiRouter, controls: DeadLetterControls): void {
   router.post(
     {
       path: '/api/dead-letters/drop',

@@ -1,15 +1,15 @@
 /**
- * @module api/routes/templates
+ * @module api/endpoints/templates
  *
  * `GET /api/templates`, `GET /api/templates/{key}`: review status, quality, category, history.
  */
 import type { TemplateFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import { DEFAULT_LIMIT, keyPath, templatePageSchema, templateSchema, templatesQuery } from '../schemas.js';
 import { pageView } from '../views.js';
 
-export function registerTemplateRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerTemplateEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/templates',

@@ -1,12 +1,12 @@
 /**
- * @module api/routing
+ * @module api/router
  *
- * How `/api` routes are declared: each route is a {@link RouteSpec} (path, zod schemas for
+ * How `/api` endpoints are declared on the API router: each is an {@link EndpointSpec} (path, zod schemas for
  * its query and path parameters, response schema, words for the docs) plus a handler that
  * receives the parsed values. The same list of specs registers the fastify routes and
  * generates the OpenAPI document, so what is documented is what is validated.
  *
- * Routes that change something (`post`, `delete`) take a JSON body described by a zod object;
+ * Endpoints that change something (`post`, `delete`) take a JSON body described by a zod object;
  * the body is parsed the same way as the query and documented as the operation's request body.
  *
  * Bad parameters are answered 400 with a message that starts with the parameter's name:
@@ -44,15 +44,15 @@ export interface HeaderSpec {
 }
 
 /** The HTTP methods the router serves. */
-export type RouteMethod = 'get' | 'post' | 'delete';
+export type EndpointMethod = 'get' | 'post' | 'delete';
 
-export interface RouteSpec<
+export interface EndpointSpec<
   Q extends AnyObject | undefined = AnyObject | undefined,
   P extends AnyObject | undefined = AnyObject | undefined,
   B extends AnyObject | undefined = AnyObject | undefined,
 > {
   /** Set by the router from the method used to register the route. */
-  method?: RouteMethod;
+  method?: EndpointMethod;
   /** OpenAPI form: `/api/events/{id}`. */
   path: string;
   operationId: string;
@@ -87,7 +87,7 @@ type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
 
 /** Collects route specs and registers their fastify routes. */
 export class ApiRouter {
-  readonly routes: RouteSpec[] = [];
+  readonly routes: EndpointSpec[] = [];
   private readonly app: FastifyInstance;
 
   constructor(app: FastifyInstance) {
@@ -95,33 +95,33 @@ export class ApiRouter {
   }
 
   get<Q extends AnyObject | undefined, P extends AnyObject | undefined>(
-    spec: RouteSpec<Q, P, undefined>,
+    spec: EndpointSpec<Q, P, undefined>,
     handler: (ctx: HandlerContext<Out<Q>, Out<P>>) => Promise<unknown>,
   ): void {
     this.add('get', spec, handler);
   }
 
   post<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
-    spec: RouteSpec<Q, P, B>,
+    spec: EndpointSpec<Q, P, B>,
     handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
   ): void {
     this.add('post', spec, handler);
   }
 
   delete<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
-    spec: RouteSpec<Q, P, B>,
+    spec: EndpointSpec<Q, P, B>,
     handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
   ): void {
     this.add('delete', spec, handler);
   }
 
   private add<Q extends AnyObject | undefined, P extends AnyObject | undefined, B extends AnyObject | undefined>(
-    method: RouteMethod,
-    spec: RouteSpec<Q, P, B>,
+    method: EndpointMethod,
+    spec: EndpointSpec<Q, P, B>,
     handler: (ctx: HandlerContext<Out<Q>, Out<P>, Out<B>>) => Promise<unknown>,
   ): void {
     if (method === 'get' && spec.body !== undefined) throw new TypeError(`${spec.operationId}: a GET route takes no body`);
-    this.routes.push({ ...spec, method } as RouteSpec);
+    this.routes.push({ ...spec, method } as EndpointSpec);
     const fastifyPath = spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
     this.app.route({
       method: method.toUpperCase() as 'GET' | 'POST' | 'DELETE',

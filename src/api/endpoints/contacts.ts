@@ -1,5 +1,5 @@
 /**
- * @module api/routes/contacts
+ * @module api/endpoints/contacts
  *
  * `GET /api/contacts`, `GET /api/contacts/{id}` (any identifier: wa_id, business-scoped
  * user id, username), `DELETE /api/contacts/{id}` (erase the person: `store/erasure.ts`).
@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { ContactFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import { resolveIdentity } from '../../projections/index.js';
 import { component, contactDetailSchema, contactPageSchema, contactsQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
@@ -31,7 +31,7 @@ const idPath = z.strictObject({
   id: z.string().min(1).max(256).meta({ description: 'Any identifier of the user: a wa_id (with or without `+`), a business-scoped user id, or a username (with or without `@`).' }),
 });
 
-export function registerContactRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerContactEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/contacts',

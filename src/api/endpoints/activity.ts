@@ -1,5 +1,5 @@
 /**
- * @module api/routes/activity
+ * @module api/endpoints/activity
  *
  * `GET /api/activity`: the last hour (or fewer minutes) of per-minute counts read from the
  * store: events by type (`message.received`, `message.status`, ...), acked POSTs that produced them, and
@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import type { ActivityCounts } from '../../store/store.js';
 import type { RestContext } from '../context.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 import { component } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -69,7 +69,7 @@ export function minutesOf(counts: ActivityCounts, from: number, now: number): Mi
   return out;
 }
 
-export function registerActivityRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerActivityEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/activity',
@@ -98,7 +98,7 @@ export const labelsSchema = component(
   }),
 );
 
-export function registerLabelRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerLabelEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/labels',

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/access
+ * @module api/endpoints/access
  *
  * Tokens, roles and the audit log under `/api` (who may call these: `api/roles.ts`):
  *
@@ -16,7 +16,7 @@ import { ROLES, type ApiToken, type AuditEntry } from '../../store/access.js';
 import { ADMIN_TOKEN_ACTOR, principalOf, tokenDigest } from '../access.js';
 import type { RestContext } from '../context.js';
 import { capabilities } from '../roles.js';
-import { ApiError, type ApiRouter } from '../routing.js';
+import { ApiError, type ApiRouter } from '../router.js';
 import { component, cursorParam, limitParam, pageOf, stringListParam } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -113,7 +113,7 @@ function newTokenText(): string {
   return `btk_${randomBytes(32).toString('base64url')}`;
 }
 
-export function registerAccessRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerAccessEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/whoami',

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/health
+ * @module api/endpoints/health
  *
  * Account health: `GET /api/health` (every phone number, business account and Flow as Meta
  * last reported it, and a timeline of the latest changes, templates included) and
@@ -11,7 +11,7 @@ import { compareTime } from '../../projections/order.js';
 import type { HealthKind, HealthRow } from '../../store/projections.js';
 import type { Page, PageRequest } from '../../store/store.js';
 import type { RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import { healthEntityPath, healthSchema, HEALTH_ENTITIES, MAX_LIMIT } from '../schemas.js';
 import type { z } from 'zod';
 import type { healthChangeSchema } from '../schemas.js';
@@ -66,7 +66,7 @@ function timelineOf(rows: Record<HealthKind, HealthRow[]>, templates: TemplateRo
   return all.slice(0, TIMELINE_LIMIT);
 }
 
-export function registerHealthRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerHealthEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/health',

@@ -1,12 +1,12 @@
 /**
- * @module api/routes/conversations
+ * @module api/endpoints/conversations
  *
  * `GET /api/conversations`, `GET /api/conversations/{key}`, `GET /api/conversations/{key}/messages`:
  * who wrote, when, and whether the 24-hour customer-service window is still open.
  */
 import type { ConversationFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import {
   conversationMessagesQuery,
   conversationPageSchema,
@@ -20,7 +20,7 @@ import { conversationView, pageView } from '../views.js';
 import { messageFilter } from './messages.js';
 import { withOutbound } from './outbound.js';
 
-export function registerConversationRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerConversationEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/conversations',

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/rejections
+ * @module api/endpoints/rejections
  *
  * `GET /api/rejections` (requests refused before the journal), `GET /api/rejections/addresses`
  * (failed authentications per client address, which the trimmed log cannot lose) and
@@ -8,14 +8,14 @@
  */
 import type { JournalState, RejectionFilter } from '../../store/store.js';
 import { pageRequest, type RestContext } from '../context.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 import { DEFAULT_LIMIT, addressFailuresListSchema, journalPageSchema, quarantineQuery, rejectionPageSchema, rejectionsQuery } from '../schemas.js';
 import { isoOf, journalSummaryView, pageView, rejectionView } from '../views.js';
 
 /** Journal rows are big (their bodies); a quarantine page is smaller by default. */
 const QUARANTINE_DEFAULT_LIMIT = 20;
 
-export function registerRejectionRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerRejectionEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/rejections',

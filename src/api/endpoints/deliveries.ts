@@ -1,5 +1,5 @@
 /**
- * @module api/routes/deliveries
+ * @module api/endpoints/deliveries
  *
  * Deliveries, dead letters, replay and sink health under `/api`:
  *
@@ -21,7 +21,7 @@ import type { DeliveryRuntime, SinkStatus } from '../../dispatch/runtime.js';
 import { EVENT_TYPES } from '../../events/types.js';
 import { DELIVERY_STATES, type Delivery, type DeliveryAttempt, type DeliveryFilter, type DeliveryState } from '../../store/deliveries.js';
 import type { Store } from '../../store/store.js';
-import { ApiError, notFound, type ApiRouter } from '../routing.js';
+import { ApiError, notFound, type ApiRouter } from '../router.js';
 import {
   DEFAULT_LIMIT,
   MAX_LIMIT,
@@ -33,7 +33,7 @@ import {
   sinkStatusListSchema,
 } from '../schemas.js';
 
-export interface DeliveryRoutesOptions {
+export interface DeliveryEndpointsOptions {
   store: Pick<Store, 'listDeliveries' | 'getDelivery'>;
   delivery: Pick<DeliveryRuntime, 'redrive' | 'replay' | 'sinkStatus' | 'probe' | 'pausedSinks'>;
 }
@@ -187,7 +187,7 @@ function filterOf(q: FilterQuery): DeliveryFilter {
 }
 
 /** Registers the routes on the `/api` router (behind its admin guard, error handler and serializer). */
-export function registerDeliveryRoutes(router: ApiRouter, options: DeliveryRoutesOptions): void {
+export function registerDeliveryEndpoints(router: ApiRouter, options: DeliveryEndpointsOptions): void {
   const { store, delivery } = options;
 
   const page = async (filter: DeliveryFilter, q: { after?: number | undefined; limit?: number | undefined }) => {

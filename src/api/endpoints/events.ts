@@ -1,12 +1,12 @@
 /**
- * @module api/routes/events
+ * @module api/endpoints/events
  *
  * `GET /api/events`, `GET /api/events/{id}`, `GET /api/journal/{id}`: the recorded events and
  * the raw POSTs they came from.
  */
 import type { EventFilter } from '../../store/store.js';
 import { pageRequest, type RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import {
   DEFAULT_LIMIT,
   eventDetailSchema,
@@ -21,7 +21,7 @@ import { journalView, pageView } from '../views.js';
 /** Events listed with a journal row; a POST carries a few hundred items at most. */
 const EVENTS_PER_JOURNAL_ROW = 1000;
 
-export function registerEventRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerEventEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/events',

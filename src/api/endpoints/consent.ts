@@ -1,5 +1,5 @@
 /**
- * @module api/routes/consent
+ * @module api/endpoints/consent
  *
  * `GET /api/consent`: what each user chose per category of messages (`user.preferences`),
  * with filters; `GET /api/contacts/{waId}` carries the contact's own rows too.
@@ -8,7 +8,7 @@ import type { ConsentFilter } from '../../store/projections.js';
 import type { Store } from '../../store/store.js';
 import type { ConsentRow } from '../../projections/index.js';
 import { pageRequest, type RestContext } from '../context.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 import { consentPageSchema, consentQuery, DEFAULT_LIMIT } from '../schemas.js';
 import { pageView } from '../views.js';
 
@@ -25,7 +25,7 @@ export async function consentOf(store: Store, contact: string): Promise<ConsentR
   return rows;
 }
 
-export function registerConsentRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerConsentEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/consent',

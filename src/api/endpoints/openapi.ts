@@ -1,13 +1,13 @@
 /**
- * @module api/routes/openapi
+ * @module api/endpoints/openapi
  *
  * `GET /api/openapi.json`: the OpenAPI 3.1 document of every `/api` route, built once on
  * first request from the route specs registered before it.
  */
 import { buildOpenApiDocument, type OpenApiInfo } from '../openapi.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 
-export function registerOpenApiRoute(router: ApiRouter, info: OpenApiInfo): void {
+export function registerOpenApiEndpoint(router: ApiRouter, info: OpenApiInfo): void {
   let document: Record<string, unknown> | undefined;
   router.get(
     {

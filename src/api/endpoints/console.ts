@@ -1,5 +1,5 @@
 /**
- * @module api/routes/console
+ * @module api/endpoints/console
  *
  * Serves the web console (built by `vite build --config console/vite.config.ts` into
  * `dist/console/`) from the same fastify app, and so the same port, as the API.
@@ -23,12 +23,12 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-export interface ConsoleRoutesOptions {
+export interface ConsoleEndpointsOptions {
   /** The built console. Default: `dist/console` in the package folder. */
   dir?: string;
 }
 
-/** The package folder: this file sits at `src/api/routes/` (tests) or `dist/api/routes/` (built). */
+/** The package folder: this file sits at `src/api/endpoints/` (tests) or `dist/api/endpoints/` (built). */
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Where `npm run build` puts the console. */
@@ -123,10 +123,10 @@ function etagMatches(request: FastifyRequest, etag: string): boolean {
  *
  * @example
  * ```ts
- * app.register(consoleRoutes, { dir: '/srv/bluetick/dist/console' });
+ * app.register(consoleEndpoints, { dir: '/srv/bluetick/dist/console' });
  * ```
  */
-export async function consoleRoutes(app: FastifyInstance, opts: ConsoleRoutesOptions): Promise<void> {
+export async function consoleEndpoints(app: FastifyInstance, opts: ConsoleEndpointsOptions): Promise<void> {
   const root = resolve(opts.dir ?? DEFAULT_CONSOLE_DIR);
   const assetsDir = join(root, 'assets');
   const cache = new Map<string, CachedFile>();

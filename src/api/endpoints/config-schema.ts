@@ -1,13 +1,13 @@
 /**
- * @module api/routes/config-schema
+ * @module api/endpoints/config-schema
  *
  * `GET /api/config-schema.json`: the JSON Schema of `bluetick.config.json` (see
  * `config/json-schema.ts`), the same document the package ships in `schema/`.
  */
 import { configJsonSchema } from '../../config/json-schema.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 
-export function registerConfigSchemaRoute(router: ApiRouter): void {
+export function registerConfigSchemaEndpoint(router: ApiRouter): void {
   let document: Record<string, unknown> | undefined;
   router.get(
     {

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/stream
+ * @module api/endpoints/stream
  *
  * `GET /api/stream`: server-sent events of new events as they are recorded.
  *
@@ -21,7 +21,7 @@ import { stringifyJson } from '../../events/json.js';
 import type { JsonValue } from '../../events/types.js';
 import { principalOf } from '../access.js';
 import { maskText } from '../mask.js';
-import { ApiError, type ApiRouter } from '../routing.js';
+import { ApiError, type ApiRouter } from '../router.js';
 import { streamQuery } from '../schemas.js';
 
 export interface StreamOptions {
@@ -211,7 +211,7 @@ function lastEventIdOf(header: string | string[] | undefined): number | undefine
   return Number(value);
 }
 
-export function registerStreamRoutes(router: ApiRouter, deps: StreamDeps): { openStreams: () => number } {
+export function registerStreamEndpoints(router: ApiRouter, deps: StreamDeps): { openStreams: () => number } {
   const opts: Required<StreamOptions> = {
     pollMs: Math.max(10, deps.options?.pollMs ?? 500),
     heartbeatMs: Math.max(10, deps.options?.heartbeatMs ?? 15_000),

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/outbound
+ * @module api/endpoints/outbound
  *
  * - `POST /api/outbound`             what your sending code sent: one record, or `{ items: [...] }`
  * - `GET  /api/outbound/{messageId}` the record of one message id
@@ -14,7 +14,7 @@ import type { OutboundInput, OutboundRecord } from '../../store/outbound.js';
 import type { Store } from '../../store/store.js';
 import { principalOf } from '../access.js';
 import type { RestContext } from '../context.js';
-import { ApiError, notFound, type ApiRouter } from '../routing.js';
+import { ApiError, notFound, type ApiRouter } from '../router.js';
 import { component, outboundSchema } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -91,7 +91,7 @@ export async function withOutbound<M extends { id: string }>(store: Pick<Store, 
   });
 }
 
-export function registerOutboundRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerOutboundEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.post(
     {
       path: '/api/outbound',

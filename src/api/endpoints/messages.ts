@@ -1,11 +1,11 @@
 /**
- * @module api/routes/messages
+ * @module api/endpoints/messages
  *
  * `GET /api/messages`, `GET /api/messages/{id}`: message state and status timelines.
  */
 import type { MessageFilter } from '../../store/projections.js';
 import { pageRequest, type RestContext } from '../context.js';
-import { notFound, type ApiRouter } from '../routing.js';
+import { notFound, type ApiRouter } from '../router.js';
 import { DEFAULT_LIMIT, idPath, messageDetailSchema, messagePageSchema, messagesQuery } from '../schemas.js';
 import { pageView } from '../views.js';
 import { withOutbound } from './outbound.js';
@@ -17,7 +17,7 @@ export function messageFilter(query: { direction?: 'inbound' | 'outbound' | unde
   return filter;
 }
 
-export function registerMessageRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerMessageEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/messages',

@@ -1,5 +1,5 @@
 /**
- * @module api/routes/search
+ * @module api/endpoints/search
  *
  * `GET /api/search?q=`: messages (text, sender, id), contacts (name, number), templates (name)
  * and what your code recorded as sent, newest first. Every word of `q` must match the start of
@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { queryTerms, SEARCH_KINDS, type SearchKind } from '../../search/documents.js';
 import type { RestContext } from '../context.js';
-import { ApiError, type ApiRouter } from '../routing.js';
+import { ApiError, type ApiRouter } from '../router.js';
 import { component, enumListParam } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -54,7 +54,7 @@ function pathOf(kind: SearchKind, ref: string): string {
   }
 }
 
-export function registerSearchRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerSearchEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/search',

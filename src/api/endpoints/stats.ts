@@ -1,12 +1,12 @@
 /**
- * @module api/routes/stats
+ * @module api/endpoints/stats
  *
  * `GET /api/stats`: counts per event type, message status and template status, ack latency
  * percentiles from the ingest histogram, and pipeline lag.
  */
 import type { Histogram } from 'prom-client';
 import type { RestContext } from '../context.js';
-import type { ApiRouter } from '../routing.js';
+import type { ApiRouter } from '../router.js';
 import { statsSchema } from '../schemas.js';
 import { isoOf } from '../views.js';
 
@@ -54,7 +54,7 @@ async function bucketsOf(histogram: Histogram): Promise<Bucket[]> {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-export function registerStatsRoutes(router: ApiRouter, ctx: RestContext): void {
+export function registerStatsEndpoints(router: ApiRouter, ctx: RestContext): void {
   router.get(
     {
       path: '/api/stats',
