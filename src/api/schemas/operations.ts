@@ -1,0 +1,100 @@
+/**
+ * @module api/schemas/operations
+ *
+ * Answers about running the receiver: rejections, failed logins per address, counts; and every list page.
+ */
+import { z } from 'zod';
+import { component, iso, pageOf } from './base.js';
+import { REJECTION_CAUSES } from './queries.js';
+import { errorSchema, journalSummarySchema, storedEventSchema } from './events.js';
+import { conversationSchema, messageSchema } from './messages.js';
+import { consentSchema, contactSchema, templateSchema } from './account.js';
+
+export const rejectionSchema = component(
+  'Rejection',
+  z.strictObject({
+    id: z.number().int(),
+    at: iso(),
+    channel: z.string().optional(),
+    cause: z.enum(REJECTION_CAUSES),
+    method: z.string(),
+    path: z.string(),
+    remoteAddress: z.string().optional(),
+    detail: z.string().optional(),
+  }),
+  'A request refused before the journal.',
+);
+
+export const addressFailuresSchema = component(
+  'AddressFailures',
+  z.strictObject({
+    address: z.string().meta({ description: 'The client address (IPv6: its /64), as the backoff counts it; see SECURITY.md.' }),
+    failures: z.number().int().meta({ description: 'Failures since its last success.' }),
+    totalFailures: z.number().int(),
+    refused: z.number().int().meta({ description: 'Requests answered 429 while it had to wait.' }),
+    firstFailureAt: iso(),
+    lastFailureAt: iso(),
+    blockedUntil: iso().optional(),
+  }),
+  'Failed authentications (ingest credentials, verify tokens, the admin token) from one address, kept apart from the trimmed rejection log.',
+);
+
+export const addressFailuresListSchema = component('AddressFailuresList', z.strictObject({ items: z.array(addressFailuresSchema) }));
+
+const countMap = z.record(z.string(), z.number().int());
+
+export const statsSchema = component(
+  'Stats',
+  z.strictObject({
+    at: iso(),
+    events: z.strictObject({ total: z.number().int(), byType: countMap }),
+    journal: z.strictObject({
+      pending: z.number().int(),
+      processed: z.number().int(),
+      duplicate: z.number().int(),
+      quarantined: z.number().int(),
+      failed: z.number().int(),
+    }),
+    rejections: z.number().int(),
+    messages: z.strictObject({
+      total: z.number().int(),
+      inbound: z.number().int(),
+      outbound: z.number().int(),
+      byStatus: countMap.meta({ description: 'Outbound messages by current status.' }),
+    }),
+    conversations: z.number().int(),
+    contacts: z.number().int(),
+    templates: z.strictObject({ total: z.number().int(), byStatus: countMap }),
+    reactions: z.number().int(),
+    ackLatency: z
+      .strictObject({
+        count: z.number().int(),
+        p50Ms: z.number().optional(),
+        p90Ms: z.number().optional(),
+        p99Ms: z.number().optional(),
+      })
+      .meta({ description: 'Time to the durable 200 of webhook POSTs since the server started, estimated from the histogram buckets.' }),
+    pipeline: z.strictObject({
+      pending: z.number().int(),
+      lagSeconds: z.number().meta({ description: 'Age of the oldest journal row not yet normalized; 0 when caught up.' }),
+      oldestPendingAt: iso().optional(),
+    }),
+    projections: z.strictObject({
+      complete: z.boolean().meta({ description: 'false while a rebuild runs or is needed (`bluetick rebuild`).' }),
+      rebuildThroughSeq: z.number().int().optional(),
+    }),
+  }),
+);
+
+
+export const eventPageSchema = pageOf('EventPage', storedEventSchema);
+export const messagePageSchema = pageOf('MessagePage', messageSchema);
+export const conversationPageSchema = pageOf('ConversationPage', conversationSchema);
+export const contactPageSchema = pageOf('ContactPage', contactSchema);
+export const templatePageSchema = pageOf('TemplatePage', templateSchema);
+export const rejectionPageSchema = pageOf('RejectionPage', rejectionSchema);
+export const journalPageSchema = pageOf('JournalPage', journalSummarySchema);
+
+export type ErrorBody = z.infer<typeof errorSchema>;
+
+export const consentPageSchema = pageOf('ConsentPage', consentSchema);
