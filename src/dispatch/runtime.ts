@@ -16,7 +16,9 @@ import type { Store } from '../store/store.js';
 import type { RouteConfig } from './match.js';
 import { type ReplayRequest, type ReplayResult, replay } from './replay.js';
 import { createSink, type Sink, type SinkConfig } from './sinks.js';
-import { type AttemptContext, type DeliveryTarget, DeliveryWorker, handlerTarget, type SinkHealth, type WorkerLogger } from './worker.js';
+import type { SinkHealth } from './sink-health.js';
+import { type AttemptContext, type DeliveryTarget, handlerTarget } from './target.js';
+import { DeliveryWorker, type WorkerLogger } from './worker.js';
 
 /** A library handler with the route it receives events through. */
 export interface HandlerRoute {
