@@ -23,7 +23,7 @@ import { stringifyJson } from '../events/json.js';
 import type { JsonObject } from '../events/types.js';
 import { escapeNonAscii } from '../ingest/verify-meta.js';
 import { findKind, kindSupports, type TriggerKind, type TriggerShape } from './kinds.js';
-import { type BusinessAccount, DEFAULT_ACCOUNTS, type BuildContext, type BuildOptions, type Notification, messageId, newCustomer, newOutbound } from './model.js';
+import { type BusinessAccount, type BuildContext, type BuildOptions, type Notification, messageId, newCustomer, newOutbound } from './model.js';
 import { messageContent, statusItem } from './content.js';
 import { templateValue, enablexTemplateItem, otherField, fieldValue } from './fields.js';
 
