@@ -453,7 +453,6 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     return this.#account;
   }
 
-
   async #order(domain: string): Promise<{ cert: Buffer; key: Buffer }> {
     return orderCertificate(await this.#client(), domain, this.config.challenge, { http: this.#http, alpn: this.#alpn });
   }

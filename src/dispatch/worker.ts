@@ -36,7 +36,6 @@ import { type AttemptOutcome, type RetryPolicy, DEFAULT_RETRY_POLICY, handlerOut
 import { type SinkHealth, SinkStats, sinkHealth } from './sink-health.js';
 import type { AttemptContext, DeliveryTarget } from './target.js';
 
-
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -73,7 +72,6 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
 }
 
-
 /**
  * Leases held per slot of `concurrency`: deliveries leased ahead wait in the worker for a
  * slot. While the store is busy (the pipeline records a backlog between two of our round
@@ -81,7 +79,6 @@ export interface DeliveryWorkerOptions {
  * order: a lane's next delivery is not runnable before this one's outcome is recorded.
  */
 const LEASES_PER_SLOT = 4;
-
 
 /** A unique lease owner for this process. */
 export function workerOwner(): string {

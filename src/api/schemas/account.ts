@@ -158,7 +158,6 @@ export const healthEntityPath = z.strictObject({
   key: z.string().min(1).max(1024).meta({ description: 'Display phone number, business account id, or Flow id.' }),
 });
 
-
 export const contactSchema = component(
   'Contact',
   z.strictObject({

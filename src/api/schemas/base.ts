@@ -21,7 +21,6 @@ export function component<T extends z.ZodType>(id: string, schema: T, descriptio
   return schema;
 }
 
-
 /** An ISO-8601 time in an answer. */
 export const iso = () => z.string().meta({ format: 'date-time' });
 

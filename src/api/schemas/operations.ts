@@ -86,7 +86,6 @@ export const statsSchema = component(
   }),
 );
 
-
 export const eventPageSchema = pageOf('EventPage', storedEventSchema);
 export const messagePageSchema = pageOf('MessagePage', messageSchema);
 export const conversationPageSchema = pageOf('ConversationPage', conversationSchema);

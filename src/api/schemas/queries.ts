@@ -198,7 +198,6 @@ export const streamQuery = z.strictObject({
 
 export const emptyQuery = z.strictObject({});
 
-
 export const idPath = z.strictObject({ id: z.string().min(1).max(1024).meta({ description: 'Identifier (URL-encoded).' }) });
 export const journalIdPath = z.strictObject({
   id: z
