@@ -5,14 +5,14 @@
  * root, one trusted agent per ACME origin, with none of the library's own retries; and the
  * readable reason of whatever the library threw.
  */
-import type { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpsAgent } from 'node:https';
 import { axios as acmeAxios } from 'acme-client';
 
 /** Per ACME origin: the agent trusting its extra CA (if any) and the request timeout. */
-export const originSettings = new Map<string, { agent?: HttpsAgent; timeoutMs: number }>();
+const originSettings = new Map<string, { agent?: HttpsAgent; timeoutMs: number }>();
 let axiosConfigured = false;
 
-export function originOf(url: string | undefined): string | undefined {
+function originOf(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     return new URL(url).origin;
@@ -29,7 +29,7 @@ export function originOf(url: string | undefined): string | undefined {
  * for a CA with a private root (a test CA), an agent trusting that root for that CA alone.
  * Errors then arrive as they happened (`connect ECONNREFUSED ...`).
  */
-export function configureAcmeHttp(): void {
+function configureAcmeHttp(): void {
   if (axiosConfigured) return;
   axiosConfigured = true;
   acmeAxios.interceptors.request.clear();
@@ -57,4 +57,32 @@ export function describeAcmeError(error: unknown): string {
   }
   const code = (error as { code?: string } | undefined)?.code;
   return code && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** One manager's settings for its CA's origin. */
+export interface OriginEntry {
+  key: string;
+  settings: { agent?: HttpsAgent; timeoutMs: number };
+}
+
+/**
+ * Takes over acme-client's HTTP layer (once) and sets the timeout and, with `directoryCa`,
+ * the trusted agent for requests to the directory's origin. Undefined for a URL without one.
+ */
+export function registerOrigin(directoryUrl: string, directoryCa: string | Buffer | undefined, timeoutMs: number): OriginEntry | undefined {
+  configureAcmeHttp();
+  const origin = originOf(directoryUrl);
+  if (origin === undefined) return undefined;
+  const settings = {
+    ...(directoryCa !== undefined ? { agent: new HttpsAgent({ ca: directoryCa, keepAlive: false }) } : {}),
+    timeoutMs,
+  };
+  originSettings.set(origin, settings);
+  return { key: origin, settings };
+}
+
+/** Drops an origin's settings again (unless a later manager replaced them) and closes its agent. */
+export function unregisterOrigin(entry: OriginEntry): void {
+  entry.settings.agent?.destroy();
+  if (originSettings.get(entry.key) === entry.settings) originSettings.delete(entry.key);
 }

@@ -26,56 +26,24 @@
  * `bluetick_acme_orders_total{domain,kind,outcome}`.
  */
 import { EventEmitter } from 'node:events';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Server as TlsServer, SecureContext, SecureContextOptions } from 'node:tls';
-import { createSecureContext } from 'node:tls';
 import type { Client } from 'acme-client';
-import { Counter, Gauge, Registry } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { AcmeConfig } from '../config/types.js';
-import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { TLS_MIN_VERSION } from '../tls.js';
 import { openAccount } from './account.js';
 import { Http01Responder, TlsAlpnResponder } from './challenges.js';
-import { configureAcmeHttp, describeAcmeError, originOf, originSettings } from './http.js';
+import { describeAcmeError, registerOrigin, unregisterOrigin, type OriginEntry } from './http.js';
 import { orderCertificate } from './order.js';
 import { AcmeStorage } from './storage.js';
-import {
-  MAX_TIMER_MS,
-  certificateCovers,
-  certificateFacts,
-  orderReason,
-  renewalTime,
-  retryDelay,
-  type BackoffOptions,
-  type CertificateFacts,
-} from './schedule.js';
+import { createAcmeMetrics } from './metrics.js';
+import { MAX_TIMER_MS, orderReason, retryDelay, type BackoffOptions } from './schedule.js';
+import { prepareServed, timing, type DomainState, type Served } from './served.js';
 import type { AcmeManagerOptions, CertificateEvent, DomainStatus, FailureEvent, OrderKind } from './types.js';
 
 export type { AcmeManagerOptions, CertificateEvent, DomainStatus, FailureEvent, OrderKind } from './types.js';
 export { describeAcmeError } from './http.js';
-
-interface Served {
-  cert: Buffer;
-  key: Buffer;
-  context: SecureContext;
-  facts: CertificateFacts;
-  renewAt: number;
-}
-
-interface DomainState {
-  domain: string;
-  served?: Served;
-  timer?: NodeJS.Timeout;
-  nextAttemptAt?: number;
-  failures: number;
-  lastError?: string;
-  running?: Promise<boolean>;
-}
-
-function timing(served: Served | undefined): { notAfter: number; renewAt: number } | undefined {
-  return served && { notAfter: served.facts.notAfter, renewAt: served.renewAt };
-}
 
 // ---- the manager --------------------------------------------------------------------------
 
@@ -93,8 +61,8 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
   readonly #expiry: Gauge<'domain'>;
   readonly #orders: Counter<'domain' | 'kind' | 'outcome'>;
   #account: Promise<Client> | undefined;
-  /** This manager's entry in `originSettings` (removed again by `close`). */
-  #origin: { key: string; settings: { agent?: HttpsAgent; timeoutMs: number } } | undefined;
+  /** This manager's entry in the per-origin HTTP settings (removed again by `close`). */
+  #origin: OriginEntry | undefined;
   #server: TlsServer | undefined;
   #defaultFingerprint: string | undefined;
   #http: Http01Responder | undefined;
@@ -118,36 +86,10 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     this.#retry = { minMs: opts.retry?.minMs ?? 30_000, maxMs: opts.retry?.maxMs ?? 3_600_000 };
     this.storage = new AcmeStorage(opts.dataDir, opts.config.directoryUrl);
     for (const domain of opts.config.domains) this.#domains.set(domain, { domain, failures: 0 });
+    ({ expiry: this.#expiry, orders: this.#orders } = createAcmeMetrics(opts.registry, opts.config.domains));
 
-    const registers = [opts.registry ?? new Registry()];
-    this.#expiry = new Gauge({
-      name: 'bluetick_tls_certificate_expiry_timestamp_seconds',
-      help: 'Expiry (notAfter) of the certificate served for each domain, as a Unix time.',
-      labelNames: ['domain'] as const,
-      registers,
-    });
-    this.#orders = new Counter({
-      name: 'bluetick_acme_orders_total',
-      help: 'ACME certificate orders by domain, kind (issue: none yet; renew: replacing one) and outcome (success, failure).',
-      labelNames: ['domain', 'kind', 'outcome'] as const,
-      registers,
-    });
-    for (const domain of opts.config.domains) {
-      for (const kind of ['issue', 'renew'] as const) {
-        for (const outcome of ['success', 'failure'] as const) this.#orders.inc({ domain, kind, outcome }, 0);
-      }
-    }
 
-    configureAcmeHttp();
-    const origin = originOf(opts.config.directoryUrl);
-    if (origin !== undefined) {
-      const settings = {
-        ...(opts.directoryCa !== undefined ? { agent: new HttpsAgent({ ca: opts.directoryCa, keepAlive: false }) } : {}),
-        timeoutMs: opts.requestTimeoutMs ?? 30_000,
-      };
-      originSettings.set(origin, settings);
-      this.#origin = { key: origin, settings };
-    }
+    this.#origin = registerOrigin(opts.config.directoryUrl, opts.directoryCa, opts.requestTimeoutMs ?? 30_000);
   }
 
   /** What an `https.Server` needs: SNI per domain, and the first domain's certificate as the default. */
@@ -271,10 +213,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     }
     this.#alpn?.detach();
     await this.#http?.close();
-    if (this.#origin) {
-      this.#origin.settings.agent?.destroy();
-      if (originSettings.get(this.#origin.key) === this.#origin.settings) originSettings.delete(this.#origin.key);
-    }
+    if (this.#origin) unregisterOrigin(this.#origin);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -290,7 +229,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
       }
       if (stored === undefined) continue;
       try {
-        state.served = this.#prepare(state.domain, stored.cert, stored.key, undefined);
+        state.served = prepareServed(state.domain, stored.cert, stored.key, this.config.renewWhenRemaining, undefined);
         this.#expiry.set({ domain: state.domain }, state.served.facts.notAfter / 1000);
       } catch (error) {
         this.#logger.warn(
@@ -299,16 +238,6 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
         );
       }
     }
-  }
-
-  /** Checks a pair and builds what serving it needs. Throws when it cannot serve `domain`. */
-  #prepare(domain: string, cert: Buffer, key: Buffer, obtainedAt: number | undefined): Served {
-    const facts = certificateFacts(cert);
-    if (!certificateCovers(facts, domain)) {
-      throw new BluetickError('BT_ERR_ACME_ORDER', `the certificate names ${facts.dnsNames.join(', ') || 'no DNS name'}, not ${domain}`);
-    }
-    const context = createSecureContext({ cert, key, minVersion: TLS_MIN_VERSION });
-    return { cert, key, context, facts, renewAt: renewalTime(facts, this.config.renewWhenRemaining, obtainedAt) };
   }
 
   #defaultServed(): Served | undefined {
@@ -373,7 +302,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
       this.stats.orders++;
       const pair = await this.#order(domain);
       if (this.#closed) return false;
-      const served = this.#prepare(domain, pair.cert, pair.key, this.#now());
+      const served = prepareServed(domain, pair.cert, pair.key, this.config.renewWhenRemaining, this.#now());
       try {
         await this.storage.saveCertificate(domain, pair);
       } catch (error) {
