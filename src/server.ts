@@ -5,7 +5,7 @@
  *
  *   store (SQLite or PostgreSQL, migrated) -> JournalWriter (group commit) -> Pipeline (after the ack)
  *   one node:http / https server:  /webhooks/*  -> ingest handler (lean, benchmarked)
- *                                  everything else -> fastify (health, readiness, metrics, later /api)
+ *                                  everything else -> fastify (health, readiness, metrics, /api, the console)
  *
  * This file only composes: each step is a function in `server/` (store, journal, pipeline,
  * followers, api, http, certificates, endpoints), and `server/shutdown.ts` holds the close order.
