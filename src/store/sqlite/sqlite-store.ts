@@ -79,6 +79,8 @@ import type { ConsentRow } from '../../projections/index.js';
 import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
 import { SqliteErasure } from './erasure.js';
+import { SqliteRetention } from './retention.js';
+import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import type { ErasureReceipt } from '../erasure.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
@@ -319,6 +321,11 @@ export class SqliteStore implements Store {
   /** Erases one person: see `Store.eraseContact` and `store/sqlite/erasure.ts`. */
   async eraseContact(ids: string[]): Promise<ErasureReceipt> {
     return this.er.erase(ids);
+  }
+
+  /** One pruning batch of one data class: see `Store.pruneRetention` and `store/sqlite/retention.ts`. */
+  async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return new SqliteRetention(this.db).prune(request, dryRun);
   }
 
   private get p(): SqliteProjections {
@@ -856,13 +863,13 @@ function prepareStatements(db: Database.Database) {
     retryFailed: db
       .prepare<[], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state = 'failed' RETURNING id`,
+         WHERE state = 'failed' AND body_pruned_at IS NULL RETURNING id`,
       )
       .pluck(),
     retryIds: db
       .prepare<[string], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+         WHERE state <> 'pending' AND body_pruned_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
       )
       .pluck(),
     journalById: db.prepare<[number], JournalRecord>(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),

@@ -1,0 +1,7 @@
+-- 0013_retention: pruning by age, per data class. Mirrors migrations/sqlite/0013_retention.sql.
+CREATE TABLE retention_cursors (
+  class    TEXT   PRIMARY KEY,
+  position BIGINT NOT NULL
+);
+ALTER TABLE journal ADD COLUMN body_pruned_at BIGINT;
+CREATE INDEX deliveries_succeeded_idx ON deliveries (completed_at, id) WHERE state = 'succeeded';
