@@ -22,6 +22,7 @@ import type { SinkConfig } from '../dispatch/sinks.js';
 import { ConfigError } from '../errors.js';
 import { parsePostgresUrl } from '../store/postgres/url.js';
 import { unknownEnvWarnings } from './env-names.js';
+import { retentionLimits, type RetentionLimits } from '../retention/policy.js';
 import {
   CHANNEL_NAME_PATTERN,
   DEFAULT_CHANNEL_NAME,
@@ -103,6 +104,13 @@ export interface SilenceWatchSettings {
   minMessages: number;
 }
 
+/** Age limits per data class (`retention`), ms; `null`: kept for ever. */
+export interface RetentionSettings {
+  limits: RetentionLimits;
+  /** How often the pruner runs, ms. */
+  intervalMs: number;
+}
+
 /** How the delivery worker runs. */
 export interface DeliverySettings {
   concurrency: number;
@@ -130,6 +138,8 @@ export interface Config {
   /** Each with its full retry policy; every `sink` names one of `sinks`. */
   routes: RouteConfig[];
   delivery: DeliverySettings;
+  /** Retention per data class (src/retention/). */
+  retention: RetentionSettings;
   /** Silence watch (`watch.silence`, src/watch/). */
   watch: { silence: SilenceWatchSettings };
   /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */
@@ -609,6 +619,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     sinks,
     routes,
     delivery: { ...written.delivery },
+    retention: { limits: retentionLimits(written.retention), intervalMs: written.retention.intervalMs },
     watch: { silence: { ...written.watch.silence } },
     ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken, adminTokenSource: adminTokenKey } : {}),
