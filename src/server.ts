@@ -40,6 +40,7 @@ import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
 import { SilenceWatch } from './watch/watch.js';
+import { Pruner } from './retention/pruner.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
 
 export interface StartServerOptions {
@@ -73,6 +74,8 @@ export interface StartServerOptions {
   console?: { dir?: string } | false;
   /** Silence watch: an injected clock, and `start: false` to run its rounds by hand (`watch.tick()`). */
   watch?: { now?: () => number; start?: boolean };
+  /** Retention pruner: an injected clock, and `start: false` to run its passes by hand (`pruner.run()`). */
+  retention?: { now?: () => number; start?: boolean };
 }
 
 /** One channel's public endpoint, as printed at start. */
@@ -139,6 +142,8 @@ export interface ServerInternals extends RunningServer {
   acme?: AcmeManager;
   /** The silence watch (`watch.silence`), unless disabled. */
   watch?: SilenceWatch;
+  /** Prunes by age per data class (`retention`). */
+  pruner: Pruner;
 }
 
 const internals = new WeakMap<RunningServer, ServerInternals>();
@@ -391,6 +396,17 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       cleanup.unshift(() => watch.close());
     }
 
+    // Old data goes in small batches in the background (src/retention/).
+    const pruner = new Pruner({
+      store,
+      limits: config.retention.limits,
+      intervalMs: config.retention.intervalMs,
+      ...(opts.retention?.now ? { now: opts.retention.now } : {}),
+      onBatch: (cls, action, count) => metrics.pruned.inc({ class: cls, action }, count),
+      onError: (err) => logger.warn({ err }, 'retention: pruning failed; trying again at the next interval'),
+    });
+    cleanup.unshift(() => pruner.close());
+
     const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.unshift(() => rejections.close());
 
@@ -530,6 +546,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     if (opts.pipeline?.start !== false) pipeline.start();
     if (opts.delivery?.start !== false) delivery.start();
     if (watch && opts.watch?.start !== false) watch.start();
+    if (opts.retention?.start !== false) pruner.start();
 
     // With ACME the public name is the first domain, as providers will post to it.
     const url = sc.acme
@@ -579,6 +596,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       tls?.watcher.close();
       await acme?.close();
       await watch?.close();
+      await pruner.close();
       await journal.close();
       await pipeline.stop();
       await delivery.close(opts.delivery?.graceMs ?? graceMs);
@@ -608,6 +626,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
       ...(watch ? { watch } : {}),
+      pruner,
       close,
     };
   } catch (error) {
