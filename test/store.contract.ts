@@ -12,6 +12,7 @@ import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
 import { accountStateContract } from './store.account-state.contract.js';
 import { identityContract } from './store.identity.contract.js';
+import { retentionContract } from './store.retention.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -516,6 +517,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
     });
 
     describe('deliveries', () => deliveryContract(() => store));
+
+    describe('retention', () => retentionContract(() => store));
 
     describe('projections', () => projectionContract(() => store));
     describe('identity and coexistence', () => identityContract(() => store));

@@ -121,11 +121,11 @@ export class SqliteRetention {
   ): { rows: Array<{ seq: number; id: string; type: string; body: string | null }>; position: number; start: number; more: boolean } {
     const start = from ?? this.cursorOf(cls);
     const rows = this.db
-      .prepare<[number, string, number], { seq: number; id: string; type: string; received_at: number; body: string | null }>(
-        `SELECT seq, id, type, received_at, CASE WHEN type IN (SELECT value FROM json_each(?2)) THEN body END AS body
-           FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?3`,
+      .prepare<[string, number, number], { seq: number; id: string; type: string; received_at: number; body: string | null }>(
+        `SELECT seq, id, type, received_at, CASE WHEN type IN (SELECT value FROM json_each(?)) THEN body END AS body
+           FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
       )
-      .all(start, JSON.stringify(types), request.limit);
+      .all(JSON.stringify(types), start, request.limit);
     const out: Array<{ seq: number; id: string; type: string; body: string | null }> = [];
     let stopped = false;
     for (const row of rows) {
