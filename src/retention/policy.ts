@@ -59,6 +59,13 @@ export function parseRetentionDuration(text: string): number | null | undefined 
   return Number(text.slice(0, -1)) * UNIT_MS[text.slice(-1)]!;
 }
 
+/** A limit as written: `30d`, `12h`, `45m`, or `none`. */
+export function formatRetentionDuration(ms: number | null): string {
+  if (ms === null) return 'none';
+  for (const unit of ['d', 'h', 'm']) if (ms % UNIT_MS[unit]! === 0) return `${ms / UNIT_MS[unit]!}${unit}`;
+  return `${ms}ms`;
+}
+
 /** Every class's limit, from the written durations (all valid: the config schema checked them). */
 export function retentionLimits(written: Readonly<Record<RetentionClass, string>>): RetentionLimits {
   const out = {} as RetentionLimits;
