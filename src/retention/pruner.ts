@@ -14,8 +14,16 @@
 import type { Store } from '../store/store.js';
 import { RETENTION_ACTIONS, RETENTION_CLASSES, type RetentionAction, type RetentionClass, type RetentionLimits } from './policy.js';
 
-/** Rows looked at per transaction: small, so no write waits long behind a batch. */
+/**
+ * Rows looked at per transaction: small, so no write waits long behind a batch. Measured on
+ * SQLite (2 cores): 500 journal bodies take about 6-17 ms; 500 message events with their
+ * projection rows and search documents about 100 ms (the full-text index deletes cost most),
+ * 100 of them about 17 ms, so the event classes go 100 at a time.
+ */
 export const PRUNE_BATCH = 500;
+export const EVENT_PRUNE_BATCH = 100;
+
+const EVENT_CLASSES: ReadonlySet<RetentionClass> = new Set(['messageContent', 'statuses', 'accountEvents']);
 
 /** What one pass did (or, dry, would do) per class; a class without a limit is absent. */
 export type PruneReport = Partial<Record<RetentionClass, { action: RetentionAction; count: number; cutoff: number }>>;
@@ -37,8 +45,8 @@ const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(res
 /** One pass over every class that has a limit. */
 export async function prunePass(store: Pick<Store, 'pruneRetention'>, opts: PrunePassOptions): Promise<PruneReport> {
   const report: PruneReport = {};
-  const limit = opts.batch ?? PRUNE_BATCH;
   for (const cls of RETENTION_CLASSES) {
+    const limit = opts.batch ?? (EVENT_CLASSES.has(cls) ? EVENT_PRUNE_BATCH : PRUNE_BATCH);
     const age = opts.limits[cls];
     if (age === null) continue;
     const action = RETENTION_ACTIONS[cls];

@@ -5,7 +5,7 @@
  * (`retention`), printing per data class what was (or, with `--dry-run`, would be) deleted or
  * redacted. It opens the store itself, like `export` and `rebuild`, so it works while the
  * server runs: on SQLite as a second connection in WAL mode whose transactions are the
- * pruner's small batches (500 rows), which the server's writer waits for at most briefly
+ * pruner's small batches (100 to 500 rows), which the server's writer waits for at most briefly
  * (the acks never do: they go to the inbox file); on PostgreSQL like one more process.
  */
 import { formatRetentionDuration, RETENTION_ACTIONS, RETENTION_CLASSES } from '../../retention/policy.js';

@@ -127,6 +127,7 @@ export class PostgresRetention {
   private async messageContent(db: Queryable, request: PruneRequest, dryRun: boolean, from?: number): Promise<Step> {
     const { rows, start, more } = await this.eventsPast(db, 'messageContent', request, from, CONTENT_EVENT_TYPES);
     let count = 0;
+    const messageIds: string[] = [];
     for (const row of rows) {
       if (row.body === null) continue;
       const event = parseJsonText(row.body) as Obj;
@@ -135,8 +136,9 @@ export class PostgresRetention {
       count++;
       if (dryRun) continue;
       await db.query('UPDATE events SET body = $1 WHERE seq = $2', [stringifyJson(redacted), row.seq]);
-      await this.redactProjections(db, contentMessageIds(event));
+      messageIds.push(...contentMessageIds(event));
     }
+    await this.redactProjections(db, messageIds);
     const position = rows.at(-1)?.seq ?? start;
     if (!dryRun && position !== start) await this.saveCursor(db, 'messageContent', position);
     return { count, more, cursor: position };

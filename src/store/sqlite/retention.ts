@@ -31,9 +31,17 @@ type Obj = { [key: string]: JsonValue };
 
 export class SqliteRetention {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database) {
     this.db = db;
+  }
+
+  /** A statement prepared once per connection (preparing costs more than running these). */
+  private sql<P extends unknown[] = unknown[], R = unknown>(text: string): Database.Statement<P, R> {
+    let stmt = this.statements.get(text);
+    if (!stmt) this.statements.set(text, (stmt = this.db.prepare(text)));
+    return stmt as unknown as Database.Statement<P, R>;
   }
 
   /** One batch of `request.class`; with `dryRun`, counts what the whole pass would do and changes nothing. */
@@ -75,20 +83,18 @@ export class SqliteRetention {
   }
 
   private cursorOf(cls: string): number {
-    return this.db.prepare<[string], number>('SELECT position FROM retention_cursors WHERE class = ?').pluck().get(cls) ?? 0;
+    return this.sql<[string], number>('SELECT position FROM retention_cursors WHERE class = ?').pluck().get(cls) ?? 0;
   }
 
   private saveCursor(cls: string, position: number): void {
-    this.db
-      .prepare('INSERT INTO retention_cursors (class, position) VALUES (?, ?) ON CONFLICT (class) DO UPDATE SET position = excluded.position')
+    this.sql('INSERT INTO retention_cursors (class, position) VALUES (?, ?) ON CONFLICT (class) DO UPDATE SET position = excluded.position')
       .run(cls, position);
   }
 
   /** Raw bodies of settled journal rows: emptied, headers dropped, `body_pruned_at` set. */
   private rawBodies(request: PruneRequest, dryRun: boolean, from?: number): PruneBatchResult & { cursor?: number } {
     const start = from ?? this.cursorOf('rawBodies');
-    const rows = this.db
-      .prepare<[number, number], { id: number; state: string; received_at: number; pruned: number }>(
+    const rows = this.sql<[number, number], { id: number; state: string; received_at: number; pruned: number }>(
         'SELECT id, state, received_at, body_pruned_at IS NOT NULL AS pruned FROM journal WHERE id > ? ORDER BY id LIMIT ?',
       )
       .all(start, request.limit);
@@ -104,8 +110,7 @@ export class SqliteRetention {
       if (row.pruned === 0) ids.push(row.id);
     }
     if (!dryRun && ids.length > 0) {
-      this.db
-        .prepare("UPDATE journal SET body = x'', headers = '{}', body_pruned_at = ? WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?))")
+      this.sql("UPDATE journal SET body = x'', headers = '{}', body_pruned_at = ? WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?))")
         .run(request.now, JSON.stringify(ids));
     }
     if (!dryRun && position !== start) this.saveCursor('rawBodies', position);
@@ -120,8 +125,7 @@ export class SqliteRetention {
     types: readonly string[],
   ): { rows: Array<{ seq: number; id: string; type: string; body: string | null }>; position: number; start: number; more: boolean } {
     const start = from ?? this.cursorOf(cls);
-    const rows = this.db
-      .prepare<[string, number, number], { seq: number; id: string; type: string; received_at: number; body: string | null }>(
+    const rows = this.sql<[string, number, number], { seq: number; id: string; type: string; received_at: number; body: string | null }>(
         `SELECT seq, id, type, received_at, CASE WHEN type IN (SELECT value FROM json_each(?)) THEN body END AS body
            FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
       )
@@ -143,7 +147,8 @@ export class SqliteRetention {
   private messageContent(request: PruneRequest, dryRun: boolean, from?: number): PruneBatchResult & { cursor?: number } {
     const { rows, position, start, more } = this.eventsPast('messageContent', request, from, CONTENT_EVENT_TYPES);
     let count = 0;
-    const update = this.db.prepare('UPDATE events SET body = ? WHERE seq = ?');
+    const messageIds: string[] = [];
+    const update = this.sql('UPDATE events SET body = ? WHERE seq = ?');
     for (const row of rows) {
       if (row.body === null) continue;
       const event = parseJsonText(row.body) as Obj;
@@ -152,8 +157,9 @@ export class SqliteRetention {
       count++;
       if (dryRun) continue;
       update.run(stringifyJson(redacted), row.seq);
-      this.redactProjections(contentMessageIds(event));
+      messageIds.push(...contentMessageIds(event));
     }
+    this.redactProjections(messageIds);
     if (!dryRun && position !== start) this.saveCursor('messageContent', position);
     return { count, more, cursor: position };
   }
@@ -162,28 +168,26 @@ export class SqliteRetention {
     if (messageIds.length === 0) return;
     const list = JSON.stringify(messageIds);
     const conversations = new Set<string>();
-    for (const r of this.db
-      .prepare<[string], { pos: number; row: string }>('SELECT pos, row FROM proj_messages WHERE id IN (SELECT value FROM json_each(?))')
+    for (const r of this.sql<[string], { pos: number; row: string }>('SELECT pos, row FROM proj_messages WHERE id IN (SELECT value FROM json_each(?))')
       .all(list)) {
       const row = JSON.parse(r.row) as MessageRow;
       if (row.conversationKey !== undefined) conversations.add(row.conversationKey);
       const redacted = redactMessageRow(row);
-      if (redacted) this.db.prepare('UPDATE proj_messages SET row = ? WHERE pos = ?').run(JSON.stringify(redacted), r.pos);
+      if (redacted) this.sql('UPDATE proj_messages SET row = ? WHERE pos = ?').run(JSON.stringify(redacted), r.pos);
     }
     for (const key of conversations) {
-      const r = this.db.prepare<[string], { pos: number; row: string }>('SELECT pos, row FROM proj_conversations WHERE key = ?').get(key);
+      const r = this.sql<[string], { pos: number; row: string }>('SELECT pos, row FROM proj_conversations WHERE key = ?').get(key);
       if (!r) continue;
       const redacted = redactConversationRow(JSON.parse(r.row) as ConversationRow, messageIds);
-      if (redacted) this.db.prepare('UPDATE proj_conversations SET row = ? WHERE pos = ?').run(JSON.stringify(redacted), r.pos);
+      if (redacted) this.sql('UPDATE proj_conversations SET row = ? WHERE pos = ?').run(JSON.stringify(redacted), r.pos);
     }
-    const docs = this.db
-      .prepare<[string], number>("SELECT id FROM search_docs WHERE kind = 'message' AND ref IN (SELECT value FROM json_each(?))")
+    const docs = this.sql<[string], number>("SELECT id FROM search_docs WHERE kind = 'message' AND ref IN (SELECT value FROM json_each(?))")
       .pluck()
       .all(list);
     if (docs.length > 0) {
       const ids = JSON.stringify(docs);
-      this.db.prepare('DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(?))').run(ids);
-      this.db.prepare('DELETE FROM search_docs WHERE id IN (SELECT value FROM json_each(?))').run(ids);
+      this.sql('DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(?))').run(ids);
+      this.sql('DELETE FROM search_docs WHERE id IN (SELECT value FROM json_each(?))').run(ids);
     }
   }
 
@@ -199,7 +203,7 @@ export class SqliteRetention {
     let more = walk.more;
     const seqs: number[] = [];
     const deliveries: number[] = [];
-    const states = this.db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM deliveries WHERE event_id = ?');
+    const states = this.sql<[string], { id: number; state: string }>('SELECT id, state FROM deliveries WHERE event_id = ?');
     for (const row of walk.rows) {
       if (row.body !== null) {
         const ds = states.all(row.id);
@@ -216,9 +220,9 @@ export class SqliteRetention {
     }
     if (!dryRun && seqs.length > 0) {
       const ids = JSON.stringify(deliveries);
-      this.db.prepare('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(ids);
-      this.db.prepare('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))').run(ids);
-      this.db.prepare('DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))').run(JSON.stringify(seqs));
+      this.sql('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(ids);
+      this.sql('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))').run(ids);
+      this.sql('DELETE FROM events WHERE seq IN (SELECT value FROM json_each(?))').run(JSON.stringify(seqs));
     }
     if (!dryRun && position !== walk.start) this.saveCursor(cls, position);
     return { count: seqs.length, more, cursor: position };
@@ -228,24 +232,22 @@ export class SqliteRetention {
   private deliveries(request: PruneRequest, dryRun: boolean, from?: number): PruneBatchResult & { cursor?: number } {
     // A dry run cannot delete, so it pages by offset through the same index.
     const offset = dryRun ? (from ?? 0) : 0;
-    const ids = this.db
-      .prepare<[number, number, number], number>(
+    const ids = this.sql<[number, number, number], number>(
         "SELECT id FROM deliveries WHERE state = 'succeeded' AND completed_at < ? ORDER BY completed_at, id LIMIT ? OFFSET ?",
       )
       .pluck()
       .all(request.cutoff, request.limit, offset);
     if (!dryRun && ids.length > 0) {
       const list = JSON.stringify(ids);
-      this.db.prepare('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(list);
-      this.db.prepare('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))').run(list);
+      this.sql('DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))').run(list);
+      this.sql('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))').run(list);
     }
     return { count: ids.length, more: ids.length === request.limit, cursor: offset + ids.length };
   }
 
   /** Rejections refused before the cutoff, oldest first. */
   private rejections(request: PruneRequest, dryRun: boolean, from?: number): PruneBatchResult & { cursor?: number } {
-    const rows = this.db
-      .prepare<[number, number], { id: number; at: number }>('SELECT id, at FROM rejections WHERE id > ? ORDER BY id LIMIT ?')
+    const rows = this.sql<[number, number], { id: number; at: number }>('SELECT id, at FROM rejections WHERE id > ? ORDER BY id LIMIT ?')
       .all(from ?? 0, request.limit);
     const ids: number[] = [];
     let stopped = false;
@@ -256,7 +258,7 @@ export class SqliteRetention {
       }
       ids.push(row.id);
     }
-    if (!dryRun && ids.length > 0) this.db.prepare('DELETE FROM rejections WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(ids));
+    if (!dryRun && ids.length > 0) this.sql('DELETE FROM rejections WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(ids));
     return { count: ids.length, more: !stopped && rows.length === request.limit, cursor: ids.at(-1) ?? from ?? 0 };
   }
 }

@@ -215,6 +215,7 @@ export class SqliteStore implements Store {
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
   private erasureImpl: SqliteErasure | undefined;
+  private retentionImpl: SqliteRetention | undefined;
   private readonly recordTx: (outcomes: JournalOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -325,7 +326,7 @@ export class SqliteStore implements Store {
 
   /** One pruning batch of one data class: see `Store.pruneRetention` and `store/sqlite/retention.ts`. */
   async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
-    return new SqliteRetention(this.db).prune(request, dryRun);
+    return (this.retentionImpl ??= new SqliteRetention(this.db)).prune(request, dryRun);
   }
 
   private get p(): SqliteProjections {
@@ -353,6 +354,7 @@ export class SqliteStore implements Store {
         // A migration may have changed tables a cached statement refers to.
         this.statements = undefined;
         this.projectionsImpl = undefined;
+        this.retentionImpl = undefined;
         this.dynamic.clear();
       },
     };
