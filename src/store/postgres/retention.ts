@@ -128,17 +128,23 @@ export class PostgresRetention {
     const { rows, start, more } = await this.eventsPast(db, 'messageContent', request, from, CONTENT_EVENT_TYPES);
     let count = 0;
     const messageIds: string[] = [];
+    const seqs: number[] = [];
+    const bodies: string[] = [];
     for (const row of rows) {
       if (row.body === null) continue;
       const event = parseJsonText(row.body) as Obj;
       const redacted = redactEventContent(event);
       if (redacted === undefined) continue;
       count++;
-      if (dryRun) continue;
-      await db.query('UPDATE events SET body = $1 WHERE seq = $2', [stringifyJson(redacted), row.seq]);
+      seqs.push(row.seq);
+      bodies.push(stringifyJson(redacted));
       messageIds.push(...contentMessageIds(event));
     }
-    await this.redactProjections(db, messageIds);
+    if (!dryRun && seqs.length > 0) {
+      // One statement for the batch: the events lock is held for as short a time as it can be.
+      await db.query('UPDATE events AS e SET body = v.body FROM unnest($1::bigint[], $2::text[]) AS v(seq, body) WHERE e.seq = v.seq', [seqs, bodies]);
+      await this.redactProjections(db, messageIds);
+    }
     const position = rows.at(-1)?.seq ?? start;
     if (!dryRun && position !== start) await this.saveCursor(db, 'messageContent', position);
     return { count, more, cursor: position };
@@ -148,11 +154,19 @@ export class PostgresRetention {
     if (messageIds.length === 0) return;
     const conversations = new Set<string>();
     const messages = await db.query<{ pos: string; row: string }>('SELECT pos, row FROM proj_messages WHERE id = ANY($1::text[])', [messageIds]);
+    const pos: string[] = [];
+    const rows: string[] = [];
     for (const r of messages.rows) {
       const row = JSON.parse(r.row) as MessageRow;
       if (row.conversationKey !== undefined) conversations.add(row.conversationKey);
       const redacted = redactMessageRow(row);
-      if (redacted) await db.query('UPDATE proj_messages SET row = $1 WHERE pos = $2', [JSON.stringify(redacted), r.pos]);
+      if (redacted) {
+        pos.push(r.pos);
+        rows.push(JSON.stringify(redacted));
+      }
+    }
+    if (pos.length > 0) {
+      await db.query('UPDATE proj_messages AS m SET row = v.row FROM unnest($1::bigint[], $2::text[]) AS v(pos, row) WHERE m.pos = v.pos', [pos, rows]);
     }
     if (conversations.size > 0) {
       const convs = await db.query<{ pos: string; row: string }>('SELECT pos, row FROM proj_conversations WHERE key = ANY($1::text[])', [[...conversations]]);
