@@ -98,16 +98,32 @@ export function deletedEventTypes(cls: 'statuses' | 'accountEvents'): readonly E
   return cls === 'statuses' ? STATUS_EVENT_TYPES : ACCOUNT_EVENT_TYPES;
 }
 
-/** Flat event keys that carry content (text, button or list reply, a Flow reply's token). */
-const CONTENT_KEYS = ['text', 'replyId', 'flowToken'];
+/** Flat event keys that carry content (text or caption, a location, button or list reply, a Flow reply's token). */
+const CONTENT_KEYS = ['text', 'latitude', 'longitude', 'replyId', 'flowToken'];
 
 /**
  * Keys of a provider's message item that are not content: ids, sender and recipient, time,
- * type, the message replied to, errors. Everything else in the item (`text`, `image`,
+ * type, the message replied to, errors, and a status copy's status facts. Everything else in the item (`text`, `image`,
  * `location`, `contacts`, `interactive`, `button`, `order`, `referral`, `messages` of a
  * history thread, ...) is content and goes.
  */
-const ITEM_KEYS = new Set(['id', 'from', 'to', 'timestamp', 'type', 'context', 'errors', 'from_user_id', 'recipient_user_id', 'user_id', 'username']);
+const ITEM_KEYS = new Set([
+  'id',
+  'from',
+  'to',
+  'timestamp',
+  'type',
+  'context',
+  'errors',
+  'from_user_id',
+  'recipient_user_id',
+  'user_id',
+  'username',
+  'status',
+  'recipient_id',
+  'pricing',
+  'conversation',
+]);
 
 function keepItemKeys(value: JsonValue): JsonValue {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
