@@ -195,6 +195,35 @@ export function retentionContract(getStore: () => Store): void {
     expect((await store.getMessage('wamid.out-s1'))!.status).toBe('delivered');
   });
 
+  it('deletes old template events and keeps the template row and young events', async () => {
+    const template = (id: string, status: string, at: number): BluetickEvent =>
+      ({
+        id,
+        type: 'template.status',
+        provider: 'meta',
+        channel: 'main',
+        businessAccountId: '1029',
+        receivedAt: new Date(at).toISOString(),
+        occurredAt: new Date(at).toISOString(),
+        templateId: '123456789012345678901',
+        templateName: 'order_update',
+        language: 'en_US',
+        status,
+        data: { event: status, message_template_id: 123456789012345678901n },
+      }) as BluetickEvent;
+    await record(OLD, template('t-old', 'APPROVED', OLD));
+    await record(OLD + 1, inbound('wamid.keep', '15550000001', 'not an account event', OLD + 1));
+    await record(YOUNG, template('t-young', 'PAUSED', YOUNG));
+    expect(await dryRun('accountEvents')).toBe(1);
+    expect(await prune('accountEvents')).toBe(1);
+    expect(await store.getEvent('t-old')).toBeUndefined();
+    expect(await store.getEvent('ev-wamid.keep')).toBeDefined();
+    expect(await store.getEvent('t-young')).toBeDefined();
+    const templates = (await store.listTemplates({}, { limit: 10 })).items;
+    expect(templates).toHaveLength(1);
+    expect(templates[0]!.status).toBe('PAUSED');
+  });
+
   it('deletes succeeded deliveries completed before the cutoff with their attempts, and keeps dead and young ones', async () => {
     await store.setRoutes([{ name: 'r', sink: 's' }]);
     for (let i = 0; i < 5; i++) await record(OLD + i, inbound(`wamid.d${i}`, `1555000010${i}`, 'hi', OLD + i));
