@@ -125,11 +125,21 @@ export function retentionContract(getStore: () => Store): void {
     for (let i = 0; i < 3; i++) await record(OLD + i, inbound(`wamid.old${i}`, `1555000000${i}`, `papaya secret ${i}`, OLD + i));
     await record(OLD + 10, status('s-old', '15550009999', OLD + 10));
     await record(YOUNG, inbound('wamid.young', '15550000001', 'mango fresh', YOUNG));
+    // What the business's own code recorded sending (POST /api/outbound) holds content too.
+    await store.recordOutbound([{ messageId: 'wamid.ob-old', to: '15550000002', text: 'guava offer' }], OLD, 'library');
+    await store.recordOutbound([{ messageId: 'wamid.ob-young', to: '15550000002', text: 'lychee offer' }], YOUNG, 'library');
     await store.indexSearch(1000);
     expect((await store.search(['papaya'], undefined, 10)).length).toBe(3);
+    expect((await store.search(['guava'], undefined, 10)).length).toBe(1);
 
-    expect(await dryRun('messageContent')).toBe(3);
-    expect(await prune('messageContent')).toBe(3);
+    expect(await dryRun('messageContent')).toBe(4);
+    expect(await prune('messageContent')).toBe(4);
+    const [obOld] = await store.getOutbound(['wamid.ob-old']);
+    expect(obOld!.text).toBeUndefined();
+    expect(obOld!.to).toBe('15550000002');
+    expect((await store.getOutbound(['wamid.ob-young']))[0]!.text).toBe('lychee offer');
+    expect(await store.search(['guava'], undefined, 10)).toEqual([]);
+    expect((await store.search(['lychee'], undefined, 10)).length).toBe(1);
 
     const old = (await store.getEvent('ev-wamid.old0'))!.event as unknown as Record<string, unknown>;
     expect(old.text).toBeUndefined();

@@ -5,3 +5,6 @@ CREATE TABLE retention_cursors (
 );
 ALTER TABLE journal ADD COLUMN body_pruned_at BIGINT;
 CREATE INDEX deliveries_succeeded_idx ON deliveries (completed_at, id) WHERE state = 'succeeded';
+-- Outbound records (POST /api/outbound) that still hold their text, by the time recorded:
+-- the message-content limit empties the oldest first, and an emptied row leaves the index.
+CREATE INDEX outbound_messages_text_idx ON outbound_messages (recorded_at) WHERE text IS NOT NULL;

@@ -147,7 +147,24 @@ export class PostgresRetention {
     }
     const position = rows.at(-1)?.seq ?? start;
     if (!dryRun && position !== start) await this.saveCursor(db, 'messageContent', position);
-    return { count, more, cursor: position };
+    // Outbound records: the oldest with text, off the head of their partial index.
+    let outbound = 0;
+    if (dryRun) {
+      if (from === undefined) {
+        const { rows: n } = await db.query<{ n: string }>('SELECT count(*) AS n FROM outbound_messages WHERE text IS NOT NULL AND recorded_at < $1', [request.cutoff]);
+        outbound = Number(n[0]!.n);
+      }
+    } else {
+      const { rows: ids } = await db.query<{ message_id: string }>(
+        `UPDATE outbound_messages SET text = NULL WHERE message_id IN (
+           SELECT message_id FROM outbound_messages WHERE text IS NOT NULL AND recorded_at < $1 ORDER BY recorded_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING message_id`,
+        [request.cutoff, request.limit],
+      );
+      outbound = ids.length;
+      if (outbound > 0) await db.query("DELETE FROM search_docs WHERE kind = 'outbound' AND ref = ANY($1::text[])", [ids.map((r) => r.message_id)]);
+    }
+    return { count: count + outbound, more: more || (!dryRun && outbound === request.limit), cursor: position };
   }
 
   private async redactProjections(db: Queryable, messageIds: string[]): Promise<void> {

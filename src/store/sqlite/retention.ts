@@ -161,7 +161,32 @@ export class SqliteRetention {
     }
     this.redactProjections(messageIds);
     if (!dryRun && position !== start) this.saveCursor('messageContent', position);
-    return { count, more, cursor: position };
+    // Outbound records: the oldest with text, off the head of their partial index.
+    const outbound = dryRun
+      ? from === undefined
+        ? this.sql<[number], number>('SELECT count(*) FROM outbound_messages WHERE text IS NOT NULL AND recorded_at < ?').pluck().get(request.cutoff)!
+        : 0
+      : this.redactOutbound(request);
+    return { count: count + outbound, more: more || (!dryRun && outbound === request.limit), cursor: position };
+  }
+
+  /** Empties the text of up to `limit` outbound records recorded before the cutoff, and drops their search documents. */
+  private redactOutbound(request: PruneRequest): number {
+    const ids = this.sql<[number, number], string>(
+      'SELECT message_id FROM outbound_messages WHERE text IS NOT NULL AND recorded_at < ? ORDER BY recorded_at LIMIT ?',
+    )
+      .pluck()
+      .all(request.cutoff, request.limit);
+    if (ids.length === 0) return 0;
+    const list = JSON.stringify(ids);
+    this.sql('UPDATE outbound_messages SET text = NULL WHERE message_id IN (SELECT value FROM json_each(?))').run(list);
+    const docs = this.sql<[string], number>("SELECT id FROM search_docs WHERE kind = 'outbound' AND ref IN (SELECT value FROM json_each(?))").pluck().all(list);
+    if (docs.length > 0) {
+      const docList = JSON.stringify(docs);
+      this.sql('DELETE FROM search_fts WHERE rowid IN (SELECT value FROM json_each(?))').run(docList);
+      this.sql('DELETE FROM search_docs WHERE id IN (SELECT value FROM json_each(?))').run(docList);
+    }
+    return ids.length;
   }
 
   private redactProjections(messageIds: string[]): void {
