@@ -14,7 +14,8 @@ import type { ConversationRow, MessageRow } from '../projections/index.js';
  * The data classes, each with its own age limit:
  * - `rawBodies`: the journal's raw bodies (deleted once the pipeline settled the row);
  * - `messageContent`: text, captions, media ids, Flow replies, locations and contact cards in
- *   message events and the projection rows and search documents made from them (redacted);
+ *   message events and the projection rows and search documents made from them, and the text
+ *   of outbound records (redacted);
  * - `statuses`: `message.status` and `message.reaction` events (deleted);
  * - `accountEvents`: template, account and phone-number events (deleted);
  * - `deliveries`: succeeded deliveries and their attempts (deleted; failed ones are kept);
