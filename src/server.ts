@@ -19,7 +19,7 @@ import { createBackoff, createServerApi } from './server/api.js';
 import { createAcme, watchCertificateFiles } from './server/certificates.js';
 import { StartupCleanup } from './server/cleanup.js';
 import { announceEndpoints } from './server/endpoints.js';
-import { createDelivery, createSearchIndexer, createSilenceWatch, type FollowerParts } from './server/followers.js';
+import { createDelivery, createPruner, createSearchIndexer, createSilenceWatch, type FollowerParts } from './server/followers.js';
 import { handleOf } from './server/handle.js';
 import { closeAtOnce, createServerSocket, listen } from './server/http.js';
 import { createJournal, createServerMetrics, warnIfProjectionsIncomplete } from './server/journal.js';
@@ -81,6 +81,8 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     const delivery = await createDelivery(followers);
     createSearchIndexer(followers);
     const watch = createSilenceWatch(followers, journal);
+    const pruner = createPruner(followers);
+    background.push({ stop: () => pruner.close() });
 
     const rejections = new RejectionLog(store, { metrics, logger, ...(opts.rejections?.keep !== undefined ? { keep: opts.rejections.keep } : {}) });
     cleanup.defer(() => rejections.close());
@@ -132,6 +134,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     if (opts.pipeline?.start !== false) pipeline.start();
     if (opts.delivery?.start !== false) delivery.start();
     if (watch && opts.watch?.start !== false) watch.start();
+    if (opts.retention?.start !== false) pruner.start();
 
     const { url, webhooks, webhookUrls } = announceEndpoints(config, address, tlsMaterial !== undefined, logger);
 
@@ -175,6 +178,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       ...(tls ? { tls } : {}),
       ...(acme ? { acme } : {}),
       ...(watch ? { watch } : {}),
+      pruner,
       close,
     };
   } catch (error) {

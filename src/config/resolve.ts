@@ -13,6 +13,7 @@
  * unauthenticated ingest on a reachable address).
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { retentionLimits } from '../retention/policy.js';
 import { checkCredentials } from './credentials.js';
 import { ENV, unknownEnvWarnings } from './env-names.js';
 import { isLoopbackHost, isNamedHost, resolvePublicHosts } from './hosts.js';
@@ -33,6 +34,7 @@ export type {
   Config,
   ConfigIssue,
   DeliverySettings,
+  RetentionSettings,
   EnvSnapshot,
   ResolveInput,
   ResolveResult,
@@ -236,6 +238,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     sinks,
     routes,
     delivery: { ...written.delivery },
+    retention: { limits: retentionLimits(written.retention), intervalMs: written.retention.intervalMs },
     watch: { silence: { ...written.watch.silence } },
     ...(store ? { store } : {}),
     ...(adminToken !== undefined ? { adminToken, adminTokenSource: adminTokenKey } : {}),

@@ -4,6 +4,7 @@
  * The shape of the configuration bluetick runs with (what `resolveConfig` produces and
  * `startServer` takes), and of what goes into and comes out of resolving it. Types only.
  */
+import type { RetentionLimits } from '../retention/policy.js';
 import type { BreakerOptions } from '../dispatch/breaker.js';
 import type { RouteConfig } from '../dispatch/match.js';
 import type { SinkConfig } from '../dispatch/sinks.js';
@@ -73,6 +74,13 @@ export interface SilenceWatchSettings {
   minMessages: number;
 }
 
+/** Age limits per data class (`retention`), ms; `null`: kept for ever. */
+export interface RetentionSettings {
+  limits: RetentionLimits;
+  /** How often the pruner runs, ms. */
+  intervalMs: number;
+}
+
 /** How the delivery worker runs. */
 export interface DeliverySettings {
   concurrency: number;
@@ -100,6 +108,8 @@ export interface Config {
   /** Each with its full retry policy; every `sink` names one of `sinks`. */
   routes: RouteConfig[];
   delivery: DeliverySettings;
+  /** Retention per data class (src/retention/). */
+  retention: RetentionSettings;
   /** Silence watch (`watch.silence`, src/watch/). */
   watch: { silence: SilenceWatchSettings };
   /** Present when the store is PostgreSQL; absent: the SQLite file in `server.dataDir`. */

@@ -5,6 +5,7 @@
  * worker), the search indexer, and the silence watch. Each is woken by pipeline batches and
  * by other processes sharing the database.
  */
+import { Pruner } from '../retention/pruner.js';
 import type { Config } from '../config/types.js';
 import { DeliveryRuntime } from '../dispatch/runtime.js';
 import type { JournalWriter } from '../ingest/journal-writer.js';
@@ -73,4 +74,19 @@ export function createSilenceWatch(parts: FollowerParts, journal: JournalWriter)
   });
   cleanup.defer(() => watch.close());
   return watch;
+}
+
+/** Old data goes in small batches in the background (src/retention/); started by the caller. */
+export function createPruner(parts: FollowerParts): Pruner {
+  const { config, opts, store, metrics, logger, cleanup } = parts;
+  const pruner = new Pruner({
+    store,
+    limits: config.retention.limits,
+    intervalMs: config.retention.intervalMs,
+    ...(opts.retention?.now ? { now: opts.retention.now } : {}),
+    onBatch: (cls, action, count) => metrics.pruned.inc({ class: cls, action }, count),
+    onError: (err) => logger.warn({ err }, 'retention: pruning failed; trying again at the next interval'),
+  });
+  cleanup.defer(() => pruner.close());
+  return pruner;
 }

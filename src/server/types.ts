@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PipelineHandle } from '../pipeline.js';
 import type { OpenStoreOptions } from '../store/open.js';
+import type { Pruner } from '../retention/pruner.js';
 import type { Store } from '../store/store.js';
 import type { CertificateInfo, TlsWatcher } from '../tls.js';
 import type { SilenceWatch } from '../watch/watch.js';
@@ -55,6 +56,8 @@ export interface StartServerOptions {
   console?: { dir?: string } | false;
   /** Silence watch: an injected clock, and `start: false` to run its rounds by hand (`watch.tick()`). */
   watch?: { now?: () => number; start?: boolean };
+  /** Retention pruner: an injected clock, and `start: false` to run its passes by hand (`pruner.run()`). */
+  retention?: { now?: () => number; start?: boolean };
   /** Reads the data folder's free space (`fs.statfs`); tests inject a full disk. */
   statfs?: StatFs;
 }
@@ -123,4 +126,6 @@ export interface ServerInternals extends RunningServer {
   acme?: AcmeManager;
   /** The silence watch (`watch.silence`), unless disabled. */
   watch?: SilenceWatch;
+  /** Prunes by age per data class (`retention`). */
+  pruner: Pruner;
 }

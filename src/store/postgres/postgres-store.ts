@@ -29,6 +29,8 @@
  */
 import { PostgresErasure } from './erasure.js';
 import { INDEXER_LOCK } from './search.js';
+import { PostgresRetention } from './retention.js';
+import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import type { ErasureReceipt } from '../erasure.js';
 import pg from 'pg';
 import { buildUsage, EVENT_SAMPLE_ROWS, type StorageUsage } from '../usage.js';
@@ -488,8 +490,8 @@ export class PostgresStore implements Store {
                      processed_at = NULL, claimed_by = NULL, claimed_until = NULL, attempts = 0`;
     const res =
       ids === undefined
-        ? await this.pool.query(`${reset} WHERE state = 'failed'`)
-        : await this.pool.query(`${reset} WHERE state <> 'pending' AND id = ANY($1::bigint[])`, [ids]);
+        ? await this.pool.query(`${reset} WHERE state = 'failed' AND body_pruned_at IS NULL`)
+        : await this.pool.query(`${reset} WHERE state <> 'pending' AND body_pruned_at IS NULL AND id = ANY($1::bigint[])`, [ids]);
     const n = res.rowCount ?? 0;
     if (n > 0) this.notifier.poke('journal');
     return n;
@@ -901,6 +903,19 @@ export class PostgresStore implements Store {
       // The search indexer reads events outside the events lock: wait for its batch to end.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
       return this.erasure.erase(client, ids);
+    });
+  }
+
+  /** One pruning batch of one data class: see `Store.pruneRetention` and `store/postgres/retention.ts`. */
+  async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return this.transaction(async (client) => {
+      if (!dryRun && request.class !== 'deliveries' && request.class !== 'rejections' && request.class !== 'rawBodies') {
+        // Event rows and projection rows: one writer at a time, as when recording; the search
+        // indexer reads events outside that lock, so wait for its batch too.
+        await this.lockEvents(client);
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
+      }
+      return new PostgresRetention().prune(client, request, dryRun);
     });
   }
 

@@ -81,6 +81,8 @@ import type { ConsentRow } from '../../projections/index.js';
 import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
 import { SqliteDeliveries } from './deliveries.js';
 import { SqliteErasure } from './erasure.js';
+import { SqliteRetention } from './retention.js';
+import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import type { ErasureReceipt } from '../erasure.js';
 import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
 import type { OutboundInput, OutboundRecord } from '../outbound.js';
@@ -215,6 +217,7 @@ export class SqliteStore implements Store {
   private readonly appendTx: (rows: JournalInput[]) => number[];
   private readonly importTx: (records: InboxRecord[]) => void;
   private erasureImpl: SqliteErasure | undefined;
+  private retentionImpl: SqliteRetention | undefined;
   private readonly recordTx: (outcomes: JournalOutcome[], now: number, lastInFlight: boolean) => RecordResult;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
@@ -323,6 +326,11 @@ export class SqliteStore implements Store {
     return this.er.erase(ids);
   }
 
+  /** One pruning batch of one data class: see `Store.pruneRetention` and `store/sqlite/retention.ts`. */
+  async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return (this.retentionImpl ??= new SqliteRetention(this.db)).prune(request, dryRun);
+  }
+
   private get p(): SqliteProjections {
     return (this.projectionsImpl ??= new SqliteProjections(this.db));
   }
@@ -349,6 +357,7 @@ export class SqliteStore implements Store {
         this.statements = undefined;
         this.projectionsImpl = undefined;
         this.searchStatements = undefined;
+        this.retentionImpl = undefined;
         this.dynamic.clear();
       },
     };
@@ -873,13 +882,13 @@ function prepareStatements(db: Database.Database) {
     retryFailed: db
       .prepare<[], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state = 'failed' RETURNING id`,
+         WHERE state = 'failed' AND body_pruned_at IS NULL RETURNING id`,
       )
       .pluck(),
     retryIds: db
       .prepare<[string], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+         WHERE state <> 'pending' AND body_pruned_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
       )
       .pluck(),
     journalById: db.prepare<[number], JournalRecord>(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),
