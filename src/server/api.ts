@@ -110,6 +110,7 @@ export async function createServerApi(parts: ServerApiParts): Promise<FastifyIns
       storage: {
         dataDir: sc.dataDir,
         minFreeDiskBytes: sc.minFreeDiskBytes,
+        retention: config.retention.limits,
         ...(opts.statfs ? { statfs: opts.statfs } : {}),
         // The SQLite files are shown with their sizes; PostgreSQL keeps none here.
         ...(store.dialect === 'sqlite' && typeof (store as { file?: unknown }).file === 'string'

@@ -5,6 +5,7 @@
  * worker), the search indexer, and the silence watch. Each is woken by pipeline batches and
  * by other processes sharing the database.
  */
+import { formatRetentionDuration } from '../retention/policy.js';
 import { Pruner } from '../retention/pruner.js';
 import type { Config } from '../config/types.js';
 import { DeliveryRuntime } from '../dispatch/runtime.js';
@@ -87,6 +88,10 @@ export function createPruner(parts: FollowerParts): Pruner {
     onBatch: (cls, action, count) => metrics.pruned.inc({ class: cls, action }, count),
     onError: (err) => logger.warn({ err }, 'retention: pruning failed; trying again at the next interval'),
   });
+  logger.info(
+    { retention: Object.fromEntries(Object.entries(config.retention.limits).map(([rule, ms]) => [rule, formatRetentionDuration(ms)])) },
+    'retention: data older than these limits is pruned in the background (`none`: kept)',
+  );
   cleanup.defer(() => pruner.close());
   return pruner;
 }

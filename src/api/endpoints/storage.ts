@@ -8,7 +8,8 @@
  * File sizes and free space are read fresh each time (a `stat` each).
  */
 import { dataFiles, DEFAULT_MIN_FREE_DISK_BYTES, diskSpace, type StatFs } from '../../disk.js';
-import { STORAGE_CLASS_LABELS, type StorageUsage } from '../../store/usage.js';
+import { formatRetentionDuration, RETENTION_ACTIONS, type RetentionLimits } from '../../retention/policy.js';
+import { STORAGE_CLASS_LABELS, STORAGE_CLASS_RETENTION, type StorageClassName, type StorageUsage } from '../../store/usage.js';
 import type { RestContext } from '../context.js';
 import type { ApiRouter } from '../router.js';
 import { storageSchema } from '../schemas.js';
@@ -25,6 +26,8 @@ export interface StorageEndpointOptions {
   cacheMs?: number;
   /** Injected in tests to play a full disk. */
   statfs?: StatFs;
+  /** The configured age limits (`retention`), shown next to the class each one ages out. */
+  retention?: RetentionLimits;
 }
 
 export const STORAGE_CACHE_MS = 60_000;
@@ -76,6 +79,7 @@ export function registerStorageEndpoints(router: ApiRouter, ctx: RestContext, op
           ...(c.rows !== undefined ? { rows: c.rows } : {}),
           ...(c.oldestAt !== undefined ? { oldestAt: isoOf(c.oldestAt) } : {}),
           tables: c.tables,
+          ...retentionOf(c.name, opts.retention),
         })),
         tables: usage.tables,
         files,
@@ -85,4 +89,11 @@ export function registerStorageEndpoints(router: ApiRouter, ctx: RestContext, op
       };
     },
   );
+}
+
+/** The rule that ages a class out, with its limit as written (`30d`, `none`) and what it does. */
+function retentionOf(name: StorageClassName, limits: RetentionLimits | undefined) {
+  const rule = STORAGE_CLASS_RETENTION[name];
+  if (limits === undefined || rule === undefined) return {};
+  return { retention: { rule, keep: formatRetentionDuration(limits[rule]), action: RETENTION_ACTIONS[rule] } };
 }

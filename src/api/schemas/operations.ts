@@ -108,6 +108,14 @@ export const storageSchema = component(
         rows: z.number().int().optional(),
         oldestAt: iso().optional(),
         tables: z.array(z.string()),
+        retention: z
+          .strictObject({
+            rule: z.enum(['rawBodies', 'messageContent', 'statuses', 'accountEvents', 'deliveries', 'rejections']),
+            keep: z.string().meta({ description: 'The age limit as configured (`30d`, `12h`, `none`).' }),
+            action: z.enum(['deleted', 'redacted']).meta({ description: 'What happens past the limit: rows deleted, or their content redacted in place.' }),
+          })
+          .optional()
+          .meta({ description: 'The `retention.<rule>` that ages this class out; absent for derived data (projections) and the rest.' }),
       }),
     ),
     tables: z.array(z.strictObject({ name: z.string(), bytes: z.number().int(), class: z.string() })),
