@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addHours, compareTime, isUtcIso } from './order.js';
+import { addHours, compareTime, isUtcIso, sameJson } from './order.js';
 
 /** What addHours means, through a Date. */
 function viaDate(iso: string, hours: number): string | undefined {
@@ -77,5 +77,26 @@ describe('isUtcIso', () => {
     );
     expect(isUtcIso('2024-06-01T10:00:00.000+02:00')).toBe(false);
     expect(isUtcIso('2024-06-01 10:00:00.000Z')).toBe(false);
+  });
+});
+
+describe('sameJson', () => {
+  it('holds for a value and its JSON copy, and only when both write the same JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        expect(sameJson(a, JSON.parse(JSON.stringify(a)))).toBe(true);
+        expect(sameJson(a, b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('tells apart key order, undefined members and non-finite numbers', () => {
+    expect(sameJson({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(false);
+    expect(sameJson({ a: 1, b: undefined }, { a: 1, c: undefined })).toBe(false);
+    expect(sameJson({ a: [1, { b: 'x' }] }, { a: [1, { b: 'x' }] })).toBe(true);
+    expect(sameJson({ a: [1, { b: 'x' }] }, { a: [1, { b: 'y' }] })).toBe(false);
+    expect(sameJson([], {})).toBe(false);
+    expect(sameJson(Infinity, Infinity)).toBe(false);
   });
 });

@@ -155,6 +155,33 @@ export function upsertSorted<T>(list: readonly T[], item: T, idOf: (x: T) => str
 }
 
 /**
+ * Whether two plain JSON values (rows as the reducers build them, or as parsed from their
+ * JSON) would be written as the same JSON text: same keys in the same order, same values.
+ * Never true for values that would not (a `false` answer is always safe: it only costs a
+ * write). Cheaper than writing both, and it stops at the first difference.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return typeof a !== 'number' || Number.isFinite(a);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i]) || a[i] === undefined) return false;
+    return true;
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (let i = 0; i < ka.length; i++) {
+    const key = ka[i]!;
+    if (key !== kb[i] || ra[key] === undefined || !sameJson(ra[key], rb[key])) return false;
+  }
+  return true;
+}
+
+/**
  * Copies `obj` without its `undefined` properties, keeping the key order of the literal.
  * Rows follow the event contract's rule (a key is omitted when it does not apply) and come
  * out of the reducers with the same keys in the same order whatever the event order, so a
