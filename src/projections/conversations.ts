@@ -44,9 +44,9 @@
  * Every field is a max, a bounded set, or a count of first sightings, so the row does not
  * depend on the order in which events arrive, nor on duplicates (within the limit above).
  */
-import type { BluetickEvent } from '../events/types.js';
+import type { BluetickEvent, MessageReceivedEvent } from '../events/types.js';
 import type { MessageRow } from './message-status.js';
-import { addHours, compact, compareJson, compareText, compareTime, factTime } from './order.js';
+import { addHours, compact, compareJson, compareText, compareTime, factTime, isUtcIso } from './order.js';
 
 /** Unanswered messages a conversation row lists: the latest ones. */
 export const UNANSWERED_LIMIT = 10;
@@ -212,10 +212,22 @@ function compareUnanswered(a: UnansweredMessage, b: UnansweredMessage): number {
 function isKeptAsIs(list: readonly UnansweredMessage[], after: string | undefined): boolean {
   if (list.length === 0) return true;
   if (after !== undefined && compareTime(list[0]!.at, after) <= 0) return false;
+  // Times all written alike compare as text (see `isUtcIso`): check each once, not at every comparison.
+  const asText = isUniformUtc(list);
   for (let i = 1; i < list.length; i++) {
-    if (compareUnanswered(list[i - 1]!, list[i]!) >= 0) return false;
+    const a = list[i - 1]!;
+    const b = list[i]!;
+    const order = asText ? (a.at === b.at ? 0 : a.at < b.at ? -1 : 1) || compareText(a.messageId, b.messageId) : compareUnanswered(a, b);
+    if (order >= 0) return false;
     for (let k = 0; k < i; k++) if (list[k]!.messageId === list[i]!.messageId) return false;
   }
+  return true;
+}
+
+/** Whether every time in `list` is a UTC time of the same width, so that their text order is their time order. */
+function isUniformUtc(list: readonly UnansweredMessage[]): boolean {
+  const width = list[0]!.at.length;
+  for (const item of list) if (item.at.length !== width || !isUtcIso(item.at)) return false;
   return true;
 }
 
@@ -289,23 +301,29 @@ function build(
 ): ConversationRow {
   let lastActivityAt = lastInbound?.at;
   if (lastOutbound && (lastActivityAt === undefined || compareTime(lastOutbound.at, lastActivityAt) > 0)) lastActivityAt = lastOutbound.at;
-  return compact({
-    key,
-    businessNumber,
-    displayNumber: extras.displayNumber,
-    contact,
-    lastInbound,
-    lastOutbound,
-    windowOpenUntil: lastInbound ? addHours(lastInbound.at, CUSTOMER_SERVICE_WINDOW_HOURS) : undefined,
-    lastActivityAt,
-    counts: { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: waiting.older + waiting.listed.length },
-    firstUnansweredAt: waiting.older > 0 ? waiting.firstAt : waiting.listed[0]?.at,
-    unanswered: waiting.listed,
-    owner: extras.owner,
-    referral: extras.referral,
-    ctwaClid: extras.referral?.ctwaClid,
-    freeEntryWindowOpenUntil: extras.referral ? addHours(extras.referral.at, FREE_ENTRY_WINDOW_HOURS) : undefined,
-  });
+  // Built key by key, in this order, leaving out what is undefined (like `compact`, without
+  // the intermediate object): the stored JSON depends on the key order.
+  const row = { key, businessNumber } as ConversationRow;
+  if (extras.displayNumber !== undefined) row.displayNumber = extras.displayNumber;
+  row.contact = contact;
+  if (lastInbound !== undefined) row.lastInbound = lastInbound;
+  if (lastOutbound !== undefined) row.lastOutbound = lastOutbound;
+  const windowOpenUntil = lastInbound ? addHours(lastInbound.at, CUSTOMER_SERVICE_WINDOW_HOURS) : undefined;
+  if (windowOpenUntil !== undefined) row.windowOpenUntil = windowOpenUntil;
+  if (lastActivityAt !== undefined) row.lastActivityAt = lastActivityAt;
+  row.counts = { inbound: counts.inbound, outbound: counts.outbound, unreadInbound: waiting.older + waiting.listed.length };
+  const firstUnansweredAt = waiting.older > 0 ? waiting.firstAt : waiting.listed[0]?.at;
+  if (firstUnansweredAt !== undefined) row.firstUnansweredAt = firstUnansweredAt;
+  row.unanswered = waiting.listed;
+  const { owner, referral } = extras;
+  if (owner !== undefined) row.owner = owner;
+  if (referral !== undefined) {
+    row.referral = referral;
+    if (referral.ctwaClid !== undefined) row.ctwaClid = referral.ctwaClid;
+    const freeEntryWindowOpenUntil = addHours(referral.at, FREE_ENTRY_WINDOW_HOURS);
+    if (freeEntryWindowOpenUntil !== undefined) row.freeEntryWindowOpenUntil = freeEntryWindowOpenUntil;
+  }
+  return row;
 }
 
 /** What a row keeps beside its messages: thread owner, ad referral, the business's display number. */
@@ -318,6 +336,16 @@ interface Extras {
 function later<T extends { at: string }>(a: T | undefined, b: T, id: (x: T) => string): T {
   if (a === undefined) return b;
   return (compareTime(b.at, a.at) || compareText(id(b), id(a)) || compareJson(b, a)) > 0 ? b : a;
+}
+
+/** The {@link LastInbound} of a received message (what `compact` would make of its fields). */
+function inboundOf(event: MessageReceivedEvent, at: string): LastInbound {
+  const inbound = {} as LastInbound;
+  if (event.messageId !== undefined) inbound.messageId = event.messageId;
+  inbound.at = at;
+  if (event.kind !== undefined) inbound.kind = event.kind;
+  if (event.text !== undefined) inbound.text = event.text;
+  return inbound;
 }
 
 /** The handover an event records, if it is one. */
@@ -388,7 +416,7 @@ export function reduceConversation(
   } else if (event.type === 'message.received') {
     const fromAd = referralOf(event);
     if (fromAd) referral = later(referral, fromAd, (r) => r.messageId ?? '');
-    lastInbound = laterInbound(lastInbound, compact({ messageId: event.messageId, at, kind: event.kind, text: event.text }));
+    lastInbound = laterInbound(lastInbound, inboundOf(event, at));
     if (event.messageId !== undefined) {
       added = { messageId: event.messageId, at };
       firstSighting = !isCountedIn(previousMessage, key, 'inbound');

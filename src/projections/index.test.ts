@@ -108,3 +108,19 @@ describe('purity', () => {
     }
   });
 });
+
+describe('rows an event rebuilds unchanged', () => {
+  it('stay the same objects, so a store has nothing to write', () => {
+    const delivered: BluetickEvent = { ...sent, id: 'e7', status: 'delivered', occurredAt: at(3) };
+    const before = applyEvents(emptyState(), [inbound, sent]);
+    const after = applyEvent(before, delivered);
+    // The delivery moves the message row, but not its conversation (counted, answered, same times).
+    expect(after.messages.get('wamid.OUT1')).not.toBe(before.messages.get('wamid.OUT1'));
+    expect(after.messages.get('wamid.OUT1')?.status).toBe('delivered');
+    expect(after.conversations.get('P1:C1')).toBe(before.conversations.get('P1:C1'));
+    // A later message from the customer does change it.
+    const next = applyEvent(after, { ...inbound, id: 'e8', messageId: 'wamid.IN2', occurredAt: at(9) });
+    expect(next.conversations.get('P1:C1')).not.toBe(after.conversations.get('P1:C1'));
+    expect(next.conversations.get('P1:C1')?.counts.inbound).toBe(2);
+  });
+});

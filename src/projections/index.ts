@@ -46,6 +46,7 @@ import {
   type PhoneNumberRow,
 } from './health.js';
 import { historyMessagesOf } from './history.js';
+import { sameJson } from './order.js';
 
 export * from './contacts.js';
 export * from './conversations.js';
@@ -148,8 +149,13 @@ function historyKeys(event: BluetickEvent): TouchedKeys {
   };
 }
 
+/**
+ * Replaces a row the event changed. A row rebuilt with the same content (a `delivered`
+ * status leaves its conversation as it was) is not: the row that was there stays, so a
+ * store shell, which writes back only the rows that are new objects, skips its write.
+ */
 function setIfChanged<T>(map: Map<string, T>, key: string, before: T | undefined, after: T | undefined): void {
-  if (after !== undefined && after !== before) map.set(key, after);
+  if (after !== undefined && after !== before && (before === undefined || !sameJson(before, after))) map.set(key, after);
 }
 
 /**

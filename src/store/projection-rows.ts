@@ -219,24 +219,32 @@ export abstract class ProjectionCache {
   /** The touched rows of the event being applied; cleared and refilled for each event. */
   private readonly scratch: ProjectionState = emptyState();
 
+  /** The cached rows of the event being applied, in the order of its touched keys. */
+  private readonly entries: CachedRow[] = [];
+
   /** Applies one event recorded with `seq` to the rows `keys` (its `keysTouched`) names. */
   protected applyTouched(seq: number, event: BluetickEvent, keys: TouchedKeys): void {
     const state = this.scratch;
+    const entries = this.entries;
+    entries.length = 0;
     for (const kind of KINDS) {
       const map = state[kind] as Map<string, unknown>;
-      map.clear();
+      if (map.size > 0) map.clear();
       for (const key of keys[kind]) {
-        const { row } = this.entry(kind, key);
-        if (row !== undefined) map.set(key, row);
+        const entry = this.entry(kind, key);
+        entries.push(entry);
+        if (entry.row !== undefined) map.set(key, entry.row);
       }
     }
     applyEventInPlace(state, event, keys);
+    let next = 0;
     for (const kind of KINDS) {
       const map = state[kind] as Map<string, unknown>;
       const touched = keys[kind];
       for (let slot = 0; slot < touched.length; slot++) {
         const key = touched[slot]!;
-        const entry = this.entry(kind, key);
+        // The entry looked up above: the reducers never change the cache.
+        const entry = entries[next++]!;
         const after = map.get(key);
         // Reducers return the same object when nothing changed (a duplicate): no write.
         if (after === undefined || after === entry.row) continue;
