@@ -30,7 +30,7 @@ import { hasCredentials } from './config/resolve.js';
 import { DeliveryRuntime, type HandlerRoute } from './dispatch/runtime.js';
 import { BluetickError } from './errors.js';
 import type { Provider } from './events/types.js';
-import { JournalWriter } from './ingest/journal-writer.js';
+import { JournalWriter } from './journal/writer.js';
 import { IngestHandler, RejectionLog, isIngestUrl, originForm } from './ingest/routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -38,7 +38,6 @@ import { diskSpace, LowDiskWatch, type StatFs } from './disk.js';
 import { Pipeline, type PipelineHandle } from './pipeline.js';
 import { openStore, type OpenStoreOptions } from './store/open.js';
 import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
-import { WorkerStore } from './store/sqlite/worker-store.js';
 import type { RejectionInput, Store } from './store/store.js';
 import { SilenceWatch } from './watch/watch.js';
 import { TlsWatcher, describeCertificate, loadTlsMaterial, type CertificateInfo } from './tls.js';
@@ -303,7 +302,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
   try {
     const metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
     metrics.setPipelineLag(async () => {
-      const oldest = await store.oldestPendingAt();
+      const oldest = await store.journal.oldestPendingAt();
       return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
     });
     // Free space of the data folder: a gauge read at each scrape, and a warning logged once
@@ -330,7 +329,7 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     }
 
     // A store that held events before projections existed, or an interrupted rebuild.
-    const projections = await store.projectionCounts();
+    const projections = await store.projections.counts();
     if (projections.rebuild) {
       logger.warn({ throughSeq: projections.rebuild.throughSeq }, 'projections are incomplete; run `bluetick rebuild` to recompute them from the events');
     }
@@ -341,10 +340,6 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
     const journal = new JournalWriter(store, {
       maxPending: sc.journal.maxPending,
       commitTimeoutMs: sc.journal.commitTimeoutMs,
-      // SQLite (the inbox, see store/sqlite/inbox.ts): each commit ends with an fdatasync that
-      // costs CPU as well as time; with one commit at a time, every row that arrives
-      // meanwhile shares the next one (measured: fewer, larger commits, more acks per second).
-      ...(store instanceof WorkerStore ? { maxCommitsInFlight: 1 } : {}),
       ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
       onCommit: (batchSize, ms) => {
         metrics.journalBatchSize.observe(batchSize);
@@ -367,8 +362,9 @@ export async function launchServer(config: Config, opts: StartServerOptions = {}
       ...(opts.pipeline?.batchSize !== undefined ? { batchSize: opts.pipeline.batchSize } : {}),
       ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
     };
+    // Where the pipeline runs is the store's to say (SQLite on its own thread runs it there).
     const pipeline: PipelineHandle =
-      store instanceof WorkerStore
+      store.capabilities.pipelineThread === 'own-thread' && store.createPipeline
         ? store.createPipeline({ providers: Object.fromEntries(providers), logger, ...pipelineTuning })
         : new Pipeline(store, { providerFor: (channel) => providers.get(channel), logger, ...pipelineTuning });
     pipeline.on('batch', (info) => {

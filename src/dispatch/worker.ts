@@ -21,7 +21,7 @@
  * - Circuit breaker per sink: while open, its deliveries are not leased (they wait, nothing
  *   is dropped and no attempt is spent); once the cool-down passes, one probe is leased.
  * - Batches: one store call at a time records every outcome collected since the last one
- *   and leases the next deliveries, in one transaction (`settleDeliveries`); outcomes that
+ *   and leases the next deliveries, in one transaction (`deliveries.settle`); outcomes that
  *   finish while it runs go with the next. Under load each round trip carries many
  *   deliveries, when idle each carries one, like the journal's group commit. Events come
  *   as the store keeps them (JSON text), parsed only for targets that need the object.
@@ -30,7 +30,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { BluetickEvent } from '../events/types.js';
-import type { DeliveryStore, LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
+import type { LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
+import type { Store } from '../store/store.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
 import { type EventPayload, payloadFromJson } from './payload.js';
@@ -94,7 +95,7 @@ export interface WorkerObserver {
 }
 
 export interface DeliveryWorkerOptions {
-  store: DeliveryStore;
+  store: Pick<Store, 'deliveries'>;
   /** Routes with their retry policies; a delivery of a route not listed uses the default policy. */
   routes: readonly RouteConfig[];
   targets: readonly DeliveryTarget[];
@@ -202,7 +203,7 @@ type RunState = 'stopped' | 'running' | 'stopping';
  */
 export class DeliveryWorker {
   readonly owner: string;
-  private readonly store: DeliveryStore;
+  private readonly store: Pick<Store, 'deliveries'>;
   private readonly targets = new Map<string, DeliveryTarget>();
   private readonly policies = new Map<string, RetryPolicy>();
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -311,7 +312,7 @@ export class DeliveryWorker {
     });
     const unstarted = this.waiting.map((l) => l[0]);
     this.waiting = [];
-    if (unstarted.length > 0) await this.store.releaseDeliveries(unstarted, this.owner, this.now()).catch(() => undefined);
+    if (unstarted.length > 0) await this.store.deliveries.release(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
@@ -320,7 +321,7 @@ export class DeliveryWorker {
     this.waiting = [];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
-      await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
+      await this.store.deliveries.release(left, this.owner, this.now()).catch(() => undefined);
     }
     this.state = 'stopped';
     this.observer?.inFlight?.(this.running.size);
@@ -490,7 +491,7 @@ export class DeliveryWorker {
     if (records.length > 0 || (free > 0 && open.length > 0)) {
       let result;
       try {
-        result = await this.store.settleDeliveries({
+        result = await this.store.deliveries.settle({
           owner: this.owner,
           now,
           outcomes: records,
@@ -507,7 +508,7 @@ export class DeliveryWorker {
     }
     for (const sink of probes) {
       if (total >= free) break;
-      const { leased } = await this.store.settleDeliveries({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
+      const { leased } = await this.store.deliveries.settle({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
       this.waiting.push(...leased);
       total += leased.length;
     }
@@ -530,7 +531,7 @@ export class DeliveryWorker {
     setImmediate(() => {
       const ids = this.releases;
       this.releases = [];
-      this.store.releaseDeliveries(ids, this.owner, this.now()).then(
+      this.store.deliveries.release(ids, this.owner, this.now()).then(
         () => this.wake(),
         (error: unknown) => this.logger?.warn({ err: error, deliveries: ids.length }, 'giving leases back failed; they run again once they expire'),
       );
@@ -604,7 +605,7 @@ export class DeliveryWorker {
     }
     if (outcome.errorCode === 'sink-closed') {
       // Shutting down: not an attempt at the receiver.
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      await this.store.deliveries.release([delivery.id], this.owner, this.now());
       return;
     }
     if (breaker !== undefined && permit !== undefined) breaker.record(permit, outcome.classification);
@@ -658,7 +659,7 @@ export class DeliveryWorker {
     this.flushing = (async () => {
       for (let failures = 0; ; failures++) {
         try {
-          this.logStale((await this.store.settleDeliveries({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
+          this.logStale((await this.store.deliveries.settle({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
           return;
         } catch (error) {
           this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');
@@ -678,7 +679,7 @@ export class DeliveryWorker {
   private async renew(): Promise<void> {
     if (this.running.size === 0 && this.waiting.length === 0) return;
     try {
-      await this.store.renewLeases(this.owner, this.now(), this.leaseMs);
+      await this.store.deliveries.renewLeases(this.owner, this.now(), this.leaseMs);
     } catch (error) {
       this.logger?.warn({ err: error }, 'renewing delivery leases failed');
     }

@@ -28,7 +28,7 @@
 import { fdatasync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import type { JournalInput, VerifiedBy } from '../store.js';
+import type { JournalInput, VerifiedBy } from '../../store.js';
 
 /** The inbox file that belongs to a store file: `x.db` -> `x.inbox.db`. */
 export function inboxFileFor(storeFile: string): string {

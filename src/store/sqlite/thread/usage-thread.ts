@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { measureSqliteUsage } from './usage.js';
+import { measureSqliteUsage } from '../usage.js';
 
 /** What {@link WorkerStore.storageUsage} hands the thread. */
 export interface UsageThreadData {
