@@ -4,7 +4,8 @@
  *
  * Purity: the event normalizer (`src/events`), the projection reducers (`src/projections`), the
  * delivery matching and retry policy (`src/dispatch/match.ts`, `retry.ts`, `control.ts`,
- * `sink-config.ts`) and the config resolver (`src/config/resolve*`) compute from their inputs
+ * `sink-config.ts`) and the config resolver (`src/config/resolve*` and the modules it is built from:
+ * `types.ts`, `credentials.ts`, `hosts.ts`, `env-names.ts`) compute from their inputs
  * alone. They may not import a module that does IO (files, network, databases, NATS, the HTTP
  * server, logging), directly or through one of ours that does; type-only imports are fine.
  * Tests next to them may read fixtures.
@@ -25,6 +26,7 @@ const IO_OWN = [
   String.raw`(^|/)store/(?!postgres/url\.js$)`,
   String.raw`(^|/)(ingest|api|cli|acme|doctor|trigger)/`,
   String.raw`(^|/)(server|bluetick|pipeline|log|metrics|tls|private-files)\.js$`,
+  String.raw`(^|/)server/`,
   String.raw`(^|/)config/load\.js$`,
   String.raw`(^|/)dispatch/(sink-http|sink-nats|sinks|worker|runtime)\.js$`,
 ].join('|');
@@ -44,6 +46,10 @@ export default tseslint.config(
       'src/events/**/*.ts',
       'src/projections/**/*.ts',
       'src/config/resolve*.ts',
+      'src/config/types.ts',
+      'src/config/credentials.ts',
+      'src/config/hosts.ts',
+      'src/config/env-names.ts',
       'src/dispatch/match.ts',
       'src/dispatch/retry.ts',
       'src/dispatch/control.ts',

@@ -26,12 +26,14 @@
  * ```
  */
 import { loadConfig } from './config/load.js';
-import { formatIssue, resolveConfig, type CliFlags, type Config } from './config/resolve.js';
+import { resolveConfig } from './config/resolve.js';
+import { formatIssue } from './config/resolve-values.js';
+import type { CliFlags, Config } from './config/types.js';
 import type { WrittenConfigInput } from './config/schema.js';
 import type { RouteMatch } from './dispatch/match.js';
 import type { RetryPolicyInput } from './dispatch/retry.js';
 import { HANDLER_SINK_PREFIX, type HandlerRoute } from './dispatch/runtime.js';
-import type { AttemptContext } from './dispatch/worker.js';
+import type { AttemptContext } from './dispatch/target.js';
 import { BluetickError, ConfigError } from './errors.js';
 import type { BluetickEvent, EventOfType, EventType } from './events/types.js';
 import { internalsOf, startServer, type RunningServer, type StartServerOptions } from './server.js';

@@ -68,7 +68,7 @@ export type { ErrorCode } from './errors.js';
 export { loadConfig } from './config/load.js';
 export type { LoadConfigOptions, LoadedConfig } from './config/load.js';
 export { resolveConfig } from './config/resolve.js';
-export type { BasicCredential, ChannelConfig, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/resolve.js';
+export type { BasicCredential, ChannelConfig, Config, ConfigIssue, ResolveResult, ServerConfig } from './config/types.js';
 export type { WrittenConfigInput } from './config/schema.js';
 
 export { createBluetick } from './bluetick.js';

@@ -61,6 +61,8 @@ export class Metrics {
   readonly duplicateEvents: Counter;
   /** Journal rows the pipeline could not process: `failed`, `quarantined`, or `retried` (a try failed, another follows). */
   readonly pipelineRows: Counter<'outcome'>;
+  /** Rows the retention pruner deleted or redacted, by data class and action (src/retention/). */
+  readonly pruned: Counter<'class' | 'action'>;
   /** Delivery attempts, dead letters, breakers (DESIGN §5). */
   readonly delivery: DeliveryMetrics;
 
@@ -148,6 +150,12 @@ export class Metrics {
       name: 'bluetick_pipeline_rows_total',
       help: 'Journal rows the pipeline did not process: settled failed or quarantined, or retried after a failed try.',
       labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.pruned = new Counter({
+      name: 'bluetick_pruned_total',
+      help: 'Rows the retention pruner deleted or redacted, by data class and action.',
+      labelNames: ['class', 'action'] as const,
       registers,
     });
     this.delivery = new DeliveryMetrics(this.registry);

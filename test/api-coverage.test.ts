@@ -2,13 +2,13 @@
  * Every `/api` route the server registers is in the OpenAPI document and in
  * docs/reference/api.md, and the document names no route that is not served.
  *
- * The routes are the ones fastify registered on the real server's app (`registeredRoutes`),
+ * The routes are the ones fastify registered on the real server's app (`registeredEndpoints`),
  * not the router's list, so a route added outside the router (a raw `app.post('/api/...')`)
  * fails here with its name and what to do.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registeredRoutes } from '../src/api/app.js';
+import { registeredEndpoints } from '../src/api/app.js';
 import { startTempServer, type TempServer } from './helpers/server.js';
 
 let server: TempServer;
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 function servedApiRoutes(): string[] {
-  const routes = registeredRoutes(server.running.api).filter((r) => r.url === '/api' || r.url.startsWith('/api/'));
+  const routes = registeredEndpoints(server.running.api).filter((r) => r.url === '/api' || r.url.startsWith('/api/'));
   return [...new Set(routes.map((r) => openApiForm(r.method, r.url)))].sort();
 }
 
@@ -44,7 +44,7 @@ describe('the /api routes and their documents', () => {
 
   it('documents every registered /api route in the OpenAPI document', () => {
     const missing = servedApiRoutes().filter((r) => !documented.has(r));
-    expect(missing, `registered but missing from /api/openapi.json (declare them on the router in src/api/routing.ts): ${missing.join(', ')}`).toEqual([]);
+    expect(missing, `registered but missing from /api/openapi.json (declare them on the router in src/api/router.ts): ${missing.join(', ')}`).toEqual([]);
   });
 
   it('serves every route the OpenAPI document names', () => {

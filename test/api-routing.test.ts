@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildOpenApiDocument } from '../src/api/openapi.js';
-import { ApiError, ApiRouter } from '../src/api/routing.js';
+import { ApiError, ApiRouter } from '../src/api/router.js';
 
 const itemSchema = z.object({ id: z.string(), note: z.string().optional(), removed: z.boolean().optional() });
 

@@ -632,14 +632,11 @@ function openStream(running: ServerInternals, path: string, headers: Record<stri
     async until(check: () => boolean): Promise<void> {
       while (!check()) await new Promise<void>((resolve) => waiters.push(resolve));
     },
-    async waitFor(n: number, timeoutMs = 5_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
+    /** Waits, on the stream's own data, until `n` messages arrived (the test's timeout bounds it). */
+    async waitFor(n: number): Promise<void> {
       while (messages.length < n) {
-        if (Date.now() > deadline) throw new Error(`stream got ${messages.length} of ${n} messages`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 50);
-        });
+        if (response?.readableEnded === true) throw new Error(`the stream ended after ${messages.length} of ${n} messages`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
       }
     },
     close(): void {

@@ -175,6 +175,53 @@ describe('bad input over real HTTP: each gets its answer and the service keeps s
     await stillServes();
   });
 
+  // A client that writes its whole request before reading the answer, as many do. If the
+  // server closed the socket while the body was still arriving, the client's writes would meet
+  // a reset and it would never read the 413 that was already sent. The server discards the
+  // rest of the body (within a budget) and closes only after, so the answer arrives intact.
+  // Both stay within what the server discards after a refusal (8 MiB past the point of refusal).
+  const oversized = (framing: 'chunked' | 'length', mib: number): Array<string | Buffer> => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    const head = `POST /webhooks/enablex HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\n${framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${mib * chunk.length}`}\r\n\r\n`;
+    if (framing === 'length') return [head, ...Array.from({ length: mib }, () => chunk)];
+    const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+    return [head, ...Array.from({ length: mib }, () => frame), '0\r\n\r\n'];
+  };
+  for (const [framing, mib] of [['chunked', 10], ['length', 6]] as const) {
+    it(`a ${mib} MB ${framing === 'chunked' ? 'chunked body' : 'body with its Content-Length'} sent in full before reading: the client reads the whole 413, then the server closes`, async () => {
+      const res = await rawExchange(port, oversized(framing, mib), { readAfterWriting: true, timeoutMs: 60_000 });
+      expect(res.reset, 'the connection was reset').toBe(false);
+      const answer = only(res);
+      expect(answer.status).toBe(413);
+      expect(answer.headers.connection).toBe('close');
+      expect(answer.body).toBe('payload too large\n');
+      expect(res.closed, 'the server closed the connection').toBe(true);
+      await stillServes();
+    });
+  }
+
+  // Refusals given from the headers alone, while the client is still sending a large body.
+  const refusedBeforeBody: Array<[string, string, number]> = [
+    ['wrong Basic credentials', `POST /webhooks/enablex HTTP/1.1\r\nHost: x\r\nAuthorization: ${encodeBasicAuthorization('enablex', 'guess')}\r\nConnection: close`, 401],
+    ['an unknown channel', `POST /webhooks/nobody HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\nConnection: close`, 404],
+    ['a method a channel does not take', `PUT /webhooks/enablex HTTP/1.1\r\nHost: x\r\nAuthorization: ${AUTH}\r\nConnection: close`, 405],
+  ];
+  for (const [name, head, status] of refusedBeforeBody) {
+    for (const framing of ['chunked', 'length'] as const) {
+      it(`${name} with a 3 MB ${framing === 'chunked' ? 'chunked body' : 'body'} sent in full before reading: the client reads the whole ${status}`, async () => {
+        // In 48 writes of 64 KB: the server answers while most of the body is still to come.
+        const chunk = Buffer.alloc(64 * 1024, 0x62);
+        const frame = framing === 'chunked' ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk;
+        const parts = [`${head}\r\n${framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${48 * chunk.length}`}\r\n\r\n`, ...Array.from({ length: 48 }, () => frame), ...(framing === 'chunked' ? ['0\r\n\r\n'] : [])];
+        const res = await rawExchange(port, parts, { readAfterWriting: true, timeoutMs: 60_000 });
+        expect(res.reset, 'the connection was reset').toBe(false);
+        expect(only(res).status).toBe(status);
+        expect(only(res).body.length).toBeGreaterThan(0);
+        await stillServes();
+      });
+    }
+  }
+
   // ---- Basic auth ----------------------------------------------------------------------------
 
   const basicRefusals: Array<[string, string | undefined]> = [

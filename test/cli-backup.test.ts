@@ -73,6 +73,8 @@ describe('bluetick backup and restore', () => {
     const source = join(root, 'source');
     const running = await start(source);
     const acked: string[] = [];
+    let enoughAcked!: () => void;
+    const enough = new Promise<void>((resolve) => (enoughAcked = resolve));
     let stop = false;
     let next = 0;
     const load = (async () => {
@@ -82,13 +84,13 @@ describe('bluetick backup and restore', () => {
           batch.map(async (b) => {
             const res = await fetch(running.webhookUrls.meta!, { method: 'POST', headers: { 'x-hub-signature-256': signMeta(b, SECRET) }, body: b });
             await res.arrayBuffer();
-            if (res.status === 200) acked.push(b);
+            if (res.status === 200 && acked.push(b) === 120) enoughAcked();
           }),
         );
       }
     })();
     try {
-      while (acked.length < 120) await new Promise((r) => setTimeout(r, 10));
+      await enough;
       for (const b of acked) ackedBefore.add(b);
       backupFile = join(root, 'copy.db');
       const res = await runBin(['backup', backupFile, '--data', source, '--json'], { cwd: root, timeoutMs: 60_000 });

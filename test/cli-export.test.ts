@@ -36,6 +36,11 @@ async function capture(opts: ExportCommandOptions): Promise<{ code: number; out:
   return { code, out, err };
 }
 
+/** Resolves once `Date.now()` is later than `ms` (the next millisecond tick). */
+async function clockPast(ms: number): Promise<void> {
+  while (Date.now() <= ms) await new Promise((resolve) => setImmediate(resolve));
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bluetick-export-'));
   const { config, errors } = resolveConfig({
@@ -58,10 +63,12 @@ beforeAll(async () => {
       expect(res.status).toBe(200);
     }
     await running.pipeline.drain();
-    // Received later than everything above, so a time filter can split the two.
-    await new Promise((r) => setTimeout(r, 5));
+    // Received later than everything above, so a time filter can split the two: the clock
+    // has moved past every earlier receipt before the cutoff is taken, and past the cutoff
+    // before the last body is sent.
+    await clockPast(Date.now());
     cutoff = Date.now();
-    await new Promise((r) => setTimeout(r, 5));
+    await clockPast(cutoff);
     bodies.push(statusBody([{ id: 'wamid.out1', status: 'delivered', to: '15550001111', at: T0 + 3000 }]));
     const last = bodies[2]!;
     const res = await fetch(running.webhookUrls.meta!, { method: 'POST', headers: { 'x-hub-signature-256': signMeta(last, SECRET) }, body: last });

@@ -85,12 +85,12 @@ describe('bluetick tail / status / templates', () => {
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^sqlite store: \S+ \S+/m);
-    expect(res.stdout).toMatch(/^class +size +rows +oldest$/m);
+    expect(res.stdout).toMatch(/^class +size +rows +oldest +kept$/m);
     // Six POSTs journaled; two statuses and four template events, each oldest time an ISO string.
-    expect(res.stdout).toMatch(/^raw bodies \(journal\) +\d+(\.\d)? [KM]iB +6 +\d{4}-\d\d-\d\dT\S+Z$/m);
-    expect(res.stdout).toMatch(/^statuses and reactions +~\d+(\.\d)? [KM]?i?B +2 +\d{4}-\S+Z$/m);
-    expect(res.stdout).toMatch(/^template and account events +~\S+ \S+ +4 +\d{4}-\S+Z$/m);
-    expect(res.stdout).toMatch(/^rejection log +\S+ \S+ +0 +-$/m);
+    expect(res.stdout).toMatch(/^raw bodies \(journal\) +\d+(\.\d)? [KM]iB +6 +\d{4}-\d\d-\d\dT\S+Z +30d$/m);
+    expect(res.stdout).toMatch(/^statuses and reactions +~\d+(\.\d)? [KM]?i?B +2 +\d{4}-\S+Z +400d$/m);
+    expect(res.stdout).toMatch(/^template and account events +~\S+ \S+ +4 +\d{4}-\S+Z +for ever$/m);
+    expect(res.stdout).toMatch(/^rejection log +\S+ \S+ +0 +- +30d$/m);
     expect(res.stdout).toMatch(/^ {2}bluetick\.db +\S+ \S+$/m);
     expect(res.stdout).toMatch(/^disk free: \S+ \S+ of \S+ \S+ \(\d+\.\d%\)/m);
 

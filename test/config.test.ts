@@ -333,3 +333,29 @@ describe('loadConfig', () => {
     expect((error as BluetickError).message).toMatch(/server\.host: binding 0\.0\.0\.0 without TLS/);
   });
 });
+
+describe('retention', () => {
+  const DAY = 86_400_000;
+
+  it('keeps raw bodies 30 days, message content 90, statuses 400, account events for ever by default', () => {
+    const { config } = resolve({});
+    expect(config!.retention).toEqual({
+      limits: { rawBodies: 30 * DAY, messageContent: 90 * DAY, statuses: 400 * DAY, accountEvents: null, deliveries: 30 * DAY, rejections: 30 * DAY },
+      intervalMs: 300_000,
+    });
+  });
+
+  it('reads days, hours, minutes and none per class', () => {
+    const { config, errors } = resolve({ written: { retention: { rawBodies: '12h', messageContent: 'none', rejections: '45m' } } });
+    expect(errors).toEqual([]);
+    expect(config!.retention.limits.rawBodies).toBe(12 * 3_600_000);
+    expect(config!.retention.limits.messageContent).toBeNull();
+    expect(config!.retention.limits.rejections).toBe(45 * 60_000);
+    expect(config!.retention.limits.deliveries).toBe(30 * DAY);
+  });
+
+  it('names the key of a limit it cannot read', () => {
+    expect(messages({ written: { retention: { rawBodies: '30 days' } } }).join('\n')).toMatch(/retention\.rawBodies.*duration/);
+    expect(messages({ written: { retention: { rawBodies: '0d' } } }).join('\n')).toMatch(/retention\.rawBodies/);
+  });
+});

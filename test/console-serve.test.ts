@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleRoutes } from '../src/api/routes/console.js';
+import { consoleEndpoints } from '../src/api/endpoints/console.js';
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="app"></div></body></html>';
 const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
@@ -26,7 +26,7 @@ describe('console static files', () => {
     await writeFile(join(dir, 'console', 'assets', 'index-abc123.css'), 'body{margin:0}');
     await writeFile(join(dir, 'secret.txt'), 'outside the console folder');
     app = Fastify();
-    await app.register(consoleRoutes, { dir: join(dir, 'console') });
+    await app.register(consoleEndpoints, { dir: join(dir, 'console') });
     app.get('/api/stats', async () => ({ ok: true }));
     await app.ready();
   });
@@ -100,7 +100,7 @@ describe('console static files', () => {
 
   it('says how to build the console when it is missing', async () => {
     const bare = Fastify();
-    await bare.register(consoleRoutes, { dir: join(dir, 'not-built') });
+    await bare.register(consoleEndpoints, { dir: join(dir, 'not-built') });
     const res = await bare.inject({ url: '/' });
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain('npm run build');

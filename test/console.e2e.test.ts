@@ -564,6 +564,9 @@ describeNeeding('Chromium', chromiumMissing, 'web console in headless Chromium',
     const journalRows = storage.classes.find((c) => c.name === 'journal')!.rows!;
     expect(await journalRow.locator('td[data-label="Rows"]').textContent()).toBe(journalRows.toLocaleString('en-US'));
     expect(await journalRow.locator('td[data-label="Size"]').textContent()).toMatch(/^\d+(\.\d)? (B|KiB|MiB|GiB)$/);
+    // How long each class is kept: raw bodies by the default rule, message content redacted after its own.
+    expect(await journalRow.locator('td[data-label="Kept"]').textContent()).toBe('30d');
+    expect(await page.getByTestId('storage-panel').locator('tr[data-class="messages"] td[data-label="Kept"]').textContent()).toBe('90d, then redacted');
     await expect.poll(() => page.getByTestId('disk-free').textContent()).toMatch(/^Disk free: \S+ \S+ of /);
     await shoot('overview');
   });

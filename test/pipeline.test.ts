@@ -227,12 +227,21 @@ describe('Pipeline', () => {
     const locker = new Database(store.file);
     locker.exec('BEGIN EXCLUSIVE');
     const errors: object[] = [];
-    const p = pipeline({ pollMs: 20, logger: { warn: () => {}, error: (obj) => errors.push(obj) } });
+    let secondFailure!: () => void;
+    const failedTwice = new Promise<void>((resolve) => (secondFailure = resolve));
+    const p = pipeline({
+      pollMs: 20,
+      logger: {
+        warn: () => {},
+        error: (obj) => {
+          if (errors.push(obj) === 2) secondFailure();
+        },
+      },
+    });
     try {
       p.start();
-      const deadline = Date.now() + 5_000;
-      while (errors.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      expect(errors.length).toBeGreaterThanOrEqual(2);
+      // Two whole turns failed on the lock (no clock: the test's timeout is the only bound).
+      await failedTwice;
       expect((await store.journal.get(id!))?.state).toBe('pending');
     } finally {
       locker.exec('ROLLBACK');
@@ -427,13 +436,26 @@ describe('Pipeline', () => {
       const locker = new Database(store.file);
       locker.exec('BEGIN EXCLUSIVE');
       try {
+        // Each failed turn is an event; the short poll makes the loop keep trying (and failing).
+        const failureWaiters = new Map<number, () => void>();
         let failures = 0;
-        const p = pipeline({ pollMs: 60_000, logger: { warn: () => {}, error: () => failures++ } });
+        const failure = (n: number): Promise<void> => new Promise((resolve) => (failures >= n ? resolve() : failureWaiters.set(n, resolve)));
+        const p = pipeline({
+          pollMs: 2,
+          logger: {
+            warn: () => {},
+            error: () => {
+              failures++;
+              failureWaiters.get(failures)?.();
+            },
+          },
+        });
         p.start();
-        while (failures === 0) await new Promise((r) => setTimeout(r, 5));
+        await failure(1);
         let drained = false;
         const d = p.drain().then(() => (drained = true));
-        await new Promise((r) => setTimeout(r, 20));
+        // Two more whole turns ran after drain() was asked for, and neither let it go.
+        await failure(failures + 2);
         expect(drained).toBe(false);
         await p.stop();
         await d;
@@ -446,16 +468,29 @@ describe('Pipeline', () => {
 
     it('finishes the batch in progress on stop() and takes no more', async () => {
       await store.journal.append([1, 2, 3].map(() => journalInput({ body: Buffer.from('x') })));
-      const p = pipeline({ batchSize: 1 });
-      p.start();
-      await nextBatch(p);
-      await p.stop();
-      const counts = await store.counts();
-      expect(counts.journal.quarantined).toBeGreaterThanOrEqual(1);
-      expect(counts.journal.pending).toBeGreaterThanOrEqual(1);
-      const settled = counts.journal.quarantined;
-      await new Promise((r) => setTimeout(r, 50));
-      expect((await store.counts()).journal.quarantined).toBe(settled);
+      // The loop's turns run on timers and immediates only: faked, they run when the test says,
+      // and after stop() the test can see that nothing is left that could take another batch.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+      try {
+        const p = pipeline({ batchSize: 1 });
+        const first = nextBatch(p);
+        p.start();
+        await vi.advanceTimersToNextTimerAsync();
+        await first;
+        // The next turn is already scheduled (rows are left); stop() must cancel it.
+        expect(vi.getTimerCount()).toBeGreaterThan(0);
+        await p.stop();
+        expect(vi.getTimerCount(), 'timers or immediates left after stop()').toBe(0);
+        const counts = await store.counts();
+        expect(counts.journal.quarantined).toBeGreaterThanOrEqual(1);
+        expect(counts.journal.pending).toBeGreaterThanOrEqual(1);
+        p.wake();
+        expect(vi.getTimerCount(), 'a wake() after stop() scheduled a turn').toBe(0);
+        await vi.runAllTimersAsync();
+        expect((await store.counts()).journal.quarantined).toBe(counts.journal.quarantined);
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 });

@@ -27,11 +27,11 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/enablex/${nam
 let dir: string;
 let running: ServerInternals;
 let auth: { authorization: string };
-const logLines: Array<{ level: number; msg: string; freeBytes?: number }> = [];
+const logLines: Array<{ level: number; msg: string; freeBytes?: number; retention?: Record<string, string> }> = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bluetick-storage-'));
-  const result = resolveConfig({ written: { server: { port: 0, dataDir: dir }, channels: [{ name: 'main' }] }, cwd: dir });
+  const result = resolveConfig({ written: { server: { port: 0, dataDir: dir }, channels: [{ name: 'main' }], retention: { messageContent: '7d' } }, cwd: dir });
   expect(result.errors).toEqual([]);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -63,7 +63,7 @@ interface StorageAnswer {
   dialect: string;
   sizing: string;
   totalBytes: number;
-  classes: Array<{ name: string; label: string; bytes: number; rows?: number; oldestAt?: string; bytesEstimated: boolean }>;
+  classes: Array<{ name: string; label: string; bytes: number; rows?: number; oldestAt?: string; bytesEstimated: boolean; retention?: { rule: string; keep: string; action: string } }>;
   files: Array<{ name: string; role: string; bytes: number }>;
   disk?: { totalBytes: number; freeBytes: number; minFreeBytes: number; low: boolean };
 }
@@ -88,6 +88,13 @@ describe('GET /api/storage', () => {
       expect(Date.parse(byName[name]!.oldestAt!)).toBeLessThanOrEqual(Date.now());
     }
     expect(byName.rejections).toMatchObject({ rows: 0 });
+    // Each class next to the rule that ages it out, as configured (defaults but for content).
+    expect(byName.journal!.retention).toEqual({ rule: 'rawBodies', keep: '30d', action: 'deleted' });
+    expect(byName.messages!.retention).toEqual({ rule: 'messageContent', keep: '7d', action: 'redacted' });
+    expect(byName.accounts!.retention).toEqual({ rule: 'accountEvents', keep: 'none', action: 'deleted' });
+    expect(byName.projections!.retention).toBeUndefined();
+    // The same limits are logged at start, so an upgrade says what it will prune.
+    expect(logLines.find((l) => l.msg.startsWith('retention:'))?.retention).toMatchObject({ rawBodies: '30d', messageContent: '7d', accountEvents: 'none' });
     expect(byName.rejections!.oldestAt).toBeUndefined();
     const db = first.files.find((f) => f.role === 'database');
     expect(db?.name).toBe('bluetick.db');

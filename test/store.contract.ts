@@ -13,6 +13,7 @@ import { projectionContract } from './store.projections.contract.js';
 import { accountStateContract } from './store.account-state.contract.js';
 import { identityContract } from './store.identity.contract.js';
 import { usageContract } from './store.usage.contract.js';
+import { retentionContract } from './store.retention.contract.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -517,6 +518,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
     });
 
     describe('deliveries', () => deliveryContract(() => store));
+
+    describe('retention', () => retentionContract(() => store));
 
     describe('projections', () => projectionContract(() => store));
     describe('identity and coexistence', () => identityContract(() => store));

@@ -40,7 +40,7 @@ export function StoragePanel(): JSX.Element {
       <Loaded state={state} what="disk use" endpoint="GET /api/storage">
         {(s) => (
           <>
-            <Table label="Store size by data class" columns={['Data class', 'Size', 'Rows', 'Oldest']}>
+            <Table label="Store size by data class" columns={['Data class', 'Size', 'Rows', 'Oldest', 'Kept']}>
               {s.classes.map((c) => (
                 <tr key={c.name} data-class={c.name}>
                   <td data-label="Data class" title={c.tables.join(', ')}>
@@ -52,6 +52,9 @@ export function StoragePanel(): JSX.Element {
                   <td data-label="Rows">{c.rows === undefined ? <span class="muted">—</span> : formatNumber(c.rows)}</td>
                   <td data-label="Oldest" class="nowrap">
                     {c.oldestAt ? <Time value={c.oldestAt} /> : <span class="muted">—</span>}
+                  </td>
+                  <td data-label="Kept" class="nowrap" title={c.retention ? `retention.${c.retention.rule}` : undefined}>
+                    {c.retention ? keptFor(c.retention) : <span class="muted">—</span>}
                   </td>
                 </tr>
               ))}
@@ -67,4 +70,10 @@ export function StoragePanel(): JSX.Element {
       </Loaded>
     </section>
   );
+}
+
+/** `30d`, `90d, then redacted`, `for ever`. */
+function keptFor(retention: { keep: string; action: 'deleted' | 'redacted' }): string {
+  if (retention.keep === 'none') return 'for ever';
+  return retention.action === 'redacted' ? `${retention.keep}, then redacted` : retention.keep;
 }

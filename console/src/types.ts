@@ -192,7 +192,7 @@ export interface Storage {
   sizing: 'dbstat' | 'relation-size' | 'unavailable';
   totalBytes: number;
   freeBytes?: number;
-  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string; tables: string[] }>;
+  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string; tables: string[]; retention?: { rule: string; keep: string; action: 'deleted' | 'redacted' } }>;
   tables: Array<{ name: string; bytes: number; class: string }>;
   files: Array<{ name: string; role: string; bytes: number }>;
   disk?: { totalBytes: number; freeBytes: number; minFreeBytes: number; low: boolean };

@@ -26,162 +26,24 @@
  * `bluetick_acme_orders_total{domain,kind,outcome}`.
  */
 import { EventEmitter } from 'node:events';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Server as TlsServer, SecureContext, SecureContextOptions } from 'node:tls';
-import { createSecureContext } from 'node:tls';
-import { Client, axios as acmeAxios, crypto as acmeCrypto, type Authorization } from 'acme-client';
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { AcmeConfig } from '../config/resolve.js';
-import { BluetickError } from '../errors.js';
+import type { Client } from 'acme-client';
+import type { Counter, Gauge } from 'prom-client';
+import type { AcmeConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { TLS_MIN_VERSION } from '../tls.js';
+import { openAccount } from './account.js';
 import { Http01Responder, TlsAlpnResponder } from './challenges.js';
+import { describeAcmeError, registerOrigin, unregisterOrigin, type OriginEntry } from './http.js';
+import { orderCertificate } from './order.js';
 import { AcmeStorage } from './storage.js';
-import {
-  MAX_TIMER_MS,
-  certificateCovers,
-  certificateFacts,
-  orderReason,
-  renewalTime,
-  retryDelay,
-  type BackoffOptions,
-  type CertificateFacts,
-} from './schedule.js';
+import { createAcmeMetrics } from './metrics.js';
+import { MAX_TIMER_MS, orderReason, retryDelay, type BackoffOptions } from './schedule.js';
+import { prepareServed, timing, type DomainState, type Served } from './served.js';
+import type { AcmeManagerOptions, CertificateEvent, DomainStatus, FailureEvent, OrderKind } from './types.js';
 
-export interface AcmeManagerOptions {
-  config: AcmeConfig;
-  /** The data directory; ACME state goes to `<dataDir>/acme`. */
-  dataDir: string;
-  /** Address the HTTP-01 listener binds (the server's own host). */
-  host: string;
-  logger: Logger;
-  /** Where the metrics are registered; a private registry when absent. */
-  registry?: Registry;
-  /** Extra CA certificates (PEM) trusted for the ACME server's own HTTPS, e.g. a test CA. */
-  directoryCa?: string | Buffer;
-  /** Backoff after a failed order. Default 30 s doubling to 1 h. */
-  retry?: Partial<BackoffOptions>;
-  /** Polling of challenges and orders the CA is still processing. Default 1 s to 10 s, 20 polls. */
-  poll?: { minMs?: number; maxMs?: number; attempts?: number };
-  /** Timeout of each request to the CA. Default 30 s. */
-  requestTimeoutMs?: number;
-  /** How long a TLS-ALPN-01 connection may take to send its ClientHello. Default 5 s. */
-  peekTimeoutMs?: number;
-  /** The clock; tests move it. */
-  now?: () => number;
-}
-
-export type OrderKind = 'issue' | 'renew';
-
-export interface CertificateEvent {
-  domain: string;
-  kind: OrderKind;
-  notBefore: Date;
-  notAfter: Date;
-  renewAt: Date;
-  issuer: string;
-  fingerprint256: string;
-}
-
-export interface FailureEvent {
-  domain: string;
-  kind: OrderKind;
-  error: Error;
-  failures: number;
-  retryAt: Date;
-}
-
-export interface DomainStatus {
-  domain: string;
-  /** `valid`: serving a current certificate; `expired`: serving one past its date; `missing`: nothing to serve yet. */
-  state: 'valid' | 'expired' | 'missing';
-  /** An order is running now. */
-  ordering: boolean;
-  notAfter?: Date;
-  renewAt?: Date;
-  issuer?: string;
-  fingerprint256?: string;
-  /** When the next order starts (renewal or retry). */
-  nextAttemptAt?: Date;
-  /** Consecutive failed orders. */
-  failures: number;
-  lastError?: string;
-}
-
-interface Served {
-  cert: Buffer;
-  key: Buffer;
-  context: SecureContext;
-  facts: CertificateFacts;
-  renewAt: number;
-}
-
-interface DomainState {
-  domain: string;
-  served?: Served;
-  timer?: NodeJS.Timeout;
-  nextAttemptAt?: number;
-  failures: number;
-  lastError?: string;
-  running?: Promise<boolean>;
-}
-
-function timing(served: Served | undefined): { notAfter: number; renewAt: number } | undefined {
-  return served && { notAfter: served.facts.notAfter, renewAt: served.renewAt };
-}
-
-// ---- acme-client's HTTP layer -------------------------------------------------------------
-
-/** Per ACME origin: the agent trusting its extra CA (if any) and the request timeout. */
-const originSettings = new Map<string, { agent?: HttpsAgent; timeoutMs: number }>();
-let axiosConfigured = false;
-
-function originOf(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * acme-client talks to the CA through one shared axios instance whose interceptors retry
- * each failed request up to 5 times, 5 to 25 s apart, and once out of retries on a network
- * error fail with a TypeError that hides the cause. The manager retries whole orders with its
- * own backoff, so those interceptors are replaced, once, by one that only sets a timeout and,
- * for a CA with a private root (a test CA), an agent trusting that root for that CA alone.
- * Errors then arrive as they happened (`connect ECONNREFUSED ...`).
- */
-function configureAcmeHttp(): void {
-  if (axiosConfigured) return;
-  axiosConfigured = true;
-  acmeAxios.interceptors.request.clear();
-  acmeAxios.interceptors.response.clear();
-  acmeAxios.interceptors.request.use((request) => {
-    const origin = originOf(request.url);
-    const settings = origin === undefined ? undefined : originSettings.get(origin);
-    if (settings?.agent) request.httpsAgent = settings.agent;
-    if (!request.timeout) request.timeout = settings?.timeoutMs ?? 30_000;
-    return request;
-  });
-}
-
-/** A readable reason from whatever acme-client threw (it flattens CA problems into JSON text). */
-export function describeAcmeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (message.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(message) as { status?: string; challenges?: Array<{ type?: string; error?: { detail?: string } }>; detail?: string };
-      const detail = parsed.challenges?.find((c) => c.error?.detail)?.error?.detail ?? parsed.detail;
-      if (detail) return detail;
-    } catch {
-      // Not JSON after all.
-    }
-  }
-  const code = (error as { code?: string } | undefined)?.code;
-  return code && !message.includes(code) ? `${message} (${code})` : message;
-}
+export type { AcmeManagerOptions, CertificateEvent, DomainStatus, FailureEvent, OrderKind } from './types.js';
+export { describeAcmeError } from './http.js';
 
 // ---- the manager --------------------------------------------------------------------------
 
@@ -199,8 +61,8 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
   readonly #expiry: Gauge<'domain'>;
   readonly #orders: Counter<'domain' | 'kind' | 'outcome'>;
   #account: Promise<Client> | undefined;
-  /** This manager's entry in `originSettings` (removed again by `close`). */
-  #origin: { key: string; settings: { agent?: HttpsAgent; timeoutMs: number } } | undefined;
+  /** This manager's entry in the per-origin HTTP settings (removed again by `close`). */
+  #origin: OriginEntry | undefined;
   #server: TlsServer | undefined;
   #defaultFingerprint: string | undefined;
   #http: Http01Responder | undefined;
@@ -224,36 +86,10 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     this.#retry = { minMs: opts.retry?.minMs ?? 30_000, maxMs: opts.retry?.maxMs ?? 3_600_000 };
     this.storage = new AcmeStorage(opts.dataDir, opts.config.directoryUrl);
     for (const domain of opts.config.domains) this.#domains.set(domain, { domain, failures: 0 });
+    ({ expiry: this.#expiry, orders: this.#orders } = createAcmeMetrics(opts.registry, opts.config.domains));
 
-    const registers = [opts.registry ?? new Registry()];
-    this.#expiry = new Gauge({
-      name: 'bluetick_tls_certificate_expiry_timestamp_seconds',
-      help: 'Expiry (notAfter) of the certificate served for each domain, as a Unix time.',
-      labelNames: ['domain'] as const,
-      registers,
-    });
-    this.#orders = new Counter({
-      name: 'bluetick_acme_orders_total',
-      help: 'ACME certificate orders by domain, kind (issue: none yet; renew: replacing one) and outcome (success, failure).',
-      labelNames: ['domain', 'kind', 'outcome'] as const,
-      registers,
-    });
-    for (const domain of opts.config.domains) {
-      for (const kind of ['issue', 'renew'] as const) {
-        for (const outcome of ['success', 'failure'] as const) this.#orders.inc({ domain, kind, outcome }, 0);
-      }
-    }
 
-    configureAcmeHttp();
-    const origin = originOf(opts.config.directoryUrl);
-    if (origin !== undefined) {
-      const settings = {
-        ...(opts.directoryCa !== undefined ? { agent: new HttpsAgent({ ca: opts.directoryCa, keepAlive: false }) } : {}),
-        timeoutMs: opts.requestTimeoutMs ?? 30_000,
-      };
-      originSettings.set(origin, settings);
-      this.#origin = { key: origin, settings };
-    }
+    this.#origin = registerOrigin(opts.config.directoryUrl, opts.directoryCa, opts.requestTimeoutMs ?? 30_000);
   }
 
   /** What an `https.Server` needs: SNI per domain, and the first domain's certificate as the default. */
@@ -377,10 +213,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
     }
     this.#alpn?.detach();
     await this.#http?.close();
-    if (this.#origin) {
-      this.#origin.settings.agent?.destroy();
-      if (originSettings.get(this.#origin.key) === this.#origin.settings) originSettings.delete(this.#origin.key);
-    }
+    if (this.#origin) unregisterOrigin(this.#origin);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -396,7 +229,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
       }
       if (stored === undefined) continue;
       try {
-        state.served = this.#prepare(state.domain, stored.cert, stored.key, undefined);
+        state.served = prepareServed(state.domain, stored.cert, stored.key, this.config.renewWhenRemaining, undefined);
         this.#expiry.set({ domain: state.domain }, state.served.facts.notAfter / 1000);
       } catch (error) {
         this.#logger.warn(
@@ -405,16 +238,6 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
         );
       }
     }
-  }
-
-  /** Checks a pair and builds what serving it needs. Throws when it cannot serve `domain`. */
-  #prepare(domain: string, cert: Buffer, key: Buffer, obtainedAt: number | undefined): Served {
-    const facts = certificateFacts(cert);
-    if (!certificateCovers(facts, domain)) {
-      throw new BluetickError('BT_ERR_ACME_ORDER', `the certificate names ${facts.dnsNames.join(', ') || 'no DNS name'}, not ${domain}`);
-    }
-    const context = createSecureContext({ cert, key, minVersion: TLS_MIN_VERSION });
-    return { cert, key, context, facts, renewAt: renewalTime(facts, this.config.renewWhenRemaining, obtainedAt) };
   }
 
   #defaultServed(): Served | undefined {
@@ -479,7 +302,7 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
       this.stats.orders++;
       const pair = await this.#order(domain);
       if (this.#closed) return false;
-      const served = this.#prepare(domain, pair.cert, pair.key, this.#now());
+      const served = prepareServed(domain, pair.cert, pair.key, this.config.renewWhenRemaining, this.#now());
       try {
         await this.storage.saveCertificate(domain, pair);
       } catch (error) {
@@ -545,89 +368,21 @@ export class AcmeManager extends EventEmitter<{ certificate: [CertificateEvent];
 
   /** The account client, registered (or found again by its key) once per process. */
   #client(): Promise<Client> {
-    this.#account ??= this.#register().catch((error: unknown) => {
+    this.#account ??= openAccount({
+      config: this.config,
+      storage: this.storage,
+      poll: this.#opts.poll,
+      logger: this.#logger,
+      now: this.#now,
+      onRegistered: () => void this.stats.accountRegistrations++,
+    }).catch((error: unknown) => {
       this.#account = undefined;
       throw error;
     });
     return this.#account;
   }
 
-  async #register(): Promise<Client> {
-    const { directoryUrl, email } = this.config;
-    let accountKey = await this.storage.loadAccountKey();
-    if (accountKey === undefined) {
-      accountKey = await acmeCrypto.createPrivateEcdsaKey('P-256');
-      await this.storage.saveAccountKey(accountKey);
-      this.#logger.info({ file: this.storage.accountKeyPath }, 'created an ACME account key');
-    }
-    const poll = this.#opts.poll ?? {};
-    const client = new Client({
-      directoryUrl,
-      accountKey,
-      backoffAttempts: poll.attempts ?? 20,
-      backoffMin: poll.minMs ?? 1_000,
-      backoffMax: poll.maxMs ?? 10_000,
-    });
-    // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so this
-    // both registers a first account and finds the stored one again.
-    await client.createAccount({ termsOfServiceAgreed: true, ...(email !== undefined ? { contact: [`mailto:${email}`] } : {}) });
-    const url = client.getAccountUrl();
-    const stored = await this.storage.loadAccount();
-    if (stored?.url !== url || stored.email !== email) {
-      if (stored?.url !== url) {
-        this.stats.accountRegistrations++;
-        this.#logger.info({ account: url, directoryUrl, ...(stored ? { previous: stored.url } : {}) }, 'registered an ACME account');
-      }
-      await this.storage.saveAccount({
-        url,
-        ...(email !== undefined ? { email } : {}),
-        directoryUrl,
-        createdAt: stored?.url === url ? stored.createdAt : new Date(this.#now()).toISOString(),
-      });
-    } else {
-      this.#logger.debug({ account: url }, 'using the stored ACME account');
-    }
-    return client;
-  }
-
   async #order(domain: string): Promise<{ cert: Buffer; key: Buffer }> {
-    const client = await this.#client();
-    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: domain }] });
-    const authorizations = await client.getAuthorizations(order);
-    for (const authz of authorizations) {
-      if (authz.status === 'valid') continue;
-      if (authz.status !== 'pending') throw new BluetickError('BT_ERR_ACME_ORDER', `the CA's authorization for ${authz.identifier.value} is ${authz.status}`);
-      await this.#solve(client, authz);
-    }
-    const key = await acmeCrypto.createPrivateRsaKey(2048);
-    const [, csr] = await acmeCrypto.createCsr({ commonName: domain, altNames: [domain] }, key);
-    const finalized = await client.finalizeOrder(order, csr);
-    const chain = await client.getCertificate(finalized);
-    return { cert: Buffer.from(chain), key };
-  }
-
-  async #solve(client: Client, authz: Authorization): Promise<void> {
-    const type = this.config.challenge;
-    const domain = authz.identifier.value;
-    const challenge = authz.challenges.find((c) => c.type === type);
-    if (challenge === undefined) {
-      throw new BluetickError('BT_ERR_ACME_ORDER', `the CA offers no ${type} challenge for ${domain} (it offers ${authz.challenges.map((c) => c.type).join(', ')})`);
-    }
-    const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-    const token = (challenge as { token?: string }).token ?? '';
-    if (type === 'http-01') {
-      this.#http?.set(token, keyAuthorization);
-    } else {
-      const challengeKey = await acmeCrypto.createPrivateEcdsaKey('P-256');
-      const [key, cert] = await acmeCrypto.createAlpnCertificate(authz, keyAuthorization, challengeKey);
-      this.#alpn?.set(domain, { cert, key });
-    }
-    try {
-      await client.completeChallenge(challenge);
-      await client.waitForValidStatus(authz);
-    } finally {
-      if (type === 'http-01') this.#http?.delete(token);
-      else this.#alpn?.delete(domain);
-    }
+    return orderCertificate(await this.#client(), domain, this.config.challenge, { http: this.#http, alpn: this.#alpn });
   }
 }

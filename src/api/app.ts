@@ -25,7 +25,7 @@ import { createHostGuard } from './auth.js';
 import { maskText } from './mask.js';
 import { parseJsonText, stringifyJson } from '../events/json.js';
 import { RedactingLogController } from './request-log.js';
-import { consoleRoutes, type ConsoleRoutesOptions } from './routes/console.js';
+import { consoleEndpoints, type ConsoleEndpointsOptions } from './endpoints/console.js';
 import { registerRestApi, type RestApiOptions } from './rest.js';
 
 export interface ApiDeps {
@@ -38,8 +38,8 @@ export interface ApiDeps {
   readyTimeoutMs?: number;
   /** Events, state, stats, deliveries, live stream and OpenAPI under `/api` (`rest.ts`). */
   rest?: RestApiOptions;
-  /** The web console at `/` (`routes/console.ts`), served from the built assets. */
-  console?: ConsoleRoutesOptions;
+  /** The web console at `/` (`endpoints/console.ts`), served from the built assets. */
+  console?: ConsoleEndpointsOptions;
   security?: {
     /** Names the API and console answer to besides loopback names. */
     publicHosts: readonly string[];
@@ -80,7 +80,7 @@ const registered = new WeakMap<FastifyInstance, RegisteredRoute[]>();
  * registered; complete once the app is ready. A test compares the `/api` ones with the
  * OpenAPI document, so a route added outside the router cannot go unnoticed.
  */
-export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+export function registeredEndpoints(app: FastifyInstance): readonly RegisteredRoute[] {
   return registered.get(app) ?? [];
 }
 
@@ -166,7 +166,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addHook('onSend', maskedAnswer);
 
   if (deps.rest) registerRestApi(app, { ...deps.rest, metrics: deps.metrics, ...(deps.logger ? { logger: deps.logger } : {}) });
-  if (deps.console) void app.register(consoleRoutes, deps.console);
+  if (deps.console) void app.register(consoleEndpoints, deps.console);
 
   return app;
 }

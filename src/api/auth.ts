@@ -18,7 +18,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthBackoff, clientAddress, retryAfterSeconds } from '../auth-backoff.js';
-import { isLoopbackHost } from '../config/resolve.js';
+import { isLoopbackHost } from '../config/hosts.js';
 
 export interface AdminGuardOptions {
   /** The admin token. Without one (a bug: the server always has one) every request is refused. */

@@ -6,7 +6,7 @@
  * schemas become `components.schemas` and are referenced by `$ref`.
  */
 import { z } from 'zod';
-import type { RouteSpec } from './routing.js';
+import type { EndpointSpec } from './router.js';
 import { apiComponents, apiRegistry, errorSchema } from './schemas.js';
 
 type Json = Record<string, unknown>;
@@ -52,7 +52,7 @@ export interface OpenApiInfo {
   description?: string;
 }
 
-export function buildOpenApiDocument(routes: readonly RouteSpec[], info: OpenApiInfo): Json {
+export function buildOpenApiDocument(routes: readonly EndpointSpec[], info: OpenApiInfo): Json {
   const generated = z.toJSONSchema(apiRegistry, {
     target: 'draft-2020-12',
     unrepresentable: 'any',

@@ -7,7 +7,7 @@
  * - Guard: `Authorization: Bearer <adminToken>` on every request (`auth.ts`).
  * - JSON written with exact big integers (template ids beyond 2^53 stay digit for digit).
  * - Errors: `{ error, message, parameter? }`; 400 names the bad parameter.
- * - Routes: `routes/*.ts`; the OpenAPI document at `/api/openapi.json` is generated from them.
+ * - Endpoints: `endpoints/*.ts`, one module per resource, each declared on the router (`router.ts`); the OpenAPI document at `/api/openapi.json` is generated from them.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { BluetickError } from '../errors.js';
@@ -19,26 +19,26 @@ import { packageVersion } from '../version.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import { createAdminGuard } from './auth.js';
 import type { RestContext } from './context.js';
-import { registerAccessRoutes } from './routes/access.js';
-import { registerConfigSchemaRoute } from './routes/config-schema.js';
-import { registerContactRoutes } from './routes/contacts.js';
-import { registerDeliveryRoutes, type DeliveryRoutesOptions } from './routes/deliveries.js';
-import { type DeadLetterControls, registerDeadLetterRoutes } from './routes/dead-letters.js';
-import { registerConversationRoutes } from './routes/conversations.js';
-import { registerEventRoutes } from './routes/events.js';
-import { registerMessageRoutes } from './routes/messages.js';
-import { registerOpenApiRoute } from './routes/openapi.js';
-import { registerOutboundRoutes } from './routes/outbound.js';
-import { registerRejectionRoutes } from './routes/rejections.js';
-import { registerSearchRoutes } from './routes/search.js';
-import { registerStatsRoutes } from './routes/stats.js';
-import { registerStorageRoutes, type StorageRouteOptions } from './routes/storage.js';
-import { registerActivityRoutes, registerLabelRoutes } from './routes/activity.js';
-import { registerStreamRoutes, type StreamOptions } from './routes/stream.js';
-import { registerTemplateRoutes } from './routes/templates.js';
-import { registerConsentRoutes } from './routes/consent.js';
-import { registerHealthRoutes } from './routes/health.js';
-import { ApiError, ApiRouter } from './routing.js';
+import { registerAccessEndpoints } from './endpoints/access.js';
+import { registerConfigSchemaEndpoint } from './endpoints/config-schema.js';
+import { registerContactEndpoints } from './endpoints/contacts.js';
+import { registerDeliveryEndpoints, type DeliveryEndpointsOptions } from './endpoints/deliveries.js';
+import { type DeadLetterControls, registerDeadLetterEndpoints } from './endpoints/dead-letters.js';
+import { registerConversationEndpoints } from './endpoints/conversations.js';
+import { registerEventEndpoints } from './endpoints/events.js';
+import { registerMessageEndpoints } from './endpoints/messages.js';
+import { registerOpenApiEndpoint } from './endpoints/openapi.js';
+import { registerOutboundEndpoints } from './endpoints/outbound.js';
+import { registerRejectionEndpoints } from './endpoints/rejections.js';
+import { registerSearchEndpoints } from './endpoints/search.js';
+import { registerStatsEndpoints } from './endpoints/stats.js';
+import { registerStorageEndpoints, type StorageEndpointOptions } from './endpoints/storage.js';
+import { registerActivityEndpoints, registerLabelEndpoints } from './endpoints/activity.js';
+import { registerStreamEndpoints, type StreamOptions } from './endpoints/stream.js';
+import { registerTemplateEndpoints } from './endpoints/templates.js';
+import { registerConsentEndpoints } from './endpoints/consent.js';
+import { registerHealthEndpoints } from './endpoints/health.js';
+import { ApiError, ApiRouter } from './router.js';
 
 export interface RestApiOptions {
   store: Store;
@@ -59,14 +59,14 @@ export interface RestApiOptions {
   stream?: StreamOptions;
   /** Clock for the customer-service window (tests). Default `Date.now`. */
   now?: () => number;
-  /** Deliveries, dead letters, replay and sink health (`routes/deliveries.ts`). */
-  delivery?: DeliveryRoutesOptions;
+  /** Deliveries, dead letters, replay and sink health (`endpoints/deliveries.ts`). */
+  delivery?: DeliveryEndpointsOptions;
   /** Dead-letter controls (`POST /api/dead-letters/drop`); absent: those routes are not served. */
   deadLetters?: DeadLetterControls;
   /** The configured name per business phone number (`labels`), served by `GET /api/labels`. */
   labels?: Readonly<Record<string, string>>;
-  /** The data folder and its files for `GET /api/storage` (`routes/storage.ts`). */
-  storage?: StorageRouteOptions;
+  /** The data folder and its files for `GET /api/storage` (`endpoints/storage.ts`). */
+  storage?: StorageEndpointOptions;
 }
 
 const REASONS: Record<number, string> = {
@@ -115,33 +115,33 @@ export function registerRestApi(app: FastifyInstance, opts: RestApiOptions & { m
     const ctx: RestContext = { store: opts.store, metrics: opts.metrics, now: opts.now ?? Date.now, ...(opts.backoff ? { backoff: opts.backoff } : {}) };
     if (opts.labels) ctx.labels = opts.labels;
     const router = new ApiRouter(api as unknown as FastifyInstance);
-    registerEventRoutes(router, ctx);
-    registerStreamRoutes(router, {
+    registerEventEndpoints(router, ctx);
+    registerStreamEndpoints(router, {
       store: opts.store,
       ...(opts.notify ? { notify: opts.notify } : {}),
       ...(opts.shutdown ? { shutdown: opts.shutdown } : {}),
       ...(opts.stream ? { options: opts.stream } : {}),
       onError: (err) => opts.logger?.warn({ err }, 'live stream ended by a store error'),
     });
-    registerMessageRoutes(router, ctx);
-    registerConversationRoutes(router, ctx);
-    registerContactRoutes(router, ctx);
-    registerTemplateRoutes(router, ctx);
+    registerMessageEndpoints(router, ctx);
+    registerConversationEndpoints(router, ctx);
+    registerContactEndpoints(router, ctx);
+    registerTemplateEndpoints(router, ctx);
     // Account state: consent and health.
-    registerConsentRoutes(router, ctx);
-    registerHealthRoutes(router, ctx);
-    registerRejectionRoutes(router, ctx);
-    registerStatsRoutes(router, ctx);
-    registerStorageRoutes(router, ctx, opts.storage);
-    registerActivityRoutes(router, ctx);
-    registerLabelRoutes(router, ctx);
-    if (opts.delivery) registerDeliveryRoutes(router, opts.delivery);
-    registerAccessRoutes(router, ctx);
-    registerOutboundRoutes(router, ctx);
-    registerSearchRoutes(router, ctx);
-    if (opts.deadLetters) registerDeadLetterRoutes(router, opts.deadLetters);
-    registerConfigSchemaRoute(router);
-    registerOpenApiRoute(router, {
+    registerConsentEndpoints(router, ctx);
+    registerHealthEndpoints(router, ctx);
+    registerRejectionEndpoints(router, ctx);
+    registerStatsEndpoints(router, ctx);
+    registerStorageEndpoints(router, ctx, opts.storage);
+    registerActivityEndpoints(router, ctx);
+    registerLabelEndpoints(router, ctx);
+    if (opts.delivery) registerDeliveryEndpoints(router, opts.delivery);
+    registerAccessEndpoints(router, ctx);
+    registerOutboundEndpoints(router, ctx);
+    registerSearchEndpoints(router, ctx);
+    if (opts.deadLetters) registerDeadLetterEndpoints(router, opts.deadLetters);
+    registerConfigSchemaEndpoint(router);
+    registerOpenApiEndpoint(router, {
       title: 'bluetick API',
       version: packageVersion(),
       description:

@@ -12,7 +12,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { request as undiciRequest } from 'undici';
 import { readAdminTokenFile } from '../api/admin-token.js';
-import { isLoopbackHost } from '../config/resolve.js';
+import { isLoopbackHost } from '../config/hosts.js';
 import { ExitError } from '../errors.js';
 
 export interface ApiClientOptions {

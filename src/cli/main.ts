@@ -352,6 +352,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   withStoreOptions(
+    program.command('prune').description('delete or redact what is older than its retention limit now (the server also does it in the background)'),
+  )
+    .option('--dry-run', 'count what would go, change nothing')
+    .option('--json', 'JSON output')
+    .action(async (opts: import('./commands/prune.js').PruneCommandOptions) => {
+      const { runPrune } = await import('./commands/prune.js');
+      code = await runPrune(opts, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    });
+
+  withStoreOptions(
     program
       .command('backup')
       .description('a consistent copy of the SQLite store, taken while the server runs (PostgreSQL: pg_dump)')

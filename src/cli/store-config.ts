@@ -8,7 +8,7 @@
  * misspelt `BLUETICK_*` variable); the rest are about serving (unauthenticated channels, ...).
  */
 import { loadConfig } from '../config/load.js';
-import type { CliFlags, Config } from '../config/resolve.js';
+import type { CliFlags, Config } from '../config/types.js';
 
 export interface StoreCommandOptions {
   config?: string;

@@ -6,6 +6,34 @@
  * silence and leave a channel open. Pure: it looks at an environment snapshot it is given.
  */
 
+/** Environment variables bluetick reads. */
+export const ENV = {
+  host: 'BLUETICK_HOST',
+  port: 'BLUETICK_PORT',
+  dataDir: 'BLUETICK_DATA_DIR',
+  tlsCert: 'BLUETICK_TLS_CERT',
+  tlsKey: 'BLUETICK_TLS_KEY',
+  behindProxy: 'BLUETICK_BEHIND_PROXY',
+  trustProxy: 'BLUETICK_TRUST_PROXY',
+  publicHosts: 'BLUETICK_PUBLIC_HOSTS',
+  logLevel: 'BLUETICK_LOG_LEVEL',
+  acmeDomains: 'BLUETICK_ACME_DOMAINS',
+  acmeEmail: 'BLUETICK_ACME_EMAIL',
+  acmeDirectory: 'BLUETICK_ACME_DIRECTORY',
+  adminToken: 'BLUETICK_ADMIN_TOKEN',
+  metricsToken: 'BLUETICK_METRICS_TOKEN',
+  basicAuth: 'BLUETICK_BASIC_AUTH',
+  metaAppSecret: 'BLUETICK_META_APP_SECRET',
+  metaVerifyToken: 'BLUETICK_META_VERIFY_TOKEN',
+  /** Selects the PostgreSQL store (`store.url`). */
+  bluetickDatabaseUrl: 'BLUETICK_DATABASE_URL',
+  /**
+   * The usual name on hosting platforms, often set for another program: never followed,
+   * only warned about (copy it into BLUETICK_DATABASE_URL to use it).
+   */
+  databaseUrl: 'DATABASE_URL',
+} as const;
+
 /** Variables read outside the server's config: by the CLI's API client, and by the test and bench runs. */
 export const OTHER_ENV_NAMES = [
   /** The server the CLI's API commands talk to. */

@@ -24,6 +24,7 @@
 import { z } from 'zod';
 import { EVENT_TYPE_PATTERNS, type EventTypePattern } from '../dispatch/match.js';
 import { EVENT_TYPES } from '../events/types.js';
+import { DEFAULT_RETENTION, DURATION_PATTERN } from '../retention/policy.js';
 
 /** Channel names end up in URLs and file-system-adjacent places, so they are kept boring. */
 export const CHANNEL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -345,6 +346,31 @@ const silenceWatch = z.strictObject({
   minMessages: z.number({ error: 'expected a number' }).int({ error: 'expected an integer' }).min(2, { error: 'expected at least 2' }).max(10_000).default(10),
 });
 
+/** An age limit: `30d`, `12h`, `45m`, or `none` (kept for ever). */
+const retentionLimit = (fallback: string) =>
+  z
+    .string({ error: 'expected a duration such as "30d", "12h", "45m", or "none"' })
+    .regex(DURATION_PATTERN, { error: 'expected a duration such as "30d", "12h", "45m", or "none"' })
+    .default(fallback);
+
+/** How long each class of stored data is kept (src/retention/); the pruner removes or redacts what is older. */
+const retention = z.strictObject({
+  /** Raw bodies in the journal, once the pipeline settled them. */
+  rawBodies: retentionLimit(DEFAULT_RETENTION.rawBodies),
+  /** Message content (text, captions, media ids, Flow replies, locations, contact cards) in events, projections and search. */
+  messageContent: retentionLimit(DEFAULT_RETENTION.messageContent),
+  /** `message.status` and `message.reaction` events. */
+  statuses: retentionLimit(DEFAULT_RETENTION.statuses),
+  /** Template, account and phone-number events. */
+  accountEvents: retentionLimit(DEFAULT_RETENTION.accountEvents),
+  /** Succeeded deliveries and their attempts (dead letters are kept). */
+  deliveries: retentionLimit(DEFAULT_RETENTION.deliveries),
+  /** The rejection log. */
+  rejections: retentionLimit(DEFAULT_RETENTION.rejections),
+  /** How often the pruner runs, ms. */
+  intervalMs: positiveInt.default(300_000),
+});
+
 export const writtenConfigSchema = z.strictObject({
   /** Lets editors offer completion from a JSON Schema; ignored by bluetick. */
   $schema: z.string().optional(),
@@ -356,6 +382,8 @@ export const writtenConfigSchema = z.strictObject({
   /** Which events go to which sink, with what retry policy. */
   routes: z.array(route, { error: 'expected a list of routes' }).optional(),
   delivery: delivery.prefault({}),
+  /** How long each class of stored data is kept. */
+  retention: retention.prefault({}),
   /** What bluetick watches for itself and reports as events. */
   watch: z.strictObject({ silence: silenceWatch.prefault({}) }).prefault({}),
   /**

@@ -10,13 +10,15 @@ import { ConfigError } from '../errors.js';
 import type { BluetickEvent } from '../events/types.js';
 import type { Metrics } from '../metrics.js';
 import { BREAKER_STATE_VALUES } from '../metrics.js';
-import type { Config } from '../config/resolve.js';
+import type { Config } from '../config/types.js';
 import type { RedriveSelector } from '../store/deliveries.js';
 import type { Store } from '../store/store.js';
 import type { RouteConfig } from './match.js';
 import { type ReplayRequest, type ReplayResult, replay } from './replay.js';
 import { createSink, type Sink, type SinkConfig } from './sinks.js';
-import { type AttemptContext, type DeliveryTarget, DeliveryWorker, handlerTarget, type SinkHealth, type WorkerLogger } from './worker.js';
+import type { SinkHealth } from './sink-health.js';
+import { type AttemptContext, type DeliveryTarget, handlerTarget } from './target.js';
+import { DeliveryWorker, type WorkerLogger } from './worker.js';
 
 /** A library handler with the route it receives events through. */
 export interface HandlerRoute {

@@ -21,65 +21,21 @@
  * - Circuit breaker per sink: while open, its deliveries are not leased (they wait, nothing
  *   is dropped and no attempt is spent); once the cool-down passes, one probe is leased.
  * - Batches: one store call at a time records every outcome collected since the last one
- *   and leases the next deliveries, in one transaction (`deliveries.settle`); outcomes that
+ *   and leases the next deliveries, in one transaction (`settleDeliveries`); outcomes that
  *   finish while it runs go with the next. Under load each round trip carries many
  *   deliveries, when idle each carries one, like the journal's group commit. Events come
  *   as the store keeps them (JSON text), parsed only for targets that need the object.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import type { BluetickEvent } from '../events/types.js';
 import type { LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
 import type { Store } from '../store/store.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
-import { type EventPayload, payloadFromJson } from './payload.js';
+import { payloadFromJson } from './payload.js';
 import { type AttemptOutcome, type RetryPolicy, DEFAULT_RETRY_POLICY, handlerOutcome, nextAttemptAt, resolveRetryPolicy } from './retry.js';
-
-/** What a handler or sink learns about the attempt it runs. */
-export interface AttemptContext {
-  deliveryId: number;
-  route: string;
-  /** 1 for the first attempt (after a redrive, counting starts again). */
-  attempt: number;
-  orderingKey: string;
-  /**
-   * 0 for the event's first delivery to this route; n >= 1 when it is sent again on purpose:
-   * the number of redrives out of dead letters, plus one for a delivery created by a replay.
-   * Retries of an attempt do not count (they are the same delivery).
-   */
-  redelivery: number;
-}
-
-/** Something the worker can deliver to: a configured sink or a library handler. */
-export interface DeliveryTarget {
-  /** The sink name deliveries carry: a configured sink, or `handler:<route>`. */
-  readonly name: string;
-  readonly type: string;
-  /** One attempt; resolves with its outcome and never rejects for an expected failure. */
-  deliver(payload: EventPayload, context: AttemptContext): Promise<AttemptOutcome>;
-}
-
-/** A library handler as the worker runs it; its outcome follows `handlerOutcome`. */
-export function handlerTarget(
-  name: string,
-  handler: (event: BluetickEvent, context: AttemptContext) => unknown,
-): DeliveryTarget {
-  return {
-    name,
-    type: 'handler',
-    async deliver(payload, context) {
-      const started = performance.now();
-      try {
-        await handler(payload.event(), context);
-        return handlerOutcome(Math.round(performance.now() - started));
-      } catch (error) {
-        return handlerOutcome(Math.round(performance.now() - started), { error });
-      }
-    },
-  };
-}
+import { type SinkHealth, SinkStats, sinkHealth } from './sink-health.js';
+import type { AttemptContext, DeliveryTarget } from './target.js';
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -117,9 +73,6 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
 }
 
-/** Recent attempts kept per sink for its health figures. */
-const HEALTH_WINDOW = 200;
-
 /**
  * Leases held per slot of `concurrency`: deliveries leased ahead wait in the worker for a
  * slot. While the store is busy (the pipeline records a backlog between two of our round
@@ -127,64 +80,6 @@ const HEALTH_WINDOW = 200;
  * order: a lane's next delivery is not runnable before this one's outcome is recorded.
  */
 const LEASES_PER_SLOT = 4;
-
-/** One sink's health as the API shows it. */
-export interface SinkHealth {
-  name: string;
-  type: string;
-  breaker?: BreakerSnapshot;
-  /** Attempts since start, by outcome. */
-  attempts: { total: number; success: number; retry: number; fail: number };
-  /** Over the last {@link HEALTH_WINDOW} attempts; absent before the first. */
-  recent?: { attempts: number; successRate: number; latencyMs: { avg: number; p50: number; p95: number; max: number } };
-  inFlight: number;
-  lastAttemptAt?: number;
-  lastSuccessAt?: number;
-  lastError?: string;
-}
-
-class SinkStats {
-  total = 0;
-  success = 0;
-  retry = 0;
-  fail = 0;
-  inFlight = 0;
-  lastAttemptAt: number | undefined;
-  lastSuccessAt: number | undefined;
-  lastError: string | undefined;
-  private readonly latencies: number[] = [];
-  private readonly oks: boolean[] = [];
-  private at = 0;
-
-  add(outcome: AttemptOutcome, now: number): void {
-    this.total++;
-    this[outcome.classification]++;
-    this.lastAttemptAt = now;
-    if (outcome.ok) this.lastSuccessAt = now;
-    else this.lastError = outcome.error ?? outcome.errorCode;
-    if (this.latencies.length < HEALTH_WINDOW) {
-      this.latencies.push(outcome.latencyMs);
-      this.oks.push(outcome.ok);
-    } else {
-      this.latencies[this.at] = outcome.latencyMs;
-      this.oks[this.at] = outcome.ok;
-      this.at = (this.at + 1) % HEALTH_WINDOW;
-    }
-  }
-
-  recent(): SinkHealth['recent'] {
-    const n = this.latencies.length;
-    if (n === 0) return undefined;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const pick = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))]!;
-    const ok = this.oks.filter(Boolean).length;
-    return {
-      attempts: n,
-      successRate: ok / n,
-      latencyMs: { avg: Math.round(sorted.reduce((a, b) => a + b, 0) / n), p50: pick(0.5), p95: pick(0.95), max: sorted[n - 1]! },
-    };
-  }
-}
 
 /** A unique lease owner for this process. */
 export function workerOwner(): string {
@@ -341,23 +236,7 @@ export class DeliveryWorker {
 
   /** Breaker state and recent figures per sink and handler. */
   health(): SinkHealth[] {
-    return [...this.targets.values()].map((t) => {
-      const s = this.stats.get(t.name)!;
-      const h: SinkHealth = {
-        name: t.name,
-        type: t.type,
-        attempts: { total: s.total, success: s.success, retry: s.retry, fail: s.fail },
-        inFlight: s.inFlight,
-      };
-      const breaker = this.breakers.get(t.name);
-      if (breaker) h.breaker = breaker.snapshot();
-      const recent = s.recent();
-      if (recent) h.recent = recent;
-      if (s.lastAttemptAt !== undefined) h.lastAttemptAt = s.lastAttemptAt;
-      if (s.lastSuccessAt !== undefined) h.lastSuccessAt = s.lastSuccessAt;
-      if (s.lastError !== undefined) h.lastError = s.lastError;
-      return h;
-    });
+    return [...this.targets.values()].map((t) => sinkHealth(t, this.stats.get(t.name)!, this.breakers.get(t.name)));
   }
 
   /**

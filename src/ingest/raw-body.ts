@@ -38,8 +38,9 @@ export function declaredLength(req: IncomingMessage): number | undefined {
 /**
  * Callback form, used on the ingest hot path (no promise per request).
  *
- * After a too-large error the stream is left unread; answer with `Connection: close` so the
- * rest of the upload is not drained.
+ * After a too-large error the stream is left paused and unread; the caller decides what
+ * happens to the rest of the upload (the ingest path discards it within a budget while its
+ * 413 is answered, then closes: `refusal-drain.ts`).
  */
 export function readRawBody(req: IncomingMessage, limit: number, done: RawBodyCallback): void {
   const declared = declaredLength(req);

@@ -28,6 +28,7 @@ import { UNKNOWN_CHANNEL_LABEL, type ChannelCounters, type Metrics } from '../me
 import type { JournalInput, RejectionCause, RejectionInput, RejectionStore, Store, VerifiedBy } from '../store/store.js';
 import { answerChallenge } from './challenge.js';
 import { declaredLength, readRawBody } from './raw-body.js';
+import { DEFAULT_DRAIN_BUDGET, drainRefused, type DrainBudget } from './refusal-drain.js';
 import { createBasicVerifier, type BasicVerifier } from './verify-basic.js';
 import { createMetaVerifier, type MetaVerifier } from './verify-meta.js';
 
@@ -59,6 +60,11 @@ export interface IngestOptions {
   backoff?: AuthBackoff;
   /** Seconds in the `Retry-After` of a 503. Default 5. */
   retryAfterSeconds?: number;
+  /**
+   * How much of a refused body is read and discarded so that the refusal reaches a client
+   * still sending it (see `refusal-drain.ts`). Default 8 MiB (at least the body limit) or 3 s.
+   */
+  refusalDrain?: Partial<DrainBudget>;
   logger?: Logger;
 }
 
@@ -184,6 +190,7 @@ export class IngestHandler {
   readonly #headers503: string[];
   readonly #unknown: ChannelCounters;
   readonly #logger: Logger | undefined;
+  readonly #refusalDrain: DrainBudget;
   #inFlight = 0;
   #closing = false;
   #idleWaiters: Array<() => void> = [];
@@ -198,6 +205,11 @@ export class IngestHandler {
     this.#trustProxy = opts.trustProxy ?? false;
     this.#backoff = opts.backoff ?? new AuthBackoff({ failures: 0 });
     this.#logger = opts.logger;
+    this.#refusalDrain = {
+      // A body within the limit is one we would have read anyway: draining it costs no more.
+      bytes: opts.refusalDrain?.bytes ?? Math.max(DEFAULT_DRAIN_BUDGET.bytes, opts.bodyLimit),
+      ms: opts.refusalDrain?.ms ?? DEFAULT_DRAIN_BUDGET.ms,
+    };
     this.#headers503 = textHeaders(BODY_503, ['Retry-After', String(opts.retryAfterSeconds ?? 5)]);
     this.#unknown = opts.metrics.channel(UNKNOWN_CHANNEL_LABEL);
     for (const channel of opts.channels) {
@@ -384,8 +396,10 @@ export class IngestHandler {
   }
 
   /**
-   * `unread`: the request body was not consumed. Node drains a small one so the connection
-   * can be reused; a large or open-ended one is not worth draining, so that connection closes.
+   * `unread`: the request body was not consumed. A small one is read to its end so the
+   * connection can be reused; a large or open-ended one is not worth it, so that connection
+   * closes. Either way, a body still arriving is discarded within the drain budget before the
+   * connection closes, so the client reads this answer rather than a reset.
    */
   #send(req: IncomingMessage, res: ServerResponse, status: number, headers: string[], body: string, unread = false): void {
     if (res.headersSent || res.destroyed) return;
@@ -395,6 +409,7 @@ export class IngestHandler {
         res.setHeader('Connection', 'close');
       }
     }
+    if (!req.complete) drainRefused(req, this.#refusalDrain);
     res.writeHead(status, headers);
     res.end(body);
   }

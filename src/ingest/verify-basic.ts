@@ -7,7 +7,7 @@
  * failed can be learned from timing.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { BasicCredential } from '../config/resolve.js';
+import type { BasicCredential } from '../config/types.js';
 
 /** `Basic <base64(user:password)>`, the header value a client sends for these credentials. */
 export function encodeBasicAuthorization(username: string, password: string): string {

@@ -16,6 +16,7 @@ import type { OutboundStore } from './outbound.js';
 import type { ProjectionStore } from './projections.js';
 import type { SearchStore } from './search.js';
 import type { StorageUsage } from './usage.js';
+import type { PruneBatchResult, PruneRequest } from '../retention/policy.js';
 
 /** How a POST proved where it came from. */
 export type VerifiedBy = 'basic' | 'meta-signature' | 'meta-signature-escaped' | 'none'
@@ -301,6 +302,16 @@ export interface Store {
    * `journal.record` drop later events about them. See `store/erasure.ts`.
    */
   eraseContact(ids: string[]): Promise<ErasureReceipt>;
+
+  /**
+   * Prunes one small batch of one data class (`retention/policy.ts`) in one transaction: rows
+   * past `request.cutoff` are deleted or redacted, at most `request.limit` looked at, read by
+   * primary key from a cursor or from the head of an index, so the cost of a batch does not
+   * grow with the history. Journal rows the pipeline has not settled are never touched.
+   * `more` says another call may find more. With `dryRun`, counts what the whole pass would
+   * remove now and changes nothing.
+   */
+  pruneRetention(request: PruneRequest, dryRun?: boolean): Promise<PruneBatchResult>;
 
   /**
    * What the database's space goes to, by data class: bytes per class (indexes included; the

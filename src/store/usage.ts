@@ -15,6 +15,8 @@
  * scanning a table.
  */
 
+import type { RetentionClass } from '../retention/policy.js';
+
 /** The data classes, in the order they are shown. */
 export const STORAGE_CLASSES = [
   'journal',
@@ -38,6 +40,22 @@ export const STORAGE_CLASS_LABELS: Record<StorageClassName, string> = {
   rejections: 'rejection log',
   projections: 'projections and search index',
   other: 'other (tokens, audit, free pages)',
+};
+
+/**
+ * The retention rule (`retention.<key>` in the config) that ages out each class; classes
+ * without one are derived (projections follow the events) or kept until removed by hand.
+ * Message content is redacted in place, so its rows stay and only their size shrinks.
+ */
+export const STORAGE_CLASS_RETENTION: Readonly<Record<StorageClassName, RetentionClass | undefined>> = {
+  journal: 'rawBodies',
+  messages: 'messageContent',
+  statuses: 'statuses',
+  accounts: 'accountEvents',
+  deliveries: 'deliveries',
+  rejections: 'rejections',
+  projections: undefined,
+  other: undefined,
 };
 
 export interface StorageClassUsage {

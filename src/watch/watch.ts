@@ -14,7 +14,7 @@
  * `tick()` does one round (tests call it with an injected clock; the server also runs it on
  * a timer and when the pipeline records new events).
  */
-import type { SilenceWatchSettings } from '../config/resolve.js';
+import type { SilenceWatchSettings } from '../config/types.js';
 import type { EventType } from '../events/types.js';
 import { WATCH_VERIFIED_BY, watchNoticeBody } from '../events/watch-notice.js';
 import type { JournalInput, Store } from '../store/store.js';

@@ -39,6 +39,12 @@ export interface RawOptions {
   timeoutMs?: number;
   /** Half-close the socket after the last write. */
   end?: boolean;
+  /**
+   * Read nothing until every part is written, as a client that sends its whole request before
+   * looking at the answer does. A write that fails (the server reset the connection) ends the
+   * exchange with whatever could be read.
+   */
+  readAfterWriting?: boolean;
 }
 
 /** Parses as many complete responses as `buf` holds. */
@@ -110,6 +116,7 @@ export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer |
   const timeoutMs = opts.timeoutMs ?? 8_000;
   return new Promise((resolve) => {
     const socket: Socket = connect({ port, host: '127.0.0.1' });
+    if (opts.readAfterWriting) socket.pause();
     const chunks: Buffer[] = [];
     let closed = false;
     let reset = false;
@@ -151,6 +158,7 @@ export function rawExchange(port: number, parts: ReadonlyArray<string | Buffer |
         });
       }
       if (opts.end && !socket.destroyed) socket.end();
+      if (opts.readAfterWriting && !socket.destroyed) socket.resume();
     });
   });
 }

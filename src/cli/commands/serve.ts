@@ -7,8 +7,9 @@
  */
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
-import type { CliFlags, Config } from '../../config/resolve.js';
-import { hasCredentials, isLoopbackHost } from '../../config/resolve.js';
+import type { CliFlags, Config } from '../../config/types.js';
+import { hasCredentials } from '../../config/credentials.js';
+import { isLoopbackHost } from '../../config/hosts.js';
 import type { RouteConfig } from '../../dispatch/match.js';
 import { createLogger } from '../../log.js';
 import { DEFAULT_DB_FILE } from '../../store/open.js';

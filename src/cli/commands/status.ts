@@ -77,7 +77,7 @@ interface StorageView {
   sizing: string;
   totalBytes: number;
   freeBytes?: number;
-  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string }>;
+  classes: Array<{ name: string; label: string; bytes: number; bytesEstimated: boolean; rows?: number; oldestAt?: string; retention?: { rule: string; keep: string; action: string } }>;
   files: Array<{ name: string; role: string; bytes: number }>;
   disk?: { totalBytes: number; freeBytes: number; minFreeBytes: number; low: boolean };
 }
@@ -94,6 +94,13 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+/** `30d`, `90d, then redacted`, `for ever`; empty for a class no retention rule covers. */
+function keptFor(retention: { keep: string; action: string } | undefined): string {
+  if (retention === undefined) return '';
+  if (retention.keep === 'none') return 'for ever';
+  return retention.action === 'redacted' ? `${retention.keep}, then redacted` : retention.keep;
+}
+
 /** The lines `bluetick status` prints for the store's disk use. */
 export function formatStorage(s: StorageView): string[] {
   const rows = s.classes.map((c) => [
@@ -101,8 +108,9 @@ export function formatStorage(s: StorageView): string[] {
     `${c.bytesEstimated ? '~' : ''}${s.sizing === 'unavailable' ? '?' : formatBytes(c.bytes)}`,
     c.rows === undefined ? '' : String(c.rows),
     c.oldestAt ?? (c.rows === 0 ? '-' : ''),
+    keptFor(c.retention),
   ]);
-  const head = ['class', 'size', 'rows', 'oldest'];
+  const head = ['class', 'size', 'rows', 'oldest', 'kept'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string =>
     r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();

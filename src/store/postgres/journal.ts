@@ -370,8 +370,8 @@ export class PostgresJournal implements JournalStore {
                      processed_at = NULL, claimed_by = NULL, claimed_until = NULL, attempts = 0`;
     const res =
       ids === undefined
-        ? await this.ctx.pool.query(`${reset} WHERE state = 'failed'`)
-        : await this.ctx.pool.query(`${reset} WHERE state <> 'pending' AND id = ANY($1::bigint[])`, [ids]);
+        ? await this.ctx.pool.query(`${reset} WHERE state = 'failed' AND body_pruned_at IS NULL`)
+        : await this.ctx.pool.query(`${reset} WHERE state <> 'pending' AND body_pruned_at IS NULL AND id = ANY($1::bigint[])`, [ids]);
     const n = res.rowCount ?? 0;
     if (n > 0) this.ctx.notifier.poke('journal');
     return n;

@@ -7,10 +7,13 @@ describe('Notifier', () => {
   it('sends one NOTIFY per burst of pokes, and one more for pokes made while it was on the wire', async () => {
     const sent: Array<[string, string]> = [];
     const pending: Array<() => void> = [];
+    let onSend: (() => void) | undefined;
+    const nextSend = (): Promise<void> => new Promise((resolve) => (onSend = resolve));
     const notifier = new Notifier(
       channels,
       (channel, payload) => {
         sent.push([channel, payload]);
+        onSend?.();
         return new Promise<void>((resolve) => pending.push(resolve));
       },
       () => undefined,
@@ -24,13 +27,15 @@ describe('Notifier', () => {
       ['bt.s.events', '1'],
       ['bt.s.journal', ''],
     ]);
+    const third = nextSend();
     pending.shift()!();
-    await new Promise((r) => setTimeout(r, 5));
+    await third;
     // The commits behind pokes 2 and 3 may have landed after the first NOTIFY was read: one more, newest payload.
     expect(sent.slice(2)).toEqual([['bt.s.events', '3']]);
     pending.shift()!();
     pending.shift()!();
-    await new Promise((r) => setTimeout(r, 5));
+    // Idle: nothing on the wire, nothing waiting; no further NOTIFY can follow without a poke.
+    await notifier.idle();
     expect(sent).toHaveLength(3);
     notifier.poke('events', '4');
     expect(sent.slice(3)).toEqual([['bt.s.events', '4']]);
@@ -45,9 +50,10 @@ describe('Notifier', () => {
       (err) => errors.push(err),
       0,
     );
+    await notifier.idle();
     notifier.poke('journal');
     notifier.poke('journal');
-    await new Promise((r) => setTimeout(r, 5));
+    await notifier.idle();
     expect(calls).toBe(2);
     expect(errors).toEqual([new Error('connection lost')]);
   });

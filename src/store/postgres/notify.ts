@@ -28,6 +28,7 @@ export class Notifier {
   private readonly send: Send;
   private readonly onError: (err: unknown) => void;
   private readonly minIntervalMs: number;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(channels: Record<ChannelName, string>, send: Send, onError: (err: unknown) => void, minIntervalMs = 20) {
     this.channels = channels;
@@ -47,6 +48,12 @@ export class Notifier {
     this.fire(channel);
   }
 
+  /** Resolves once no NOTIFY is on the wire or waiting for its turn (at once if none is). */
+  idle(): Promise<void> {
+    if (this.state.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   private fire(channel: ChannelName): void {
     const started = performance.now();
     const payload = this.payloads.get(channel) ?? '';
@@ -55,6 +62,11 @@ export class Notifier {
       .finally(() => {
         if (this.state.get(channel) !== 'again') {
           this.state.delete(channel);
+          if (this.state.size === 0 && this.idleWaiters.length > 0) {
+            const waiters = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const w of waiters) w();
+          }
           return;
         }
         this.state.set(channel, 'sending');

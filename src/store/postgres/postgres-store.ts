@@ -32,6 +32,7 @@ import { BluetickError } from '../../errors.js';
 import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
 import { JOURNAL_STATES, type JournalState, type Store, type StoreCapabilities, type StoreChannel, type StoreCounts } from '../store.js';
 import type { ErasureReceipt } from '../erasure.js';
+import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import { buildUsage, EVENT_SAMPLE_ROWS, type StorageUsage } from '../usage.js';
 import { PostgresAccess, PostgresOutbound } from './access.js';
 import { createPool, ident, leaseOwner } from './connection.js';
@@ -40,6 +41,7 @@ import { PostgresErasure } from './erasure.js';
 import { PostgresEvents, PostgresJournal, PostgresRejections, type PostgresContext } from './journal.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
+import { PostgresRetention } from './retention.js';
 import { INDEXER_LOCK, PostgresSearch } from './search.js';
 import { asError, type Queryable } from './sql.js';
 import { parsePostgresUrl, type PostgresLocation } from './url.js';
@@ -338,6 +340,19 @@ export class PostgresStore implements Store {
       // The search indexer reads events outside the events lock: wait for its batch to end.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
       return this.erasure.erase(client, ids);
+    });
+  }
+
+  /** One pruning batch of one data class: see `Store.pruneRetention` and `store/postgres/retention.ts`. */
+  async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return this.transaction(async (client) => {
+      if (!dryRun && request.class !== 'deliveries' && request.class !== 'rejections' && request.class !== 'rawBodies') {
+        // Event rows and projection rows: one writer at a time, as when recording; the search
+        // indexer reads events outside that lock, so wait for its batch too.
+        await this.lockEvents(client);
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [INDEXER_LOCK]);
+      }
+      return new PostgresRetention().prune(client, request, dryRun);
     });
   }
 

@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
 import { JOURNAL_STATES, type JournalState, type Store, type StoreCapabilities, type StoreCounts } from '../store.js';
 import type { ErasureReceipt } from '../erasure.js';
+import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import type { StorageUsage } from '../usage.js';
 import { SqliteAccess, SqliteOutbound } from './access.js';
 import { SqliteDeliveries } from './deliveries.js';
@@ -26,6 +27,7 @@ import { SqliteErasure } from './erasure.js';
 import { SqliteEvents, SqliteRejections } from './events.js';
 import { SqliteJournal } from './journal.js';
 import { SqliteProjections } from './projections.js';
+import { SqliteRetention } from './retention.js';
 import { SqliteSearch } from './search.js';
 import { DynamicStatements, prepareStatements, type Statements } from './statements.js';
 import { Checkpointer } from './thread/checkpointer.js';
@@ -126,6 +128,7 @@ export class SqliteStore implements Store {
   private outboundPart: SqliteOutbound | undefined;
   private searchPart: SqliteSearch | undefined;
   private erasurePart: SqliteErasure | undefined;
+  private retentionPart: SqliteRetention | undefined;
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.file = file;
@@ -212,6 +215,20 @@ export class SqliteStore implements Store {
     return this.erasure.erase(ids);
   }
 
+  /** One pruning batch of one data class: see `Store.pruneRetention` and `store/sqlite/retention.ts`. */
+  async pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return (this.retentionPart ??= new SqliteRetention(this.db)).prune(request, dryRun);
+  }
+
+  /**
+   * @internal Resolves `true` after the checkpoint worker's next `TRUNCATE` that emptied the
+   * WAL, `false` if there is no worker or it stopped first. Ask before looking at the WAL, so
+   * a truncation in between is not missed.
+   */
+  nextWalTruncate(): Promise<boolean> {
+    return this.checkpointer?.nextTruncate() ?? Promise.resolve(false);
+  }
+
   async migrate(): Promise<{ applied: string[] }> {
     return runMigrations(this.migrationTarget(), await loadMigrations('sqlite'));
   }
@@ -234,6 +251,7 @@ export class SqliteStore implements Store {
         this.statements = undefined;
         this.projectionsPart = undefined;
         this.searchPart = undefined;
+        this.retentionPart = undefined;
         this.dynamic.clear();
       },
     };

@@ -122,13 +122,13 @@ export function prepareStatements(db: Database.Database): Statements {
     retryFailed: db
       .prepare<[], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state = 'failed' RETURNING id`,
+         WHERE state = 'failed' AND body_pruned_at IS NULL RETURNING id`,
       )
       .pluck(),
     retryIds: db
       .prepare<[string], number>(
         `UPDATE journal SET state = 'pending', cause = NULL, event_count = 0, new_event_count = 0, processed_at = NULL, attempts = 0
-         WHERE state <> 'pending' AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+         WHERE state <> 'pending' AND body_pruned_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
       )
       .pluck(),
     journalById: db.prepare<[number], JournalRecord>(`SELECT ${JOURNAL_COLUMNS} FROM journal WHERE id = ?`),

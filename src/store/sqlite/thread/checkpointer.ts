@@ -48,8 +48,9 @@ function tick() {
   try {
     const r = passive.get();
     if (r.busy === 0 && r.log > 0 && r.checkpointed === r.log && r.log === lastLog) {
-      truncate.get();
+      const t = truncate.get();
       lastLog = -1;
+      if (t.busy === 0) parentPort.postMessage({ type: 'truncated' });
     } else {
       lastLog = r.log;
     }
@@ -86,6 +87,7 @@ export class Checkpointer {
   private readonly worker: Worker;
   private stopping: Promise<void> | undefined;
   private exited = false;
+  private truncateWaiters: Array<(truncated: boolean) => void> = [];
 
   constructor(opts: CheckpointerOptions) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -98,11 +100,28 @@ export class Checkpointer {
     const onError = opts.onError;
     this.worker.on('message', (msg: { type: string; message?: string }) => {
       if (msg.type === 'error') onError?.(new Error(`checkpoint worker: ${msg.message ?? 'unknown error'}`));
+      else if (msg.type === 'truncated') this.settleTruncateWaiters(true);
     });
     this.worker.on('error', (err) => onError?.(err));
     this.worker.once('exit', () => {
       this.exited = true;
+      this.settleTruncateWaiters(false);
     });
+  }
+
+  /**
+   * Resolves `true` after the worker's next `TRUNCATE` checkpoint that emptied the WAL, or
+   * `false` if the worker ends first. Lets a caller wait for the idle truncation as an event.
+   */
+  nextTruncate(): Promise<boolean> {
+    if (this.exited) return Promise.resolve(false);
+    return new Promise((resolve) => this.truncateWaiters.push(resolve));
+  }
+
+  private settleTruncateWaiters(truncated: boolean): void {
+    const waiters = this.truncateWaiters;
+    this.truncateWaiters = [];
+    for (const w of waiters) w(truncated);
   }
 
   /** Asks for a checkpoint now (the WAL grew quickly). */

@@ -49,6 +49,7 @@ import type { PipelineEvents, PipelineHandle, PipelineLogger, RemotePipelineOpti
 import type { AccessStore } from '../../access.js';
 import type { DeliveryStore } from '../../deliveries.js';
 import type { ErasureReceipt } from '../../erasure.js';
+import type { PruneBatchResult, PruneRequest } from '../../../retention/policy.js';
 import type { OutboundStore } from '../../outbound.js';
 import type { ProjectionStore } from '../../projections.js';
 import type { SearchStore } from '../../search.js';
@@ -269,6 +270,10 @@ export class WorkerStore implements Store {
 
   eraseContact(ids: string[]): Promise<ErasureReceipt> {
     return this.#call('store', 'eraseContact', [ids]) as Promise<ErasureReceipt>;
+  }
+
+  pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return this.#call('store', 'pruneRetention', [request, dryRun]) as Promise<PruneBatchResult>;
   }
 
   /**
