@@ -25,7 +25,7 @@ import type { ChannelConfig } from '../config/resolve.js';
 import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { UNKNOWN_CHANNEL_LABEL, type ChannelCounters, type Metrics } from '../metrics.js';
-import type { JournalInput, RejectionCause, RejectionInput, RejectionStore, Store, VerifiedBy } from '../store/store.js';
+import type { JournalInput, RejectionCause, RejectionInput, RejectionStore, VerifiedBy } from '../store/store.js';
 import { answerChallenge } from './challenge.js';
 import { declaredLength, readRawBody } from './raw-body.js';
 import { DEFAULT_DRAIN_BUDGET, drainRefused, type DrainBudget } from './refusal-drain.js';

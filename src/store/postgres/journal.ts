@@ -1,105 +1,36 @@
 /**
  * @module store/postgres/journal
  *
- * `Store.journal`, `Store.events` and `Store.rejections` on PostgreSQL. Appends are one
+ * `Store.journal` on PostgreSQL (events and rejections: `events.ts`). Appends are one
  * multi-row INSERT in autocommit. Claims are leases in the rows (`claimed_by`,
  * `claimed_until` on the database clock), taken with `FOR UPDATE SKIP LOCKED`. `record`
  * writes a batch's events, projections, deliveries and outcomes in one transaction under
  * the events lock (see `postgres-store.ts` for why), and drops outcomes of rows another
  * process settled first.
  */
-import { PostgresErasure } from './erasure.js';
-import { INDEXER_LOCK } from './search.js';
-import type { ErasureReceipt } from '../erasure.js';
-import pg from 'pg';
-import { buildUsage, EVENT_SAMPLE_ROWS, type StorageUsage } from '../usage.js';
+import type pg from 'pg';
 import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
-import type { ContactRow, ConversationRow, MessageRow, ReactionRow, TemplateRow } from '../../projections/index.js';
-import type { ConsentRow } from '../../projections/index.js';
-import type { ConsentFilter, HealthKind, HealthRow } from '../projections.js';
-import { BluetickError } from '../../errors.js';
-import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
-import {
-  JOURNAL_STATES,
-  type EventFilter,
-  type JournalFilter,
-  type JournalInput,
-  type JournalOutcome,
-  type JournalRow,
-  type JournalState,
-  type Page,
-  type PageRequest,
-  type RecordResult,
-  type Rejection,
-  type RejectionFilter,
-  type RejectionInput,
-  type ActivityCounts,
-  type JournalStore,
-  type EventStore,
-  type RejectionStore,
-  type StoreCounts,
-  type StoredEvent,
-} from '../store.js';
-import {
-  epochMsOrNull,
-  EVENT_COLUMNS,
-  eventConditions,
-  indexString,
-  JOURNAL_COLUMNS,
-  journalConditions,
-  REJECTION_COLUMNS,
-  rejectionConditions,
-  toJournalRow,
-  claimKeeps,
-  toRejection,
-  toStoredEvent,
-  type EventRecord,
-  type JournalRecord,
-  type RejectionRecord,
-} from '../rows.js';
-import type {
-  AttemptRecord,
-  Delivery,
-  DeliveryBacklog,
-  DeliveryFilter,
-  DeliveryRoute,
-  DeliveryWithAttempts,
-  EnqueueResult,
-  LeasedDelivery,
-  LeaseRequest,
-  NewDelivery,
-  RecordAttemptsResult,
-  RedriveSelector,
-  SettleRequest,
-  SettleResult,
-} from '../deliveries.js';
-import type {
-  ContactFilter,
-  ConversationFilter,
-  MessageFilter,
-  ProjectionCounts,
-  RebuildOptions,
-  RebuildResult,
-  TemplateFilter,
-} from '../projections.js';
-import { whereOf } from './conditions.js';
-import { createPool, ident, leaseOwner } from './connection.js';
-import { PostgresAccess } from './access.js';
-import { PostgresSearch } from './search.js';
-import { outboundDocument, type SearchDocument, type SearchKind } from '../../search/documents.js';
-import type { SearchHit } from '../search.js';
-import { PostgresDeliveries } from './deliveries.js';
-import type { ApiToken, AuditEntry, AuditFilter, AuditInput, AuditPageRequest, NewApiToken } from '../access.js';
-import type { OutboundInput, OutboundRecord } from '../outbound.js';
-import { Listener, Notifier } from './notify.js';
-import { PostgresProjections } from './projections.js';
-import { asError, clampLimit, pageOf, type Queryable } from './sql.js';
 import { batchEventIds, planRecord } from '../record-plan.js';
-import { parsePostgresUrl, type PostgresLocation } from './url.js';
-
-/** One minute, ms: the bucket of `activity()`. */
-const MINUTE_MS = 60_000;
+import { claimKeeps, epochMsOrNull, indexString, JOURNAL_COLUMNS, journalConditions, toJournalRow, type JournalRecord } from '../rows.js';
+import type {
+  JournalFilter,
+  JournalInput,
+  JournalOutcome,
+  JournalRow,
+  JournalStore,
+  Page,
+  PageRequest,
+  RecordResult,
+  StoredEvent,
+} from '../store.js';
+import { whereOf } from './conditions.js';
+import type { PostgresDeliveries } from './deliveries.js';
+import type { PostgresErasure } from './erasure.js';
+import type { Notifier } from './notify.js';
+import { PostgresProjections } from './projections.js';
+import { clampLimit, pageOf, type Queryable } from './sql.js';
+import type { PostgresLocation } from './url.js';
 
 /** What the parts use of their store: the pool, this process's lease name, and the shared transaction helpers. */
 export interface PostgresContext {
@@ -397,93 +328,6 @@ export class PostgresJournal implements JournalStore {
       text: "SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1",
     });
     return rows[0]?.received_at;
-  }
-
-}
-
-export class PostgresEvents implements EventStore {
-  private readonly ctx: PostgresContext;
-
-  constructor(ctx: PostgresContext) {
-    this.ctx = ctx;
-  }
-
-
-  async get(id: string): Promise<StoredEvent | undefined> {
-    const { rows } = await this.ctx.pool.query<EventRecord>({
-      name: 'bt_event_by_id',
-      text: `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1`,
-      values: [id],
-    });
-    return rows[0] && toStoredEvent(rows[0]);
-  }
-
-  async list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
-    const where = whereOf(eventConditions(filter));
-    return pageOf(this.ctx.pool, `SELECT ${EVENT_COLUMNS} FROM events`, 'seq', where, page, toStoredEvent, (r: EventRecord) => r.seq);
-  }
-
-  async activity(since: number): Promise<ActivityCounts> {
-    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_idx.
-    const [events, acks] = await Promise.all([
-      this.ctx.pool.query<{ minute: string; type: string; count: number; delivered: number }>({
-        name: 'bt_activity_events',
-        text: `SELECT (e.received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, e.type, COUNT(*)::int AS count,
-                      SUM((SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id AND d.state = 'succeeded'))::int AS delivered
-                 FROM events e WHERE e.received_at >= $1 GROUP BY 1, e.type ORDER BY 1`,
-        values: [since],
-      }),
-      this.ctx.pool.query<{ minute: string; count: number }>({
-        name: 'bt_activity_acks',
-        text: `SELECT (received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, COUNT(DISTINCT journal_id)::int AS count
-                 FROM events WHERE received_at >= $1 GROUP BY 1 ORDER BY 1`,
-        values: [since],
-      }),
-    ]);
-    return {
-      events: events.rows.map((r) => ({ minute: Number(r.minute), type: r.type, count: r.count, delivered: r.delivered })),
-      acks: acks.rows.map((r) => ({ minute: Number(r.minute), count: r.count })),
-    };
-  }
-
-  async lastSeq(): Promise<number> {
-    return this.ctx.projections.lastEventSeq();
-  }
-}
-
-export class PostgresRejections implements RejectionStore {
-  private readonly ctx: PostgresContext;
-
-  constructor(ctx: PostgresContext) {
-    this.ctx = ctx;
-  }
-
-
-  async add(rows: RejectionInput[], keep: number): Promise<void> {
-    if (rows.length === 0) return;
-    await this.ctx.transaction(async (client) => {
-      await client.query(
-        `INSERT INTO rejections (at, channel, cause, method, path, remote_address, detail)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-        [
-          rows.map((r) => r.at),
-          rows.map((r) => r.channel ?? null),
-          rows.map((r) => r.cause),
-          rows.map((r) => r.method),
-          rows.map((r) => r.path),
-          rows.map((r) => r.remoteAddress ?? null),
-          rows.map((r) => r.detail ?? null),
-        ],
-      );
-      await client.query('DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET $1)', [
-        Math.max(0, Math.floor(keep)),
-      ]);
-    });
-  }
-
-  async list(page: PageRequest, filter: RejectionFilter = {}): Promise<Page<Rejection>> {
-    const where = whereOf(rejectionConditions(filter));
-    return pageOf(this.ctx.pool, `SELECT ${REJECTION_COLUMNS} FROM rejections`, 'id', where, page, toRejection, (r: RejectionRecord) => r.id);
   }
 
 }

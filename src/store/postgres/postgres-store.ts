@@ -29,22 +29,25 @@
  */
 import pg from 'pg';
 import { BluetickError } from '../../errors.js';
-import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
-import { JOURNAL_STATES, type JournalState, type Store, type StoreCapabilities, type StoreChannel, type StoreCounts } from '../store.js';
+import { loadMigrations, runMigrations } from '../migrate.js';
+import type { Store, StoreCapabilities, StoreChannel, StoreCounts } from '../store.js';
 import type { ErasureReceipt } from '../erasure.js';
 import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
-import { buildUsage, EVENT_SAMPLE_ROWS, type StorageUsage } from '../usage.js';
+import type { StorageUsage } from '../usage.js';
 import { PostgresAccess, PostgresOutbound } from './access.js';
-import { createPool, ident, leaseOwner } from './connection.js';
+import { createPool, leaseOwner } from './connection.js';
 import { PostgresDeliveries } from './deliveries.js';
 import { PostgresErasure } from './erasure.js';
-import { PostgresEvents, PostgresJournal, PostgresRejections, type PostgresContext } from './journal.js';
+import { countsOf, PostgresEvents, PostgresRejections } from './events.js';
+import { PostgresJournal, type PostgresContext } from './journal.js';
+import { appliedVersions, withMigrationLock } from './migrations.js';
 import { Listener, Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
 import { PostgresRetention } from './retention.js';
 import { INDEXER_LOCK, PostgresSearch } from './search.js';
 import { asError, type Queryable } from './sql.js';
 import { parsePostgresUrl, type PostgresLocation } from './url.js';
+import { measurePostgresUsage } from './usage.js';
 
 export interface PostgresStoreOptions {
   /** Pool size. Default 10. */
@@ -145,139 +148,26 @@ export class PostgresStore implements Store {
    */
   async migrate(): Promise<{ applied: string[] }> {
     const migrations = await loadMigrations('postgres');
-    return this.withMigrationLock((target) => runMigrations(target, migrations));
+    return withMigrationLock(() => this.connect(), this.schema, (target) => runMigrations(target, migrations));
   }
 
   /** Versions already applied, without creating anything (for `bluetick migrate --print`). */
-  async appliedVersions(): Promise<Set<number>> {
-    const client = await this.connect();
-    try {
-      const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
-        `${ident(this.schema)}.schema_migrations`,
-      ]);
-      if (!rows[0]?.exists) return new Set();
-      const res = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
-      return new Set(res.rows.map((r) => r.version));
-    } finally {
-      client.release();
-    }
+  appliedVersions(): Promise<Set<number>> {
+    return appliedVersions(() => this.connect(), this.schema);
   }
 
-  /** Runs `fn` with a migration target on one connection holding the migration lock. */
-  private async withMigrationLock<T>(fn: (target: MigrationTarget) => Promise<T>): Promise<T> {
-    const client = await this.connect();
-    const key = `bluetick.migrate.${this.schema}`;
-    let broken: Error | undefined;
-    try {
-      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
-      try {
-        // CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS:
-        // skip it when the schema is there (an operator may have created it for us).
-        const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
-        if (rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(this.schema)}`);
-        return await fn(migrationTarget(client));
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((err: unknown) => {
-          broken = asError(err);
-        });
-      }
-    } catch (err) {
-      broken ??= asError(err);
-      throw err;
-    } finally {
-      // A connection in an unknown state (or still holding the lock) is closed, not reused.
-      client.release(broken);
-    }
+  /** What the schema's space goes to, by data class (see `store/usage.ts` and `./usage.ts`). */
+  storageUsage(): Promise<StorageUsage> {
+    return measurePostgresUsage(this.pool, this.schema);
   }
 
   // ---- health ----------------------------------------------------------------------------
 
-  async counts(): Promise<StoreCounts> {
-    // One statement: every number describes the same snapshot.
-    const { rows } = await this.pool.query<{
-      journal: Record<string, number>;
-      events: Record<string, number>;
-      rejections: number;
-      last_journal_id: number;
-      oldest_pending: number | null;
-    }>(`SELECT
-          (SELECT COALESCE(json_object_agg(state, n), '{}') FROM (SELECT state, count(*) AS n FROM journal GROUP BY state) s) AS journal,
-          (SELECT COALESCE(json_object_agg(type, n), '{}') FROM (SELECT type, count(*) AS n FROM events GROUP BY type) t) AS events,
-          (SELECT count(*) FROM rejections) AS rejections,
-          (SELECT COALESCE(max(id), 0) FROM journal) AS last_journal_id,
-          (SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1) AS oldest_pending`);
-    const r = rows[0]!;
-    const journal = Object.fromEntries(JOURNAL_STATES.map((s) => [s, Number(r.journal[s] ?? 0)])) as Record<JournalState, number>;
-    const eventsByType: Record<string, number> = {};
-    let events = 0;
-    for (const [type, n] of Object.entries(r.events)) {
-      eventsByType[type] = Number(n);
-      events += Number(n);
-    }
-    const counts: StoreCounts = { journal, events, eventsByType, rejections: r.rejections, lastJournalId: r.last_journal_id };
-    if (r.oldest_pending !== null) counts.oldestPendingReceivedAt = r.oldest_pending;
-    return counts;
+  /** One snapshot of the journal, events and rejections counts (see `./events.ts`). */
+  counts(): Promise<StoreCounts> {
+    return countsOf(this.pool);
   }
 
-  /**
-   * What the schema's space goes to, by data class (see `store/usage.ts`): bytes per table
-   * from `pg_total_relation_size` (indexes and TOAST included), exact row counts, and the
-   * oldest item of each class read through an index. One read-only snapshot.
-   */
-  async storageUsage(): Promise<StorageUsage> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const sizes = await client.query<{ name: string; bytes: string }>(
-        `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
-        [this.schema],
-      );
-      const tableBytes: Record<string, number> = {};
-      let totalBytes = 0;
-      for (const r of sizes.rows) {
-        tableBytes[r.name] = Number(r.bytes);
-        totalBytes += Number(r.bytes);
-      }
-      // Per type: the first stored event (events_type_idx) and the average stored size of the
-      // newest EVENT_SAMPLE_ROWS bodies (the same index, backwards).
-      const types = await client.query<{ type: string; n: string; oldest: string | null; avg: string | null }>(
-        `SELECT t.type, t.n,
-                (SELECT e.received_at FROM events e WHERE e.type = t.type ORDER BY e.seq LIMIT 1) AS oldest,
-                (SELECT AVG(pg_column_size(s.body)) FROM (SELECT e.body FROM events e WHERE e.type = t.type ORDER BY e.seq DESC LIMIT $1) s) AS avg
-           FROM (SELECT type, count(*) AS n FROM events GROUP BY type) t`,
-        [EVENT_SAMPLE_ROWS],
-      );
-      const { rows } = await client.query<Record<string, string | null>>(
-        `SELECT (SELECT count(*) FROM journal) AS journal_rows,
-                (SELECT received_at FROM journal ORDER BY id LIMIT 1) AS journal_oldest,
-                (SELECT count(*) FROM deliveries) AS deliveries_rows,
-                (SELECT count(*) FROM delivery_attempts) AS attempts_rows,
-                (SELECT created_at FROM deliveries ORDER BY id LIMIT 1) AS deliveries_oldest,
-                (SELECT count(*) FROM rejections) AS rejections_rows,
-                (SELECT at FROM rejections ORDER BY id LIMIT 1) AS rejections_oldest`,
-      );
-      await client.query('COMMIT');
-      const r = rows[0]!;
-      const at = (v: string | null | undefined): { oldestAt?: number } => (v === null || v === undefined ? {} : { oldestAt: Number(v) });
-      return buildUsage({
-        dialect: 'postgres',
-        sizing: 'relation-size',
-        totalBytes,
-        tableBytes,
-        eventTypes: types.rows.map((t) => ({ type: t.type, rows: Number(t.n), ...at(t.oldest), sampleAvgBytes: Number(t.avg ?? 0) })),
-        journal: { rows: Number(r.journal_rows), ...at(r.journal_oldest) },
-        deliveries: { rows: Number(r.deliveries_rows), attempts: Number(r.attempts_rows), ...at(r.deliveries_oldest) },
-        rejections: { rows: Number(r.rejections_rows), ...at(r.rejections_oldest) },
-      });
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
 
   /** Fails when no connection can be had, or when the server is a read-only standby. */
   async ping(): Promise<void> {
@@ -396,25 +286,3 @@ function unavailable(location: PostgresLocation, err: unknown): BluetickError {
     cause: err,
   });
 }
-
-function migrationTarget(client: pg.PoolClient): MigrationTarget {
-  return {
-    appliedVersions: async () => {
-      await client.query(SCHEMA_MIGRATIONS_DDL);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
-      return new Set(rows.map((r) => r.version));
-    },
-    apply: async (m: Migration, appliedAt: number) => {
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, appliedAt]);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK');
-        throw err;
-      }
-    },
-  };
-}
-

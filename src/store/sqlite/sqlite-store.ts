@@ -16,20 +16,20 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { loadMigrations, runMigrations, SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
-import { JOURNAL_STATES, type JournalState, type Store, type StoreCapabilities, type StoreCounts } from '../store.js';
+import { loadMigrations, runMigrations, type MigrationTarget } from '../migrate.js';
+import type { Store, StoreCapabilities, StoreCounts } from '../store.js';
 import type { ErasureReceipt } from '../erasure.js';
 import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
 import type { StorageUsage } from '../usage.js';
 import { SqliteAccess, SqliteOutbound } from './access.js';
 import { SqliteDeliveries } from './deliveries.js';
 import { SqliteErasure } from './erasure.js';
-import { SqliteEvents, SqliteRejections } from './events.js';
+import { countsOf, SqliteEvents, SqliteRejections } from './events.js';
 import { SqliteJournal } from './journal.js';
 import { SqliteProjections } from './projections.js';
 import { SqliteRetention } from './retention.js';
 import { SqliteSearch } from './search.js';
-import { DynamicStatements, prepareStatements, type Statements } from './statements.js';
+import { DynamicStatements, prepareStatements, sqliteMigrationTarget, type Statements } from './statements.js';
 import { Checkpointer } from './thread/checkpointer.js';
 import { InboxReader, inboxFileFor } from './thread/inbox.js';
 import { measureSqliteUsage } from './usage.js';
@@ -235,62 +235,21 @@ export class SqliteStore implements Store {
 
   /** @internal The runner's view of this connection (also used by tests with their own files). */
   migrationTarget(): MigrationTarget {
-    const db = this.db;
-    return {
-      appliedVersions: async () => {
-        db.exec(SCHEMA_MIGRATIONS_DDL);
-        const rows = db.prepare<[], number>('SELECT version FROM schema_migrations').pluck().all();
-        return new Set(rows);
-      },
-      apply: async (m: Migration, appliedAt: number) => {
-        db.transaction(() => {
-          db.exec(m.sql);
-          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, appliedAt);
-        }).immediate();
-        // A migration may have changed tables a cached statement refers to.
-        this.statements = undefined;
-        this.projectionsPart = undefined;
-        this.searchPart = undefined;
-        this.retentionPart = undefined;
-        this.dynamic.clear();
-      },
-    };
+    return sqliteMigrationTarget(this.db, () => {
+      // A migration may have changed tables a cached statement refers to.
+      this.statements = undefined;
+      this.projectionsPart = undefined;
+      this.searchPart = undefined;
+      this.retentionPart = undefined;
+      this.dynamic.clear();
+    });
   }
 
 
+
+  /** One snapshot of the journal (inbox rows included), events and rejections counts (see `./events.ts`). */
   async counts(): Promise<StoreCounts> {
-    const q = this.q;
-    // One read transaction: the numbers describe one snapshot.
-    return this.db.transaction(() => {
-      const journal = Object.fromEntries(JOURNAL_STATES.map((s) => [s, 0])) as Record<JournalState, number>;
-      journal.pending = q.pendingCount.get() ?? 0;
-      for (const { state, n } of q.journalByState.all()) journal[state as JournalState] = n;
-      const eventsByType: Record<string, number> = {};
-      let events = 0;
-      for (const { type, n } of q.eventsByType.all()) {
-        eventsByType[type] = n;
-        events += n;
-      }
-      const counts: StoreCounts = {
-        journal,
-        events,
-        eventsByType,
-        rejections: q.rejectionCount.get() ?? 0,
-        lastJournalId: q.lastJournalId.get() ?? 0,
-      };
-      const oldest = q.oldestPending.get();
-      if (oldest !== undefined) counts.oldestPendingReceivedAt = oldest;
-      if (this.inbox !== undefined) {
-        // Acked rows not copied into the journal yet are pending too (newer than the journal's).
-        const waiting = this.inbox.waiting(counts.lastJournalId);
-        journal.pending += waiting.rows;
-        if (waiting.lastId !== undefined) counts.lastJournalId = waiting.lastId;
-        if (counts.oldestPendingReceivedAt === undefined && waiting.oldestReceivedAt !== undefined) {
-          counts.oldestPendingReceivedAt = waiting.oldestReceivedAt;
-        }
-      }
-      return counts;
-    }).deferred();
+    return countsOf(this.db, this.q, this.inbox);
   }
 
   /** What the database's space goes to, by data class (see `store/usage.ts`). */

@@ -3,12 +3,13 @@
  *
  * The fixed statements of the journal, events and rejections tables, prepared once per
  * connection (after the migrations created the tables), and the cache of the dynamic ones
- * (list queries built from filters).
+ * (list queries built from filters), and the migration runner's view of a connection.
  */
 import type Database from 'better-sqlite3';
 import { serializeEvent } from '../../events/normalize.js';
 import type { BluetickEvent } from '../../events/types.js';
 import type { Condition } from '../conditions.js';
+import { SCHEMA_MIGRATIONS_DDL, type Migration, type MigrationTarget } from '../migrate.js';
 import {
   epochMsOrNull,
   EVENT_COLUMNS,
@@ -217,4 +218,22 @@ export class DynamicStatements {
     }
     return stmt;
   }
+}
+
+/** The migration runner's view of a connection; `applied` runs after each migration (cached statements may be stale). */
+export function sqliteMigrationTarget(db: Database.Database, applied: () => void): MigrationTarget {
+  return {
+    appliedVersions: async () => {
+      db.exec(SCHEMA_MIGRATIONS_DDL);
+      const rows = db.prepare<[], number>('SELECT version FROM schema_migrations').pluck().all();
+      return new Set(rows);
+    },
+    apply: async (m: Migration, appliedAt: number) => {
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, appliedAt);
+      }).immediate();
+      applied();
+    },
+  };
 }
