@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/store-worker
+ * @module store/sqlite/thread/store-worker
  *
  * The thread that owns the SQLite database when the store runs in `thread: 'worker'` mode
  * (the default of `bluetick serve`). It holds the one {@link SqliteStore}, answers the calls

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/usage-thread
+ * @module store/sqlite/thread/usage-thread
  *
  * A short-lived thread that measures a database's space ({@link measureSqliteUsage}) on a
  * read-only connection of its own and posts the answer back. `dbstat` reads every page, so

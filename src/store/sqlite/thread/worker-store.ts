@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/worker-store
+ * @module store/sqlite/thread/worker-store
  *
  * The SQLite store with its connection on a thread of its own. Every method call is posted
  * to that thread as `{ id, method, args }` and answered with `{ id, result | error }`, so

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/worker-wire
+ * @module store/sqlite/thread/worker-wire
  *
  * The messages between {@link WorkerStore} (any thread) and the store worker (the thread that
  * owns the SQLite connection), and the two things structured clone does not do for us:
