@@ -1,5 +1,5 @@
 // The store's side of delivery alone, in this thread: 10 000 recorded events over 2 000
-// conversations, then the worker's round trips (`settleDeliveries`: record the outcomes of
+// conversations, then the worker's round trips (`deliveries.settle`: record the outcomes of
 // the last batch, lease the next) until every delivery succeeded, with a batch of 64.
 // Prints the CPU time per delivery of recording the events with the route (and without it,
 // so the difference is what creating deliveries costs) and of settling them (lease +
@@ -24,12 +24,12 @@ const dir = mkdtempSync(join(tmpdir(), 'bluetick-delivery-store-'));
 const store = new SqliteStore(join(dir, 'bluetick.db'));
 try {
   await store.migrate();
-  if (routed) await store.setRoutes([{ name: 'all', sink: 'rx' }]);
+  if (routed) await store.deliveries.setRoutes([{ name: 'all', sink: 'rx' }]);
   const T0 = Date.now();
   const c0 = cpu();
   for (let first = 0; first < events; first += 500) {
-    const [journalId] = await store.appendJournal([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);
-    await store.claimJournal(10);
+    const [journalId] = await store.journal.append([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);
+    await store.journal.claim(10);
     const list = [];
     for (let i = first; i < Math.min(events, first + 500); i++) {
       list.push({
@@ -38,7 +38,7 @@ try {
         text: `Hello, I would like to know the status of my order number ${100000 + i}. Thank you!`, data: { id: i },
       });
     }
-    await store.recordOutcomes([{ journalId, state: 'processed', events: list }]);
+    await store.journal.record([{ journalId, state: 'processed', events: list }]);
   }
   const recordMs = cpu() - c0;
   if (!routed) return { recordMs };
@@ -48,7 +48,7 @@ try {
   let trips = 0;
   const c1 = cpu();
   for (;;) {
-    const { leased } = await store.settleDeliveries({ owner: 'bench', now, outcomes, lease: { leaseMs: 30_000, limit: batch, sinks: ['rx'] } });
+    const { leased } = await store.deliveries.settle({ owner: 'bench', now, outcomes, lease: { leaseMs: 30_000, limit: batch, sinks: ['rx'] } });
     trips++;
     done += outcomes.length;
     if (leased.length === 0 && outcomes.length === 0) break;

@@ -1,6 +1,6 @@
 // npm run bench, query section: does query latency stay flat as the store grows?
 //
-// Fills a SQLite store straight through Store.recordOutcomes (the pipeline's own write path,
+// Fills a SQLite store straight through Store.journal.record (the pipeline's own write path,
 // projections included) with synthetic WhatsApp traffic: customers write, the business
 // answers, statuses flow (sent, delivered, read; some failed), some reactions, some template
 // events. At each size it serves the store through the real server and times, over HTTP
@@ -8,7 +8,7 @@
 //   list conversations   GET /api/conversations?limit=50&after=<a random page's cursor>
 //   message timeline     GET /api/messages/<random outbound message>
 //   events by type       GET /api/events?type=message.status&limit=50&after=<random seq>
-// On the way to the largest size it also times `rebuildProjections()` at 100k events.
+// On the way to the largest size it also times `projections.rebuild()` at 100k events.
 //
 // Run alone: `npm run build && node bench/query.js`.
 // Environment: BENCH_QUERY_SIZES (default "10000,1000000"), BENCH_QUERY_SAMPLES (default 1000),
@@ -92,9 +92,9 @@ export async function fill(store, source, count) {
       outcomes.push(events);
       rows.push({ channel: 'bench', receivedAt: Date.now(), headers: {}, body, verifiedBy: 'none' });
     }
-    const ids = await store.appendJournal(rows);
-    await store.claimJournal(ids.length);
-    await store.recordOutcomes(outcomes.map((events, i) => ({ journalId: ids[i], state: 'processed', events })));
+    const ids = await store.journal.append(rows);
+    await store.journal.claim(ids.length);
+    await store.journal.record(outcomes.map((events, i) => ({ journalId: ids[i], state: 'processed', events })));
   }
 }
 
@@ -104,7 +104,7 @@ const cpuSeconds = (usage) => (usage.user + usage.system) / 1e6;
 async function conversationCursors(store) {
   const cursors = [undefined];
   for (let after; ; ) {
-    const page = await store.listConversations({}, after === undefined ? { limit: 50 } : { after, limit: 50 });
+    const page = await store.projections.listConversations({}, after === undefined ? { limit: 50 } : { after, limit: 50 });
     if (page.next === undefined) return cursors;
     cursors.push(page.next);
     after = page.next;
@@ -162,7 +162,7 @@ export async function runQueryBench() {
         fillCpuS += cpuSeconds(process.cpuUsage(cpu));
         stored = rebuildAt;
         const rebuildCpu = process.cpuUsage();
-        const r = await store.rebuildProjections();
+        const r = await store.projections.rebuild();
         const cpuS = cpuSeconds(process.cpuUsage(rebuildCpu));
         console.log(
           `rebuild of ${r.events.toLocaleString('en')} events: ${(r.ms / 1000).toFixed(2)} s wall, ${cpuS.toFixed(2)} s CPU ` +
@@ -176,7 +176,7 @@ export async function runQueryBench() {
       fillCpuS += cpuSeconds(process.cpuUsage(cpu));
       stored = size;
       const exchanges = Math.floor(stored / 5);
-      const maxSeq = await store.lastEventSeq();
+      const maxSeq = await store.events.lastSeq();
       const cursors = await conversationCursors(store);
 
       const { config } = resolveConfig({ written: { server: { port: 0, dataDir: dir }, channels: [{ name: 'bench', basicAuth: ['b:b'] }] }, cwd: dir, env: {} });

@@ -97,7 +97,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function pipelineCatchUp(dbFile, timeoutMs = 300_000) {
   const started = performance.now();
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  // Acked rows not copied into the journal yet wait in the inbox (src/store/sqlite/inbox.ts).
+  // Acked rows not copied into the journal yet wait in the inbox (src/store/sqlite/thread/inbox.ts).
   const inbox = new Database(dbFile.replace(/\.db$/, '.inbox.db'), { readonly: true, fileMustExist: true });
   try {
     const journalPending = db.prepare("SELECT count(*) FROM journal WHERE state = 'pending'").pluck();

@@ -162,7 +162,7 @@ class BluetickApp implements Bluetick {
     for (const item of items) {
       if (typeof item?.messageId !== 'string' || item.messageId === '') throw new ConfigError(['track(): each record needs the messageId WhatsApp answered the send with']);
     }
-    return internalsOf(server).store.recordOutbound(items, Date.now(), 'library');
+    return internalsOf(server).store.outbound.record(items, Date.now(), 'library');
   }
 
   async stop(): Promise<void> {

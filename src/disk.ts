@@ -44,7 +44,7 @@ export interface DataFile {
 /** The SQLite files of the store, those that exist, with their sizes. */
 export async function dataFiles(dataDir: string, dbFile: string): Promise<DataFile[]> {
   // Loaded here, not at the top: `bluetick doctor` reads free space without loading SQLite.
-  const { inboxFileFor } = await import('./store/sqlite/inbox.js');
+  const { inboxFileFor } = await import('./store/sqlite/thread/inbox.js');
   const db = isAbsolute(dbFile) ? dbFile : join(dataDir, dbFile);
   const inbox = inboxFileFor(db);
   const candidates: Array<[string, DataFile['role']]> = [

@@ -11,9 +11,9 @@
  * - No row is lost to a bad payload or a normalizer bug: a body that is not a JSON object
  *   becomes `quarantined` with its cause. A row whose normalizer throws, or runs over the
  *   row's time budget (`rowBudgetMs`), is handed back pending with one more attempt counted
- *   (`releaseJournal`) while its batch-mates are recorded; it is then tried again alone, and
+ *   (`journal.release`) while its batch-mates are recorded; it is then tried again alone, and
  *   the try that reaches `maxAttempts` settles it as `failed` with the error as its cause
- *   (the raw bytes stay, `retryJournal` runs it again).
+ *   (the raw bytes stay, `journal.retry` runs it again).
  * - The budget is measured, not enforced: normalization is synchronous and cannot be cut
  *   short on this thread. A row over budget is recorded as a failed try once it returns;
  *   normalization is linear in the body size, so only a pathological body gets there.
@@ -54,10 +54,45 @@ export interface PipelineOptions {
   /** Time one row's normalization may take before the try counts as failed. Default 5000 ms. */
   rowBudgetMs?: number;
   /**
+   * When each batch may start and how many rows it claims (see {@link PipelinePacing}).
+   * Default: at once, `batchSize` rows.
+   */
+  pacing?: PipelinePacing;
+  /**
    * Test seam: the normalizer to run instead of `events/normalize`. Tests use it to make one
    * row throw or run slow; the server never sets it.
    */
   normalize?: typeof normalize;
+}
+
+/**
+ * The pipeline's pacing policy, injected: asked before every claim, it may wait (yield to
+ * other work) and answers how many rows the batch claims; told after every batch what it
+ * cost. The default claims `batchSize` at once. The SQLite store's thread injects one that
+ * yields to ingest during a burst (`store/sqlite/thread/pacing.ts`).
+ */
+export interface PipelinePacing {
+  /** Resolves when the next batch may start, with the rows it may claim (at most `limit`). */
+  beforeClaim(limit: number): Promise<number>;
+  /** One batch was recorded. */
+  afterBatch?(info: BatchInfo): void;
+}
+
+/** The pipeline settings that can cross a thread boundary (no functions). */
+export interface PipelineSettings {
+  batchSize?: number;
+  pollMs?: number;
+  maxItems?: number;
+  maxAttempts?: number;
+  rowBudgetMs?: number;
+  /** Channel -> provider; a channel absent or `undefined` lets the normalizer detect it. */
+  providers?: Record<string, Provider | undefined>;
+}
+
+/** What `Store.createPipeline` takes: the settings plus a logger on the caller's thread. */
+export interface RemotePipelineOptions extends PipelineSettings {
+  /** Receives the pipeline's warnings and errors (forwarded from the store's thread). */
+  logger?: PipelineLogger;
 }
 
 export interface BatchInfo {
@@ -109,6 +144,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
   private readonly maxAttempts: number;
   private readonly rowBudgetMs: number;
   private readonly normalizer: typeof normalize;
+  private readonly pacing: PipelinePacing | undefined;
 
   private state: LoopState = 'stopped';
   /** A wake() arrived while a batch ran: look again before sleeping. */
@@ -139,6 +175,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.rowBudgetMs = Math.max(1, opts.rowBudgetMs ?? 5_000);
     this.normalizer = opts.normalize ?? normalize;
+    this.pacing = opts.pacing;
   }
 
   /** Starts the loop; it looks for pending rows at once. */
@@ -219,7 +256,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
 
   /** Claims, normalizes and records one batch. Returns the number of rows handled. */
   private async processBatch(): Promise<number> {
-    const rows = await this.store.claimJournal(this.batchSize);
+    const limit = this.pacing === undefined ? this.batchSize : await this.pacing.beforeClaim(this.batchSize);
+    const rows = await this.store.journal.claim(limit);
     if (rows.length === 0) return 0;
     const t0 = performance.now();
     const attempts = new Map<number, number>();
@@ -234,7 +272,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     let result: RecordResult = { inserted: 0, duplicates: 0, recorded: [] };
     if (outcomes.length > 0) {
       try {
-        result = await this.store.recordOutcomes(outcomes);
+        result = await this.store.journal.record(outcomes);
       } catch (err) {
         result = await this.recordOneByOne(outcomes, attempts, retry, err);
       }
@@ -247,23 +285,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
       if (o.state === 'failed') failed++;
       else if (o.state === 'quarantined') quarantined++;
     }
+    const types: Record<string, number> = {};
+    for (const stored of result.recorded) types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
+    const info: BatchInfo = { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, types, ms, failed, quarantined, retried: retry.length };
+    this.pacing?.afterBatch?.(info);
     // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
     try {
-      const types: Record<string, number> = {};
-      for (const stored of result.recorded) {
-        types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
-        this.emit('recorded', stored);
-      }
-      this.emit('batch', {
-        rows: rows.length,
-        inserted: result.inserted,
-        duplicates: result.duplicates,
-        types,
-        ms,
-        failed,
-        quarantined,
-        retried: retry.length,
-      });
+      for (const stored of result.recorded) this.emit('recorded', stored);
+      this.emit('batch', info);
     } catch (err) {
       this.logger?.error({ err }, 'a pipeline listener threw');
     }
@@ -345,7 +374,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
       const outcome = outcomes[i]!;
       let res: RecordResult;
       try {
-        res = await this.store.recordOutcomes([outcome]);
+        res = await this.store.journal.record([outcome]);
       } catch (err) {
         if (isStoreUnavailable(err)) throw err;
         const tries = (attempts.get(outcome.journalId) ?? 0) + 1;
@@ -364,7 +393,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
           events: [],
         };
         outcomes[i] = failed;
-        res = await this.store.recordOutcomes([failed]);
+        res = await this.store.journal.record([failed]);
         this.logger?.error(log, 'could not record the events of a row on any try; row kept as failed');
       }
       total.inserted += res.inserted;
@@ -381,7 +410,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
    */
   private async release(ids: number[]): Promise<void> {
     try {
-      await this.store.releaseJournal(ids);
+      await this.store.journal.release(ids);
     } catch (err) {
       this.logger?.error({ err, journalIds: ids }, 'could not hand failed rows back; they stay pending');
     }

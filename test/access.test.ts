@@ -48,7 +48,7 @@ function accessSuite(store: () => { url?: string }) {
     });
     const res = await http(server.running.webhookUrls.main!, { body: TEXT_BODY, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(200);
-    await waitFor('the text message recorded', async () => (await server.running.store.listEvents({ type: ['message.received'] }, { limit: 1 })).items[0]);
+    await waitFor('the text message recorded', async () => (await server.running.store.events.list({ type: ['message.received'] }, { limit: 1 })).items[0]);
   });
 
   afterAll(async () => {
@@ -74,7 +74,7 @@ function accessSuite(store: () => { url?: string }) {
     expect(list.body.items.map((t: { name: string }) => t.name)).toEqual(['ops', 'watcher', 'masked', 'crm']);
     expect(JSON.stringify(list.body)).not.toContain(tokens.ops);
     // The store keeps only digests.
-    const stored = await server.running.store.listTokens();
+    const stored = await server.running.store.access.listTokens();
     expect(JSON.stringify(stored)).not.toContain(tokens.ops);
 
     const again = await call(ADMIN, 'POST', '/api/tokens', { name: 'ops', role: 'viewer' });

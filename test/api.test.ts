@@ -694,11 +694,11 @@ describe('REST API: live data', () => {
       }
     }
     expect(new Set(seenEvents).size).toBe(seenEvents.length);
-    const allEvents = (await running.store.listEvents({}, { limit: 1000 })).items.map((e) => e.seq);
+    const allEvents = (await running.store.events.list({}, { limit: 1000 })).items.map((e) => e.seq);
     expect(seenEvents).toEqual(allEvents);
     expect(allEvents).toHaveLength(18);
     expect(new Set(seenConversations).size).toBe(seenConversations.length);
-    const allConversations = (await running.store.listConversations({}, { limit: 1000 })).items.map((c) => c.key);
+    const allConversations = (await running.store.projections.listConversations({}, { limit: 1000 })).items.map((c) => c.key);
     expect(seenConversations).toEqual(allConversations);
     expect(allConversations).toHaveLength(8);
   });
@@ -723,7 +723,7 @@ describe('REST API: live data', () => {
     await second.waitFor(5);
     second.close();
 
-    const all = (await running.store.listEvents({}, { limit: 1000 })).items;
+    const all = (await running.store.events.list({}, { limit: 1000 })).items;
     const streamed = [...first.messages, ...second.messages].map((m) => Number(m.id));
     // The event recorded before the first connection is not streamed (it starts "now").
     expect(streamed).toEqual(all.slice(1).map((e) => e.seq));

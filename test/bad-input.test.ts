@@ -117,7 +117,7 @@ describe('bad input over real HTTP: each gets its answer and the service keeps s
     expect((await postEnablex(body)).status).toBe(200);
     ackedAs(body, false);
     await running.pipeline.drain();
-    const events = await running.store.listEvents({ messageId: 'gBEGhuge1' }, { limit: 5 });
+    const events = await running.store.events.list({ messageId: 'gBEGhuge1' }, { limit: 5 });
     expect(events.items).toHaveLength(1);
     const data = events.items[0]!.event.data as Record<string, unknown>;
     expect(String(data.big)).toBe('123456789012345678901234567890');
@@ -130,8 +130,8 @@ describe('bad input over real HTTP: each gets its answer and the service keeps s
     expect((await postEnablex(body)).status).toBe(200);
     ackedAs(body, false);
     await running.pipeline.drain();
-    expect((await running.store.listEvents({ messageId: 'ABEGdupLast' }, { limit: 5 })).items).toHaveLength(1);
-    expect((await running.store.listEvents({ messageId: 'ABEGdupFirst' }, { limit: 5 })).items).toHaveLength(0);
+    expect((await running.store.events.list({ messageId: 'ABEGdupLast' }, { limit: 5 })).items).toHaveLength(1);
+    expect((await running.store.events.list({ messageId: 'ABEGdupFirst' }, { limit: 5 })).items).toHaveLength(0);
     await stillServes();
   });
 
@@ -495,7 +495,7 @@ describe('bad input over real HTTP: each gets its answer and the service keeps s
     expect(answers.map((a) => only(a).status)).toEqual(Array(25).fill(200));
     for (let i = 0; i < 25; i++) ackedAs(body, false);
     await running.pipeline.drain();
-    const events = await running.store.listEvents({ messageId: `ABEGkZmBI0VnAhGOOD${goodSeq}` }, { limit: 10 });
+    const events = await running.store.events.list({ messageId: `ABEGkZmBI0VnAhGOOD${goodSeq}` }, { limit: 10 });
     expect(events.items).toHaveLength(1);
     expect(events.items[0]!.duplicates).toBe(24);
     await stillServes();
@@ -507,7 +507,7 @@ describe('bad input over real HTTP: each gets its answer and the service keeps s
     await running.pipeline.drain();
     const rows: JournalRow[] = [];
     for (let after: number | undefined; ; ) {
-      const page = await running.store.listJournal({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await running.store.journal.list({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
       rows.push(...page.items);
       if (page.next === undefined) break;
       after = page.next;

@@ -162,7 +162,7 @@ describe('bluetick backup and restore', () => {
       const ids = new Set<string>();
       let after: number | undefined;
       for (;;) {
-        const page = await running.store.listEvents({ type: ['message.received'] }, { limit: 500, ...(after !== undefined ? { after } : {}) });
+        const page = await running.store.events.list({ type: ['message.received'] }, { limit: 500, ...(after !== undefined ? { after } : {}) });
         for (const e of page.items) ids.add((e.event as { messageId?: string }).messageId ?? '');
         if (page.next === undefined) break;
         after = page.next;

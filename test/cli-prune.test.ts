@@ -74,8 +74,8 @@ describe('bluetick prune', () => {
     expect(out).toMatch(/^rawBodies\s+30d\s+80 would be deleted$/m);
     expect(out).toMatch(/^messageContent\s+90d\s+40 would be redacted$/m);
     expect(out).toMatch(/^statuses\s+none\s+kept for ever$/m);
-    expect((await running.store.getEvent((await running.store.listEvents({}, { limit: 1 })).items[0]!.event.id))!.event).toHaveProperty('text', 'papaya 0');
-    expect((await running.store.listJournal({}, { limit: 100 })).items.every((r) => r.body.length > 0)).toBe(true);
+    expect((await running.store.events.get((await running.store.events.list({}, { limit: 1 })).items[0]!.event.id))!.event).toHaveProperty('text', 'papaya 0');
+    expect((await running.store.journal.list({}, { limit: 100 })).items.every((r) => r.body.length > 0)).toBe(true);
     const json = JSON.parse((await capture({ dryRun: true, json: true })).out) as { dryRun: boolean; classes: Record<string, { count: number; action: string }> };
     expect(json.dryRun).toBe(true);
     expect(json.classes.rawBodies).toMatchObject({ count: 80, action: 'deleted' });
@@ -88,11 +88,11 @@ describe('bluetick prune', () => {
     await post('wamid.young2', 'lime');
     await running.pipeline.drain();
 
-    const events = (await running.store.listEvents({}, { limit: 100 })).items.map((s) => s.event as unknown as { messageId: string; text?: string });
+    const events = (await running.store.events.list({}, { limit: 100 })).items.map((s) => s.event as unknown as { messageId: string; text?: string });
     expect(events).toHaveLength(2 * OLD + 3);
     expect(events.filter((e) => e.text === undefined).map((e) => e.messageId)).toEqual(Array.from({ length: OLD }, (_, i) => `wamid.old${i}`));
     expect(events.filter((e) => e.messageId.startsWith('wamid.young')).map((e) => e.text)).toEqual(['mango', 'kiwi', 'lime']);
-    const journal = (await running.store.listJournal({}, { limit: 100 })).items;
+    const journal = (await running.store.journal.list({}, { limit: 100 })).items;
     expect(journal.filter((r) => r.body.length === 0)).toHaveLength(2 * OLD);
     expect(journal.filter((r) => r.body.length > 0)).toHaveLength(3);
     // A second run finds nothing more.

@@ -122,7 +122,7 @@ describe('bluetick tail / status / templates', () => {
 
   it('tail prints new events as they are recorded, as lines or NDJSON, and resumes with --after', async () => {
     // From the current end: whenever the process connects, it gets what follows.
-    const start = await running.store.lastEventSeq();
+    const start = await running.store.events.lastSeq();
     const tail = runBin(['tail', '--json', '--count', '2', '--type', 'message.received', '--after', String(start)], { cwd: dir, env, timeoutMs: 60_000 });
     await post(running, statusBody([{ id: 'wamid.cli.2', status: 'sent', to: '15557770002', at: NOW }]));
     await post(running, inboundBody([{ id: 'wamid.cli.in1', from: '15557770002', text: 'first', at: NOW }]));
@@ -175,10 +175,10 @@ describe('bluetick rebuild', () => {
       expect(res.stdout).toMatch(/^rebuilt projections from \d+ events in [\d.]+ s \(\d+ transactions\): \d+ messages, \d+ conversations, \d+ contacts, 2 templates, \d+ reactions$/m);
       await running.pipeline.drain();
       const afterConcurrent = dumpProjections(file);
-      expect((await running.store.projectionCounts()).rebuild).toBeUndefined();
+      expect((await running.store.projections.counts()).rebuild).toBeUndefined();
 
       // The same as an undisturbed rebuild.
-      await running.store.rebuildProjections();
+      await running.store.projections.rebuild();
       expect(dumpProjections(file)).toBe(afterConcurrent);
     } finally {
       await running.close();

@@ -133,7 +133,7 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
       business_phone: '919876500001',
     });
     expect((await fetch(running.webhookUrls.enablex!, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BASIC }, body: statuses })).status).toBe(200);
-    await waitFor('the outbound message', async () => (await running.store.getMessage('wamid.OUT1'))?.status === 'delivered' || undefined, 20_000);
+    await waitFor('the outbound message', async () => (await running.store.projections.getMessage('wamid.OUT1'))?.status === 'delivered' || undefined, 20_000);
     await api(ADMIN, 'POST', '/api/outbound', {
       messageId: 'wamid.OUT1',
       templateName: 'order_shipped',
@@ -142,7 +142,7 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
       bizOpaqueCallbackData: 'order-1234',
       tags: ['december', 'order-1234'],
     });
-    const dead = await waitFor('the dead letter', async () => (await running.store.listDeliveries({ state: ['dead'] }, { limit: 1 })).items[0], 20_000);
+    const dead = await waitFor('the dead letter', async () => (await running.store.deliveries.list({ state: ['dead'] }, { limit: 1 })).items[0], 20_000);
     eventId = dead.eventId;
     for (const [name, role, maskText] of [
       ['ops', 'operator', false],
@@ -218,7 +218,7 @@ describeNeeding('Chromium', chromiumMissing, 'roles in the web console', () => {
     expect(text).toContain('order-1234');
     expect(text).toContain('december, order-1234');
     await shoot(page, 'message-outbound');
-    const key = (await running.store.getMessage('wamid.OUT1'))!.conversationKey!;
+    const key = (await running.store.projections.getMessage('wamid.OUT1'))!.conversationKey!;
     await page.goto(`${running.url}/conversations/${encodeURIComponent(key)}`);
     const bubble = page.locator('[data-message-id="wamid.OUT1"]');
     await expect.poll(() => bubble.textContent()).toContain('Your order 1234 is on its way');

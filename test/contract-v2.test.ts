@@ -60,7 +60,7 @@ function firstStreamed(path: string): Promise<any> {
 }
 
 async function typesDeliveredTo(route: string): Promise<string[]> {
-  const { items } = await running.store.listDeliveries({ route }, { limit: 100 });
+  const { items } = await running.store.deliveries.list({ route }, { limit: 100 });
   return items.map((d) => d.eventType).sort();
 }
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
   await running.pipeline.drain();
   // 2 standby copies, 1 alert, 1 text; the empty batch adds none. Routes: all 2, star 2, messages 1, standby 2, account 1.
   await waitFor('the deliveries of every route to finish', async () => {
-    const { items } = await running.store.listDeliveries({ state: ['succeeded'] }, { limit: 1000 });
+    const { items } = await running.store.deliveries.list({ state: ['succeeded'] }, { limit: 1000 });
     return items.length >= 8;
   });
 });

@@ -75,7 +75,7 @@ async function post(running: ServerInternals, body: string): Promise<void> {
 }
 
 async function deliveries(running: ServerInternals, route: string): Promise<Delivery[]> {
-  return (await running.store.listDeliveries({ route }, { limit: 1000 })).items;
+  return (await running.store.deliveries.list({ route }, { limit: 1000 })).items;
 }
 
 /** The receiver refuses message `refused` with a 400 (dead at once) while `refusing()` says so. */
@@ -180,7 +180,7 @@ describe('a dead letter in the middle of a conversation', () => {
     expect(both.status).toBe(400);
     expect(JSON.parse(both.body).message).toMatch(/^body: /);
     expect((await http(`${running.url}/api/dead-letters/drop`, { body: { id: dead.id } })).status).toBe(401);
-    expect((await running.store.getDelivery(dead.id))!.droppedAt).toBeUndefined();
+    expect((await running.store.deliveries.get(dead.id))!.droppedAt).toBeUndefined();
 
     // The CLI drops it; the conversation moves on at once.
     const out = sink();
@@ -191,12 +191,12 @@ describe('a dead letter in the middle of a conversation', () => {
     expect(texts(rx)).toEqual(['2', '3']);
 
     // Dropped: still dead with its attempts, no longer a dead letter, not redriven by "all".
-    const after = await running.store.getDelivery(dead.id);
+    const after = await running.store.deliveries.get(dead.id);
     expect(after).toMatchObject({ state: 'dead', attempts: 1 });
     expect(after!.droppedAt).toEqual(expect.any(Number));
     expect(after!.holdsLane).toBeUndefined();
     expect((await json<{ items: unknown[] }>(`${running.url}/api/dead-letters`, { headers: auth })).items).toEqual([]);
-    expect((await running.store.deliveryBacklog()).total.dead).toBe(0);
+    expect((await running.store.deliveries.backlog()).total.dead).toBe(0);
     expect(await json(`${running.url}/api/dead-letters/redrive`, { body: { all: true }, headers: auth })).toMatchObject({ redriven: 0 });
     // Dropping again drops nothing.
     expect(await json(`${running.url}/api/dead-letters/drop`, { body: { ids: [dead.id] }, headers: auth })).toMatchObject({ dropped: 0, ids: [] });
@@ -207,7 +207,7 @@ describe('routes added later', () => {
   it('backfill delivers stored events from since, once; a route without it starts from now', async () => {
     const first = await boot({});
     await post(first, metaMessages([{ from: ALICE, id: 'wamid.old.0', text: 'old0' }]));
-    const older = await waitFor('the first event', async () => (await first.store.listEvents({}, { limit: 10 })).items[0]);
+    const older = await waitFor('the first event', async () => (await first.store.events.list({}, { limit: 10 })).items[0]);
     const since = older.event.receivedAt ? Date.parse(older.event.receivedAt) + 1 : Date.now();
     await waitFor('the clock to pass since', () => Date.now() > since);
     await post(
@@ -218,7 +218,7 @@ describe('routes added later', () => {
         { from: BOB, id: 'wamid.old.3', text: 'old3' },
       ]),
     );
-    await waitFor('4 events', async () => (await first.store.listEvents({}, { limit: 10 })).items.length === 4);
+    await waitFor('4 events', async () => (await first.store.events.list({}, { limit: 10 })).items.length === 4);
     await first.close();
 
     const backfilled = await receiver(() => ({ status: 204 }));

@@ -65,7 +65,7 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
     await http(running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } });
 
     await waitFor('5 succeeded deliveries', async () => {
-      const { items } = await running.store.listDeliveries({ route: 'inbound', state: ['succeeded'] }, { limit: 10 });
+      const { items } = await running.store.deliveries.list({ route: 'inbound', state: ['succeeded'] }, { limit: 10 });
       return items.length === 5;
     });
     const info = await jsm.streams.info(stream);
@@ -84,9 +84,9 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
     }
     expect(got.map((m) => m.text)).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
     expect(got.every((m) => m.subject === `${prefix}.message.received`)).toBe(true);
-    const { items } = await running.store.listDeliveries({ route: 'inbound' }, { limit: 10 });
+    const { items } = await running.store.deliveries.list({ route: 'inbound' }, { limit: 10 });
     expect(got.map((m) => m.msgId)).toEqual(items.map((d) => d.eventId));
-    const d = await running.store.getDelivery(items[0]!.id);
+    const d = await running.store.deliveries.get(items[0]!.id);
     expect(d!.attemptLog[0]).toMatchObject({ outcome: 'success', detail: `stream ${stream} seq 1` });
   });
 
@@ -94,7 +94,7 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
     const body = metaMessages([{ from: '447700900778', id: 'wamid.nats.replay', text: 'again' }]);
     expect((await http(running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
     const first = await waitFor('the first delivery', async () => {
-      const { items } = await running.store.listDeliveries({ route: 'inbound', state: ['succeeded'] }, { limit: 100 });
+      const { items } = await running.store.deliveries.list({ route: 'inbound', state: ['succeeded'] }, { limit: 100 });
       return items.find((d) => d.orderingKey.endsWith('447700900778'));
     });
     const before = (await jsm.streams.info(stream)).state.messages;
@@ -106,10 +106,10 @@ describeNeeding('NATS JetStream', MISSING, 'delivery to NATS JetStream', () => {
       headers: auth,
     });
     expect(replayed.deliveries).toHaveLength(1);
-    await waitFor('the replayed delivery', async () => (await running.store.getDelivery(replayed.deliveries[0]!))?.state === 'succeeded');
+    await waitFor('the replayed delivery', async () => (await running.store.deliveries.get(replayed.deliveries[0]!))?.state === 'succeeded');
     // Stored again, not dropped as a duplicate of the original.
     expect((await jsm.streams.info(stream)).state.messages).toBe(before + 1);
-    const d = await running.store.getDelivery(replayed.deliveries[0]!);
+    const d = await running.store.deliveries.get(replayed.deliveries[0]!);
     expect(d!.attemptLog[0]!.detail).not.toContain('duplicate');
 
     const js = jetstream(nc);

@@ -104,7 +104,7 @@ describe('per-conversation order with random sink failures', () => {
     // Conversations overlapped: many keys were in flight at once.
     expect(maxKeys).toBeGreaterThanOrEqual(16);
     await waitFor('an empty backlog', async () => {
-      const { total: t } = await running.store.deliveryBacklog();
+      const { total: t } = await running.store.deliveries.backlog();
       return t.pending + t.blocked + t.inFlight + t.dead === 0;
     });
     console.log(

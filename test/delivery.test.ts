@@ -56,14 +56,14 @@ async function post(running: ServerInternals, body: string): Promise<void> {
 }
 
 async function deliveryOf(running: ServerInternals, eventId: string, route: string): Promise<DeliveryWithAttempts> {
-  const { items } = await running.store.listDeliveries({ eventId, route }, { limit: 10 });
-  const d = await running.store.getDelivery(items[0]!.id);
+  const { items } = await running.store.deliveries.list({ eventId, route }, { limit: 10 });
+  const d = await running.store.deliveries.get(items[0]!.id);
   return d!;
 }
 
 async function settled(running: ServerInternals, route: string, count: number): Promise<void> {
   await waitFor(`${count} finished deliveries on ${route}`, async () => {
-    const { items } = await running.store.listDeliveries({ route, state: ['succeeded', 'dead'] }, { limit: 1000 });
+    const { items } = await running.store.deliveries.list({ route, state: ['succeeded', 'dead'] }, { limit: 1000 });
     return items.length >= count;
   });
 }
@@ -171,8 +171,8 @@ describe('HTTP sink delivery', () => {
     expect(one).toEqual({ redriven: 1, ids: [dead.items[0]!.id], message: 'delivery starts now' });
     await waitFor('the redriven delivery', () => rx.accepted.length === 1);
     // The receiver answers before the worker records the attempt: wait for the record, not a moment.
-    await waitFor('the redriven attempt recorded', async () => (await running.store.getDelivery(dead.items[0]!.id))?.state !== 'in_flight');
-    expect(await running.store.getDelivery(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
+    await waitFor('the redriven attempt recorded', async () => (await running.store.deliveries.get(dead.items[0]!.id))?.state !== 'in_flight');
+    expect(await running.store.deliveries.get(dead.items[0]!.id)).toMatchObject({ state: 'succeeded', redrives: 1, attempts: 1 });
     // The same webhook-id as the first attempt, marked as a redelivery; the first had no mark.
     expect(rx.requests[0]!.headers['webhook-replay']).toBeUndefined();
     expect(rx.accepted[0]!.webhookId).toBe(dead.items[0]!.eventId);
@@ -196,7 +196,7 @@ describe('HTTP sink delivery', () => {
     expect(dry.events.map((e) => e.eventId)).toEqual([eventId]);
     expect(dry.deliveries).toEqual([]);
     // The store is where a send would start: a dry run leaves no delivery in it to send.
-    expect((await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 })).items).toEqual([]);
+    expect((await running.store.deliveries.list({ origin: 'replay' }, { limit: 10 })).items).toEqual([]);
     expect(rx.requests).toHaveLength(4);
     const replayOut = sink();
     expect(await runReplay({ route: 'strict', event: [eventId] }, { stdout: replayOut.stream, env })).toBe(0);
@@ -205,7 +205,7 @@ describe('HTTP sink delivery', () => {
     expect(rx.accepted[2]!.webhookId).toBe(eventId);
     expect(rx.requests).toHaveLength(5);
     expect(rx.accepted[2]!.headers['webhook-replay']).toBe('1');
-    const replays = await running.store.listDeliveries({ origin: 'replay' }, { limit: 10 });
+    const replays = await running.store.deliveries.list({ origin: 'replay' }, { limit: 10 });
     expect(replays.items).toEqual([expect.objectContaining({ eventId, state: 'succeeded', route: 'strict' })]);
 
     // Replay by time range through the API, and the errors it names.
@@ -247,8 +247,8 @@ describe('HTTP sink delivery', () => {
     const probeAt = Date.parse(open.nextProbeAt!);
     expect(probeAt - openedAt).toBeGreaterThan(100);
     const attemptStarts = async (): Promise<number[]> => {
-      const { items } = await running.store.listDeliveries({ route: 'flaky' }, { limit: 10 });
-      return (await Promise.all(items.map((d) => running.store.getDelivery(d.id)))).flatMap((d) => d!.attemptLog.map((a) => a.startedAt));
+      const { items } = await running.store.deliveries.list({ route: 'flaky' }, { limit: 10 });
+      return (await Promise.all(items.map((d) => running.store.deliveries.get(d.id)))).flatMap((d) => d!.attemptLog.map((a) => a.startedAt));
     };
     const starts = await waitFor('the probe after the cool-down', async () => {
       const all = await attemptStarts();
@@ -307,7 +307,7 @@ describe('delivery controls', () => {
     expect(await runSinks('probe', ['paused'], {}, { stdout: out.stream, env })).toBe(0);
     expect(out.text()).toContain('paused: circuit cool-down ended');
     await waitFor('all three delivered', async () => {
-      const { items } = await running.store.listDeliveries({ route: 'paused', state: ['succeeded'] }, { limit: 10 });
+      const { items } = await running.store.deliveries.list({ route: 'paused', state: ['succeeded'] }, { limit: 10 });
       return items.length === 3;
     });
     expect(rx.requests.length).toBeGreaterThan(before);
@@ -363,10 +363,10 @@ describe('library handlers', () => {
     const later = seen.filter((s) => s.text === 'later');
     expect(later.map((s) => s.attempt)).toEqual([1, 2]);
     expect(later[1]!.at - later[0]!.at).toBeGreaterThanOrEqual(300);
-    const { items: dead } = await running.store.listDeliveries({ state: ['dead'] }, { limit: 10 });
+    const { items: dead } = await running.store.deliveries.list({ state: ['dead'] }, { limit: 10 });
     expect(dead.map((d) => [d.route, d.attempts, d.lastError])).toEqual([['texts', 1, 'cannot handle this one']]);
     // The status handler's data filter matched nothing: no deliveries were created for it.
-    expect((await running.store.listDeliveries({ route: 'on-message.status' }, { limit: 10 })).items).toEqual([]);
+    expect((await running.store.deliveries.list({ route: 'on-message.status' }, { limit: 10 })).items).toEqual([]);
     const health = (await running.delivery.sinkStatus()).find((s) => s.name === 'handler:texts')!;
     expect(health).toMatchObject({ type: 'handler', attempts: { total: 6, success: 3, retry: 2, fail: 1 } });
   });

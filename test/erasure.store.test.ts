@@ -22,9 +22,9 @@ afterEach(async () => {
 });
 
 async function record(store: SqliteStore, ids: [string, string]): Promise<number> {
-  const [journalId] = await store.appendJournal([journalInput({ body: Buffer.from(BODY), headers: { 'x-hub-signature-256': 'sha256=00' } })]);
+  const [journalId] = await store.journal.append([journalInput({ body: Buffer.from(BODY), headers: { 'x-hub-signature-256': 'sha256=00' } })]);
   const events = [makeEvent({ id: ids[0], from: ERIN, messageId: 'wamid.e1' }), makeEvent({ id: ids[1], from: OTTO, messageId: 'wamid.o1' })];
-  const result = await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events }]);
+  const result = await store.journal.record([{ journalId: journalId!, state: 'processed', events }]);
   return result.inserted;
 }
 
@@ -47,9 +47,9 @@ describe('erasure tombstones on SQLite', () => {
     await store.migrate();
     // A redelivery with new event ids (as a changed normalizer would give) still names Erin.
     expect(await record(store, ['ev-e1-again', 'ev-o1-again'])).toBe(1);
-    const events = (await store.listEvents({}, { limit: 10 })).items.map((e) => e.event.id);
+    const events = (await store.events.list({}, { limit: 10 })).items.map((e) => e.event.id);
     expect(events).toEqual(['ev-o1', 'ev-o1-again']);
-    const rows = (await store.listJournal({}, { limit: 10 })).items;
+    const rows = (await store.journal.list({}, { limit: 10 })).items;
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.body.includes(Buffer.from(ERIN))).toBe(false);

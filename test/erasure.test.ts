@@ -142,7 +142,7 @@ function erasureSuite(store: () => { url?: string; schema?: string }) {
     expect((await call(ADMIN, 'GET', '/api/search?q=quokkaphrase')).body.items).toEqual([]);
     expect((await call(ADMIN, 'GET', '/api/search?q=otterkeeps')).body.items.length).toBe(1);
     // The shared journal row keeps Otto's items and is marked as rewritten.
-    const journal = (await server.running.store.listJournal({}, { limit: 10 })).items;
+    const journal = (await server.running.store.journal.list({}, { limit: 10 })).items;
     const shared = journal.find((j) => j.body.includes(Buffer.from(OTTO_TEXT)))!;
     expect(shared.headers['x-bluetick-redacted']).toBeDefined();
     const body = parseJsonText(shared.body.toString('utf8')) as any;
@@ -155,15 +155,15 @@ function erasureSuite(store: () => { url?: string; schema?: string }) {
   });
 
   it('adds nothing back when an old body about the person is delivered again', async () => {
-    const before = (await server.running.store.listEvents({}, { limit: 100 })).items.map((e) => e.event.id);
+    const before = (await server.running.store.events.list({}, { limit: 100 })).items.map((e) => e.event.id);
     for (const body of [SHARED, ERIN_ONLY, STATUS]) await post(body);
     await server.running.pipeline.drain();
-    const after = (await server.running.store.listEvents({}, { limit: 100 })).items.map((e) => e.event.id);
+    const after = (await server.running.store.events.list({}, { limit: 100 })).items.map((e) => e.event.id);
     expect(after).toEqual(before);
     expect((await call(ADMIN, 'GET', `/api/contacts/${ERIN}`)).status).toBe(404);
     expect((await call(ADMIN, 'GET', `/api/contacts/${encodeURIComponent(ERIN_BSUID)}`)).status).toBe(404);
     // The new journal rows were rewritten as they were processed.
-    const journal = (await server.running.store.listJournal({}, { limit: 100 })).items;
+    const journal = (await server.running.store.journal.list({}, { limit: 100 })).items;
     for (const row of journal) expect(row.body.includes(Buffer.from(ERIN)), `journal ${row.id}`).toBe(false);
   });
 

@@ -128,7 +128,7 @@ describe('generated HTTP requests', () => {
     acked.push(Buffer.from(good));
 
     await running.pipeline.drain();
-    const page = await running.store.listJournal({}, { limit: 10_000 });
+    const page = await running.store.journal.list({}, { limit: 10_000 });
     const journaled = new Map<string, number>();
     for (const row of page.items) journaled.set(row.body.toString('base64'), (journaled.get(row.body.toString('base64')) ?? 0) + 1);
     for (const b of acked) {

@@ -159,11 +159,11 @@ describe('identity, coexistence and windows over HTTP', () => {
 
   it('delivers neither the standby copy nor the history thread to the catch-all route', async () => {
     await waitFor('every delivery to finish', async () => {
-      const { items } = await running.store.listDeliveries({ state: ['succeeded'] }, { limit: 1000 });
-      const { items: all } = await running.store.listDeliveries({}, { limit: 1000 });
+      const { items } = await running.store.deliveries.list({ state: ['succeeded'] }, { limit: 1000 });
+      const { items: all } = await running.store.deliveries.list({}, { limit: 1000 });
       return items.length === all.length && all.length > 0;
     });
-    const types = async (route: string) => (await running.store.listDeliveries({ route }, { limit: 100 })).items.map((d) => d.eventType);
+    const types = async (route: string) => (await running.store.deliveries.list({ route }, { limit: 100 })).items.map((d) => d.eventType);
     const toAll = await types('all');
     expect(toAll).not.toContain('message.standby');
     expect(toAll).not.toContain('history.sync');
@@ -174,7 +174,7 @@ describe('identity, coexistence and windows over HTTP', () => {
   it('rebuilds the same tables, byte for byte', async () => {
     const file = join(server.dir, 'bluetick.db');
     const incremental = dumpProjections(file);
-    await running.store.rebuildProjections({ batchSize: 3 });
+    await running.store.projections.rebuild({ batchSize: 3 });
     expect(dumpProjections(file)).toBe(incremental);
   });
 });

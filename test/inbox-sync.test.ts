@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InboxWriter } from '../src/store/sqlite/inbox.js';
+import { InboxWriter } from '../src/store/sqlite/thread/inbox.js';
 import { journalInput } from './store.contract.js';
 
 interface HeldSync {

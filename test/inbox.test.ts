@@ -1,5 +1,5 @@
 /**
- * The inbox on its own (`src/store/sqlite/inbox.ts`), on real files: ids, what a release
+ * The inbox on its own (`src/store/sqlite/thread/inbox.ts`), on real files: ids, what a release
  * deletes, and the space a burst took being given back.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InboxReader, InboxWriter, inboxFileFor } from '../src/store/sqlite/inbox.js';
+import { InboxReader, InboxWriter, inboxFileFor } from '../src/store/sqlite/thread/inbox.js';
 import { journalInput } from './store.contract.js';
 
 let dir: string;

@@ -33,14 +33,14 @@ async function post(server: TempServer, lines: string[], auth = AUTH): Promise<n
 }
 
 async function lastJournalAddress(server: TempServer): Promise<{ remoteAddress?: string; headers: Record<string, string> }> {
-  const page = await server.running.store.listJournal({}, { limit: 1000 });
+  const page = await server.running.store.journal.list({}, { limit: 1000 });
   const row = page.items.at(-1)!;
   return { ...(row.remoteAddress !== undefined ? { remoteAddress: row.remoteAddress } : {}), headers: row.headers };
 }
 
 async function lastRejectionAddress(server: TempServer): Promise<string | undefined> {
   await server.running.rejections.flush();
-  const page = await server.running.store.listRejections({ limit: 1 });
+  const page = await server.running.store.rejections.list({ limit: 1 });
   return page.items[0]?.remoteAddress;
 }
 

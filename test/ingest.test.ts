@@ -115,7 +115,7 @@ function buildConfig(dataDir: string, written: WrittenConfigInput = {}): Config 
 }
 
 async function allJournal(running: ServerInternals): Promise<JournalRow[]> {
-  const page = await running.store.listJournal({}, { limit: 1000 });
+  const page = await running.store.journal.list({}, { limit: 1000 });
   return page.items;
 }
 
@@ -327,7 +327,7 @@ describe('ingest over HTTP', () => {
     const res = await send(running.url, { path: '/webhooks/enablex', headers: { authorization: ENABLEX_AUTH }, body: 'status=delivered&id=1' });
     expect(res.status).toBe(200);
     await running.pipeline.drain();
-    const page = await running.store.listJournal({ state: ['quarantined'] }, { limit: 10 });
+    const page = await running.store.journal.list({ state: ['quarantined'] }, { limit: 10 });
     expect(page.items).toHaveLength(1);
     expect(page.items[0]!.body.toString()).toBe('status=delivered&id=1');
     expect(page.items[0]!.cause).toBeTruthy();
@@ -335,7 +335,7 @@ describe('ingest over HTTP', () => {
   });
 
   it('answers 503 with Retry-After while the journal cannot commit, and 200 again once it can', async () => {
-    // Acked rows are written first to the inbox file (store/sqlite/inbox.ts): lock that one.
+    // Acked rows are written first to the inbox file (store/sqlite/thread/inbox.ts): lock that one.
     const db = new Database(join(dir, 'bluetick.inbox.db'));
     try {
       db.exec('BEGIN EXCLUSIVE');
@@ -359,7 +359,7 @@ describe('ingest over HTTP', () => {
     const rows = await allJournal(running);
     expect(rows.map((r) => r.body.toString())).toEqual(['{"after":"lock"}']);
     await running.rejections.flush();
-    const rejections = await running.store.listRejections({ limit: 10 });
+    const rejections = await running.store.rejections.list({ limit: 10 });
     expect(rejections.items.map((r) => r.cause)).toContain('journal-unavailable');
   });
 
@@ -379,7 +379,7 @@ describe('ingest over HTTP', () => {
     expect(counts.journal.processed).toBe(1);
     expect(counts.journal.duplicate).toBe(1);
 
-    const events = await running.store.listEvents({ messageId: 'wamid.batch.39' }, { limit: 10 });
+    const events = await running.store.events.list({ messageId: 'wamid.batch.39' }, { limit: 10 });
     expect(events.items).toHaveLength(1);
     expect(events.items[0]!.duplicates).toBe(1);
     expect(events.items[0]!.event.channel).toBe('meta');
@@ -394,7 +394,7 @@ describe('ingest over HTTP', () => {
     await send(running.url, { path: '/webhooks/enablex', headers: { authorization: ENABLEX_AUTH }, declareLength: BODY_LIMIT + 1 });
     await running.rejections.flush();
 
-    const { items } = await running.store.listRejections({ limit: 100 });
+    const { items } = await running.store.rejections.list({ limit: 100 });
     expect(items.map((r) => [r.channel, r.cause])).toEqual([
       ['enablex', 'unauthorized'],
       ['enablex', 'unauthorized'],
@@ -493,7 +493,7 @@ describe('graceful close', () => {
 
       const { openStore } = await import('../src/store/open.js');
       const store = await openStore({ dataDir: dir });
-      const page = await store.listJournal({}, { limit: 100 });
+      const page = await store.journal.list({}, { limit: 100 });
       expect(page.items.length).toBe(IN_FLIGHT);
       await store.close();
     } finally {

@@ -4,20 +4,23 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BluetickError } from '../src/errors.js';
-import { JournalWriter } from '../src/ingest/journal-writer.js';
+import { JournalWriter } from '../src/journal/writer.js';
 import { openStore } from '../src/store/open.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { JournalInput, Store } from '../src/store/store.js';
 import { journalInput } from './store.contract.js';
 
-/** A store whose appendJournal is controlled by the test. Only appendJournal is used. */
+/** A store whose `journal.append` is controlled by the test. Only that is used. */
 function controlledStore() {
   const calls: Array<{ rows: JournalInput[]; resolve: (ids: number[]) => void; reject: (err: unknown) => void }> = [];
   const store = {
-    appendJournal: (rows: JournalInput[]) =>
-      new Promise<number[]>((resolve, reject) => {
-        calls.push({ rows, resolve, reject });
-      }),
+    capabilities: { maxCommitsInFlight: Infinity },
+    journal: {
+      append: (rows: JournalInput[]) =>
+        new Promise<number[]>((resolve, reject) => {
+          calls.push({ rows, resolve, reject });
+        }),
+    },
   } as unknown as Store;
   return { store, calls };
 }
@@ -51,8 +54,8 @@ describe('JournalWriter', () => {
   });
 
   describe('group commit', () => {
-    it('commits rows appended in the same turn with one appendJournal call and resolves each with its id', async () => {
-      const spy = vi.spyOn(store, 'appendJournal');
+    it('commits rows appended in the same turn with one journal.append call and resolves each with its id', async () => {
+      const spy = vi.spyOn(store.journal, 'append');
       const writer = new JournalWriter(store);
       const rows = Array.from({ length: 10 }, (_, i) => journalInput({ channel: `c${i}` }));
       const ids = await Promise.all(rows.map((r) => writer.append(r)));
@@ -60,12 +63,12 @@ describe('JournalWriter', () => {
       expect(spy.mock.calls[0]![0]).toHaveLength(10);
       expect(new Set(ids).size).toBe(10);
       for (let i = 0; i < ids.length; i++) {
-        expect((await store.getJournalRow(ids[i]!))?.channel).toBe(`c${i}`);
+        expect((await store.journal.get(ids[i]!))?.channel).toBe(`c${i}`);
       }
     });
 
     it('commits rows of different turns separately', async () => {
-      const spy = vi.spyOn(store, 'appendJournal');
+      const spy = vi.spyOn(store.journal, 'append');
       const writer = new JournalWriter(store);
       const a = writer.append(journalInput());
       await nextTurn();
@@ -75,7 +78,7 @@ describe('JournalWriter', () => {
     });
 
     it('flushes at maxBatch without waiting for the turn to end', async () => {
-      const spy = vi.spyOn(store, 'appendJournal');
+      const spy = vi.spyOn(store.journal, 'append');
       const writer = new JournalWriter(store, { maxBatch: 2 });
       const p = [1, 2, 3, 4, 5].map(() => writer.append(journalInput()));
       // Two full batches went to the store synchronously, inside append().
@@ -255,11 +258,11 @@ describe('JournalWriter', () => {
         expect((err.cause as { code?: string }).code).toBe('SQLITE_BUSY');
       }
       expect(writer.healthy).toBe(false);
-      expect((await store.listJournal({}, { limit: 10 })).items).toEqual([]);
+      expect((await store.journal.list({}, { limit: 10 })).items).toEqual([]);
 
       const id = await writer.append(journalInput({ channel: 'after' }));
       expect(writer.healthy).toBe(true);
-      expect((await store.listJournal({}, { limit: 10 })).items.map((r) => [r.id, r.channel])).toEqual([[id, 'after']]);
+      expect((await store.journal.list({}, { limit: 10 })).items.map((r) => [r.id, r.channel])).toEqual([[id, 'after']]);
     });
   });
 

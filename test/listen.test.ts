@@ -141,7 +141,7 @@ function eventIds(bodies: readonly { body: Buffer }[], channel: string): string[
 }
 
 async function recordedIds(server: ServerInternals): Promise<string[]> {
-  const page = await server.store.listEvents({}, { after: 0, limit: 10_000 });
+  const page = await server.store.events.list({}, { after: 0, limit: 10_000 });
   return page.items.map((s) => s.event.id);
 }
 

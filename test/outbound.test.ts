@@ -38,7 +38,7 @@ function outboundSuite(store: () => { url?: string }) {
     const body = statusBody(steps.map((status, i) => ({ id, status, to: CUSTOMER, at: t + i * 1000 })));
     expect((await http(server.running.webhookUrls.main!, { body, headers: { 'content-type': 'application/json' } })).status).toBe(200);
     await waitFor(`${id} ${steps.at(-1)}`, async () => {
-      const m = await server.running.store.getMessage(id);
+      const m = await server.running.store.projections.getMessage(id);
       return m?.status === steps.at(-1) ? m : undefined;
     });
   }
@@ -142,7 +142,7 @@ describe('outbound context on SQLite', () => {
       const running = await app.start();
       await expect(app.track({ messageId: '' })).rejects.toThrow(/needs the messageId/);
       expect(await app.track([{ messageId: 'wamid.LIB', templateName: 'welcome', tags: ['lib'] }])).toEqual({ inserted: 1, updated: 0 });
-      expect(await internalsOf(running).store.getOutbound(['wamid.LIB'])).toEqual([
+      expect(await internalsOf(running).store.outbound.get(['wamid.LIB'])).toEqual([
         { messageId: 'wamid.LIB', templateName: 'welcome', tags: ['lib'], recordedAt: expect.any(Number), recordedBy: 'library' },
       ]);
     } finally {

@@ -9,7 +9,7 @@ import { openStore } from '../src/store/open.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { normalize } from '../src/events/normalize.js';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.js';
-import type { Store, StoredEvent } from '../src/store/store.js';
+import type { JournalOutcome, Store, StoredEvent } from '../src/store/store.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 import { journalInput } from './store.contract.js';
 
@@ -105,13 +105,13 @@ describe('Pipeline', () => {
   }
 
   async function allEvents(): Promise<StoredEvent[]> {
-    return (await store.listEvents({}, { limit: 10_000 })).items;
+    return (await store.events.list({}, { limit: 10_000 })).items;
   }
 
   const nextBatch = (p: Pipeline) => new Promise<BatchInfo>((resolve) => p.once('batch', resolve));
 
   it('turns every item of a Meta POST into an event, in payload order, and marks the row processed', async () => {
-    const [id] = await store.appendJournal([journalInput({ body: sample(), receivedAt: Date.UTC(2025, 5, 8, 20, 59, 50) })]);
+    const [id] = await store.journal.append([journalInput({ body: sample(), receivedAt: Date.UTC(2025, 5, 8, 20, 59, 50) })]);
     const p = pipeline();
     const { recorded, batches } = collect(p);
     await p.drain();
@@ -126,7 +126,7 @@ describe('Pipeline', () => {
     expect(msg).toMatchObject({ channel: 'main', provider: 'meta', phoneNumberId: PHONE_ID, from: '16505551234', text: 'Caf\u00e9?' });
     expect(msg.receivedAt).toBe('2025-06-08T20:59:50.000Z');
     expect(events.every((s) => s.journalId === id && s.duplicates === 0)).toBe(true);
-    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3, newEventCount: 3 });
+    expect(await store.journal.get(id!)).toMatchObject({ state: 'processed', eventCount: 3, newEventCount: 3 });
 
     expect(recorded.map((s) => s.seq)).toEqual(events.map((s) => s.seq));
     expect(recorded.map((s) => s.event)).toEqual(events.map((s) => s.event));
@@ -136,29 +136,29 @@ describe('Pipeline', () => {
 
   it('journals a redelivery as a duplicate row, adds no event, and counts the duplicates', async () => {
     const body = sample();
-    const [first] = await store.appendJournal([journalInput({ body })]);
+    const [first] = await store.journal.append([journalInput({ body })]);
     const p = pipeline();
     const { recorded, batches } = collect(p);
     await p.drain();
     const before = await allEvents();
 
-    const [again] = await store.appendJournal([journalInput({ body, receivedAt: Date.now() + 60_000 })]);
+    const [again] = await store.journal.append([journalInput({ body, receivedAt: Date.now() + 60_000 })]);
     await p.drain();
 
     const after = await allEvents();
     expect(after.map((s) => s.seq)).toEqual(before.map((s) => s.seq));
     expect(after.every((s) => s.duplicates === 1 && s.journalId === first)).toBe(true);
-    expect(await store.getJournalRow(again!)).toMatchObject({ state: 'duplicate', eventCount: 3, newEventCount: 0 });
+    expect(await store.journal.get(again!)).toMatchObject({ state: 'duplicate', eventCount: 3, newEventCount: 0 });
     expect(recorded).toHaveLength(3);
     expect(batches[1]).toMatchObject({ rows: 1, inserted: 0, duplicates: 3 });
   });
 
   it('marks the second copy duplicate when both copies are in one batch', async () => {
     const body = sample();
-    const ids = await store.appendJournal([journalInput({ body }), journalInput({ body })]);
+    const ids = await store.journal.append([journalInput({ body }), journalInput({ body })]);
     await pipeline().drain();
-    expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
-    expect((await store.getJournalRow(ids[1]!))?.state).toBe('duplicate');
+    expect((await store.journal.get(ids[0]!))?.state).toBe('processed');
+    expect((await store.journal.get(ids[1]!))?.state).toBe('duplicate');
     expect(await allEvents()).toHaveLength(3);
   });
 
@@ -169,9 +169,9 @@ describe('Pipeline', () => {
       Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
       Buffer.alloc(0),
     ];
-    const ids = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    const ids = await store.journal.append(bodies.map((body) => journalInput({ body })));
     await pipeline().drain();
-    const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
+    const rows = await Promise.all(ids.map((id) => store.journal.get(id)));
     for (let i = 0; i < rows.length; i++) {
       expect(rows[i]).toMatchObject({ state: 'quarantined', eventCount: 0 });
       expect(rows[i]!.cause).toEqual(expect.any(String));
@@ -186,23 +186,23 @@ describe('Pipeline', () => {
 
   it('keeps a row whose normalizer throws on every try as failed with the message, and goes on with the rest', async () => {
     const errors: object[] = [];
-    const ids = await store.appendJournal([
+    const ids = await store.journal.append([
       journalInput({ channel: 'explode', body: sample() }),
       journalInput({ body: metaBody({ messages: [{ id: 'wamid.OK', from: '1', text: 'x' }] }) }),
     ]);
     await pipeline({ maxAttempts: 2, logger: { warn: () => {}, error: (obj) => errors.push(obj) } }).drain();
-    const failed = await store.getJournalRow(ids[0]!);
+    const failed = await store.journal.get(ids[0]!);
     expect(failed).toMatchObject({ state: 'failed' });
     expect(failed!.cause).toMatch(/normalizer exploded.*failed 2 of 2 tries/);
-    expect((await store.getJournalRow(ids[1]!))?.state).toBe('processed');
+    expect((await store.journal.get(ids[1]!))?.state).toBe('processed');
     expect(errors).toHaveLength(1);
     // Failed rows can be run again once fixed.
-    expect(await store.retryJournal()).toBe(1);
-    expect((await store.getJournalRow(ids[0]!))?.state).toBe('pending');
+    expect(await store.journal.retry()).toBe(1);
+    expect((await store.journal.get(ids[0]!))?.state).toBe('pending');
   });
 
   it('keeps a row whose events the store refuses on every try as failed without holding back its batch', async () => {
-    const ids = await store.appendJournal([
+    const ids = await store.journal.append([
       journalInput({ body: metaBody({ messages: [{ id: 'wamid.A', from: '1', text: 'a' }] }) }),
       journalInput({ channel: 'poison', body: metaBody({ messages: [{ id: 'wamid.P', from: '1', text: 'p' }] }) }),
       journalInput({ body: metaBody({ messages: [{ id: 'wamid.B', from: '1', text: 'b' }] }) }),
@@ -210,9 +210,9 @@ describe('Pipeline', () => {
     const p = pipeline({ logger: { warn: () => {}, error: () => {} } });
     const { batches } = collect(p);
     await p.drain();
-    const states = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.state));
+    const states = await Promise.all(ids.map(async (id) => (await store.journal.get(id))?.state));
     expect(states).toEqual(['processed', 'failed', 'processed']);
-    expect((await store.getJournalRow(ids[1]!))?.cause).toMatch(/record error.*failed 3 of 3 tries/);
+    expect((await store.journal.get(ids[1]!))?.cause).toMatch(/record error.*failed 3 of 3 tries/);
     expect((await allEvents()).map((s) => messageIdOf(s))).toEqual(['wamid.A', 'wamid.B']);
     // The batch is recorded without the refused row, which is then tried alone until it fails.
     expect(batches).toEqual([
@@ -223,7 +223,7 @@ describe('Pipeline', () => {
   });
 
   it('leaves rows pending (not failed) while the database is locked, and records them once it is free', async () => {
-    const [id] = await store.appendJournal([journalInput({ body: sample() })]);
+    const [id] = await store.journal.append([journalInput({ body: sample() })]);
     const locker = new Database(store.file);
     locker.exec('BEGIN EXCLUSIVE');
     const errors: object[] = [];
@@ -242,22 +242,22 @@ describe('Pipeline', () => {
       p.start();
       // Two whole turns failed on the lock (no clock: the test's timeout is the only bound).
       await failedTwice;
-      expect((await store.getJournalRow(id!))?.state).toBe('pending');
+      expect((await store.journal.get(id!))?.state).toBe('pending');
     } finally {
       locker.exec('ROLLBACK');
       locker.close();
     }
     await p.drain();
-    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
+    expect(await store.journal.get(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
   });
 
   it('does not mistake a database locked for a moment for a bad row', async () => {
-    const [id] = await store.appendJournal([journalInput({ body: sample() })]);
+    const [id] = await store.journal.append([journalInput({ body: sample() })]);
     const locker = new Database(store.file);
-    const real = store.recordOutcomes.bind(store);
+    const real = store.journal.record.bind(store.journal);
     let calls = 0;
     // The first two writes meet a lock, which is gone by the third.
-    vi.spyOn(store, 'recordOutcomes').mockImplementation(async (outcomes) => {
+    vi.spyOn(store.journal, 'record').mockImplementation(async (outcomes) => {
       calls++;
       if (calls > 2) return real(outcomes);
       locker.exec('BEGIN EXCLUSIVE');
@@ -272,24 +272,24 @@ describe('Pipeline', () => {
     await p.drain();
     locker.close();
     expect(calls).toBe(3);
-    expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
+    expect(await store.journal.get(id!)).toMatchObject({ state: 'processed', eventCount: 3 });
   });
 
   it('resumes rows left pending by a process that stopped mid-way, after reopening the store', async () => {
     const bodies = [1, 2, 3, 4, 5].map((n) => metaBody({ messages: [{ id: `wamid.R${n}`, from: '1', text: `${n}` }] }));
-    const ids = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    const ids = await store.journal.append(bodies.map((body) => journalInput({ body })));
     // One batch recorded, then two rows claimed but never recorded: the process dies.
     const first = pipeline({ batchSize: 2 });
     first.start();
     await nextBatch(first);
     await first.stop();
-    expect(await store.claimJournal(2)).toHaveLength(2);
+    expect(await store.journal.claim(2)).toHaveLength(2);
     await store.close();
 
     store = (await openStore({ dataDir: dir })) as SqliteStore;
     const second = pipeline({ batchSize: 2 });
     await second.drain();
-    const states = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.state));
+    const states = await Promise.all(ids.map(async (id) => (await store.journal.get(id))?.state));
     expect(states).toEqual(['processed', 'processed', 'processed', 'processed', 'processed']);
     expect((await allEvents()).map((s) => messageIdOf(s))).toEqual(['wamid.R1', 'wamid.R2', 'wamid.R3', 'wamid.R4', 'wamid.R5']);
     expect((await allEvents()).every((s) => s.duplicates === 0)).toBe(true);
@@ -297,27 +297,26 @@ describe('Pipeline', () => {
 
   it('settles a row that stops the process every time as failed after maxAttempts, and processes the rows around it', async () => {
     const bodies = [1, 2, 3].map((n) => metaBody({ messages: [{ id: `wamid.P${n}`, from: '1', text: `${n}` }] }));
-    const [good1, poison, good2] = await store.appendJournal(bodies.map((body) => journalInput({ body })));
+    const [good1, poison, good2] = await store.journal.append(bodies.map((body) => journalInput({ body })));
     await store.close();
     let deaths = 0;
     for (let start = 1; start <= 10; start++) {
       const opened = (await openStore({ dataDir: dir })) as SqliteStore;
       // The process dies whenever it got as far as recording the poison row.
-      const view = new Proxy(opened, {
-        get(target, prop) {
-          if (prop === 'recordOutcomes') {
-            return async (outcomes: Parameters<SqliteStore['recordOutcomes']>[0]) => {
-              if (outcomes.some((o) => o.journalId === poison && o.state === 'processed')) {
-                deaths++;
-                await target.close();
-              }
-              return target.recordOutcomes(outcomes);
-            };
-          }
-          const value = Reflect.get(target, prop, target) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      const journal = opened.journal;
+      const view = {
+        journal: {
+          claim: (limit: number) => journal.claim(limit),
+          release: (ids: number[]) => journal.release(ids),
+          record: async (outcomes: JournalOutcome[]) => {
+            if (outcomes.some((o) => o.journalId === poison && o.state === 'processed')) {
+              deaths++;
+              await opened.close();
+            }
+            return journal.record(outcomes);
+          },
         },
-      });
+      } as unknown as Store;
       const died = await new Pipeline(view, { maxAttempts: 3 }).drain().then(
         () => false,
         () => true,
@@ -328,24 +327,24 @@ describe('Pipeline', () => {
       }
     }
     expect(deaths).toBe(3);
-    expect(await store.getJournalRow(good1!)).toMatchObject({ state: 'processed', eventCount: 1 });
-    expect(await store.getJournalRow(good2!)).toMatchObject({ state: 'processed', eventCount: 1 });
-    const failed = await store.getJournalRow(poison!);
+    expect(await store.journal.get(good1!)).toMatchObject({ state: 'processed', eventCount: 1 });
+    expect(await store.journal.get(good2!)).toMatchObject({ state: 'processed', eventCount: 1 });
+    const failed = await store.journal.get(poison!);
     expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
     expect(failed?.cause).toMatch(/gave up after 3 attempts/);
     // Retrying starts the count again.
-    expect(await store.retryJournal([poison!])).toBe(1);
-    expect((await store.getJournalRow(poison!))?.attempts).toBeUndefined();
+    expect(await store.journal.retry([poison!])).toBe(1);
+    expect((await store.journal.get(poison!))?.attempts).toBeUndefined();
   });
 
   it('quarantines a body with more items than maxItems, with its cause, and records none of them', async () => {
     const statuses = Array.from({ length: 6 }, (_, i) => ({ id: `wamid.MANY${i}`, status: 'sent' }));
-    const [big, small] = await store.appendJournal([journalInput({ body: metaBody({ statuses }) }), journalInput({ body: sample() })]);
+    const [big, small] = await store.journal.append([journalInput({ body: metaBody({ statuses }) }), journalInput({ body: sample() })]);
     await pipeline({ maxItems: 5 }).drain();
-    const row = await store.getJournalRow(big!);
+    const row = await store.journal.get(big!);
     expect(row).toMatchObject({ state: 'quarantined', eventCount: 0 });
     expect(row?.cause).toMatch(/too many items: 6 .*limit is 5/);
-    expect(await store.getJournalRow(small!)).toMatchObject({ state: 'processed', eventCount: 3 });
+    expect(await store.journal.get(small!)).toMatchObject({ state: 'processed', eventCount: 3 });
     expect((await allEvents()).some((s) => messageIdOf(s)?.startsWith('wamid.MANY'))).toBe(false);
   });
 
@@ -356,8 +355,8 @@ describe('Pipeline', () => {
       expected.push(...messages.map((m) => m.id));
       return journalInput({ body: metaBody({ messages }) });
     });
-    await store.appendJournal(inputs.slice(0, 6));
-    await store.appendJournal(inputs.slice(6));
+    await store.journal.append(inputs.slice(0, 6));
+    await store.journal.append(inputs.slice(6));
     const p = pipeline({ batchSize: 5 });
     const { recorded, batches } = collect(p);
     await p.drain();
@@ -370,7 +369,7 @@ describe('Pipeline', () => {
   });
 
   it('passes the channel provider to the normalizer', async () => {
-    const [id] = await store.appendJournal([journalInput({ channel: 'cloud', body: Buffer.from('{"hello":"world"}') })]);
+    const [id] = await store.journal.append([journalInput({ channel: 'cloud', body: Buffer.from('{"hello":"world"}') })]);
     await pipeline({ providerFor: (ch) => (ch === 'cloud' ? 'meta' : undefined) }).drain();
     const [only] = await allEvents();
     expect(only).toMatchObject({ journalId: id, event: { type: 'unknown', provider: 'meta', channel: 'cloud' } });
@@ -381,7 +380,7 @@ describe('Pipeline', () => {
       const p = pipeline({ pollMs: 60_000 });
       p.start();
       await p.drain(); // nothing yet: now asleep on a one-minute poll
-      await store.appendJournal([journalInput({ body: sample() })]);
+      await store.journal.append([journalInput({ body: sample() })]);
       // The next poll is a minute away, past the test's timeout: only the wake can get the batch in time.
       const batch = nextBatch(p);
       p.wake();
@@ -393,12 +392,12 @@ describe('Pipeline', () => {
       p.start();
       await p.drain();
       const batch = nextBatch(p);
-      await store.appendJournal([journalInput({ body: sample() })]);
+      await store.journal.append([journalInput({ body: sample() })]);
       await expect(batch).resolves.toMatchObject({ rows: 1 });
     });
 
     it('gives the event loop back between batches', async () => {
-      await store.appendJournal([1, 2, 3, 4].map(() => journalInput({ body: Buffer.from('not json') })));
+      await store.journal.append([1, 2, 3, 4].map(() => journalInput({ body: Buffer.from('not json') })));
       let ticks = 0;
       let ticking = true;
       const tick = () => {
@@ -417,7 +416,7 @@ describe('Pipeline', () => {
     });
 
     it('neither repeats nor undoes a batch when a listener throws', async () => {
-      await store.appendJournal([journalInput({ body: sample() })]);
+      await store.journal.append([journalInput({ body: sample() })]);
       const errors: string[] = [];
       const p = pipeline({ logger: { warn: () => {}, error: (_obj, msg) => errors.push(msg) } });
       let calls = 0;
@@ -433,7 +432,7 @@ describe('Pipeline', () => {
     });
 
     it('lets a pending drain() go when the pipeline is stopped', async () => {
-      await store.appendJournal([journalInput({ body: sample() })]);
+      await store.journal.append([journalInput({ body: sample() })]);
       const locker = new Database(store.file);
       locker.exec('BEGIN EXCLUSIVE');
       try {
@@ -468,7 +467,7 @@ describe('Pipeline', () => {
     });
 
     it('finishes the batch in progress on stop() and takes no more', async () => {
-      await store.appendJournal([1, 2, 3].map(() => journalInput({ body: Buffer.from('x') })));
+      await store.journal.append([1, 2, 3].map(() => journalInput({ body: Buffer.from('x') })));
       // The loop's turns run on timers and immediates only: faked, they run when the test says,
       // and after stop() the test can see that nothing is left that could take another batch.
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
@@ -535,11 +534,11 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
       };
     }
 
-    /** Wraps `claimJournal` to keep the ids of every claim. */
+    /** Wraps `journal.claim` to keep the ids of every claim. */
     function recordClaims(): number[][] {
       const claims: number[][] = [];
-      const real = store.claimJournal.bind(store);
-      store.claimJournal = async (limit) => {
+      const real = store.journal.claim.bind(store.journal);
+      store.journal.claim = async (limit) => {
         const rows = await real(limit);
         if (rows.length > 0) claims.push(rows.map((r) => r.id));
         return rows;
@@ -548,7 +547,7 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
     }
 
     it('is tried alone N times, then settles as failed with the error as its cause; the rows around it are processed', async () => {
-      const ids = await store.appendJournal(['wamid.A', 'wamid.THROW', 'wamid.B'].map((id) => journalInput({ body: body(id) })));
+      const ids = await store.journal.append(['wamid.A', 'wamid.THROW', 'wamid.B'].map((id) => journalInput({ body: body(id) })));
       const tries = new Map<string, number>();
       const claims = recordClaims();
       const batches: BatchInfo[] = [];
@@ -557,12 +556,12 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
       await p.drain();
 
       expect(tries.get('wamid.THROW')).toBe(3);
-      const row = await store.getJournalRow(ids[1]!);
+      const row = await store.journal.get(ids[1]!);
       expect(row?.state).toBe('failed');
       expect(row?.cause).toBe('normalizer error: reducer bug on this body (failed 3 of 3 tries)');
       // Its batch-mates were recorded on the first try, without it.
-      expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
-      expect((await store.getJournalRow(ids[2]!))?.state).toBe('processed');
+      expect((await store.journal.get(ids[0]!))?.state).toBe('processed');
+      expect((await store.journal.get(ids[2]!))?.state).toBe('processed');
       expect(claims[0]).toEqual(ids);
       expect(claims.slice(1)).toEqual([[ids[1]], [ids[1]]]);
       expect(batches.map((b) => [b.rows, b.inserted, b.retried, b.failed])).toEqual([
@@ -570,19 +569,19 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
         [1, 0, 1, 0],
         [1, 0, 0, 1],
       ]);
-      const quarantine = await store.listJournal({ state: ['failed'] }, { limit: 10 });
+      const quarantine = await store.journal.list({ state: ['failed'] }, { limit: 10 });
       expect(quarantine.items.map((r) => r.id)).toEqual([ids[1]]);
     });
 
     it('counts a row over the time budget as a failed try, and rows arriving meanwhile keep flowing', async () => {
-      const [slow] = await store.appendJournal([journalInput({ body: body('wamid.SLOW') })]);
+      const [slow] = await store.journal.append([journalInput({ body: body('wamid.SLOW') })]);
       const tries = new Map<string, number>();
       const p = new Pipeline(store, { maxAttempts: 2, rowBudgetMs: 5, normalize: seam(tries, 10), logger: { warn: () => {}, error: () => {} } });
       // A row that arrives after the first try still gets processed.
       const later = new Promise<number>((resolve, reject) => {
         p.once('batch', () => {
           store
-            .appendJournal([journalInput({ body: body('wamid.LATER') })])
+            .journal.append([journalInput({ body: body('wamid.LATER') })])
             .then(([id]) => resolve(id!), reject);
         });
       });
@@ -591,14 +590,14 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
       await p.drain();
 
       expect(tries.get('wamid.SLOW')).toBe(2);
-      const row = await store.getJournalRow(slow!);
+      const row = await store.journal.get(slow!);
       expect(row?.state).toBe('failed');
       expect(row?.cause).toMatch(/^over the time budget: normalizing took \d+ ms \(journal\.rowBudgetMs is 5\) \(failed 2 of 2 tries\)$/);
-      expect(await store.getJournalRow(laterId)).toMatchObject({ state: 'processed', eventCount: 1 });
+      expect(await store.journal.get(laterId)).toMatchObject({ state: 'processed', eventCount: 1 });
     });
 
     it('is processed when a later try succeeds', async () => {
-      const [id] = await store.appendJournal([journalInput({ body: body('wamid.ONCE') })]);
+      const [id] = await store.journal.append([journalInput({ body: body('wamid.ONCE') })]);
       let calls = 0;
       const flaky: typeof normalize = (raw, ctx) => {
         if (++calls === 1) throw new Error('transient');
@@ -606,7 +605,7 @@ function failingRowSuite(name: string, open: () => Promise<{ store: Store; close
       };
       await new Pipeline(store, { maxAttempts: 3, normalize: flaky, logger: { warn: () => {}, error: () => {} } }).drain();
       expect(calls).toBe(2);
-      expect(await store.getJournalRow(id!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
+      expect(await store.journal.get(id!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
     });
   });
 }

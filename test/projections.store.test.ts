@@ -29,7 +29,7 @@ async function allEvents(store: Store): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
   let after: number | undefined;
   for (;;) {
-    const page = await store.listEvents({}, after === undefined ? { limit: 1000 } : { after, limit: 1000 });
+    const page = await store.events.list({}, after === undefined ? { limit: 1000 } : { after, limit: 1000 });
     out.push(...page.items);
     if (page.next === undefined) return out;
     after = page.next;
@@ -75,7 +75,7 @@ describe('projections through real ingest', () => {
     const counts = await running.store.counts();
     expect(counts.journal.duplicate).toBeGreaterThan(0);
 
-    const result = await running.store.rebuildProjections({ batchSize: 37 });
+    const result = await running.store.projections.rebuild({ batchSize: 37 });
     expect(result.events).toBe(counts.events);
     expect(result.batches).toBe(Math.floor(counts.events / 37) + 1);
     expect(dumpProjections(file)).toBe(incremental);
@@ -128,17 +128,17 @@ describe('projections in the store (property)', () => {
             const size = cuts[c++ % cuts.length]!;
             const batch = events.slice(i, i + size);
             i += size;
-            const [id] = await store.appendJournal([journalInput()]);
-            await store.claimJournal(1);
-            await store.recordOutcomes([{ journalId: id!, state: 'processed', events: batch }]);
+            const [id] = await store.journal.append([journalInput()]);
+            await store.journal.claim(1);
+            await store.journal.record([{ journalId: id!, state: 'processed', events: batch }]);
           }
-          const stored = (await store.listEvents({}, { limit: 1000 })).items.map((s) => s.event);
+          const stored = (await store.events.list({}, { limit: 1000 })).items.map((s) => s.event);
           const expected = applyEvents(emptyState(), stored as BluetickEvent[]);
-          for (const [id, row] of expected.messages) expect(await store.getMessage(id)).toEqual(row);
-          for (const [key, row] of expected.conversations) expect(await store.getConversation(key)).toEqual(row);
-          const before = JSON.stringify([await store.listMessages({}, { limit: 100 }), await store.listConversations({}, { limit: 100 })]);
-          await store.rebuildProjections({ batchSize: 2 });
-          expect(JSON.stringify([await store.listMessages({}, { limit: 100 }), await store.listConversations({}, { limit: 100 })])).toBe(before);
+          for (const [id, row] of expected.messages) expect(await store.projections.getMessage(id)).toEqual(row);
+          for (const [key, row] of expected.conversations) expect(await store.projections.getConversation(key)).toEqual(row);
+          const before = JSON.stringify([await store.projections.listMessages({}, { limit: 100 }), await store.projections.listConversations({}, { limit: 100 })]);
+          await store.projections.rebuild({ batchSize: 2 });
+          expect(JSON.stringify([await store.projections.listMessages({}, { limit: 100 }), await store.projections.listConversations({}, { limit: 100 })])).toBe(before);
         } finally {
           await store.close();
         }
@@ -175,12 +175,12 @@ describe('projections added to a store that already holds events', () => {
       const store = new SqliteStore(file, { checkpointIntervalMs: 0 });
       try {
         await store.migrate();
-        expect((await store.projectionCounts()).rebuild).toEqual({ throughSeq: 0 });
-        expect(await store.getMessage('m1')).toBeUndefined();
-        const result = await store.rebuildProjections();
+        expect((await store.projections.counts()).rebuild).toEqual({ throughSeq: 0 });
+        expect(await store.projections.getMessage('m1')).toBeUndefined();
+        const result = await store.projections.rebuild();
         expect(result.events).toBe(2);
-        expect((await store.projectionCounts()).rebuild).toBeUndefined();
-        expect(await store.getMessage('m1')).toEqual(applyEvents(emptyState(), events).messages.get('m1'));
+        expect((await store.projections.counts()).rebuild).toBeUndefined();
+        expect(await store.projections.getMessage('m1')).toEqual(applyEvents(emptyState(), events).messages.get('m1'));
       } finally {
         await store.close();
       }

@@ -2,7 +2,7 @@
  * The rejection log's paths away from the happy one: it batches in memory, keeps what a
  * failing store would not take and writes it on the next flush (in arrival order), and
  * drops the oldest beyond its bound, counting them. The store here is a stand-in whose
- * `addRejections` the test answers call by call; the waits are on those calls, not on time.
+ * `rejections.add` the test answers call by call; the waits are on those calls, not on time.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RejectionLog } from '../src/ingest/routes.js';
@@ -19,8 +19,8 @@ interface Call {
 function heldStore() {
   const calls: Call[] = [];
   let waiting: Array<() => void> = [];
-  const store = {
-    addRejections(rows: RejectionInput[], keep: number): Promise<void> {
+  const rejections = {
+    add(rows: RejectionInput[], keep: number): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         calls.push({ rows: [...rows], keep, succeed: resolve, fail: (err = new Error('SQLITE_BUSY: database is locked')) => reject(err) });
         const w = waiting;
@@ -29,6 +29,7 @@ function heldStore() {
       });
     },
   };
+  const store = { rejections };
   /** Resolves once the store has been called `n` times in all. */
   const call = async (n: number): Promise<Call> => {
     while (calls.length < n) await new Promise<void>((resolve) => waiting.push(resolve));

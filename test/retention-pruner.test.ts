@@ -23,7 +23,7 @@ beforeEach(async () => {
   store = new SqliteStore(join(dir, 'bluetick.db'));
   await store.migrate();
   const row = (at: number) => ({ at, cause: 'unauthorized' as const, method: 'POST', path: '/webhooks/main' });
-  await store.addRejections([...Array.from({ length: 7 }, (_, i) => row(NOW - 40 * DAY + i)), row(NOW)], 100);
+  await store.rejections.add([...Array.from({ length: 7 }, (_, i) => row(NOW - 40 * DAY + i)), row(NOW)], 100);
 });
 
 afterEach(async () => {
@@ -31,7 +31,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const remaining = async () => (await store.listRejections({ limit: 100 })).items.length;
+const remaining = async () => (await store.rejections.list({ limit: 100 })).items.length;
 
 describe('the pruner', () => {
   it('goes batch after batch until nothing is past the limit, reporting each batch', async () => {

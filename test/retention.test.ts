@@ -59,7 +59,7 @@ async function allJournal(running: ServerInternals): Promise<JournalRow[]> {
   const out: JournalRow[] = [];
   let after: number | undefined;
   for (;;) {
-    const page = await running.store.listJournal({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
+    const page = await running.store.journal.list({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
     out.push(...page.items);
     if (page.next === undefined) return out;
     after = page.next;
@@ -102,7 +102,7 @@ async function allEvents(running: ServerInternals) {
   const out = [];
   let after: number | undefined;
   for (;;) {
-    const page = await running.store.listEvents({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
+    const page = await running.store.events.list({}, { limit: 500, ...(after !== undefined ? { after } : {}) });
     out.push(...page.items);
     if (page.next === undefined) return out;
     after = page.next;
@@ -148,8 +148,8 @@ async function scenario(running: ServerInternals, setClock: (ms: number) => void
       expect(e.text).toBe(`mango young ${e.messageId.slice('wamid.young'.length)}`);
     }
   }
-  expect((await running.store.getMessage('wamid.old7'))!.inbound!.text).toBeUndefined();
-  expect((await running.store.getMessage('wamid.young7'))!.inbound!.text).toBe('mango young 7');
+  expect((await running.store.projections.getMessage('wamid.old7'))!.inbound!.text).toBeUndefined();
+  expect((await running.store.projections.getMessage('wamid.young7'))!.inbound!.text).toBe('mango young 7');
 
   // Now every row is past its limit the moment it is acked, and the pipeline is busy with a
   // burst: the pruner meets rows it has not settled and must leave their bodies alone, so

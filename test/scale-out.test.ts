@@ -319,7 +319,7 @@ describePostgres('scale-out on PostgreSQL', () => {
         expect(incremental.proj_contacts!.length).toBe(new Set(notifications.filter((n) => n.inbound).map((n) => n.contact)).size);
         const store = await openPostgresStore(url, { poolSize: 2 });
         try {
-          await store.rebuildProjections({ batchSize: 1_000 });
+          await store.projections.rebuild({ batchSize: 1_000 });
         } finally {
           await store.close();
         }

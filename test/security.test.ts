@@ -103,10 +103,10 @@ describe('no trusted network', () => {
     // A direct local post (the README's quick start) still works.
     const direct = await send(r.url, { method: 'POST', path: '/webhooks/default', headers: { 'content-type': 'application/json' }, body });
     expect(direct.status).toBe(200);
-    const rows = await r.store.listJournal({}, { limit: 10 });
+    const rows = await r.store.journal.list({}, { limit: 10 });
     expect(rows.items).toHaveLength(1);
     await r.rejections.flush();
-    const rejected = await r.store.listRejections({ limit: 10 });
+    const rejected = await r.store.rejections.list({ limit: 10 });
     expect(rejected.items.map((x) => x.detail)).toEqual(Array(3).fill('channel has no credentials and refuses requests that came through a proxy'));
   });
 
@@ -179,12 +179,12 @@ describe('cheap refusals', () => {
     const api = await send(r.url, { path: '/api/stats', headers: bearer(r) });
     expect(api.status).toBe(429);
     expect(api.headers['retry-after']).toBeDefined();
-    expect(await r.store.listJournal({}, { limit: 10 })).toMatchObject({ items: [] });
+    expect(await r.store.journal.list({}, { limit: 10 })).toMatchObject({ items: [] });
 
     // A flood of cheap 404s trims the rejection log (here kept to 20 rows); the failure record stays.
     for (let i = 0; i < 30; i++) await send(r.url, { method: 'POST', path: `/webhooks/nope-${i}`, body: '{}' });
     await r.rejections.flush();
-    const log = await r.store.listRejections({ limit: 100 });
+    const log = await r.store.rejections.list({ limit: 100 });
     expect(log.items.every((x) => x.cause === 'unknown-channel')).toBe(true);
     const record = r.backoff.offenders();
     expect(record).toEqual([expect.objectContaining({ address: '127.0.0.1', failures: 5, totalFailures: 5, refused: 2 })]);

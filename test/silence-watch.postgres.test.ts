@@ -38,13 +38,13 @@ describePostgres('silence watch on a shared PostgreSQL store', () => {
     for (let i = 0; i < 6; i++) {
       const body = inboundBody([{ id: `wamid.PG${i}`, from: '15550001111', text: `m${i}`, at: T0 + i * MIN }]);
       expect(normalize(body, { channel: 'main', receivedAt: T0 + i * MIN }).ok).toBe(true);
-      await a.appendJournal([{ channel: 'main', receivedAt: T0 + i * MIN, headers: {}, body: Buffer.from(body), verifiedBy: 'meta-signature' }]);
+      await a.journal.append([{ channel: 'main', receivedAt: T0 + i * MIN, headers: {}, body: Buffer.from(body), verifiedBy: 'meta-signature' }]);
     }
     const pipeline = new Pipeline(a);
     await pipeline.drain();
 
     const watches = [a, b].map(
-      (store) => new SilenceWatch({ store, settings, now: () => clock, append: (row) => store.appendJournal([row]) }),
+      (store) => new SilenceWatch({ store, settings, now: () => clock, append: (row) => store.journal.append([row]) }),
     );
     clock = T0 + 6 * MIN;
     for (const w of watches) expect(await w.tick()).toBe(0);
@@ -52,21 +52,21 @@ describePostgres('silence watch on a shared PostgreSQL store', () => {
     clock = T0 + 15 * MIN + 1;
     for (const w of watches) expect(await w.tick()).toBe(2);
     await pipeline.drain();
-    const silent = await a.listEvents({ type: ['channel.silent'] }, { limit: 10 });
+    const silent = await a.events.list({ type: ['channel.silent'] }, { limit: 10 });
     expect(silent.items).toHaveLength(2);
     expect(silent.items.map((s) => s.event.occurredAt)).toEqual([new Date(T0 + 15 * MIN).toISOString(), new Date(T0 + 15 * MIN).toISOString()]);
-    const journal = await a.listJournal({}, { limit: 100 });
+    const journal = await a.journal.list({}, { limit: 100 });
     const notices = journal.items.filter((r) => r.verifiedBy === 'bluetick');
     expect(notices.map((r) => r.state).sort()).toEqual(['duplicate', 'duplicate', 'processed', 'processed']);
 
     // A message arrives again; each process reports the end, once in the store.
     const body = inboundBody([{ id: 'wamid.PG-back', from: '15550001111', text: 'back', at: T0 + 30 * MIN }]);
-    await a.appendJournal([{ channel: 'main', receivedAt: T0 + 30 * MIN, headers: {}, body: Buffer.from(body), verifiedBy: 'meta-signature' }]);
+    await a.journal.append([{ channel: 'main', receivedAt: T0 + 30 * MIN, headers: {}, body: Buffer.from(body), verifiedBy: 'meta-signature' }]);
     await pipeline.drain();
     clock = T0 + 30 * MIN + 1;
     for (const w of watches) expect(await w.tick()).toBe(2);
     await pipeline.drain();
-    const resumed = await a.listEvents({ type: ['channel.resumed'] }, { limit: 10 });
+    const resumed = await a.events.list({ type: ['channel.resumed'] }, { limit: 10 });
     expect(resumed.items.map((s) => (s.event as { silentForMs?: number }).silentForMs)).toEqual([25 * MIN, 25 * MIN]);
     for (const w of watches) await w.close();
   });

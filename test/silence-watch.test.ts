@@ -104,9 +104,9 @@ describe('silence watch', () => {
     // Reported once: the next round finds it already known.
     clock += 10 * MIN;
     expect(await watch.tick()).toBe(0);
-    const listed = await running.store.listEvents({ type: ['channel.silent'] }, { limit: 10 });
+    const listed = await running.store.events.list({ type: ['channel.silent'] }, { limit: 10 });
     expect(listed.items).toHaveLength(2);
-    const row = await running.store.getJournalRow(listed.items[0]!.journalId);
+    const row = await running.store.journal.get(listed.items[0]!.journalId);
     expect(row).toMatchObject({ channel: 'main', verifiedBy: 'bluetick', state: 'processed' });
   });
 
@@ -130,9 +130,9 @@ describe('silence watch', () => {
     });
     expect(res.status).toBe(200);
     await running.pipeline.drain();
-    const silent = await running.store.listEvents({ type: ['channel.silent'] }, { limit: 10 });
+    const silent = await running.store.events.list({ type: ['channel.silent'] }, { limit: 10 });
     expect(silent.items).toHaveLength(2);
-    const unknown = await running.store.listEvents({ type: ['unknown'] }, { limit: 10 });
+    const unknown = await running.store.events.list({ type: ['unknown'] }, { limit: 10 });
     expect(unknown.items.map((s) => (s.event as { kind?: string }).kind)).toContain('unrecognized body');
   });
 });

@@ -64,10 +64,10 @@ export function accountStateContract(getStore: () => Store): void {
   });
 
   async function record(batches: BluetickEvent[][]): Promise<void> {
-    const ids = await store.appendJournal(batches.map(() => journalInput()));
-    await store.claimJournal(batches.length);
+    const ids = await store.journal.append(batches.map(() => journalInput()));
+    await store.journal.claim(batches.length);
     const outcomes: JournalOutcome[] = batches.map((events, i) => ({ journalId: ids[i]!, state: 'processed', events }));
-    await store.recordOutcomes(outcomes);
+    await store.journal.record(outcomes);
   }
 
   async function all<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
@@ -84,11 +84,11 @@ export function accountStateContract(getStore: () => Store): void {
 
   async function snapshot(): Promise<string> {
     return stringifyJson({
-      consent: await all((p) => store.listConsent({}, p)),
-      phoneNumbers: await all((p) => store.listHealth('phoneNumbers', p)),
-      businessAccounts: await all((p) => store.listHealth('businessAccounts', p)),
-      flows: await all((p) => store.listHealth('flows', p)),
-      template: await store.getTemplate('1203443834149263'),
+      consent: await all((p) => store.projections.listConsent({}, p)),
+      phoneNumbers: await all((p) => store.projections.listHealth('phoneNumbers', p)),
+      businessAccounts: await all((p) => store.projections.listHealth('businessAccounts', p)),
+      flows: await all((p) => store.projections.listHealth('flows', p)),
+      template: await store.projections.getTemplate('1203443834149263'),
     });
   }
 
@@ -101,29 +101,29 @@ export function accountStateContract(getStore: () => Store): void {
     expect(consentKey).toBe('102290129340398:16315551181:marketing_messages');
     // The resume at 01:25 is later than the stop at 00:55 that arrived last.
     expect(consentRow).toMatchObject({ state: 'resume', optedOut: false, changedAt: '2024-06-01T01:25:00.000Z' });
-    expect(await store.listConsent({}, { limit: 10 })).toEqual({ items: [consentRow] });
+    expect(await store.projections.listConsent({}, { limit: 10 })).toEqual({ items: [consentRow] });
     for (const kind of ['phoneNumbers', 'businessAccounts', 'flows'] as const) {
-      for (const [key, row] of expected[kind]) expect(await store.getHealth(kind, key)).toEqual(row);
+      for (const [key, row] of expected[kind]) expect(await store.projections.getHealth(kind, key)).toEqual(row);
     }
-    expect(await store.getHealth('phoneNumbers', '15550783881')).toMatchObject({
+    expect(await store.projections.getHealth('phoneNumbers', '15550783881')).toMatchObject({
       messagingLimit: { value: 'TIER_10K', detail: 'UPGRADE' },
       quality: { value: 'FLAGGED' },
       displayName: { value: 'REJECTED', reason: 'NAME_FORMAT_UNACCEPTABLE' },
     });
-    expect(await store.getHealth('businessAccounts', '102290129340398')).toMatchObject({
+    expect(await store.projections.getHealth('businessAccounts', '102290129340398')).toMatchObject({
       status: { value: 'VERIFIED_ACCOUNT' },
       review: { value: 'APPROVED' },
       alerts: { OBA_APPROVED: { value: 'ACTIVE' } },
       security: { value: 'PIN_CHANGED' },
     });
-    expect((await all((p) => store.listHealth('flows', p))).map((f) => f.key)).toEqual(['2873019564410292', '1172387227285717']);
-    expect((await store.getTemplate('1203443834149263'))?.components?.buttons).toEqual(['URL: Track order']);
-    expect(await store.getHealth('flows', 'nope')).toBeUndefined();
+    expect((await all((p) => store.projections.listHealth('flows', p))).map((f) => f.key)).toEqual(['2873019564410292', '1172387227285717']);
+    expect((await store.projections.getTemplate('1203443834149263'))?.components?.buttons).toEqual(['URL: Track order']);
+    expect(await store.projections.getHealth('flows', 'nope')).toBeUndefined();
   });
 
   it('filters consent by category, state and contact', async () => {
     await record(accountStateBatches());
-    const keys = async (filter: Parameters<Store['listConsent']>[0]) => (await store.listConsent(filter, { limit: 10 })).items.map((r) => r.state);
+    const keys = async (filter: Parameters<Store['projections']['listConsent']>[0]) => (await store.projections.listConsent(filter, { limit: 10 })).items.map((r) => r.state);
     expect(await keys({ state: ['resume'] })).toEqual(['resume']);
     expect(await keys({ state: ['stop'] })).toEqual([]);
     expect(await keys({ category: ['marketing_messages'], contact: '16315551181' })).toEqual(['resume']);
@@ -136,7 +136,7 @@ export function accountStateContract(getStore: () => Store): void {
     await record(batches.slice(0, 4));
     await record([[lateStop()], ...batches.slice(4)]);
     const incremental = await snapshot();
-    await store.rebuildProjections({ batchSize: 2 });
+    await store.projections.rebuild({ batchSize: 2 });
     expect(await snapshot()).toBe(incremental);
   });
 }

@@ -93,10 +93,10 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
     /** Appends `n` rows and records each with the given events, returning their ids. */
     async function appendAndRecord(outcomes: Array<Omit<JournalOutcome, 'journalId'> & { input?: Partial<JournalInput> }>) {
-      const ids = await store.appendJournal(outcomes.map((o) => journalInput(o.input)));
-      const claimed = await store.claimJournal(outcomes.length);
+      const ids = await store.journal.append(outcomes.map((o) => journalInput(o.input)));
+      const claimed = await store.journal.claim(outcomes.length);
       expect(claimed.map((r) => r.id)).toEqual(ids);
-      const result = await store.recordOutcomes(
+      const result = await store.journal.record(
         outcomes.map(({ input: _input, ...o }, i) => ({ ...o, journalId: ids[i]! })),
       );
       return { ids, result };
@@ -110,24 +110,24 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
 
     describe('journal', () => {
       it('appends rows in one call and returns ascending ids in input order', async () => {
-        const ids = await store.appendJournal([
+        const ids = await store.journal.append([
           journalInput({ channel: 'a' }),
           journalInput({ channel: 'b' }),
           journalInput({ channel: 'c' }),
         ]);
         expect(ids).toHaveLength(3);
         expect(ids[0]! < ids[1]! && ids[1]! < ids[2]!).toBe(true);
-        const channels = await Promise.all(ids.map(async (id) => (await store.getJournalRow(id))?.channel));
+        const channels = await Promise.all(ids.map(async (id) => (await store.journal.get(id))?.channel));
         expect(channels).toEqual(['a', 'b', 'c']);
       });
 
       it('returns no ids for an empty append', async () => {
-        expect(await store.appendJournal([])).toEqual([]);
+        expect(await store.journal.append([])).toEqual([]);
       });
 
       it('reads a row back exactly as appended, pending, without absent optional keys', async () => {
         const body = Buffer.from([0x7b, 0x7d, 0x0a, 0x00, 0xff, 0xfe]);
-        const [id, otherId] = await store.appendJournal([
+        const [id, otherId] = await store.journal.append([
           journalInput({
             body,
             headers: { 'user-agent': 'facebookexternalua', 'x-hub-signature-256': 'sha256=***' },
@@ -137,7 +137,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           }),
           journalInput(),
         ]);
-        const row = await store.getJournalRow(id!);
+        const row = await store.journal.get(id!);
         expect(row).toEqual({
           id,
           channel: 'main',
@@ -151,7 +151,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           newEventCount: 0,
         });
         expect(Buffer.compare(row!.body, body)).toBe(0);
-        const other = await store.getJournalRow(otherId!);
+        const other = await store.journal.get(otherId!);
         expect(other).toBeDefined();
         expect('remoteAddress' in other!).toBe(false);
         expect('cause' in other!).toBe(false);
@@ -159,79 +159,79 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       });
 
       it('returns undefined for an unknown journal id', async () => {
-        expect(await store.getJournalRow(987654)).toBeUndefined();
+        expect(await store.journal.get(987654)).toBeUndefined();
       });
     });
 
     describe('claiming', () => {
       it('hands out pending rows oldest first, at most `limit` at a time', async () => {
-        const ids = await store.appendJournal([1, 2, 3, 4, 5].map(() => journalInput()));
-        const first = await store.claimJournal(2);
+        const ids = await store.journal.append([1, 2, 3, 4, 5].map(() => journalInput()));
+        const first = await store.journal.claim(2);
         expect(first.map((r) => r.id)).toEqual(ids.slice(0, 2));
-        const rest = await store.claimJournal(10);
+        const rest = await store.journal.claim(10);
         expect(rest.map((r) => r.id)).toEqual(ids.slice(2));
       });
 
       it('does not hand out a row again while it is in flight', async () => {
-        const ids = await store.appendJournal([journalInput(), journalInput()]);
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual(ids);
-        expect(await store.claimJournal(10)).toEqual([]);
-        const [late] = await store.appendJournal([journalInput()]);
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([late]);
+        const ids = await store.journal.append([journalInput(), journalInput()]);
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual(ids);
+        expect(await store.journal.claim(10)).toEqual([]);
+        const [late] = await store.journal.append([journalInput()]);
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([late]);
       });
 
       it('does not hand out rows once their outcome is recorded', async () => {
-        const ids = await store.appendJournal([journalInput(), journalInput()]);
-        await store.claimJournal(10);
-        await store.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
-        expect(await store.claimJournal(10)).toEqual([]);
+        const ids = await store.journal.append([journalInput(), journalInput()]);
+        await store.journal.claim(10);
+        await store.journal.record(ids.map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
+        expect(await store.journal.claim(10)).toEqual([]);
       });
 
       it('writes nothing and hands the rows out again when recording a batch fails', async () => {
-        const [id] = await store.appendJournal([journalInput()]);
-        await store.claimJournal(10);
+        const [id] = await store.journal.append([journalInput()]);
+        await store.journal.claim(10);
         // The second outcome names a journal row that does not exist: the batch must fail whole.
         await expect(
-          store.recordOutcomes([
+          store.journal.record([
             { journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_atomic_1' })] },
             { journalId: 99_999_999, state: 'processed', events: [makeEvent({ id: 'evt_atomic_2' })] },
           ]),
         ).rejects.toThrow();
-        expect(await store.getEvent('evt_atomic_1')).toBeUndefined();
-        expect((await store.getJournalRow(id!))?.state).toBe('pending');
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([id]);
+        expect(await store.events.get('evt_atomic_1')).toBeUndefined();
+        expect((await store.journal.get(id!))?.state).toBe('pending');
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([id]);
       });
     });
 
     describe('releasing', () => {
       it('hands a released row back pending with an attempt counted; it is then claimed alone', async () => {
-        const ids = await store.appendJournal([journalInput(), journalInput(), journalInput()]);
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual(ids);
-        await store.recordOutcomes([ids[0]!, ids[2]!].map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
-        await store.releaseJournal([ids[1]!]);
-        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'pending', attempts: 1 });
-        const [late] = await store.appendJournal([journalInput()]);
+        const ids = await store.journal.append([journalInput(), journalInput(), journalInput()]);
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual(ids);
+        await store.journal.record([ids[0]!, ids[2]!].map((id) => ({ journalId: id, state: 'quarantined', cause: 'x', events: [] })));
+        await store.journal.release([ids[1]!]);
+        expect(await store.journal.get(ids[1]!)).toMatchObject({ state: 'pending', attempts: 1 });
+        const [late] = await store.journal.append([journalInput()]);
         // The retried row goes alone, and the row after it still flows in the next claim.
-        const again = await store.claimJournal(10);
+        const again = await store.journal.claim(10);
         expect(again.map((r) => [r.id, r.attempts])).toEqual([[ids[1], 1]]);
-        await store.releaseJournal([ids[1]!]);
-        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'pending', attempts: 2 });
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[1]]);
-        await store.recordOutcomes([{ journalId: ids[1]!, state: 'failed', cause: 'boom', events: [] }]);
-        expect((await store.getJournalRow(ids[1]!))?.state).toBe('failed');
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([late]);
+        await store.journal.release([ids[1]!]);
+        expect(await store.journal.get(ids[1]!)).toMatchObject({ state: 'pending', attempts: 2 });
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([ids[1]]);
+        await store.journal.record([{ journalId: ids[1]!, state: 'failed', cause: 'boom', events: [] }]);
+        expect((await store.journal.get(ids[1]!))?.state).toBe('failed');
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([late]);
       });
 
       it('leaves a row that is no longer pending as it is', async () => {
-        const ids = await store.appendJournal([journalInput()]);
-        await store.claimJournal(10);
-        await store.recordOutcomes([{ journalId: ids[0]!, state: 'quarantined', cause: 'x', events: [] }]);
-        await store.releaseJournal(ids);
-        await store.releaseJournal([]);
-        const row = await store.getJournalRow(ids[0]!);
+        const ids = await store.journal.append([journalInput()]);
+        await store.journal.claim(10);
+        await store.journal.record([{ journalId: ids[0]!, state: 'quarantined', cause: 'x', events: [] }]);
+        await store.journal.release(ids);
+        await store.journal.release([]);
+        const row = await store.journal.get(ids[0]!);
         expect(row?.state).toBe('quarantined');
         expect(row?.attempts).toBeUndefined();
-        expect(await store.claimJournal(10)).toEqual([]);
+        expect(await store.journal.claim(10)).toEqual([]);
       });
     });
 
@@ -253,7 +253,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
         expect(new Set(seqs).size).toBe(3);
 
-        const row = await store.getJournalRow(ids[0]!);
+        const row = await store.journal.get(ids[0]!);
         expect(row).toMatchObject({ state: 'processed', eventCount: 2, newEventCount: 2 });
         expect(row!.processedAt).toBeGreaterThanOrEqual(before);
         expect('cause' in row!).toBe(false);
@@ -262,7 +262,7 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       it('keeps events exactly, including integers beyond 2^53', async () => {
         const e = makeEvent({ id: 'evt_big', type: 'template.status' });
         await appendAndRecord([{ state: 'processed', events: [e] }]);
-        const stored = await store.getEvent('evt_big');
+        const stored = await store.events.get('evt_big');
         expect(stored?.event).toEqual(e);
         expect((stored?.event.data as { message_template_id: unknown }).message_template_id).toBe(123456789012345678901n);
       });
@@ -273,16 +273,16 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         const first = await appendAndRecord([{ state: 'processed', events: [e1, e2] }]);
         const second = await appendAndRecord([{ state: 'processed', events: [e1, e2] }]);
         expect(second.result).toEqual({ inserted: 0, duplicates: 2, recorded: [] });
-        expect(await store.getJournalRow(second.ids[0]!)).toMatchObject({
+        expect(await store.journal.get(second.ids[0]!)).toMatchObject({
           state: 'duplicate',
           eventCount: 2,
           newEventCount: 0,
         });
-        const stored = await store.getEvent('evt_r1');
+        const stored = await store.events.get('evt_r1');
         expect(stored).toMatchObject({ journalId: first.ids[0], duplicates: 1 });
         await appendAndRecord([{ state: 'processed', events: [e1] }]);
-        expect((await store.getEvent('evt_r1'))?.duplicates).toBe(2);
-        expect((await store.getEvent('evt_r2'))?.duplicates).toBe(1);
+        expect((await store.events.get('evt_r1'))?.duplicates).toBe(2);
+        expect((await store.events.get('evt_r2'))?.duplicates).toBe(1);
       });
 
       it('counts a redelivery inside the same batch as a duplicate', async () => {
@@ -292,8 +292,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'processed', events: [e] },
         ]);
         expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
-        expect((await store.getJournalRow(ids[0]!))?.state).toBe('processed');
-        expect((await store.getJournalRow(ids[1]!))?.state).toBe('duplicate');
+        expect((await store.journal.get(ids[0]!))?.state).toBe('processed');
+        expect((await store.journal.get(ids[1]!))?.state).toBe('duplicate');
       });
 
       it('keeps a row processed when only some of its events are new', async () => {
@@ -302,12 +302,12 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'processed', events: [makeEvent({ id: 'evt_p1' }), makeEvent({ id: 'evt_p2' })] },
         ]);
         expect(result).toMatchObject({ inserted: 1, duplicates: 1 });
-        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 2, newEventCount: 1 });
+        expect(await store.journal.get(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 2, newEventCount: 1 });
       });
 
       it('keeps a processed row with no events processed, not duplicate', async () => {
         const { ids } = await appendAndRecord([{ state: 'processed', events: [] }]);
-        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 0 });
+        expect(await store.journal.get(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 0 });
       });
 
       it('keeps quarantined and failed rows with their cause and their bytes', async () => {
@@ -316,10 +316,10 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'quarantined', cause: 'body is not valid JSON', events: [], input: { body } },
           { state: 'failed', cause: 'normalizer error: boom', events: [] },
         ]);
-        const q = await store.getJournalRow(ids[0]!);
+        const q = await store.journal.get(ids[0]!);
         expect(q).toMatchObject({ state: 'quarantined', cause: 'body is not valid JSON', eventCount: 0 });
         expect(Buffer.compare(q!.body, body)).toBe(0);
-        expect(await store.getJournalRow(ids[1]!)).toMatchObject({ state: 'failed', cause: 'normalizer error: boom' });
+        expect(await store.journal.get(ids[1]!)).toMatchObject({ state: 'failed', cause: 'normalizer error: boom' });
       });
     });
 
@@ -330,11 +330,11 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'processed', events: [makeEvent({ id: 'evt_ok' })] },
           { state: 'quarantined', cause: 'bad', events: [] },
         ]);
-        expect(await store.retryJournal()).toBe(1);
-        const row = await store.getJournalRow(ids[0]!);
+        expect(await store.journal.retry()).toBe(1);
+        const row = await store.journal.get(ids[0]!);
         expect(row?.state).toBe('pending');
         expect(row && 'cause' in row).toBe(false);
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[0]]);
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([ids[0]]);
       });
 
       it('puts the given rows back to pending whatever their state', async () => {
@@ -343,21 +343,21 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'quarantined', cause: 'bad', events: [] },
           { state: 'failed', cause: 'boom', events: [] },
         ]);
-        expect(await store.retryJournal([ids[1]!])).toBe(1);
-        expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[1]]);
-        expect((await store.getJournalRow(ids[2]!))?.state).toBe('failed');
-        expect(await store.retryJournal([])).toBe(0);
+        expect(await store.journal.retry([ids[1]!])).toBe(1);
+        expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([ids[1]]);
+        expect((await store.journal.get(ids[2]!))?.state).toBe('failed');
+        expect(await store.journal.retry([])).toBe(0);
       });
 
       it('does not count events again when the same row is normalized again', async () => {
         const e = makeEvent({ id: 'evt_again' });
         const { ids } = await appendAndRecord([{ state: 'processed', events: [e] }]);
-        expect(await store.retryJournal(ids)).toBe(1);
-        await store.claimJournal(10);
-        const result = await store.recordOutcomes([{ journalId: ids[0]!, state: 'processed', events: [e] }]);
+        expect(await store.journal.retry(ids)).toBe(1);
+        await store.journal.claim(10);
+        const result = await store.journal.record([{ journalId: ids[0]!, state: 'processed', events: [e] }]);
         expect(result).toEqual({ inserted: 0, duplicates: 0, recorded: [] });
-        expect((await store.getEvent('evt_again'))?.duplicates).toBe(0);
-        expect(await store.getJournalRow(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
+        expect((await store.events.get('evt_again'))?.duplicates).toBe(0);
+        expect(await store.journal.get(ids[0]!)).toMatchObject({ state: 'processed', eventCount: 1, newEventCount: 1 });
       });
     });
 
@@ -385,49 +385,49 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
       const idsOf = (page: { items: Array<{ event: { id: string } }> }) => page.items.map((s) => s.event.id);
 
       it('returns undefined for an unknown event id', async () => {
-        expect(await store.getEvent('nope')).toBeUndefined();
+        expect(await store.events.get('nope')).toBeUndefined();
       });
 
       it('lists every event in insertion order without a filter', async () => {
-        const page = await store.listEvents({}, { limit: 100 });
+        const page = await store.events.list({}, { limit: 100 });
         expect(idsOf(page)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
         expect(page.next).toBeUndefined();
       });
 
       it('filters by type, channel, phone number, sender and message id', async () => {
-        expect(idsOf(await store.listEvents({ type: ['message.status', 'template.status'] }, { limit: 10 }))).toEqual(['e2', 'e4']);
-        expect(idsOf(await store.listEvents({ channel: 'one' }, { limit: 10 }))).toEqual(['e1', 'e2', 'e5']);
-        expect(idsOf(await store.listEvents({ phoneNumberId: 'P2' }, { limit: 10 }))).toEqual(['e3']);
-        expect(idsOf(await store.listEvents({ from: '111' }, { limit: 10 }))).toEqual(['e1', 'e5']);
-        expect(idsOf(await store.listEvents({ messageId: 'm9' }, { limit: 10 }))).toEqual(['e2']);
-        expect(idsOf(await store.listEvents({ channel: 'one', type: ['message.received'] }, { limit: 10 }))).toEqual(['e1', 'e5']);
-        expect(idsOf(await store.listEvents({ channel: 'nowhere' }, { limit: 10 }))).toEqual([]);
+        expect(idsOf(await store.events.list({ type: ['message.status', 'template.status'] }, { limit: 10 }))).toEqual(['e2', 'e4']);
+        expect(idsOf(await store.events.list({ channel: 'one' }, { limit: 10 }))).toEqual(['e1', 'e2', 'e5']);
+        expect(idsOf(await store.events.list({ phoneNumberId: 'P2' }, { limit: 10 }))).toEqual(['e3']);
+        expect(idsOf(await store.events.list({ from: '111' }, { limit: 10 }))).toEqual(['e1', 'e5']);
+        expect(idsOf(await store.events.list({ messageId: 'm9' }, { limit: 10 }))).toEqual(['e2']);
+        expect(idsOf(await store.events.list({ channel: 'one', type: ['message.received'] }, { limit: 10 }))).toEqual(['e1', 'e5']);
+        expect(idsOf(await store.events.list({ channel: 'nowhere' }, { limit: 10 }))).toEqual([]);
       });
 
       it('filters on receive time: since inclusive, until exclusive', async () => {
-        expect(idsOf(await store.listEvents({ since: T0 + 1000, until: T0 + 3000 }, { limit: 10 }))).toEqual(['e3', 'e4']);
-        expect(idsOf(await store.listEvents({ until: T0 }, { limit: 10 }))).toEqual([]);
+        expect(idsOf(await store.events.list({ since: T0 + 1000, until: T0 + 3000 }, { limit: 10 }))).toEqual(['e3', 'e4']);
+        expect(idsOf(await store.events.list({ until: T0 }, { limit: 10 }))).toEqual([]);
       });
 
       it('pages with a cursor and gives `next` only while more rows exist', async () => {
-        const p1 = await store.listEvents({}, { limit: 2 });
+        const p1 = await store.events.list({}, { limit: 2 });
         expect(idsOf(p1)).toEqual(['e1', 'e2']);
         expect(p1.next).toBe(p1.items[1]!.seq);
-        const p2 = await store.listEvents({}, { limit: 2, after: p1.next! });
+        const p2 = await store.events.list({}, { limit: 2, after: p1.next! });
         expect(idsOf(p2)).toEqual(['e3', 'e4']);
-        const p3 = await store.listEvents({}, { limit: 2, after: p2.next! });
+        const p3 = await store.events.list({}, { limit: 2, after: p2.next! });
         expect(idsOf(p3)).toEqual(['e5']);
         expect(p3.next).toBeUndefined();
         // Exactly `limit` rows left: no `next`.
-        const exact = await store.listEvents({}, { limit: 3, after: p1.next! });
+        const exact = await store.events.list({}, { limit: 3, after: p1.next! });
         expect(idsOf(exact)).toEqual(['e3', 'e4', 'e5']);
         expect(exact.next).toBeUndefined();
       });
 
       it('pages a filtered list with the filter applied after the cursor', async () => {
-        const p1 = await store.listEvents({ channel: 'one' }, { limit: 1 });
-        const p2 = await store.listEvents({ channel: 'one' }, { limit: 1, after: p1.next! });
-        const p3 = await store.listEvents({ channel: 'one' }, { limit: 1, after: p2.next! });
+        const p1 = await store.events.list({ channel: 'one' }, { limit: 1 });
+        const p2 = await store.events.list({ channel: 'one' }, { limit: 1, after: p1.next! });
+        const p3 = await store.events.list({ channel: 'one' }, { limit: 1, after: p2.next! });
         expect([...idsOf(p1), ...idsOf(p2), ...idsOf(p3)]).toEqual(['e1', 'e2', 'e5']);
         expect(p3.next).toBeUndefined();
       });
@@ -441,18 +441,18 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'quarantined', cause: 'x', events: [], input: { channel: 'b' } },
           { state: 'quarantined', cause: 'x', events: [], input: { channel: 'a' } },
         ]);
-        const [pendingId] = await store.appendJournal([journalInput({ channel: 'a' })]);
+        const [pendingId] = await store.journal.append([journalInput({ channel: 'a' })]);
 
-        const all = await store.listJournal({}, { limit: 10 });
+        const all = await store.journal.list({}, { limit: 10 });
         expect(all.items.map((r) => r.id)).toEqual([...ids, pendingId]);
 
-        const q = await store.listJournal({ state: ['quarantined'], channel: 'a' }, { limit: 1 });
+        const q = await store.journal.list({ state: ['quarantined'], channel: 'a' }, { limit: 1 });
         expect(q.items.map((r) => r.id)).toEqual([ids[0]]);
-        const q2 = await store.listJournal({ state: ['quarantined'], channel: 'a' }, { limit: 1, after: q.next! });
+        const q2 = await store.journal.list({ state: ['quarantined'], channel: 'a' }, { limit: 1, after: q.next! });
         expect(q2.items.map((r) => r.id)).toEqual([ids[3]]);
         expect(q2.next).toBeUndefined();
 
-        const pending = await store.listJournal({ state: ['pending', 'processed'] }, { limit: 10 });
+        const pending = await store.journal.list({ state: ['pending', 'processed'] }, { limit: 10 });
         expect(pending.items.map((r) => r.id)).toEqual([ids[1], pendingId]);
       });
     });
@@ -466,12 +466,12 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           path: `/webhooks/main?i=${i}`,
           ...(i % 2 === 0 ? { channel: 'main', remoteAddress: '198.51.100.1', detail: 'bad signature' } : {}),
         }));
-        await store.addRejections(rows.slice(0, 3), 4);
-        await store.addRejections(rows.slice(3), 4);
-        const p1 = await store.listRejections({ limit: 3 });
+        await store.rejections.add(rows.slice(0, 3), 4);
+        await store.rejections.add(rows.slice(3), 4);
+        const p1 = await store.rejections.list({ limit: 3 });
         expect(p1.items.map((r) => r.path)).toEqual(['/webhooks/main?i=1', '/webhooks/main?i=2', '/webhooks/main?i=3']);
         expect(p1.next).toBeDefined();
-        const p2 = await store.listRejections({ limit: 3, after: p1.next! });
+        const p2 = await store.rejections.list({ limit: 3, after: p1.next! });
         expect(p2.items.map((r) => r.path)).toEqual(['/webhooks/main?i=4']);
         expect(p2.next).toBeUndefined();
         expect(p1.items[0]).toEqual({ id: p1.items[0]!.id, at: T0 + 1, cause: 'unauthorized', method: 'POST', path: '/webhooks/main?i=1' });
@@ -497,11 +497,11 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
           { state: 'processed', events: [makeEvent({ id: 'c1' })] },
           { state: 'quarantined', cause: 'x', events: [] },
         ]);
-        const pendingIds = await store.appendJournal([
+        const pendingIds = await store.journal.append([
           journalInput({ receivedAt: T0 + 50 }),
           journalInput({ receivedAt: T0 + 60 }),
         ]);
-        await store.addRejections([{ at: T0, cause: 'payload-too-large', method: 'POST', path: '/webhooks/main' }], 10);
+        await store.rejections.add([{ at: T0, cause: 'payload-too-large', method: 'POST', path: '/webhooks/main' }], 10);
         const c = await store.counts();
         expect(c.journal).toEqual({ pending: 2, processed: 1, duplicate: 1, quarantined: 1, failed: 0 });
         expect(c.events).toBe(2);
@@ -510,10 +510,10 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect(c.lastJournalId).toBe(pendingIds[1]);
         expect(c.oldestPendingReceivedAt).toBe(T0 + 50);
         // The lag alone, without counting anything: the same oldest pending row.
-        expect(await store.oldestPendingAt()).toBe(T0 + 50);
-        await store.claimJournal(10);
-        await store.recordOutcomes(pendingIds.map((journalId) => ({ journalId, state: 'processed' as const, events: [] })));
-        expect(await store.oldestPendingAt()).toBeUndefined();
+        expect(await store.journal.oldestPendingAt()).toBe(T0 + 50);
+        await store.journal.claim(10);
+        await store.journal.record(pendingIds.map((journalId) => ({ journalId, state: 'processed' as const, events: [] })));
+        expect(await store.journal.oldestPendingAt()).toBeUndefined();
       });
     });
 

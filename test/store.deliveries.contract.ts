@@ -59,15 +59,15 @@ export function deliveryContract(getStore: () => Store): void {
 
   /** One journal row per call, recorded with `events`. */
   async function record(...events: BluetickEvent[]) {
-    const [journalId] = await store.appendJournal([
+    const [journalId] = await store.journal.append([
       { channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' },
     ]);
-    await store.claimJournal(100);
-    return store.recordOutcomes([{ journalId: journalId!, state: 'processed', events }]);
+    await store.journal.claim(100);
+    return store.journal.record([{ journalId: journalId!, state: 'processed', events }]);
   }
 
   function lease(owner: string, sinks: string[], limit = 100, at = now, leaseMs = 30_000): Promise<LeasedDelivery[]> {
-    return store.leaseDeliveries({ owner, now: at, leaseMs, limit, sinks });
+    return store.deliveries.lease({ owner, now: at, leaseMs, limit, sinks });
   }
 
   function outcome(
@@ -88,16 +88,16 @@ export function deliveryContract(getStore: () => Store): void {
 
   it('creates no deliveries while no routes are set', async () => {
     await record(message('m1', 'a'));
-    expect((await store.listDeliveries({}, { limit: 10 })).items).toEqual([]);
+    expect((await store.deliveries.list({}, { limit: 10 })).items).toEqual([]);
     expect(await lease('w', ['crm-http', 'bus'])).toEqual([]);
   });
 
   it('creates one delivery per matching route with the new event, none for a duplicate', async () => {
-    await store.setRoutes(ROUTES);
+    await store.deliveries.setRoutes(ROUTES);
     const first = await record(message('m1', 'a'), status('s1', 'a'));
     expect(first.inserted).toBe(2);
     await record(message('m1', 'a'));
-    const all = (await store.listDeliveries({}, { limit: 10 })).items;
+    const all = (await store.deliveries.list({}, { limit: 10 })).items;
     expect(all.map((d) => [d.eventId, d.route, d.sink])).toEqual([
       ['m1', 'crm', 'crm-http'],
       ['m1', 'audit', 'bus'],
@@ -120,7 +120,7 @@ export function deliveryContract(getStore: () => Store): void {
   });
 
   it('leases due deliveries of the given sinks with their events, and not again while leased', async () => {
-    await store.setRoutes(ROUTES);
+    await store.deliveries.setRoutes(ROUTES);
     await record(message('m1', 'a'), message('m2', 'b'));
     expect(await lease('w1', ['nowhere'])).toEqual([]);
     const leased = await lease('w1', ['crm-http'], 10, now, 5_000);
@@ -129,13 +129,13 @@ export function deliveryContract(getStore: () => Store): void {
     expect(leased[0]!.delivery).toMatchObject({ state: 'in_flight', leaseOwner: 'w1', leaseExpiresAt: now + 5_000, route: 'crm' });
     expect(await lease('w2', ['crm-http'])).toEqual([]);
     // Not yet due for deliveries created "in the future" relative to the lease clock.
-    expect(await store.leaseDeliveries({ owner: 'w3', now: 0, leaseMs: 1, limit: 10, sinks: ['bus'] })).toEqual([]);
+    expect(await store.deliveries.lease({ owner: 'w3', now: 0, leaseMs: 1, limit: 10, sinks: ['bus'] })).toEqual([]);
     // `limit` bounds the batch.
     expect(await lease('w4', ['bus'], 1)).toHaveLength(1);
   });
 
   it('runs one delivery per lane at a time, in order, and lanes side by side', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));
     await record(message('a3', 'a'), status('b2', 'b'));
     const round1 = await lease('w', ['s']);
@@ -143,68 +143,68 @@ export function deliveryContract(getStore: () => Store): void {
     expect(await lease('w', ['s'])).toEqual([]);
     const [a1, b1] = round1 as [LeasedDelivery, LeasedDelivery];
     // A retry keeps the lane blocked: a2 must not overtake a1.
-    await store.recordAttempts([outcome(a1, 'w', { state: 'pending', nextAttemptAt: now + 60_000 }, { statusCode: 503, error: 'HTTP 503' })]);
+    await store.deliveries.recordAttempts([outcome(a1, 'w', { state: 'pending', nextAttemptAt: now + 60_000 }, { statusCode: 503, error: 'HTTP 503' })]);
     expect(await lease('w', ['s'])).toEqual([]);
     // Lane b moves on meanwhile.
-    await store.recordAttempts([outcome(b1, 'w', { state: 'succeeded' })]);
+    await store.deliveries.recordAttempts([outcome(b1, 'w', { state: 'succeeded' })]);
     const b2 = await lease('w', ['s']);
     expect(b2.map((l) => l.event.id)).toEqual(['b2']);
-    await store.recordAttempts([outcome(b2[0]!, 'w', { state: 'succeeded' })]);
+    await store.deliveries.recordAttempts([outcome(b2[0]!, 'w', { state: 'succeeded' })]);
     expect(await lease('w', ['s'])).toEqual([]);
     const retried = await lease('w', ['s'], 10, now + 60_000);
     expect(retried.map((l) => l.event.id)).toEqual(['a1']);
     expect(retried[0]!.delivery).toMatchObject({ attempts: 1, lastStatusCode: 503, lastError: 'HTTP 503', state: 'in_flight' });
-    await store.recordAttempts([outcome(retried[0]!, 'w', { state: 'succeeded' })]);
+    await store.deliveries.recordAttempts([outcome(retried[0]!, 'w', { state: 'succeeded' })]);
     const order: string[] = [];
     for (let i = 0; i < 3; i++) {
       const batch = await lease('w', ['s'], 10, now + 60_000);
       order.push(...batch.map((l) => l.event.id));
-      await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
+      await store.deliveries.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
     }
     expect(order).toEqual(['a2', 'a3']);
   });
 
   it('settles outcomes and leases the next deliveries in one call, a lane\'s next one included, events as stored text', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));
     const lease = { leaseMs: 30_000, limit: 10, sinks: ['s'] };
     const success = (entry: LeasedEntry): OutcomeEntry => [entry[0], now, 12, 'success', 204, null, null, null, null, 'succeeded', now];
-    expect(await store.settleDeliveries({ owner: 'w', now, outcomes: [] })).toEqual({ applied: [], stale: [], leased: [] });
-    const first = await store.settleDeliveries({ owner: 'w', now, outcomes: [], lease });
+    expect(await store.deliveries.settle({ owner: 'w', now, outcomes: [] })).toEqual({ applied: [], stale: [], leased: [] });
+    const first = await store.deliveries.settle({ owner: 'w', now, outcomes: [], lease });
     expect(first.leased.map((l) => l[1])).toEqual(['a1', 'b1']);
     const [a1, b1] = first.leased as [LeasedEntry, LeasedEntry];
     expect(a1.slice(1, 8)).toEqual(['a1', 'r', 's', 'conversation:1065:a', 0, 0, 'event']);
     expect(parseEventJson(a1[8])).toEqual(message('a1', 'a'));
-    expect(await store.getDelivery(a1[0])).toMatchObject({ state: 'in_flight', leaseOwner: 'w', leaseExpiresAt: now + 30_000 });
+    expect(await store.deliveries.get(a1[0])).toMatchObject({ state: 'in_flight', leaseOwner: 'w', leaseExpiresAt: now + 30_000 });
     // a1 succeeded: a2 is promoted and leased in the same call. b1's outcome comes from a
     // worker that does not hold its lease: logged, state unchanged.
-    const second = await store.settleDeliveries({ owner: 'someone-else', now, outcomes: [success(b1)] });
+    const second = await store.deliveries.settle({ owner: 'someone-else', now, outcomes: [success(b1)] });
     expect(second).toEqual({ applied: [], stale: [b1[0]], leased: [] });
-    const third = await store.settleDeliveries({ owner: 'w', now, outcomes: [success(a1)], lease });
+    const third = await store.deliveries.settle({ owner: 'w', now, outcomes: [success(a1)], lease });
     expect(third.applied).toEqual([a1[0]]);
     expect(third.leased.map((l) => l[1])).toEqual(['a2']);
-    expect(await store.getDelivery(a1[0])).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 204, completedAt: now });
-    expect((await store.getDelivery(b1[0]))!).toMatchObject({ state: 'in_flight', leaseOwner: 'w' });
+    expect(await store.deliveries.get(a1[0])).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 204, completedAt: now });
+    expect((await store.deliveries.get(b1[0]))!).toMatchObject({ state: 'in_flight', leaseOwner: 'w' });
     // A retry with everything an outcome carries; a lease of nothing leases nothing.
     const [a2] = third.leased as [LeasedEntry];
     const retry: OutcomeEntry = [a2[0], now, 30, 'retry', 429, null, 'HTTP 429', 'slow down', 5_000, now + 5_000, now + 1];
-    const fourth = await store.settleDeliveries({ owner: 'w', now, outcomes: [retry], lease: { ...lease, limit: 0 } });
+    const fourth = await store.deliveries.settle({ owner: 'w', now, outcomes: [retry], lease: { ...lease, limit: 0 } });
     expect(fourth).toEqual({ applied: [a2[0]], stale: [], leased: [] });
-    const retried = await store.getDelivery(a2[0]);
+    const retried = await store.deliveries.get(a2[0]);
     expect(retried).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: now + 5_000, lastStatusCode: 429, lastError: 'HTTP 429', updatedAt: now + 1 });
     expect(retried!.attemptLog).toEqual([
       expect.objectContaining({ outcome: 'retry', statusCode: 429, error: 'HTTP 429', detail: 'slow down', retryAfterMs: 5_000, latencyMs: 30, owner: 'w' }),
     ]);
-    const again = await store.settleDeliveries({ owner: 'w', now: now + 5_000, outcomes: [], lease });
+    const again = await store.deliveries.settle({ owner: 'w', now: now + 5_000, outcomes: [], lease });
     expect(again.leased.map((l) => [l[1], l[5]])).toEqual([['a2', 1]]);
   });
 
   it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('x1', 'x'), message('x2', 'x'));
     const [x1] = await lease('w', ['s']);
-    await store.recordAttempts([outcome(x1!, 'w', { state: 'dead' }, { statusCode: 400, error: 'HTTP 400', detail: 'bad field' })]);
-    const dead = await store.getDelivery(x1!.delivery.id);
+    await store.deliveries.recordAttempts([outcome(x1!, 'w', { state: 'dead' }, { statusCode: 400, error: 'HTTP 400', detail: 'bad field' })]);
+    const dead = await store.deliveries.get(x1!.delivery.id);
     expect(dead).toMatchObject({ state: 'dead', attempts: 1, lastStatusCode: 400, completedAt: now });
     expect(dead!.leaseOwner).toBeUndefined();
     expect(dead!.attemptLog).toEqual([
@@ -222,42 +222,42 @@ export function deliveryContract(getStore: () => Store): void {
     ]);
     const [x2] = await lease('w', ['s']);
     expect(x2!.event.id).toBe('x2');
-    await store.recordAttempts([outcome(x2!, 'w', { state: 'succeeded' })]);
-    expect(await store.getDelivery(x2!.delivery.id)).toMatchObject({ state: 'succeeded', attempts: 1, completedAt: now });
-    expect((await store.getDelivery(x2!.delivery.id))!.lastError).toBeUndefined();
-    expect(await store.getDelivery(999_999)).toBeUndefined();
+    await store.deliveries.recordAttempts([outcome(x2!, 'w', { state: 'succeeded' })]);
+    expect(await store.deliveries.get(x2!.delivery.id)).toMatchObject({ state: 'succeeded', attempts: 1, completedAt: now });
+    expect((await store.deliveries.get(x2!.delivery.id))!.lastError).toBeUndefined();
+    expect(await store.deliveries.get(999_999)).toBeUndefined();
   });
 
   it('logs an attempt from a worker that lost its lease without changing the delivery', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('y1', 'y'));
     const [y1] = await lease('w1', ['s'], 10, now, 1_000);
     // w1 stalls; its lease expires and w2 takes the delivery over.
     const [taken] = await lease('w2', ['s'], 10, now + 1_000, 30_000);
     expect(taken!.delivery).toMatchObject({ id: y1!.delivery.id, leaseOwner: 'w2', attempts: 1 });
-    const result = await store.recordAttempts([outcome(y1!, 'w1', { state: 'succeeded' })]);
+    const result = await store.deliveries.recordAttempts([outcome(y1!, 'w1', { state: 'succeeded' })]);
     expect(result).toEqual({ applied: [], stale: [y1!.delivery.id] });
-    const d = await store.getDelivery(y1!.delivery.id);
+    const d = await store.deliveries.get(y1!.delivery.id);
     expect(d).toMatchObject({ state: 'in_flight', leaseOwner: 'w2' });
     // The lost attempt (lease expired) and w1's late one are both in the log.
     expect(d!.attemptLog.map((a) => [a.owner, a.outcome, a.errorCode])).toEqual([
       ['w1', 'retry', 'lease-expired'],
       ['w1', 'success', undefined],
     ]);
-    expect(await store.recordAttempts([outcome(taken!, 'w2', { state: 'succeeded' })])).toEqual({ applied: [taken!.delivery.id], stale: [] });
+    expect(await store.deliveries.recordAttempts([outcome(taken!, 'w2', { state: 'succeeded' })])).toEqual({ applied: [taken!.delivery.id], stale: [] });
   });
 
   it('renews and releases leases', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('z1', 'z'), message('q1', 'q'));
     const leased = await lease('w', ['s'], 10, now, 1_000);
-    expect(await store.renewLeases('w', now + 500, 1_000)).toBe(2);
-    expect(await store.renewLeases('other', now + 500, 1_000)).toBe(0);
+    expect(await store.deliveries.renewLeases('w', now + 500, 1_000)).toBe(2);
+    expect(await store.deliveries.renewLeases('other', now + 500, 1_000)).toBe(0);
     // Renewed to now + 1500: not expired at now + 1200.
     expect(await lease('w2', ['s'], 10, now + 1_200)).toEqual([]);
-    expect(await store.releaseDeliveries([leased[0]!.delivery.id], 'not-the-owner', now)).toBe(0);
-    expect(await store.releaseDeliveries([leased[0]!.delivery.id], 'w', now)).toBe(1);
-    const released = await store.getDelivery(leased[0]!.delivery.id);
+    expect(await store.deliveries.release([leased[0]!.delivery.id], 'not-the-owner', now)).toBe(0);
+    expect(await store.deliveries.release([leased[0]!.delivery.id], 'w', now)).toBe(1);
+    const released = await store.deliveries.get(leased[0]!.delivery.id);
     expect(released).toMatchObject({ state: 'pending', attempts: 0, blocked: false });
     expect(released!.leaseOwner).toBeUndefined();
     expect(released!.attemptLog).toEqual([]);
@@ -265,21 +265,21 @@ export function deliveryContract(getStore: () => Store): void {
   });
 
   it('lists and filters deliveries and dead letters, paged by id', async () => {
-    await store.setRoutes(ROUTES);
+    await store.deliveries.setRoutes(ROUTES);
     await record(message('m1', 'a'), message('m2', 'b'), status('s1', 'c'));
-    const byRoute = await store.listDeliveries({ route: 'audit' }, { limit: 2 });
+    const byRoute = await store.deliveries.list({ route: 'audit' }, { limit: 2 });
     expect(byRoute.items.map((d) => d.eventId)).toEqual(['m1', 'm2']);
     expect(byRoute.next).toBe(byRoute.items[1]!.id);
-    const rest = await store.listDeliveries({ route: 'audit' }, { limit: 2, after: byRoute.next! });
+    const rest = await store.deliveries.list({ route: 'audit' }, { limit: 2, after: byRoute.next! });
     expect(rest.items.map((d) => d.eventId)).toEqual(['s1']);
     expect(rest.next).toBeUndefined();
-    expect((await store.listDeliveries({ sink: 'crm-http', eventId: 'm2' }, { limit: 10 })).items).toHaveLength(1);
-    expect((await store.listDeliveries({ orderingKey: 'conversation:1065:c' }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['s1']);
+    expect((await store.deliveries.list({ sink: 'crm-http', eventId: 'm2' }, { limit: 10 })).items).toHaveLength(1);
+    expect((await store.deliveries.list({ orderingKey: 'conversation:1065:c' }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['s1']);
     const leased = await lease('w', ['bus']);
-    await store.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
-    expect((await store.listDeliveries({ state: ['dead'] }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['m1', 'm2', 's1']);
-    expect((await store.listDeliveries({ state: ['pending', 'in_flight'] }, { limit: 10 })).items.map((d) => d.route)).toEqual(['crm', 'crm']);
-    expect(await store.deliveryBacklog()).toEqual({
+    await store.deliveries.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
+    expect((await store.deliveries.list({ state: ['dead'] }, { limit: 10 })).items.map((d) => d.eventId)).toEqual(['m1', 'm2', 's1']);
+    expect((await store.deliveries.list({ state: ['pending', 'in_flight'] }, { limit: 10 })).items.map((d) => d.route)).toEqual(['crm', 'crm']);
+    expect(await store.deliveries.backlog()).toEqual({
       total: { pending: 2, blocked: 0, inFlight: 0, dead: 3 },
       bySink: { 'crm-http': { pending: 2, blocked: 0, inFlight: 0, dead: 0 }, bus: { pending: 0, blocked: 0, inFlight: 0, dead: 3 } },
     });
@@ -287,59 +287,59 @@ export function deliveryContract(getStore: () => Store): void {
 
   describe('redrive', () => {
     beforeEach(async () => {
-      await store.setRoutes([{ name: 'r', sink: 's' }, { name: 'other', sink: 's2' }]);
+      await store.deliveries.setRoutes([{ name: 'r', sink: 's' }, { name: 'other', sink: 's2' }]);
       await record(message('d1', 'd'), message('e1', 'e'));
       const leased = [...(await lease('w', ['s'])), ...(await lease('w', ['s2']))];
-      await store.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
+      await store.deliveries.recordAttempts(leased.map((l) => outcome(l, 'w', { state: 'dead' })));
     });
 
     it('puts a dead delivery back to pending with a fresh budget', async () => {
-      const [dead] = (await store.listDeliveries({ state: ['dead'], eventId: 'd1', route: 'r' }, { limit: 1 })).items;
-      expect(await store.redriveDeliveries({ ids: [dead!.id, 999_999] }, now + 5)).toEqual([dead!.id]);
-      const d = await store.getDelivery(dead!.id);
+      const [dead] = (await store.deliveries.list({ state: ['dead'], eventId: 'd1', route: 'r' }, { limit: 1 })).items;
+      expect(await store.deliveries.redrive({ ids: [dead!.id, 999_999] }, now + 5)).toEqual([dead!.id]);
+      const d = await store.deliveries.get(dead!.id);
       expect(d).toMatchObject({ state: 'pending', attempts: 0, redrives: 1, nextAttemptAt: now + 5, blocked: false });
       expect(d!.completedAt).toBeUndefined();
       expect(d!.attemptLog).toHaveLength(1);
       // Redriving something that is not dead changes nothing.
-      expect(await store.redriveDeliveries({ ids: [dead!.id] }, now)).toEqual([]);
+      expect(await store.deliveries.redrive({ ids: [dead!.id] }, now)).toEqual([]);
       expect((await lease('w', ['s'], 10, now + 5)).map((l) => l.delivery.id)).toEqual([dead!.id]);
     });
 
     it('redrives by filter or all', async () => {
-      const byRoute = await store.redriveDeliveries({ filter: { route: 'other' } }, now);
+      const byRoute = await store.deliveries.redrive({ filter: { route: 'other' } }, now);
       expect(byRoute).toHaveLength(2);
-      const rest = await store.redriveDeliveries({ all: true }, now);
+      const rest = await store.deliveries.redrive({ all: true }, now);
       expect(rest).toHaveLength(2);
-      expect((await store.listDeliveries({ state: ['dead'] }, { limit: 10 })).items).toEqual([]);
+      expect((await store.deliveries.list({ state: ['dead'] }, { limit: 10 })).items).toEqual([]);
     });
 
     it('joins the back of a busy lane', async () => {
       await record(message('d2', 'd'));
-      const [d1] = (await store.listDeliveries({ eventId: 'd1', route: 'r' }, { limit: 1 })).items;
-      await store.redriveDeliveries({ ids: [d1!.id] }, now);
-      expect(await store.getDelivery(d1!.id)).toMatchObject({ state: 'pending', blocked: true });
+      const [d1] = (await store.deliveries.list({ eventId: 'd1', route: 'r' }, { limit: 1 })).items;
+      await store.deliveries.redrive({ ids: [d1!.id] }, now);
+      expect(await store.deliveries.get(d1!.id)).toMatchObject({ state: 'pending', blocked: true });
       const [d2] = await lease('w', ['s']);
       expect(d2!.event.id).toBe('d2');
-      await store.recordAttempts([outcome(d2!, 'w', { state: 'succeeded' })]);
+      await store.deliveries.recordAttempts([outcome(d2!, 'w', { state: 'succeeded' })]);
       expect((await lease('w', ['s'])).map((l) => l.delivery.id)).toEqual([d1!.id]);
     });
   });
 
   describe('onDeadLetter: hold', () => {
     beforeEach(async () => {
-      await store.setRoutes([{ name: 'r', sink: 's', onDeadLetter: 'hold' }]);
+      await store.deliveries.setRoutes([{ name: 'r', sink: 's', onDeadLetter: 'hold' }]);
       await record(message('h1', 'h'), message('h2', 'h'), message('o1', 'o'));
       const first = await lease('w', ['s']);
       expect(first.map((l) => l.event.id)).toEqual(['h1', 'o1']);
-      await store.recordAttempts([outcome(first[0]!, 'w', { state: 'dead' }), outcome(first[1]!, 'w', { state: 'succeeded' })]);
+      await store.deliveries.recordAttempts([outcome(first[0]!, 'w', { state: 'dead' }), outcome(first[1]!, 'w', { state: 'succeeded' })]);
     });
 
     it('keeps the lane waiting behind its dead letter, new events too; other lanes run', async () => {
-      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
+      const [h1] = (await store.deliveries.list({ eventId: 'h1' }, { limit: 1 })).items;
       expect(h1).toMatchObject({ state: 'dead', holdsLane: true });
       await record(message('h3', 'h'), message('o2', 'o'));
       expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['o2']);
-      const lane = (await store.listDeliveries({ orderingKey: h1!.orderingKey }, { limit: 10 })).items;
+      const lane = (await store.deliveries.list({ orderingKey: h1!.orderingKey }, { limit: 10 })).items;
       expect(lane.map((d) => [d.eventId, d.state, d.blocked])).toEqual([
         ['h1', 'dead', false],
         ['h2', 'pending', true],
@@ -348,54 +348,54 @@ export function deliveryContract(getStore: () => Store): void {
     });
 
     it('runs the redriven dead letter first, then the rest of its lane in order', async () => {
-      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
-      expect(await store.redriveDeliveries({ ids: [h1!.id] }, now)).toEqual([h1!.id]);
+      const [h1] = (await store.deliveries.list({ eventId: 'h1' }, { limit: 1 })).items;
+      expect(await store.deliveries.redrive({ ids: [h1!.id] }, now)).toEqual([h1!.id]);
       const again = await lease('w', ['s']);
       expect(again.map((l) => l.event.id)).toEqual(['h1']);
       expect(again[0]!.delivery.holdsLane).toBeUndefined();
-      await store.recordAttempts([outcome(again[0]!, 'w', { state: 'succeeded' })]);
+      await store.deliveries.recordAttempts([outcome(again[0]!, 'w', { state: 'succeeded' })]);
       const [h2] = await lease('w', ['s']);
       expect(h2!.event.id).toBe('h2');
     });
 
     it('lets the lane move on when the dead letter is dropped, which leaves the dead-letter list', async () => {
-      const [h1] = (await store.listDeliveries({ eventId: 'h1' }, { limit: 1 })).items;
-      expect(await store.dropDeadLetters([h1!.id, 999_999], now)).toEqual([h1!.id]);
-      expect(await store.dropDeadLetters([h1!.id], now)).toEqual([]);
-      const dropped = await store.getDelivery(h1!.id);
+      const [h1] = (await store.deliveries.list({ eventId: 'h1' }, { limit: 1 })).items;
+      expect(await store.deliveries.dropDeadLetters([h1!.id, 999_999], now)).toEqual([h1!.id]);
+      expect(await store.deliveries.dropDeadLetters([h1!.id], now)).toEqual([]);
+      const dropped = await store.deliveries.get(h1!.id);
       expect(dropped).toMatchObject({ state: 'dead', droppedAt: now });
       expect(dropped!.holdsLane).toBeUndefined();
-      expect((await store.listDeliveries({ state: ['dead'], dropped: false }, { limit: 10 })).items).toEqual([]);
-      expect((await store.listDeliveries({ state: ['dead'], dropped: true }, { limit: 10 })).items.map((d) => d.id)).toEqual([h1!.id]);
-      expect((await store.deliveryBacklog()).total.dead).toBe(0);
-      expect(await store.redriveDeliveries({ all: true }, now)).toEqual([]);
-      expect(await store.redriveDeliveries({ ids: [h1!.id] }, now)).toEqual([]);
+      expect((await store.deliveries.list({ state: ['dead'], dropped: false }, { limit: 10 })).items).toEqual([]);
+      expect((await store.deliveries.list({ state: ['dead'], dropped: true }, { limit: 10 })).items.map((d) => d.id)).toEqual([h1!.id]);
+      expect((await store.deliveries.backlog()).total.dead).toBe(0);
+      expect(await store.deliveries.redrive({ all: true }, now)).toEqual([]);
+      expect(await store.deliveries.redrive({ ids: [h1!.id] }, now)).toEqual([]);
       expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['h2']);
     });
   });
 
   it('backfills a route from since, once, and leaves events before since alone', async () => {
     await record(message('b1', 'b'), message('b2', 'b'), message('c1', 'c'));
-    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 + 1 }]);
-    expect((await store.listDeliveries({ route: 'late' }, { limit: 10 })).items).toEqual([]);
-    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }, { name: 'now', sink: 's2' }]);
-    const backfilled = (await store.listDeliveries({ route: 'late' }, { limit: 10 })).items;
+    await store.deliveries.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 + 1 }]);
+    expect((await store.deliveries.list({ route: 'late' }, { limit: 10 })).items).toEqual([]);
+    await store.deliveries.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }, { name: 'now', sink: 's2' }]);
+    const backfilled = (await store.deliveries.list({ route: 'late' }, { limit: 10 })).items;
     expect(backfilled.map((d) => [d.eventId, d.blocked, d.origin])).toEqual([
       ['b1', false, 'event'],
       ['b2', true, 'event'],
       ['c1', false, 'event'],
     ]);
-    expect((await store.listDeliveries({ route: 'now' }, { limit: 10 })).items).toEqual([]);
+    expect((await store.deliveries.list({ route: 'now' }, { limit: 10 })).items).toEqual([]);
     // Set again (a restart): nothing more.
-    await store.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }]);
-    expect((await store.listDeliveries({ route: 'late' }, { limit: 10 })).items).toHaveLength(3);
+    await store.deliveries.setRoutes([{ name: 'late', sink: 's', backfillSince: T0 }]);
+    expect((await store.deliveries.list({ route: 'late' }, { limit: 10 })).items).toHaveLength(3);
     expect((await lease('w', ['s'])).map((l) => l.event.id)).toEqual(['b1', 'c1']);
   });
 
   it('enqueues replays at the back of their lanes and reports missing events', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('p1', 'p'), message('p2', 'p'));
-    const result = await store.enqueueDeliveries(
+    const result = await store.deliveries.enqueue(
       [
         { eventId: 'p1', route: 'r', sink: 's' },
         { eventId: 'nope', route: 'r', sink: 's' },
@@ -409,20 +409,20 @@ export function deliveryContract(getStore: () => Store): void {
     for (let i = 0; i < 4; i++) {
       const batch = await lease('w', ['s']);
       for (const l of batch) order.push(`${l.event.id}/${l.delivery.origin}`);
-      await store.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
+      await store.deliveries.recordAttempts(batch.map((l) => outcome(l, 'w', { state: 'succeeded' })));
     }
     expect(order).toEqual(['p1/event', 'p2/event', 'p1/replay']);
-    expect(await store.enqueueDeliveries([], now)).toEqual({ created: [], missing: [] });
+    expect(await store.deliveries.enqueue([], now)).toEqual({ created: [], missing: [] });
   });
 
   it('does not create deliveries when an event is recorded again by the same journal row', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
-    const [journalId] = await store.appendJournal([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);
-    await store.claimJournal(10);
-    await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
-    await store.retryJournal([journalId!]);
-    await store.claimJournal(10);
-    await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
-    expect((await store.listDeliveries({}, { limit: 10 })).items).toHaveLength(1);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
+    const [journalId] = await store.journal.append([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);
+    await store.journal.claim(10);
+    await store.journal.record([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
+    await store.journal.retry([journalId!]);
+    await store.journal.claim(10);
+    await store.journal.record([{ journalId: journalId!, state: 'processed', events: [message('r1', 'r')] }]);
+    expect((await store.deliveries.list({}, { limit: 10 })).items).toHaveLength(1);
   });
 }

@@ -56,10 +56,10 @@ export function identityContract(getStore: () => Store): void {
   });
 
   async function record(batches: BluetickEvent[][]): Promise<void> {
-    const ids = await store.appendJournal(batches.map(() => journalInput()));
-    await store.claimJournal(batches.length);
+    const ids = await store.journal.append(batches.map(() => journalInput()));
+    await store.journal.claim(batches.length);
     const outcomes: JournalOutcome[] = batches.map((events, i) => ({ journalId: ids[i]!, state: 'processed', events }));
-    await store.recordOutcomes(outcomes);
+    await store.journal.record(outcomes);
   }
 
   async function all<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
@@ -76,9 +76,9 @@ export function identityContract(getStore: () => Store): void {
 
   async function snapshot(): Promise<string> {
     return stringifyJson({
-      messages: await all((p) => store.listMessages({}, p)),
-      conversations: await all((p) => store.listConversations({}, p)),
-      contacts: await all((p) => store.listContacts({}, p)),
+      messages: await all((p) => store.projections.listMessages({}, p)),
+      conversations: await all((p) => store.projections.listConversations({}, p)),
+      contacts: await all((p) => store.projections.listContacts({}, p)),
     });
   }
 
@@ -86,19 +86,19 @@ export function identityContract(getStore: () => Store): void {
     const events = identityEvents();
     await record([events.slice(0, 3), events.slice(3, 7), events.slice(7)]);
     const expected = applyEvents(emptyState(), events);
-    for (const [key, row] of expected.contacts) expect(await store.getContact(key)).toEqual(row);
-    for (const [key, row] of expected.conversations) expect(await store.getConversation(key)).toEqual(row);
-    for (const [id, row] of expected.messages) expect(await store.getMessage(id)).toEqual(row);
+    for (const [key, row] of expected.contacts) expect(await store.projections.getContact(key)).toEqual(row);
+    for (const [key, row] of expected.conversations) expect(await store.projections.getConversation(key)).toEqual(row);
+    for (const [id, row] of expected.messages) expect(await store.projections.getMessage(id)).toEqual(row);
 
-    const dana = await resolveIdentity('US.1', (key) => store.getContact(key));
+    const dana = await resolveIdentity('US.1', (key) => store.projections.getContact(key));
     expect(dana?.current).toEqual({ waId: '222', userId: 'US.3' });
-    expect((await resolveIdentity('alex', (key) => store.getContact(key)))?.current).toEqual({ userId: 'US.9', username: 'alex' });
-    expect(await store.getConversation('P1:US.9')).toBeDefined();
-    expect(await store.getConversation('P1:333')).toMatchObject({ counts: { unreadInbound: 0, outbound: 1 }, ctwaClid: 'CLID', owner: { role: 'secondary' } });
-    expect((await store.listMessages({ conversationKey: 'P1:444' }, { limit: 10 })).items.map((m) => m.id)).toEqual(['h1', 'h2']);
+    expect((await resolveIdentity('alex', (key) => store.projections.getContact(key)))?.current).toEqual({ userId: 'US.9', username: 'alex' });
+    expect(await store.projections.getConversation('P1:US.9')).toBeDefined();
+    expect(await store.projections.getConversation('P1:333')).toMatchObject({ counts: { unreadInbound: 0, outbound: 1 }, ctwaClid: 'CLID', owner: { role: 'secondary' } });
+    expect((await store.projections.listMessages({ conversationKey: 'P1:444' }, { limit: 10 })).items.map((m) => m.id)).toEqual(['h1', 'h2']);
 
     const incremental = await snapshot();
-    await store.rebuildProjections({ batchSize: 2 });
+    await store.projections.rebuild({ batchSize: 2 });
     expect(await snapshot()).toBe(incremental);
   });
 }

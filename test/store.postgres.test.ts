@@ -122,19 +122,19 @@ describePostgres('PostgreSQL store', () => {
     it('stores bodies as exact bytes', async () => {
       const [store] = await processes(1);
       const body = Buffer.from([0x00, 0x7b, 0xff, 0xfe, 0x0a, 0x00, 0xc3, 0x28]);
-      const [id] = await store!.appendJournal([journalInput({ body }), journalInput({ body: Buffer.alloc(0) })]);
-      expect((await store!.getJournalRow(id!))!.body.equals(body)).toBe(true);
-      expect((await store!.getJournalRow(id! + 1))!.body.length).toBe(0);
+      const [id] = await store!.journal.append([journalInput({ body }), journalInput({ body: Buffer.alloc(0) })]);
+      expect((await store!.journal.get(id!))!.body.equals(body)).toBe(true);
+      expect((await store!.journal.get(id! + 1))!.body.length).toBe(0);
     });
 
     it('never hands the same journal row to two processes claiming at once', async () => {
       const stores = await processes(3);
-      const ids = await stores[0]!.appendJournal(Array.from({ length: 300 }, () => journalInput()));
+      const ids = await stores[0]!.journal.append(Array.from({ length: 300 }, () => journalInput()));
       const claimed = await Promise.all(
         stores.map(async (s) => {
           const mine: number[] = [];
           for (;;) {
-            const rows = await s.claimJournal(7);
+            const rows = await s.journal.claim(7);
             if (rows.length === 0) return mine;
             mine.push(...rows.map((r) => r.id));
           }
@@ -153,60 +153,60 @@ describePostgres('PostgreSQL store', () => {
       const schema = schemaName('lease');
       const a = await storeOn(schema, { journalLeaseMs: 3_600_000 });
       const b = await storeOn(schema, { journalLeaseMs: 3_600_000 });
-      const ids = await a.appendJournal([journalInput(), journalInput()]);
-      expect((await a.claimJournal(10)).map((r) => r.id)).toEqual(ids);
-      expect(await b.claimJournal(10)).toEqual([]);
+      const ids = await a.journal.append([journalInput(), journalInput()]);
+      expect((await a.journal.claim(10)).map((r) => r.id)).toEqual(ids);
+      expect(await b.journal.claim(10)).toEqual([]);
       await adminQuery(`UPDATE ${schema}.journal SET claimed_until = now() - interval '1 second' WHERE claimed_until IS NOT NULL`);
       // Rows of a batch that did not finish come back one at a time, their attempt counted.
-      const takenOver = [...(await b.claimJournal(10)), ...(await b.claimJournal(10))];
+      const takenOver = [...(await b.journal.claim(10)), ...(await b.journal.claim(10))];
       expect(takenOver.map((r) => [r.id, r.attempts])).toEqual(ids.map((id) => [id, 1]));
       // Both rows carry the same event: the second is a redelivery.
       const e = makeEvent({ id: 'evt_takeover' });
-      const first = await b.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
+      const first = await b.journal.record(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
       expect(first).toMatchObject({ inserted: 1, duplicates: 1 });
       // The slow process finishes late: its outcome for rows already recorded is dropped, so
       // nothing is counted twice.
-      const late = await a.recordOutcomes(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
+      const late = await a.journal.record(ids.map((id) => ({ journalId: id, state: 'processed' as const, events: [e] })));
       expect(late).toEqual({ inserted: 0, duplicates: 0, recorded: [] });
-      expect(await a.getEvent('evt_takeover')).toMatchObject({ journalId: ids[0], duplicates: 1 });
+      expect(await a.events.get('evt_takeover')).toMatchObject({ journalId: ids[0], duplicates: 1 });
       expect((await a.counts()).journal).toMatchObject({ processed: 1, duplicate: 1, pending: 0 });
     });
 
     it('hands a closing process’s claimed rows to the others at once', async () => {
       const [a, b] = await processes(2);
-      const ids = await a!.appendJournal([journalInput(), journalInput()]);
-      await a!.claimJournal(10);
+      const ids = await a!.journal.append([journalInput(), journalInput()]);
+      await a!.journal.claim(10);
       await a!.close();
-      expect((await b!.claimJournal(10)).map((r) => r.id)).toEqual(ids);
+      expect((await b!.journal.claim(10)).map((r) => r.id)).toEqual(ids);
     });
 
     it('stores each event once when two processes record the same redelivery at the same moment', async () => {
       const stores = await processes(4);
       const events = Array.from({ length: 50 }, (_, i) => makeEvent({ id: `evt_race_${i}`, messageId: `wamid.${i}`, from: '111' }));
       // The same POST journaled by each process (a redelivery to every instance).
-      await Promise.all(stores.map((s) => s.appendJournal([journalInput()])));
-      const claimed = await Promise.all(stores.map((s) => s.claimJournal(1)));
+      await Promise.all(stores.map((s) => s.journal.append([journalInput()])));
+      const claimed = await Promise.all(stores.map((s) => s.journal.claim(1)));
       expect(claimed.map((rows) => rows.length)).toEqual([1, 1, 1, 1]);
       const results = await Promise.all(
-        stores.map((s, i) => s.recordOutcomes(claimed[i]!.map((r) => ({ journalId: r.id, state: 'processed' as const, events })))),
+        stores.map((s, i) => s.journal.record(claimed[i]!.map((r) => ({ journalId: r.id, state: 'processed' as const, events })))),
       );
       expect(results.reduce((n, r) => n + r.inserted, 0)).toBe(50);
       expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(150);
       const counts = await stores[0]!.counts();
       expect(counts.events).toBe(50);
       expect(counts.journal).toMatchObject({ processed: 1, duplicate: 3, pending: 0 });
-      for (const e of events.slice(0, 5)) expect((await stores[0]!.getEvent(e.id))?.duplicates).toBe(3);
+      for (const e of events.slice(0, 5)) expect((await stores[0]!.events.get(e.id))?.duplicates).toBe(3);
       // The projections saw each new event once.
-      expect((await stores[0]!.projectionCounts()).messages.total).toBe(50);
+      expect((await stores[0]!.projections.counts()).messages.total).toBe(50);
     });
 
     it('hands out seq values in commit order, so a reader paging by seq misses nothing', async () => {
       const stores = await processes(3);
       const writers = stores.map(async (s, w) => {
         for (let round = 0; round < 15; round++) {
-          const [id] = await s.appendJournal([journalInput()]);
+          const [id] = await s.journal.append([journalInput()]);
           const events = Array.from({ length: 3 }, (_, k) => makeEvent({ id: `evt_order_${w}_${round}_${k}` }));
-          await s.recordOutcomes([{ journalId: id!, state: 'processed', events }]);
+          await s.journal.record([{ journalId: id!, state: 'processed', events }]);
         }
       });
       const seen: number[] = [];
@@ -217,7 +217,7 @@ describePostgres('PostgreSQL store', () => {
           // Only a page read after the last commit returned may end the loop: one that was
           // already running when the writers finished can miss their last events.
           const last = done;
-          const page = await stores[0]!.listEvents({}, { after, limit: 50 });
+          const page = await stores[0]!.events.list({}, { after, limit: 50 });
           for (const item of page.items) seen.push(item.seq);
           if (page.items.length > 0) after = page.items[page.items.length - 1]!.seq;
           else if (last) break;
@@ -245,26 +245,26 @@ describePostgres('PostgreSQL store', () => {
         });
       }
       await b!.listening();
-      await a!.setRoutes([{ name: 'all', sink: 'hook' }]);
+      await a!.deliveries.setRoutes([{ name: 'all', sink: 'hook' }]);
 
       const journal = heardOn('journal');
-      const [id] = await a!.appendJournal([journalInput()]);
+      const [id] = await a!.journal.append([journalInput()]);
       await journal;
       const events = heardOn('events');
       const deliveries = heardOn('deliveries');
-      await a!.claimJournal(1);
-      await a!.recordOutcomes([{ journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_wake' })] }]);
+      await a!.journal.claim(1);
+      await a!.journal.record([{ journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_wake' })] }]);
       await Promise.all([events, deliveries]);
       expect(heard).toEqual(expect.arrayContaining(['journal', 'events', 'deliveries']));
     });
 
     it('keeps each lane in order and never leases a delivery twice with workers in several processes', async () => {
       const stores = await processes(3);
-      for (const s of stores) await s.setRoutes([{ name: 'all', sink: 'hook' }]);
+      for (const s of stores) await s.deliveries.setRoutes([{ name: 'all', sink: 'hook' }]);
       // 6 conversations x 8 messages, recorded in one order.
-      const ids = await stores[0]!.appendJournal(Array.from({ length: 48 }, () => journalInput()));
-      await stores[0]!.claimJournal(48);
-      await stores[0]!.recordOutcomes(
+      const ids = await stores[0]!.journal.append(Array.from({ length: 48 }, () => journalInput()));
+      await stores[0]!.journal.claim(48);
+      await stores[0]!.journal.record(
         ids.map((id, i) => ({
           journalId: id,
           state: 'processed' as const,
@@ -278,7 +278,7 @@ describePostgres('PostgreSQL store', () => {
         stores.map(async (s, w) => {
           // Until every delivery is recorded (not until a quiet spell): the test's timeout bounds it.
           while (delivered.length < 48) {
-            const leased = await s.leaseDeliveries({ owner: `w${w}`, now: Date.now(), leaseMs: 30_000, limit: 4, sinks: ['hook'] });
+            const leased = await s.deliveries.lease({ owner: `w${w}`, now: Date.now(), leaseMs: 30_000, limit: 4, sinks: ['hook'] });
             if (leased.length === 0) {
               // Nothing free now (the rest is leased or waits behind its lane): look again shortly.
               await new Promise((r) => setTimeout(r, 10));
@@ -295,7 +295,7 @@ describePostgres('PostgreSQL store', () => {
               inFlight.delete(l.delivery.id);
             }
             const now = Date.now();
-            await s.recordAttempts(
+            await s.deliveries.recordAttempts(
               leased.map((l) => ({
                 deliveryId: l.delivery.id,
                 owner: `w${w}`,
@@ -318,16 +318,16 @@ describePostgres('PostgreSQL store', () => {
 
     it('takes over a delivery whose worker died, logging the lost attempt', async () => {
       const [a, b] = await processes(2);
-      for (const s of [a!, b!]) await s.setRoutes([{ name: 'all', sink: 'hook' }]);
-      const [id] = await a!.appendJournal([journalInput()]);
-      await a!.claimJournal(1);
-      await a!.recordOutcomes([{ journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_dead_worker' })] }]);
+      for (const s of [a!, b!]) await s.deliveries.setRoutes([{ name: 'all', sink: 'hook' }]);
+      const [id] = await a!.journal.append([journalInput()]);
+      await a!.journal.claim(1);
+      await a!.journal.record([{ journalId: id!, state: 'processed', events: [makeEvent({ id: 'evt_dead_worker' })] }]);
       const t0 = Date.now();
-      const [leased] = await a!.leaseDeliveries({ owner: 'dies', now: t0, leaseMs: 1_000, limit: 1, sinks: ['hook'] });
-      expect(await b!.leaseDeliveries({ owner: 'b', now: t0 + 500, leaseMs: 1_000, limit: 1, sinks: ['hook'] })).toEqual([]);
-      const [taken] = await b!.leaseDeliveries({ owner: 'b', now: t0 + 1_000, leaseMs: 1_000, limit: 1, sinks: ['hook'] });
+      const [leased] = await a!.deliveries.lease({ owner: 'dies', now: t0, leaseMs: 1_000, limit: 1, sinks: ['hook'] });
+      expect(await b!.deliveries.lease({ owner: 'b', now: t0 + 500, leaseMs: 1_000, limit: 1, sinks: ['hook'] })).toEqual([]);
+      const [taken] = await b!.deliveries.lease({ owner: 'b', now: t0 + 1_000, leaseMs: 1_000, limit: 1, sinks: ['hook'] });
       expect(taken?.delivery).toMatchObject({ id: leased!.delivery.id, leaseOwner: 'b', attempts: 1 });
-      const full = await b!.getDelivery(leased!.delivery.id);
+      const full = await b!.deliveries.get(leased!.delivery.id);
       expect(full?.attemptLog).toEqual([expect.objectContaining({ errorCode: 'lease-expired', owner: 'dies', outcome: 'retry' })]);
     });
   });

@@ -96,10 +96,10 @@ export function projectionContract(getStore: () => Store): void {
 
   /** Appends one journal row per outcome and records them in one call. */
   async function record(batches: BluetickEvent[][]): Promise<void> {
-    const ids = await store.appendJournal(batches.map(() => journalInput()));
-    await store.claimJournal(batches.length);
+    const ids = await store.journal.append(batches.map(() => journalInput()));
+    await store.journal.claim(batches.length);
     const outcomes: JournalOutcome[] = batches.map((events, i) => ({ journalId: ids[i]!, state: 'processed', events }));
-    await store.recordOutcomes(outcomes);
+    await store.journal.record(outcomes);
   }
 
   async function all<T>(list: (page: PageRequest) => Promise<Page<T>>, limit = 2): Promise<{ items: T[]; cursors: number[] }> {
@@ -118,14 +118,14 @@ export function projectionContract(getStore: () => Store): void {
 
   /** Every projection row, in list order, with the cursors between pages: the whole observable state. */
   async function snapshot(): Promise<string> {
-    const messages = await all((p) => store.listMessages({}, p));
+    const messages = await all((p) => store.projections.listMessages({}, p));
     const reactions = [];
-    for (const m of messages.items) reactions.push([m.id, await store.listReactions(m.id)]);
+    for (const m of messages.items) reactions.push([m.id, await store.projections.listReactions(m.id)]);
     return stringifyJson({
       messages,
-      conversations: await all((p) => store.listConversations({}, p)),
-      contacts: await all((p) => store.listContacts({}, p)),
-      templates: await all((p) => store.listTemplates({}, p)),
+      conversations: await all((p) => store.projections.listConversations({}, p)),
+      contacts: await all((p) => store.projections.listContacts({}, p)),
+      templates: await all((p) => store.projections.listTemplates({}, p)),
       reactions,
     });
   }
@@ -134,22 +134,22 @@ export function projectionContract(getStore: () => Store): void {
     const events = sampleEvents();
     await record([events.slice(0, 5), events.slice(5, 11), events.slice(11)]);
     const expected = applyEvents(emptyState(), events);
-    for (const [id, row] of expected.messages) expect(await store.getMessage(id)).toEqual(row);
-    for (const [key, row] of expected.conversations) expect(await store.getConversation(key)).toEqual(row);
-    for (const [waId, row] of expected.contacts) expect(await store.getContact(waId)).toEqual(row);
-    for (const [key, row] of expected.templates) expect(await store.getTemplate(key)).toEqual(row);
-    expect(await store.listReactions('out1')).toEqual(reactionsOn(expected, 'out1'));
-    expect((await store.listReactions('out1')).map((r) => r.emoji)).toEqual(['👍']);
-    expect(await store.getMessage('nope')).toBeUndefined();
-    expect(await store.getConversation('nope')).toBeUndefined();
-    expect(await store.getContact('nope')).toBeUndefined();
-    expect(await store.getTemplate('nope')).toBeUndefined();
-    expect(await store.listReactions('nope')).toEqual([]);
+    for (const [id, row] of expected.messages) expect(await store.projections.getMessage(id)).toEqual(row);
+    for (const [key, row] of expected.conversations) expect(await store.projections.getConversation(key)).toEqual(row);
+    for (const [waId, row] of expected.contacts) expect(await store.projections.getContact(waId)).toEqual(row);
+    for (const [key, row] of expected.templates) expect(await store.projections.getTemplate(key)).toEqual(row);
+    expect(await store.projections.listReactions('out1')).toEqual(reactionsOn(expected, 'out1'));
+    expect((await store.projections.listReactions('out1')).map((r) => r.emoji)).toEqual(['👍']);
+    expect(await store.projections.getMessage('nope')).toBeUndefined();
+    expect(await store.projections.getConversation('nope')).toBeUndefined();
+    expect(await store.projections.getContact('nope')).toBeUndefined();
+    expect(await store.projections.getTemplate('nope')).toBeUndefined();
+    expect(await store.projections.listReactions('nope')).toEqual([]);
 
-    const out1 = await store.getMessage('out1');
+    const out1 = await store.projections.getMessage('out1');
     expect(out1).toMatchObject({ status: 'read', direction: 'outbound', conversationKey: 'P1:c1' });
     expect(out1!.timeline.map((t) => t.status)).toEqual(['sent', 'delivered', 'read']);
-    expect((await store.getTemplate('123456789012345678901'))?.status).toBe('PAUSED');
+    expect((await store.projections.getTemplate('123456789012345678901'))?.status).toBe('PAUSED');
   });
 
   it('does not apply an event again when a redelivery carries it', async () => {
@@ -163,24 +163,24 @@ export function projectionContract(getStore: () => Store): void {
   it('lists rows in the order first seen, filtered, and keeps an updated row in its place', async () => {
     const events = sampleEvents();
     await record([events]);
-    const conversations = await all((p) => store.listConversations({}, p));
+    const conversations = await all((p) => store.projections.listConversations({}, p));
     expect(conversations.items.map((c) => c.key)).toEqual(['P1:c1', 'P1:c2', 'P2:c3']);
     // c2 writes again: its conversation is updated but stays where it was.
     await record([[inbound({ id: 'e17', at: T0 + 20_000, messageId: 'in5', from: 'c2' })]]);
-    const again = await all((p) => store.listConversations({}, p));
+    const again = await all((p) => store.projections.listConversations({}, p));
     expect(again.items.map((c) => c.key)).toEqual(['P1:c1', 'P1:c2', 'P2:c3']);
     expect(again.cursors).toEqual(conversations.cursors);
     expect(again.items[1]!.counts.inbound).toBe(2);
 
-    const ids = async (filter: Parameters<Store['listMessages']>[0]) => (await all((p) => store.listMessages(filter, p))).items.map((m) => m.id);
+    const ids = async (filter: Parameters<Store['projections']['listMessages']>[0]) => (await all((p) => store.projections.listMessages(filter, p))).items.map((m) => m.id);
     expect(await ids({})).toEqual(['in1', 'out1', 'in2', 'out2', 'in3', 'in4', 'in5']);
     expect(await ids({ conversationKey: 'P1:c1' })).toEqual(['in1', 'out1', 'in3']);
     expect(await ids({ conversationKey: 'P1:c1', direction: 'outbound' })).toEqual(['out1']);
     expect(await ids({ status: ['failed', 'delivered'] })).toEqual(['out2']);
     expect(await ids({ direction: 'inbound', conversationKey: 'P1:c2' })).toEqual(['in2', 'in5']);
 
-    const convKeys = async (filter: Parameters<Store['listConversations']>[0]) =>
-      (await all((p) => store.listConversations(filter, p))).items.map((c) => c.key);
+    const convKeys = async (filter: Parameters<Store['projections']['listConversations']>[0]) =>
+      (await all((p) => store.projections.listConversations(filter, p))).items.map((c) => c.key);
     expect(await convKeys({ businessNumber: 'P2' })).toEqual(['P2:c3']);
     expect(await convKeys({ contact: 'c2' })).toEqual(['P1:c2']);
     expect(await convKeys({ activeSince: T0 + 10_500 })).toEqual(['P1:c2', 'P2:c3']);
@@ -190,13 +190,13 @@ export function projectionContract(getStore: () => Store): void {
     expect(await convKeys({ window: { open: true, at } })).toEqual(['P1:c2']);
     expect(await convKeys({ window: { open: false, at } })).toEqual(['P1:c1', 'P2:c3']);
 
-    const contacts = async (filter: Parameters<Store['listContacts']>[0]) => (await all((p) => store.listContacts(filter, p))).items.map((c) => c.waId);
+    const contacts = async (filter: Parameters<Store['projections']['listContacts']>[0]) => (await all((p) => store.projections.listContacts(filter, p))).items.map((c) => c.waId);
     expect(await contacts({})).toEqual(['c1', 'c2', 'c3']);
     expect(await contacts({ name: 'asha' })).toEqual(['c1']);
     expect(await contacts({ name: '%' })).toEqual([]);
     expect(await contacts({ seenSince: T0 + 11_000 })).toEqual(['c2', 'c3']);
 
-    const templates = async (filter: Parameters<Store['listTemplates']>[0]) => (await all((p) => store.listTemplates(filter, p))).items.map((t) => t.key);
+    const templates = async (filter: Parameters<Store['projections']['listTemplates']>[0]) => (await all((p) => store.projections.listTemplates(filter, p))).items.map((t) => t.key);
     expect(await templates({})).toEqual(['123456789012345678901', '42']);
     expect(await templates({ status: ['REJECTED', 'DISABLED'] })).toEqual(['42']);
     expect(await templates({ quality: ['YELLOW'] })).toEqual(['123456789012345678901']);
@@ -209,29 +209,29 @@ export function projectionContract(getStore: () => Store): void {
     await record([events.slice(0, 7), events.slice(7, 9), events.slice(9)]);
     await record([[inbound({ id: 'e17', at: T0 + 20_000, messageId: 'in5', from: 'c2' })], events.slice(2, 4)]);
     const incremental = await snapshot();
-    const result = await store.rebuildProjections({ batchSize: 3 });
+    const result = await store.projections.rebuild({ batchSize: 3 });
     expect(result.events).toBe(events.length + 1);
     expect(result.rows).toEqual({ messages: 7, conversations: 3, contacts: 3, templates: 2, reactions: 2 });
     expect(await snapshot()).toBe(incremental);
-    expect((await store.projectionCounts()).rebuild).toBeUndefined();
+    expect((await store.projections.counts()).rebuild).toBeUndefined();
   });
 
   it('rebuilds to the incremental result while new events are recorded', async () => {
     const events = sampleEvents();
     await record(events.slice(0, 10).map((e) => [e]));
-    const rebuilding = store.rebuildProjections({ batchSize: 1 });
+    const rebuilding = store.projections.rebuild({ batchSize: 1 });
     for (const e of events.slice(10)) await record([[e]]);
     await rebuilding;
     const afterRebuild = await snapshot();
     const expected = applyEvents(emptyState(), events);
-    for (const [id, row] of expected.messages) expect(await store.getMessage(id)).toEqual(row);
-    for (const [key, row] of expected.templates) expect(await store.getTemplate(key)).toEqual(row);
-    await store.rebuildProjections();
+    for (const [id, row] of expected.messages) expect(await store.projections.getMessage(id)).toEqual(row);
+    for (const [key, row] of expected.templates) expect(await store.projections.getTemplate(key)).toEqual(row);
+    await store.projections.rebuild();
     expect(await snapshot()).toBe(afterRebuild);
   });
 
   it('counts projection rows', async () => {
-    expect(await store.projectionCounts()).toEqual({
+    expect(await store.projections.counts()).toEqual({
       messages: { total: 0, inbound: 0, outbound: 0, byStatus: {} },
       conversations: 0,
       contacts: 0,
@@ -239,7 +239,7 @@ export function projectionContract(getStore: () => Store): void {
       reactions: 0,
     });
     await record([sampleEvents()]);
-    expect(await store.projectionCounts()).toEqual({
+    expect(await store.projections.counts()).toEqual({
       messages: { total: 6, inbound: 4, outbound: 2, byStatus: { read: 1, failed: 1 } },
       conversations: 3,
       contacts: 3,
@@ -249,21 +249,21 @@ export function projectionContract(getStore: () => Store): void {
   });
 
   it('reports the last event seq', async () => {
-    expect(await store.lastEventSeq()).toBe(0);
+    expect(await store.events.lastSeq()).toBe(0);
     await record([sampleEvents().slice(0, 3)]);
-    const page = await store.listEvents({}, { limit: 10 });
-    expect(await store.lastEventSeq()).toBe(page.items[2]!.seq);
+    const page = await store.events.list({}, { limit: 10 });
+    expect(await store.events.lastSeq()).toBe(page.items[2]!.seq);
   });
 
   it('lists the events first stored by one journal row', async () => {
     const [a, b] = [makeEvent({ id: 'j1' }), makeEvent({ id: 'j2' })];
     await record([[a], [b, a]]);
-    const second = (await store.getEvent('j2'))!.journalId;
-    expect((await store.listEvents({ journalId: second }, { limit: 10 })).items.map((e) => e.event.id)).toEqual(['j2']);
+    const second = (await store.events.get('j2'))!.journalId;
+    expect((await store.events.list({ journalId: second }, { limit: 10 })).items.map((e) => e.event.id)).toEqual(['j2']);
   });
 
   it('filters rejections by cause, channel and time', async () => {
-    await store.addRejections(
+    await store.rejections.add(
       [
         { at: T0, cause: 'unauthorized', method: 'POST', path: '/webhooks/a', channel: 'a' },
         { at: T0 + 1, cause: 'payload-too-large', method: 'POST', path: '/webhooks/b', channel: 'b' },
@@ -271,14 +271,14 @@ export function projectionContract(getStore: () => Store): void {
       ],
       100,
     );
-    const paths = async (filter: Parameters<Store['listRejections']>[1]) =>
-      (await store.listRejections({ limit: 10 }, filter)).items.map((r) => `${r.cause}@${r.channel}`);
+    const paths = async (filter: Parameters<Store['rejections']['list']>[1]) =>
+      (await store.rejections.list({ limit: 10 }, filter)).items.map((r) => `${r.cause}@${r.channel}`);
     expect(await paths({ cause: ['unauthorized'] })).toEqual(['unauthorized@a', 'unauthorized@b']);
     expect(await paths({ channel: 'b' })).toEqual(['payload-too-large@b', 'unauthorized@b']);
     expect(await paths({ since: T0 + 1, until: T0 + 2 })).toEqual(['payload-too-large@b']);
     expect(await paths({})).toHaveLength(3);
-    const p1 = await store.listRejections({ limit: 1 }, { channel: 'b' });
-    const p2 = await store.listRejections({ limit: 1, after: p1.next! }, { channel: 'b' });
+    const p1 = await store.rejections.list({ limit: 1 }, { channel: 'b' });
+    const p2 = await store.rejections.list({ limit: 1, after: p1.next! }, { channel: 'b' });
     expect([...p1.items, ...p2.items].map((r) => r.cause)).toEqual(['payload-too-large', 'unauthorized']);
     expect(p2.next).toBeUndefined();
   });

@@ -59,9 +59,9 @@ export function retentionContract(getStore: () => Store): void {
 
   /** One journal row received at `at`, recorded with `events`. */
   async function record(at: number, ...events: BluetickEvent[]): Promise<number> {
-    const [journalId] = await store.appendJournal([{ channel: 'main', receivedAt: at, headers: { 'x-hub-signature-256': 'sha256=00' }, body: Buffer.from('{"entry":[]}'), verifiedBy: 'meta-signature' }]);
-    await store.claimJournal(100);
-    await store.recordOutcomes([{ journalId: journalId!, state: 'processed', events }]);
+    const [journalId] = await store.journal.append([{ channel: 'main', receivedAt: at, headers: { 'x-hub-signature-256': 'sha256=00' }, body: Buffer.from('{"entry":[]}'), verifiedBy: 'meta-signature' }]);
+    await store.journal.claim(100);
+    await store.journal.record([{ journalId: journalId!, state: 'processed', events }]);
     return journalId!;
   }
 
@@ -78,7 +78,7 @@ export function retentionContract(getStore: () => Store): void {
   const dryRun = async (cls: RetentionClass) => (await store.pruneRetention({ class: cls, cutoff: CUTOFF, limit: 2, now: NOW }, true)).count;
 
   it('deletes old raw bodies only once the pipeline settled them, and never a young one', async () => {
-    const ids = await store.appendJournal([
+    const ids = await store.journal.append([
       { channel: 'main', receivedAt: OLD, headers: { a: '1' }, body: Buffer.from('{"old":1}'), verifiedBy: 'none' },
       { channel: 'main', receivedAt: OLD + 1, headers: { a: '2' }, body: Buffer.from('{"old":2}'), verifiedBy: 'none' },
       { channel: 'main', receivedAt: OLD + 2, headers: { a: '3' }, body: Buffer.from('{"old":3}'), verifiedBy: 'none' },
@@ -86,9 +86,9 @@ export function retentionContract(getStore: () => Store): void {
       { channel: 'main', receivedAt: YOUNG, headers: { a: '5' }, body: Buffer.from('{"young":5}'), verifiedBy: 'none' },
     ]);
     const [a, b, c, d, e] = ids as [number, number, number, number, number];
-    await store.claimJournal(100);
+    await store.journal.claim(100);
     // Row c is claimed but not recorded: still pending, as during a pipeline batch.
-    await store.recordOutcomes([
+    await store.journal.record([
       { journalId: a, state: 'processed', events: [] },
       { journalId: b, state: 'failed', cause: 'boom', events: [] },
       { journalId: d, state: 'quarantined', cause: 'not JSON', events: [] },
@@ -96,28 +96,28 @@ export function retentionContract(getStore: () => Store): void {
     ]);
 
     expect(await dryRun('rawBodies')).toBe(2);
-    expect((await store.getJournalRow(a))!.body.length).toBeGreaterThan(0);
+    expect((await store.journal.get(a))!.body.length).toBeGreaterThan(0);
     expect(await prune('rawBodies')).toBe(2);
     for (const id of [a, b]) {
-      const row = (await store.getJournalRow(id))!;
+      const row = (await store.journal.get(id))!;
       expect(row.body.length).toBe(0);
       expect(row.headers).toEqual({});
       expect(row.state).not.toBe('pending');
     }
     // The pending row and everything after it are untouched.
-    expect((await store.getJournalRow(c))!.body.toString()).toBe('{"old":3}');
-    expect((await store.getJournalRow(c))!.state).toBe('pending');
-    expect((await store.getJournalRow(d))!.body.toString()).toBe('{"old":4}');
-    expect((await store.getJournalRow(e))!.body.toString()).toBe('{"young":5}');
+    expect((await store.journal.get(c))!.body.toString()).toBe('{"old":3}');
+    expect((await store.journal.get(c))!.state).toBe('pending');
+    expect((await store.journal.get(d))!.body.toString()).toBe('{"old":4}');
+    expect((await store.journal.get(e))!.body.toString()).toBe('{"young":5}');
     // A pruned failed row is not retried: its body is gone.
-    expect(await store.retryJournal([b])).toBe(0);
+    expect(await store.journal.retry([b])).toBe(0);
 
     // Once the pipeline settles it, the next pass takes it and the quarantined one, still not the young one.
-    await store.recordOutcomes([{ journalId: c, state: 'processed', events: [] }]);
+    await store.journal.record([{ journalId: c, state: 'processed', events: [] }]);
     expect(await prune('rawBodies')).toBe(2);
-    expect((await store.getJournalRow(c))!.body.length).toBe(0);
-    expect((await store.getJournalRow(d))!.body.length).toBe(0);
-    expect((await store.getJournalRow(e))!.body.toString()).toBe('{"young":5}');
+    expect((await store.journal.get(c))!.body.length).toBe(0);
+    expect((await store.journal.get(d))!.body.length).toBe(0);
+    expect((await store.journal.get(e))!.body.toString()).toBe('{"young":5}');
     expect(await prune('rawBodies')).toBe(0);
   });
 
@@ -126,59 +126,59 @@ export function retentionContract(getStore: () => Store): void {
     await record(OLD + 10, status('s-old', '15550009999', OLD + 10));
     await record(YOUNG, inbound('wamid.young', '15550000001', 'mango fresh', YOUNG));
     // What the business's own code recorded sending (POST /api/outbound) holds content too.
-    await store.recordOutbound([{ messageId: 'wamid.ob-old', to: '15550000002', text: 'guava offer' }], OLD, 'library');
-    await store.recordOutbound([{ messageId: 'wamid.ob-young', to: '15550000002', text: 'lychee offer' }], YOUNG, 'library');
-    await store.indexSearch(1000);
-    expect((await store.search(['papaya'], undefined, 10)).length).toBe(3);
-    expect((await store.search(['guava'], undefined, 10)).length).toBe(1);
+    await store.outbound.record([{ messageId: 'wamid.ob-old', to: '15550000002', text: 'guava offer' }], OLD, 'library');
+    await store.outbound.record([{ messageId: 'wamid.ob-young', to: '15550000002', text: 'lychee offer' }], YOUNG, 'library');
+    await store.search.index(1000);
+    expect((await store.search.query(['papaya'], undefined, 10)).length).toBe(3);
+    expect((await store.search.query(['guava'], undefined, 10)).length).toBe(1);
 
     expect(await dryRun('messageContent')).toBe(4);
     expect(await prune('messageContent')).toBe(4);
-    const [obOld] = await store.getOutbound(['wamid.ob-old']);
+    const [obOld] = await store.outbound.get(['wamid.ob-old']);
     expect(obOld!.text).toBeUndefined();
     expect(obOld!.to).toBe('15550000002');
-    expect((await store.getOutbound(['wamid.ob-young']))[0]!.text).toBe('lychee offer');
-    expect(await store.search(['guava'], undefined, 10)).toEqual([]);
-    expect((await store.search(['lychee'], undefined, 10)).length).toBe(1);
+    expect((await store.outbound.get(['wamid.ob-young']))[0]!.text).toBe('lychee offer');
+    expect(await store.search.query(['guava'], undefined, 10)).toEqual([]);
+    expect((await store.search.query(['lychee'], undefined, 10)).length).toBe(1);
 
-    const old = (await store.getEvent('ev-wamid.old0'))!.event as unknown as Record<string, unknown>;
+    const old = (await store.events.get('ev-wamid.old0'))!.event as unknown as Record<string, unknown>;
     expect(old.text).toBeUndefined();
     expect(old.data).toEqual({ id: 'wamid.old0', from: '15550000000', timestamp: String(Math.floor(OLD / 1000)), type: 'image' });
     expect(old).toMatchObject({ id: 'ev-wamid.old0', type: 'message.received', messageId: 'wamid.old0', from: '15550000000', kind: 'image' });
     expect(old.receivedAt).toBe(new Date(OLD).toISOString());
     expect(JSON.stringify(old)).not.toContain('papaya');
     expect(JSON.stringify(old)).not.toContain('media-');
-    const message = (await store.getMessage('wamid.old0'))!;
+    const message = (await store.projections.getMessage('wamid.old0'))!;
     expect(message.inbound!.text).toBeUndefined();
     expect(message.inbound!.kind).toBe('image');
-    expect(JSON.stringify((await store.listConversations({}, { limit: 10 })).items)).not.toContain('papaya');
-    expect(await store.search(['papaya'], undefined, 10)).toEqual([]);
+    expect(JSON.stringify((await store.projections.listConversations({}, { limit: 10 })).items)).not.toContain('papaya');
+    expect(await store.search.query(['papaya'], undefined, 10)).toEqual([]);
 
     // The status event is not content; the young message keeps everything.
-    expect((await store.getEvent('ev-s-old'))!.event.data).toEqual({ id: 'wamid.out-s-old', status: 'delivered', recipient_id: '15550009999' });
-    const young = (await store.getEvent('ev-wamid.young'))!.event as unknown as Record<string, unknown>;
+    expect((await store.events.get('ev-s-old'))!.event.data).toEqual({ id: 'wamid.out-s-old', status: 'delivered', recipient_id: '15550009999' });
+    const young = (await store.events.get('ev-wamid.young'))!.event as unknown as Record<string, unknown>;
     expect(young.text).toBe('mango fresh');
     expect(JSON.stringify(young.data)).toContain('media-wamid.young');
-    expect((await store.getMessage('wamid.young'))!.inbound!.text).toBe('mango fresh');
-    const youngConversation = await store.getConversation((await store.getMessage('wamid.young'))!.conversationKey!);
+    expect((await store.projections.getMessage('wamid.young'))!.inbound!.text).toBe('mango fresh');
+    const youngConversation = await store.projections.getConversation((await store.projections.getMessage('wamid.young'))!.conversationKey!);
     expect(youngConversation!.lastInbound!.text).toBe('mango fresh');
-    expect((await store.search(['mango'], undefined, 10)).length).toBe(1);
+    expect((await store.search.query(['mango'], undefined, 10)).length).toBe(1);
     // Redacted rows are not redacted again.
     expect(await prune('messageContent')).toBe(0);
   });
 
   it('deletes old statuses whose deliveries succeeded, keeps dead letters, and waits for running deliveries', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's', match: { type: ['message.status'] } }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's', match: { type: ['message.status'] } }]);
     await record(OLD, status('s1', '15550000001', OLD));
     await record(OLD + 1, status('s2', '15550000002', OLD + 1));
     await record(OLD + 2, status('s3', '15550000003', OLD + 2));
     await record(OLD + 3, status('s4', '15550000004', OLD + 3));
     await record(YOUNG, status('s5', '15550000005', YOUNG));
-    const leased = await store.leaseDeliveries({ owner: 'w', now: Date.now() + 1_000, leaseMs: 30_000, limit: 10, sinks: ['s'] });
+    const leased = await store.deliveries.lease({ owner: 'w', now: Date.now() + 1_000, leaseMs: 30_000, limit: 10, sinks: ['s'] });
     const byEvent = new Map(leased.map((l) => [l.delivery.eventId, l.delivery.id]));
     expect(byEvent.size).toBe(5);
     const attempt = { startedAt: NOW, latencyMs: 5, outcome: 'success' as const };
-    await store.recordAttempts([
+    await store.deliveries.recordAttempts([
       { deliveryId: byEvent.get('ev-s1')!, owner: 'w', attempt, next: { state: 'succeeded' }, now: NOW },
       { deliveryId: byEvent.get('ev-s2')!, owner: 'w', attempt: { ...attempt, outcome: 'fail' }, next: { state: 'dead' }, now: NOW },
       { deliveryId: byEvent.get('ev-s4')!, owner: 'w', attempt, next: { state: 'succeeded' }, now: NOW },
@@ -187,22 +187,22 @@ export function retentionContract(getStore: () => Store): void {
 
     // s3's delivery is still running: the walk stops there (s4 waits for it).
     expect(await prune('statuses')).toBe(1);
-    expect(await store.getEvent('ev-s1')).toBeUndefined();
-    expect(await store.getDelivery(byEvent.get('ev-s1')!)).toBeUndefined();
-    expect(await store.getEvent('ev-s2')).toBeDefined();
-    expect(await store.getEvent('ev-s3')).toBeDefined();
-    expect(await store.getEvent('ev-s4')).toBeDefined();
+    expect(await store.events.get('ev-s1')).toBeUndefined();
+    expect(await store.deliveries.get(byEvent.get('ev-s1')!)).toBeUndefined();
+    expect(await store.events.get('ev-s2')).toBeDefined();
+    expect(await store.events.get('ev-s3')).toBeDefined();
+    expect(await store.events.get('ev-s4')).toBeDefined();
 
-    await store.recordAttempts([{ deliveryId: byEvent.get('ev-s3')!, owner: 'w', attempt, next: { state: 'succeeded' }, now: NOW }]);
+    await store.deliveries.recordAttempts([{ deliveryId: byEvent.get('ev-s3')!, owner: 'w', attempt, next: { state: 'succeeded' }, now: NOW }]);
     expect(await prune('statuses')).toBe(2);
-    expect(await store.getEvent('ev-s3')).toBeUndefined();
-    expect(await store.getEvent('ev-s4')).toBeUndefined();
+    expect(await store.events.get('ev-s3')).toBeUndefined();
+    expect(await store.events.get('ev-s4')).toBeUndefined();
     // The dead letter keeps its event; the young status stays.
-    expect((await store.getDelivery(byEvent.get('ev-s2')!))!.state).toBe('dead');
-    expect(await store.getEvent('ev-s2')).toBeDefined();
-    expect(await store.getEvent('ev-s5')).toBeDefined();
+    expect((await store.deliveries.get(byEvent.get('ev-s2')!))!.state).toBe('dead');
+    expect(await store.events.get('ev-s2')).toBeDefined();
+    expect(await store.events.get('ev-s5')).toBeDefined();
     // The message row keeps the status the events gave it.
-    expect((await store.getMessage('wamid.out-s1'))!.status).toBe('delivered');
+    expect((await store.projections.getMessage('wamid.out-s1'))!.status).toBe('delivered');
   });
 
   it('deletes old template events and keeps the template row and young events', async () => {
@@ -226,22 +226,22 @@ export function retentionContract(getStore: () => Store): void {
     await record(YOUNG, template('t-young', 'PAUSED', YOUNG));
     expect(await dryRun('accountEvents')).toBe(1);
     expect(await prune('accountEvents')).toBe(1);
-    expect(await store.getEvent('t-old')).toBeUndefined();
-    expect(await store.getEvent('ev-wamid.keep')).toBeDefined();
-    expect(await store.getEvent('t-young')).toBeDefined();
-    const templates = (await store.listTemplates({}, { limit: 10 })).items;
+    expect(await store.events.get('t-old')).toBeUndefined();
+    expect(await store.events.get('ev-wamid.keep')).toBeDefined();
+    expect(await store.events.get('t-young')).toBeDefined();
+    const templates = (await store.projections.listTemplates({}, { limit: 10 })).items;
     expect(templates).toHaveLength(1);
     expect(templates[0]!.status).toBe('PAUSED');
   });
 
   it('deletes succeeded deliveries completed before the cutoff with their attempts, and keeps dead and young ones', async () => {
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     for (let i = 0; i < 5; i++) await record(OLD + i, inbound(`wamid.d${i}`, `1555000010${i}`, 'hi', OLD + i));
-    const leased = await store.leaseDeliveries({ owner: 'w', now: Date.now() + 1_000, leaseMs: 30_000, limit: 10, sinks: ['s'] });
+    const leased = await store.deliveries.lease({ owner: 'w', now: Date.now() + 1_000, leaseMs: 30_000, limit: 10, sinks: ['s'] });
     const ids = leased.map((l) => l.delivery.id);
     expect(ids).toHaveLength(5);
     const ok = (id: number, at: number) => ({ deliveryId: id, owner: 'w', attempt: { startedAt: at, latencyMs: 5, outcome: 'success' as const }, next: { state: 'succeeded' as const }, now: at });
-    await store.recordAttempts([
+    await store.deliveries.recordAttempts([
       ok(ids[0]!, OLD + 10),
       ok(ids[1]!, OLD + 11),
       ok(ids[2]!, OLD + 12),
@@ -250,18 +250,18 @@ export function retentionContract(getStore: () => Store): void {
     ]);
     expect(await dryRun('deliveries')).toBe(3);
     expect(await prune('deliveries')).toBe(3);
-    for (const id of ids.slice(0, 3)) expect(await store.getDelivery(id)).toBeUndefined();
-    expect((await store.getDelivery(ids[3]!))!.attemptLog).toHaveLength(1);
-    expect((await store.getDelivery(ids[4]!))!.state).toBe('succeeded');
+    for (const id of ids.slice(0, 3)) expect(await store.deliveries.get(id)).toBeUndefined();
+    expect((await store.deliveries.get(ids[3]!))!.attemptLog).toHaveLength(1);
+    expect((await store.deliveries.get(ids[4]!))!.state).toBe('succeeded');
     // The events stay (their class has its own limit).
-    expect(await store.getEvent('ev-wamid.d0')).toBeDefined();
+    expect(await store.events.get('ev-wamid.d0')).toBeDefined();
   });
 
   it('deletes rejections refused before the cutoff', async () => {
     const row = (at: number) => ({ at, cause: 'unauthorized' as const, method: 'POST', path: '/webhooks/main' });
-    await store.addRejections([row(OLD), row(OLD + 1), row(OLD + 2), row(YOUNG)], 100);
+    await store.rejections.add([row(OLD), row(OLD + 1), row(OLD + 2), row(YOUNG)], 100);
     expect(await dryRun('rejections')).toBe(3);
     expect(await prune('rejections')).toBe(3);
-    expect((await store.listRejections({ limit: 10 })).items.map((r) => r.at)).toEqual([YOUNG]);
+    expect((await store.rejections.list({ limit: 10 })).items.map((r) => r.at)).toEqual([YOUNG]);
   });
 }

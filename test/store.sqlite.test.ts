@@ -102,18 +102,18 @@ describe('SQLite store', () => {
 
     it.each(bodies)('round-trips %s byte for byte, also after reopening', async (_name, body) => {
       let store = await openIn();
-      const [id] = await store.appendJournal([journalInput({ body })]);
-      expect((await store.getJournalRow(id!))!.body.equals(body)).toBe(true);
-      expect((await store.claimJournal(1))[0]!.body.equals(body)).toBe(true);
+      const [id] = await store.journal.append([journalInput({ body })]);
+      expect((await store.journal.get(id!))!.body.equals(body)).toBe(true);
+      expect((await store.journal.claim(1))[0]!.body.equals(body)).toBe(true);
       store = await reopen(store);
-      const again = (await store.getJournalRow(id!))!.body;
+      const again = (await store.journal.get(id!))!.body;
       expect(again.equals(body)).toBe(true);
       expect(again.length).toBe(body.length);
     });
 
     it('stores the body as a BLOB, never as text', async () => {
       const store = await openIn();
-      await store.appendJournal([journalInput({ body: Buffer.from('{"a":1}') })]);
+      await store.journal.append([journalInput({ body: Buffer.from('{"a":1}') })]);
       await store.close();
       open.length = 0;
       const db = new Database(join(dir, 'bluetick.db'), { readonly: true });
@@ -128,47 +128,47 @@ describe('SQLite store', () => {
   describe('restart', () => {
     it('keeps journal rows, events, states and counters across close and reopen', async () => {
       let store = await openIn();
-      const ids = await store.appendJournal([journalInput(), journalInput(), journalInput({ channel: 'later' })]);
-      await store.claimJournal(2);
+      const ids = await store.journal.append([journalInput(), journalInput(), journalInput({ channel: 'later' })]);
+      await store.journal.claim(2);
       const e = makeEvent({ id: 'evt_keep', type: 'template.status' });
-      await store.recordOutcomes([
+      await store.journal.record([
         { journalId: ids[0]!, state: 'processed', events: [e] },
         { journalId: ids[1]!, state: 'processed', events: [e] },
       ]);
-      await store.addRejections([{ at: 1, cause: 'unauthorized', method: 'POST', path: '/webhooks/x' }], 10);
+      await store.rejections.add([{ at: 1, cause: 'unauthorized', method: 'POST', path: '/webhooks/x' }], 10);
       const before = await store.counts();
 
       store = await reopen(store);
       expect(await store.counts()).toEqual(before);
-      expect(await store.getEvent('evt_keep')).toMatchObject({ event: e, journalId: ids[0], duplicates: 1 });
-      expect((await store.getJournalRow(ids[1]!))?.state).toBe('duplicate');
+      expect(await store.events.get('evt_keep')).toMatchObject({ event: e, journalId: ids[0], duplicates: 1 });
+      expect((await store.journal.get(ids[1]!))?.state).toBe('duplicate');
       // The pending row is claimed again by the new process.
-      expect((await store.claimJournal(10)).map((r) => r.id)).toEqual([ids[2]]);
+      expect((await store.journal.claim(10)).map((r) => r.id)).toEqual([ids[2]]);
     });
 
     it('hands out rows claimed but never recorded by a process that stopped, one at a time with their attempt counted', async () => {
       let store = await openIn();
-      const ids = await store.appendJournal([journalInput(), journalInput(), journalInput()]);
-      expect(await store.claimJournal(2)).toHaveLength(2);
+      const ids = await store.journal.append([journalInput(), journalInput(), journalInput()]);
+      expect(await store.journal.claim(2)).toHaveLength(2);
       store = await reopen(store);
-      const first = await store.claimJournal(10);
+      const first = await store.journal.claim(10);
       expect(first.map((r) => [r.id, r.attempts])).toEqual([[ids[0], 1]]);
-      await store.recordOutcomes([{ journalId: ids[0]!, state: 'processed', events: [] }]);
-      expect((await store.claimJournal(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[1], 1]]);
+      await store.journal.record([{ journalId: ids[0]!, state: 'processed', events: [] }]);
+      expect((await store.journal.claim(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[1], 1]]);
       // A row the stopped process never took is a fresh one.
-      expect((await store.claimJournal(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[2], undefined]]);
+      expect((await store.journal.claim(10)).map((r) => [r.id, r.attempts])).toEqual([[ids[2], undefined]]);
     });
 
     it('keeps ids increasing after the newest rows were deleted (no id reuse)', async () => {
       let store = await openIn();
-      const [a] = await store.appendJournal([journalInput()]);
+      const [a] = await store.journal.append([journalInput()]);
       await store.close();
       open.length = 0;
       const db = new Database(join(dir, 'bluetick.db'));
       db.prepare('DELETE FROM journal').run();
       db.close();
       store = await openIn();
-      const [b] = await store.appendJournal([journalInput()]);
+      const [b] = await store.journal.append([journalInput()]);
       expect(b).toBeGreaterThan(a!);
     });
   });
@@ -257,7 +257,7 @@ describe('SQLite store', () => {
       locker.exec('BEGIN EXCLUSIVE');
       try {
         // Fails instead of waiting for the lock (a wait would outlast the test's timeout).
-        await expect(store.appendJournal([journalInput()])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+        await expect(store.journal.append([journalInput()])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
         await expect(store.ping()).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
       } finally {
         locker.exec('ROLLBACK');
@@ -265,7 +265,7 @@ describe('SQLite store', () => {
       }
       expect((await store.counts()).lastJournalId).toBe(0);
       await expect(store.ping()).resolves.toBeUndefined();
-      expect(await store.appendJournal([journalInput()])).toHaveLength(1);
+      expect(await store.journal.append([journalInput()])).toHaveLength(1);
     });
   });
 
@@ -274,7 +274,7 @@ describe('SQLite store', () => {
       const store = await openIn({ checkpointIntervalMs: 20, walAutocheckpointPages: 0 });
       const wal = `${store.file}-wal`;
       for (let i = 0; i < 20; i++) {
-        await store.appendJournal(Array.from({ length: 10 }, () => journalInput({ body: Buffer.alloc(4096, 0x61) })));
+        await store.journal.append(Array.from({ length: 10 }, () => journalInput({ body: Buffer.alloc(4096, 0x61) })));
       }
       expect(statSync(wal).size).toBeGreaterThan(100_000);
       // Each idle TRUNCATE the worker completes is reported; no clock bounds the wait (a worker
@@ -295,7 +295,7 @@ describe('SQLite store', () => {
       const wal = `${store.file}-wal`;
       let largest = 0;
       for (let i = 0; i < 50; i++) {
-        await store.appendJournal(Array.from({ length: 10 }, () => journalInput({ body: Buffer.alloc(4096, 0x62) })));
+        await store.journal.append(Array.from({ length: 10 }, () => journalInput({ body: Buffer.alloc(4096, 0x62) })));
         largest = Math.max(largest, statSync(wal).size);
       }
       // 2 MB went through; 100 pages plus one 10-row commit is well under 1 MB.

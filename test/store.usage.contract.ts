@@ -26,16 +26,16 @@ export function usageContract(getStore: () => Store): void {
 
   it('sizes each class that holds data and finds its oldest item', async () => {
     const store = getStore();
-    await store.setRoutes([{ name: 'r', sink: 's' }]);
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     // Journal rows 3 days, 2 days and 1 day old; events stored in that order.
-    const ids = await store.appendJournal([
+    const ids = await store.journal.append([
       journalInput({ receivedAt: T0 - 3 * DAY, body: Buffer.alloc(3000, 97) }),
       journalInput({ receivedAt: T0 - 2 * DAY }),
       journalInput({ receivedAt: T0 - DAY }),
     ]);
-    await store.claimJournal(10);
+    await store.journal.claim(10);
     const before = Date.now();
-    await store.recordOutcomes([
+    await store.journal.record([
       {
         journalId: ids[0]!,
         state: 'processed',
@@ -52,7 +52,7 @@ export function usageContract(getStore: () => Store): void {
       },
     ]);
     const after = Date.now();
-    await store.addRejections(
+    await store.rejections.add(
       [
         { at: T0 - 4 * DAY, cause: 'unauthorized', method: 'POST', path: '/webhooks/main' },
         { at: T0, cause: 'unauthorized', method: 'POST', path: '/webhooks/main' },

@@ -5,7 +5,7 @@
  * always settles, and no acked row lost when the process is killed.
  *
  * Child processes run the TypeScript sources with the same module hooks the store's worker
- * uses (`src/store/sqlite/source-hooks.mjs`), so nothing needs building first.
+ * uses (`src/store/sqlite/thread/source-hooks.mjs`), so nothing needs building first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,14 +20,14 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BluetickError } from '../src/errors.js';
 import { openStore } from '../src/store/open.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { InboxWriter } from '../src/store/sqlite/inbox.js';
-import { WorkerStore } from '../src/store/sqlite/worker-store.js';
+import { InboxWriter } from '../src/store/sqlite/thread/inbox.js';
+import { WorkerStore } from '../src/store/sqlite/thread/worker-store.js';
 import type { Store } from '../src/store/store.js';
-import { decodeError, encodeError, revive, toWire } from '../src/store/sqlite/worker-wire.js';
+import { decodeError, encodeError, revive, STORE_PARTS, toWire, type StorePart } from '../src/store/sqlite/thread/worker-wire.js';
 import { journalInput, makeEvent, storeContract } from './store.contract.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const HOOKS_URL = new URL('../src/store/sqlite/source-hooks.mjs', import.meta.url).href;
+const HOOKS_URL = new URL('../src/store/sqlite/thread/source-hooks.mjs', import.meta.url).href;
 const REGISTER_HOOKS = `data:text/javascript,${encodeURIComponent(
   `import { register } from 'node:module'; register(${JSON.stringify(HOOKS_URL)});`,
 )}`;
@@ -69,16 +69,26 @@ storeContract('sqlite in a worker thread', async () => {
 });
 
 /** Every method name on the prototype chain of SqliteStore, as the worker reports them. */
-function sqliteStoreMethods(): string[] {
-  const names = new Set<string>();
-  const up = (o: object): object | null => Object.getPrototypeOf(o) as object | null;
-  for (let o: object | null = SqliteStore.prototype; o !== null && o !== Object.prototype; o = up(o)) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      const d = Object.getOwnPropertyDescriptor(o, name);
-      if (name !== 'constructor' && typeof d?.value === 'function') names.add(name);
-    }
+/** Per part, every method the in-process SqliteStore's part has (what the worker must forward). */
+async function sqliteStoreMethods(): Promise<Record<StorePart, string[]>> {
+  const probe = new SqliteStore(':memory:', { checkpointIntervalMs: 0 });
+  try {
+    await probe.migrate();
+    const up = (o: object): object | null => Object.getPrototypeOf(o) as object | null;
+    const of = (part: object): string[] => {
+      const names = new Set<string>();
+      for (let o: object | null = up(part); o !== null && o !== Object.prototype; o = up(o)) {
+        for (const name of Object.getOwnPropertyNames(o)) {
+          const d = Object.getOwnPropertyDescriptor(o, name);
+          if (name !== 'constructor' && typeof d?.value === 'function') names.add(name);
+        }
+      }
+      return [...names];
+    };
+    return Object.fromEntries(STORE_PARTS.map((part) => [part, of(probe[part])])) as Record<StorePart, string[]>;
+  } finally {
+    await probe.close();
   }
-  return [...names];
 }
 
 describe('WorkerStore', () => {
@@ -96,18 +106,18 @@ describe('WorkerStore', () => {
   });
 
   it('answers reads, counts and ping on its own connection while the store thread waits for a lock', async () => {
-    const [id] = await store.appendJournal([journalInput()]);
+    const [id] = await store.journal.append([journalInput()]);
     // In the journal (a journal listing copies the inbox first), not only in the inbox.
-    expect((await store.listJournal({}, { limit: 10 })).items).toHaveLength(1);
+    expect((await store.journal.list({}, { limit: 10 })).items).toHaveLength(1);
     // Another connection holds the write lock: the store's thread waits in its busy handler.
     const locker = new Database(join(dir, 'bluetick.db'));
     locker.exec('BEGIN IMMEDIATE');
     try {
-      const write = store.retryJournal().then(
+      const write = store.journal.retry().then(
         () => 'write',
         () => 'write refused',
       );
-      const reads = Promise.all([store.counts(), store.projectionCounts(), store.ping(), store.getJournalRow(id!)]).then(() => 'reads');
+      const reads = Promise.all([store.counts(), store.projections.counts(), store.ping(), store.journal.get(id!)]).then(() => 'reads');
       // The reads do not queue behind the write: they answer while it still waits.
       expect(await Promise.race([reads, write])).toBe('reads');
       expect(await write).toBe('write refused');
@@ -117,14 +127,17 @@ describe('WorkerStore', () => {
     }
   });
 
-  it('forwards every method SqliteStore has, including ones it knows nothing about', async () => {
+  it("forwards every method of every part of SqliteStore, including ones it knows nothing about", async () => {
     expect(store).toBeInstanceOf(WorkerStore);
-    const forwarded = store as unknown as Record<string, unknown>;
-    const missing = sqliteStoreMethods().filter(
-      (name) => name !== 'close' && name !== 'migrationTarget' && typeof forwarded[name] !== 'function',
-    );
+    expect(store.capabilities).toMatchObject({ pipelineThread: 'own-thread', maxCommitsInFlight: 1 });
+    const missing: string[] = [];
+    for (const [part, names] of Object.entries(await sqliteStoreMethods())) {
+      const forwarded = store[part as StorePart] as unknown as Record<string, unknown>;
+      for (const name of names) if (typeof forwarded[name] !== 'function') missing.push(`${part}.${name}`);
+    }
     expect(missing).toEqual([]);
-    // `settings()` is not part of the Store interface and is not mentioned by the proxy.
+    // `journal.importInbox` is not part of the Store interface and is not mentioned by the worker store.
+    expect(await (store.journal as unknown as { importInbox(limit: number): Promise<{ rows: number }> }).importInbox(0)).toMatchObject({ rows: 0 });
     const settings = await store.settings();
     expect(settings).toEqual({
       journalMode: 'wal',
@@ -140,7 +153,7 @@ describe('WorkerStore', () => {
 
   it('keeps the class, name, code and message of errors raised in the thread', async () => {
     const err = await store
-      .recordOutcomes([{ journalId: 424_242, state: 'processed', events: [makeEvent({ id: 'evt_orphan' })] }])
+      .journal.record([{ journalId: 424_242, state: 'processed', events: [makeEvent({ id: 'evt_orphan' })] }])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err).toBeInstanceOf(Database.SqliteError);
@@ -158,7 +171,7 @@ describe('WorkerStore', () => {
     const locker = new Database(join(dir, 'bluetick.db'));
     try {
       locker.exec('BEGIN EXCLUSIVE');
-      const err = await store.retryJournal().catch((e: unknown) => e);
+      const err = await store.journal.retry().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Database.SqliteError);
       expect((err as { code?: string }).code).toBe('SQLITE_BUSY');
       expect((err as Error).message).toBe('database is locked');
@@ -167,7 +180,7 @@ describe('WorkerStore', () => {
       if (locker.inTransaction) locker.exec('ROLLBACK');
       locker.close();
     }
-    expect(await store.retryJournal()).toBe(0);
+    expect(await store.journal.retry()).toBe(0);
   });
 
   it('fails an append with SQLITE_BUSY while the inbox is locked elsewhere, and takes the next one', async () => {
@@ -176,15 +189,15 @@ describe('WorkerStore', () => {
     const locker = new Database(join(dir, 'bluetick.inbox.db'));
     try {
       locker.exec('BEGIN EXCLUSIVE');
-      const err = await store.appendJournal([journalInput()]).catch((e: unknown) => e);
+      const err = await store.journal.append([journalInput()]).catch((e: unknown) => e);
       expect((err as { code?: string }).code).toBe('SQLITE_BUSY');
       locker.exec('ROLLBACK');
     } finally {
       if (locker.inTransaction) locker.exec('ROLLBACK');
       locker.close();
     }
-    expect(await store.appendJournal([journalInput()])).toEqual([1]);
-    expect((await store.getJournalRow(1))?.state).toBe('pending');
+    expect(await store.journal.append([journalInput()])).toEqual([1]);
+    expect((await store.journal.get(1))?.state).toBe('pending');
   });
 
   it('acks while the store file is locked: rows wait in the inbox and reach the journal once it is free', async () => {
@@ -192,7 +205,7 @@ describe('WorkerStore', () => {
     let ids: number[];
     try {
       locker.exec('BEGIN EXCLUSIVE');
-      ids = await store.appendJournal([journalInput({ body: Buffer.from('{"a":1}') }), journalInput({ body: Buffer.from('{"b":2}') })]);
+      ids = await store.journal.append([journalInput({ body: Buffer.from('{"a":1}') }), journalInput({ body: Buffer.from('{"b":2}') })]);
       expect(ids).toEqual([1, 2]);
       // Acked while the store file is locked: the rows are in the inbox.
       const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
@@ -205,14 +218,14 @@ describe('WorkerStore', () => {
       if (locker.inTransaction) locker.exec('ROLLBACK');
       locker.close();
     }
-    const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
+    const rows = await Promise.all(ids.map((id) => store.journal.get(id)));
     expect(rows.map((r) => r?.body.toString())).toEqual(['{"a":1}', '{"b":2}']);
     // Journaled, not yet normalized: pending.
     expect((await store.counts()).journal.pending).toBe(2);
   });
 
   it('an inline store on the same file journals what the inbox holds before its own appends', async () => {
-    const [first] = await store.appendJournal([journalInput()]);
+    const [first] = await store.journal.append([journalInput()]);
     await store.close();
     const orphan = new InboxWriter(join(dir, 'bluetick.inbox.db'), { after: first!, checkpointIntervalMs: 0 });
     await orphan.append([journalInput({ body: Buffer.from('{"left":1}') })]);
@@ -220,8 +233,8 @@ describe('WorkerStore', () => {
 
     const inline = await openStore({ dataDir: dir });
     try {
-      expect(await inline.appendJournal([journalInput({ body: Buffer.from('{"own":1}') })])).toEqual([first! + 2]);
-      const page = await inline.listJournal({}, { limit: 10 });
+      expect(await inline.journal.append([journalInput({ body: Buffer.from('{"own":1}') })])).toEqual([first! + 2]);
+      const page = await inline.journal.list({}, { limit: 10 });
       expect(page.items.map((r) => [r.id, r.body.toString()]).slice(1)).toEqual([
         [first! + 1, '{"left":1}'],
         [first! + 2, '{"own":1}'],
@@ -236,7 +249,7 @@ describe('WorkerStore', () => {
     const body = Buffer.alloc(1200, 0x20);
     let acked = 0;
     // Fast enough to count as a burst, when the inbox is copied only as far as the pipeline needs.
-    for (let i = 0; i < 20; i++) acked += (await store.appendJournal(Array.from({ length: 500 }, () => journalInput({ body })))).length;
+    for (let i = 0; i < 20; i++) acked += (await store.journal.append(Array.from({ length: 500 }, () => journalInput({ body })))).length;
     await store.close();
     const db = new Database(join(dir, 'bluetick.db'), { readonly: true });
     try {
@@ -248,7 +261,7 @@ describe('WorkerStore', () => {
   });
 
   it('journals at the next start what a killed process acked into the inbox, ids unchanged', async () => {
-    const [first] = await store.appendJournal([journalInput({ body: Buffer.from('{"before":1}') })]);
+    const [first] = await store.journal.append([journalInput({ body: Buffer.from('{"before":1}') })]);
     await store.close();
     // What a process leaves when it dies right after its acks: rows in the inbox only.
     const orphan = new InboxWriter(join(dir, 'bluetick.inbox.db'), { after: first!, checkpointIntervalMs: 0 });
@@ -260,14 +273,14 @@ describe('WorkerStore', () => {
     const pipeline = store.createPipeline();
     pipeline.start();
     await pipeline.drain();
-    const page = await store.listJournal({}, { limit: 10 });
+    const page = await store.journal.list({}, { limit: 10 });
     expect(page.items.map((r) => [r.id, r.body.toString(), r.state])).toEqual([
       [first, '{"before":1}', 'processed'],
       [first! + 1, '{"acked":1}', 'processed'],
       [first! + 2, '{"acked":2}', 'processed'],
     ]);
     // New ids continue after them, and the inbox keeps nothing the journal has.
-    expect(await store.appendJournal([journalInput()])).toEqual([first! + 3]);
+    expect(await store.journal.append([journalInput()])).toEqual([first! + 3]);
     await pipeline.stop();
     await store.close();
     const inbox = new Database(join(dir, 'bluetick.inbox.db'), { readonly: true });
@@ -281,8 +294,8 @@ describe('WorkerStore', () => {
     // A view into a larger buffer: only its own bytes may be stored.
     const slab = randomBytes(4096);
     const view = slab.subarray(100, 300);
-    const ids = await store.appendJournal([odd, big, view].map((body) => journalInput({ body })));
-    const rows = await Promise.all(ids.map((id) => store.getJournalRow(id)));
+    const ids = await store.journal.append([odd, big, view].map((body) => journalInput({ body })));
+    const rows = await Promise.all(ids.map((id) => store.journal.get(id)));
     const bodies = rows.map((r) => r!.body);
     for (const body of bodies) expect(Buffer.isBuffer(body)).toBe(true);
     expect(Buffer.compare(bodies[0]!, odd)).toBe(0);
@@ -290,21 +303,21 @@ describe('WorkerStore', () => {
     expect(Buffer.compare(bodies[2]!, view)).toBe(0);
     expect(bodies[0]!.toString('latin1')).toBe(odd.toString('latin1'));
 
-    const claimed = await store.claimJournal(10);
+    const claimed = await store.journal.claim(10);
     expect(claimed.map((r) => Buffer.compare(r.body, ids[0] === r.id ? odd : r.id === ids[1] ? big : view))).toEqual([0, 0, 0]);
   });
 
   it('round-trips bigints in both directions', async () => {
-    const [id] = await store.appendJournal([journalInput()]);
-    await store.claimJournal(1);
+    const [id] = await store.journal.append([journalInput()]);
+    await store.journal.claim(1);
     const event = makeEvent({ id: 'evt_big', type: 'template.status' });
-    await store.recordOutcomes([{ journalId: id!, state: 'processed', events: [event] }]);
-    const stored = await store.getEvent('evt_big');
+    await store.journal.record([{ journalId: id!, state: 'processed', events: [event] }]);
+    const stored = await store.events.get('evt_big');
     expect((stored!.event as unknown as { data: { message_template_id: unknown } }).data.message_template_id).toBe(
       123456789012345678901n,
     );
     // A bigint argument reaches SQLite as an integer.
-    const row = await store.getJournalRow(BigInt(id!) as unknown as number);
+    const row = await store.journal.get(BigInt(id!) as unknown as number);
     expect(row?.id).toBe(id);
   });
 
@@ -314,7 +327,7 @@ describe('WorkerStore', () => {
     const batches: number[] = [];
     pipeline.on('recorded', (s) => recorded.push(s.event.id));
     pipeline.on('batch', (b) => batches.push(b.rows));
-    await store.appendJournal([
+    await store.journal.append([
       journalInput({
         channel: 'shop',
         body: Buffer.from(
@@ -335,7 +348,7 @@ describe('WorkerStore', () => {
 
     // Started, it picks up new rows by itself (the thread wakes it after each append).
     pipeline.start();
-    await store.appendJournal([journalInput({ body: Buffer.from('also not json') })]);
+    await store.journal.append([journalInput({ body: Buffer.from('also not json') })]);
     await expect.poll(async () => (await store.counts()).journal.quarantined, { timeout: 5_000 }).toBe(2);
     await pipeline.stop();
   });
@@ -445,7 +458,7 @@ describe('closing without anything else keeping the process alive', () => {
       await inline.close();
       console.log('inline closed');
       const worker = await openStore({ dataDir: ${JSON.stringify(dir)}, thread: 'worker' });
-      await worker.appendJournal([{ channel: 'c', receivedAt: 1, headers: {}, body: Buffer.from('x'), verifiedBy: 'none' }]);
+      await worker.journal.append([{ channel: 'c', receivedAt: 1, headers: {}, body: Buffer.from('x'), verifiedBy: 'none' }]);
       await worker.close();
       console.log('worker closed');
       const forgotten = await openStore({ dataDir: ${JSON.stringify(dir)}, thread: 'worker' });

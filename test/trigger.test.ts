@@ -96,7 +96,7 @@ describe('bluetick trigger against a running server', () => {
     const refs = posts.flatMap((p) => p.refs as string[]);
     const kinds = posts.flatMap((p) => p.kinds as string[]);
     const textRef = refs[kinds.indexOf('text')]!;
-    const found = await running.store.listEvents({ messageId: textRef }, { limit: 5 });
+    const found = await running.store.events.list({ messageId: textRef }, { limit: 5 });
     expect(found.items.map((s) => s.event.type)).toEqual(['message.received']);
   });
 

@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import { writtenConfigSchema } from '../config/schema.js';
 import { HANDLER_SINK_PREFIX, DeliveryRuntime } from '../dispatch/runtime.js';
 import type { BluetickEvent } from '../events/types.js';
-import { JournalWriter } from '../ingest/journal-writer.js';
+import { JournalWriter } from '../journal/writer.js';
 import { KEPT_HEADERS, maskAuthorization } from '../ingest/routes.js';
 import { Pipeline } from '../pipeline.js';
 import { openStore } from '../store/open.js';

@@ -22,7 +22,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { AuthBackoff, clientAddress, retryAfterSeconds } from '../auth-backoff.js';
-import { TOKEN_USE_EVERY_MS, type AccessStore, type AuditInput, type Role } from '../store/access.js';
+import { TOKEN_USE_EVERY_MS, type AuditInput, type Role } from '../store/access.js';
+import type { Store } from '../store/store.js';
 import { bearerToken } from './auth.js';
 import { permits } from './roles.js';
 
@@ -54,7 +55,7 @@ export function tokenDigest(token: string): string {
 export interface AccessGuardOptions {
   /** The admin token (configured or generated). */
   adminToken: string;
-  store: Pick<AccessStore, 'tokenByHash' | 'touchToken' | 'addAudit'>;
+  store: Pick<Store, 'access'>;
   backoff?: AuthBackoff;
   trustProxy?: boolean;
   now?: () => number;
@@ -120,13 +121,13 @@ export function createAccessGuard(opts: AccessGuardOptions) {
   const lastUse = new Map<string, number>();
 
   const audit = (row: AuditInput): void => {
-    opts.store.addAudit([row]).catch((err: unknown) => opts.onError?.(err));
+    opts.store.access.addAudit([row]).catch((err: unknown) => opts.onError?.(err));
   };
 
   const resolve = async (given: string): Promise<Principal | undefined> => {
     const digest = createHash('sha256').update(given, 'utf8').digest();
     if (timingSafeEqual(digest, adminDigest)) return { name: ADMIN_TOKEN_ACTOR, role: 'admin', maskText: false };
-    const token = await opts.store.tokenByHash(digest.toString('hex'));
+    const token = await opts.store.access.tokenByHash(digest.toString('hex'));
     if (token === undefined || token.revokedAt !== undefined) return undefined;
     return { name: token.name, role: token.role, maskText: token.maskText, tokenId: token.id };
   };
@@ -135,7 +136,7 @@ export function createAccessGuard(opts: AccessGuardOptions) {
     const last = lastUse.get(who.name);
     if (last !== undefined && at - last < TOKEN_USE_EVERY_MS) return;
     lastUse.set(who.name, at);
-    if (who.tokenId !== undefined) opts.store.touchToken(who.tokenId, at).catch((err: unknown) => opts.onError?.(err));
+    if (who.tokenId !== undefined) opts.store.access.touchToken(who.tokenId, at).catch((err: unknown) => opts.onError?.(err));
     audit({ at, actor: who.name, role: who.role, action: 'token.use', target: `${request.method} ${routeOf(request)}` });
   };
 

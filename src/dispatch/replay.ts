@@ -93,7 +93,7 @@ export async function replay(store: Store, routes: readonly RouteConfig[], reque
 
   if (request.eventIds !== undefined) {
     for (const id of new Set(request.eventIds)) {
-      const stored = await store.getEvent(id);
+      const stored = await store.events.get(id);
       if (stored === undefined) skipped.push({ eventId: id, reason: 'not-found' });
       else if (!take(stored)) break;
     }
@@ -103,7 +103,7 @@ export async function replay(store: Store, routes: readonly RouteConfig[], reque
     if (request.until !== undefined) filter.until = request.until;
     let after: number | undefined;
     outer: for (;;) {
-      const page = await store.listEvents(filter, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await store.events.list(filter, { limit: 500, ...(after !== undefined ? { after } : {}) });
       for (const stored of page.items) if (!take(stored)) break outer;
       if (page.next === undefined) break;
       after = page.next;
@@ -119,7 +119,7 @@ export async function replay(store: Store, routes: readonly RouteConfig[], reque
   }));
   const result: ReplayResult = { route: route.name, sink: route.sink, dryRun: request.dryRun === true, events, deliveries: [], skipped, truncated };
   if (result.dryRun || events.length === 0) return result;
-  const { created } = await store.enqueueDeliveries(
+  const { created } = await store.deliveries.enqueue(
     events.map((e) => ({ eventId: e.eventId, route: route.name, sink: route.sink })),
     Date.now(),
   );

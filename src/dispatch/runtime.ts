@@ -133,10 +133,10 @@ export class DeliveryRuntime {
         : {}),
     });
     m?.setBacklog(async () => {
-      const { total } = await store.deliveryBacklog();
+      const { total } = await store.deliveries.backlog();
       return { pending: total.pending, blocked: total.blocked, in_flight: total.inFlight, dead: total.dead };
     });
-    await store.setRoutes(
+    await store.deliveries.setRoutes(
       routes.map((r) => ({
         name: r.name,
         sink: r.sink,
@@ -161,13 +161,13 @@ export class DeliveryRuntime {
 
   /** Breaker, recent success rate and latency of every sink and handler, with its backlog. */
   async sinkStatus(): Promise<SinkStatus[]> {
-    const { bySink } = await this.store.deliveryBacklog();
+    const { bySink } = await this.store.deliveries.backlog();
     return this.worker.health().map((h) => ({ ...h, backlog: bySink[h.name] ?? { pending: 0, blocked: 0, inFlight: 0, dead: 0 } }));
   }
 
   /** Puts dead letters back to pending. Returns the ids redriven. */
   async redrive(selector: RedriveSelector): Promise<number[]> {
-    const ids = await this.store.redriveDeliveries(selector, Date.now());
+    const ids = await this.store.deliveries.redrive(selector, Date.now());
     if (ids.length > 0) this.wake();
     return ids;
   }
@@ -177,7 +177,7 @@ export class DeliveryRuntime {
    * them held moves on. Returns the ids dropped.
    */
   async drop(ids: number[]): Promise<number[]> {
-    const dropped = await this.store.dropDeadLetters(ids, Date.now());
+    const dropped = await this.store.deliveries.dropDeadLetters(ids, Date.now());
     if (dropped.length > 0) this.wake();
     return dropped;
   }

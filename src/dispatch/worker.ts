@@ -28,7 +28,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { DeliveryStore, LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
+import type { LeasedEntry, NextStep, OutcomeEntry, SettleRequest } from '../store/deliveries.js';
+import type { Store } from '../store/store.js';
 import { type BreakerOptions, type BreakerSnapshot, type BreakerState, CircuitBreaker } from './breaker.js';
 import type { RouteConfig } from './match.js';
 import { payloadFromJson } from './payload.js';
@@ -50,7 +51,7 @@ export interface WorkerObserver {
 }
 
 export interface DeliveryWorkerOptions {
-  store: DeliveryStore;
+  store: Pick<Store, 'deliveries'>;
   /** Routes with their retry policies; a delivery of a route not listed uses the default policy. */
   routes: readonly RouteConfig[];
   targets: readonly DeliveryTarget[];
@@ -97,7 +98,7 @@ type RunState = 'stopped' | 'running' | 'stopping';
  */
 export class DeliveryWorker {
   readonly owner: string;
-  private readonly store: DeliveryStore;
+  private readonly store: Pick<Store, 'deliveries'>;
   private readonly targets = new Map<string, DeliveryTarget>();
   private readonly policies = new Map<string, RetryPolicy>();
   private readonly breakers = new Map<string, CircuitBreaker>();
@@ -206,7 +207,7 @@ export class DeliveryWorker {
     });
     const unstarted = this.waiting.map((l) => l[0]);
     this.waiting = [];
-    if (unstarted.length > 0) await this.store.releaseDeliveries(unstarted, this.owner, this.now()).catch(() => undefined);
+    if (unstarted.length > 0) await this.store.deliveries.release(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
@@ -215,7 +216,7 @@ export class DeliveryWorker {
     this.waiting = [];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
-      await this.store.releaseDeliveries(left, this.owner, this.now()).catch(() => undefined);
+      await this.store.deliveries.release(left, this.owner, this.now()).catch(() => undefined);
     }
     this.state = 'stopped';
     this.observer?.inFlight?.(this.running.size);
@@ -369,7 +370,7 @@ export class DeliveryWorker {
     if (records.length > 0 || (free > 0 && open.length > 0)) {
       let result;
       try {
-        result = await this.store.settleDeliveries({
+        result = await this.store.deliveries.settle({
           owner: this.owner,
           now,
           outcomes: records,
@@ -386,7 +387,7 @@ export class DeliveryWorker {
     }
     for (const sink of probes) {
       if (total >= free) break;
-      const { leased } = await this.store.settleDeliveries({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
+      const { leased } = await this.store.deliveries.settle({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
       this.waiting.push(...leased);
       total += leased.length;
     }
@@ -409,7 +410,7 @@ export class DeliveryWorker {
     setImmediate(() => {
       const ids = this.releases;
       this.releases = [];
-      this.store.releaseDeliveries(ids, this.owner, this.now()).then(
+      this.store.deliveries.release(ids, this.owner, this.now()).then(
         () => this.wake(),
         (error: unknown) => this.logger?.warn({ err: error, deliveries: ids.length }, 'giving leases back failed; they run again once they expire'),
       );
@@ -483,7 +484,7 @@ export class DeliveryWorker {
     }
     if (outcome.errorCode === 'sink-closed') {
       // Shutting down: not an attempt at the receiver.
-      await this.store.releaseDeliveries([delivery.id], this.owner, this.now());
+      await this.store.deliveries.release([delivery.id], this.owner, this.now());
       return;
     }
     if (breaker !== undefined && permit !== undefined) breaker.record(permit, outcome.classification);
@@ -537,7 +538,7 @@ export class DeliveryWorker {
     this.flushing = (async () => {
       for (let failures = 0; ; failures++) {
         try {
-          this.logStale((await this.store.settleDeliveries({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
+          this.logStale((await this.store.deliveries.settle({ owner: this.owner, now: this.now(), outcomes: batch })).stale);
           return;
         } catch (error) {
           this.logger?.error({ err: error, records: batch.length, failures }, 'recording delivery attempts failed; retrying');
@@ -557,7 +558,7 @@ export class DeliveryWorker {
   private async renew(): Promise<void> {
     if (this.running.size === 0 && this.waiting.length === 0) return;
     try {
-      await this.store.renewLeases(this.owner, this.now(), this.leaseMs);
+      await this.store.deliveries.renewLeases(this.owner, this.now(), this.leaseMs);
     } catch (error) {
       this.logger?.warn({ err: error }, 'renewing delivery leases failed');
     }

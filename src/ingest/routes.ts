@@ -25,7 +25,7 @@ import type { ChannelConfig } from '../config/resolve.js';
 import { BluetickError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { UNKNOWN_CHANNEL_LABEL, type ChannelCounters, type Metrics } from '../metrics.js';
-import type { JournalInput, RejectionCause, RejectionInput, Store, VerifiedBy } from '../store/store.js';
+import type { JournalInput, RejectionCause, RejectionInput, RejectionStore, VerifiedBy } from '../store/store.js';
 import { answerChallenge } from './challenge.js';
 import { declaredLength, readRawBody } from './raw-body.js';
 import { DEFAULT_DRAIN_BUDGET, drainRefused, type DrainBudget } from './refusal-drain.js';
@@ -453,7 +453,7 @@ export interface RejectionLogOptions {
  * `maxBuffered` wait in memory. Each flush also logs one summary line per channel and cause.
  */
 export class RejectionLog implements RejectionSink {
-  readonly #store: Pick<Store, 'addRejections'>;
+  readonly #store: { rejections: Pick<RejectionStore, 'add'> };
   readonly #keep: number;
   readonly #flushMs: number;
   readonly #maxBuffered: number;
@@ -466,7 +466,7 @@ export class RejectionLog implements RejectionSink {
   /** Rejections dropped because the buffer was full. */
   dropped = 0;
 
-  constructor(store: Pick<Store, 'addRejections'>, opts: RejectionLogOptions = {}) {
+  constructor(store: { rejections: Pick<RejectionStore, 'add'> }, opts: RejectionLogOptions = {}) {
     this.#store = store;
     this.#keep = opts.keep ?? 10_000;
     this.#flushMs = opts.flushMs ?? 250;
@@ -518,7 +518,7 @@ export class RejectionLog implements RejectionSink {
 
   async #write(rows: RejectionInput[]): Promise<void> {
     try {
-      await this.#store.addRejections(rows, this.#keep);
+      await this.#store.rejections.add(rows, this.#keep);
     } catch (err) {
       if (!this.#closed) {
         // Put them back in front of anything newer, within the bound, and try again later.

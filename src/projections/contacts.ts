@@ -383,7 +383,7 @@ function compareMerges(a: IdentityMerge, b: IdentityMerge): number {
  * {@link RESOLVE_LIMIT} rows through `get`. `undefined` when no row has that identifier.
  *
  * @example
- * const user = await resolveIdentity('US.13491208655302741918', (key) => store.getContact(key));
+ * const user = await resolveIdentity('US.13491208655302741918', (key) => store.projections.getContact(key));
  * user?.current.waId; // the phone number the user has now, when one is known
  */
 export async function resolveIdentity(

@@ -2,7 +2,7 @@
  * @module search/indexer
  *
  * Keeps the search index following the events table: woken after each pipeline batch (and
- * by other processes' events on PostgreSQL), it calls `Store.indexSearch` in batches until
+ * by other processes' events on PostgreSQL), it calls `Store.search.index` in batches until
  * it has caught up, one call at a time. A failure is logged and tried again at the next
  * wake-up or poll; search answers meanwhile from what is indexed.
  */
@@ -12,14 +12,14 @@ const BATCH = 1_000;
 const POLL_MS = 5_000;
 
 export class SearchIndexer {
-  private readonly store: Pick<Store, 'indexSearch'>;
+  private readonly store: Pick<Store, 'search'>;
   private readonly onError: (err: unknown) => void;
   private running = false;
   private again = false;
   private closed = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(store: Pick<Store, 'indexSearch'>, onError: (err: unknown) => void) {
+  constructor(store: Pick<Store, 'search'>, onError: (err: unknown) => void) {
     this.store = store;
     this.onError = onError;
     this.timer = setInterval(() => this.wake(), POLL_MS);
@@ -54,7 +54,7 @@ export class SearchIndexer {
   private async drain(): Promise<void> {
     for (;;) {
       this.again = false;
-      const { indexed } = await this.store.indexSearch(BATCH);
+      const { indexed } = await this.store.search.index(BATCH);
       if (indexed < BATCH || this.closed) return;
     }
   }

@@ -14,7 +14,7 @@ import { createAdminGuard } from '../api/auth.js';
 import { AuthBackoff } from '../auth-backoff.js';
 import type { Config } from '../config/types.js';
 import type { DeliveryRuntime } from '../dispatch/runtime.js';
-import type { JournalWriter } from '../ingest/journal-writer.js';
+import type { JournalWriter } from '../journal/writer.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PipelineHandle } from '../pipeline.js';

@@ -9,7 +9,7 @@ import { formatRetentionDuration } from '../retention/policy.js';
 import { Pruner } from '../retention/pruner.js';
 import type { Config } from '../config/types.js';
 import { DeliveryRuntime } from '../dispatch/runtime.js';
-import type { JournalWriter } from '../ingest/journal-writer.js';
+import type { JournalWriter } from '../journal/writer.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { PipelineHandle } from '../pipeline.js';

@@ -4,10 +4,9 @@
  * The server's metrics and its journal writer: the group commit every acked POST waits for,
  * measured, with commit failures logged at most once in a while.
  */
-import { JournalWriter } from '../ingest/journal-writer.js';
+import { JournalWriter } from '../journal/writer.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
-import { WorkerStore } from '../store/sqlite/worker-store.js';
 import type { Store } from '../store/store.js';
 import type { Config } from '../config/types.js';
 import type { StartServerOptions } from './types.js';
@@ -16,7 +15,7 @@ import type { StartServerOptions } from './types.js';
 export function createServerMetrics(store: Store, opts: StartServerOptions): Metrics {
   const metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
   metrics.setPipelineLag(async () => {
-    const oldest = await store.oldestPendingAt();
+    const oldest = await store.journal.oldestPendingAt();
     return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
   });
   return metrics;
@@ -24,7 +23,7 @@ export function createServerMetrics(store: Store, opts: StartServerOptions): Met
 
 /** A store that held events before projections existed, or an interrupted rebuild: say how to repair it. */
 export async function warnIfProjectionsIncomplete(store: Store, logger: Logger): Promise<void> {
-  const projections = await store.projectionCounts();
+  const projections = await store.projections.counts();
   if (projections.rebuild) {
     logger.warn({ throughSeq: projections.rebuild.throughSeq }, 'projections are incomplete; run `bluetick rebuild` to recompute them from the events');
   }
@@ -54,10 +53,7 @@ export function createJournal(store: Store, config: Config, opts: StartServerOpt
   return new JournalWriter(store, {
     maxPending: sc.journal.maxPending,
     commitTimeoutMs: sc.journal.commitTimeoutMs,
-    // SQLite (the inbox, see store/sqlite/inbox.ts): each commit ends with an fdatasync that
-    // costs CPU as well as time; with one commit at a time, every row that arrives
-    // meanwhile shares the next one (measured: fewer, larger commits, more acks per second).
-    ...(store instanceof WorkerStore ? { maxCommitsInFlight: 1 } : {}),
+    // Commits in flight: the store's `capabilities.maxCommitsInFlight` (journal/writer.ts).
     ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     onCommit: (batchSize, ms) => {
       metrics.journalBatchSize.observe(batchSize);

@@ -1,8 +1,8 @@
 /**
  * @module server/pipeline
  *
- * The pipeline as the server runs it: in the store's thread for the SQLite worker store, on
- * this thread otherwise; its batches counted in the metrics, and woken by journal commits
+ * The pipeline as the server runs it: where the store's capabilities say (in the store's
+ * own thread for SQLite in a worker, on this thread otherwise); its batches counted in the metrics, and woken by journal commits
  * of other processes sharing the database.
  */
 import type { Config } from '../config/types.js';
@@ -10,7 +10,6 @@ import type { Provider } from '../events/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { Pipeline, type PipelineHandle } from '../pipeline.js';
-import { WorkerStore } from '../store/sqlite/worker-store.js';
 import type { Store } from '../store/store.js';
 import type { StartupCleanup } from './cleanup.js';
 import type { StartServerOptions } from './types.js';
@@ -35,7 +34,7 @@ export function createServerPipeline(
     ...(opts.pipeline?.pollMs !== undefined ? { pollMs: opts.pipeline.pollMs } : {}),
   };
   const pipeline: PipelineHandle =
-    store instanceof WorkerStore
+    store.capabilities.pipelineThread === 'own-thread' && store.createPipeline
       ? store.createPipeline({ providers: Object.fromEntries(providers), logger, ...pipelineTuning })
       : new Pipeline(store, { providerFor: (channel) => providers.get(channel), logger, ...pipelineTuning });
   pipeline.on('batch', (info) => {

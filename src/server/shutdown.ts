@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AcmeManager } from '../acme/manager.js';
 import type { DeliveryRuntime } from '../dispatch/runtime.js';
-import type { JournalWriter } from '../ingest/journal-writer.js';
+import type { JournalWriter } from '../journal/writer.js';
 import type { IngestHandler, RejectionLog } from '../ingest/routes.js';
 import type { Logger } from '../log.js';
 import type { PipelineHandle } from '../pipeline.js';

@@ -13,7 +13,7 @@ import type { StreamOptions } from '../api/endpoints/stream.js';
 import type { AuthBackoff } from '../auth-backoff.js';
 import type { ChannelConfig, Config } from '../config/types.js';
 import type { DeliveryRuntime, HandlerRoute } from '../dispatch/runtime.js';
-import type { JournalWriter } from '../ingest/journal-writer.js';
+import type { JournalWriter } from '../journal/writer.js';
 import type { IngestHandler, RejectionLog } from '../ingest/routes.js';
 import type { StatFs } from '../disk.js';
 import type { Logger } from '../log.js';

@@ -10,8 +10,6 @@
  * audit row is written once and never changed. Token use is recorded at most once per
  * token per {@link TOKEN_USE_EVERY_MS}, so a busy script does not write a row per request.
  */
-import type { OutboundStore } from './outbound.js';
-import type { SearchStore } from './search.js';
 import type { Page, PageRequest } from './store.js';
 
 /** What a token may do (see `api/roles.ts`). */
@@ -67,7 +65,8 @@ export interface AuditPageRequest extends PageRequest {
   order?: 'asc' | 'desc';
 }
 
-export interface AccessStore extends OutboundStore, SearchStore {
+/** `Store.access`: API tokens and the audit trail. */
+export interface AccessStore {
   /** Stores a token. Rejects with `BT_ERR_TOKEN_EXISTS` when the name is taken. */
   createToken(token: NewApiToken): Promise<ApiToken>;
   /** Every token, revoked ones too, oldest first. */

@@ -130,7 +130,7 @@ export interface LeaseRequest {
 }
 
 /**
- * A leased delivery as {@link DeliveryStore.settleDeliveries} returns it, with its event as
+ * A leased delivery as {@link Store.deliveries.settle} returns it, with its event as
  * the store keeps it: the JSON text `serializeEvent` wrote (`parseEventJson` reads it back),
  * which sinks that send JSON send as is. A tuple, because it crosses threads (the SQLite
  * store runs on its own) and the structured clone of a tuple costs a fraction of an object
@@ -149,7 +149,7 @@ export type LeasedEntry = [
 ];
 
 /**
- * One attempt's outcome as `settleDeliveries` takes it (a tuple for the same reason as
+ * One attempt's outcome as `deliveries.settle` takes it (a tuple for the same reason as
  * {@link LeasedEntry}): what {@link AttemptRecord} says, with `next` as `'succeeded'`,
  * `'dead'`, or the epoch ms of the retry, and `at` its `now`.
  */
@@ -239,12 +239,12 @@ export interface DeliveryBacklog {
   bySink: Record<string, { pending: number; blocked: number; inFlight: number; dead: number }>;
 }
 
-/** The delivery methods of a {@link Store}; see the module comment for lanes and leases. */
+/** `Store.deliveries`; see the module comment for lanes and leases. */
 export interface DeliveryStore {
   /**
    * The routes events are delivered to (config routes and library handler routes). Recording
    * a NEW event then creates one delivery per matching route in the same transaction
-   * (`recordOutcomes`); without routes no deliveries are created. Called at start, before
+   * (`journal.record`); without routes no deliveries are created. Called at start, before
    * the pipeline runs. With a shared database every process sets its own (identical)
    * config: whichever process records an event creates its deliveries, once, because
    * (event id, route) is unique for event-created deliveries.
@@ -257,7 +257,7 @@ export interface DeliveryStore {
    * lease expired (its worker died mid-attempt) is due again: taking it over logs the lost
    * attempt (`errorCode: 'lease-expired'`) and counts it.
    */
-  leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]>;
+  lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
 
   /** Extends every lease `owner` holds to `now + leaseMs`. Returns how many. */
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
@@ -266,7 +266,7 @@ export interface DeliveryStore {
    * Gives leased deliveries back without an attempt (the breaker refused, the worker is
    * stopping): they are `pending` again, due at the time they had. Returns how many.
    */
-  releaseDeliveries(ids: number[], owner: string, now: number): Promise<number>;
+  release(ids: number[], owner: string, now: number): Promise<number>;
 
   /**
    * Logs attempts and moves their deliveries on, in ONE transaction: `succeeded` and `dead`
@@ -275,22 +275,22 @@ export interface DeliveryStore {
   recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult>;
 
   /**
-   * The worker's round trip: {@link recordAttempts} and then {@link leaseDeliveries} in ONE
+   * The worker's round trip: {@link recordAttempts} and then {@link lease} in ONE
    * transaction, in the compact forms {@link OutcomeEntry} and {@link LeasedEntry}. One
    * commit per batch of finished attempts and next deliveries, instead of one for each.
    */
-  settleDeliveries(request: SettleRequest): Promise<SettleResult>;
+  settle(request: SettleRequest): Promise<SettleResult>;
 
-  getDelivery(id: number): Promise<DeliveryWithAttempts | undefined>;
+  get(id: number): Promise<DeliveryWithAttempts | undefined>;
 
   /** Deliveries by id, ascending, paged with the id as cursor. */
-  listDeliveries(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
+  list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>>;
 
   /**
    * Puts dead deliveries back to `pending` (due at `now`, a fresh attempt budget, at the
    * back of their lane). Returns the ids redriven.
    */
-  redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]>;
+  redrive(selector: RedriveSelector, now: number): Promise<number[]>;
 
   /**
    * Drops dead letters: they stay `dead` with their attempts but leave the dead-letter list,
@@ -299,7 +299,7 @@ export interface DeliveryStore {
   dropDeadLetters(ids: number[], now: number): Promise<number[]>;
 
   /** Creates deliveries on request (replay): `origin: 'replay'`, due at `now`, at the back of their lanes. */
-  enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult>;
+  enqueue(items: NewDelivery[], now: number): Promise<EnqueueResult>;
 
-  deliveryBacklog(): Promise<DeliveryBacklog>;
+  backlog(): Promise<DeliveryBacklog>;
 }

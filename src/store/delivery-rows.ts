@@ -131,7 +131,7 @@ export function toAttempt(rec: DeliveryAttemptRecord): DeliveryAttempt {
   return a;
 }
 
-/** A leased row as `settleDeliveries` hands it out. */
+/** A leased row as `deliveries.settle` hands it out. */
 export function leasedEntry(
   rec: Pick<DeliveryRecord, 'id' | 'event_id' | 'route' | 'sink' | 'ordering_key' | 'attempts' | 'redrives' | 'origin'>,
   eventJson: string,
@@ -139,7 +139,7 @@ export function leasedEntry(
   return [rec.id, rec.event_id, rec.route, rec.sink, rec.ordering_key, rec.attempts, rec.redrives, rec.origin as DeliveryOrigin, eventJson];
 }
 
-/** What `settleDeliveries` is told, as `recordAttempts` takes it. */
+/** What `deliveries.settle` is told, as `recordAttempts` takes it. */
 export function attemptRecordOf(owner: string, entry: OutcomeEntry): AttemptRecord {
   const [deliveryId, startedAt, latencyMs, outcome, statusCode, errorCode, error, detail, retryAfterMs, next, at] = entry;
   const attempt: AttemptRecord['attempt'] = { startedAt, latencyMs, outcome };
@@ -190,7 +190,7 @@ export function deliveryConditions(filter: DeliveryFilter): Condition[] {
   return c;
 }
 
-/** Deliveries counted per (sink, state, blocked), as `deliveryBacklog()` queries them. */
+/** Deliveries counted per (sink, state, blocked), as `deliveries.backlog()` queries them. */
 export interface BacklogGroup {
   sink: string;
   /** `pending`, `in_flight` or `dead`; finished deliveries are not counted. */
@@ -200,7 +200,7 @@ export interface BacklogGroup {
   n: number;
 }
 
-/** `deliveryBacklog()` from grouped counts; sinks appear in the order their first group comes. */
+/** `deliveries.backlog()` from grouped counts; sinks appear in the order their first group comes. */
 export function backlogOf(groups: Iterable<BacklogGroup>): DeliveryBacklog {
   const zero = () => ({ pending: 0, blocked: 0, inFlight: 0, dead: 0 });
   const total = zero();

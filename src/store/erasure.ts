@@ -155,7 +155,7 @@ export function tally(receipt: ErasureReceipt, table: string, kind: 'deleted' | 
 
 /** The store methods {@link erasePerson} needs. */
 export interface ErasingStore {
-  getContact(key: string): Promise<ContactRow | undefined>;
+  projections: { getContact(key: string): Promise<ContactRow | undefined> };
   eraseContact(ids: string[]): Promise<ErasureReceipt>;
 }
 
@@ -165,7 +165,7 @@ export interface ErasingStore {
  * (its events were never projected) is erased as given.
  */
 export async function erasePerson(store: ErasingStore, id: string): Promise<ErasureReceipt> {
-  const identity = await resolveIdentity(id, (key) => store.getContact(key));
+  const identity = await resolveIdentity(id, (key) => store.projections.getContact(key));
   const ids = new Set<string>(identifierForms(id));
   if (identity) {
     for (const waId of identity.waIds) ids.add(waId);

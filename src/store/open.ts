@@ -11,9 +11,9 @@ import { ensurePrivateDir, ensurePrivateFile } from '../private-files.js';
 import { isPostgresUrl } from './postgres/url.js';
 import type { PostgresStoreOptions } from './postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
-import { inboxFileFor } from './sqlite/inbox.js';
+import { inboxFileFor } from './sqlite/thread/inbox.js';
 import type { Store } from './store.js';
-import { WorkerStore } from './sqlite/worker-store.js';
+import { WorkerStore } from './sqlite/thread/worker-store.js';
 
 export interface OpenStoreOptions extends SqliteStoreOptions {
   /** Folder for the database; created (0700) when missing. */
@@ -28,7 +28,7 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
    * SQLite only: where the connection lives. `inline` (default) opens it on the calling
    * thread. `worker` gives it a thread of its own, which also runs the pipeline, so the
    * caller's event loop never waits on an fsync (what `bluetick serve` uses; see
-   * `sqlite/worker-store.ts`). Its `busyTimeoutMs` defaults to 1000 ms instead of 50.
+   * `sqlite/thread/worker-store.ts`). Its `busyTimeoutMs` defaults to 1000 ms instead of 50.
    */
   thread?: 'inline' | 'worker';
   /** With `thread: 'worker'`: how long an append retries while the inbox is locked elsewhere. */
@@ -44,7 +44,7 @@ export const DEFAULT_DB_FILE = 'bluetick.db';
  *
  * @example
  * const store = await openStore({ dataDir: './data' });
- * const [id] = await store.appendJournal([row]);
+ * const [id] = await store.journal.append([row]);
  * await store.close();
  */
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {

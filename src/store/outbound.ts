@@ -30,11 +30,12 @@ export interface OutboundRecord extends OutboundInput {
   recordedBy: string;
 }
 
+/** `Store.outbound`. */
 export interface OutboundStore {
   /** Inserts or updates one row per message id; answers how many were new. */
-  recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }>;
+  record(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }>;
   /** The records of these message ids (any order; unknown ids are left out). */
-  getOutbound(messageIds: string[]): Promise<OutboundRecord[]>;
+  get(messageIds: string[]): Promise<OutboundRecord[]>;
 }
 
 export interface OutboundRow {

@@ -11,7 +11,7 @@
  *   written back;
  * - the list filters as {@link Condition}s (`conditions.ts`), which each backend
  *   renders with its own placeholders;
- * - {@link countsOf}: `projectionCounts()` from the grouped counts each backend queries.
+ * - {@link countsOf}: `projections.counts()` from the grouped counts each backend queries.
  */
 import {
   applyEventInPlace,
@@ -55,7 +55,7 @@ export const KINDS: readonly Kind[] = [
   'flows',
 ];
 
-/** The account-health projections, listed and read by `listHealth` / `getHealth`. */
+/** The account-health projections, listed and read by `projections.listHealth` / `projections.getHealth`. */
 export const HEALTH_KINDS: readonly HealthKind[] = ['phoneNumbers', 'businessAccounts', 'flows'];
 
 /**
@@ -309,7 +309,7 @@ export function rebuildBatchSize(opts: RebuildOptions): number {
 }
 
 /**
- * `projectionCounts()` from message rows grouped by (direction, status), template rows
+ * `projections.counts()` from message rows grouped by (direction, status), template rows
  * grouped by status, the other row counts, and the `proj_rebuild` marker if any.
  */
 export function countsOf(

@@ -8,7 +8,7 @@
  * table descriptions and row cache of `store/projection-rows.ts`.
  *
  * How a backend keeps the projections:
- * - In the transaction of `recordOutcomes`, for each event written for the first time, in
+ * - In the transaction of `journal.record`, for each event written for the first time, in
  *   `seq` order: load the rows `keysTouched(event)` names, run `applyEvent`, write back the
  *   rows that changed. Duplicates (an event id already stored) are not applied again.
  * - Each row also gets a position, `pos = seq * 4 + slot`: `seq` of the first event that
@@ -114,7 +114,7 @@ export interface ProjectionCounts {
   /**
    * Present while a rebuild runs, or when one was interrupted or is needed (a store that
    * held events before projections existed): the projections may miss events until
-   * `rebuildProjections` completes.
+   * `projections.rebuild` completes.
    */
   rebuild?: { startedAt?: number; throughSeq: number };
 }
@@ -135,6 +135,7 @@ export interface RebuildResult {
   rows: { messages: number; conversations: number; contacts: number; templates: number; reactions: number };
 }
 
+/** `Store.projections`: the read models the pipeline keeps (see the module comment). */
 export interface ProjectionStore {
   /** One message row by WhatsApp message id (inbound or outbound), with its full timeline. */
   getMessage(id: string): Promise<MessageRow | undefined>;
@@ -161,7 +162,7 @@ export interface ProjectionStore {
   getTemplate(key: string): Promise<TemplateRow | undefined>;
   listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>>;
 
-  projectionCounts(): Promise<ProjectionCounts>;
+  counts(): Promise<ProjectionCounts>;
 
   // ---- account state: consent and health ----
 
@@ -175,18 +176,12 @@ export interface ProjectionStore {
   getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined>;
 
   /**
-   * The highest event `seq` stored (0 when none). A live stream that starts "now" reads
-   * events after it.
-   */
-  lastEventSeq(): Promise<number>;
-
-  /**
    * Drops every projection row and applies every stored event again, in `seq` order, in
    * transactions of `batchSize` events. Events recorded while it runs are applied too (the
    * reducers ignore an event applied twice, and keep the smaller `pos`), so the result is
    * the incremental one whether or not ingest continued meanwhile. Until it resolves, reads
-   * see partial projections, and `projectionCounts().rebuild` says so; if it is interrupted,
+   * see partial projections, and `counts().rebuild` says so; if it is interrupted,
    * running it again starts over.
    */
-  rebuildProjections(opts?: RebuildOptions): Promise<RebuildResult>;
+  rebuild(opts?: RebuildOptions): Promise<RebuildResult>;
 }

@@ -2,7 +2,7 @@
  * @module store/search
  *
  * The search index as the store keeps it (migration 0008; documents from
- * `search/documents.ts`). {@link SearchStore.indexSearch} moves the index forward over events
+ * `search/documents.ts`). {@link SearchStore.index} moves the index forward over events
  * recorded since its cursor, in one transaction per call; the server calls it after pipeline
  * batches, so the pipeline itself does no search work.
  */
@@ -16,11 +16,12 @@ export interface SearchHit {
   at: number;
 }
 
+/** `Store.search`. */
 export interface SearchStore {
   /** Indexes up to `limit` events after the cursor; answers how many and the new cursor. */
-  indexSearch(limit: number): Promise<{ indexed: number; seq: number }>;
+  index(limit: number): Promise<{ indexed: number; seq: number }>;
   /** Writes documents directly (outbound records). */
-  addSearchDocuments(docs: SearchDocument[]): Promise<void>;
+  addDocuments(docs: SearchDocument[]): Promise<void>;
   /** Documents holding every term as a word prefix (terms folded, see `queryTerms`), newest first. */
-  search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]>;
+  query(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]>;
 }

@@ -1,16 +1,20 @@
 /**
  * @module store/store
  *
- * The one seam between bluetick and its database. Every method is async so that the
+ * The one seam between bluetick and its database, as parts (`store.journal`, `store.events`,
+ * ...) plus a capability profile. Every method is async so that the
  * PostgreSQL backend can implement it without changing a caller; the SQLite backend
  * answers synchronously inside resolved promises. SQL and dialect quirks stay in the
  * backend folders (`store/sqlite`, `store/postgres`).
  */
 import type { BluetickEvent, EventType } from '../events/types.js';
+import type { PipelineHandle, RemotePipelineOptions } from '../pipeline.js';
 import type { AccessStore } from './access.js';
 import type { DeliveryStore } from './deliveries.js';
 import type { ErasureReceipt } from './erasure.js';
+import type { OutboundStore } from './outbound.js';
 import type { ProjectionStore } from './projections.js';
+import type { SearchStore } from './search.js';
 import type { StorageUsage } from './usage.js';
 import type { PruneBatchResult, PruneRequest } from '../retention/policy.js';
 
@@ -50,7 +54,7 @@ export interface JournalRow extends JournalInput {
   processedAt?: number;
   /**
    * Times the pipeline took this row and did not finish it (the process stopped mid-batch, or
-   * the row failed and was handed back with `releaseJournal`).
+   * the row failed and was handed back with `journal.release`).
    * Absent when none. The pipeline gives up on a row at `journal.maxAttempts`.
    */
   attempts?: number;
@@ -167,26 +171,44 @@ export interface ActivityCounts {
   acks: Array<{ minute: number; count: number }>;
 }
 
-export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
-  readonly dialect: 'sqlite' | 'postgres';
+/**
+ * What a backend can do, as data (the code above the store reads this instead of asking
+ * which class it has).
+ */
+export interface StoreCapabilities {
+  /**
+   * Journal commits worth having in flight at once (see `journal/group-commit.ts`): 1 where
+   * every commit ends with its own fsync on one file (SQLite), so rows that arrive meanwhile
+   * share the next one; half the connection pool on PostgreSQL.
+   */
+  readonly maxCommitsInFlight: number;
+  /**
+   * Where the pipeline runs: `own-thread` when the store owns a thread and runs the pipeline
+   * next to its connection (`createPipeline` is then present), `in-process` when the caller
+   * runs a {@link Pipeline} on this thread against the store.
+   */
+  readonly pipelineThread: 'own-thread' | 'in-process';
+  /** Several processes may use the same database at once (PostgreSQL); claims are then leases. */
+  readonly sharedByProcesses: boolean;
+}
 
-  /** Applies the numbered migrations not yet applied. Safe to call on every start. */
-  migrate(): Promise<{ applied: string[] }>;
-
+/** `Store.journal`: one row per acknowledged POST, the pipeline's input. */
+export interface JournalStore {
   /**
    * Appends rows in ONE transaction. When the promise resolves, every row is durable
    * (committed and synced). Rejects when the write cannot be made; nothing is then acked.
+   * Concurrent callers are not merged here: `journal/group-commit.ts` does that above it.
    */
-  appendJournal(rows: JournalInput[]): Promise<number[]>;
+  append(rows: JournalInput[]): Promise<number[]>;
 
   /**
    * Up to `limit` pending journal rows, oldest first, that this process may normalize now.
-   * A row handed out is not handed out again until `recordOutcomes` for it has settled
+   * A row handed out is not handed out again until `record` for it has settled
    * (if that failed, the row is still pending and is handed out again). A store shared by
    * several processes (PostgreSQL) hands it out again, to any process, once the claim's
    * lease has expired: its process is presumed dead.
    */
-  claimJournal(limit: number): Promise<JournalRow[]>;
+  claim(limit: number): Promise<JournalRow[]>;
 
   /**
    * Writes events (ignoring ids already stored) and the outcome of each row, in ONE transaction.
@@ -196,9 +218,9 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * and the row keeps its own events' count as new.
    * Each event written for the first time is applied to the projections in the same
    * transaction, in `seq` order (see `store/projections.ts`), and gets one delivery per
-   * route set with `setRoutes` that matches it (see `store/deliveries.ts`).
+   * route set with `deliveries.setRoutes` that matches it (see `store/deliveries.ts`).
    */
-  recordOutcomes(outcomes: JournalOutcome[]): Promise<RecordResult>;
+  record(outcomes: JournalOutcome[]): Promise<RecordResult>;
 
   /**
    * Hands claimed rows back still `pending`, with one more attempt counted: the pipeline tried
@@ -206,29 +228,70 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * be recorded). They are claimable again, each alone (`attempts` > 0), and the pipeline
    * settles one as `failed` once its attempts reach `journal.maxAttempts`.
    */
-  releaseJournal(ids: number[]): Promise<void>;
+  release(ids: number[]): Promise<void>;
 
   /** Puts `failed` rows (or the given ones) back to `pending` so the pipeline tries them again. */
-  retryJournal(ids?: number[]): Promise<number>;
+  retry(ids?: number[]): Promise<number>;
 
-  getJournalRow(id: number): Promise<JournalRow | undefined>;
-  listJournal(filter: JournalFilter, page: PageRequest): Promise<Page<JournalRow>>;
-
-  getEvent(id: string): Promise<StoredEvent | undefined>;
-  listEvents(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;
-
-  /** Keeps the newest `keep` rejections; older ones are trimmed. */
-  addRejections(rows: RejectionInput[], keep: number): Promise<void>;
-  /** Oldest first; the cursor is the rejection id. */
-  listRejections(page: PageRequest, filter?: RejectionFilter): Promise<Page<Rejection>>;
-
-  counts(): Promise<StoreCounts>;
+  get(id: number): Promise<JournalRow | undefined>;
+  list(filter: JournalFilter, page: PageRequest): Promise<Page<JournalRow>>;
 
   /**
    * `receivedAt` of the oldest row the pipeline has not settled yet, `undefined` when none:
    * the pipeline lag, read with one indexed lookup (no counting, so scrapes stay cheap).
    */
   oldestPendingAt(): Promise<number | undefined>;
+}
+
+/** `Store.events`: what the pipeline recorded, in `seq` order. */
+export interface EventStore {
+  get(id: string): Promise<StoredEvent | undefined>;
+  list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;
+
+  /**
+   * Per-minute counts of the events received at or after `since` (epoch ms): a range over the
+   * events' received-time index grouped by minute, so it costs nothing when events are written.
+   */
+  activity(since: number): Promise<ActivityCounts>;
+
+  /**
+   * The highest event `seq` stored (0 when none). A live stream that starts "now" reads
+   * events after it.
+   */
+  lastSeq(): Promise<number>;
+}
+
+/** `Store.rejections`: requests refused before the journal. */
+export interface RejectionStore {
+  /** Keeps the newest `keep` rejections; older ones are trimmed. */
+  add(rows: RejectionInput[], keep: number): Promise<void>;
+  /** Oldest first; the cursor is the rejection id. */
+  list(page: PageRequest, filter?: RejectionFilter): Promise<Page<Rejection>>;
+}
+
+/**
+ * A backend: a set of parts plus a capability profile. Each part is an interface of its
+ * own module (`journal`, `events`, `rejections` here; `projections.ts`, `deliveries.ts`,
+ * `access.ts`, `outbound.ts`, `search.ts`); what spans parts stays on the store itself.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly capabilities: StoreCapabilities;
+
+  readonly journal: JournalStore;
+  readonly events: EventStore;
+  readonly rejections: RejectionStore;
+  readonly projections: ProjectionStore;
+  readonly deliveries: DeliveryStore;
+  readonly access: AccessStore;
+  readonly outbound: OutboundStore;
+  readonly search: SearchStore;
+
+  /** Applies the numbered migrations not yet applied. Safe to call on every start. */
+  migrate(): Promise<{ applied: string[] }>;
+
+  /** One snapshot of the journal, events and rejections counts (for `/metrics` and `status`). */
+  counts(): Promise<StoreCounts>;
 
   /**
    * Erases one person: `ids` are all their identifiers (phone numbers, BSUIDs, `@usernames`;
@@ -236,7 +299,7 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
    * their deliveries and dead letters; other events and journal bodies that mention them are
    * redacted in place (the journal row is marked redacted); their projection rows, outbound
    * records and search documents go; a tombstone (keyed hash) per identifier makes
-   * `recordOutcomes` drop later events about them. See `store/erasure.ts`.
+   * `journal.record` drop later events about them. See `store/erasure.ts`.
    */
   eraseContact(ids: string[]): Promise<ErasureReceipt>;
 
@@ -251,12 +314,6 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
   pruneRetention(request: PruneRequest, dryRun?: boolean): Promise<PruneBatchResult>;
 
   /**
-   * Per-minute counts of the events received at or after `since` (epoch ms): a range over the
-   * events' received-time index grouped by minute, so it costs nothing when events are written.
-   */
-  activity(since: number): Promise<ActivityCounts>;
-
-  /**
    * What the database's space goes to, by data class: bytes per class (indexes included; the
    * events table's share per class estimated from a bounded sample of bodies), rows, and the
    * oldest item of each, read through indexes. Reads every page on SQLite (`dbstat`, on a
@@ -267,6 +324,12 @@ export interface Store extends ProjectionStore, DeliveryStore, AccessStore {
 
   /** Resolves when the store can take a write now (used by /readyz). */
   ping(): Promise<void>;
+
+  /**
+   * Present when `capabilities.pipelineThread` is `own-thread`: the pipeline, run on the
+   * store's thread. Created stopped.
+   */
+  createPipeline?(settings: RemotePipelineOptions): PipelineHandle;
 
   /**
    * Optional: calls `listener` soon after ANY process sharing this database commits work on

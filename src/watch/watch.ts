@@ -118,7 +118,7 @@ export class SilenceWatch {
   private async round(): Promise<number> {
     const notices: ChannelNotice[] = [];
     if (this.cursor === undefined) {
-      const start = await this.store.lastEventSeq();
+      const start = await this.store.events.lastSeq();
       await this.read({ since: this.now() - SEED_WINDOW_MS }, notices);
       this.cursor ??= start;
       // Silences that ended before the start were either reported already or never were.
@@ -142,7 +142,7 @@ export class SilenceWatch {
   /** Feeds every watched event after the cursor to the tracker. */
   private async read(range: { since?: number }, notices: ChannelNotice[]): Promise<void> {
     for (;;) {
-      const page = await this.store.listEvents(
+      const page = await this.store.events.list(
         { type: WATCHED_TYPES, ...range },
         this.cursor === undefined ? { limit: PAGE } : { after: this.cursor, limit: PAGE },
       );

@@ -131,7 +131,7 @@ export function registerAccessEndpoints(router: ApiRouter, ctx: RestContext): vo
 
   router.get(
     { path: '/api/tokens', operationId: 'listTokens', tag: 'access', summary: 'List API tokens', description: 'Admin only. Revoked tokens stay listed.', response: tokenListSchema },
-    async () => ({ items: (await ctx.store.listTokens()).map(tokenView) }),
+    async () => ({ items: (await ctx.store.access.listTokens()).map(tokenView) }),
   );
 
   router.post(
@@ -149,7 +149,7 @@ export function registerAccessEndpoints(router: ApiRouter, ctx: RestContext): vo
     async ({ body, request }) => {
       const text = newTokenText();
       try {
-        const created = await ctx.store.createToken({
+        const created = await ctx.store.access.createToken({
           name: body.name,
           role: body.role as ApiToken['role'],
           hash: tokenDigest(text),
@@ -178,7 +178,7 @@ export function registerAccessEndpoints(router: ApiRouter, ctx: RestContext): vo
       response: tokenSchema,
     },
     async ({ params }) => {
-      const revoked = await ctx.store.revokeToken(params.name, ctx.now());
+      const revoked = await ctx.store.access.revokeToken(params.name, ctx.now());
       if (revoked === undefined) throw new ApiError(404, `no token named ${params.name}`);
       return tokenView(revoked);
     },
@@ -196,7 +196,7 @@ export function registerAccessEndpoints(router: ApiRouter, ctx: RestContext): vo
       response: auditPageSchema,
     },
     async ({ query }) => {
-      const page = await ctx.store.listAudit(
+      const page = await ctx.store.access.listAudit(
         { limit: query.limit ?? 50, ...(query.after !== undefined ? { after: query.after } : {}), ...(query.order !== undefined ? { order: query.order } : {}) },
         { ...(query.action !== undefined ? { action: query.action } : {}), ...(query.actor !== undefined ? { actor: query.actor } : {}) },
       );

@@ -85,7 +85,7 @@ export function registerActivityEndpoints(router: ApiRouter, ctx: RestContext): 
       const now = ctx.now();
       const current = Math.floor(now / MINUTE_MS) * MINUTE_MS;
       const from = current - ((query.minutes ?? MAX_MINUTES) - 1) * MINUTE_MS;
-      const counts = await ctx.store.activity(from);
+      const counts = await ctx.store.events.activity(from);
       return { at: isoOf(now), from: isoOf(from), minutes: minutesOf(counts, from, current) };
     },
   );

@@ -17,7 +17,7 @@ export async function consentOf(store: Store, contact: string): Promise<ConsentR
   const rows: ConsentRow[] = [];
   let after: number | undefined;
   for (let guard = 0; guard < 100; guard++) {
-    const page = await store.listConsent({ contact }, after === undefined ? { limit: 100 } : { after, limit: 100 });
+    const page = await store.projections.listConsent({ contact }, after === undefined ? { limit: 100 } : { after, limit: 100 });
     rows.push(...page.items);
     if (page.next === undefined) break;
     after = page.next;
@@ -43,7 +43,7 @@ export function registerConsentEndpoints(router: ApiRouter, ctx: RestContext): v
       if (query.state) filter.state = query.state;
       if (query.contact !== undefined) filter.contact = query.contact;
       if (query.businessAccountId !== undefined) filter.businessAccountId = query.businessAccountId;
-      return pageView(await ctx.store.listConsent(filter, pageRequest(query, DEFAULT_LIMIT)), (r) => r);
+      return pageView(await ctx.store.projections.listConsent(filter, pageRequest(query, DEFAULT_LIMIT)), (r) => r);
     },
   );
 }

@@ -46,7 +46,7 @@ export function registerContactEndpoints(router: ApiRouter, ctx: RestContext): v
       const filter: ContactFilter = {};
       if (query.name !== undefined) filter.name = query.name;
       if (query.seenSince !== undefined) filter.seenSince = query.seenSince;
-      return pageView(await ctx.store.listContacts(filter, pageRequest(query, DEFAULT_LIMIT)), (c) => c);
+      return pageView(await ctx.store.projections.listContacts(filter, pageRequest(query, DEFAULT_LIMIT)), (c) => c);
     },
   );
 
@@ -63,7 +63,7 @@ export function registerContactEndpoints(router: ApiRouter, ctx: RestContext): v
       notFound: true,
     },
     async ({ params }) => {
-      const identity = await resolveIdentity(params.id, (key) => ctx.store.getContact(key));
+      const identity = await resolveIdentity(params.id, (key) => ctx.store.projections.getContact(key));
       if (!identity) throw notFound(`no contact "${params.id}"`);
       const row = identity.contacts.find((c) => c.waId === identity.key)!;
       const { contacts: _rows, ...summary } = identity;

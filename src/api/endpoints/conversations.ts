@@ -39,7 +39,7 @@ export function registerConversationEndpoints(router: ApiRouter, ctx: RestContex
       if (query.contact !== undefined) filter.contact = query.contact;
       if (query.activeSince !== undefined) filter.activeSince = query.activeSince;
       if (query.windowOpen !== undefined) filter.window = { open: query.windowOpen, at: now };
-      const page = await ctx.store.listConversations(filter, pageRequest(query, DEFAULT_LIMIT));
+      const page = await ctx.store.projections.listConversations(filter, pageRequest(query, DEFAULT_LIMIT));
       return pageView(page, (row) => conversationView(row, now));
     },
   );
@@ -55,7 +55,7 @@ export function registerConversationEndpoints(router: ApiRouter, ctx: RestContex
       notFound: true,
     },
     async ({ params }) => {
-      const row = await ctx.store.getConversation(params.key);
+      const row = await ctx.store.projections.getConversation(params.key);
       if (!row) throw notFound(`no conversation "${params.key}"`);
       return conversationView(row, ctx.now());
     },
@@ -74,7 +74,7 @@ export function registerConversationEndpoints(router: ApiRouter, ctx: RestContex
     },
     async ({ params, query }) => {
       const filter = { ...messageFilter(query), conversationKey: params.key };
-      const page = await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
+      const page = await ctx.store.projections.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
       return pageView({ ...page, items: await withOutbound(ctx.store, page.items) }, (m) => m);
     },
   );

@@ -34,7 +34,7 @@ import {
 } from '../schemas.js';
 
 export interface DeliveryEndpointsOptions {
-  store: Pick<Store, 'listDeliveries' | 'getDelivery'>;
+  store: Pick<Store, 'deliveries'>;
   delivery: Pick<DeliveryRuntime, 'redrive' | 'replay' | 'sinkStatus' | 'probe' | 'pausedSinks'>;
 }
 
@@ -191,7 +191,7 @@ export function registerDeliveryEndpoints(router: ApiRouter, options: DeliveryEn
   const { store, delivery } = options;
 
   const page = async (filter: DeliveryFilter, q: { after?: number | undefined; limit?: number | undefined }) => {
-    const result = await store.listDeliveries(filter, { limit: q.limit ?? DEFAULT_LIMIT, ...(q.after !== undefined ? { after: q.after } : {}) });
+    const result = await store.deliveries.list(filter, { limit: q.limit ?? DEFAULT_LIMIT, ...(q.after !== undefined ? { after: q.after } : {}) });
     return { items: result.items.map(deliveryView), ...(result.next !== undefined ? { next: String(result.next) } : {}) };
   };
 
@@ -223,7 +223,7 @@ export function registerDeliveryEndpoints(router: ApiRouter, options: DeliveryEn
       notFound: true,
     },
     async ({ params }) => {
-      const d = await store.getDelivery(params.id);
+      const d = await store.deliveries.get(params.id);
       if (d === undefined) throw notFound(`no delivery ${params.id}`);
       const { attemptLog, ...rest } = d;
       return { ...deliveryView(rest), attemptLog: attemptLog.map(attemptView) };

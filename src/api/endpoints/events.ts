@@ -41,7 +41,7 @@ export function registerEventEndpoints(router: ApiRouter, ctx: RestContext): voi
       if (query.messageId !== undefined) filter.messageId = query.messageId;
       if (query.since !== undefined) filter.since = query.since;
       if (query.until !== undefined) filter.until = query.until;
-      const page = await ctx.store.listEvents(filter, pageRequest(query, DEFAULT_LIMIT));
+      const page = await ctx.store.events.list(filter, pageRequest(query, DEFAULT_LIMIT));
       return pageView(page, (s) => s);
     },
   );
@@ -58,9 +58,9 @@ export function registerEventEndpoints(router: ApiRouter, ctx: RestContext): voi
       notFound: true,
     },
     async ({ params }) => {
-      const stored = await ctx.store.getEvent(params.id);
+      const stored = await ctx.store.events.get(params.id);
       if (!stored) throw notFound(`no event with id "${params.id}"`);
-      const row = await ctx.store.getJournalRow(stored.journalId);
+      const row = await ctx.store.journal.get(stored.journalId);
       return { ...stored, ...(row ? { journal: journalView(row) } : {}) };
     },
   );
@@ -77,9 +77,9 @@ export function registerEventEndpoints(router: ApiRouter, ctx: RestContext): voi
       notFound: true,
     },
     async ({ params }) => {
-      const row = await ctx.store.getJournalRow(params.id);
+      const row = await ctx.store.journal.get(params.id);
       if (!row) throw notFound(`no journal row ${params.id}`);
-      const events = await ctx.store.listEvents({ journalId: row.id }, { limit: EVENTS_PER_JOURNAL_ROW });
+      const events = await ctx.store.events.list({ journalId: row.id }, { limit: EVENTS_PER_JOURNAL_ROW });
       return { ...journalView(row), events: events.items };
     },
   );

@@ -79,11 +79,11 @@ export function registerHealthEndpoints(router: ApiRouter, ctx: RestContext): vo
     },
     async () => {
       const rows = {
-        phoneNumbers: await firstRows((p) => ctx.store.listHealth('phoneNumbers', p)),
-        businessAccounts: await firstRows((p) => ctx.store.listHealth('businessAccounts', p)),
-        flows: await firstRows((p) => ctx.store.listHealth('flows', p)),
+        phoneNumbers: await firstRows((p) => ctx.store.projections.listHealth('phoneNumbers', p)),
+        businessAccounts: await firstRows((p) => ctx.store.projections.listHealth('businessAccounts', p)),
+        flows: await firstRows((p) => ctx.store.projections.listHealth('flows', p)),
       };
-      const templates = await firstRows((p) => ctx.store.listTemplates({}, p));
+      const templates = await firstRows((p) => ctx.store.projections.listTemplates({}, p));
       return { ...rows, timeline: timelineOf(rows, templates) };
     },
   );
@@ -100,7 +100,7 @@ export function registerHealthEndpoints(router: ApiRouter, ctx: RestContext): vo
       notFound: true,
     },
     async ({ params }) => {
-      const row = await ctx.store.getHealth(KIND_OF[params.entity], params.key);
+      const row = await ctx.store.projections.getHealth(KIND_OF[params.entity], params.key);
       if (!row) throw notFound(`no ${params.entity.replace(/s$/, '').replace('-', ' ')} "${params.key}"`);
       return row;
     },

@@ -31,7 +31,7 @@ export function registerMessageEndpoints(router: ApiRouter, ctx: RestContext): v
     async ({ query }) => {
       const filter = messageFilter(query);
       if (query.conversation !== undefined) filter.conversationKey = query.conversation;
-      const page = await ctx.store.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
+      const page = await ctx.store.projections.listMessages(filter, pageRequest(query, DEFAULT_LIMIT));
       return pageView({ ...page, items: await withOutbound(ctx.store, page.items) }, (m) => m);
     },
   );
@@ -50,10 +50,10 @@ export function registerMessageEndpoints(router: ApiRouter, ctx: RestContext): v
       notFound: true,
     },
     async ({ params }) => {
-      const message = await ctx.store.getMessage(params.id);
+      const message = await ctx.store.projections.getMessage(params.id);
       if (!message) throw notFound(`no message with id "${params.id}"`);
       const [withRecord] = await withOutbound(ctx.store, [message]);
-      return { ...withRecord, reactions: await ctx.store.listReactions(params.id) };
+      return { ...withRecord, reactions: await ctx.store.projections.listReactions(params.id) };
     },
   );
 }

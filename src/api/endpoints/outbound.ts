@@ -82,9 +82,9 @@ export function outboundView(r: OutboundRecord): z.input<typeof outboundSchema> 
 }
 
 /** `messages` with the outbound record of each (one read for the page). */
-export async function withOutbound<M extends { id: string }>(store: Pick<Store, 'getOutbound'>, messages: M[]): Promise<Array<M & { tracked?: z.input<typeof outboundSchema> }>> {
+export async function withOutbound<M extends { id: string }>(store: Pick<Store, 'outbound'>, messages: M[]): Promise<Array<M & { tracked?: z.input<typeof outboundSchema> }>> {
   if (messages.length === 0) return messages;
-  const records = new Map((await store.getOutbound(messages.map((m) => m.id))).map((r) => [r.messageId, r]));
+  const records = new Map((await store.outbound.get(messages.map((m) => m.id))).map((r) => [r.messageId, r]));
   return messages.map((m) => {
     const r = records.get(m.id);
     return r === undefined ? m : { ...m, tracked: outboundView(r) };
@@ -106,7 +106,7 @@ export function registerOutboundEndpoints(router: ApiRouter, ctx: RestContext): 
     },
     async ({ body, request }) => {
       const items = recordsOf(body);
-      const result = await ctx.store.recordOutbound(items.map(toInput), ctx.now(), principalOf(request)?.name ?? 'admin-token');
+      const result = await ctx.store.outbound.record(items.map(toInput), ctx.now(), principalOf(request)?.name ?? 'admin-token');
       return { recorded: items.length, ...result };
     },
   );
@@ -122,7 +122,7 @@ export function registerOutboundEndpoints(router: ApiRouter, ctx: RestContext): 
       notFound: true,
     },
     async ({ params }) => {
-      const [record] = await ctx.store.getOutbound([params.messageId]);
+      const [record] = await ctx.store.outbound.get([params.messageId]);
       if (record === undefined) throw notFound(`nothing was recorded for message id "${params.messageId}" (POST /api/outbound)`);
       return outboundView(record);
     },

@@ -32,7 +32,7 @@ export function registerRejectionEndpoints(router: ApiRouter, ctx: RestContext):
       if (query.channel !== undefined) filter.channel = query.channel;
       if (query.since !== undefined) filter.since = query.since;
       if (query.until !== undefined) filter.until = query.until;
-      return pageView(await ctx.store.listRejections(pageRequest(query, DEFAULT_LIMIT), filter), rejectionView);
+      return pageView(await ctx.store.rejections.list(pageRequest(query, DEFAULT_LIMIT), filter), rejectionView);
     },
   );
 
@@ -73,7 +73,7 @@ export function registerRejectionEndpoints(router: ApiRouter, ctx: RestContext):
     async ({ query }) => {
       const state: JournalState[] = query.state ?? ['quarantined', 'failed'];
       const filter = query.channel === undefined ? { state } : { state, channel: query.channel };
-      return pageView(await ctx.store.listJournal(filter, pageRequest(query, QUARANTINE_DEFAULT_LIMIT)), journalSummaryView);
+      return pageView(await ctx.store.journal.list(filter, pageRequest(query, QUARANTINE_DEFAULT_LIMIT)), journalSummaryView);
     },
   );
 }

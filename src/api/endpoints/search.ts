@@ -68,7 +68,7 @@ export function registerSearchEndpoints(router: ApiRouter, ctx: RestContext): vo
     async ({ query }) => {
       const terms = queryTerms(query.q);
       if (terms.length === 0) throw new ApiError(400, 'q: expected at least one letter or digit', 'q');
-      const hits = await ctx.store.search(terms, query.kind, query.limit ?? 20);
+      const hits = await ctx.store.search.query(terms, query.kind, query.limit ?? 20);
       return { items: hits.map((h) => ({ kind: h.kind, ref: h.ref, title: h.title, at: isoOf(h.at), path: pathOf(h.kind, h.ref) })) };
     },
   );

@@ -66,7 +66,7 @@ export function registerStatsEndpoints(router: ApiRouter, ctx: RestContext): voi
     async () => {
       const [counts, projections, buckets] = await Promise.all([
         ctx.store.counts(),
-        ctx.store.projectionCounts(),
+        ctx.store.projections.counts(),
         bucketsOf(ctx.metrics.ackSeconds),
       ]);
       const now = ctx.now();

@@ -164,7 +164,7 @@ class StreamSession {
   private async drain(): Promise<void> {
     for (;;) {
       this.again = false;
-      const page = await this.store.listEvents(this.filter, { after: this.cursor, limit: this.opts.batchSize });
+      const page = await this.store.events.list(this.filter, { after: this.cursor, limit: this.opts.batchSize });
       if (this.closed) return;
       if (page.items.length > 0) {
         let chunk = '';
@@ -242,7 +242,7 @@ export function registerStreamEndpoints(router: ApiRouter, deps: StreamDeps): { 
     },
     async ({ query, request, reply }) => {
       const resume = lastEventIdOf(request.headers['last-event-id']);
-      const start = resume ?? query.after ?? (await deps.store.lastEventSeq());
+      const start = resume ?? query.after ?? (await deps.store.events.lastSeq());
       const filter: EventFilter = {};
       if (query.type) filter.type = query.type;
       if (query.channel !== undefined) filter.channel = query.channel;

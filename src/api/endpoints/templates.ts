@@ -27,7 +27,7 @@ export function registerTemplateEndpoints(router: ApiRouter, ctx: RestContext): 
       if (query.category) filter.category = query.category;
       if (query.name !== undefined) filter.name = query.name;
       if (query.language !== undefined) filter.language = query.language;
-      return pageView(await ctx.store.listTemplates(filter, pageRequest(query, DEFAULT_LIMIT)), (t) => t);
+      return pageView(await ctx.store.projections.listTemplates(filter, pageRequest(query, DEFAULT_LIMIT)), (t) => t);
     },
   );
 
@@ -43,7 +43,7 @@ export function registerTemplateEndpoints(router: ApiRouter, ctx: RestContext): 
       notFound: true,
     },
     async ({ params }) => {
-      const row = await ctx.store.getTemplate(params.key);
+      const row = await ctx.store.projections.getTemplate(params.key);
       if (!row) throw notFound(`no template "${params.key}"`);
       return row;
     },

@@ -32,7 +32,7 @@ import { BluetickError } from '../../errors.js';
 import { loadMigrations } from '../../store/migrate.js';
 import { DEFAULT_DB_FILE } from '../../store/open.js';
 import { erasureKeyFileFor } from '../../store/sqlite/erasure.js';
-import { inboxFileFor } from '../../store/sqlite/inbox.js';
+import { inboxFileFor } from '../../store/sqlite/thread/inbox.js';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, writePrivateFileDurably } from '../../private-files.js';
 import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
 

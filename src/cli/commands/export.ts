@@ -169,7 +169,7 @@ async function exportEvents(store: Store, plan: Plan, out: NodeJS.WritableStream
   let after: number | undefined;
   let done = 0;
   for (;;) {
-    const page = await store.listEvents(plan.filter, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
+    const page = await store.events.list(plan.filter, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
     let chunk = '';
     for (const stored of page.items) {
       chunk += plan.format === 'csv' ? `${csvRow(stored)}\n` : `${stringifyJson({ seq: stored.seq, event: stored.event })}\n`;
@@ -187,7 +187,7 @@ async function exportJournal(store: Store, plan: Plan, out: NodeJS.WritableStrea
   let after: number | undefined;
   let done = 0;
   for (;;) {
-    const page = await store.listJournal(channel !== undefined ? { channel } : {}, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
+    const page = await store.journal.list(channel !== undefined ? { channel } : {}, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
     let chunk = '';
     for (const row of page.items) {
       if (since !== undefined && row.receivedAt < since) continue;

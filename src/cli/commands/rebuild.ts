@@ -46,7 +46,7 @@ export async function runRebuild(opts: RebuildCommandOptions, io: RebuildIo): Pr
   });
   try {
     if (!opts.json) io.stderr.write('bluetick: rebuilding projections from the stored events (a running server keeps working meanwhile)\n');
-    const result = await store.rebuildProjections({ batchSize });
+    const result = await store.projections.rebuild({ batchSize });
     if (opts.json) {
       io.stdout.write(`${JSON.stringify(result)}\n`);
     } else {

@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import { BluetickError } from '../../errors.js';
 import {
+  type AccessStore,
   API_TOKEN_COLUMNS,
   AUDIT_COLUMNS,
   toApiToken,
@@ -21,11 +22,13 @@ import {
   type AuditRecord,
   type NewApiToken,
 } from '../access.js';
-import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow } from '../outbound.js';
+import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow, type OutboundStore } from '../outbound.js';
+import { outboundDocument } from '../../search/documents.js';
+import type { PostgresSearch } from './search.js';
 import type { Page } from '../store.js';
 import { clampLimit, Where } from './sql.js';
 
-export class PostgresAccess {
+export class PostgresAccess implements AccessStore {
   private readonly pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
@@ -98,8 +101,19 @@ export class PostgresAccess {
     const last = items[items.length - 1];
     return rows.length > limit && last !== undefined ? { items, next: last.id } : { items };
   }
+}
 
-  async recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
+/** `Store.outbound` on PostgreSQL: what the sending code recorded, indexed for search as it is written. */
+export class PostgresOutbound implements OutboundStore {
+  private readonly pool: pg.Pool;
+  private readonly search: PostgresSearch;
+
+  constructor(pool: pg.Pool, search: PostgresSearch) {
+    this.pool = pool;
+    this.search = search;
+  }
+
+  async record(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
     if (rows.length === 0) return { inserted: 0, updated: 0 };
     const client = await this.pool.connect();
     let inserted = 0;
@@ -122,10 +136,12 @@ export class PostgresAccess {
     } finally {
       client.release();
     }
+    // Searchable at once; a row recorded again is found by what it holds now.
+    await this.search.addDocuments((await this.get(rows.map((r) => r.messageId))).map((r) => outboundDocument(r, recordedAt)));
     return { inserted, updated: rows.length - inserted };
   }
 
-  async getOutbound(messageIds: string[]): Promise<OutboundRecord[]> {
+  async get(messageIds: string[]): Promise<OutboundRecord[]> {
     if (messageIds.length === 0) return [];
     const { rows } = await this.pool.query<OutboundRow>(`SELECT ${OUTBOUND_COLUMNS} FROM outbound_messages WHERE message_id = ANY($1::text[])`, [[...new Set(messageIds)]]);
     return rows.map(toOutbound);

@@ -13,7 +13,7 @@
  *   (see `lockNames`), so no two transactions decide "the lane is idle" at once and the
  *   next delivery is promoted only after the previous one finished, in whatever process.
  *
- * Event-created deliveries are inserted by `recordOutcomes` inside its transaction (see
+ * Event-created deliveries are inserted by `journal.record` inside its transaction (see
  * {@link PostgresDeliveries.onEventsRecorded}), which already holds the events lock, so their
  * ids follow `seq` order within each lane.
  */
@@ -192,19 +192,19 @@ export class PostgresDeliveries {
     return out.sort((a, b) => a.id - b.id);
   }
 
-  async leaseDeliveries(request: LeaseRequest): Promise<LeasedDelivery[]> {
+  async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
     if (request.limit < 1 || request.sinks.length === 0) return [];
-    const leased = await this.transaction((db) => this.lease(db, request));
+    const leased = await this.transaction((db) => this.leaseIn(db, request));
     return leased.map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
   }
 
-  async settleDeliveries({ owner, now, outcomes, lease }: SettleRequest): Promise<SettleResult> {
+  async settle({ owner, now, outcomes, lease }: SettleRequest): Promise<SettleResult> {
     const leasing = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0;
     if (outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
     const records = outcomes.map((o) => attemptRecordOf(owner, o));
     const result = await this.transaction(async (db) => {
       const recorded = records.length > 0 ? await this.record(db, records) : { applied: [], stale: [], wake: false };
-      const leased = leasing ? await this.lease(db, { owner, now, ...lease }) : [];
+      const leased = leasing ? await this.leaseIn(db, { owner, now, ...lease }) : [];
       return { ...recorded, leased: leased.map(({ rec, eventJson }) => leasedEntry(rec, eventJson)) };
     });
     if (result.wake) this.wake();
@@ -212,7 +212,7 @@ export class PostgresDeliveries {
   }
 
   /** Takes due, runnable deliveries inside the caller's transaction. */
-  private async lease(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
+  private async leaseIn(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
     const want = Math.max(1, Math.floor(limit));
     const sinkList = [...new Set(sinks)];
     // Expired leases first: they were due before anything queued behind them.
@@ -278,7 +278,7 @@ export class PostgresDeliveries {
     return res.rowCount ?? 0;
   }
 
-  async releaseDeliveries(ids: number[], owner: string, now: number): Promise<number> {
+  async release(ids: number[], owner: string, now: number): Promise<number> {
     if (ids.length === 0) return 0;
     const res = await this.db.query(
       `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
@@ -406,7 +406,7 @@ export class PostgresDeliveries {
     );
   }
 
-  async getDelivery(id: number): Promise<DeliveryWithAttempts | undefined> {
+  async get(id: number): Promise<DeliveryWithAttempts | undefined> {
     const { rows } = await this.db.query<DeliveryRecord>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = $1`, [id]);
     const rec = rows[0];
     if (rec === undefined) return undefined;
@@ -417,12 +417,12 @@ export class PostgresDeliveries {
     return { ...toDelivery(rec), attemptLog: attempts.rows.map(toAttempt) };
   }
 
-  listDeliveries(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
+  list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
     const where = whereOf(deliveryConditions(filter));
     return pageOf(this.db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries`, 'id', where, page, toDelivery, (r: DeliveryRecord) => r.id);
   }
 
-  async redriveDeliveries(selector: RedriveSelector, now: number): Promise<number[]> {
+  async redrive(selector: RedriveSelector, now: number): Promise<number[]> {
     let ids: number[];
     if ('ids' in selector) {
       ids = selector.ids;
@@ -494,7 +494,7 @@ export class PostgresDeliveries {
     return done.ids;
   }
 
-  async enqueueDeliveries(items: NewDelivery[], now: number): Promise<EnqueueResult> {
+  async enqueue(items: NewDelivery[], now: number): Promise<EnqueueResult> {
     if (items.length === 0) return { created: [], missing: [] };
     const result = await this.transaction(async (db) => {
       const { rows } = await db.query<{ id: string; seq: number; type: string; body: string }>(

@@ -277,7 +277,7 @@ export class PostgresProjections {
     return rows[0]!.seq;
   }
 
-  /** See `ProjectionStore.rebuildProjections`. Each batch holds the events lock, so ingest goes on in between. */
+  /** See `ProjectionStore.projections.rebuild`. Each batch holds the events lock, so ingest goes on in between. */
   async rebuild(opts: RebuildOptions = {}): Promise<RebuildResult> {
     const batchSize = rebuildBatchSize(opts);
     const started = performance.now();

@@ -34,7 +34,7 @@ export class PostgresSearch {
     this.pool = pool;
   }
 
-  async indexSearch(limit: number): Promise<{ indexed: number; seq: number }> {
+  async index(limit: number): Promise<{ indexed: number; seq: number }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -58,11 +58,11 @@ export class PostgresSearch {
     }
   }
 
-  async addSearchDocuments(docs: SearchDocument[]): Promise<void> {
+  async addDocuments(docs: SearchDocument[]): Promise<void> {
     await write(this.pool, collapseDocuments(docs));
   }
 
-  async search(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
+  async query(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
     if (terms.length === 0) return [];
     // Terms are folded to letters and digits: safe in a tsquery. Each one is a prefix; all must match.
     const query = terms.map((t) => `${t}:*`).join(' & ');

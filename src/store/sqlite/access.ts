@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { BluetickError } from '../../errors.js';
 import {
+  type AccessStore,
   API_TOKEN_COLUMNS,
   AUDIT_COLUMNS,
   toApiToken,
@@ -19,18 +20,20 @@ import {
   type AuditPageRequest,
   type NewApiToken,
 } from '../access.js';
-import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow } from '../outbound.js';
+import { OUTBOUND_COLUMNS, OUTBOUND_UPSERT_SET, outboundValues, toOutbound, type OutboundInput, type OutboundRecord, type OutboundRow, type OutboundStore } from '../outbound.js';
+import { outboundDocument } from '../../search/documents.js';
+import type { SqliteSearch } from './search.js';
 import type { Page } from '../store.js';
 import { clampLimit, toPage } from './sql.js';
 
-export class SqliteAccess {
+export class SqliteAccess implements AccessStore {
   private readonly db: Database.Database;
 
   constructor(db: Database.Database) {
     this.db = db;
   }
 
-  createToken(t: NewApiToken): ApiToken {
+  async createToken(t: NewApiToken): Promise<ApiToken> {
     try {
       const rec = this.db
         .prepare<unknown[], ApiTokenRecord>(
@@ -46,33 +49,33 @@ export class SqliteAccess {
     }
   }
 
-  listTokens(): ApiToken[] {
+  async listTokens(): Promise<ApiToken[]> {
     return this.db.prepare<[], ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens ORDER BY id`).all().map(toApiToken);
   }
 
-  tokenByHash(hash: string): ApiToken | undefined {
+  async tokenByHash(hash: string): Promise<ApiToken | undefined> {
     const rec = this.db.prepare<[string], ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE hash = ?`).get(hash);
     return rec === undefined ? undefined : toApiToken(rec);
   }
 
-  revokeToken(name: string, at: number): ApiToken | undefined {
+  async revokeToken(name: string, at: number): Promise<ApiToken | undefined> {
     this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL').run(at, name);
     const rec = this.db.prepare<[string], ApiTokenRecord>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE name = ?`).get(name);
     return rec === undefined ? undefined : toApiToken(rec);
   }
 
-  touchToken(id: number, at: number): void {
+  async touchToken(id: number, at: number): Promise<void> {
     this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(at, id);
   }
 
-  addAudit(rows: AuditInput[]): void {
+  async addAudit(rows: AuditInput[]): Promise<void> {
     const insert = this.db.prepare('INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const r of rows) insert.run(r.at, r.actor, r.role, r.action, r.target ?? null, r.detail ?? null);
     })();
   }
 
-  listAudit(page: AuditPageRequest, filter: AuditFilter = {}): Page<AuditEntry> {
+  async listAudit(page: AuditPageRequest, filter: AuditFilter = {}): Promise<Page<AuditEntry>> {
     const desc = page.order === 'desc';
     const where: string[] = [];
     const params: unknown[] = [];
@@ -94,8 +97,19 @@ export class SqliteAccess {
     const recs = this.db.prepare<unknown[], Parameters<typeof toAuditEntry>[0]>(sql).all(...params);
     return toPage(recs.slice(0, limit).map(toAuditEntry), recs.length > limit, (e) => e.id);
   }
+}
 
-  recordOutbound(rows: OutboundInput[], recordedAt: number, recordedBy: string): { inserted: number; updated: number } {
+/** `Store.outbound` on SQLite: what the sending code recorded, indexed for search as it is written. */
+export class SqliteOutbound implements OutboundStore {
+  private readonly db: Database.Database;
+  private readonly search: () => SqliteSearch;
+
+  constructor(db: Database.Database, search: () => SqliteSearch) {
+    this.db = db;
+    this.search = search;
+  }
+
+  async record(rows: OutboundInput[], recordedAt: number, recordedBy: string): Promise<{ inserted: number; updated: number }> {
     const exists = this.db.prepare<[string], { n: number }>('SELECT 1 AS n FROM outbound_messages WHERE message_id = ?');
     const upsert = this.db.prepare(
       `INSERT INTO outbound_messages (${OUTBOUND_COLUMNS}) VALUES (${OUTBOUND_COLUMNS.split(',').map(() => '?').join(', ')}) ON CONFLICT (message_id) DO UPDATE SET ${OUTBOUND_UPSERT_SET}`,
@@ -107,10 +121,16 @@ export class SqliteAccess {
         upsert.run(...outboundValues(r, recordedAt, recordedBy));
       }
     })();
+    // Searchable at once; a row recorded again is found by what it holds now.
+    await this.search().addDocuments(this.records(rows.map((r) => r.messageId)).map((r) => outboundDocument(r, recordedAt)));
     return { inserted, updated: rows.length - inserted };
   }
 
-  getOutbound(messageIds: string[]): OutboundRecord[] {
+  async get(messageIds: string[]): Promise<OutboundRecord[]> {
+    return this.records(messageIds);
+  }
+
+  private records(messageIds: string[]): OutboundRecord[] {
     if (messageIds.length === 0) return [];
     const ids = [...new Set(messageIds)];
     return this.db

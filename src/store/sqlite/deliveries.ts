@@ -208,14 +208,14 @@ export class SqliteDeliveries {
 
   constructor(db: Database.Database) {
     this.db = db;
-    const lease = db.transaction((request: LeaseRequest) => this.lease(request)).immediate;
+    const lease = db.transaction((request: LeaseRequest) => this.leaseIn(request)).immediate;
     const record = db.transaction((records: AttemptRecord[]) => this.record(records)).immediate;
-    const settle = db.transaction((request: SettleRequest) => this.settle(request)).immediate;
+    const settle = db.transaction((request: SettleRequest) => this.settleIn(request)).immediate;
     this.leaseTx = (request) => this.relaxed(() => lease(request));
     this.recordTx = (records) => this.relaxed(() => record(records));
     this.settleTx = (request) => this.relaxed(() => settle(request));
-    this.redriveTx = db.transaction((ids: number[], now: number) => this.redrive(ids, now)).immediate;
-    this.enqueueTx = db.transaction((items: NewDelivery[], now: number) => this.enqueue(items, now)).immediate;
+    this.redriveTx = db.transaction((ids: number[], now: number) => this.redriveIn(ids, now)).immediate;
+    this.enqueueTx = db.transaction((items: NewDelivery[], now: number) => this.enqueueIn(items, now)).immediate;
     this.dropTx = db.transaction((ids: number[], now: number) => this.drop(ids, now)).immediate;
   }
 
@@ -238,7 +238,7 @@ export class SqliteDeliveries {
    * Takes the routes, then backfills those with `backfillSince` (see {@link backfill}).
    * Called at start, before the pipeline records anything.
    */
-  setRoutes(routes: DeliveryRoute[], now = Date.now()): void {
+  async setRoutes(routes: DeliveryRoute[], now = Date.now()): Promise<void> {
     this.routes = copyRoutes(routes);
     this.holding = new Set(this.routes.filter((r) => r.onDeadLetter === 'hold').map((r) => r.name));
     this.mayHold = this.q.anyHeld.get() !== undefined;
@@ -298,18 +298,18 @@ export class SqliteDeliveries {
     return q.insert.get(seq, eventId, type, route, sink, key, origin, blocked, now, now, now);
   }
 
-  leaseDeliveries(request: LeaseRequest): LeasedDelivery[] {
+  async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
     if (request.limit < 1 || request.sinks.length === 0) return [];
     return this.leaseTx(request).map(({ rec, eventJson }) => ({ delivery: toDelivery(rec), event: parseEventJson(eventJson) }));
   }
 
-  settleDeliveries(request: SettleRequest): SettleResult {
+  async settle(request: SettleRequest): Promise<SettleResult> {
     const leasing = request.lease !== undefined && request.lease.limit >= 1 && request.lease.sinks.length > 0;
     if (request.outcomes.length === 0 && !leasing) return { applied: [], stale: [], leased: [] };
     return this.settleTx(request);
   }
 
-  private settle({ owner, now, outcomes, lease }: SettleRequest): SettleResult {
+  private settleIn({ owner, now, outcomes, lease }: SettleRequest): SettleResult {
     const records = outcomes.map((o) => attemptRecordOf(owner, o));
     const { applied, stale } = records.length > 0 ? this.record(records) : { applied: [], stale: [] };
     const leased = lease !== undefined && lease.limit >= 1 && lease.sinks.length > 0 ? this.leaseEntries({ owner, now, ...lease }) : [];
@@ -329,7 +329,7 @@ export class SqliteDeliveries {
     return rows.map((rec) => leasedEntry(rec, bodies.get(rec.event_seq)!));
   }
 
-  private lease(request: LeaseRequest): Leased[] {
+  private leaseIn(request: LeaseRequest): Leased[] {
     const q = this.q;
     const { owner, now, leaseMs } = request;
     return this.dueIds(request).map((id) => {
@@ -370,11 +370,11 @@ export class SqliteDeliveries {
     return ids;
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number): number {
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
     return this.relaxed(() => this.q.renew.run(now + leaseMs, owner).changes);
   }
 
-  releaseDeliveries(ids: number[], owner: string, now: number): number {
+  async release(ids: number[], owner: string, now: number): Promise<number> {
     if (ids.length === 0) return 0;
     const q = this.q;
     return this.relaxed(() =>
@@ -386,7 +386,7 @@ export class SqliteDeliveries {
     );
   }
 
-  recordAttempts(records: AttemptRecord[]): RecordAttemptsResult {
+  async recordAttempts(records: AttemptRecord[]): Promise<RecordAttemptsResult> {
     if (records.length === 0) return { applied: [], stale: [] };
     return this.recordTx(records);
   }
@@ -448,18 +448,18 @@ export class SqliteDeliveries {
     if (head !== undefined && head.blocked === 1) this.q.unblock.run(now, head.id);
   }
 
-  getDelivery(id: number): DeliveryWithAttempts | undefined {
+  async get(id: number): Promise<DeliveryWithAttempts | undefined> {
     const rec = this.q.byId.get(id);
     if (rec === undefined) return undefined;
     return { ...toDelivery(rec), attemptLog: this.q.attemptsOf.all(id).map(toAttempt) };
   }
 
-  listDeliveries(filter: DeliveryFilter, page: PageRequest): Page<Delivery> {
+  async list(filter: DeliveryFilter, page: PageRequest): Promise<Page<Delivery>> {
     const select = `SELECT ${DELIVERY_COLUMNS} FROM deliveries`;
     return pageOf((sql) => this.statement(sql), select, 'id', whereOf(deliveryConditions(filter)), page, toDelivery, (d) => d.id);
   }
 
-  redriveDeliveries(selector: RedriveSelector, now: number): number[] {
+  async redrive(selector: RedriveSelector, now: number): Promise<number[]> {
     let ids: number[];
     if ('ids' in selector) {
       ids = selector.ids;
@@ -474,7 +474,7 @@ export class SqliteDeliveries {
     return this.redriveTx(ids, now);
   }
 
-  private redrive(ids: number[], now: number): number[] {
+  private redriveIn(ids: number[], now: number): number[] {
     const q = this.q;
     const done: number[] = [];
     for (const id of [...new Set(ids)].sort((a, b) => a - b)) {
@@ -491,7 +491,7 @@ export class SqliteDeliveries {
     return done;
   }
 
-  dropDeadLetters(ids: number[], now: number): number[] {
+  async dropDeadLetters(ids: number[], now: number): Promise<number[]> {
     if (ids.length === 0) return [];
     return this.dropTx(ids, now);
   }
@@ -509,12 +509,12 @@ export class SqliteDeliveries {
     return done;
   }
 
-  enqueueDeliveries(items: NewDelivery[], now: number): EnqueueResult {
+  async enqueue(items: NewDelivery[], now: number): Promise<EnqueueResult> {
     if (items.length === 0) return { created: [], missing: [] };
     return this.enqueueTx(items, now);
   }
 
-  private enqueue(items: NewDelivery[], now: number): EnqueueResult {
+  private enqueueIn(items: NewDelivery[], now: number): EnqueueResult {
     const q = this.q;
     const created: Delivery[] = [];
     const missing: string[] = [];
@@ -531,7 +531,7 @@ export class SqliteDeliveries {
     return { created, missing };
   }
 
-  backlog(): DeliveryBacklog {
+  async backlog(): Promise<DeliveryBacklog> {
     const q = this.q;
     const dead = q.dead.all().map(({ sink, n }) => ({ sink, state: 'dead', blocked: 0, n }));
     return backlogOf([...q.backlog.all(), ...dead]);

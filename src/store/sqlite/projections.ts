@@ -9,7 +9,7 @@
  * changed, in SQLite's SQL.
  *
  * {@link ProjectionWriter} is the one place rows are written, used both by
- * `SqliteStore.recordOutcomes` (inside its transaction, for each new event) and by
+ * `SqliteStore.journal.record` (inside its transaction, for each new event) and by
  * {@link SqliteProjections.rebuild} (one writer per batch): both paths run the same code,
  * which is what makes a rebuild equal the incremental result byte for byte.
  */
@@ -185,56 +185,56 @@ export class SqliteProjections {
     return new ProjectionWriter(this.kinds);
   }
 
-  getMessage(id: string): MessageRow | undefined {
+  async getMessage(id: string): Promise<MessageRow | undefined> {
     return this.getRow(this.kinds.messages, id);
   }
 
-  getConversation(key: string): ConversationRow | undefined {
+  async getConversation(key: string): Promise<ConversationRow | undefined> {
     return this.getRow(this.kinds.conversations, key);
   }
 
-  getContact(waId: string): ContactRow | undefined {
+  async getContact(waId: string): Promise<ContactRow | undefined> {
     return this.getRow(this.kinds.contacts, waId);
   }
 
-  getTemplate(key: string): TemplateRow | undefined {
+  async getTemplate(key: string): Promise<TemplateRow | undefined> {
     return this.getRow(this.kinds.templates, key);
   }
 
-  listReactions(targetMessageId: string): ReactionRow[] {
+  async listReactions(targetMessageId: string): Promise<ReactionRow[]> {
     const rows = this.q.reactionsOn.all(targetMessageId).map((r) => JSON.parse(r) as ReactionRow);
     return currentReactions(rows, targetMessageId);
   }
 
-  listMessages(filter: MessageFilter, page: PageRequest): Page<MessageRow> {
+  async listMessages(filter: MessageFilter, page: PageRequest): Promise<Page<MessageRow>> {
     return this.page('messages', messageConditions(filter), page);
   }
 
-  listConversations(filter: ConversationFilter, page: PageRequest): Page<ConversationRow> {
+  async listConversations(filter: ConversationFilter, page: PageRequest): Promise<Page<ConversationRow>> {
     return this.page('conversations', conversationConditions(filter), page);
   }
 
-  listContacts(filter: ContactFilter, page: PageRequest): Page<ContactRow> {
+  async listContacts(filter: ContactFilter, page: PageRequest): Promise<Page<ContactRow>> {
     return this.page('contacts', contactConditions(filter), page);
   }
 
-  listTemplates(filter: TemplateFilter, page: PageRequest): Page<TemplateRow> {
+  async listTemplates(filter: TemplateFilter, page: PageRequest): Promise<Page<TemplateRow>> {
     return this.page('templates', templateConditions(filter), page);
   }
 
-  listConsent(filter: ConsentFilter, page: PageRequest): Page<ConsentRow> {
+  async listConsent(filter: ConsentFilter, page: PageRequest): Promise<Page<ConsentRow>> {
     return this.page('consent', consentConditions(filter), page);
   }
 
-  listHealth(kind: HealthKind, page: PageRequest): Page<HealthRow> {
+  async listHealth(kind: HealthKind, page: PageRequest): Promise<Page<HealthRow>> {
     return this.page(kind, [], page);
   }
 
-  getHealth(kind: HealthKind, key: string): HealthRow | undefined {
+  async getHealth(kind: HealthKind, key: string): Promise<HealthRow | undefined> {
     return this.getRow(this.kinds[kind], key);
   }
 
-  counts(): ProjectionCounts {
+  async counts(): Promise<ProjectionCounts> {
     const q = this.q;
     return this.db
       .transaction(
@@ -253,11 +253,11 @@ export class SqliteProjections {
       .deferred();
   }
 
-  lastEventSeq(): number {
+  async lastEventSeq(): Promise<number> {
     return this.q.lastSeq.get() ?? 0;
   }
 
-  /** See `ProjectionStore.rebuildProjections`. One at a time: a second call waits for the first and runs after it. */
+  /** See `ProjectionStore.projections.rebuild`. One at a time: a second call waits for the first and runs after it. */
   rebuild(opts: RebuildOptions = {}): Promise<RebuildResult> {
     const run = this.rebuilding.then(() => this.rebuildNow(opts));
     this.rebuilding = run.catch(() => undefined);

@@ -18,7 +18,7 @@ export class SqliteSearch {
     this.db = db;
   }
 
-  indexSearch(limit: number): { indexed: number; seq: number } {
+  async index(limit: number): Promise<{ indexed: number; seq: number }> {
     return this.db.transaction(() => {
       const cursor = this.db.prepare<[], { seq: number }>('SELECT seq FROM search_cursor WHERE id = 1').get()?.seq ?? 0;
       const rows = this.db.prepare<[number, number], { seq: number; body: string }>('SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(cursor, Math.max(1, limit));
@@ -30,11 +30,11 @@ export class SqliteSearch {
     }).immediate();
   }
 
-  addSearchDocuments(docs: SearchDocument[]): void {
+  async addDocuments(docs: SearchDocument[]): Promise<void> {
     this.db.transaction(() => this.write(collapseDocuments(docs)))();
   }
 
-  search(terms: string[], kinds: SearchKind[] | undefined, limit: number): SearchHit[] {
+  async query(terms: string[], kinds: SearchKind[] | undefined, limit: number): Promise<SearchHit[]> {
     if (terms.length === 0) return [];
     // Terms are folded to letters and digits: safe inside quotes. Each one is a prefix; all must match.
     const match = terms.map((t) => `"${t}"*`).join(' ');

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/usage-thread
+ * @module store/sqlite/thread/usage-thread
  *
  * A short-lived thread that measures a database's space ({@link measureSqliteUsage}) on a
  * read-only connection of its own and posts the answer back. `dbstat` reads every page, so
@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { measureSqliteUsage } from './usage.js';
+import { measureSqliteUsage } from '../usage.js';
 
 /** What {@link WorkerStore.storageUsage} hands the thread. */
 export interface UsageThreadData {

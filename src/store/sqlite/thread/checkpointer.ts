@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/checkpointer
+ * @module store/sqlite/thread/checkpointer
  *
  * Moves WAL checkpoints off the request path. With SQLite's default `wal_autocheckpoint`,
  * whichever commit crosses 1000 pages runs the checkpoint, and that commit (an ingest

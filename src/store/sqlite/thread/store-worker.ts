@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/store-worker
+ * @module store/sqlite/thread/store-worker
  *
  * The thread that owns the SQLite database when the store runs in `thread: 'worker'` mode
  * (the default of `bluetick serve`). It holds the one {@link SqliteStore}, answers the calls
@@ -17,24 +17,21 @@
  * 1. What the main thread asks (inbox imports included), in the order it was asked: every
  *    call queued when a message arrives is taken at once (`receiveMessageOnPort`). Calls
  *    that read journal rows copy the inbox first, so they see every acked row.
- * 2. The pipeline, between messages: it yields to the event loop after every batch, and a
- *    batch is bounded in time as well as in rows (about {@link IDLE_BATCH_MS} of work, so
- *    a call made meanwhile does not wait behind a long batch). While rows keep arriving,
- *    batches are cut to about {@link BUSY_BATCH_MS}. Under a burst it also takes at most
- *    {@link BURST_SHARE} of the thread's time, pausing between batches: its CPU work would
- *    otherwise compete with the HTTP thread for the cores while providers wait for their 200. So lag grows during a burst, though it
- *    keeps moving, and is caught up afterwards with full-size batches back to back. That is
- *    the design: normalizing happens after the ack, from rows that are already durable. A
- *    burst is ingest arriving faster than the pipeline could follow using the whole thread
- *    (its measured cost per row): the backlog grows then whatever the pipeline does, so
- *    yielding costs little extra lag. Below that rate there is no pause, and it keeps up.
+ * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
+ *    bounded in time, and at most a small share of the thread during a burst).
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { Provider } from '../../events/types.js';
-import { Pipeline, type BatchInfo, type PipelineLogger } from '../../pipeline.js';
-import type { Store, StoredEvent } from '../store.js';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { encodeError, revive, toWire, type CallMessage, type Notice, type Reply } from './worker-wire.js';
+import { Pipeline, type BatchInfo, type PipelineLogger, type PipelineSettings } from '../../../pipeline.js';
+import type { StoredEvent } from '../../store.js';
+import { SqliteAccess, SqliteOutbound } from '../access.js';
+import { SqliteDeliveries } from '../deliveries.js';
+import { SqliteEvents, SqliteRejections } from '../events.js';
+import { SqliteJournal } from '../journal.js';
+import { SqliteProjections } from '../projections.js';
+import { SqliteSearch } from '../search.js';
+import { SqliteStore, type SqliteStoreOptions } from '../sqlite-store.js';
+import { BurstPacing, IMPORT_BATCH, type InboxActivity } from './pacing.js';
+import { encodeError, revive, STORE_PARTS, toWire, type CallMessage, type Notice, type Reply, type StorePart } from './worker-wire.js';
 
 /** What {@link WorkerStore} hands the thread. */
 export interface StoreWorkerData {
@@ -42,38 +39,10 @@ export interface StoreWorkerData {
   options: Omit<SqliteStoreOptions, 'onError'>;
 }
 
-/** The pipeline settings that can cross a thread boundary (no functions). */
-export interface RemotePipelineSettings {
-  batchSize?: number;
-  pollMs?: number;
-  maxItems?: number;
-  maxAttempts?: number;
-  rowBudgetMs?: number;
-  /** Channel -> provider; a channel absent or `undefined` lets the normalizer detect it. */
-  providers?: Record<string, Provider | undefined>;
-}
+export type { InboxActivity };
 
-/**
- * Target duration of one pipeline batch while journal appends keep arriving. Each batch is
- * one transaction, and its commit writes every page the batch touched; the event id, sender
- * and conversation indexes take keys all over their range, so a transaction of a few dozen
- * events writes several KiB of pages per event, one of thousands well under one. Reads go
- * to the reader connection, so only other writes (inbox imports, delivery settlements)
- * wait behind a batch.
- */
-const BUSY_BATCH_MS = 100;
-/** Target duration of one pipeline batch otherwise (catching up). */
-const IDLE_BATCH_MS = 250;
-/** Inbox rows copied per journal transaction. */
-const IMPORT_BATCH = 2_000;
-/** Largest share of the thread's time the pipeline takes during a burst. */
-const BURST_SHARE = 0.05;
-/** Appends within this window count as "arriving". */
-const BUSY_WINDOW_MS = 100;
-/** Store methods that read or change journal rows: they see every inbox row first (an erasure too, so it rewrites acked bodies still in the inbox). */
-const JOURNAL_READS = new Set(['listJournal', 'getJournalRow', 'retryJournal', 'claimJournal', 'counts', 'eraseContact']);
-/** Smallest batch, so the pipeline always moves. */
-const MIN_BATCH = 2;
+/** Calls that read or change journal rows: they see every inbox row first (an erasure too, so it rewrites acked bodies still in the inbox). */
+const JOURNAL_READS = new Set(['journal.list', 'journal.get', 'journal.retry', 'journal.claim', 'counts', 'eraseContact']);
 
 const port = parentPort;
 if (port === null) throw new Error('store-worker.js runs only as a worker thread');
@@ -100,17 +69,11 @@ let pipeline: Pipeline | undefined;
 let recorded: StoredEvent[] = [];
 /** Whether the main thread listens for each recorded event (else only batch summaries cross). */
 let postRecorded = false;
-/** When the main thread last reported inbox commits. */
-let lastAppendAt = -Infinity;
-/** Ingest rate reported by the main thread, rows per second, smoothed. */
-let ingestRate = 0;
-/** During a burst, the pipeline's next batch may not start before this time. */
-let nextBatchAt = 0;
-/** Normalize + record cost per row, smoothed over recent batches. */
-let msPerRow = 0.2;
 /** Inside dispatch(): calls arriving from a nested one wait here for the outer loop. */
 let dispatching = false;
 const pending: CallMessage[] = [];
+/** The pipeline's pacing on this thread (see `pacing.ts`). */
+const pacing = new BurstPacing({ runWaitingCalls: () => dispatch([]), journalUpTo: (limit) => importRows(limit, true) });
 
 port.on('message', (first: CallMessage) => dispatch([first]));
 
@@ -172,28 +135,13 @@ function call(m: CallMessage): void {
   }
 }
 
-/** What the main thread reports with each import request. */
-export interface InboxActivity {
-  /** Inbox commits since the previous request. */
-  commits: number;
-  /** Rows in them. */
-  rows: number;
-}
-
 /**
  * Copies every inbox row the journal lacks into it, in transactions of {@link IMPORT_BATCH}
  * rows, and wakes the pipeline. Returns the largest journal id: the inbox may delete up to it.
  */
 async function importInbox(activity: InboxActivity): Promise<{ rows: number; through: number }> {
-  if (activity.commits > 0) {
-    const now = performance.now();
-    const elapsed = Math.max(1, now - lastAppendAt);
-    // Over a gap longer than the busy window the rate restarts from this report alone.
-    const weight = Math.min(1, elapsed / BUSY_WINDOW_MS);
-    ingestRate = (1 - weight) * ingestRate + weight * ((activity.rows * 1000) / elapsed);
-    lastAppendAt = now;
-  }
-  if (burst()) return store.importInbox(0);
+  pacing.reportAppends(activity);
+  if (pacing.burst()) return store.journal.importInbox(0);
   const result = await importRows(Infinity, false);
   if (result.rows > 0) pipeline?.wake();
   return result;
@@ -209,7 +157,7 @@ async function importRows(limit: number, notify: boolean): Promise<{ rows: numbe
   let through = 0;
   for (;;) {
     const want = Math.min(IMPORT_BATCH, limit - rows);
-    const r = await store.importInbox(want);
+    const r = await store.journal.importInbox(want);
     rows += r.rows;
     through = r.through;
     if (r.rows < want || rows >= limit) break;
@@ -227,15 +175,14 @@ function invoke(m: CallMessage): unknown {
   switch (m.on) {
     case 'store': {
       if (closing !== undefined) throw closedError();
-      const fn = (store as unknown as Record<string, unknown>)[m.method];
-      if (typeof fn !== 'function' || m.method === 'constructor') throw new TypeError(`the store has no method ${m.method}()`);
+      const [target, fn] = resolveMethod(m.method);
       const args = revive(m.args) as unknown[];
       // Every row acked before this call is in the inbox already: journal it first, so a
       // reader never misses a row it was told is stored.
       const result: unknown = JOURNAL_READS.has(m.method)
-        ? importRows(Infinity, true).then(() => fn.apply(store, args) as unknown)
-        : fn.apply(store, args);
-      if (m.method === 'retryJournal') wakeAfter(result);
+        ? importRows(Infinity, true).then(() => fn.apply(target, args) as unknown)
+        : fn.apply(target, args);
+      if (m.method === 'journal.retry') wakeAfter(result);
       return result;
     }
     case 'pipeline':
@@ -252,6 +199,18 @@ function invoke(m: CallMessage): unknown {
   }
 }
 
+/** `part.method` (or a method of the store itself) -> the object and its function. */
+function resolveMethod(path: string): [object, (...args: unknown[]) => unknown] {
+  const dot = path.indexOf('.');
+  const part = dot < 0 ? undefined : path.slice(0, dot);
+  const name = dot < 0 ? path : path.slice(dot + 1);
+  if (part !== undefined && !(STORE_PARTS as readonly string[]).includes(part)) throw new TypeError(`the store has no part ${part}`);
+  const target = (part === undefined ? store : store[part as StorePart]) as unknown as Record<string, unknown>;
+  const fn = target[name];
+  if (typeof fn !== 'function' || name === 'constructor') throw new TypeError(`the store has no method ${path}()`);
+  return [target, fn as (...args: unknown[]) => unknown];
+}
+
 function wakeAfter(result: unknown): void {
   if (result instanceof Promise) result.then(() => pipeline?.wake(), () => undefined);
 }
@@ -259,7 +218,7 @@ function wakeAfter(result: unknown): void {
 function pipelineCall(method: string, args: unknown[]): unknown {
   if (method === 'create') {
     if (pipeline !== undefined) throw new Error('the pipeline already exists');
-    pipeline = createPipeline((args[0] ?? {}) as RemotePipelineSettings);
+    pipeline = createPipeline((args[0] ?? {}) as PipelineSettings);
     return undefined;
   }
   if (pipeline === undefined) throw new Error('no pipeline was created');
@@ -294,39 +253,13 @@ const logger: PipelineLogger = {
   error: (obj, msg) => post({ op: 'log', level: 'error', obj: toWire(obj), msg }),
 };
 
-function createPipeline(settings: RemotePipelineSettings): Pipeline {
+function createPipeline(settings: PipelineSettings): Pipeline {
   const providers = new Map(Object.entries(settings.providers ?? {}));
   const requested = Math.max(1, settings.batchSize ?? 500);
-  // The pipeline sees the store through this view: the same store, with claims cut short
-  // while appends are arriving (see the module comment).
-  const claimJournal: Store['claimJournal'] = async (limit) => {
-    // Calls that arrived meanwhile go first.
-    dispatch([]);
-    // During a burst, pause until the pipeline's share allows the next batch; in slices, so
-    // a pause ends as soon as the appends stop (else the backlog would wait out a pause
-    // measured for a burst that is over). The thread stays free for other calls meanwhile;
-    // stop() waits for one slice at most.
-    for (let wait = nextBatchAt - performance.now(); busy() && burst() && wait >= 1; wait = nextBatchAt - performance.now()) {
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(Math.min(wait, BUSY_WINDOW_MS))));
-      dispatch([]);
-    }
-    const want = batchLimit(limit, busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
-    // During a burst the inbox is copied only as far as this batch needs, but in whole
-    // transactions of up to IMPORT_BATCH rows: each copy commits with an fsync, and one
-    // per small batch cost more than the copying itself.
-    await importRows(Math.max(want, IMPORT_BATCH), true);
-    return store.claimJournal(want);
-  };
-  const view = new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'claimJournal') return claimJournal;
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  const p = new Pipeline(view, {
+  const p = new Pipeline(store, {
     batchSize: requested,
     logger,
+    pacing,
     providerFor: (channel) => providers.get(channel),
     ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
     ...(settings.maxItems !== undefined ? { maxItems: settings.maxItems } : {}),
@@ -337,27 +270,11 @@ function createPipeline(settings: RemotePipelineSettings): Pipeline {
     if (postRecorded) recorded.push(stored);
   });
   p.on('batch', (info: BatchInfo) => {
-    if (info.rows > 0) msPerRow = 0.7 * msPerRow + 0.3 * (info.ms / info.rows);
-    nextBatchAt = performance.now() + (info.ms * (1 - BURST_SHARE)) / BURST_SHARE;
     const list = recorded;
     recorded = [];
     post({ op: 'batch', info, recorded: list });
   });
   return p;
-}
-
-function busy(): boolean {
-  return performance.now() - lastAppendAt <= BUSY_WINDOW_MS;
-}
-
-/** Ingest arrives faster than the pipeline could follow at full speed (see the module comment). */
-function burst(): boolean {
-  return busy() && ingestRate * msPerRow > 1000;
-}
-
-/** Rows that take about `ms` to normalize and record, within [MIN_BATCH, limit]. */
-function batchLimit(limit: number, ms: number): number {
-  return Math.max(Math.min(MIN_BATCH, limit), Math.min(limit, Math.floor(ms / Math.max(msPerRow, 0.001))));
 }
 
 function close(): Promise<void> {
@@ -380,16 +297,31 @@ function close(): Promise<void> {
   return closing;
 }
 
-/** Every method on the prototype chain of the store's class (what the main thread may call). */
-function methodNames(proto: object | null): string[] {
+/**
+ * The class of each part of the store. Read from the classes, not the instances: some parts
+ * prepare their statements when first touched, which needs the migrated schema.
+ */
+const PART_CLASSES: Record<StorePart, { prototype: object }> = {
+  journal: SqliteJournal,
+  events: SqliteEvents,
+  rejections: SqliteRejections,
+  projections: SqliteProjections,
+  deliveries: SqliteDeliveries,
+  access: SqliteAccess,
+  outbound: SqliteOutbound,
+  search: SqliteSearch,
+};
+
+/** Every method on the prototype chain of a class (what the main thread may call). */
+function methodNames(proto: object): string[] {
   const names = new Set<string>();
-  for (let o = proto; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      const d = Object.getOwnPropertyDescriptor(o, name);
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      const d = Object.getOwnPropertyDescriptor(p, name);
       if (name !== 'constructor' && d !== undefined && typeof d.value === 'function') names.add(name);
     }
   }
   return [...names];
 }
 
-post({ op: 'ready', methods: methodNames(Object.getPrototypeOf(store) as object) });
+post({ op: 'ready', methods: Object.fromEntries(STORE_PARTS.map((part) => [part, methodNames(PART_CLASSES[part].prototype)])) });

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/worker-store
+ * @module store/sqlite/thread/worker-store
  *
  * The SQLite store with its connection on a thread of its own. Every method call is posted
  * to that thread as `{ id, method, args }` and answered with `{ id, result | error }`, so
@@ -7,10 +7,10 @@
  * message per group commit and resolves the acks when the answer comes back. The thread
  * also runs the pipeline ({@link WorkerStore.createPipeline}), next to the data it reads.
  *
- * Forwarding is generic: the worker reports the method names of its real `SqliteStore`
- * (prototype chain and instance) when it is ready, and this object gets one forwarding
- * function per name. A method added to `SqliteStore` is therefore available here without
- * touching this file, with its TypeScript signature taken from `SqliteStore` (made async).
+ * Forwarding is generic: when it is ready the worker reports, per part of its real
+ * `SqliteStore` (`journal`, `deliveries`, ...), the method names of the part's class, and
+ * each part here gets one function per name that posts `part.method`. A method added to a
+ * part's interface is therefore available here without touching this file.
  *
  * What crosses the boundary: arguments and results by structured clone (Buffers, bigints,
  * plain objects); errors as records rebuilt with their class, `name`, `message`, `code`
@@ -22,8 +22,8 @@
  * (for `/readyz`) run on a second connection on this thread, a WAL reader
  * ({@link READS}), so they never queue behind a pipeline batch or a delivery commit in the
  * store's thread. A reader sees every committed transaction; a journal row acked a moment
- * ago may still be in the inbox, so `getJournalRow` asks the store's thread when the
- * reader does not have it yet, and `listJournal` (which must list such rows) stays there.
+ * ago may still be in the inbox, so `journal.get` asks the store's thread when the
+ * reader does not have it yet, and `journal.list` (which must list such rows) stays there.
  *
  * Journal appends are the exception: they never cross. The HTTP thread writes them itself
  * into the inbox file (`inbox.ts`: group commit, WAL synced before the ack), then asks the
@@ -43,17 +43,23 @@
  * but would test a second copy of the code and race with edits made while tests run.
  * From `dist/` the worker is the compiled `store-worker.js`, loaded directly.
  */
-import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { Provider } from '../../events/types.js';
-import type { PipelineEvents, PipelineHandle, PipelineLogger } from '../../pipeline.js';
-import type { JournalInput, Store, StoredEvent } from '../store.js';
+import type { PipelineHandle, RemotePipelineOptions } from '../../../pipeline.js';
+import type { AccessStore } from '../../access.js';
+import type { DeliveryStore } from '../../deliveries.js';
+import type { ErasureReceipt } from '../../erasure.js';
+import type { PruneBatchResult, PruneRequest } from '../../../retention/policy.js';
+import type { OutboundStore } from '../../outbound.js';
+import type { ProjectionStore } from '../../projections.js';
+import type { SearchStore } from '../../search.js';
+import type { EventStore, JournalInput, JournalRow, JournalStore, RejectionStore, Store, StoreCapabilities, StoreCounts } from '../../store.js';
+import type { StorageUsage } from '../../usage.js';
+import { SqliteStore, type SqliteSettings, type SqliteStoreOptions } from '../sqlite-store.js';
 import { InboxWriter, inboxFileFor } from './inbox.js';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import type { InboxActivity, RemotePipelineSettings, StoreWorkerData } from './store-worker.js';
+import { RemotePipeline } from './remote-pipeline.js';
+import type { InboxActivity, StoreWorkerData } from './store-worker.js';
 import type { UsageThreadData } from './usage-thread.js';
-import type { StorageUsage } from '../usage.js';
-import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply } from './worker-wire.js';
+import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply, type StorePart } from './worker-wire.js';
 
 export interface WorkerStoreOptions extends SqliteStoreOptions {
   /**
@@ -76,49 +82,41 @@ const IMPORT_EVERY_MS = 10;
 /** The worker's default `busy_timeout`, ms. */
 export const WORKER_BUSY_TIMEOUT_MS = 1_000;
 
-/** Every method of `T`, as it looks from the other side of a thread: async. */
-type Remote<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (...args: infer A) => infer R
-    ? (...args: A) => Promise<Awaited<R>>
-    : never;
-};
-
 /** Answered by the reader connection on this thread (see the module comment). */
 const READS = new Set([
-  'getEvent',
-  'listEvents',
-  'lastEventSeq',
-  'listRejections',
   'counts',
-  'oldestPendingAt',
-  'activity',
-  'projectionCounts',
-  'getDelivery',
-  'listDeliveries',
-  'deliveryBacklog',
-  'getMessage',
-  'listMessages',
-  'listReactions',
-  'getConversation',
-  'listConversations',
-  'getContact',
-  'listContacts',
-  'getTemplate',
-  'listTemplates',
-  'tokenByHash',
-  'listTokens',
-  'listAudit',
-  'getOutbound',
-  'search',
-  // Account state: consent and health.
-  'listConsent',
-  'listHealth',
-  'getHealth',
   'ping',
+  'journal.oldestPendingAt',
+  'events.get',
+  'events.list',
+  'events.lastSeq',
+  'events.activity',
+  'rejections.list',
+  'projections.counts',
+  'projections.getMessage',
+  'projections.listMessages',
+  'projections.listReactions',
+  'projections.getConversation',
+  'projections.listConversations',
+  'projections.getContact',
+  'projections.listContacts',
+  'projections.getTemplate',
+  'projections.listTemplates',
+  'projections.listConsent',
+  'projections.listHealth',
+  'projections.getHealth',
+  'deliveries.get',
+  'deliveries.list',
+  'deliveries.backlog',
+  'access.tokenByHash',
+  'access.listTokens',
+  'access.listAudit',
+  'outbound.get',
+  'search.query',
 ]);
 
-/** Handled here, never forwarded. */
-const LOCAL = new Set(['storageUsage', 'close', 'createPipeline', 'constructor', 'then', 'migrationTarget', 'appendJournal', 'migrate']);
+/** The store's own thread, one writer; the pipeline runs there. */
+const OWN_THREAD: StoreCapabilities = { maxCommitsInFlight: 1, pipelineThread: 'own-thread', sharedByProcesses: false };
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -146,10 +144,18 @@ function spawn(data: StoreWorkerData | UsageThreadData, module = 'store-worker')
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: data });
 }
 
-export interface WorkerStore extends Omit<Remote<SqliteStore>, 'close' | 'migrationTarget' | 'appendJournal' | 'migrate' | 'storageUsage'> {}
-
 export class WorkerStore implements Store {
   readonly dialect = 'sqlite' as const;
+  readonly capabilities = OWN_THREAD;
+  // Filled with one forwarding function per method when the thread is ready (see `#forward`).
+  readonly journal = { append: (rows: JournalInput[]) => this.#append(rows), get: (id: number) => this.#journalRow(id) } as JournalStore;
+  readonly events = {} as EventStore;
+  readonly rejections = {} as RejectionStore;
+  readonly projections = {} as ProjectionStore;
+  readonly deliveries = {} as DeliveryStore;
+  readonly access = {} as AccessStore;
+  readonly outbound = {} as OutboundStore;
+  readonly search = {} as SearchStore;
   /** The database file. */
   readonly file: string;
 
@@ -248,13 +254,35 @@ export class WorkerStore implements Store {
     return result;
   }
 
+  /** One snapshot of the counts, from the reader (inbox rows included). */
+  counts(): Promise<StoreCounts> {
+    return this.#read('counts', []) as Promise<StoreCounts>;
+  }
+
+  ping(): Promise<void> {
+    return this.#read('ping', []) as Promise<void>;
+  }
+
+  /** The connection's settings as SQLite reports them in the store's thread (for `bluetick doctor` and tests). */
+  settings(): Promise<SqliteSettings> {
+    return this.#call('store', 'settings', []) as Promise<SqliteSettings>;
+  }
+
+  eraseContact(ids: string[]): Promise<ErasureReceipt> {
+    return this.#call('store', 'eraseContact', [ids]) as Promise<ErasureReceipt>;
+  }
+
+  pruneRetention(request: PruneRequest, dryRun = false): Promise<PruneBatchResult> {
+    return this.#call('store', 'pruneRetention', [request, dryRun]) as Promise<PruneBatchResult>;
+  }
+
   /**
-   * Writes the rows durably and resolves with their journal ids. With a database file they
-   * go into the inbox on this thread (see the module comment); the store's thread copies
-   * them into the journal shortly after.
+   * `journal.append`: writes the rows durably and resolves with their journal ids. With a
+   * database file they go into the inbox on this thread (see the module comment); the
+   * store's thread copies them into the journal shortly after.
    */
-  appendJournal(rows: JournalInput[]): Promise<number[]> {
-    if (this.#inboxFile === undefined) return this.#call('store', 'appendJournal', [rows]) as Promise<number[]>;
+  #append(rows: JournalInput[]): Promise<number[]> {
+    if (this.#inboxFile === undefined) return this.#call('store', 'journal.append', [rows]) as Promise<number[]>;
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
     const open = this.#inboxOpen;
@@ -383,17 +411,15 @@ export class WorkerStore implements Store {
     }
   }
 
-  /** Defines one forwarding function per method the worker's store has. */
-  #forward(methods: string[]): void {
-    for (const name of methods) {
-      if (LOCAL.has(name) || name in this) continue;
-      const read = READS.has(name) && this.file !== ':memory:';
-      Object.defineProperty(this, name, {
-        value: read ? (...args: unknown[]) => this.#read(name, args) : (...args: unknown[]) => this.#call('store', name, args),
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      });
+  /** Gives each part one forwarding function per method the worker's part has (`part.method` on the wire). */
+  #forward(methods: Record<string, string[]>): void {
+    for (const [part, names] of Object.entries(methods)) {
+      const target = this[part as StorePart] as unknown as Record<string, unknown>;
+      for (const name of names) {
+        if (name in target) continue;
+        const path = `${part}.${name}`;
+        target[name] = READS.has(path) ? (...args: unknown[]) => this.#read(path, args) : (...args: unknown[]) => this.#call('store', path, args);
+      }
     }
   }
 
@@ -423,18 +449,22 @@ export class WorkerStore implements Store {
     });
   }
 
-  /** One journal row: from the reader, else (acked a moment ago, still in the inbox) from the store's thread. */
-  async getJournalRow(id: number): Promise<Awaited<ReturnType<SqliteStore['getJournalRow']>>> {
-    const row = this.file === ':memory:' ? undefined : ((await this.#read('getJournalRow', [id])) as Awaited<ReturnType<SqliteStore['getJournalRow']>>);
-    return row ?? ((await this.#call('store', 'getJournalRow', [id])) as Awaited<ReturnType<SqliteStore['getJournalRow']>>);
+  /** `journal.get`: from the reader, else (acked a moment ago, still in the inbox) from the store's thread. */
+  async #journalRow(id: number): Promise<JournalRow | undefined> {
+    const row = this.file === ':memory:' ? undefined : ((await this.#read('journal.get', [id])) as JournalRow | undefined);
+    return row ?? ((await this.#call('store', 'journal.get', [id])) as JournalRow | undefined);
   }
 
-  #read(method: string, args: unknown[]): Promise<unknown> {
+  /** Runs `path` (`part.method` or a store method) on the reader connection; in the store's thread when there is no file to read. */
+  #read(path: string, args: unknown[]): Promise<unknown> {
+    if (this.file === ':memory:') return this.#call('store', path, args);
     if (this.#gone !== undefined) return Promise.reject(this.#gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
     try {
       this.#reader ??= new SqliteStore(this.file, { reader: true, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS });
-      return (this.#reader as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method]!(...args);
+      const dot = path.indexOf('.');
+      const target = (dot < 0 ? this.#reader : this.#reader[path.slice(0, dot) as StorePart]) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return target[path.slice(dot + 1)]!(...args);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -503,105 +533,5 @@ export class WorkerStore implements Store {
         break;
       }
     }
-  }
-}
-
-export interface RemotePipelineOptions extends RemotePipelineSettings {
-  /** Receives the pipeline's warnings and errors (forwarded from the store's thread). */
-  logger?: PipelineLogger;
-}
-
-export type { RemotePipelineSettings };
-
-type Forward = (method: string, args: unknown[]) => Promise<unknown>;
-
-/** Shortest interval between two wake messages from this thread. */
-const WAKE_EVERY_MS = 50;
-
-/**
- * The main thread's handle on the pipeline running in the store's thread. Same API as
- * {@link Pipeline}: `start`, `wake`, `stop`, `drain`, and the `batch` / `recorded` events,
- * emitted here in the order the batches were recorded. `drain()` resolves after the
- * events of every batch it waited for were emitted.
- */
-class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
-  readonly #forward: Forward;
-  readonly #logger: PipelineLogger | undefined;
-  #wakeTimer: NodeJS.Timeout | undefined;
-  #lastWake = -Infinity;
-  #ended = false;
-  created: Promise<unknown> = Promise.resolve();
-
-  constructor(forward: Forward, logger: PipelineLogger | undefined) {
-    super();
-    this.#forward = forward;
-    this.#logger = logger;
-    // Recorded events cross the thread boundary only while someone listens for them.
-    const untyped = this as EventEmitter;
-    untyped.on('newListener', (name: string | symbol) => {
-      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [true]).catch(() => undefined);
-    });
-    untyped.on('removeListener', (name: string | symbol) => {
-      if (name === 'recorded' && this.listenerCount('recorded') === 0) this.#forward('listen', [false]).catch(() => undefined);
-    });
-  }
-
-  start(): void {
-    this.#forward('start', []).catch((err: unknown) => this.#logger?.error({ err }, 'could not start the pipeline'));
-  }
-
-  /**
-   * The store's thread already wakes the pipeline after each journal commit (the server
-   * calls this after every ack), so this only matters for other writers: throttled to one
-   * message per {@link WAKE_EVERY_MS}, the last call of a window sent at its end.
-   */
-  wake(): void {
-    if (this.#wakeTimer !== undefined || this.#ended) return;
-    const wait = this.#lastWake + WAKE_EVERY_MS - performance.now();
-    if (wait <= 0) this.#sendWake();
-    else this.#wakeTimer = setTimeout(this.#sendWake, wait).unref();
-  }
-
-  readonly #sendWake = (): void => {
-    this.#wakeTimer = undefined;
-    this.#lastWake = performance.now();
-    this.#forward('wake', []).catch(() => undefined);
-  };
-
-  async stop(): Promise<void> {
-    clearTimeout(this.#wakeTimer);
-    this.#wakeTimer = undefined;
-    if (this.#ended) return;
-    try {
-      await this.#forward('stop', []);
-    } catch {
-      // The thread is gone: nothing runs any more, which is what stop() asks for.
-    }
-  }
-
-  async drain(): Promise<void> {
-    if (this.#ended) return;
-    await this.#forward('drain', []);
-  }
-
-  /** @internal A batch was recorded in the store's thread. */
-  batch(info: PipelineEvents['batch'][0], recorded: StoredEvent[]): void {
-    // The batch is recorded whatever a listener does: a throwing listener is logged.
-    try {
-      for (const stored of recorded) this.emit('recorded', stored);
-      this.emit('batch', info);
-    } catch (err) {
-      this.#logger?.error({ err }, 'a pipeline listener threw');
-    }
-  }
-
-  /** @internal */
-  log(level: 'warn' | 'error', obj: object, msg: string): void {
-    this.#logger?.[level](obj, msg);
-  }
-
-  /** @internal The store's thread ended. */
-  ended(): void {
-    this.#ended = true;
   }
 }

@@ -1,19 +1,31 @@
 /**
- * @module ingest/journal-writer
+ * @module journal/writer
  *
- * Group commit for the ingest hot path. Every request appends its row and waits; rows that
- * arrive in the same event-loop turn are committed together by ONE `store.appendJournal`
- * (one transaction, one fsync), flushed on `setImmediate` or as soon as `maxBatch` rows
- * wait. A one-commit-per-request journal runs at a few percent of a bare HTTP server; a
+ * The journal's group commit: the one place where concurrent appends become commits. Every
+ * writer of journal rows (the ingest hot path, the silence watch, the durable adapter) goes
+ * through a {@link JournalWriter}; the stores' `journal.append` is one transaction and
+ * nothing more.
+ *
+ * The contract:
+ * - `append` resolves only when its row is durable: after the `store.journal.append` commit
+ *   that carries it resolved (committed and synced: an ack only after fsync).
+ * - Concurrent appends are batched: rows queued in the same event-loop turn go in one commit
+ *   (flushed on `setImmediate`, or as soon as `maxBatch` rows wait), and rows that arrive
+ *   while every commit slot is busy wait and share the next one.
+ * - At most `maxCommitsInFlight` commits are in flight, by default the store's
+ *   `capabilities.maxCommitsInFlight` (1 on SQLite, where each commit ends with its own
+ *   fsync of one file; half the pool on PostgreSQL, where a commit is a round trip), and a
+ *   commit carries at most `maxRowsPerCommit` rows and, unless one row is larger,
+ *   `maxBytesPerCommit` body bytes.
+ * - Everything else rejects with `BT_ERR_INGEST_UNAVAILABLE`, which the HTTP layer turns into
+ *   503 + Retry-After so the provider resends: too many rows waiting (`maxPending`: the
+ *   store is not keeping up, shed load at once); the commit failed (database locked past
+ *   its busy timeout, disk full, I/O error); the commit did not answer within
+ *   `commitTimeoutMs` (the rows may still land later; the provider's resend is then
+ *   journaled as a duplicate, which the pipeline handles).
+ *
+ * A one-commit-per-request journal runs at a few percent of a bare HTTP server; a
  * timer-based flush adds latency without adding throughput (DESIGN §10).
- *
- * The one rule: a row's promise resolves only after the commit that carries it resolved.
- * Everything else rejects with `BT_ERR_INGEST_UNAVAILABLE`, which the HTTP layer turns into
- * 503 + Retry-After so the provider resends:
- * - too many rows waiting (`maxPending`): the store is not keeping up, shed load at once;
- * - the commit failed (database locked past its busy timeout, disk full, I/O error);
- * - the commit did not answer within `commitTimeoutMs` (the rows may still land later; the
- *   provider's resend is then journaled as a duplicate, which the pipeline handles).
  */
 import { BluetickError } from '../errors.js';
 import type { JournalInput, Store } from '../store/store.js';
@@ -27,11 +39,13 @@ export interface JournalWriterOptions {
   commitTimeoutMs?: number;
   /**
    * Commits in flight at most; rows arriving meanwhile wait and go in the next commit when
-   * one settles. Default unlimited (a synchronous store never has two). With a store in
-   * another thread, 2 keeps one commit queued behind the running one (the store never waits
-   * for work) while sending a few large messages instead of one small one per turn.
+   * one settles. Default: the store's `capabilities.maxCommitsInFlight`.
    */
   maxCommitsInFlight?: number;
+  /** Rows per commit at most (PostgreSQL takes at most 65 535 parameters, 6 per row). Default 2000. */
+  maxRowsPerCommit?: number;
+  /** Body bytes per commit at most, unless a single row is larger. Default 16 MiB. */
+  maxBytesPerCommit?: number;
   /** After each successful commit: rows in it and how long it took. */
   onCommit?: (batchSize: number, ms: number) => void;
   /** A commit failed or timed out (its rows were rejected). */
@@ -58,6 +72,8 @@ export class JournalWriter {
   private readonly maxBatch: number;
   private readonly commitTimeoutMs: number;
   private readonly maxCommitsInFlight: number;
+  private readonly maxRowsPerCommit: number;
+  private readonly maxBytesPerCommit: number;
   private readonly onCommit: ((batchSize: number, ms: number) => void) | undefined;
   private readonly onError: ((err: unknown) => void) | undefined;
 
@@ -85,7 +101,9 @@ export class JournalWriter {
     this.maxPending = opts.maxPending ?? 10_000;
     this.maxBatch = Math.max(1, opts.maxBatch ?? 256);
     this.commitTimeoutMs = opts.commitTimeoutMs ?? 2_000;
-    this.maxCommitsInFlight = Math.max(1, opts.maxCommitsInFlight ?? Infinity);
+    this.maxCommitsInFlight = Math.max(1, opts.maxCommitsInFlight ?? store.capabilities.maxCommitsInFlight);
+    this.maxRowsPerCommit = Math.max(1, opts.maxRowsPerCommit ?? 2_000);
+    this.maxBytesPerCommit = opts.maxBytesPerCommit ?? 16 * 1024 * 1024;
     this.onCommit = opts.onCommit;
     this.onError = opts.onError;
   }
@@ -144,25 +162,34 @@ export class JournalWriter {
     return new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Starts commits of the waiting rows while a slot is free (all of them when closing). */
   private flush(): void {
-    const n = this.rows.length;
-    if (n === 0) return;
-    // At the limit, the rows wait: settle() flushes them as soon as a commit finishes.
-    if (this.inFlight.size >= this.maxCommitsInFlight && !this.closed) return;
+    while (this.rows.length > 0 && (this.inFlight.size < this.maxCommitsInFlight || this.closed)) this.commit();
+  }
+
+  /** Starts one commit of the oldest waiting rows, within the per-commit bounds. */
+  private commit(): void {
+    let n = Math.min(this.rows.length, this.maxRowsPerCommit);
+    let bytes = this.rows[0]!.body.length;
+    for (let i = 1; i < n; i++) {
+      bytes += this.rows[i]!.body.length;
+      if (bytes > this.maxBytesPerCommit) n = i;
+    }
+    const all = n === this.rows.length;
     const batch: Batch = {
-      rows: this.rows,
-      callbacks: this.callbacks,
+      rows: all ? this.rows : this.rows.slice(0, n),
+      callbacks: all ? this.callbacks : this.callbacks.slice(0, n),
       started: performance.now(),
       settled: false,
     };
-    this.rows = [];
-    this.callbacks = [];
+    this.rows = all ? [] : this.rows.slice(n);
+    this.callbacks = all ? [] : this.callbacks.slice(n);
     this.committing += n;
     this.inFlight.add(batch);
 
     let commit: Promise<number[]>;
     try {
-      commit = this.store.appendJournal(batch.rows);
+      commit = this.store.journal.append(batch.rows);
     } catch (err) {
       // A store that throws instead of rejecting: same outcome.
       commit = Promise.reject(err);

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/worker-wire
+ * @module store/sqlite/thread/worker-wire
  *
  * The messages between {@link WorkerStore} (any thread) and the store worker (the thread that
  * owns the SQLite connection), and the two things structured clone does not do for us:
@@ -14,17 +14,22 @@
  * by structured clone as is.
  */
 import Database from 'better-sqlite3';
-import { BluetickError, ConfigError, ExitError } from '../../errors.js';
-import type { BatchInfo } from '../../pipeline.js';
-import type { StoredEvent } from '../store.js';
+import { BluetickError, ConfigError, ExitError } from '../../../errors.js';
+import type { BatchInfo } from '../../../pipeline.js';
+import type { StoredEvent } from '../../store.js';
 
 /** Which object in the worker a call is for. */
 export type CallTarget = 'store' | 'pipeline' | 'worker';
+
+/** The parts of the store the main thread may call (`part.method`), besides the store's own methods. */
+export const STORE_PARTS = ['journal', 'events', 'rejections', 'projections', 'deliveries', 'access', 'outbound', 'search'] as const;
+export type StorePart = (typeof STORE_PARTS)[number];
 
 /** Main -> worker: call `method` on `on` with `args`; answered by a {@link Reply} with the same id. */
 export interface CallMessage {
   id: number;
   on: CallTarget;
+  /** `part.method` (`journal.claim`), or a method of the store itself (`counts`). */
   method: string;
   args: unknown[];
 }
@@ -33,8 +38,8 @@ export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok
 
 /** Worker -> main, unprompted. */
 export type Notice =
-  /** The store is open; `methods` are the names its class (prototype chain) has. */
-  | { op: 'ready'; methods: string[] }
+  /** The store is open; `methods` are, per part, the names its class (prototype chain) has. */
+  | { op: 'ready'; methods: Record<string, string[]> }
   /** The store could not be opened; the thread ends. */
   | { op: 'fatal'; error: WireError }
   | { op: 'batch'; info: BatchInfo; recorded: StoredEvent[] }

@@ -1,5 +1,5 @@
 /**
- * @module store/sqlite/inbox
+ * @module store/sqlite/thread/inbox
  *
  * The ingest side of the SQLite store when its connection lives on a thread of its own
  * ({@link WorkerStore}). An acked body must be on disk, and handing every group commit to
@@ -16,7 +16,7 @@
  *   writer's commit timeout turns them into 503s. Checkpoints (which SQLite syncs itself in
  *   NORMAL mode before and after copying) run on a {@link Checkpointer} thread.
  * - {@link InboxReader} (store thread): reads the rows the journal does not have yet.
- *   `SqliteStore.importInbox` copies them into the journal table, ids unchanged, in one
+ *   `SqliteJournal.importInbox` (`../journal.ts`) copies them into the journal table, ids unchanged, in one
  *   `synchronous=FULL` transaction; the journal's largest id is the import cursor. Once
  *   that commit returns, the writer may delete the copied rows ({@link InboxWriter.release}).
  *
@@ -28,7 +28,7 @@
 import { fdatasync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import type { JournalInput, VerifiedBy } from '../store.js';
+import type { JournalInput, VerifiedBy } from '../../store.js';
 
 /** The inbox file that belongs to a store file: `x.db` -> `x.inbox.db`. */
 export function inboxFileFor(storeFile: string): string {

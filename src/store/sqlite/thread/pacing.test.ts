@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import type { BatchInfo } from '../../../pipeline.js';
+import { BurstPacing, IMPORT_BATCH } from './pacing.js';
+
+const batch = (rows: number, ms: number): BatchInfo => ({ rows, ms, inserted: rows, duplicates: 0, types: {}, failed: 0, quarantined: 0, retried: 0 });
+
+/** A pacing policy on a clock the test sets, recording what it asks of its thread. */
+function paced() {
+  const clock = { now: 0 };
+  const asked: number[] = [];
+  let waitingCallsRun = 0;
+  const pacing = new BurstPacing({
+    now: () => clock.now,
+    runWaitingCalls: () => waitingCallsRun++,
+    journalUpTo: async (limit) => asked.push(limit),
+  });
+  return { pacing, clock, asked, waitingCallsRun: () => waitingCallsRun };
+}
+
+describe('BurstPacing', () => {
+  it('runs the waiting calls first, then claims a batch of about the idle target and journals whole import transactions for it', async () => {
+    const { pacing, asked, waitingCallsRun } = paced();
+    // No appends reported: 250 ms at the assumed 0.2 ms per row is 1250 rows, capped by the limit.
+    expect(await pacing.beforeClaim(500)).toBe(500);
+    expect(waitingCallsRun()).toBe(1);
+    expect(asked).toEqual([IMPORT_BATCH]);
+  });
+
+  it('cuts batches to the busy target while appends arrive, measured by the cost per row of recent batches', async () => {
+    const { pacing, clock } = paced();
+    pacing.afterBatch(batch(100, 100)); // 1 ms per row, smoothed: 0.44
+    clock.now = 10_000;
+    pacing.reportAppends({ commits: 1, rows: 1 });
+    clock.now += 10;
+    expect(pacing.busy()).toBe(true);
+    expect(pacing.burst()).toBe(false);
+    // 100 ms at 0.44 ms per row.
+    expect(await pacing.beforeClaim(10_000)).toBe(227);
+    clock.now += 1_000;
+    expect(pacing.busy()).toBe(false);
+    expect(await pacing.beforeClaim(10_000)).toBe(568);
+  });
+
+  it('calls it a burst only when ingest outruns what the pipeline could do with the whole thread', () => {
+    const { pacing, clock } = paced();
+    clock.now = 1_000;
+    pacing.reportAppends({ commits: 1, rows: 1 });
+    clock.now += 10;
+    // 1 000 rows a second at 0.2 ms per row is a fifth of the thread: no burst.
+    pacing.reportAppends({ commits: 1, rows: 100 });
+    expect(pacing.burst()).toBe(false);
+    clock.now += 10;
+    // About 11 000 rows a second: more than the thread can normalize.
+    pacing.reportAppends({ commits: 1, rows: 1_000 });
+    expect(pacing.burst()).toBe(true);
+    clock.now += 200;
+    expect(pacing.burst()).toBe(false);
+  });
+});

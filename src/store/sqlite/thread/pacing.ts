@@ -1,0 +1,123 @@
+/**
+ * @module store/sqlite/thread/pacing
+ *
+ * The pipeline's pacing on the SQLite store's thread, as a policy object the pipeline is
+ * given ({@link PipelinePacing}): the thread shares the machine's cores with the HTTP
+ * thread, and providers wait for their 200 while the pipeline normalizes rows that are
+ * already durable. So:
+ *
+ * - A batch is bounded in time as well as in rows: about {@link IDLE_BATCH_MS} of work, or
+ *   {@link BUSY_BATCH_MS} while appends keep arriving (each batch is one transaction whose
+ *   commit writes every index page it touched, so tiny batches cost more per event; other
+ *   writes on the thread wait behind a batch, so long ones hold them up).
+ * - During a burst (ingest arriving faster than the pipeline could follow using the whole
+ *   thread, at its measured cost per row) the pipeline takes at most {@link BURST_SHARE} of
+ *   the thread, pausing between batches. The backlog grows during a burst whatever the
+ *   pipeline does, so yielding costs little extra lag; it is caught up afterwards with
+ *   full-size batches back to back. Below that rate there is no pause.
+ * - Before each claim the inbox is copied into the journal as far as the batch needs, in
+ *   whole transactions (each copy commits with an fsync).
+ *
+ * The ingest rate comes from the HTTP thread's reports of its inbox commits
+ * ({@link BurstPacing.reportAppends}).
+ */
+import type { BatchInfo, PipelinePacing } from '../../../pipeline.js';
+
+/** Target duration of one pipeline batch while journal appends keep arriving. */
+export const BUSY_BATCH_MS = 100;
+/** Target duration of one pipeline batch otherwise (catching up). */
+export const IDLE_BATCH_MS = 250;
+/** Largest share of the thread's time the pipeline takes during a burst. */
+export const BURST_SHARE = 0.05;
+/** Appends within this window count as "arriving". */
+export const BUSY_WINDOW_MS = 100;
+/** Inbox rows copied per journal transaction. */
+export const IMPORT_BATCH = 2_000;
+/** Smallest batch, so the pipeline always moves. */
+const MIN_BATCH = 2;
+
+/** What the HTTP thread reports with each import request. */
+export interface InboxActivity {
+  /** Inbox commits since the previous request. */
+  commits: number;
+  /** Rows in them. */
+  rows: number;
+}
+
+/** What the policy may do on the thread it paces. */
+export interface PacingHooks {
+  /** Runs the calls waiting on the thread's port (they go before the next batch). */
+  runWaitingCalls(): void;
+  /** Copies up to `limit` inbox rows into the journal. */
+  journalUpTo(limit: number): Promise<unknown>;
+  /** The clock, ms (injectable for tests). Default `performance.now`. */
+  now?: () => number;
+}
+
+export class BurstPacing implements PipelinePacing {
+  private readonly hooks: PacingHooks;
+  private readonly now: () => number;
+  /** When the HTTP thread last reported inbox commits. */
+  private lastAppendAt = -Infinity;
+  /** Ingest rate reported by the HTTP thread, rows per second, smoothed. */
+  private ingestRate = 0;
+  /** During a burst, the next batch may not start before this time. */
+  private nextBatchAt = 0;
+  /** Normalize + record cost per row, smoothed over recent batches. */
+  private msPerRow = 0.2;
+
+  constructor(hooks: PacingHooks) {
+    this.hooks = hooks;
+    this.now = hooks.now ?? (() => performance.now());
+  }
+
+  /** The HTTP thread committed `activity` to the inbox since its last report. */
+  reportAppends(activity: InboxActivity): void {
+    if (activity.commits === 0) return;
+    const now = this.now();
+    const elapsed = Math.max(1, now - this.lastAppendAt);
+    // Over a gap longer than the busy window the rate restarts from this report alone.
+    const weight = Math.min(1, elapsed / BUSY_WINDOW_MS);
+    this.ingestRate = (1 - weight) * this.ingestRate + weight * ((activity.rows * 1000) / elapsed);
+    this.lastAppendAt = now;
+  }
+
+  /** Appends arrived within the last {@link BUSY_WINDOW_MS}. */
+  busy(): boolean {
+    return this.now() - this.lastAppendAt <= BUSY_WINDOW_MS;
+  }
+
+  /** Ingest arrives faster than the pipeline could follow at full speed. */
+  burst(): boolean {
+    return this.busy() && this.ingestRate * this.msPerRow > 1000;
+  }
+
+  async beforeClaim(limit: number): Promise<number> {
+    // Calls that arrived meanwhile go first.
+    this.hooks.runWaitingCalls();
+    // During a burst, pause until the pipeline's share allows the next batch; in slices, so
+    // a pause ends as soon as the appends stop (else the backlog would wait out a pause
+    // measured for a burst that is over). The thread stays free for other calls meanwhile;
+    // stop() waits for one slice at most.
+    for (let wait = this.nextBatchAt - this.now(); this.burst() && wait >= 1; wait = this.nextBatchAt - this.now()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(Math.min(wait, BUSY_WINDOW_MS))));
+      this.hooks.runWaitingCalls();
+    }
+    const want = this.batchLimit(limit, this.busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
+    // During a burst the inbox is copied only as far as this batch needs, but in whole
+    // transactions of up to IMPORT_BATCH rows: each copy commits with an fsync, and one
+    // per small batch cost more than the copying itself.
+    await this.hooks.journalUpTo(Math.max(want, IMPORT_BATCH));
+    return want;
+  }
+
+  afterBatch(info: BatchInfo): void {
+    if (info.rows > 0) this.msPerRow = 0.7 * this.msPerRow + 0.3 * (info.ms / info.rows);
+    this.nextBatchAt = this.now() + (info.ms * (1 - BURST_SHARE)) / BURST_SHARE;
+  }
+
+  /** Rows that take about `ms` to normalize and record, within [MIN_BATCH, limit]. */
+  private batchLimit(limit: number, ms: number): number {
+    return Math.max(Math.min(MIN_BATCH, limit), Math.min(limit, Math.floor(ms / Math.max(this.msPerRow, 0.001))));
+  }
+}
