@@ -205,6 +205,10 @@ describe('HTTP sink delivery', () => {
     expect(rx.accepted[2]!.webhookId).toBe(eventId);
     expect(rx.requests).toHaveLength(5);
     expect(rx.accepted[2]!.headers['webhook-replay']).toBe('1');
+    // The receiver answers before the worker records the attempt: wait for the record.
+    await waitFor('the replayed attempt recorded', async () =>
+      (await running.store.deliveries.list({ origin: 'replay' }, { limit: 10 })).items.every((d) => d.state !== 'in_flight'),
+    );
     const replays = await running.store.deliveries.list({ origin: 'replay' }, { limit: 10 });
     expect(replays.items).toEqual([expect.objectContaining({ eventId, state: 'succeeded', route: 'strict' })]);
 
