@@ -13,7 +13,7 @@
  */
 import { resolveAdminToken } from './api/admin-token.js';
 import type { Config } from './config/types.js';
-import { RejectionLog, IngestHandler } from './ingest/routes.js';
+import { RejectionLog, IngestHandler } from './ingest/handler.js';
 import { createLogger } from './log.js';
 import { createBackoff, createServerApi } from './server/api.js';
 import { createAcme, watchCertificateFiles } from './server/certificates.js';

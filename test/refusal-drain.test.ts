@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBasicAuthorization } from '../src/ingest/verify-basic.js';
-import { IngestHandler, type IngestJournal } from '../src/ingest/routes.js';
+import { IngestHandler, type IngestJournal } from '../src/ingest/handler.js';
 import type { DrainBudget } from '../src/ingest/refusal-drain.js';
 import { createMetrics } from '../src/metrics.js';
 import type { JournalInput } from '../src/store/store.js';

@@ -5,7 +5,7 @@
  * `rejections.add` the test answers call by call; the waits are on those calls, not on time.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RejectionLog } from '../src/ingest/routes.js';
+import { RejectionLog } from '../src/ingest/handler.js';
 import type { RejectionInput } from '../src/store/store.js';
 
 interface Call {

@@ -17,7 +17,7 @@ import { writtenConfigSchema } from '../config/schema.js';
 import { HANDLER_SINK_PREFIX, DeliveryRuntime } from '../dispatch/runtime.js';
 import type { BluetickEvent } from '../events/types.js';
 import { JournalWriter } from '../journal/writer.js';
-import { KEPT_HEADERS, maskAuthorization } from '../ingest/routes.js';
+import { KEPT_HEADERS, maskAuthorization } from '../ingest/handler.js';
 import { Pipeline } from '../pipeline.js';
 import { openStore } from '../store/open.js';
 import type { Store, VerifiedBy } from '../store/store.js';

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RejectionLog } from '../ingest/routes.js';
+import type { RejectionLog } from '../ingest/handler.js';
 import type { RejectionInput } from '../store/store.js';
 
 const CLIENT_ERROR_ANSWERS: Record<string, string> = {

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/types.js';
 import { BluetickError } from '../errors.js';
-import { isIngestUrl, originForm, type IngestHandler, type RejectionLog } from '../ingest/routes.js';
+import { isIngestUrl, originForm, type IngestHandler, type RejectionLog } from '../ingest/handler.js';
 import type { Logger } from '../log.js';
 import { onClientError } from './client-errors.js';
 

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AcmeManager } from '../acme/manager.js';
 import type { DeliveryRuntime } from '../dispatch/runtime.js';
 import type { JournalWriter } from '../journal/writer.js';
-import type { IngestHandler, RejectionLog } from '../ingest/routes.js';
+import type { IngestHandler, RejectionLog } from '../ingest/handler.js';
 import type { Logger } from '../log.js';
 import type { PipelineHandle } from '../pipeline.js';
 import type { Store } from '../store/store.js';

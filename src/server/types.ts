@@ -14,7 +14,7 @@ import type { AuthBackoff } from '../auth-backoff.js';
 import type { ChannelConfig, Config } from '../config/types.js';
 import type { DeliveryRuntime, HandlerRoute } from '../dispatch/runtime.js';
 import type { JournalWriter } from '../journal/writer.js';
-import type { IngestHandler, RejectionLog } from '../ingest/routes.js';
+import type { IngestHandler, RejectionLog } from '../ingest/handler.js';
 import type { StatFs } from '../disk.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';

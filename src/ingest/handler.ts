@@ -1,5 +1,5 @@
 /**
- * @module ingest/routes
+ * @module ingest/handler
  *
  * The ingest hot path, a plain `node:http` handler for `/webhooks/*`:
  *
