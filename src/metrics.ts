@@ -63,7 +63,7 @@ export class Metrics {
   readonly pipelineRows: Counter<'outcome'>;
   /** Rows the retention pruner deleted or redacted, by data class and action (src/retention/). */
   readonly pruned: Counter<'class' | 'action'>;
-  /** Delivery attempts, dead letters, breakers (DESIGN §5). */
+  /** Delivery attempts, dead letters, breakers. */
   readonly delivery: DeliveryMetrics;
 
   readonly #channels = new Map<string, { live: ChannelCounters; reported: ChannelCounters }>();

@@ -43,7 +43,7 @@ function describeStatus(s: unknown): string {
   return `status "${str(s.status)}" for ${str(s.id)}`;
 }
 
-/** The items a body carries, in the order the normalizer reads them (DESIGN §3). */
+/** The items a body carries, in the order the normalizer reads them. */
 export function itemsOf(body: unknown): { items: BodyItem[]; shape: string; contacts: number } {
   const items: BodyItem[] = [];
   let contacts = 0;

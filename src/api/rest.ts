@@ -1,7 +1,7 @@
 /**
  * @module api/rest
  *
- * The REST API under `/api` (DESIGN §7), registered on the fastify app as one encapsulated
+ * The REST API under `/api` (docs/reference/api.md), registered on the fastify app as one encapsulated
  * plugin: its guard, serializer and error handler apply to its routes only.
  *
  * - Guard: `Authorization: Bearer <adminToken>` on every request (`auth.ts`).

@@ -215,7 +215,7 @@ const server = z.strictObject({
   journal: journal.prefault({}),
 });
 
-// ---- delivery: sinks, routes, worker (DESIGN §5) -------------------------------------
+// ---- delivery: sinks, routes, worker -----------------------------------------------
 
 /** Sink and route names appear in URLs, metrics labels and the store. */
 export const SINK_NAME_PATTERN = CHANNEL_NAME_PATTERN;

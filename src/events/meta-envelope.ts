@@ -2,7 +2,7 @@
  * @module events/meta-envelope
  *
  * Meta's `whatsapp_business_account` envelope -> events: every entry, every change,
- * and the type each change `field` maps to (DESIGN §3.1, docs/reference/events.md).
+ * and the type each change `field` maps to (docs/reference/events.md).
  *
  * - `messages` (and EnableX's flat body, see enablex.ts) go through the shared item
  *   mappers of meta-cloud.ts; `standby` and the echo fields read the same lists with

@@ -8,7 +8,7 @@
  *     -> read the exact bytes (size limit) -> journal.append (group commit) -> 200
  *
  * Nothing else happens before the answer: no JSON parsing, no normalizing, no logging per
- * request. The 200 is sent only after the journal commit resolved (DESIGN §1); a journal
+ * request. The 200 is sent only after the journal commit resolved; a journal
  * that cannot commit in time yields 503 + Retry-After so the provider resends.
  *
  * Refused requests (401, 404, 405, 413, 503, ...) are counted and handed to the

@@ -25,7 +25,7 @@
  *   journaled as a duplicate, which the pipeline handles).
  *
  * A one-commit-per-request journal runs at a few percent of a bare HTTP server; a
- * timer-based flush adds latency without adding throughput (DESIGN §10).
+ * timer-based flush adds latency without adding throughput.
  */
 import { BluetickError } from '../errors.js';
 import type { JournalInput, Store } from '../store/store.js';

@@ -1,7 +1,7 @@
 /**
  * @module projections
  *
- * The state that follows from the events (DESIGN §4), as pure reducers. Nothing here does
+ * The state that follows from the events, as pure reducers. Nothing here does
  * IO: a store shell loads the rows an event touches ({@link keysTouched}), runs
  * {@link applyEvent} over them, and writes them back in the transaction that records the
  * event. Rebuilding from the events gives the same rows, byte for byte, whatever order

@@ -2,7 +2,7 @@
  * @module store/projections
  *
  * The projection half of the {@link Store} seam: reading the state that follows from the
- * events (message timelines, conversations, contacts, templates, reactions; DESIGN §4) and
+ * events (message timelines, conversations, contacts, templates, reactions) and
  * rebuilding it. Types and the interface only; each backend implements them
  * (`store/sqlite/projections.ts`, `store/postgres/projections.ts`) on the dialect-neutral
  * table descriptions and row cache of `store/projection-rows.ts`.

@@ -177,7 +177,7 @@ export interface ActivityCounts {
  */
 export interface StoreCapabilities {
   /**
-   * Journal commits worth having in flight at once (see `journal/group-commit.ts`): 1 where
+   * Journal commits worth having in flight at once (see `journal/writer.ts`): 1 where
    * every commit ends with its own fsync on one file (SQLite), so rows that arrive meanwhile
    * share the next one; half the connection pool on PostgreSQL.
    */
@@ -197,7 +197,7 @@ export interface JournalStore {
   /**
    * Appends rows in ONE transaction. When the promise resolves, every row is durable
    * (committed and synced). Rejects when the write cannot be made; nothing is then acked.
-   * Concurrent callers are not merged here: `journal/group-commit.ts` does that above it.
+   * Concurrent callers are not merged here: `journal/writer.ts` does that above it.
    */
   append(rows: JournalInput[]): Promise<number[]>;
 

@@ -73,7 +73,7 @@ export const eventSchema = component(
     receivedAt: iso(),
     data: z.unknown().meta({ description: 'The item exactly as sent; integers beyond 2^53 keep every digit.' }),
   }),
-  'One notification item in the flat event contract (DESIGN §3, §3.1). Keys that do not apply are omitted.',
+  'One notification item in the flat event contract (docs/reference/events.md). Keys that do not apply are omitted.',
 );
 
 export const storedEventSchema = component(

@@ -128,7 +128,7 @@ export class PostgresJournal implements JournalStore {
 
   /**
    * One multi-row INSERT in autocommit: one statement, one transaction, one commit. Merging
-   * concurrent appends is the caller's (`journal/group-commit.ts`, with
+   * concurrent appends is the caller's (`journal/writer.ts`, with
    * `capabilities.maxCommitsInFlight` commits at once).
    */
   async append(rows: JournalInput[]): Promise<number[]> {

@@ -6,7 +6,7 @@
  *
  * - Ingest: one multi-row INSERT per group commit, in autocommit (one statement, one commit,
  *   synchronous_commit as the server has it); the promise resolves after the commit. Appends
- *   made while every commit slot is busy are merged above the store (`journal/group-commit.ts`).
+ *   made while every commit slot is busy are merged above the store (`journal/writer.ts`).
  * - Pipeline claims are leases in the rows (`claimed_by`, `claimed_until` on the database
  *   clock), taken with `FOR UPDATE SKIP LOCKED`, so processes never wait on each other's
  *   rows and a process that died leaves rows that someone else takes once the lease expires.
