@@ -66,6 +66,11 @@ interface KindStatements {
   insert: Database.Statement<Column[]>;
   /** By the row's position (its rowid), which may move to a smaller one in the same step. */
   update: Database.Statement<Column[]>;
+  /**
+   * The same when the position stays (nearly always): with the rowid out of the SET list,
+   * SQLite rewrites only the indexes over the columns set, not every index of the table.
+   */
+  updateInPlace: Database.Statement<Column[]>;
 }
 
 function prepareKind(db: Database.Database, spec: ProjectionSpec): KindStatements {
@@ -79,6 +84,7 @@ function prepareKind(db: Database.Database, spec: ProjectionSpec): KindStatement
       `SELECT ${spec.key} AS key, pos, row FROM ${spec.table} WHERE ${spec.key} IN (SELECT value FROM json_each(?))`,
     ),
     update: db.prepare<Column[]>(`UPDATE ${spec.table} SET pos = ?, ${cols.map((c) => `${c} = ?`).join(', ')}, row = ? WHERE pos = ?`),
+    updateInPlace: db.prepare<Column[]>(`UPDATE ${spec.table} SET ${cols.map((c) => `${c} = ?`).join(', ')}, row = ? WHERE pos = ?`),
   };
 }
 
@@ -135,6 +141,8 @@ export class ProjectionWriter extends ProjectionCache {
         const json = JSON.stringify(entry.row);
         if (entry.storedPos === undefined) {
           q.insert.run(entry.pos!, key, ...values, json);
+        } else if (entry.pos === entry.storedPos) {
+          q.updateInPlace.run(...values, json, entry.storedPos);
         } else {
           q.update.run(entry.pos!, ...values, json, entry.storedPos);
         }
