@@ -28,6 +28,7 @@ import type { InboxReader, InboxRecord } from './thread/inbox.js';
 import type { SqliteDeliveries } from './deliveries.js';
 import type { SqliteErasure } from './erasure.js';
 import type { SqliteProjections } from './projections.js';
+import type { SqliteSearch } from './search.js';
 import { clampLimit } from './sql.js';
 import { eventParams, type DynamicStatements, type Statements } from './statements.js';
 
@@ -45,6 +46,7 @@ export interface SqliteJournalContext {
   projections: () => SqliteProjections;
   deliveries: SqliteDeliveries;
   erasure: () => SqliteErasure;
+  search: () => SqliteSearch;
 }
 
 export class SqliteJournal implements JournalStore {
@@ -115,6 +117,7 @@ export class SqliteJournal implements JournalStore {
       for (const [id, n] of plan.bumps) q.bumpDuplicates.run(n, id);
       for (const j of plan.journal) q.updateJournal.run(j.state, j.cause, j.eventCount, j.newEventCount, now, j.journalId);
       projections.flush();
+      this.ctx.search().follow(recorded);
       if (lastInFlight) q.clearClaim.run();
       return { inserted: recorded.length, duplicates: plan.duplicates, recorded };
     }).immediate;

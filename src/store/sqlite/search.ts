@@ -3,9 +3,16 @@
  *
  * The SQLite side of {@link SearchStore}: `search_docs` (one row per kind and ref) and the
  * FTS5 table `search_fts` whose rowid is the document's id (migration 0008). Synchronous.
+ *
+ * The index normally follows inside the pipeline's own transaction ({@link SqliteSearch.follow},
+ * called by `journal.record` with the events it has just stored), so a message is searchable
+ * the moment it is recorded, and its event is neither read back nor parsed again. `index`
+ * catches up from the cursor when the index is behind (a store that had events before the
+ * index existed, or a batch recorded while it was behind).
  */
 import type Database from 'better-sqlite3';
 import { parseEventJson } from '../../events/normalize.js';
+import type { StoredEvent } from '../store.js';
 import { collapseDocuments, documentsOf, type SearchDocument, type SearchKind } from '../../search/documents.js';
 import type { SearchHit } from '../search.js';
 
@@ -28,6 +35,24 @@ export class SqliteSearch {
       this.db.prepare('UPDATE search_cursor SET seq = ? WHERE id = 1').run(seq);
       return { indexed: rows.length, seq };
     }).immediate();
+  }
+
+  /**
+   * Indexes events that `journal.record` has just stored, inside its transaction, when the
+   * index had caught up with every event before them; otherwise leaves them to {@link index}
+   * (which goes by the cursor, so nothing is indexed twice or skipped). `recorded` is in
+   * `seq` order.
+   */
+  follow(recorded: readonly StoredEvent[]): void {
+    if (recorded.length === 0) return;
+    const q = (this.statementsImpl ??= prepareWrites(this.db));
+    const cursor = q.cursor.get() ?? 0;
+    // Not `first.seq - 1`: an insert that found its event stored may have used up a seq.
+    if (cursor < (q.lastSeqBefore.get(recorded[0]!.seq) ?? 0)) return;
+    const docs: SearchDocument[] = [];
+    for (const stored of recorded) for (const doc of documentsOf(stored.event)) docs.push(doc);
+    this.write(collapseDocuments(docs));
+    q.moveCursor.run(recorded[recorded.length - 1]!.seq);
   }
 
   async addDocuments(docs: SearchDocument[]): Promise<void> {
@@ -85,5 +110,8 @@ function prepareWrites(db: Database.Database) {
     words: db.prepare<[number], string>('SELECT body FROM search_fts WHERE rowid = ?').pluck(),
     removeWords: db.prepare<[number]>('DELETE FROM search_fts WHERE rowid = ?'),
     addWords: db.prepare<[number | bigint, string]>('INSERT INTO search_fts (rowid, body) VALUES (?, ?)'),
+    cursor: db.prepare<[], number>('SELECT seq FROM search_cursor WHERE id = 1').pluck(),
+    lastSeqBefore: db.prepare<[number], number>('SELECT COALESCE(MAX(seq), 0) FROM events WHERE seq < ?').pluck(),
+    moveCursor: db.prepare<[number]>('UPDATE search_cursor SET seq = ? WHERE id = 1'),
   };
 }

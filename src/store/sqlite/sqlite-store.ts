@@ -181,6 +181,7 @@ export class SqliteStore implements Store {
       projections: () => this.projections,
       deliveries: this.deliveries,
       erasure: () => this.erasure,
+      search: () => this.search,
     });
     this.events = new SqliteEvents(q, this.dynamic);
     this.rejections = new SqliteRejections(this.db, q, this.dynamic);
