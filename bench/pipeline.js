@@ -4,8 +4,10 @@
 //   - hot: the same batches, every message from ONE contact (one conversation row),
 // against a plain better-sqlite3 loop measured in the same run: parse each body, insert
 // its events into a table with three secondary indexes, upsert one row per event,
-// synchronous=FULL, 500 rows per transaction. The ratios are what counts: the machine is
-// shared and absolute numbers drift.
+// synchronous=FULL, 500 rows per transaction. A second plain loop writes the rows bluetick
+// keeps per message into bluetick's own tables ({@link sameRowsLoop}): the floor for this
+// schema, so the distance to it is what bluetick's own code costs. The ratios are what
+// counts: the machine is shared and absolute numbers drift.
 //
 // Environment: BENCH_PIPELINE_EVENTS (default 40 000 per case), BENCH_CPU_PROF=<folder> to
 // write `--cpu-prof` profiles of the bluetick processes there.
@@ -260,6 +262,119 @@ export function plainLoop(bodies) {
   }
 }
 
+/**
+ * The floor for bluetick's schema: a plain loop that writes, per inbound message, the rows
+ * bluetick keeps for it, into bluetick's own tables (migrated by bluetick, so every index is
+ * there), 500 messages per transaction, `synchronous=NORMAL` as bluetick's record commits:
+ * the event row with its JSON, a new message row, the conversation row and the contact row
+ * rewritten as JSON of the same shape (the latest ten unanswered messages included), and the
+ * message's search document with its words. State lives in Maps: no row is read back or
+ * parsed, no reducer runs, nothing is deduplicated. What bluetick does on top of this is
+ * the price of its features; what is left below it is the price of the SQL itself.
+ */
+export async function sameRowsLoop(bodies) {
+  const { SqliteStore } = await import('../dist/store/sqlite/sqlite-store.js');
+  const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-rows-'));
+  const file = join(dir, 'rows.db');
+  const store = new SqliteStore(file);
+  await store.migrate();
+  await store.close();
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    const journalId = Number(
+      db
+        .prepare("INSERT INTO journal (channel, received_at, headers, body, verified_by, state) VALUES ('main', 0, '{}', x'7b7d', 'basic', 'processed')")
+        .run().lastInsertRowid,
+    );
+    const q = {
+      event: db.prepare(
+        `INSERT INTO events (id, type, channel, provider, display_phone_number, message_id, from_id, kind, occurred_at, received_at, journal_id, body)
+         VALUES (?, 'message.received', 'main', 'enablex', ?, ?, ?, 'text', ?, ?, ?, ?)`,
+      ),
+      message: db.prepare('INSERT INTO proj_messages (pos, id, conversation_key, direction, status, row) VALUES (?, ?, ?, ?, NULL, ?)'),
+      conversationInsert: db.prepare(
+        'INSERT INTO proj_conversations (pos, key, business_number, contact, last_activity_at, window_open_until, row) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      conversationUpdate: db.prepare('UPDATE proj_conversations SET last_activity_at = ?, window_open_until = ?, row = ? WHERE pos = ?'),
+      contactInsert: db.prepare('INSERT INTO proj_contacts (pos, wa_id, name, last_seen_at, row) VALUES (?, ?, ?, ?, ?)'),
+      contactUpdate: db.prepare('UPDATE proj_contacts SET name = ?, last_seen_at = ?, row = ? WHERE pos = ?'),
+      doc: db.prepare("INSERT INTO search_docs (kind, ref, title, at) VALUES ('message', ?, ?, ?)"),
+      words: db.prepare('INSERT INTO search_fts (rowid, body) VALUES (?, ?)'),
+    };
+    const conversations = new Map();
+    const contacts = new Map();
+    let seq = 0;
+    const write = db.transaction((items) => {
+      for (const { m, name, business } of items) {
+        const at = Number(m.timestamp) * 1000;
+        const iso = new Date(at).toISOString();
+        const receivedAt = new Date().toISOString();
+        const key = `${business}:${m.from}`;
+        seq++;
+        const event = {
+          id: `evt_${m.id}`, type: 'message.received', channel: 'main', provider: 'enablex', receivedAt, occurredAt: iso,
+          displayPhoneNumber: business, messageId: m.id, from: m.from, contactName: name, kind: 'text', text: m.text.body, raw: m,
+        };
+        q.event.run(event.id, business, m.id, m.from, at, Date.now(), journalId, JSON.stringify(event));
+        const inbound = { eventId: event.id, occurredAt: iso, receivedAt, channel: 'main', from: m.from, contactName: name, kind: 'text', text: m.text.body, conversationKey: key };
+        q.message.run(seq * 4, m.id, key, 'inbound', JSON.stringify({ id: m.id, direction: 'inbound', occurredAt: iso, conversationKey: key, inbound, steps: {}, timeline: [] }));
+        let c = conversations.get(key);
+        const unanswered = [...(c?.row.unanswered ?? []), { messageId: m.id, at: iso }].slice(-10);
+        const windowOpenUntil = new Date(at + 86_400_000).toISOString();
+        const row = {
+          key, businessNumber: business, contact: m.from, lastInbound: { messageId: m.id, at: iso, kind: 'text', text: m.text.body },
+          windowOpenUntil, lastActivityAt: iso, counts: { inbound: (c?.row.counts.inbound ?? 0) + 1, outbound: 0, unreadInbound: (c?.row.counts.unreadInbound ?? 0) + 1 },
+          firstUnansweredAt: c?.row.firstUnansweredAt ?? iso, unanswered,
+        };
+        if (c === undefined) {
+          conversations.set(key, (c = { pos: seq * 4 + 1, row }));
+          q.conversationInsert.run(c.pos, key, business, m.from, at, at + 86_400_000, JSON.stringify(row));
+        } else {
+          c.row = row;
+          q.conversationUpdate.run(at, at + 86_400_000, JSON.stringify(row), c.pos);
+        }
+        let k = contacts.get(m.from);
+        const contact = { waId: m.from, profile: { name, at: iso, eventId: event.id }, firstSeenAt: k?.row.firstSeenAt ?? iso, lastSeenAt: iso, numberChanges: [] };
+        if (k === undefined) {
+          contacts.set(m.from, (k = { pos: seq * 4 + 2, row: contact }));
+          q.contactInsert.run(k.pos, m.from, name, at, JSON.stringify(contact));
+        } else {
+          k.row = contact;
+          q.contactUpdate.run(name, at, JSON.stringify(contact), k.pos);
+        }
+        const doc = q.doc.run(m.id, name, at).lastInsertRowid;
+        q.words.run(doc, `${m.text.body} ${name} ${m.from} ${m.id}`.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim());
+      }
+    });
+    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    let rows = 0;
+    let pending = [];
+    for (const body of bodies) {
+      const parsed = JSON.parse(body);
+      const names = new Map(parsed.contacts.map((c) => [c.wa_id, c.profile.name]));
+      for (const m of parsed.messages) {
+        pending.push({ m, name: names.get(m.from), business: parsed.business_phone });
+        if (pending.length === 500) {
+          write(pending);
+          rows += pending.length;
+          pending = [];
+        }
+      }
+    }
+    write(pending);
+    rows += pending.length;
+    const cpu = process.cpuUsage(cpuBefore);
+    return { rate: rows / ((performance.now() - started) / 1000), cpuMicros: (cpu.user + cpu.system) / rows };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The server's CPU time per event (every thread, ingest included), in µs. */
 function cpuPerEvent(r) {
   return r.cpuSeconds > 0 ? ((r.cpuSeconds * 1e6) / r.events).toFixed(0) : '?';
@@ -276,16 +391,19 @@ export async function runPipelineBench({ store } = {}) {
   const spreadBodies = enablexBodies(EVENTS, { hot: false });
   const hotBodies = enablexBodies(EVENTS, { hot: true });
   const { rate: plain, cpuMicros: plainCpu } = plainLoop(enablexBodies(EVENTS, { hot: false }));
+  const { rate: sameRows, cpuMicros: sameRowsCpu } = await sameRowsLoop(enablexBodies(EVENTS, { hot: false }));
   const spread = await runBluetick(store, spreadBodies, EVENTS);
   const hot = await runBluetick(store, hotBodies, EVENTS);
   const line = (name, r) =>
     `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event (busiest thread ${storeCpuPerEvent(r)} µs)${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
   console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s   ${plainCpu.toFixed(0)} µs CPU per event`);
+  console.log(`${"plain loop, bluetick's rows".padEnd(34)} ${sameRows.toFixed(0).padStart(7)} events/s   ${sameRowsCpu.toFixed(0)} µs CPU per event`);
   console.log(line('bluetick, 4 000 contacts', spread));
   console.log(line('bluetick, one hot conversation', hot));
   const spreadRate = spread.events / spread.seconds;
   const hotRate = hot.events / hot.seconds;
   console.log(`ratio spread / plain loop: ${(spreadRate / plain).toFixed(2)}x (target >= 0.50x)`);
+  console.log(`ratio spread / same rows:  ${(spreadRate / sameRows).toFixed(2)}x (the plain loop writing bluetick's rows into its tables)`);
   console.log(`ratio hot / spread:        ${(hotRate / spreadRate).toFixed(2)}x (target >= 0.80x)`);
   if (store !== undefined) {
     const two = await runBluetick(store, enablexBodies(EVENTS, { hot: false }), EVENTS, { processes: 2 });
