@@ -4,9 +4,10 @@
  * Keeps the search index following the events table: woken after each pipeline batch (and
  * by other processes' events on PostgreSQL), it calls `Store.search.index` in batches until
  * it has caught up, one call at a time. A failure is logged and tried again at the next
- * wake-up or poll; search answers meanwhile from what is indexed. On SQLite the pipeline's
- * transaction indexes its own events while the index is caught up, so there a call finds
- * work only after the index fell behind (events recorded before it existed).
+ * wake-up or poll; search answers meanwhile from what is indexed. The pipeline's transaction
+ * indexes its own events while the index is caught up, so a call finds work only after the
+ * index fell behind (events recorded before it existed, or while the indexer held its lock
+ * on PostgreSQL).
  */
 import type { Store } from '../store/store.js';
 

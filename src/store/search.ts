@@ -4,9 +4,9 @@
  * The search index as the store keeps it (migration 0008; documents from
  * `search/documents.ts`). {@link SearchStore.index} moves the index forward over events
  * recorded since its cursor, in one transaction per call; the server calls it after pipeline
- * batches. On SQLite the pipeline's own transaction already indexes the events it records
- * while the index is caught up (`store/sqlite/search.ts`), and `index` finds nothing left;
- * on PostgreSQL, where several processes record at once, `index` does the work.
+ * batches. The pipeline's own transaction already indexes the events it records while the
+ * index is caught up (`store/sqlite/search.ts`, `store/postgres/search.ts`), so `index` finds
+ * work only after the index fell behind.
  */
 import type { SearchDocument, SearchKind } from '../search/documents.js';
 

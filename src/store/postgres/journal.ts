@@ -29,6 +29,7 @@ import type { PostgresDeliveries } from './deliveries.js';
 import type { PostgresErasure } from './erasure.js';
 import type { Notifier } from './notify.js';
 import { PostgresProjections } from './projections.js';
+import { followInTransaction } from './search.js';
 import { clampLimit, pageOf, type Queryable } from './sql.js';
 import type { PostgresLocation } from './url.js';
 
@@ -215,9 +216,10 @@ export class PostgresJournal implements JournalStore {
         const result = await this.recordIn(client, screened, bodies, now);
         const { recorded } = result;
         if (recorded.length > 0) {
-          // Same transaction, same order as SQLite: projections, then deliveries.
+          // Same transaction, same order as SQLite: projections, deliveries, search.
           await PostgresProjections.applyNew(client, recorded);
           const deliveries = await this.ctx.deliveries.onEventsRecorded(client, recorded, now);
+          await followInTransaction(client, recorded);
           // Sent at commit, to every process; the payload is the newest seq.
           await client.query(
             deliveries > 0 ? 'SELECT pg_notify($1, $2), pg_notify($3, $4)' : 'SELECT pg_notify($1, $2)',

@@ -4,11 +4,16 @@
  * The PostgreSQL side of {@link SearchStore}: `search_docs` with a generated `simple`
  * tsvector under GIN (migration 0008). The indexer takes a transaction-scoped advisory lock,
  * so processes sharing the database index each event once, in `seq` order.
+ *
+ * As on SQLite, `journal.record` indexes the events it stores in its own transaction
+ * ({@link followInTransaction}) while the index is caught up, so the indexer's `index` only
+ * catches up after the index fell behind.
  */
 import type pg from 'pg';
 import { parseEventJson } from '../../events/normalize.js';
 import { collapseDocuments, documentsOf, type SearchDocument, type SearchKind } from '../../search/documents.js';
 import type { SearchHit } from '../search.js';
+import type { StoredEvent } from '../store.js';
 import type { Queryable } from './sql.js';
 
 /** Held by the indexer's transaction; an erasure takes it too, so no batch read before it writes after it. */
@@ -25,6 +30,29 @@ async function write(db: Queryable, docs: SearchDocument[]): Promise<void> {
       [batch.map((d) => d.kind), batch.map((d) => d.ref), batch.map((d) => d.title), batch.map((d) => d.body), batch.map((d) => d.at)],
     );
   }
+}
+
+/**
+ * Indexes events `journal.record` has just stored, in its transaction (which holds the events
+ * lock, so no other process records meanwhile), when the index had caught up with every event
+ * before them and the indexer's lock is free; otherwise leaves them to `index`, which goes by
+ * the cursor. Never waits for the indexer's lock: a busy indexer catches up afterwards.
+ * `recorded` is in `seq` order.
+ */
+export async function followInTransaction(db: Queryable, recorded: readonly StoredEvent[]): Promise<void> {
+  if (recorded.length === 0) return;
+  const lock = await db.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked', [INDEXER_LOCK]);
+  if (lock.rows[0]?.locked !== true) return;
+  // Not `first.seq - 1`: sequences leave gaps.
+  const { rows } = await db.query<{ cursor: string | null; before: string }>(
+    'SELECT (SELECT seq FROM search_cursor WHERE id = 1) AS cursor, (SELECT COALESCE(MAX(seq), 0) FROM events WHERE seq < $1) AS before',
+    [recorded[0]!.seq],
+  );
+  if (Number(rows[0]?.cursor ?? 0) < Number(rows[0]?.before ?? 0)) return;
+  const docs: SearchDocument[] = [];
+  for (const stored of recorded) for (const doc of documentsOf(stored.event)) docs.push(doc);
+  await write(db, collapseDocuments(docs));
+  await db.query('UPDATE search_cursor SET seq = $1 WHERE id = 1', [recorded[recorded.length - 1]!.seq]);
 }
 
 export class PostgresSearch {
