@@ -13,7 +13,10 @@
  */
 import { parseEventJson } from '../events/normalize.js';
 import { addAnyOf, addEq, addRange, type Condition } from './conditions.js';
+import type { BluetickEvent, EventType, Provider } from '../events/types.js';
 import type {
+  ArrivalFilter,
+  EventArrival,
   EventFilter,
   JournalFilter,
   JournalRow,
@@ -29,6 +32,18 @@ export const JOURNAL_COLUMNS =
   'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at, attempts';
 
 export const EVENT_COLUMNS = 'seq, body, journal_id, duplicates';
+
+/**
+ * The columns of an {@link ArrivalRecord}; `bodyKey(key)` is the dialect's SQL for one
+ * top-level string key of the body (`json_extract`, `->>`), so the database picks the two
+ * keys that have no column out of the JSON and no event is parsed in JS. `lastInboundAt` is
+ * read only from the watch's own events, which carry it.
+ */
+export function arrivalColumns(bodyKey: (key: string) => string): string {
+  return `seq, type, channel, provider, received_at, phone_number_id, display_phone_number,
+          ${bodyKey('businessAccountId')} AS business_account_id,
+          CASE WHEN type IN ('channel.silent', 'channel.resumed') THEN ${bodyKey('lastInboundAt')} END AS last_inbound_at`;
+}
 
 export const REJECTION_COLUMNS = 'id, at, channel, cause, method, path, remote_address, detail';
 
@@ -55,6 +70,19 @@ export interface EventRecord {
   body: string;
   journal_id: number;
   duplicates: number;
+}
+
+/** An `events` row as selected with {@link arrivalColumns}. */
+export interface ArrivalRecord {
+  seq: number;
+  type: string;
+  channel: string;
+  provider: string;
+  received_at: number;
+  phone_number_id: string | null;
+  display_phone_number: string | null;
+  business_account_id: unknown;
+  last_inbound_at: unknown;
 }
 
 /** A `rejections` row as selected with {@link REJECTION_COLUMNS}. */
@@ -104,6 +132,38 @@ export function toStoredEvent(rec: EventRecord): StoredEvent {
   return { seq: rec.seq, event: parseEventJson(rec.body), journalId: rec.journal_id, duplicates: rec.duplicates };
 }
 
+export function toArrival(rec: ArrivalRecord): EventArrival {
+  const a: EventArrival = {
+    seq: rec.seq,
+    type: rec.type as EventType,
+    channel: rec.channel,
+    provider: rec.provider as Provider,
+    receivedAt: rec.received_at,
+  };
+  if (typeof rec.business_account_id === 'string') a.businessAccountId = rec.business_account_id;
+  if (rec.phone_number_id !== null) a.phoneNumberId = rec.phone_number_id;
+  if (rec.display_phone_number !== null) a.displayPhoneNumber = rec.display_phone_number;
+  if (typeof rec.last_inbound_at === 'string') a.lastInboundAt = rec.last_inbound_at;
+  return a;
+}
+
+/**
+ * What `events.arrivals` returns for a stored event, computed from the event itself: the
+ * definition the columns must agree with (the indexed columns hold {@link indexString}s of
+ * the same keys, and `received_at` the parsed `receivedAt`).
+ */
+export function arrivalOf(seq: number, event: BluetickEvent): EventArrival {
+  const e = event as unknown as Partial<Record<string, unknown>>;
+  const a: EventArrival = { seq, type: event.type, channel: event.channel, provider: event.provider, receivedAt: Date.parse(event.receivedAt) };
+  if (typeof event.businessAccountId === 'string') a.businessAccountId = event.businessAccountId;
+  if (typeof event.phoneNumberId === 'string') a.phoneNumberId = event.phoneNumberId;
+  if (typeof event.displayPhoneNumber === 'string') a.displayPhoneNumber = event.displayPhoneNumber;
+  if ((event.type === 'channel.silent' || event.type === 'channel.resumed') && typeof e.lastInboundAt === 'string') {
+    a.lastInboundAt = e.lastInboundAt;
+  }
+  return a;
+}
+
 export function toRejection(rec: RejectionRecord): Rejection {
   const r: Rejection = { id: rec.id, at: rec.at, cause: rec.cause as RejectionCause, method: rec.method, path: rec.path };
   if (rec.channel !== null) r.channel = rec.channel;
@@ -141,6 +201,10 @@ export function eventConditions(filter: EventFilter): Condition[] {
   addEq(c, 'journal_id', filter.journalId);
   addRange(c, 'received_at', filter.since, filter.until);
   return c;
+}
+
+export function arrivalConditions(filter: ArrivalFilter): Condition[] {
+  return eventConditions({ type: filter.type, ...(filter.since !== undefined ? { since: filter.since } : {}) });
 }
 
 export function rejectionConditions(filter: RejectionFilter): Condition[] {

@@ -19,8 +19,9 @@
  *
  * Memory is bounded per subject (a fixed ring of gaps); subjects are channels and numbers.
  */
-import type { BluetickEvent, Provider } from '../events/types.js';
+import type { Provider } from '../events/types.js';
 import type { WatchNotice } from '../events/watch-notice.js';
+import type { EventArrival } from '../store/store.js';
 
 /** Gaps kept per subject for the median. */
 export const GAP_SAMPLES = 31;
@@ -30,6 +31,12 @@ export interface SilenceSettings {
   minimumGapMs: number;
   minMessages: number;
 }
+
+/**
+ * What the tracker reads of a stored event: where and when it arrived, as
+ * `store.events.arrivals` gives it (the watch never needs an event's body).
+ */
+export type WatchedEvent = Omit<EventArrival, 'seq'>;
 
 /** A notice for one journal row of the channel it is about. */
 export interface ChannelNotice {
@@ -51,7 +58,7 @@ interface Subject {
   reported?: number;
 }
 
-function isInbound(event: BluetickEvent): boolean {
+function isInbound(event: WatchedEvent): boolean {
   return event.type === 'message.received' || event.type === 'message.reaction';
 }
 
@@ -90,13 +97,13 @@ export class SilenceTracker {
    * Takes one stored event, in `seq` order. Returns the `channel.resumed` notices an inbound
    * message ends a reported silence with.
    */
-  observe(event: BluetickEvent): ChannelNotice[] {
+  observe(event: WatchedEvent): ChannelNotice[] {
     if (event.type === 'channel.silent') {
       this.markReported(event);
       return [];
     }
     if (!isInbound(event)) return [];
-    const at = Date.parse(event.receivedAt);
+    const at = event.receivedAt;
     if (!Number.isFinite(at)) return [];
     const out: ChannelNotice[] = [];
     for (const [key, fields] of this.subjectsOf(event)) {
@@ -121,7 +128,7 @@ export class SilenceTracker {
     return out;
   }
 
-  private subjectsOf(event: BluetickEvent): Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> {
+  private subjectsOf(event: WatchedEvent): Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> {
     const base = {
       channel: event.channel,
       provider: event.provider,
@@ -167,8 +174,8 @@ export class SilenceTracker {
     return notice;
   }
 
-  private markReported(event: BluetickEvent): void {
-    const lastInboundAt = (event as BluetickEvent & { lastInboundAt?: string }).lastInboundAt;
+  private markReported(event: WatchedEvent): void {
+    const lastInboundAt = event.lastInboundAt;
     const number = event.phoneNumberId ?? event.displayPhoneNumber;
     const subject = this.subjects.get(number === undefined ? `channel:${event.channel}` : `number:${event.channel}:${number}`);
     if (subject && lastInboundAt !== undefined && Date.parse(lastInboundAt) === subject.last) subject.reported = subject.last;

@@ -8,6 +8,8 @@ import type pg from 'pg';
 import {
   JOURNAL_STATES,
   type ActivityCounts,
+  type ArrivalFilter,
+  type EventArrival,
   type EventFilter,
   type EventStore,
   type JournalState,
@@ -21,12 +23,16 @@ import {
   type StoredEvent,
 } from '../store.js';
 import {
+  arrivalColumns,
+  arrivalConditions,
   EVENT_COLUMNS,
   eventConditions,
   REJECTION_COLUMNS,
   rejectionConditions,
+  toArrival,
   toRejection,
   toStoredEvent,
+  type ArrivalRecord,
   type EventRecord,
   type RejectionRecord,
 } from '../rows.js';
@@ -36,6 +42,9 @@ import { pageOf } from './sql.js';
 
 /** One minute, ms: the bucket of `activity()`. */
 const MINUTE_MS = 60_000;
+
+/** The body is TEXT: `::json` only checks and scans it (no jsonb tree is built), in the database. */
+const ARRIVALS_SELECT = `SELECT ${arrivalColumns((key) => `(body::json ->> '${key}')`)} FROM events`;
 
 export class PostgresEvents implements EventStore {
   private readonly ctx: PostgresContext;
@@ -57,6 +66,11 @@ export class PostgresEvents implements EventStore {
   async list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
     const where = whereOf(eventConditions(filter));
     return pageOf(this.ctx.pool, `SELECT ${EVENT_COLUMNS} FROM events`, 'seq', where, page, toStoredEvent, (r: EventRecord) => r.seq);
+  }
+
+  async arrivals(filter: ArrivalFilter, page: PageRequest): Promise<Page<EventArrival>> {
+    const where = whereOf(arrivalConditions(filter));
+    return pageOf(this.ctx.pool, ARRIVALS_SELECT, 'seq', where, page, toArrival, (r: ArrivalRecord) => r.seq);
   }
 
   async activity(since: number): Promise<ActivityCounts> {
