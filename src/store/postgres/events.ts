@@ -32,7 +32,7 @@ import {
   toArrival,
   toRejection,
   toStoredEvent,
-  type ArrivalRecord,
+  type ArrivalRow,
   type EventRecord,
   type RejectionRecord,
 } from '../rows.js';
@@ -70,7 +70,7 @@ export class PostgresEvents implements EventStore {
 
   async arrivals(filter: ArrivalFilter, page: PageRequest): Promise<Page<EventArrival>> {
     const where = whereOf(arrivalConditions(filter));
-    return pageOf(this.ctx.pool, ARRIVALS_SELECT, 'seq', where, page, toArrival, (r: ArrivalRecord) => r.seq);
+    return pageOf(this.ctx.pool, ARRIVALS_SELECT, 'seq', where, page, toArrival, (r: ArrivalRow) => r[0], 'array');
   }
 
   async activity(since: number): Promise<ActivityCounts> {

@@ -59,7 +59,7 @@ export class SqliteEvents implements EventStore {
   }
 
   async arrivals(filter: ArrivalFilter, page: PageRequest): Promise<Page<EventArrival>> {
-    return this.dynamic.page(ARRIVALS_SELECT, 'seq', arrivalConditions(filter), page, toArrival, (a) => a.seq);
+    return this.dynamic.rawPage(ARRIVALS_SELECT, 'seq', arrivalConditions(filter), page, toArrival, (a) => a.seq);
   }
 
   async activity(since: number): Promise<ActivityCounts> {
