@@ -55,7 +55,15 @@ interface Subject {
   messages: number;
   gaps: number[];
   /** The `last` whose silence was reported (silent now, until the next arrival). */
-  reported?: number;
+  reported: number | undefined;
+}
+
+function newSubject(event: WatchedEvent, isNumber: boolean, at: number): Subject {
+  const subject: Subject = { channel: event.channel, provider: event.provider, last: at, messages: 1, gaps: [], reported: undefined };
+  if (event.businessAccountId !== undefined) subject.businessAccountId = event.businessAccountId;
+  if (isNumber && event.phoneNumberId !== undefined) subject.phoneNumberId = event.phoneNumberId;
+  if (isNumber && event.displayPhoneNumber !== undefined) subject.displayPhoneNumber = event.displayPhoneNumber;
+  return subject;
 }
 
 function isInbound(event: WatchedEvent): boolean {
@@ -106,9 +114,12 @@ export class SilenceTracker {
     const at = event.receivedAt;
     if (!Number.isFinite(at)) return [];
     const out: ChannelNotice[] = [];
-    for (const [key, fields] of this.subjectsOf(event)) {
-      const notice = this.arrive(key, fields, at);
-      if (notice) out.push(notice);
+    const channelNotice = this.arrive(`channel:${event.channel}`, event, false, at);
+    if (channelNotice) out.push(channelNotice);
+    const number = event.phoneNumberId ?? event.displayPhoneNumber;
+    if (number !== undefined) {
+      const numberNotice = this.arrive(`number:${event.channel}:${number}`, event, true, at);
+      if (numberNotice) out.push(numberNotice);
     }
     return out;
   }
@@ -128,31 +139,15 @@ export class SilenceTracker {
     return out;
   }
 
-  private subjectsOf(event: WatchedEvent): Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> {
-    const base = {
-      channel: event.channel,
-      provider: event.provider,
-      ...(event.businessAccountId !== undefined ? { businessAccountId: event.businessAccountId } : {}),
-    };
-    const out: Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> = [[`channel:${event.channel}`, base]];
-    const number = event.phoneNumberId ?? event.displayPhoneNumber;
-    if (number !== undefined) {
-      out.push([
-        `number:${event.channel}:${number}`,
-        {
-          ...base,
-          ...(event.phoneNumberId !== undefined ? { phoneNumberId: event.phoneNumberId } : {}),
-          ...(event.displayPhoneNumber !== undefined ? { displayPhoneNumber: event.displayPhoneNumber } : {}),
-        },
-      ]);
-    }
-    return out;
-  }
-
-  private arrive(key: string, fields: Omit<Subject, 'last' | 'messages' | 'gaps'>, at: number): ChannelNotice | undefined {
+  /**
+   * One arrival for one subject (the channel, or a number on it). A subject takes the
+   * event's keys when it is first seen (the number's keys only for a number); runs for every
+   * inbound message, so it allocates nothing for a known subject.
+   */
+  private arrive(key: string, event: WatchedEvent, isNumber: boolean, at: number): ChannelNotice | undefined {
     const subject = this.subjects.get(key);
     if (subject === undefined) {
-      this.subjects.set(key, { ...fields, last: at, messages: 1, gaps: [] });
+      this.subjects.set(key, newSubject(event, isNumber, at));
       return undefined;
     }
     // A late arrival (an older receive time than the latest) adds no gap.
@@ -160,17 +155,19 @@ export class SilenceTracker {
       subject.messages++;
       return undefined;
     }
-    const usual = this.usualGap(subject);
     let notice: ChannelNotice | undefined;
-    if (subject.reported === subject.last && usual !== undefined) {
-      const threshold = this.threshold(usual);
-      notice = { channel: subject.channel, notice: { ...this.notice(subject, 'channel.resumed', at, usual, threshold), silentForMs: at - subject.last } };
+    if (subject.reported === subject.last) {
+      const usual = this.usualGap(subject);
+      if (usual !== undefined) {
+        const threshold = this.threshold(usual);
+        notice = { channel: subject.channel, notice: { ...this.notice(subject, 'channel.resumed', at, usual, threshold), silentForMs: at - subject.last } };
+      }
     }
     subject.gaps.push(at - subject.last);
     if (subject.gaps.length > GAP_SAMPLES) subject.gaps.shift();
     subject.messages++;
     subject.last = at;
-    delete subject.reported;
+    subject.reported = undefined;
     return notice;
   }
 
