@@ -36,9 +36,9 @@ export class Where {
 
 /**
  * `SELECT ... WHERE ... ORDER BY key LIMIT n+1`: the page and, when more rows exist, the
- * cursor of its last item. With `rowMode` `'array'` each row is an array of its columns.
+ * cursor of its last item.
  */
-export async function pageOf<R extends pg.QueryResultRow | unknown[], T>(
+export async function pageOf<R extends pg.QueryResultRow, T>(
   db: Queryable,
   select: string,
   key: string,
@@ -46,13 +46,13 @@ export async function pageOf<R extends pg.QueryResultRow | unknown[], T>(
   page: { after?: number; limit: number },
   map: (rec: R) => T,
   cursor: (rec: R) => number,
-  rowMode?: 'array',
 ): Promise<Page<T>> {
   const limit = clampLimit(page.limit);
   if (page.after !== undefined) where.add(`${key} > ?`, page.after);
-  const text = `${select}${where.sql()} ORDER BY ${key} LIMIT $${where.values.length + 1}`;
-  const values = [...where.values, limit + 1];
-  const { rows } = (await (rowMode === 'array' ? db.query({ text, values, rowMode }) : db.query(text, values))) as { rows: R[] };
+  const { rows } = await db.query<R>(`${select}${where.sql()} ORDER BY ${key} LIMIT $${where.values.length + 1}`, [
+    ...where.values,
+    limit + 1,
+  ]);
   const items = rows.slice(0, limit).map(map);
   const last = rows[limit - 1];
   return rows.length > limit && last !== undefined ? { items, next: cursor(last) } : { items };
