@@ -7,6 +7,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BluetickEvent, EventType } from '../src/events/types.js';
+import { watchNoticeEvent } from '../src/events/watch-notice.js';
+import { arrivalOf } from '../src/store/rows.js';
 import type { JournalInput, JournalOutcome, Store } from '../src/store/store.js';
 import { deliveryContract } from './store.deliveries.contract.js';
 import { projectionContract } from './store.projections.contract.js';
@@ -430,6 +432,72 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         const p3 = await store.events.list({ channel: 'one' }, { limit: 1, after: p2.next! });
         expect([...idsOf(p1), ...idsOf(p2), ...idsOf(p3)]).toEqual(['e1', 'e2', 'e5']);
         expect(p3.next).toBeUndefined();
+      });
+    });
+
+    describe('reading arrivals', () => {
+      const WATCHED: EventType[] = ['message.received', 'message.reaction', 'channel.silent'];
+      const iso = (ms: number) => new Date(ms).toISOString();
+      // Every optional key in some event and missing in another, a type that is not asked
+      // for, and a silence notice (the only events whose lastInboundAt is read).
+      const events: BluetickEvent[] = [
+        {
+          id: 'a1', type: 'message.received', provider: 'meta', channel: 'one', receivedAt: iso(T0),
+          businessAccountId: '102290129340398', phoneNumberId: 'P1', displayPhoneNumber: '15550100',
+          messageId: 'm1', from: '111', kind: 'text', text: 'hello', data: { id: 'a1' },
+        },
+        { id: 'a2', type: 'message.status', provider: 'meta', channel: 'one', receivedAt: iso(T0), phoneNumberId: 'P1', status: 'read', data: {} },
+        { id: 'a3', type: 'message.reaction', provider: 'enablex', channel: 'two', receivedAt: iso(T0 + 1000), emoji: '👍', data: {} },
+        watchNoticeEvent(
+          {
+            bluetick: {
+              type: 'channel.silent', provider: 'meta', occurredAt: iso(T0 + 1500), lastInboundAt: iso(T0 - 60_000),
+              usualGapMs: 6000, thresholdMs: 60_000, businessAccountId: 'WABA9', phoneNumberId: 'P9', displayPhoneNumber: '15550199',
+            },
+          },
+          'three',
+          iso(T0 + 2000),
+        )!,
+        { id: 'a5', type: 'message.received', provider: 'meta', channel: 'one', receivedAt: iso(T0 + 3000), displayPhoneNumber: '15550100', kind: 'text', data: {} },
+      ];
+
+      beforeEach(async () => {
+        await appendAndRecord([{ state: 'processed', events: events.slice(0, 2) }, { state: 'processed', events: events.slice(2) }]);
+      });
+
+      it('gives the arrival keys of each watched event, with the seq list gives it, without its body', async () => {
+        const listed = await store.events.list({ type: WATCHED }, { limit: 10 });
+        const page = await store.events.arrivals({ type: WATCHED }, { limit: 10 });
+        expect(page.next).toBeUndefined();
+        const seqs = listed.items.map((s) => s.seq);
+        expect(page.items.map((a) => a.seq)).toEqual(seqs);
+        expect(page.items).toEqual([
+          {
+            seq: seqs[0], type: 'message.received', channel: 'one', provider: 'meta', receivedAt: T0,
+            businessAccountId: '102290129340398', phoneNumberId: 'P1', displayPhoneNumber: '15550100',
+          },
+          { seq: seqs[1], type: 'message.reaction', channel: 'two', provider: 'enablex', receivedAt: T0 + 1000 },
+          {
+            seq: seqs[2], type: 'channel.silent', channel: 'three', provider: 'meta', receivedAt: T0 + 2000,
+            businessAccountId: 'WABA9', phoneNumberId: 'P9', displayPhoneNumber: '15550199', lastInboundAt: iso(T0 - 60_000),
+          },
+          { seq: seqs[3], type: 'message.received', channel: 'one', provider: 'meta', receivedAt: T0 + 3000, displayPhoneNumber: '15550100' },
+        ]);
+        // The same as the stored events say.
+        expect(page.items).toEqual(listed.items.map((s) => arrivalOf(s.seq, s.event)));
+      });
+
+      it('filters on type and receive time and pages by seq like list', async () => {
+        const all = await store.events.arrivals({ type: WATCHED }, { limit: 10 });
+        const seqs = all.items.map((a) => a.seq);
+        const p1 = await store.events.arrivals({ type: WATCHED, since: T0 + 1000 }, { limit: 2 });
+        expect(p1.items.map((a) => a.seq)).toEqual(seqs.slice(1, 3));
+        expect(p1.next).toBe(seqs[2]);
+        const p2 = await store.events.arrivals({ type: WATCHED, since: T0 + 1000 }, { limit: 2, after: p1.next! });
+        expect(p2.items.map((a) => a.seq)).toEqual(seqs.slice(3));
+        expect(p2.next).toBeUndefined();
+        expect((await store.events.arrivals({ type: ['message.status'] }, { limit: 10 })).items.map((a) => a.type)).toEqual(['message.status']);
+        expect((await store.events.arrivals({ type: WATCHED }, { limit: 10, after: seqs[3]! })).items).toEqual([]);
       });
     });
 

@@ -13,7 +13,10 @@
  */
 import { parseEventJson } from '../events/normalize.js';
 import { addAnyOf, addEq, addRange, type Condition } from './conditions.js';
+import type { BluetickEvent, EventType, Provider } from '../events/types.js';
 import type {
+  ArrivalFilter,
+  EventArrival,
   EventFilter,
   JournalFilter,
   JournalRow,
@@ -29,6 +32,18 @@ export const JOURNAL_COLUMNS =
   'id, channel, received_at, remote_address, headers, body, verified_by, state, cause, event_count, new_event_count, processed_at, attempts';
 
 export const EVENT_COLUMNS = 'seq, body, journal_id, duplicates';
+
+/**
+ * The columns of an {@link ArrivalRow}, in its order; `bodyKey(key)` is the dialect's SQL for
+ * one top-level string key of the body (`json_extract`, `->>`), so the database picks the two
+ * keys that have no column out of the JSON and no event is parsed in JS. `lastInboundAt` is
+ * read only from the watch's own events, which carry it.
+ */
+export function arrivalColumns(bodyKey: (key: string) => string): string {
+  return `seq, type, channel, provider, received_at, phone_number_id, display_phone_number,
+          ${bodyKey('businessAccountId')},
+          CASE WHEN type IN ('channel.silent', 'channel.resumed') THEN ${bodyKey('lastInboundAt')} END`;
+}
 
 export const REJECTION_COLUMNS = 'id, at, channel, cause, method, path, remote_address, detail';
 
@@ -56,6 +71,23 @@ export interface EventRecord {
   journal_id: number;
   duplicates: number;
 }
+
+/**
+ * An `events` row as selected with {@link arrivalColumns}, as an array: both drivers return
+ * arrays for it (better-sqlite3 `raw`, pg `rowMode: 'array'`), cheaper than an object per row
+ * for a read that runs over every inbound message.
+ */
+export type ArrivalRow = [
+  seq: number,
+  type: string,
+  channel: string,
+  provider: string,
+  receivedAt: number,
+  phoneNumberId: string | null,
+  displayPhoneNumber: string | null,
+  businessAccountId: unknown,
+  lastInboundAt: unknown,
+];
 
 /** A `rejections` row as selected with {@link REJECTION_COLUMNS}. */
 export interface RejectionRecord {
@@ -104,6 +136,32 @@ export function toStoredEvent(rec: EventRecord): StoredEvent {
   return { seq: rec.seq, event: parseEventJson(rec.body), journalId: rec.journal_id, duplicates: rec.duplicates };
 }
 
+export function toArrival([seq, type, channel, provider, receivedAt, phoneNumberId, displayPhoneNumber, businessAccountId, lastInboundAt]: ArrivalRow): EventArrival {
+  const a: EventArrival = { seq, type: type as EventType, channel, provider: provider as Provider, receivedAt };
+  if (typeof businessAccountId === 'string') a.businessAccountId = businessAccountId;
+  if (phoneNumberId !== null) a.phoneNumberId = phoneNumberId;
+  if (displayPhoneNumber !== null) a.displayPhoneNumber = displayPhoneNumber;
+  if (typeof lastInboundAt === 'string') a.lastInboundAt = lastInboundAt;
+  return a;
+}
+
+/**
+ * What `events.arrivals` returns for a stored event, computed from the event itself: the
+ * definition the columns must agree with (the indexed columns hold {@link indexString}s of
+ * the same keys, and `received_at` the parsed `receivedAt`).
+ */
+export function arrivalOf(seq: number, event: BluetickEvent): EventArrival {
+  const e = event as unknown as Partial<Record<string, unknown>>;
+  const a: EventArrival = { seq, type: event.type, channel: event.channel, provider: event.provider, receivedAt: Date.parse(event.receivedAt) };
+  if (typeof event.businessAccountId === 'string') a.businessAccountId = event.businessAccountId;
+  if (typeof event.phoneNumberId === 'string') a.phoneNumberId = event.phoneNumberId;
+  if (typeof event.displayPhoneNumber === 'string') a.displayPhoneNumber = event.displayPhoneNumber;
+  if ((event.type === 'channel.silent' || event.type === 'channel.resumed') && typeof e.lastInboundAt === 'string') {
+    a.lastInboundAt = e.lastInboundAt;
+  }
+  return a;
+}
+
 export function toRejection(rec: RejectionRecord): Rejection {
   const r: Rejection = { id: rec.id, at: rec.at, cause: rec.cause as RejectionCause, method: rec.method, path: rec.path };
   if (rec.channel !== null) r.channel = rec.channel;
@@ -141,6 +199,10 @@ export function eventConditions(filter: EventFilter): Condition[] {
   addEq(c, 'journal_id', filter.journalId);
   addRange(c, 'received_at', filter.since, filter.until);
   return c;
+}
+
+export function arrivalConditions(filter: ArrivalFilter): Condition[] {
+  return eventConditions({ type: filter.type, ...(filter.since !== undefined ? { since: filter.since } : {}) });
 }
 
 export function rejectionConditions(filter: RejectionFilter): Condition[] {

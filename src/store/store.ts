@@ -7,7 +7,7 @@
  * answers synchronously inside resolved promises. SQL and dialect quirks stay in the
  * backend folders (`store/sqlite`, `store/postgres`).
  */
-import type { BluetickEvent, EventType } from '../events/types.js';
+import type { BluetickEvent, EventType, Provider } from '../events/types.js';
 import type { PipelineHandle, RemotePipelineOptions } from '../pipeline.js';
 import type { AccessStore } from './access.js';
 import type { DeliveryStore } from './deliveries.js';
@@ -84,6 +84,32 @@ export interface StoredEvent {
   journalId: number;
   /** How many later POSTs carried this same event again. */
   duplicates: number;
+}
+
+/**
+ * The keys of a stored event that say where and when it arrived (`events.arrivals`): read
+ * from the events table's columns, never from the event's body, so a reader that follows
+ * every inbound message (the silence watch) does not parse each one. Optional keys are
+ * absent when the event has none.
+ */
+export interface EventArrival {
+  seq: number;
+  type: EventType;
+  channel: string;
+  provider: Provider;
+  /** The event's `receivedAt`, epoch ms. */
+  receivedAt: number;
+  businessAccountId?: string;
+  phoneNumberId?: string;
+  displayPhoneNumber?: string;
+  /** `channel.silent` and `channel.resumed` only: the silence's `lastInboundAt`. */
+  lastInboundAt?: string;
+}
+
+export interface ArrivalFilter {
+  type: EventType[];
+  /** Epoch ms, inclusive, on receivedAt. */
+  since?: number;
 }
 
 export interface JournalFilter {
@@ -247,6 +273,12 @@ export interface JournalStore {
 export interface EventStore {
   get(id: string): Promise<StoredEvent | undefined>;
   list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>>;
+
+  /**
+   * The same events as `list(filter, page)`, in the same `seq` pages, as {@link EventArrival}s:
+   * columns and at most two keys picked out of the body by the database, no event parsed.
+   */
+  arrivals(filter: ArrivalFilter, page: PageRequest): Promise<Page<EventArrival>>;
 
   /**
    * Per-minute counts of the events received at or after `since` (epoch ms): a range over the

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { BluetickEvent } from '../events/types.js';
 import { watchNoticeEvent } from '../events/watch-notice.js';
-import { SilenceTracker } from './silence.js';
+import { arrivalOf } from '../store/rows.js';
+import { SilenceTracker, type WatchedEvent } from './silence.js';
 
 const T0 = Date.UTC(2026, 0, 1, 9);
 const MIN = 60_000;
 const settings = { multiple: 5, minimumGapMs: 10 * MIN, minMessages: 4 };
 
 let n = 0;
-function inbound(at: number, phone = 'P1', channel = 'main'): BluetickEvent {
+/** An inbound message as the watch reads it from the store. */
+function inbound(at: number, phone = 'P1', channel = 'main'): WatchedEvent {
   n++;
-  return {
+  return arrivalOf(n, {
     id: `e${n}`,
     type: 'message.received',
     provider: 'meta',
@@ -22,7 +23,7 @@ function inbound(at: number, phone = 'P1', channel = 'main'): BluetickEvent {
     kind: 'text',
     receivedAt: new Date(at).toISOString(),
     data: {},
-  };
+  });
 }
 
 /** Messages every `gap` ms from T0. */
@@ -101,7 +102,7 @@ describe('SilenceTracker', () => {
     const [channelNotice] = first.check(last + 20 * MIN);
     const payload = JSON.parse(JSON.stringify({ bluetick: channelNotice!.notice }));
     const event = watchNoticeEvent(payload, 'main', new Date(last + 20 * MIN).toISOString())!;
-    expect(tracker.observe(event)).toEqual([]);
+    expect(tracker.observe(arrivalOf(1, event))).toEqual([]);
     // The channel's silence is known; only the number's is still to report.
     expect(tracker.check(last + 20 * MIN).map((x) => x.notice.phoneNumberId)).toEqual(['P1']);
     expect(tracker.observe(inbound(last + 30 * MIN)).map((x) => x.notice.type)).toEqual(['channel.resumed', 'channel.resumed']);

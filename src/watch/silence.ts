@@ -19,8 +19,9 @@
  *
  * Memory is bounded per subject (a fixed ring of gaps); subjects are channels and numbers.
  */
-import type { BluetickEvent, Provider } from '../events/types.js';
+import type { Provider } from '../events/types.js';
 import type { WatchNotice } from '../events/watch-notice.js';
+import type { EventArrival } from '../store/store.js';
 
 /** Gaps kept per subject for the median. */
 export const GAP_SAMPLES = 31;
@@ -30,6 +31,12 @@ export interface SilenceSettings {
   minimumGapMs: number;
   minMessages: number;
 }
+
+/**
+ * What the tracker reads of a stored event: where and when it arrived, as
+ * `store.events.arrivals` gives it (the watch never needs an event's body).
+ */
+export type WatchedEvent = Omit<EventArrival, 'seq'>;
 
 /** A notice for one journal row of the channel it is about. */
 export interface ChannelNotice {
@@ -48,10 +55,18 @@ interface Subject {
   messages: number;
   gaps: number[];
   /** The `last` whose silence was reported (silent now, until the next arrival). */
-  reported?: number;
+  reported: number | undefined;
 }
 
-function isInbound(event: BluetickEvent): boolean {
+function newSubject(event: WatchedEvent, isNumber: boolean, at: number): Subject {
+  const subject: Subject = { channel: event.channel, provider: event.provider, last: at, messages: 1, gaps: [], reported: undefined };
+  if (event.businessAccountId !== undefined) subject.businessAccountId = event.businessAccountId;
+  if (isNumber && event.phoneNumberId !== undefined) subject.phoneNumberId = event.phoneNumberId;
+  if (isNumber && event.displayPhoneNumber !== undefined) subject.displayPhoneNumber = event.displayPhoneNumber;
+  return subject;
+}
+
+function isInbound(event: WatchedEvent): boolean {
   return event.type === 'message.received' || event.type === 'message.reaction';
 }
 
@@ -90,18 +105,21 @@ export class SilenceTracker {
    * Takes one stored event, in `seq` order. Returns the `channel.resumed` notices an inbound
    * message ends a reported silence with.
    */
-  observe(event: BluetickEvent): ChannelNotice[] {
+  observe(event: WatchedEvent): ChannelNotice[] {
     if (event.type === 'channel.silent') {
       this.markReported(event);
       return [];
     }
     if (!isInbound(event)) return [];
-    const at = Date.parse(event.receivedAt);
+    const at = event.receivedAt;
     if (!Number.isFinite(at)) return [];
     const out: ChannelNotice[] = [];
-    for (const [key, fields] of this.subjectsOf(event)) {
-      const notice = this.arrive(key, fields, at);
-      if (notice) out.push(notice);
+    const channelNotice = this.arrive(`channel:${event.channel}`, event, false, at);
+    if (channelNotice) out.push(channelNotice);
+    const number = event.phoneNumberId ?? event.displayPhoneNumber;
+    if (number !== undefined) {
+      const numberNotice = this.arrive(`number:${event.channel}:${number}`, event, true, at);
+      if (numberNotice) out.push(numberNotice);
     }
     return out;
   }
@@ -121,31 +139,15 @@ export class SilenceTracker {
     return out;
   }
 
-  private subjectsOf(event: BluetickEvent): Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> {
-    const base = {
-      channel: event.channel,
-      provider: event.provider,
-      ...(event.businessAccountId !== undefined ? { businessAccountId: event.businessAccountId } : {}),
-    };
-    const out: Array<[string, Omit<Subject, 'last' | 'messages' | 'gaps'>]> = [[`channel:${event.channel}`, base]];
-    const number = event.phoneNumberId ?? event.displayPhoneNumber;
-    if (number !== undefined) {
-      out.push([
-        `number:${event.channel}:${number}`,
-        {
-          ...base,
-          ...(event.phoneNumberId !== undefined ? { phoneNumberId: event.phoneNumberId } : {}),
-          ...(event.displayPhoneNumber !== undefined ? { displayPhoneNumber: event.displayPhoneNumber } : {}),
-        },
-      ]);
-    }
-    return out;
-  }
-
-  private arrive(key: string, fields: Omit<Subject, 'last' | 'messages' | 'gaps'>, at: number): ChannelNotice | undefined {
+  /**
+   * One arrival for one subject (the channel, or a number on it). A subject takes the
+   * event's keys when it is first seen (the number's keys only for a number); runs for every
+   * inbound message, so it allocates nothing for a known subject.
+   */
+  private arrive(key: string, event: WatchedEvent, isNumber: boolean, at: number): ChannelNotice | undefined {
     const subject = this.subjects.get(key);
     if (subject === undefined) {
-      this.subjects.set(key, { ...fields, last: at, messages: 1, gaps: [] });
+      this.subjects.set(key, newSubject(event, isNumber, at));
       return undefined;
     }
     // A late arrival (an older receive time than the latest) adds no gap.
@@ -153,22 +155,24 @@ export class SilenceTracker {
       subject.messages++;
       return undefined;
     }
-    const usual = this.usualGap(subject);
     let notice: ChannelNotice | undefined;
-    if (subject.reported === subject.last && usual !== undefined) {
-      const threshold = this.threshold(usual);
-      notice = { channel: subject.channel, notice: { ...this.notice(subject, 'channel.resumed', at, usual, threshold), silentForMs: at - subject.last } };
+    if (subject.reported === subject.last) {
+      const usual = this.usualGap(subject);
+      if (usual !== undefined) {
+        const threshold = this.threshold(usual);
+        notice = { channel: subject.channel, notice: { ...this.notice(subject, 'channel.resumed', at, usual, threshold), silentForMs: at - subject.last } };
+      }
     }
     subject.gaps.push(at - subject.last);
     if (subject.gaps.length > GAP_SAMPLES) subject.gaps.shift();
     subject.messages++;
     subject.last = at;
-    delete subject.reported;
+    subject.reported = undefined;
     return notice;
   }
 
-  private markReported(event: BluetickEvent): void {
-    const lastInboundAt = (event as BluetickEvent & { lastInboundAt?: string }).lastInboundAt;
+  private markReported(event: WatchedEvent): void {
+    const lastInboundAt = event.lastInboundAt;
     const number = event.phoneNumberId ?? event.displayPhoneNumber;
     const subject = this.subjects.get(number === undefined ? `channel:${event.channel}` : `number:${event.channel}:${number}`);
     if (subject && lastInboundAt !== undefined && Date.parse(lastInboundAt) === subject.last) subject.reported = subject.last;

@@ -2,7 +2,8 @@
  * @module watch/watch
  *
  * The shell of the silence watch (`watch.silence` in the config): it tails the events table
- * for inbound messages (and `channel.silent` events, whoever wrote them), feeds them to the
+ * for inbound messages (and `channel.silent` events, whoever wrote them) as arrivals
+ * (`store.events.arrivals`: the few keys it needs, no event body parsed), feeds them to the
  * pure {@link SilenceTracker} with the time from its clock, and writes each notice as a
  * journal row (`verifiedBy: "bluetick"`), which the pipeline turns into a `channel.silent` or
  * `channel.resumed` event: routes, handlers, the projections and `/api/stream` see it like
@@ -142,13 +143,13 @@ export class SilenceWatch {
   /** Feeds every watched event after the cursor to the tracker. */
   private async read(range: { since?: number }, notices: ChannelNotice[]): Promise<void> {
     for (;;) {
-      const page = await this.store.events.list(
+      const page = await this.store.events.arrivals(
         { type: WATCHED_TYPES, ...range },
         this.cursor === undefined ? { limit: PAGE } : { after: this.cursor, limit: PAGE },
       );
-      for (const stored of page.items) {
-        notices.push(...this.tracker.observe(stored.event));
-        this.cursor = stored.seq;
+      for (const arrival of page.items) {
+        notices.push(...this.tracker.observe(arrival));
+        this.cursor = arrival.seq;
       }
       if (page.next === undefined) break;
       // A long read (the day read at start) lets ingest have the event loop between pages.

@@ -8,6 +8,8 @@ import type pg from 'pg';
 import {
   JOURNAL_STATES,
   type ActivityCounts,
+  type ArrivalFilter,
+  type EventArrival,
   type EventFilter,
   type EventStore,
   type JournalState,
@@ -21,21 +23,28 @@ import {
   type StoredEvent,
 } from '../store.js';
 import {
+  arrivalColumns,
+  arrivalConditions,
   EVENT_COLUMNS,
   eventConditions,
   REJECTION_COLUMNS,
   rejectionConditions,
+  toArrival,
   toRejection,
   toStoredEvent,
+  type ArrivalRow,
   type EventRecord,
   type RejectionRecord,
 } from '../rows.js';
 import { whereOf } from './conditions.js';
 import type { PostgresContext } from './journal.js';
-import { pageOf } from './sql.js';
+import { clampLimit, pageOf } from './sql.js';
 
 /** One minute, ms: the bucket of `activity()`. */
 const MINUTE_MS = 60_000;
+
+/** The body is TEXT: `::json` only checks and scans it (no jsonb tree is built), in the database. */
+const ARRIVAL_SELECT_LIST = arrivalColumns((key) => `(body::json ->> '${key}')`);
 
 export class PostgresEvents implements EventStore {
   private readonly ctx: PostgresContext;
@@ -57,6 +66,26 @@ export class PostgresEvents implements EventStore {
   async list(filter: EventFilter, page: PageRequest): Promise<Page<StoredEvent>> {
     const where = whereOf(eventConditions(filter));
     return pageOf(this.ctx.pool, `SELECT ${EVENT_COLUMNS} FROM events`, 'seq', where, page, toStoredEvent, (r: EventRecord) => r.seq);
+  }
+
+  async arrivals(filter: ArrivalFilter, page: PageRequest): Promise<Page<EventArrival>> {
+    const where = whereOf(arrivalConditions(filter));
+    const limit = clampLimit(page.limit);
+    if (page.after !== undefined) where.add('seq > ?', page.after);
+    // The page is chosen first, then its bodies are read: PostgreSQL computes a select list
+    // below a sort (top-N over the type index), so `->>` in the outer query would parse
+    // every event after the cursor for each page, not just the page's.
+    const { rows } = await this.ctx.pool.query<ArrivalRow>({
+      text: `SELECT ${ARRIVAL_SELECT_LIST}
+               FROM (SELECT seq, type, channel, provider, received_at, phone_number_id, display_phone_number, body
+                       FROM events${where.sql()} ORDER BY seq LIMIT $${where.values.length + 1}) AS e
+              ORDER BY seq`,
+      values: [...where.values, limit + 1],
+      rowMode: 'array',
+    });
+    const items = rows.slice(0, limit).map(toArrival);
+    const last = items[limit - 1];
+    return rows.length > limit && last !== undefined ? { items, next: last.seq } : { items };
   }
 
   async activity(since: number): Promise<ActivityCounts> {

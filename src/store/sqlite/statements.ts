@@ -209,12 +209,20 @@ export class DynamicStatements {
     return pageOf((sql) => this.prepare(sql), select, key, whereOf(conditions), page, map, cursor);
   }
 
-  private prepare(sql: string): Database.Statement<unknown[], unknown> {
-    let stmt = this.cache.get(sql);
+  /** {@link page} with each row as an array of its columns (no object per row). */
+  rawPage<R extends unknown[], T>(select: string, key: string, conditions: Condition[], page: PageRequest, map: (rec: R) => T, cursor: (item: T) => number): Page<T> {
+    return pageOf((sql) => this.prepare(sql, true), select, key, whereOf(conditions), page, map, cursor);
+  }
+
+  private prepare(sql: string, raw = false): Database.Statement<unknown[], unknown> {
+    // `raw` is a mode of the statement object: a raw one is cached apart.
+    const cacheKey = raw ? `raw:${sql}` : sql;
+    let stmt = this.cache.get(cacheKey);
     if (!stmt) {
       if (this.cache.size >= STATEMENT_CACHE_LIMIT) this.cache.clear();
       stmt = this.db.prepare(sql);
-      this.cache.set(sql, stmt);
+      if (raw) stmt.raw(true);
+      this.cache.set(cacheKey, stmt);
     }
     return stmt;
   }

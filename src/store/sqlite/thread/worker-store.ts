@@ -89,6 +89,7 @@ const READS = new Set([
   'journal.oldestPendingAt',
   'events.get',
   'events.list',
+  'events.arrivals',
   'events.lastSeq',
   'events.activity',
   'rejections.list',
