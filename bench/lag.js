@@ -8,7 +8,8 @@
 // BENCH_LAG_SAMPLE_MS (default 250) the bench reads the lag twice: `pipeline.lagSeconds` of
 // GET /api/stats and `bluetick_pipeline_lag_seconds` of GET /metrics. It prints their p50,
 // p99 and maximum, and whether the p99 stays under 1 s (the target). BENCH_LAG_RATE=<events/s>
-// skips the first measurement and paces at that rate instead.
+// skips the first measurement and paces at that rate instead; BENCH_LAG_SERIES=1 also prints
+// every sample of the API's lag, in order.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,7 @@ export async function runLagBench({ store } = {}) {
     console.log(
       `load: ${((posts * PER_POST) / load.seconds).toFixed(0)} events/s over ${load.seconds.toFixed(1)} s${load.failed ? `, FAILED POSTS ${load.failed}` : ''}${load.late ? `, ${load.late} POSTs sent late` : ''}`,
     );
+    if (process.env.BENCH_LAG_SERIES) console.log(`samples (s, every ${SAMPLE_MS} ms): ${api.map((v) => v.toFixed(2)).join(' ')}`);
     console.log(`API pipeline.lagSeconds:        ${fmt(a)}`);
     console.log(`bluetick_pipeline_lag_seconds:  ${fmt(m)}`);
     console.log(`lag p99 < 1 s: ${a.p99 < 1 && m.p99 < 1 ? 'yes' : 'NO'} (target: yes)`);

@@ -28,17 +28,35 @@ describe('BurstPacing', () => {
 
   it('cuts batches to the busy target while appends arrive, measured by the cost per row of recent batches', async () => {
     const { pacing, clock } = paced();
-    pacing.afterBatch(batch(100, 100)); // 1 ms per row, smoothed: 0.44
+    pacing.afterBatch(batch(100, 100)); // 1 ms per row; with the prior (10 rows at 0.2 ms): 101.4 ms / 107 rows
     clock.now = 10_000;
     pacing.reportAppends({ commits: 1, rows: 1 });
     clock.now += 10;
     expect(pacing.busy()).toBe(true);
     expect(pacing.burst()).toBe(false);
-    // 100 ms at 0.44 ms per row.
-    expect(await pacing.beforeClaim(10_000)).toBe(227);
+    // 100 ms at 0.948 ms per row.
+    expect(await pacing.beforeClaim(10_000)).toBe(105);
     clock.now += 1_000;
     expect(pacing.busy()).toBe(false);
-    expect(await pacing.beforeClaim(10_000)).toBe(568);
+    expect(await pacing.beforeClaim(10_000)).toBe(263);
+  });
+
+  it('does not take one small slow batch in a steady load for a burst', () => {
+    const { pacing, clock } = paced();
+    // A steady load at about half of what the thread can do: 50 rows a second, 25-row
+    // batches at 10 ms a row (250 ms each).
+    for (let i = 0; i < 20; i++) {
+      clock.now += 500;
+      pacing.reportAppends({ commits: 25, rows: 25 });
+      pacing.afterBatch(batch(25, 250));
+    }
+    expect(pacing.burst()).toBe(false);
+    // Then one batch of 2 rows takes 120 ms (its commit ran a checkpoint): 60 ms a row.
+    clock.now += 10;
+    pacing.reportAppends({ commits: 1, rows: 1 });
+    pacing.afterBatch(batch(2, 120));
+    // Still 50 rows a second at about 12 ms a row: 60% of the thread, no burst, no pause.
+    expect(pacing.burst()).toBe(false);
   });
 
   it('calls it a burst only when ingest outruns what the pipeline could do with the whole thread', () => {

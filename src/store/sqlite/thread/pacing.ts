@@ -35,6 +35,10 @@ export const BUSY_WINDOW_MS = 100;
 export const IMPORT_BATCH = 2_000;
 /** Smallest batch, so the pipeline always moves. */
 const MIN_BATCH = 2;
+/** How much of the cost measured so far each new batch keeps (see `BurstPacing.recentMs`). */
+const COST_DECAY = 0.7;
+/** Rows the assumed starting cost (0.2 ms per row) counts for, until batches are measured. */
+const PRIOR_ROWS = 10;
 
 /** What the HTTP thread reports with each import request. */
 export interface InboxActivity {
@@ -63,7 +67,14 @@ export class BurstPacing implements PipelinePacing {
   private ingestRate = 0;
   /** During a burst, the next batch may not start before this time. */
   private nextBatchAt = 0;
-  /** Normalize + record cost per row, smoothed over recent batches. */
+  /**
+   * Normalize + record cost per row over recent batches: decaying sums of their time and of
+   * their rows, so each batch counts by its size. A small batch that happened to be slow (a
+   * commit that ran a checkpoint, a garbage collection) then cannot make a steady load look
+   * like a burst, which would pause the pipeline for nineteen times that batch's time.
+   */
+  private recentMs = 0.2 * PRIOR_ROWS;
+  private recentRows = PRIOR_ROWS;
   private msPerRow = 0.2;
 
   constructor(hooks: PacingHooks) {
@@ -112,7 +123,11 @@ export class BurstPacing implements PipelinePacing {
   }
 
   afterBatch(info: BatchInfo): void {
-    if (info.rows > 0) this.msPerRow = 0.7 * this.msPerRow + 0.3 * (info.ms / info.rows);
+    if (info.rows > 0) {
+      this.recentMs = COST_DECAY * this.recentMs + info.ms;
+      this.recentRows = COST_DECAY * this.recentRows + info.rows;
+      this.msPerRow = this.recentMs / this.recentRows;
+    }
     this.nextBatchAt = this.now() + (info.ms * (1 - BURST_SHARE)) / BURST_SHARE;
   }
 
