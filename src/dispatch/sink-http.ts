@@ -139,7 +139,12 @@ export class HttpSink implements Sink {
   readonly #signers: Signer[];
   readonly #limit: Semaphore;
   readonly #timeoutMs: number;
-  readonly #headers: Record<string, string>;
+  /**
+   * The sink's own headers (none of those an attempt sets: the config refuses them) and the
+   * user agent, as undici's flat `[name, value, ...]` list. A list: building an object by
+   * spreading these into it cost several microseconds per attempt.
+   */
+  readonly #headers: string[];
   readonly #now: () => number;
   #closed = false;
 
@@ -155,9 +160,10 @@ export class HttpSink implements Sink {
     this.#limit = new Semaphore(concurrency);
     this.#signers = (Array.isArray(config.secret) ? config.secret : [config.secret]).map((s) => new Signer(s));
     this.#now = options.now ?? Date.now;
-    this.#headers = {};
-    for (const [k, v] of Object.entries(config.headers ?? {})) this.#headers[k.toLowerCase()] = v;
-    this.#headers['user-agent'] ??= options.userAgent ?? defaultUserAgent();
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config.headers ?? {})) own[k.toLowerCase()] = v;
+    own['user-agent'] ??= options.userAgent ?? defaultUserAgent();
+    this.#headers = Object.entries(own).flat();
     this.#pool = new Pool(url.origin, {
       connections: concurrency,
       connectTimeout: this.#timeoutMs,
@@ -196,15 +202,20 @@ export class HttpSink implements Sink {
 
   async #attempt(id: string, body: string, redelivery: number): Promise<AttemptOutcome> {
     const seconds = Math.floor(this.#now() / 1000);
-    const headers: Record<string, string> = {
-      ...this.#headers,
-      'content-type': 'application/json',
-      'webhook-id': id,
-      'webhook-timestamp': String(seconds),
-      'webhook-signature': this.#signers.map((w) => w.sign(id, seconds, body)).join(' '),
-      'idempotency-key': id,
-    };
-    if (redelivery > 0) headers['webhook-replay'] = String(redelivery);
+    const signature = this.#signers.length === 1 ? this.#signers[0]!.sign(id, seconds, body) : this.#signers.map((w) => w.sign(id, seconds, body)).join(' ');
+    const headers = this.#headers.concat(
+      'content-type',
+      'application/json',
+      'webhook-id',
+      id,
+      'webhook-timestamp',
+      String(seconds),
+      'webhook-signature',
+      signature,
+      'idempotency-key',
+      id,
+    );
+    if (redelivery > 0) headers.push('webhook-replay', String(redelivery));
     const deadline = new Deadline();
     const timer = setTimeout(() => deadline.expire(`no complete response within ${this.#timeoutMs} ms`), this.#timeoutMs);
     const started = performance.now();
