@@ -457,7 +457,8 @@ export class SqliteDeliveries {
    * state change in one UPDATE, then the dead letters that hold their lane, then one UPDATE
    * promoting the lanes that moved on. Holds go before promotions, so a lane whose dead
    * letter holds it is never promoted by another outcome of the same batch, whatever their
-   * order. Only for batches where each delivery appears once (see {@link batchable}).
+   * order. A promoted delivery's `updatedAt` is the latest `now` of the batch. Only for
+   * batches where each delivery appears once (see {@link batchable}).
    */
   private recordBatch(records: AttemptRecord[]): RecordAttemptsResult {
     const q = this.q;
