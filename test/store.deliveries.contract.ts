@@ -201,18 +201,22 @@ export function deliveryContract(getStore: () => Store): void {
 
   it('records a batch of mixed outcomes at once: each as if alone, a stale one logged, every lane moving on', async () => {
     await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
-    await record(message('a1', 'a'), message('b1', 'b'), message('c1', 'c'), message('d1', 'd'), message('e1', 'e'));
-    await record(message('a2', 'a'), message('b2', 'b'), message('c2', 'c'), message('d2', 'd'));
-    const [a1, b1, c1, d1, e1] = await lease('w', ['s']);
+    // 40 more lanes of two events each: a batch as large as a busy worker's.
+    const lanes = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    await record(message('a1', 'a'), message('b1', 'b'), message('c1', 'c'), message('d1', 'd'), message('e1', 'e'), ...lanes.map((f) => message(`${f}.1`, f)));
+    await record(message('a2', 'a'), message('b2', 'b'), message('c2', 'c'), message('d2', 'd'), ...lanes.map((f) => message(`${f}.2`, f)));
+    const [a1, b1, c1, d1, e1, ...more] = await lease('w', ['s']);
     expect([a1, b1, c1, d1, e1].map((l) => l!.event.id)).toEqual(['a1', 'b1', 'c1', 'd1', 'e1']);
+    expect(more.map((l) => l.event.id)).toEqual(lanes.map((f) => `${f}.1`));
     const result = await store.deliveries.recordAttempts([
+      ...more.map((l) => outcome(l, 'w', { state: 'succeeded' }, { statusCode: 200 })),
       outcome(a1!, 'w', { state: 'succeeded' }, { statusCode: 204 }),
       outcome(b1!, 'w', { state: 'pending', nextAttemptAt: now + 5_000 }, { statusCode: 503, error: 'HTTP 503 Service Unavailable', retryAfterMs: 5_000 }),
       outcome(c1!, 'w', { state: 'dead' }, { statusCode: 400, error: 'HTTP 400', detail: 'bad field \u{1F600}' }),
       outcome(d1!, 'someone-else', { state: 'succeeded' }, { statusCode: 200 }),
       outcome(e1!, 'w', { state: 'pending', nextAttemptAt: now + 1_000 }, { errorCode: 'ECONNRESET', error: 'socket hang up', latencyMs: 7.6 }),
     ]);
-    expect(result).toEqual({ applied: [a1, b1, c1, e1].map((l) => l!.delivery.id), stale: [d1!.delivery.id] });
+    expect(result).toEqual({ applied: [...more, a1, b1, c1, e1].map((l) => l!.delivery.id), stale: [d1!.delivery.id] });
     const a = await store.deliveries.get(a1!.delivery.id);
     expect(a).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 204, lastAttemptAt: now, completedAt: now, updatedAt: now });
     expect(a!.lastError).toBeUndefined();
@@ -234,10 +238,11 @@ export function deliveryContract(getStore: () => Store): void {
     expect(e).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: now + 1_000, lastError: 'socket hang up' });
     expect(e!.lastStatusCode).toBeUndefined();
     expect(e!.attemptLog).toEqual([expect.objectContaining({ outcome: 'retry', errorCode: 'ECONNRESET', error: 'socket hang up', latencyMs: 8 })]);
-    // Lanes a and c moved on; b waits for its retry, d for its owner's outcome.
+    expect(await store.deliveries.get(more[0]!.delivery.id)).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 200 });
+    // Lanes a, c and the 40 moved on; b waits for its retry, d for its owner's outcome.
     const next = await lease('w', ['s']);
-    expect(next.map((l) => l.event.id)).toEqual(['a2', 'c2']);
-    expect(next.map((l) => l.delivery.updatedAt)).toEqual([now, now]);
+    expect(next.map((l) => l.event.id)).toEqual(['a2', 'c2', ...lanes.map((f) => `${f}.2`)]);
+    expect(new Set(next.map((l) => l.delivery.updatedAt))).toEqual(new Set([now]));
     expect((await lease('w', ['s'], 100, now + 5_000)).map((l) => l.event.id)).toEqual(['e1', 'b1']);
   });
 

@@ -214,6 +214,14 @@ function prepare(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepare>;
 
+/**
+ * Outcomes from which {@link SqliteDeliveries.recordBatch} is cheaper than recording one by
+ * one: its three statements read their rows from JSON and one of them sorts each lane, a
+ * fixed cost that a handful of outcomes does not repay (measured: dearer up to about 16,
+ * cheaper from about 32; `bench/delivery-store.js` with a small batch shows it).
+ */
+const RECORD_BATCH_MIN = 32;
+
 /** Lone surrogates: the JSON that carries a batch would not store them as a bound string does. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -449,7 +457,7 @@ export class SqliteDeliveries {
   }
 
   private record(records: AttemptRecord[]): RecordAttemptsResult {
-    return records.length > 1 && batchable(records) ? this.recordBatch(records) : this.recordEach(records);
+    return records.length >= RECORD_BATCH_MIN && batchable(records) ? this.recordBatch(records) : this.recordEach(records);
   }
 
   /**
