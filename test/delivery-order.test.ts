@@ -52,10 +52,15 @@ describe('per-conversation order with random sink failures', () => {
       const fail = next() < FAILURE_RATE;
       if (fail) failures++;
       const delayMs = Math.floor(next() * 4);
-      setTimeout(() => {
+      const answered = () => {
         inFlight.set(from, (inFlight.get(from) ?? 1) - 1);
         if (!fail) accepted.set(from, index);
-      }, delayMs);
+      };
+      // When the answer goes out: at once for no delay (as the receiver answers), else after it.
+      // A timer for no delay would lag the answer, and a fast worker's next attempt could
+      // arrive before it fires.
+      if (delayMs === 0) queueMicrotask(answered);
+      else setTimeout(answered, delayMs);
       return { status: fail ? 500 : 200, delayMs };
     });
     const { config, errors } = resolveConfig({

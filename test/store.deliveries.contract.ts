@@ -199,6 +199,53 @@ export function deliveryContract(getStore: () => Store): void {
     expect(again.leased.map((l) => [l[1], l[5]])).toEqual([['a2', 1]]);
   });
 
+  it('records a batch of mixed outcomes at once: each as if alone, a stale one logged, every lane moving on', async () => {
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
+    // 40 more lanes of two events each: a batch as large as a busy worker's.
+    const lanes = Array.from({ length: 40 }, (_, i) => `f${i}`);
+    await record(message('a1', 'a'), message('b1', 'b'), message('c1', 'c'), message('d1', 'd'), message('e1', 'e'), ...lanes.map((f) => message(`${f}.1`, f)));
+    await record(message('a2', 'a'), message('b2', 'b'), message('c2', 'c'), message('d2', 'd'), ...lanes.map((f) => message(`${f}.2`, f)));
+    const [a1, b1, c1, d1, e1, ...more] = await lease('w', ['s']);
+    expect([a1, b1, c1, d1, e1].map((l) => l!.event.id)).toEqual(['a1', 'b1', 'c1', 'd1', 'e1']);
+    expect(more.map((l) => l.event.id)).toEqual(lanes.map((f) => `${f}.1`));
+    const result = await store.deliveries.recordAttempts([
+      ...more.map((l) => outcome(l, 'w', { state: 'succeeded' }, { statusCode: 200 })),
+      outcome(a1!, 'w', { state: 'succeeded' }, { statusCode: 204 }),
+      outcome(b1!, 'w', { state: 'pending', nextAttemptAt: now + 5_000 }, { statusCode: 503, error: 'HTTP 503 Service Unavailable', retryAfterMs: 5_000 }),
+      outcome(c1!, 'w', { state: 'dead' }, { statusCode: 400, error: 'HTTP 400', detail: 'bad field \u{1F600}' }),
+      outcome(d1!, 'someone-else', { state: 'succeeded' }, { statusCode: 200 }),
+      outcome(e1!, 'w', { state: 'pending', nextAttemptAt: now + 1_000 }, { errorCode: 'ECONNRESET', error: 'socket hang up', latencyMs: 7.6 }),
+    ]);
+    expect(result).toEqual({ applied: [...more, a1, b1, c1, e1].map((l) => l!.delivery.id), stale: [d1!.delivery.id] });
+    const a = await store.deliveries.get(a1!.delivery.id);
+    expect(a).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 204, lastAttemptAt: now, completedAt: now, updatedAt: now });
+    expect(a!.lastError).toBeUndefined();
+    expect(a!.leaseOwner).toBeUndefined();
+    const b = await store.deliveries.get(b1!.delivery.id);
+    expect(b).toMatchObject({ state: 'pending', blocked: false, attempts: 1, nextAttemptAt: now + 5_000, lastStatusCode: 503, lastError: 'HTTP 503 Service Unavailable' });
+    expect(b!.completedAt).toBeUndefined();
+    expect(b!.attemptLog).toEqual([
+      expect.objectContaining({ outcome: 'retry', statusCode: 503, error: 'HTTP 503 Service Unavailable', retryAfterMs: 5_000, owner: 'w' }),
+    ]);
+    const c = await store.deliveries.get(c1!.delivery.id);
+    expect(c).toMatchObject({ state: 'dead', attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400', completedAt: now });
+    expect(c!.holdsLane).toBeUndefined();
+    expect(c!.attemptLog).toEqual([expect.objectContaining({ outcome: 'fail', statusCode: 400, detail: 'bad field \u{1F600}' })]);
+    const d = await store.deliveries.get(d1!.delivery.id);
+    expect(d).toMatchObject({ state: 'in_flight', attempts: 0, leaseOwner: 'w' });
+    expect(d!.attemptLog.map((x) => [x.owner, x.outcome, x.statusCode])).toEqual([['someone-else', 'success', 200]]);
+    const e = await store.deliveries.get(e1!.delivery.id);
+    expect(e).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: now + 1_000, lastError: 'socket hang up' });
+    expect(e!.lastStatusCode).toBeUndefined();
+    expect(e!.attemptLog).toEqual([expect.objectContaining({ outcome: 'retry', errorCode: 'ECONNRESET', error: 'socket hang up', latencyMs: 8 })]);
+    expect(await store.deliveries.get(more[0]!.delivery.id)).toMatchObject({ state: 'succeeded', attempts: 1, lastStatusCode: 200 });
+    // Lanes a, c and the 40 moved on; b waits for its retry, d for its owner's outcome.
+    const next = await lease('w', ['s']);
+    expect(next.map((l) => l.event.id)).toEqual(['a2', 'c2', ...lanes.map((f) => `${f}.2`)]);
+    expect(new Set(next.map((l) => l.delivery.updatedAt))).toEqual(new Set([now]));
+    expect((await lease('w', ['s'], 100, now + 5_000)).map((l) => l.event.id)).toEqual(['e1', 'b1']);
+  });
+
   it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {
     await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('x1', 'x'), message('x2', 'x'));

@@ -93,6 +93,8 @@ function prepare(db: Database.Database) {
       )
       .pluck(),
     anyHeld: db.prepare<[], number>('SELECT 1 FROM deliveries WHERE held = 1 LIMIT 1').pluck(),
+    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    syncFull: db.prepare('PRAGMA synchronous = FULL'),
     hold: db.prepare<[number]>('UPDATE deliveries SET held = 1 WHERE id = ?'),
     drop: db.prepare<[number, number, number]>(
       `UPDATE deliveries SET dropped_at = ?, held = 0, updated_at = ? WHERE id = ? AND state = 'dead' AND dropped_at IS NULL`,
@@ -124,13 +126,14 @@ function prepare(db: Database.Database) {
       `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
        WHERE id = ? RETURNING ${DELIVERY_COLUMNS}`,
     ),
-    // The worker's round trip needs only what a LeasedEntry carries.
-    takeForEntry: db.prepare<[string, number, number, number], LeaseRow>(
+    // The worker's round trip: one statement leases the whole batch (ids as a JSON array) and
+    // hands back only what a LeasedEntry carries, the event's body included. Rows come back in
+    // no particular order.
+    takeEntries: db.prepare<[string, number, number, string], LeaseRow & { body: string }>(
       `UPDATE deliveries SET state = 'in_flight', lease_owner = ?, lease_expires_at = ?, updated_at = ?
-       WHERE id = ? RETURNING ${LEASE_ROW_COLUMNS}`,
+       WHERE id IN (SELECT value FROM json_each(?))
+       RETURNING ${LEASE_ROW_COLUMNS}, (SELECT body FROM events WHERE seq = event_seq) AS body`,
     ),
-    // One statement for a batch's event bodies (ids as a JSON array).
-    eventBodies: db.prepare<[string], { seq: number; body: string }>('SELECT seq, body FROM events WHERE seq IN (SELECT value FROM json_each(?))'),
     countLost: db.prepare<[string, number, number]>(
       'UPDATE deliveries SET attempts = attempts + 1, last_error = ?, last_status_code = NULL, last_attempt_at = ? WHERE id = ?',
     ),
@@ -163,6 +166,34 @@ function prepare(db: Database.Database) {
          WHERE id = ? AND state = 'in_flight' AND lease_owner = ? RETURNING 1`,
       )
       .pluck(),
+    // A batch of attempts in one statement: a JSON array of rows in insertAttempt's column order.
+    insertAttempts: db.prepare<[string]>(
+      `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9
+       FROM json_each(?)`,
+    ),
+    // finish and reschedule for a batch, as a JSON array of
+    // [id, state, nextAttemptAt | null, now, startedAt, statusCode, lastError, owner]. Only rows
+    // whose owner still holds the lease change; the others (stale attempts) come back not at all.
+    settleRows: db.prepare<[string], { id: number; state: string; route: string; ordering_key: string }>(
+      `UPDATE deliveries SET state = j.value ->> 1, attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+         next_attempt_at = CASE WHEN j.value ->> 1 = 'pending' THEN j.value ->> 2 ELSE deliveries.next_attempt_at END,
+         updated_at = j.value ->> 3, last_attempt_at = j.value ->> 4,
+         completed_at = CASE WHEN j.value ->> 1 = 'pending' THEN deliveries.completed_at ELSE j.value ->> 3 END,
+         last_status_code = j.value ->> 5, last_error = j.value ->> 6
+       FROM json_each(?) AS j
+       WHERE deliveries.id = j.value ->> 0 AND deliveries.state = 'in_flight' AND deliveries.lease_owner = j.value ->> 7
+       RETURNING deliveries.id AS id, deliveries.state AS state, deliveries.route AS route, deliveries.ordering_key AS ordering_key`,
+    ),
+    // promote for several lanes ([route, orderingKey] pairs as JSON): each lane's head, when blocked, may run.
+    promoteLanes: db.prepare<[number, string]>(
+      `UPDATE deliveries SET blocked = 0, updated_at = ?
+       WHERE blocked = 1 AND id IN (
+         SELECT (SELECT d.id FROM deliveries AS d
+                 WHERE d.route = l.value ->> 0 AND d.ordering_key = l.value ->> 1 AND d.state IN ('pending', 'in_flight')
+                 ORDER BY d.blocked, d.id LIMIT 1)
+         FROM json_each(?) AS l)`,
+    ),
     attemptsOf: db.prepare<[number], DeliveryAttemptRecord>(
       `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
     ),
@@ -182,6 +213,33 @@ function prepare(db: Database.Database) {
 }
 
 type Statements = ReturnType<typeof prepare>;
+
+/**
+ * Outcomes from which {@link SqliteDeliveries.recordBatch} is cheaper than recording one by
+ * one: its three statements read their rows from JSON and one of them sorts each lane, a
+ * fixed cost that a handful of outcomes does not repay (measured: dearer up to about 16,
+ * cheaper from about 32; `bench/delivery-store.js` with a small batch shows it).
+ */
+const RECORD_BATCH_MIN = 32;
+
+/** Lone surrogates: the JSON that carries a batch would not store them as a bound string does. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether `records` can go through {@link SqliteDeliveries.recordBatch}: each delivery once
+ * (a second outcome of the same delivery is stale after the first, an order one UPDATE does
+ * not keep), and no text a JSON round trip would store differently.
+ */
+function batchable(records: AttemptRecord[]): boolean {
+  const ids = new Set<number>();
+  for (const r of records) {
+    if (ids.has(r.deliveryId)) return false;
+    ids.add(r.deliveryId);
+    const { error, detail } = r.attempt;
+    if ((error !== undefined && LONE_SURROGATE.test(error)) || (detail !== undefined && LONE_SURROGATE.test(detail))) return false;
+  }
+  return true;
+}
 
 /** Events read per backfill transaction. */
 const BACKFILL_BATCH = 500;
@@ -219,13 +277,18 @@ export class SqliteDeliveries {
     this.dropTx = db.transaction((ids: number[], now: number) => this.drop(ids, now)).immediate;
   }
 
-  /** Runs one bookkeeping commit without its own fsync (see the module comment). */
+  /**
+   * Runs one bookkeeping commit without its own fsync (see the module comment). The two
+   * pragmas are prepared once: `db.pragma()` compiles its statement on every call, which
+   * cost more than the rest of a small settle's fixed work.
+   */
   private relaxed<T>(run: () => T): T {
-    this.db.pragma('synchronous = NORMAL');
+    const q = this.q;
+    q.syncNormal.run();
     try {
       return run();
     } finally {
-      this.db.pragma('synchronous = FULL');
+      q.syncFull.run();
     }
   }
 
@@ -318,15 +381,17 @@ export class SqliteDeliveries {
 
   /**
    * {@link lease} for the worker's round trip: only the columns of a {@link LeasedEntry},
-   * and the events' bodies in one statement.
+   * leased, with their events' bodies, in one statement.
    */
   private leaseEntries(request: LeaseRequest): LeasedEntry[] {
-    const q = this.q;
-    const rows = this.dueIds(request).map((id) => q.takeForEntry.get(request.owner, request.now + request.leaseMs, request.now, id)!);
-    if (rows.length === 0) return [];
-    const bodies = new Map<number, string>();
-    for (const { seq, body } of q.eventBodies.all(JSON.stringify(rows.map((r) => r.event_seq)))) bodies.set(seq, body);
-    return rows.map((rec) => leasedEntry(rec, bodies.get(rec.event_seq)!));
+    const ids = this.dueIds(request);
+    if (ids.length === 0) return [];
+    const rows = this.q.takeEntries.all(request.owner, request.now + request.leaseMs, request.now, JSON.stringify(ids));
+    // Back in the order dueIds chose (expired leases first, then oldest due).
+    const order = new Map<number, number>();
+    for (let i = 0; i < ids.length; i++) order.set(ids[i]!, i);
+    rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return rows.map((rec) => leasedEntry(rec, rec.body));
   }
 
   private leaseIn(request: LeaseRequest): Leased[] {
@@ -392,6 +457,72 @@ export class SqliteDeliveries {
   }
 
   private record(records: AttemptRecord[]): RecordAttemptsResult {
+    return records.length >= RECORD_BATCH_MIN && batchable(records) ? this.recordBatch(records) : this.recordEach(records);
+  }
+
+  /**
+   * {@link recordEach} in a fixed number of statements: every attempt in one INSERT, every
+   * state change in one UPDATE, then the dead letters that hold their lane, then one UPDATE
+   * promoting the lanes that moved on. Holds go before promotions, so a lane whose dead
+   * letter holds it is never promoted by another outcome of the same batch, whatever their
+   * order. A promoted delivery's `updatedAt` is the latest `now` of the batch. Only for
+   * batches where each delivery appears once (see {@link batchable}).
+   */
+  private recordBatch(records: AttemptRecord[]): RecordAttemptsResult {
+    const q = this.q;
+    const attempts: unknown[] = [];
+    const changes: unknown[] = [];
+    for (const r of records) {
+      const a = r.attempt;
+      const error = clipError(a.error);
+      const status = a.statusCode ?? null;
+      attempts.push([
+        r.deliveryId,
+        a.startedAt,
+        Math.max(0, Math.round(a.latencyMs)),
+        a.outcome,
+        status,
+        a.errorCode ?? null,
+        error,
+        clipError(a.detail),
+        a.retryAfterMs ?? null,
+        r.owner,
+      ]);
+      const lastError = a.outcome === 'success' ? null : (error ?? a.errorCode ?? null);
+      changes.push([r.deliveryId, r.next.state, r.next.state === 'pending' ? r.next.nextAttemptAt : null, r.now, a.startedAt, status, lastError, r.owner]);
+    }
+    q.insertAttempts.run(JSON.stringify(attempts));
+    const changed = new Map<number, { state: string; route: string; ordering_key: string }>();
+    for (const row of q.settleRows.all(JSON.stringify(changes))) changed.set(row.id, row);
+    const applied: number[] = [];
+    const stale: number[] = [];
+    const lanes = new Map<string, [string, string]>();
+    let now = 0;
+    for (const r of records) {
+      const row = changed.get(r.deliveryId);
+      if (row === undefined) {
+        stale.push(r.deliveryId);
+        continue;
+      }
+      applied.push(r.deliveryId);
+      if (row.state === 'pending') continue;
+      if (row.state === 'dead' && this.holding.has(row.route)) {
+        // The lane waits behind this dead letter until it is redriven or dropped.
+        q.hold.run(r.deliveryId);
+        this.mayHold = true;
+      } else {
+        lanes.set(`${row.route}\u0000${row.ordering_key}`, [row.route, row.ordering_key]);
+        now = Math.max(now, r.now);
+      }
+    }
+    const promote: Array<[string, string]> = [];
+    for (const lane of lanes.values()) if (!this.isHeld(lane[0], lane[1])) promote.push(lane);
+    if (promote.length > 0) q.promoteLanes.run(now, JSON.stringify(promote));
+    return { applied, stale };
+  }
+
+  /** Records attempts one by one: insert, state change, then hold or promote its lane. */
+  private recordEach(records: AttemptRecord[]): RecordAttemptsResult {
     const q = this.q;
     const applied: number[] = [];
     const stale: number[] = [];
