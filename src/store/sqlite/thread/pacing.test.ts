@@ -41,6 +41,23 @@ describe('BurstPacing', () => {
     expect(await pacing.beforeClaim(10_000)).toBe(263);
   });
 
+  it('never calls it a burst while batches empty the queue, whatever the estimates say', async () => {
+    const { pacing, clock } = paced();
+    clock.now = 1_000;
+    pacing.reportAppends({ commits: 1, rows: 1 });
+    clock.now += 10;
+    // About 11 000 rows a second, far more than the thread could take at 0.2 ms a row...
+    pacing.reportAppends({ commits: 1, rows: 1_000 });
+    // ...but the last batch asked for more rows than were waiting.
+    const asked = await pacing.beforeClaim(500);
+    pacing.afterBatch(batch(asked - 1, (asked - 1) * 0.2));
+    expect(pacing.burst()).toBe(false);
+    // The next batch takes all it asks for: now the pipeline is behind, and it is a burst.
+    const next = await pacing.beforeClaim(500);
+    pacing.afterBatch(batch(next, next * 0.2));
+    expect(pacing.burst()).toBe(true);
+  });
+
   it('does not take one small slow batch in a steady load for a burst', () => {
     const { pacing, clock } = paced();
     // A steady load at about half of what the thread can do: 50 rows a second, 25-row
@@ -59,8 +76,11 @@ describe('BurstPacing', () => {
     expect(pacing.burst()).toBe(false);
   });
 
-  it('calls it a burst only when ingest outruns what the pipeline could do with the whole thread', () => {
+  it('calls it a burst only when ingest outruns what the pipeline could do with the whole thread', async () => {
     const { pacing, clock } = paced();
+    // The pipeline is behind: its batch took every row it asked for.
+    const asked = await pacing.beforeClaim(500);
+    pacing.afterBatch(batch(asked, asked * 0.2));
     clock.now = 1_000;
     pacing.reportAppends({ commits: 1, rows: 1 });
     clock.now += 10;

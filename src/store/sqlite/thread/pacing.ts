@@ -76,6 +76,10 @@ export class BurstPacing implements PipelinePacing {
   private recentMs = 0.2 * PRIOR_ROWS;
   private recentRows = PRIOR_ROWS;
   private msPerRow = 0.2;
+  /** Rows the last claim asked for. */
+  private asked = Infinity;
+  /** The last batch took all the rows it asked for: more were (probably) waiting. */
+  private behind = false;
 
   constructor(hooks: PacingHooks) {
     this.hooks = hooks;
@@ -98,9 +102,15 @@ export class BurstPacing implements PipelinePacing {
     return this.now() - this.lastAppendAt <= BUSY_WINDOW_MS;
   }
 
-  /** Ingest arrives faster than the pipeline could follow at full speed. */
+  /**
+   * Ingest arrives faster than the pipeline could follow at full speed, and the pipeline is
+   * behind: its last batch took as many rows as it asked for. A batch that emptied the queue
+   * shows the pipeline keeping up, whatever the estimates say; without this check a few slow
+   * batches in a steady load could still make the estimates call a burst and pause the
+   * pipeline for nineteen times such a batch.
+   */
   burst(): boolean {
-    return this.busy() && this.ingestRate * this.msPerRow > 1000;
+    return this.busy() && this.behind && this.ingestRate * this.msPerRow > 1000;
   }
 
   async beforeClaim(limit: number): Promise<number> {
@@ -115,6 +125,7 @@ export class BurstPacing implements PipelinePacing {
       this.hooks.runWaitingCalls();
     }
     const want = this.batchLimit(limit, this.busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS);
+    this.asked = want;
     // During a burst the inbox is copied only as far as this batch needs, but in whole
     // transactions of up to IMPORT_BATCH rows: each copy commits with an fsync, and one
     // per small batch cost more than the copying itself.
@@ -123,6 +134,7 @@ export class BurstPacing implements PipelinePacing {
   }
 
   afterBatch(info: BatchInfo): void {
+    this.behind = info.rows >= this.asked;
     if (info.rows > 0) {
       this.recentMs = COST_DECAY * this.recentMs + info.ms;
       this.recentRows = COST_DECAY * this.recentRows + info.rows;
