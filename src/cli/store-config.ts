@@ -1,7 +1,8 @@
 /**
  * @module cli/store-config
  *
- * The configuration of the commands that work on the store itself (`migrate`, `rebuild`):
+ * The configuration of the commands that work on the store itself (`migrate`, `rebuild`,
+ * `prune`, `export`):
  * `--config`, `--data` and `--store` resolved with the environment exactly as `serve` resolves
  * them, so these commands open the store `serve` would. Of the resolution warnings only those
  * about the store and the environment are printed (a `DATABASE_URL` that is not followed, a
@@ -9,6 +10,8 @@
  */
 import { loadConfig } from '../config/load.js';
 import type { CliFlags, Config } from '../config/types.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
 
 export interface StoreCommandOptions {
   config?: string;
@@ -36,4 +39,18 @@ export async function loadStoreConfig(
   for (const warning of warnings) if (STORE_WARNING.test(warning)) stderr.write(`bluetick: warning: ${warning}
 `);
   return config;
+}
+
+/**
+ * Opens the store `config` names for a command that may run beside a server on the same
+ * store: a write waits up to 10 s for the server's commits instead of failing, and the
+ * command runs no checkpoint worker of its own (the server's does that).
+ */
+export function openStoreBesideServer(config: Config): Promise<Store> {
+  return openStore({
+    dataDir: config.server.dataDir,
+    ...(config.store ? { url: config.store.url } : {}),
+    busyTimeoutMs: 10_000,
+    checkpointIntervalMs: 0,
+  });
 }

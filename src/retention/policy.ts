@@ -7,7 +7,7 @@
  * (`30d`, `12h`, `none`). Pure: the store backends (`store/sqlite/retention.ts`,
  * `store/postgres/retention.ts`) run the SQL, the pruner (`retention/pruner.ts`) the schedule.
  */
-import type { EventType, JsonValue } from '../events/types.js';
+import { EVENT_TYPES, type EventType, type JsonValue } from '../events/types.js';
 import type { ConversationRow, MessageRow } from '../projections/index.js';
 
 /**
@@ -74,25 +74,50 @@ export function retentionLimits(written: Readonly<Record<RetentionClass, string>
   return out;
 }
 
+/**
+ * Which retention class ages out each event type (`kept`: none does). A record over every
+ * type, so a new event type cannot be added without deciding how long it is kept.
+ */
+const EVENT_RETENTION: Readonly<Record<EventType, 'messageContent' | 'statuses' | 'accountEvents' | 'kept'>> = {
+  'message.received': 'messageContent',
+  'message.echo': 'messageContent',
+  'message.standby': 'messageContent',
+  'history.sync': 'messageContent',
+  'message.status': 'statuses',
+  'message.reaction': 'statuses',
+  'template.status': 'accountEvents',
+  'template.quality': 'accountEvents',
+  'template.category': 'accountEvents',
+  'template.components': 'accountEvents',
+  'account.update': 'accountEvents',
+  'account.alert': 'accountEvents',
+  'account.review': 'accountEvents',
+  'account.capability': 'accountEvents',
+  'account.security': 'accountEvents',
+  'account.error': 'accountEvents',
+  'phone.quality': 'accountEvents',
+  'phone.name': 'accountEvents',
+  'conversation.handover': 'kept',
+  'contact.sync': 'kept',
+  'user.preferences': 'kept',
+  'user.identity': 'kept',
+  'flow.status': 'kept',
+  'call.status': 'kept',
+  'group.update': 'kept',
+  'channel.silent': 'kept',
+  'channel.resumed': 'kept',
+  unknown: 'kept',
+};
+
+const typesIn = (cls: 'messageContent' | 'statuses' | 'accountEvents'): readonly EventType[] =>
+  EVENT_TYPES.filter((type) => EVENT_RETENTION[type] === cls);
+
 /** Events whose content `messageContent` redacts. */
-export const CONTENT_EVENT_TYPES: readonly EventType[] = ['message.received', 'message.echo', 'message.standby', 'history.sync'];
+export const CONTENT_EVENT_TYPES: readonly EventType[] = typesIn('messageContent');
 /** Events `statuses` deletes. */
-export const STATUS_EVENT_TYPES: readonly EventType[] = ['message.status', 'message.reaction'];
+export const STATUS_EVENT_TYPES: readonly EventType[] = typesIn('statuses');
 /** Events `accountEvents` deletes. */
-export const ACCOUNT_EVENT_TYPES: readonly EventType[] = [
-  'template.status',
-  'template.quality',
-  'template.category',
-  'template.components',
-  'account.update',
-  'account.alert',
-  'account.review',
-  'account.capability',
-  'account.security',
-  'account.error',
-  'phone.quality',
-  'phone.name',
-];
+export const ACCOUNT_EVENT_TYPES: readonly EventType[] = typesIn('accountEvents');
 
 /** The event types a deleting event class covers. */
 export function deletedEventTypes(cls: 'statuses' | 'accountEvents'): readonly EventType[] {

@@ -21,9 +21,8 @@ import { createWriteStream } from 'node:fs';
 import { BluetickError } from '../../errors.js';
 import { stringifyJson } from '../../events/json.js';
 import { EVENT_TYPES, type EventType } from '../../events/types.js';
-import { openStore } from '../../store/open.js';
 import type { EventFilter, JournalRow, Store, StoredEvent } from '../../store/store.js';
-import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
+import { loadStoreConfig, openStoreBesideServer, type StoreCommandOptions } from '../store-config.js';
 
 export interface ExportCommandOptions extends StoreCommandOptions {
   since?: string;
@@ -205,12 +204,7 @@ async function exportJournal(store: Store, plan: Plan, out: NodeJS.WritableStrea
 export async function runExport(opts: ExportCommandOptions, io: ExportIo): Promise<number> {
   const plan = planExport(opts);
   const config = await loadStoreConfig(opts, io);
-  const store = await openStore({
-    dataDir: config.server.dataDir,
-    ...(config.store ? { url: config.store.url } : {}),
-    busyTimeoutMs: 10_000,
-    checkpointIntervalMs: 0,
-  });
+  const store = await openStoreBesideServer(config);
   const file = opts.output !== undefined ? createWriteStream(opts.output, { mode: 0o600, flags: 'wx' }) : undefined;
   if (file) {
     try {

@@ -10,8 +10,7 @@
  */
 import { formatRetentionDuration, RETENTION_ACTIONS, RETENTION_CLASSES } from '../../retention/policy.js';
 import { prunePass } from '../../retention/pruner.js';
-import { openStore } from '../../store/open.js';
-import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
+import { loadStoreConfig, openStoreBesideServer, type StoreCommandOptions } from '../store-config.js';
 
 export interface PruneCommandOptions extends StoreCommandOptions {
   dryRun?: boolean;
@@ -29,12 +28,7 @@ export interface PruneIo {
 
 export async function runPrune(opts: PruneCommandOptions, io: PruneIo): Promise<number> {
   const config = await loadStoreConfig(opts, io);
-  const store = await openStore({
-    dataDir: config.server.dataDir,
-    ...(config.store ? { url: config.store.url } : {}),
-    busyTimeoutMs: 10_000,
-    checkpointIntervalMs: 0,
-  });
+  const store = await openStoreBesideServer(config);
   try {
     const limits = config.retention.limits;
     const dryRun = opts.dryRun === true;

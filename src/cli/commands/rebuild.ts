@@ -12,8 +12,7 @@
  * milliseconds each. An interrupted rebuild leaves that mark; run the command again.
  */
 import { ExitError } from '../../errors.js';
-import { openStore } from '../../store/open.js';
-import { loadStoreConfig, type StoreCommandOptions } from '../store-config.js';
+import { loadStoreConfig, openStoreBesideServer, type StoreCommandOptions } from '../store-config.js';
 
 export interface RebuildCommandOptions extends StoreCommandOptions {
   batch?: string;
@@ -37,13 +36,7 @@ export async function runRebuild(opts: RebuildCommandOptions, io: RebuildIo): Pr
     if (!/^\d+$/.test(opts.batch) || batchSize < 1) throw new ExitError(2, '--batch: expected a positive integer');
   }
   const config = await loadStoreConfig(opts, io);
-  const store = await openStore({
-    dataDir: config.server.dataDir,
-    ...(config.store ? { url: config.store.url } : {}),
-    // Wait for a running server's commits rather than fail.
-    busyTimeoutMs: 10_000,
-    checkpointIntervalMs: 0,
-  });
+  const store = await openStoreBesideServer(config);
   try {
     if (!opts.json) io.stderr.write('bluetick: rebuilding projections from the stored events (a running server keeps working meanwhile)\n');
     const result = await store.projections.rebuild({ batchSize });
