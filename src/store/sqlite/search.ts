@@ -26,13 +26,14 @@ export class SqliteSearch {
   }
 
   async index(limit: number): Promise<{ indexed: number; seq: number }> {
+    const q = (this.statementsImpl ??= prepareWrites(this.db));
     return this.db.transaction(() => {
-      const cursor = this.db.prepare<[], { seq: number }>('SELECT seq FROM search_cursor WHERE id = 1').get()?.seq ?? 0;
-      const rows = this.db.prepare<[number, number], { seq: number; body: string }>('SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(cursor, Math.max(1, limit));
+      const cursor = q.cursor.get() ?? 0;
+      const rows = q.eventsAfter.all(cursor, Math.max(1, limit));
       if (rows.length === 0) return { indexed: 0, seq: cursor };
       this.write(collapseDocuments(rows.flatMap((r) => documentsOf(parseEventJson(r.body)))));
       const seq = rows[rows.length - 1]!.seq;
-      this.db.prepare('UPDATE search_cursor SET seq = ? WHERE id = 1').run(seq);
+      q.moveCursor.run(seq);
       return { indexed: rows.length, seq };
     }).immediate();
   }
@@ -100,7 +101,7 @@ export class SqliteSearch {
   }
 }
 
-/** The index's write statements, prepared once per connection (after the migrations). */
+/** The index's cursor and write statements, prepared once per connection (after the migrations). */
 function prepareWrites(db: Database.Database) {
   return {
     find: db.prepare<[string, string], { id: number; title: string; at: number }>('SELECT id, title, at FROM search_docs WHERE kind = ? AND ref = ?'),
@@ -113,5 +114,6 @@ function prepareWrites(db: Database.Database) {
     cursor: db.prepare<[], number>('SELECT seq FROM search_cursor WHERE id = 1').pluck(),
     lastSeqBefore: db.prepare<[number], number>('SELECT COALESCE(MAX(seq), 0) FROM events WHERE seq < ?').pluck(),
     moveCursor: db.prepare<[number]>('UPDATE search_cursor SET seq = ? WHERE id = 1'),
+    eventsAfter: db.prepare<[number, number], { seq: number; body: string }>('SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
   };
 }
