@@ -98,6 +98,44 @@ export function threadCpuOf(pid) {
   return out;
 }
 
+/**
+ * CPU seconds the local PostgreSQL server has used so far: every `postgres` process, plus
+ * the backends that exited and were reaped by the postmaster (its children's time). 0 when
+ * the server is not on this machine or /proc is absent. Other clients of the same server
+ * count too: compare runs made side by side.
+ */
+export function postgresCpuSeconds() {
+  let total = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(pid)) continue;
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime, stime; for the postmaster (its parent is not postgres) also cutime, cstime.
+      total += Number(fields[11]) + Number(fields[12]);
+      if (!isPostgres(fields[1])) total += Number(fields[13]) + Number(fields[14]);
+    }
+  } catch {
+    return 0;
+  }
+  return total / 100;
+}
+
+function isPostgres(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres';
+  } catch {
+    return false;
+  }
+}
+
 /** The busiest thread's CPU seconds between two {@link threadCpuOf} snapshots: the store thread's, with the SQLite store. */
 function busiestThread(before, after) {
   let most = 0;
@@ -185,6 +223,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
     for (let i = 0; i < processes; i++) procs.push(await startProcess(args, { env, nodeFlags }));
     const cpuBefore = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0);
     const threadsBefore = procs.map((p) => threadCpuOf(p.child.pid));
+    const serverBefore = store === undefined ? 0 : postgresCpuSeconds();
     const started = performance.now();
     const share = procs.map((_, k) => bodies.filter((_, i) => i % procs.length === k));
     const failed = (await Promise.all(procs.map((p, k) => postAll(`${p.base}/webhooks/default`, share[k], Math.ceil(CONCURRENCY / procs.length))))).reduce(
@@ -201,6 +240,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
     const doneAt = performance.now();
     const cpuSeconds = procs.reduce((sum, p) => sum + cpuSecondsOf(p.child.pid), 0) - cpuBefore;
     const storeThreadSeconds = procs.reduce((sum, p, k) => sum + busiestThread(threadsBefore[k], threadCpuOf(p.child.pid)), 0);
+    const serverSeconds = store === undefined ? 0 : postgresCpuSeconds() - serverBefore;
     const checked = check ? await check(t) : undefined;
     return {
       events: p.events,
@@ -210,6 +250,7 @@ export async function runBluetick(store, bodies, expected, { processes = 1, chec
       afterAckSeconds: (doneAt - ackedAt) / 1000,
       cpuSeconds,
       storeThreadSeconds,
+      serverSeconds,
       checked,
     };
   } finally {
@@ -376,6 +417,11 @@ function cpuPerEvent(r) {
   return r.cpuSeconds > 0 ? ((r.cpuSeconds * 1e6) / r.events).toFixed(0) : '?';
 }
 
+/** The PostgreSQL server's CPU time per event, in µs ('' on SQLite or when it is not local). */
+function serverCpuPerEvent(r) {
+  return r.serverSeconds > 0 ? `, PostgreSQL ${((r.serverSeconds * 1e6) / r.events).toFixed(0)} µs` : '';
+}
+
 /** The busiest worker thread's CPU time per event (the store thread on SQLite), in µs. */
 function storeCpuPerEvent(r) {
   return r.storeThreadSeconds > 0 ? ((r.storeThreadSeconds * 1e6) / r.events).toFixed(0) : '?';
@@ -391,7 +437,7 @@ export async function runPipelineBench({ store } = {}) {
   const spread = await runBluetick(store, spreadBodies, EVENTS);
   const hot = await runBluetick(store, hotBodies, EVENTS);
   const line = (name, r) =>
-    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event (busiest thread ${storeCpuPerEvent(r)} µs)${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
+    `${name.padEnd(34)} ${(r.events / r.seconds).toFixed(0).padStart(7)} events/s   acked in ${r.ackSeconds.toFixed(1)} s, done ${r.afterAckSeconds.toFixed(1)} s after the last ack, ${cpuPerEvent(r)} µs CPU per event (busiest thread ${storeCpuPerEvent(r)} µs${serverCpuPerEvent(r)})${r.failed ? `   FAILED POSTS ${r.failed}` : ''}`;
   console.log(`${'plain better-sqlite3 loop'.padEnd(34)} ${plain.toFixed(0).padStart(7)} events/s   ${plainCpu.toFixed(0)} µs CPU per event`);
   console.log(`${"plain loop, bluetick's rows".padEnd(34)} ${sameRows.toFixed(0).padStart(7)} events/s   ${sameRowsCpu.toFixed(0)} µs CPU per event`);
   console.log(line('bluetick, 4 000 contacts', spread));
