@@ -53,6 +53,7 @@ import {
   type DeliveryRecord as AnyDeliveryRecord,
 } from '../delivery-rows.js';
 import type { Page, PageRequest } from '../store.js';
+import { bigintArray, textArray } from './arrays.js';
 import { whereOf } from './conditions.js';
 import { lockNames, pageOf, type Queryable } from './sql.js';
 
@@ -178,13 +179,13 @@ export class PostgresDeliveries {
        ON CONFLICT DO NOTHING
        RETURNING ${DELIVERY_COLUMNS}`,
       [
-        rows.map((r) => r.seq),
-        rows.map((r) => r.eventId),
-        rows.map((r) => r.type),
-        rows.map((r) => r.route),
-        rows.map((r) => r.sink),
-        rows.map((r) => r.key),
-        rows.map((r) => r.origin),
+        bigintArray(rows.map((r) => r.seq)),
+        textArray(rows.map((r) => r.eventId)),
+        textArray(rows.map((r) => r.type)),
+        textArray(rows.map((r) => r.route)),
+        textArray(rows.map((r) => r.sink)),
+        textArray(rows.map((r) => r.key)),
+        textArray(rows.map((r) => r.origin)),
         blocked,
         now,
       ],
@@ -547,7 +548,7 @@ export class PostgresDeliveries {
            UNION
            SELECT DISTINCT route, ordering_key FROM deliveries
            WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND held`,
-      [lanes.map((l) => l[0]), lanes.map((l) => l[1])],
+      [textArray(lanes.map((l) => l[0])), textArray(lanes.map((l) => l[1]))],
     );
     return new Set(rows.map((r) => laneName(r.route, r.ordering_key)));
   }

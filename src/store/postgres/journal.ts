@@ -24,6 +24,7 @@ import type {
   RecordResult,
   StoredEvent,
 } from '../store.js';
+import { bigintArray, textArray } from './arrays.js';
 import { whereOf } from './conditions.js';
 import type { PostgresDeliveries } from './deliveries.js';
 import type { PostgresErasure } from './erasure.js';
@@ -83,22 +84,23 @@ class EventColumns {
     this.body.push(body);
   }
 
+  /** In binary form (see ./arrays.ts): these arrays hold one element per event of the batch. */
   params(): unknown[] {
     return [
-      this.id,
-      this.type,
-      this.channel,
-      this.provider,
-      this.phoneNumberId,
-      this.displayPhoneNumber,
-      this.messageId,
-      this.from,
-      this.kind,
-      this.status,
-      this.occurredAt,
-      this.receivedAt,
-      this.journalId,
-      this.body,
+      textArray(this.id),
+      textArray(this.type),
+      textArray(this.channel),
+      textArray(this.provider),
+      textArray(this.phoneNumberId),
+      textArray(this.displayPhoneNumber),
+      textArray(this.messageId),
+      textArray(this.from),
+      textArray(this.kind),
+      textArray(this.status),
+      bigintArray(this.occurredAt),
+      bigintArray(this.receivedAt),
+      bigintArray(this.journalId),
+      textArray(this.body),
     ];
   }
 }
@@ -261,7 +263,7 @@ export class PostgresJournal implements JournalStore {
       const stored = await client.query<{ id: string; journal_id: number }>({
         name: 'bt_events_stored_by',
         text: 'SELECT id, journal_id FROM events WHERE id = ANY($1::text[])',
-        values: [ids],
+        values: [textArray(ids)],
       });
       for (const r of stored.rows) storedBy.set(r.id, r.journal_id);
     }

@@ -45,6 +45,7 @@ import {
 } from '../projection-rows.js';
 import type { ConsentRow } from '../../projections/index.js';
 import type { Condition } from '../conditions.js';
+import { bigintArray, columnArray, textArray } from './arrays.js';
 import { whereOf } from './conditions.js';
 import type {
   ConsentFilter,
@@ -111,7 +112,7 @@ export class ProjectionBatch extends ProjectionCache {
       const spec = PROJECTIONS[kind];
       const { rows } = await db.query<{ key: string; pos: number; row: string }>(
         `SELECT ${spec.key} AS key, pos, row FROM ${spec.table} WHERE ${spec.key} = ANY($1::text[])`,
-        [missing],
+        [textArray(missing)],
       );
       const cache = this.cache[kind];
       for (const r of rows) this.remember(kind, r.key, r);
@@ -128,8 +129,8 @@ export class ProjectionBatch extends ProjectionCache {
   async flush(db: Queryable): Promise<void> {
     for (const kind of KINDS) {
       const spec = PROJECTIONS[kind];
-      const fresh = new Columns(spec.columns.length);
-      const changed = new Columns(spec.columns.length);
+      const fresh = new Columns(spec);
+      const changed = new Columns(spec);
       for (const [key, entry] of this.cache[kind]) {
         if (!entry.dirty) continue;
         (entry.storedPos === undefined ? fresh : changed).push(entry.pos!, key, spec.values(entry.row as never), JSON.stringify(entry.row));
@@ -153,9 +154,11 @@ class Columns {
   readonly key: string[] = [];
   readonly values: Column[][];
   readonly row: string[] = [];
+  private readonly spec: ProjectionSpec;
 
-  constructor(n: number) {
-    this.values = Array.from({ length: n }, () => []);
+  constructor(spec: ProjectionSpec) {
+    this.spec = spec;
+    this.values = spec.columns.map(() => []);
   }
 
   get size(): number {
@@ -169,8 +172,9 @@ class Columns {
     this.row.push(row);
   }
 
+  /** In binary form (see ./arrays.ts): one element per changed row. */
   params(): unknown[] {
-    return [this.pos, this.key, ...this.values, this.row];
+    return [bigintArray(this.pos), textArray(this.key), ...this.values.map((v, i) => columnArray(this.spec.columns[i]![1], v)), textArray(this.row)];
   }
 }
 

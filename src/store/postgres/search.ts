@@ -14,6 +14,7 @@ import { parseEventJson } from '../../events/normalize.js';
 import { collapseDocuments, documentsOf, type SearchDocument, type SearchKind } from '../../search/documents.js';
 import type { SearchHit } from '../search.js';
 import type { StoredEvent } from '../store.js';
+import { bigintArray, textArray } from './arrays.js';
 import type { Queryable } from './sql.js';
 
 /** Held by the indexer's transaction; an erasure takes it too, so no batch read before it writes after it. */
@@ -27,7 +28,13 @@ async function write(db: Queryable, docs: SearchDocument[]): Promise<void> {
       `INSERT INTO search_docs (kind, ref, title, body, at)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
        ON CONFLICT (kind, ref) DO ${mode === 'replace' ? 'UPDATE SET title = excluded.title, body = excluded.body, at = GREATEST(search_docs.at, excluded.at)' : 'NOTHING'}`,
-      [batch.map((d) => d.kind), batch.map((d) => d.ref), batch.map((d) => d.title), batch.map((d) => d.body), batch.map((d) => d.at)],
+      [
+        textArray(batch.map((d) => d.kind)),
+        textArray(batch.map((d) => d.ref)),
+        textArray(batch.map((d) => d.title)),
+        textArray(batch.map((d) => d.body)),
+        bigintArray(batch.map((d) => d.at)),
+      ],
     );
   }
 }
