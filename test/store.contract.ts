@@ -261,6 +261,26 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect('cause' in row!).toBe(false);
       });
 
+      it('gives a large batch seq values in input order, and an event without a receive date its journal row’s', async () => {
+        const rows = Array.from({ length: 30 }, (_, r) => ({
+          state: 'processed' as const,
+          events: Array.from({ length: 40 }, (_, k) => makeEvent({ id: `evt_big_${r}_${k}`, from: `9198${r}`, receivedAt: T0 + r })),
+        }));
+        const undated = { ...makeEvent({ id: 'evt_undated' }), receivedAt: 'not a date' } as BluetickEvent;
+        rows[7]!.events.splice(5, 0, undated);
+        const { ids, result } = await appendAndRecord(rows);
+        const order = rows.flatMap((r) => r.events.map((e) => e.id));
+        expect(result.recorded.map((r) => r.event.id)).toEqual(order);
+        const seqs = result.recorded.map((r) => r.seq);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        const listed = await store.events.list({}, { limit: 2_000 });
+        expect(listed.items.map((s) => s.event.id)).toEqual(order);
+        // The undated event is found by its row's receive time (journalInput's T0), not by none.
+        const row = await store.journal.get(ids[7]!);
+        const around = await store.events.list({ journalId: ids[7]!, since: row!.receivedAt, until: row!.receivedAt + 1 }, { limit: 100 });
+        expect(around.items.map((s) => s.event.id)).toEqual(['evt_undated']);
+      });
+
       it('keeps events exactly, including integers beyond 2^53', async () => {
         const e = makeEvent({ id: 'evt_big', type: 'template.status' });
         await appendAndRecord([{ state: 'processed', events: [e] }]);

@@ -113,12 +113,12 @@ const INSERT_EVENTS = `
 INSERT INTO events (id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
                     kind, status, occurred_at, received_at, journal_id, body)
 SELECT u.id, u.type, u.channel, u.provider, u.phone_number_id, u.display_phone_number, u.message_id, u.from_id,
-       u.kind, u.status, u.occurred_at, COALESCE(u.received_at, j.received_at), u.journal_id, u.body
+       u.kind, u.status, u.occurred_at,
+       COALESCE(u.received_at, (SELECT j.received_at FROM journal j WHERE j.id = u.journal_id)), u.journal_id, u.body
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[])
      WITH ORDINALITY AS u(id, type, channel, provider, phone_number_id, display_phone_number, message_id, from_id,
                           kind, status, occurred_at, received_at, journal_id, body, ord)
-LEFT JOIN journal j ON j.id = u.journal_id
 ORDER BY u.ord
 RETURNING seq, id`;
 
