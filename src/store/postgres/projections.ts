@@ -178,6 +178,9 @@ class Columns {
   }
 }
 
+/** How long applying a batch's events runs before it lets other work on the thread go first. */
+const APPLY_SLICE_MS = 20;
+
 /** Reads and rebuilds; writes during ingest go through {@link ProjectionBatch}. */
 export class PostgresProjections {
   private readonly db: Queryable;
@@ -197,7 +200,16 @@ export class PostgresProjections {
       db,
       recorded.map((r) => r.event),
     );
-    for (const r of recorded) batch.apply(r.seq, r.event);
+    // The pipeline runs on the HTTP thread with PostgreSQL: a batch of thousands of events
+    // would keep acks waiting for the whole loop, so the loop steps aside every few ms.
+    let since = performance.now();
+    for (const r of recorded) {
+      batch.apply(r.seq, r.event);
+      if (performance.now() - since >= APPLY_SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+    }
     await batch.flush(db);
   }
 
