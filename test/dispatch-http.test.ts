@@ -205,6 +205,37 @@ describe('HTTP sink', () => {
     expect(outcome).toMatchObject({ ok: false, classification: 'retry', errorCode: 'timeout' });
   });
 
+  it('counts a 2xx as success even when its body never finishes before the timeout', async () => {
+    const r = await receiver((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('accepted, more to follow');
+    });
+    const outcome = await sink({ url: r.url, timeoutMs: 300 }).deliver(event());
+    expect(outcome).toMatchObject({ ok: true, classification: 'success', statusCode: 200 });
+  });
+
+  it('cuts a response body past 64 KiB and still reports the status', async () => {
+    const big = 'y'.repeat(200 * 1024);
+    const r = await receiver((req, res) => res.writeHead(req.url!.includes('fail') ? 503 : 200).end(`start ${big}`));
+    const ok = await sink({ url: r.url }).deliver(event());
+    expect(ok).toMatchObject({ ok: true, classification: 'success', statusCode: 200 });
+    const failed = await sink({ url: r.url.replace('/hooks/', '/fail/') }).deliver(event());
+    expect(failed).toMatchObject({ ok: false, classification: 'retry', statusCode: 503 });
+    expect(failed.detail!.startsWith('start yyy')).toBe(true);
+    expect(failed.detail!.length).toBeLessThanOrEqual(512);
+  });
+
+  it('reports a connection reset in the middle of an error body as a retry with the error', async () => {
+    const r = await receiver((_req, res) => {
+      res.writeHead(500, { 'content-length': '1000' });
+      res.write('half of it', () => res.socket?.destroy());
+    });
+    const outcome = await sink({ url: r.url }).deliver(event());
+    expect(outcome).toMatchObject({ ok: false, classification: 'retry' });
+    expect(outcome.statusCode).toBeUndefined();
+    expect(outcome.errorCode).toBeTruthy();
+  });
+
   it('reports a refused connection as a retry with its code', async () => {
     const r = await receiver(() => undefined);
     await r.close();

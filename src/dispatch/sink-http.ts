@@ -20,7 +20,6 @@
  *   own `headers`.
  */
 import { createHmac } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
@@ -67,22 +66,6 @@ export class Signer {
   }
 }
 
-/**
- * The abort signal of one request: undici takes an EventEmitter that emits `abort` as well
- * as an AbortSignal, and the emitter costs a fraction of an AbortController, once per
- * attempt on the thread that serves HTTP. Aborted once, when the attempt's time is up.
- */
-class Deadline extends EventEmitter {
-  aborted = false;
-  reason: Error | undefined;
-
-  expire(message: string): void {
-    this.aborted = true;
-    this.reason = new Error(message);
-    this.emit('abort');
-  }
-}
-
 type ErrorInfo = { code: string; message: string; timeout: boolean };
 
 const UNDICI_TIMEOUTS: Record<string, string> = {
@@ -104,25 +87,105 @@ function describeError(error: unknown): ErrorInfo {
   return { code, message, timeout: false };
 }
 
-/** Reads the response: a short text snippet when wanted, otherwise it is discarded. */
-async function consume(body: AsyncIterable<Buffer> & { dump(opts?: { limit: number }): Promise<void> }, keep: boolean) {
-  if (!keep) {
-    await body.dump({ limit: MAX_RESPONSE_BYTES });
-    return undefined;
+/** The first value of a header in undici's raw `[name, value, ...]` list. */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
   }
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.length;
-    if (kept < SNIPPET_CHARS * 4) {
-      chunks.push(chunk);
-      kept += chunk.length;
+  return undefined;
+}
+
+/**
+ * One request, as undici's dispatch handler: the response is read here as it arrives, with
+ * no promise, stream or abort signal of undici's in between (`Pool.request` builds all
+ * three per request, on the thread that serves HTTP). What it reports is what reading the
+ * response with `request()` gave:
+ * - a 2xx: the body is discarded (at most {@link MAX_RESPONSE_BYTES}, then the connection is
+ *   cut); the attempt succeeded whatever happens while the rest arrives;
+ * - another status: the start of the body is kept as `detail`; an error before the body
+ *   ends (other than the cut at {@link MAX_RESPONSE_BYTES}) makes it a retry with that error;
+ * - no response: a retry with the error's code, `timeout` when the deadline or undici's own
+ *   timeouts ended it.
+ */
+class Attempt {
+  statusCode = 0;
+  statusText = '';
+  retryAfter: string | undefined;
+  /** Kept of an error response. */
+  chunks: Buffer[] | undefined;
+  kept = 0;
+  total = 0;
+  /** The body passed {@link MAX_RESPONSE_BYTES} and the request was aborted here. */
+  cut = false;
+  /** The attempt's deadline passed. */
+  expired = false;
+  /** Why the request ended without a complete response (undefined: it completed, or was cut). */
+  error: unknown;
+  abort: ((reason: Error) => void) | undefined;
+  readonly #timer: NodeJS.Timeout;
+  readonly #done: (attempt: Attempt) => void;
+
+  /** Calls `done` once the response is complete or the request failed; aborts it after `timeoutMs`. */
+  constructor(timeoutMs: number, done: (attempt: Attempt) => void) {
+    this.#done = done;
+    this.#timer = setTimeout(() => this.#expire(), timeoutMs);
+  }
+
+  /** The deadline: aborts the request now, or as soon as it gets a connection. */
+  #expire(): void {
+    this.expired = true;
+    this.abort?.(new Error('deadline passed'));
+  }
+
+  #finish(error: unknown): void {
+    clearTimeout(this.#timer);
+    this.error = error;
+    this.#done(this);
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    this.abort = abort;
+    if (this.expired) abort(new Error('deadline passed'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx: the response follows
+    this.statusCode = statusCode;
+    this.statusText = statusText;
+    if (statusCode < 200 || statusCode > 299) {
+      this.chunks = [];
+      this.retryAfter = rawHeader(rawHeaders, 'retry-after');
     }
-    if (total > MAX_RESPONSE_BYTES) break;
+    return true;
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  return text === '' ? undefined : text.slice(0, SNIPPET_CHARS);
+
+  onData(chunk: Buffer): boolean {
+    this.total += chunk.length;
+    if (this.chunks !== undefined && this.kept < SNIPPET_CHARS * 4) {
+      this.chunks.push(chunk);
+      this.kept += chunk.length;
+    }
+    if (this.total > MAX_RESPONSE_BYTES && !this.cut) {
+      this.cut = true;
+      this.abort?.(new Error('response too long'));
+    }
+    return true;
+  }
+
+  onComplete(): void {
+    this.#finish(undefined);
+  }
+
+  onError(error: Error): void {
+    this.#finish(this.cut ? undefined : error);
+  }
+
+  /** The response body's start, for an error response. */
+  detail(): string | undefined {
+    const text = Buffer.concat(this.chunks ?? []).toString('utf8').trim();
+    return text === '' ? undefined : text.slice(0, SNIPPET_CHARS);
+  }
 }
 
 /**
@@ -216,36 +279,34 @@ export class HttpSink implements Sink {
       id,
     );
     if (redelivery > 0) headers.push('webhook-replay', String(redelivery));
-    const deadline = new Deadline();
-    const timer = setTimeout(() => deadline.expire(`no complete response within ${this.#timeoutMs} ms`), this.#timeoutMs);
     const started = performance.now();
-    const latency = () => Math.round(performance.now() - started);
-    try {
-      const res = await this.#pool.request({ path: this.#path, method: 'POST', headers, body, signal: deadline });
-      const classification = classify({ statusCode: res.statusCode });
-      const detail = await consume(res.body, classification !== 'success');
-      const outcome: AttemptOutcome = { ok: classification === 'success', classification, statusCode: res.statusCode, latencyMs: latency() };
+    const attempt = await new Promise<Attempt>((resolve) => {
+      this.#pool.dispatch({ path: this.#path, method: 'POST', headers, body }, new Attempt(this.#timeoutMs, resolve));
+    });
+    const error = attempt.error;
+    const latencyMs = Math.round(performance.now() - started);
+    const { statusCode } = attempt;
+    const classification = statusCode === 0 ? 'retry' : classify({ statusCode });
+    if (statusCode !== 0 && (classification === 'success' || error === undefined)) {
+      const outcome: AttemptOutcome = { ok: classification === 'success', classification, statusCode, latencyMs };
       if (classification !== 'success') {
-        outcome.error = `HTTP ${res.statusCode}${res.statusText ? ` ${res.statusText}` : ''}`;
-        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.#now());
+        outcome.error = `HTTP ${statusCode}${attempt.statusText ? ` ${attempt.statusText}` : ''}`;
+        const retryAfterMs = parseRetryAfter(attempt.retryAfter, this.#now());
         if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;
+        const detail = attempt.detail();
         if (detail !== undefined) outcome.detail = detail;
       }
       return outcome;
-    } catch (error) {
-      const info = describeError(error);
-      const timedOut = deadline.aborted;
-      const timeout = timedOut || info.timeout;
-      return {
-        ok: false,
-        classification: 'retry',
-        latencyMs: latency(),
-        errorCode: timeout ? 'timeout' : info.code,
-        error: timedOut ? `no complete response within ${this.#timeoutMs} ms` : info.message,
-      };
-    } finally {
-      clearTimeout(timer);
     }
+    const info = describeError(error);
+    const timeout = attempt.expired || info.timeout;
+    return {
+      ok: false,
+      classification: 'retry',
+      latencyMs,
+      errorCode: timeout ? 'timeout' : info.code,
+      error: attempt.expired ? `no complete response within ${this.#timeoutMs} ms` : info.message,
+    };
   }
 
   /** Stops taking deliveries and waits for those in flight (each bounded by the timeout). */
