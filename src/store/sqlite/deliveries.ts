@@ -166,25 +166,6 @@ function prepare(db: Database.Database) {
          WHERE id = ? AND state = 'in_flight' AND lease_owner = ? RETURNING 1`,
       )
       .pluck(),
-    // A batch of attempts in one statement: a JSON array of rows in insertAttempt's column order.
-    insertAttempts: db.prepare<[string]>(
-      `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner)
-       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9
-       FROM json_each(?)`,
-    ),
-    // finish and reschedule for a batch, as a JSON array of
-    // [id, state, nextAttemptAt | null, now, startedAt, statusCode, lastError, owner]. Only rows
-    // whose owner still holds the lease change; the others (stale attempts) come back not at all.
-    settleRows: db.prepare<[string], { id: number; state: string; route: string; ordering_key: string }>(
-      `UPDATE deliveries SET state = j.value ->> 1, attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
-         next_attempt_at = CASE WHEN j.value ->> 1 = 'pending' THEN j.value ->> 2 ELSE deliveries.next_attempt_at END,
-         updated_at = j.value ->> 3, last_attempt_at = j.value ->> 4,
-         completed_at = CASE WHEN j.value ->> 1 = 'pending' THEN deliveries.completed_at ELSE j.value ->> 3 END,
-         last_status_code = j.value ->> 5, last_error = j.value ->> 6
-       FROM json_each(?) AS j
-       WHERE deliveries.id = j.value ->> 0 AND deliveries.state = 'in_flight' AND deliveries.lease_owner = j.value ->> 7
-       RETURNING deliveries.id AS id, deliveries.state AS state, deliveries.route AS route, deliveries.ordering_key AS ordering_key`,
-    ),
     // promote for several lanes ([route, orderingKey] pairs as JSON): each lane's head, when blocked, may run.
     promoteLanes: db.prepare<[number, string]>(
       `UPDATE deliveries SET blocked = 0, updated_at = ?
@@ -215,28 +196,54 @@ function prepare(db: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 /**
+ * Rows per multi-row statement, largest first: a batch goes as a few of them (40 outcomes:
+ * 32 + 8), each statement prepared once per size. Rows travel as bound parameters: carried
+ * as JSON instead, every column of every row was rendered and parsed again by SQLite.
+ */
+const ROW_CHUNKS = [64, 32, 16, 8, 4, 2, 1] as const;
+
+const placeholders = (width: number, rows: number) => Array<string>(rows).fill(`(${Array<string>(width).fill('?').join(', ')})`).join(', ');
+
+/** Every attempt of a batch, in insertAttempt's column order. */
+const ATTEMPT_WIDTH = 10;
+const insertAttemptsSql = (rows: number) =>
+  `INSERT INTO delivery_attempts (delivery_id, started_at, latency_ms, outcome, status_code, error_code, error, detail, retry_after_ms, owner)
+   VALUES ${placeholders(ATTEMPT_WIDTH, rows)}`;
+
+/**
+ * finish and reschedule for a batch, one row per outcome:
+ * (id, state, nextAttemptAt | null, now, startedAt, statusCode, lastError, owner). Only rows
+ * whose owner still holds the lease change; the others (stale attempts) come back not at all.
+ */
+const SETTLE_WIDTH = 8;
+const settleRowsSql = (rows: number) =>
+  `UPDATE deliveries SET state = j.column2, attempts = deliveries.attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+     next_attempt_at = CASE WHEN j.column2 = 'pending' THEN j.column3 ELSE deliveries.next_attempt_at END,
+     updated_at = j.column4, last_attempt_at = j.column5,
+     completed_at = CASE WHEN j.column2 = 'pending' THEN deliveries.completed_at ELSE j.column4 END,
+     last_status_code = j.column6, last_error = j.column7
+   FROM (VALUES ${placeholders(SETTLE_WIDTH, rows)}) AS j
+   WHERE deliveries.id = j.column1 AND deliveries.state = 'in_flight' AND deliveries.lease_owner = j.column8
+   RETURNING deliveries.id AS id, deliveries.state AS state, deliveries.route AS route, deliveries.ordering_key AS ordering_key`;
+
+/**
  * Outcomes from which {@link SqliteDeliveries.recordBatch} is cheaper than recording one by
- * one: its three statements read their rows from JSON and one of them sorts each lane, a
- * fixed cost that a handful of outcomes does not repay (measured: dearer up to about 16,
- * cheaper from about 32; `bench/delivery-store.js` with a small batch shows it).
+ * one: its statements come in several sizes and one of them sorts each lane, a fixed cost
+ * that a handful of outcomes does not repay (measured with rows as JSON: dearer up to about
+ * 16, cheaper from about 32; `bench/delivery-store.js` with a small batch shows it).
  */
 const RECORD_BATCH_MIN = 32;
-
-/** Lone surrogates: the JSON that carries a batch would not store them as a bound string does. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Whether `records` can go through {@link SqliteDeliveries.recordBatch}: each delivery once
  * (a second outcome of the same delivery is stale after the first, an order one UPDATE does
- * not keep), and no text a JSON round trip would store differently.
+ * not keep).
  */
 function batchable(records: AttemptRecord[]): boolean {
   const ids = new Set<number>();
   for (const r of records) {
     if (ids.has(r.deliveryId)) return false;
     ids.add(r.deliveryId);
-    const { error, detail } = r.attempt;
-    if ((error !== undefined && LONE_SURROGATE.test(error)) || (detail !== undefined && LONE_SURROGATE.test(detail))) return false;
   }
   return true;
 }
@@ -256,6 +263,8 @@ export class SqliteDeliveries {
    */
   private mayHold = false;
   private readonly dynamic = new Map<string, Database.Statement<unknown[], unknown>>();
+  /** recordBatch's statements, per kind and number of rows (one of {@link ROW_CHUNKS}). */
+  private readonly multi = new Map<string, Database.Statement<unknown[], unknown>>();
 
   private readonly leaseTx: (request: LeaseRequest) => Leased[];
   private readonly recordTx: (records: AttemptRecord[]) => RecordAttemptsResult;
@@ -461,9 +470,9 @@ export class SqliteDeliveries {
   }
 
   /**
-   * {@link recordEach} in a fixed number of statements: every attempt in one INSERT, every
-   * state change in one UPDATE, then the dead letters that hold their lane, then one UPDATE
-   * promoting the lanes that moved on. Holds go before promotions, so a lane whose dead
+   * {@link recordEach} in a few statements: the attempts in multi-row INSERTs and the state
+   * changes in multi-row UPDATEs (one of each per chunk, see {@link ROW_CHUNKS}), then the
+   * dead letters that hold their lane, then one UPDATE promoting the lanes that moved on. Holds go before promotions, so a lane whose dead
    * letter holds it is never promoted by another outcome of the same batch, whatever their
    * order. A promoted delivery's `updatedAt` is the latest `now` of the batch. Only for
    * batches where each delivery appears once (see {@link batchable}).
@@ -476,7 +485,7 @@ export class SqliteDeliveries {
       const a = r.attempt;
       const error = clipError(a.error);
       const status = a.statusCode ?? null;
-      attempts.push([
+      attempts.push(
         r.deliveryId,
         a.startedAt,
         Math.max(0, Math.round(a.latencyMs)),
@@ -487,13 +496,18 @@ export class SqliteDeliveries {
         clipError(a.detail),
         a.retryAfterMs ?? null,
         r.owner,
-      ]);
+      );
       const lastError = a.outcome === 'success' ? null : (error ?? a.errorCode ?? null);
-      changes.push([r.deliveryId, r.next.state, r.next.state === 'pending' ? r.next.nextAttemptAt : null, r.now, a.startedAt, status, lastError, r.owner]);
+      changes.push(r.deliveryId, r.next.state, r.next.state === 'pending' ? r.next.nextAttemptAt : null, r.now, a.startedAt, status, lastError, r.owner);
     }
-    q.insertAttempts.run(JSON.stringify(attempts));
     const changed = new Map<number, { state: string; route: string; ordering_key: string }>();
-    for (const row of q.settleRows.all(JSON.stringify(changes))) changed.set(row.id, row);
+    for (let at = 0; at < records.length; ) {
+      const rows = ROW_CHUNKS.find((n) => n <= records.length - at)!;
+      this.multiRow('attempts', rows).run(attempts.slice(at * ATTEMPT_WIDTH, (at + rows) * ATTEMPT_WIDTH));
+      const settled = this.multiRow('settle', rows).all(changes.slice(at * SETTLE_WIDTH, (at + rows) * SETTLE_WIDTH));
+      for (const row of settled as Array<{ id: number; state: string; route: string; ordering_key: string }>) changed.set(row.id, row);
+      at += rows;
+    }
     const applied: number[] = [];
     const stale: number[] = [];
     const lanes = new Map<string, [string, string]>();
@@ -666,6 +680,16 @@ export class SqliteDeliveries {
     const q = this.q;
     const dead = q.dead.all().map(({ sink, n }) => ({ sink, state: 'dead', blocked: 0, n }));
     return backlogOf([...q.backlog.all(), ...dead]);
+  }
+
+  private multiRow(kind: 'attempts' | 'settle', rows: number): Database.Statement<unknown[], unknown> {
+    const key = `${kind}:${rows}`;
+    let stmt = this.multi.get(key);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(kind === 'attempts' ? insertAttemptsSql(rows) : settleRowsSql(rows));
+      this.multi.set(key, stmt);
+    }
+    return stmt;
   }
 
   private statement(sql: string): Database.Statement<unknown[], unknown> {
