@@ -199,6 +199,11 @@ const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Breaker states as gauge values. */
 export const BREAKER_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const;
 
+/** Attempts of one sink by outcome, not yet added to their counter. */
+export type AttemptTally = Record<'success' | 'retry' | 'fail', number>;
+/** Finished deliveries of one route by state, not yet added to their counter. */
+export type FinishedTally = Record<'succeeded' | 'dead', number>;
+
 /** Delivery series; the worker reports into them, the backlog is read from the store at scrape time. */
 export class DeliveryMetrics {
   readonly attempts: Counter<'sink' | 'outcome'>;
@@ -209,14 +214,32 @@ export class DeliveryMetrics {
   readonly breakerOpens: Counter<'sink'>;
   readonly backlog: Gauge<'state'>;
   #backlog: (() => Promise<Record<string, number>>) | undefined;
+  /**
+   * Counted per attempt in plain numbers and added to the counters at scrape time, as the
+   * ingest counters are: a labelled `inc` hashes its labels on every call, once per attempt
+   * on the thread that serves HTTP.
+   */
+  readonly #attemptTallies = new Map<string, AttemptTally>();
+  readonly #finishedTallies = new Map<string, FinishedTally>();
 
   constructor(registry: Registry) {
     const registers = [registry];
+    const attemptTallies = this.#attemptTallies;
+    const finishedTallies = this.#finishedTallies;
     this.attempts = new Counter({
       name: 'bluetick_delivery_attempts_total',
       help: 'Delivery attempts by sink and outcome (success, retry, fail).',
       labelNames: ['sink', 'outcome'] as const,
       registers,
+      collect() {
+        for (const [sink, tally] of attemptTallies) {
+          for (const outcome of ['success', 'retry', 'fail'] as const) {
+            if (tally[outcome] === 0) continue;
+            this.inc({ sink, outcome }, tally[outcome]);
+            tally[outcome] = 0;
+          }
+        }
+      },
     });
     this.attemptSeconds = new Histogram({
       name: 'bluetick_delivery_attempt_seconds',
@@ -230,6 +253,15 @@ export class DeliveryMetrics {
       help: 'Deliveries that succeeded or went to dead letters, by route.',
       labelNames: ['route', 'state'] as const,
       registers,
+      collect() {
+        for (const [route, tally] of finishedTallies) {
+          for (const state of ['succeeded', 'dead'] as const) {
+            if (tally[state] === 0) continue;
+            this.inc({ route, state }, tally[state]);
+            tally[state] = 0;
+          }
+        }
+      },
     });
     this.inFlight = new Gauge({
       name: 'bluetick_deliveries_in_flight',
@@ -260,6 +292,20 @@ export class DeliveryMetrics {
         for (const [state, n] of Object.entries(await fn())) this.set({ state }, n);
       },
     });
+  }
+
+  /** The sink's attempt counts to add to (`tally.success++`); they reach `attempts` at scrape time. */
+  attemptTally(sink: string): AttemptTally {
+    let tally = this.#attemptTallies.get(sink);
+    if (tally === undefined) this.#attemptTallies.set(sink, (tally = { success: 0, retry: 0, fail: 0 }));
+    return tally;
+  }
+
+  /** The route's finished counts to add to; they reach `finished` at scrape time. */
+  finishedTally(route: string): FinishedTally {
+    let tally = this.#finishedTallies.get(route);
+    if (tally === undefined) this.#finishedTallies.set(route, (tally = { succeeded: 0, dead: 0 }));
+    return tally;
   }
 
   /** Sets the function that reads the backlog at scrape time. */

@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { BluetickEvent } from '../events/types.js';
-import type { Metrics } from '../metrics.js';
+import type { AttemptTally, Metrics } from '../metrics.js';
 import { BREAKER_STATE_VALUES } from '../metrics.js';
 import type { Config } from '../config/types.js';
 import type { RedriveSelector } from '../store/deliveries.js';
@@ -96,12 +96,8 @@ export class DeliveryRuntime {
     const breakers = Object.fromEntries(config.sinks.map((s) => [s.name, s.breaker ?? {}]));
     const routes = [...config.routes, ...handlers.map((h) => h.route)];
     const m = metrics?.delivery;
-    const children = new Map<string, unknown>();
-    const child = <T>(key: string, make: () => T): T => {
-      let c = children.get(key) as T | undefined;
-      if (c === undefined) children.set(key, (c = make()));
-      return c;
-    };
+    // Per sink, looked up once: its attempt counts and its latency histogram's child.
+    const perSink = new Map<string, { tally: AttemptTally; seconds: { observe(value: number): void } }>();
     for (const s of config.sinks) m?.breakerState.set({ sink: s.name }, 0);
     const worker = new DeliveryWorker({
       store,
@@ -118,10 +114,11 @@ export class DeliveryRuntime {
         ? {
             observer: {
               attempt: ({ sink, route, outcome, next }) => {
-                // Label children looked up once per label set, not per attempt.
-                child(`a\u0000${sink}\u0000${outcome.classification}`, () => m.attempts.labels({ sink, outcome: outcome.classification })).inc();
-                child(`s\u0000${sink}`, () => m.attemptSeconds.labels({ sink })).observe(outcome.latencyMs / 1000);
-                if (next === 'succeeded' || next === 'dead') child(`f\u0000${route}\u0000${next}`, () => m.finished.labels({ route, state: next })).inc();
+                let s = perSink.get(sink);
+                if (s === undefined) perSink.set(sink, (s = { tally: m.attemptTally(sink), seconds: m.attemptSeconds.labels({ sink }) }));
+                s.tally[outcome.classification]++;
+                s.seconds.observe(outcome.latencyMs / 1000);
+                if (next === 'succeeded' || next === 'dead') m.finishedTally(route)[next]++;
               },
               breaker: (sink, _from, to) => {
                 m.breakerState.set({ sink }, BREAKER_STATE_VALUES[to]);
