@@ -31,6 +31,21 @@ describe('Semaphore', () => {
     expect(s.inFlight).toBe(0);
   });
 
+  it('grants a free slot at once with tryAcquire, and never one a waiter is owed', async () => {
+    const s = new Semaphore(1);
+    const first = s.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(s.tryAcquire()).toBeUndefined();
+    const waiter = s.acquire();
+    // The slot goes straight to the waiter: nothing is free for a caller that came later.
+    first!();
+    expect(s.tryAcquire()).toBeUndefined();
+    expect([s.inFlight, s.waiting]).toEqual([1, 0]);
+    (await waiter)();
+    expect(s.inFlight).toBe(0);
+    expect(s.tryAcquire()).toBeTypeOf('function');
+  });
+
   it('ignores a second call of the same release', async () => {
     const s = new Semaphore(1);
     const release = await s.acquire();

@@ -153,7 +153,7 @@ class Attempt {
     if (statusCode < 200) return true; // 1xx: the response follows
     this.statusCode = statusCode;
     this.statusText = statusText;
-    if (statusCode < 200 || statusCode > 299) {
+    if (statusCode > 299) {
       this.chunks = [];
       this.retryAfter = rawHeader(rawHeaders, 'retry-after');
     }
@@ -254,7 +254,7 @@ export class HttpSink implements Sink {
       // Deterministic: the same event would fail the same way on every retry.
       return { ok: false, classification: 'fail', latencyMs: 0, errorCode: 'serialize', error: describeError(error).message };
     }
-    const release = await this.#limit.acquire();
+    const release = this.#limit.tryAcquire() ?? (await this.#limit.acquire());
     try {
       if (this.#closed) return closedOutcome(this.name);
       return await this.#attempt(payload.id, body, info.redelivery ?? 0);
