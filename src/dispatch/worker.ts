@@ -434,17 +434,21 @@ export class DeliveryWorker {
   }
 
   private launch(leased: LeasedEntry): void {
-    const id = leased[0];
-    const run = this.run(leased)
-      .catch((error: unknown) => {
-        this.logger?.error({ err: error, deliveryId: id }, 'a delivery attempt failed unexpectedly; its lease will expire and it will run again');
-      })
-      .finally(() => {
-        this.running.delete(id);
-        this.startWaiting();
-        this.queuePump();
-      });
-    this.running.set(id, run);
+    this.running.set(leased[0], this.runThenNext(leased));
+  }
+
+  /** One delivery, then the next: a free slot takes a waiting lease, the outcome goes to the store. */
+  private async runThenNext(leased: LeasedEntry): Promise<void> {
+    try {
+      await this.run(leased);
+    } catch (error) {
+      this.logger?.error({ err: error, deliveryId: leased[0] }, 'a delivery attempt failed unexpectedly; its lease will expire and it will run again');
+    } finally {
+      // After launch() has put it in `running`: the await above always yields first.
+      this.running.delete(leased[0]);
+      this.startWaiting();
+      this.queuePump();
+    }
   }
 
   private async run([id, eventId, route, sink, orderingKey, attempts, redrives, origin, eventJson]: LeasedEntry): Promise<void> {
