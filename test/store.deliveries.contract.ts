@@ -246,6 +246,33 @@ export function deliveryContract(getStore: () => Store): void {
     expect((await lease('w', ['s'], 100, now + 5_000)).map((l) => l.event.id)).toEqual(['e1', 'b1']);
   });
 
+  it('records a batch larger than any one statement takes, each outcome on its own delivery', async () => {
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
+    // 150 lanes: more outcomes in one call than the largest multi-row statement holds.
+    const lanes = Array.from({ length: 150 }, (_, i) => `g${i}`);
+    await record(...lanes.map((f) => message(`${f}.1`, f)));
+    await record(...lanes.map((f) => message(`${f}.2`, f)));
+    const first = await lease('w', ['s'], 200);
+    expect(first.map((l) => l.event.id)).toEqual(lanes.map((f) => `${f}.1`));
+    // Every third one is retried later; the rest succeed, each with its own status.
+    const result = await store.deliveries.recordAttempts(
+      first.map((l, i) =>
+        i % 3 === 0
+          ? outcome(l, 'w', { state: 'pending', nextAttemptAt: now + 60_000 }, { statusCode: 500 + (i % 4), error: `HTTP ${500 + (i % 4)}` })
+          : outcome(l, 'w', { state: 'succeeded' }, { statusCode: 200 + (i % 7) }),
+      ),
+    );
+    expect(result).toEqual({ applied: first.map((l) => l.delivery.id), stale: [] });
+    for (const [i, l] of first.entries()) {
+      const d = await store.deliveries.get(l.delivery.id);
+      expect(d).toMatchObject({ state: i % 3 === 0 ? 'pending' : 'succeeded', attempts: 1, lastStatusCode: i % 3 === 0 ? 500 + (i % 4) : 200 + (i % 7) });
+      expect(d!.attemptLog.map((a) => [a.deliveryId, a.statusCode])).toEqual([[l.delivery.id, i % 3 === 0 ? 500 + (i % 4) : 200 + (i % 7)]]);
+    }
+    // Only the lanes whose first delivery succeeded move on.
+    const next = await lease('w', ['s'], 200);
+    expect(next.map((l) => l.event.id)).toEqual(lanes.filter((_, i) => i % 3 !== 0).map((f) => `${f}.2`));
+  });
+
   it('records every attempt and finishes deliveries; a dead one lets its lane move on', async () => {
     await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('x1', 'x'), message('x2', 'x'));
