@@ -472,10 +472,11 @@ export class SqliteDeliveries {
   /**
    * {@link recordEach} in a few statements: the attempts in multi-row INSERTs and the state
    * changes in multi-row UPDATEs (one of each per chunk, see {@link ROW_CHUNKS}), then the
-   * dead letters that hold their lane, then one UPDATE promoting the lanes that moved on. Holds go before promotions, so a lane whose dead
-   * letter holds it is never promoted by another outcome of the same batch, whatever their
-   * order. A promoted delivery's `updatedAt` is the latest `now` of the batch. Only for
-   * batches where each delivery appears once (see {@link batchable}).
+   * dead letters that hold their lane, then one UPDATE promoting the lanes that moved on.
+   * Holds go before promotions, so a lane whose dead letter holds it is never promoted by
+   * another outcome of the same batch, whatever their order. A promoted delivery's
+   * `updatedAt` is the latest `now` of the batch. Only for batches where each delivery
+   * appears once (see {@link batchable}).
    */
   private recordBatch(records: AttemptRecord[]): RecordAttemptsResult {
     const q = this.q;
