@@ -42,28 +42,57 @@ function header(buf: Buffer, n: number, hasNull: boolean, oid: number): number {
   return HEADER_BYTES;
 }
 
-/** A `text[]` parameter: strings, `null` or `undefined` (NULL). */
-export function textArray(values: ReadonlyArray<string | null | undefined>): Param {
+/** How one element type is measured and written: its size in bytes (undefined: not of this type) and its bytes. */
+interface ElementCodec<T> {
+  oid: number;
+  size(value: T): number | undefined;
+  /** Writes the value's bytes at `at`; returns how many. */
+  write(buf: Buffer, value: T, at: number): number;
+}
+
+const TEXT: ElementCodec<unknown> = {
+  oid: TEXT_OID,
+  size: (v) => (typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : undefined),
+  write: (buf, v, at) => buf.write(v as string, at, 'utf8'),
+};
+
+const INT8: ElementCodec<unknown> = {
+  oid: INT8_OID,
+  size: (v) => (Number.isSafeInteger(v) ? 8 : undefined),
+  write(buf, v, at) {
+    // Two's complement in two halves: the high word is signed, the low one is not.
+    const high = Math.floor((v as number) / TWO_32);
+    buf.writeInt32BE(high, at);
+    buf.writeUInt32BE((v as number) - high * TWO_32, at + 4);
+    return 8;
+  },
+};
+
+/**
+ * The binary form of a one-dimensional array: each element as its length and bytes, -1 for
+ * NULL. An element of another type leaves `values` as they are (sent the usual way).
+ */
+function encode(values: readonly unknown[], codec: ElementCodec<unknown>): Param {
   let size = HEADER_BYTES;
   let hasNull = false;
   for (const v of values) {
     if (v === null || v === undefined) {
       hasNull = true;
       size += 4;
-    } else if (typeof v === 'string') {
-      size += 4 + Buffer.byteLength(v, 'utf8');
-    } else {
-      return values;
+      continue;
     }
+    const n = codec.size(v);
+    if (n === undefined) return values;
+    size += 4 + n;
   }
   const buf = Buffer.allocUnsafe(size);
-  let at = header(buf, values.length, hasNull, TEXT_OID);
+  let at = header(buf, values.length, hasNull, codec.oid);
   for (const v of values) {
     if (v === null || v === undefined) {
       buf.writeInt32BE(-1, at);
       at += 4;
     } else {
-      const n = buf.write(v, at + 4, 'utf8');
+      const n = codec.write(buf, v, at + 4);
       buf.writeInt32BE(n, at);
       at += 4 + n;
     }
@@ -71,36 +100,14 @@ export function textArray(values: ReadonlyArray<string | null | undefined>): Par
   return at === size ? buf : buf.subarray(0, at);
 }
 
+/** A `text[]` parameter: strings, `null` or `undefined` (NULL). */
+export function textArray(values: ReadonlyArray<string | null | undefined>): Param {
+  return encode(values, TEXT);
+}
+
 /** A `bigint[]` parameter: safe integers, `null` or `undefined` (NULL). */
 export function bigintArray(values: ReadonlyArray<number | null | undefined>): Param {
-  let size = HEADER_BYTES;
-  let hasNull = false;
-  for (const v of values) {
-    if (v === null || v === undefined) {
-      hasNull = true;
-      size += 4;
-    } else if (Number.isSafeInteger(v)) {
-      size += 12;
-    } else {
-      return values;
-    }
-  }
-  const buf = Buffer.allocUnsafe(size);
-  let at = header(buf, values.length, hasNull, INT8_OID);
-  for (const v of values) {
-    if (v === null || v === undefined) {
-      buf.writeInt32BE(-1, at);
-      at += 4;
-    } else {
-      // Two's complement in two halves: the high word is signed, the low one is not.
-      const high = Math.floor(v / TWO_32);
-      buf.writeInt32BE(8, at);
-      buf.writeInt32BE(high, at + 4);
-      buf.writeUInt32BE(v - high * TWO_32, at + 8);
-      at += 12;
-    }
-  }
-  return at === size ? buf : buf.subarray(0, at);
+  return encode(values, INT8);
 }
 
 /** The array parameter for a column of this SQL type. */
