@@ -24,7 +24,8 @@ const INT8_OID = 20;
 const HEADER_BYTES = 20;
 const TWO_32 = 4_294_967_296;
 
-type Param = Buffer | readonly unknown[];
+/** A query parameter holding an array: its binary form, or the values as they are (see {@link encode}). */
+export type Param = Buffer | readonly unknown[];
 
 function header(buf: Buffer, n: number, hasNull: boolean, oid: number): number {
   if (n === 0) {

@@ -53,7 +53,7 @@ import {
   type DeliveryRecord as AnyDeliveryRecord,
 } from '../delivery-rows.js';
 import type { Page, PageRequest } from '../store.js';
-import { bigintArray, textArray } from './arrays.js';
+import { bigintArray, textArray, type Param } from './arrays.js';
 import { whereOf } from './conditions.js';
 import { lockNames, pageOf, type Queryable } from './sql.js';
 
@@ -395,16 +395,7 @@ export class PostgresDeliveries {
   /** Lanes that lost their runnable delivery: let the oldest waiting one of each run, unless a dead letter holds the lane. */
   private async promote(db: Queryable, lanes: Array<[string, string]>, now: number): Promise<void> {
     if (lanes.length === 0) return;
-    await db.query(
-      `UPDATE deliveries d SET blocked = false, updated_at = $3
-       FROM (SELECT DISTINCT ON (route, ordering_key) id, blocked FROM deliveries
-             WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-               AND state IN ('pending', 'in_flight')
-             ORDER BY route, ordering_key, blocked, id) h
-       WHERE d.id = h.id AND h.blocked
-         AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.route = d.route AND x.ordering_key = d.ordering_key AND x.held)`,
-      [lanes.map((l) => l[0]), lanes.map((l) => l[1]), now],
-    );
+    await db.query(PROMOTE_LANES_SQL, [...laneArrays(lanes), now]);
   }
 
   async get(id: number): Promise<DeliveryWithAttempts | undefined> {
@@ -539,19 +530,53 @@ export class PostgresDeliveries {
    */
   private async busyLanes(db: Queryable, lanes: Array<[string, string]>, { runnableOnly = false } = {}): Promise<Set<string>> {
     if (lanes.length === 0) return new Set();
-    const { rows } = await db.query<{ route: string; ordering_key: string }>(
-      runnableOnly
-        ? `SELECT DISTINCT route, ordering_key FROM deliveries
-           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight') AND NOT blocked`
-        : `SELECT DISTINCT route, ordering_key FROM deliveries
-           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND state IN ('pending', 'in_flight')
-           UNION
-           SELECT DISTINCT route, ordering_key FROM deliveries
-           WHERE (route, ordering_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND held`,
-      [textArray(lanes.map((l) => l[0])), textArray(lanes.map((l) => l[1]))],
-    );
+    const { rows } = await db.query<{ route: string; ordering_key: string }>(runnableOnly ? RUNNABLE_LANES_SQL : BUSY_LANES_SQL, laneArrays(lanes));
     return new Set(rows.map((r) => laneName(r.route, r.ordering_key)));
   }
+}
+
+/*
+ * Lane queries. Each lane is looked at with an index probe of its own (LATERAL / EXISTS per
+ * lane): its head is the first entry of deliveries_lane_idx (route, ordering_key, blocked,
+ * id) for the lane, so none of them reads the backlog queued behind the head. A query over
+ * all the lanes' rows at once (IN (...) with DISTINCT or DISTINCT ON) read and sorted every
+ * unfinished delivery of every lane given, on every outcome: a busy conversation made each
+ * of its deliveries dearer than the last.
+ */
+
+/** $1 routes, $2 ordering keys, $3 now: each lane's head, if it waits and no dead letter holds the lane, may run. */
+export const PROMOTE_LANES_SQL = `UPDATE deliveries d SET blocked = false, updated_at = $3
+  FROM unnest($1::text[], $2::text[]) AS l(route, ordering_key)
+  CROSS JOIN LATERAL (
+    SELECT h.id, h.blocked FROM deliveries h
+    WHERE h.route = l.route AND h.ordering_key = l.ordering_key AND h.state IN ('pending', 'in_flight')
+    ORDER BY h.blocked, h.id LIMIT 1) head
+  WHERE d.id = head.id AND head.blocked
+    AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.route = l.route AND x.ordering_key = l.ordering_key AND x.held)`;
+
+/** $1 routes, $2 ordering keys: the lanes with an unfinished delivery or a dead letter holding them. */
+export const BUSY_LANES_SQL = `SELECT l.route, l.ordering_key FROM unnest($1::text[], $2::text[]) AS l(route, ordering_key)
+  WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.route = l.route AND d.ordering_key = l.ordering_key AND d.state IN ('pending', 'in_flight'))
+     OR EXISTS (SELECT 1 FROM deliveries d WHERE d.route = l.route AND d.ordering_key = l.ordering_key AND d.held)`;
+
+/** $1 routes, $2 ordering keys: the lanes whose runnable delivery is pending or in flight. */
+export const RUNNABLE_LANES_SQL = `SELECT l.route, l.ordering_key FROM unnest($1::text[], $2::text[]) AS l(route, ordering_key)
+  WHERE EXISTS (SELECT 1 FROM deliveries d
+                WHERE d.route = l.route AND d.ordering_key = l.ordering_key AND d.state IN ('pending', 'in_flight') AND NOT d.blocked)`;
+
+/** Each lane once, as the route and ordering-key arrays the lane queries take ($1, $2). */
+function laneArrays(lanes: Array<[string, string]>): [Param, Param] {
+  const routes: string[] = [];
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  for (const [route, key] of lanes) {
+    const name = laneName(route, key);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    routes.push(route);
+    keys.push(key);
+  }
+  return [textArray(routes), textArray(keys)];
 }
 
 /** Events read per backfill transaction. */

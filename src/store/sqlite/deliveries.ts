@@ -69,6 +69,31 @@ interface Leased {
 const LEASE_ROW_COLUMNS = 'id, event_seq, event_id, route, sink, ordering_key, attempts, redrives, origin';
 type LeaseRow = Pick<DeliveryRecord, 'id' | 'event_seq' | 'event_id' | 'route' | 'sink' | 'ordering_key' | 'attempts' | 'redrives' | 'origin'>;
 
+/**
+ * The statements that look at one lane (route, ordering key). Each is a probe of
+ * deliveries_lane_idx (route, ordering_key, blocked, id), which holds only unfinished
+ * deliveries: a lane's head (its runnable delivery, else its oldest waiting one) is the
+ * lane's first entry. None reads the backlog behind the head, so a busy conversation's
+ * deliveries cost the same however many wait (`test/delivery-lanes.test.ts` checks the
+ * query plans).
+ */
+export const LANE_SQL = {
+  /** Whether the lane has an unfinished delivery. */
+  busy: `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') LIMIT 1`,
+  /** Whether the lane has a runnable delivery (pending or in flight). */
+  runnable: `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') AND blocked = 0 LIMIT 1`,
+  /** The lane's head. */
+  head: `SELECT id, blocked FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight')
+         ORDER BY blocked, id LIMIT 1`,
+  /** For several lanes ([route, orderingKey] pairs as JSON): each lane's head, when blocked, may run. */
+  promote: `UPDATE deliveries SET blocked = 0, updated_at = ?
+            WHERE blocked = 1 AND id IN (
+              SELECT (SELECT d.id FROM deliveries AS d
+                      WHERE d.route = l.value ->> 0 AND d.ordering_key = l.value ->> 1 AND d.state IN ('pending', 'in_flight')
+                      ORDER BY d.blocked, d.id LIMIT 1)
+              FROM json_each(?) AS l)`,
+} as const;
+
 function prepare(db: Database.Database) {
   return {
     insert: db
@@ -79,19 +104,11 @@ function prepare(db: Database.Database) {
          RETURNING id`,
       )
       .pluck(),
-    laneBusy: db
-      .prepare<[string, string], number>(
-        `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') LIMIT 1`,
-      )
-      .pluck(),
+    laneBusy: db.prepare<[string, string], number>(LANE_SQL.busy).pluck(),
     laneHeld: db
       .prepare<[string, string], number>('SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND held = 1 LIMIT 1')
       .pluck(),
-    laneRunnable: db
-      .prepare<[string, string], number>(
-        `SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight') AND blocked = 0 LIMIT 1`,
-      )
-      .pluck(),
+    laneRunnable: db.prepare<[string, string], number>(LANE_SQL.runnable).pluck(),
     anyHeld: db.prepare<[], number>('SELECT 1 FROM deliveries WHERE held = 1 LIMIT 1').pluck(),
     syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
     syncFull: db.prepare('PRAGMA synchronous = FULL'),
@@ -108,10 +125,7 @@ function prepare(db: Database.Database) {
     backfillEvents: db.prepare<[number, number, number, number], { seq: number; body: string }>(
       'SELECT seq, body FROM events WHERE seq > ? AND seq <= ? AND received_at >= ? ORDER BY seq LIMIT ?',
     ),
-    laneHead: db.prepare<[string, string], { id: number; blocked: number }>(
-      `SELECT id, blocked FROM deliveries WHERE route = ? AND ordering_key = ? AND state IN ('pending', 'in_flight')
-       ORDER BY blocked, id LIMIT 1`,
-    ),
+    laneHead: db.prepare<[string, string], { id: number; blocked: number }>(LANE_SQL.head),
     unblock: db.prepare<[number, number]>('UPDATE deliveries SET blocked = 0, updated_at = ? WHERE id = ?'),
     due: db.prepare<[string, number, number], { id: number; at: number }>(
       `SELECT id, next_attempt_at AS at FROM deliveries WHERE state = 'pending' AND blocked = 0 AND sink = ? AND next_attempt_at <= ?
@@ -166,15 +180,7 @@ function prepare(db: Database.Database) {
          WHERE id = ? AND state = 'in_flight' AND lease_owner = ? RETURNING 1`,
       )
       .pluck(),
-    // promote for several lanes ([route, orderingKey] pairs as JSON): each lane's head, when blocked, may run.
-    promoteLanes: db.prepare<[number, string]>(
-      `UPDATE deliveries SET blocked = 0, updated_at = ?
-       WHERE blocked = 1 AND id IN (
-         SELECT (SELECT d.id FROM deliveries AS d
-                 WHERE d.route = l.value ->> 0 AND d.ordering_key = l.value ->> 1 AND d.state IN ('pending', 'in_flight')
-                 ORDER BY d.blocked, d.id LIMIT 1)
-         FROM json_each(?) AS l)`,
-    ),
+    promoteLanes: db.prepare<[number, string]>(LANE_SQL.promote),
     attemptsOf: db.prepare<[number], DeliveryAttemptRecord>(
       `SELECT ${ATTEMPT_COLUMNS} FROM delivery_attempts WHERE delivery_id = ? ORDER BY id`,
     ),
