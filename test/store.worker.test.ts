@@ -5,7 +5,7 @@
  * always settles, and no acked row lost when the process is killed.
  *
  * Child processes run the TypeScript sources with the same module hooks the store's worker
- * uses (`src/store/sqlite/thread/source-hooks.mjs`), so nothing needs building first.
+ * uses (`src/store/thread/source-hooks.mjs`), so nothing needs building first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +27,7 @@ import { decodeError, encodeError, revive, STORE_PARTS, toWire, type StorePart }
 import { journalInput, makeEvent, storeContract } from './store.contract.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const HOOKS_URL = new URL('../src/store/sqlite/thread/source-hooks.mjs', import.meta.url).href;
+const HOOKS_URL = new URL('../src/store/thread/source-hooks.mjs', import.meta.url).href;
 const REGISTER_HOOKS = `data:text/javascript,${encodeURIComponent(
   `import { register } from 'node:module'; register(${JSON.stringify(HOOKS_URL)});`,
 )}`;

@@ -20,9 +20,9 @@
  * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
  *    bounded in time, and at most a small share of the thread during a burst).
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { Pipeline, type BatchInfo, type PipelineLogger, type PipelineSettings } from '../../../pipeline.js';
-import type { StoredEvent } from '../../store.js';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { PipelineLogger } from '../../../pipeline.js';
+import { answer, openOrExit, ownerPort, PipelineHost } from '../../thread/pipeline-host.js';
 import { SqliteAccess, SqliteOutbound } from '../access.js';
 import { SqliteDeliveries } from '../deliveries.js';
 import { SqliteEvents, SqliteRejections } from '../events.js';
@@ -31,7 +31,7 @@ import { SqliteProjections } from '../projections.js';
 import { SqliteSearch } from '../search.js';
 import { SqliteStore, type SqliteStoreOptions } from '../sqlite-store.js';
 import { BurstPacing, IMPORT_BATCH, type InboxActivity } from './pacing.js';
-import { encodeError, revive, STORE_PARTS, toWire, type CallMessage, type Notice, type Reply, type StorePart } from './worker-wire.js';
+import { encodeError, revive, STORE_PARTS, type CallMessage, type Notice, type Reply, type StorePart } from './worker-wire.js';
 
 /** What {@link WorkerStore} hands the thread. */
 export interface StoreWorkerData {
@@ -44,36 +44,32 @@ export type { InboxActivity };
 /** Calls that read or change journal rows: they see every inbox row first (an erasure too, so it rewrites acked bodies still in the inbox). */
 const JOURNAL_READS = new Set(['journal.list', 'journal.get', 'journal.retry', 'journal.claim', 'counts', 'eraseContact']);
 
-const port = parentPort;
-if (port === null) throw new Error('store-worker.js runs only as a worker thread');
+const port = ownerPort('store-worker.js');
 const data = workerData as StoreWorkerData;
 
 function post(message: Notice | Reply): void {
-  port!.postMessage(message);
+  port.postMessage(message);
 }
 
-let store: SqliteStore;
-try {
-  store = new SqliteStore(data.file, {
-    ...data.options,
-    onError: (err) => post({ op: 'error', error: encodeError(err) }),
-  });
-} catch (err) {
-  // The message is queued on the other side before the thread ends (exit code 1).
-  post({ op: 'fatal', error: encodeError(err) });
-  process.exit(1);
-}
+const store = openOrExit(post, (onError) => new SqliteStore(data.file, { ...data.options, onError }));
 
-let closing: Promise<void> | undefined;
-let pipeline: Pipeline | undefined;
-let recorded: StoredEvent[] = [];
-/** Whether the main thread listens for each recorded event (else only batch summaries cross). */
-let postRecorded = false;
 /** Inside dispatch(): calls arriving from a nested one wait here for the outer loop. */
 let dispatching = false;
 const pending: CallMessage[] = [];
 /** The pipeline's pacing on this thread (see `pacing.ts`). */
 const pacing = new BurstPacing({ runWaitingCalls: () => dispatch([]), journalUpTo: (limit) => importRows(limit, true) });
+const host: PipelineHost = new PipelineHost(store, post, {
+  pacing,
+  // Rows acked before a crash or a stop may still be in the inbox: journal them first.
+  beforeStart: (): Promise<void> =>
+    importRows(Infinity, true).then(
+      () => undefined,
+      (err: unknown) => logger.error({ err }, 'could not copy the inbox into the journal; retrying on the next commit'),
+    ),
+  closedError,
+  endThread: () => port.close(),
+});
+const logger: PipelineLogger = host.logger;
 
 port.on('message', (first: CallMessage) => dispatch([first]));
 
@@ -98,41 +94,10 @@ function dispatch(queue: CallMessage[]): void {
 }
 
 function runQueue(queue: CallMessage[]): void {
-  for (let next = receiveMessageOnPort(port!); next !== undefined; next = receiveMessageOnPort(port!)) {
+  for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
     queue.push(next.message as CallMessage);
   }
-  for (const m of queue) call(m);
-}
-
-function reply(id: number, result: unknown): void {
-  try {
-    post({ id, ok: true, result });
-  } catch (err) {
-    // Typically a DataCloneError: the method returned something that cannot cross threads.
-    post({ id, ok: false, error: encodeError(err) });
-  }
-}
-
-function fail(id: number, err: unknown): void {
-  post({ id, ok: false, error: encodeError(err) });
-}
-
-function call(m: CallMessage): void {
-  let result: unknown;
-  try {
-    result = invoke(m);
-  } catch (err) {
-    fail(m.id, err);
-    return;
-  }
-  if (result instanceof Promise) {
-    result.then(
-      (value) => reply(m.id, value),
-      (err: unknown) => fail(m.id, err),
-    );
-  } else {
-    reply(m.id, result);
-  }
+  for (const m of queue) answer(post, m, invoke);
 }
 
 /**
@@ -143,7 +108,7 @@ async function importInbox(activity: InboxActivity): Promise<{ rows: number; thr
   pacing.reportAppends(activity);
   if (pacing.burst()) return store.journal.importInbox(0);
   const result = await importRows(Infinity, false);
-  if (result.rows > 0) pipeline?.wake();
+  if (result.rows > 0) host.pipeline?.wake();
   return result;
 }
 
@@ -174,7 +139,7 @@ function closedError(): Error {
 function invoke(m: CallMessage): unknown {
   switch (m.on) {
     case 'store': {
-      if (closing !== undefined) throw closedError();
+      if (host.closing) throw closedError();
       const [target, fn] = resolveMethod(m.method);
       const args = revive(m.args) as unknown[];
       // Every row acked before this call is in the inbox already: journal it first, so a
@@ -186,11 +151,11 @@ function invoke(m: CallMessage): unknown {
       return result;
     }
     case 'pipeline':
-      return pipelineCall(m.method, m.args);
+      return host.call(m.method, m.args);
     case 'worker':
       if (m.method === 'close') return close();
       if (m.method === 'importInbox') {
-        if (closing !== undefined) throw closedError();
+        if (host.closing) throw closedError();
         return importInbox(m.args[0] as InboxActivity);
       }
       throw new TypeError(`unknown worker call ${m.method}()`);
@@ -212,89 +177,17 @@ function resolveMethod(path: string): [object, (...args: unknown[]) => unknown] 
 }
 
 function wakeAfter(result: unknown): void {
-  if (result instanceof Promise) result.then(() => pipeline?.wake(), () => undefined);
-}
-
-function pipelineCall(method: string, args: unknown[]): unknown {
-  if (method === 'create') {
-    if (pipeline !== undefined) throw new Error('the pipeline already exists');
-    pipeline = createPipeline((args[0] ?? {}) as PipelineSettings);
-    return undefined;
-  }
-  if (pipeline === undefined) throw new Error('no pipeline was created');
-  switch (method) {
-    case 'start': {
-      if (closing !== undefined) throw closedError();
-      // Rows acked before a crash or a stop may still be in the inbox: journal them first.
-      const p = pipeline;
-      return importRows(Infinity, true)
-        .catch((err: unknown) => logger.error({ err }, 'could not copy the inbox into the journal; retrying on the next commit'))
-        .then(() => {
-          if (closing === undefined) p.start();
-        });
-    }
-    case 'wake':
-      pipeline.wake();
-      return undefined;
-    case 'listen':
-      postRecorded = args[0] === true;
-      return undefined;
-    case 'stop':
-      return pipeline.stop();
-    case 'drain':
-      return pipeline.drain();
-    default:
-      throw new TypeError(`the pipeline has no method ${method}()`);
-  }
-}
-
-const logger: PipelineLogger = {
-  warn: (obj, msg) => post({ op: 'log', level: 'warn', obj: toWire(obj), msg }),
-  error: (obj, msg) => post({ op: 'log', level: 'error', obj: toWire(obj), msg }),
-};
-
-function createPipeline(settings: PipelineSettings): Pipeline {
-  const providers = new Map(Object.entries(settings.providers ?? {}));
-  const requested = Math.max(1, settings.batchSize ?? 500);
-  const p = new Pipeline(store, {
-    batchSize: requested,
-    logger,
-    pacing,
-    providerFor: (channel) => providers.get(channel),
-    ...(settings.pollMs !== undefined ? { pollMs: settings.pollMs } : {}),
-    ...(settings.maxItems !== undefined ? { maxItems: settings.maxItems } : {}),
-    ...(settings.maxAttempts !== undefined ? { maxAttempts: settings.maxAttempts } : {}),
-    ...(settings.rowBudgetMs !== undefined ? { rowBudgetMs: settings.rowBudgetMs } : {}),
-  });
-  p.on('recorded', (stored) => {
-    if (postRecorded) recorded.push(stored);
-  });
-  p.on('batch', (info: BatchInfo) => {
-    const list = recorded;
-    recorded = [];
-    post({ op: 'batch', info, recorded: list });
-  });
-  return p;
+  if (result instanceof Promise) result.then(() => host.pipeline?.wake(), () => undefined);
 }
 
 function close(): Promise<void> {
-  closing ??= (async () => {
-    try {
-      // What the inbox holds goes into the journal now, so tools reading the file find it.
-      await importRows(Infinity, false).catch((err: unknown) =>
-        logger.error({ err }, 'could not copy the inbox into the journal at close; the next start does'),
-      );
-      await pipeline?.stop();
-    } finally {
-      await store.close();
-    }
-  })();
-  // Once the answer is out, let the thread end: nothing else keeps it alive.
-  closing.then(
-    () => setImmediate(() => port!.close()),
-    () => setImmediate(() => port!.close()),
+  // What the inbox holds goes into the journal now, so tools reading the file find it.
+  return host.close(() =>
+    importRows(Infinity, false).then(
+      () => undefined,
+      (err: unknown) => logger.error({ err }, 'could not copy the inbox into the journal at close; the next start does'),
+    ),
   );
-  return closing;
 }
 
 /**

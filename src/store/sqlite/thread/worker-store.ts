@@ -31,19 +31,10 @@
  * committed meanwhile go with the next one). Measured on 2 cores, the round trip per group
  * commit had cost more than half the throughput of the HTTP thread.
  *
- * Lifetime: the thread keeps the process alive only while a call is waiting for its answer
- * (a forgotten store does not hold the process open; a pending call is never cut short by
- * the process exiting). `close()` stops the pipeline, closes the database and ends the
- * thread, and always settles: a thread that does not end in time is terminated.
- *
- * Running from the TypeScript sources (the test runner): a worker is plain Node, which in
- * version 20 cannot run `.ts` files, so the thread first registers `source-hooks.mjs`
- * (transpiles each `.ts` module with the `typescript` dev dependency, cached on disk) and
- * then imports `store-worker.ts`. Building `dist/` before every test run would also work,
- * but would test a second copy of the code and race with edits made while tests run.
- * From `dist/` the worker is the compiled `store-worker.js`, loaded directly.
+ * Lifetime: `close()` stops the pipeline, closes the database and ends the thread, and always
+ * settles: a thread that does not end in time is terminated. How the thread is started (from
+ * the TypeScript sources in tests) and when it keeps the process alive: `../../thread/channel.ts`.
  */
-import { Worker } from 'node:worker_threads';
 import type { PipelineHandle, RemotePipelineOptions } from '../../../pipeline.js';
 import type { AccessStore } from '../../access.js';
 import type { DeliveryStore } from '../../deliveries.js';
@@ -55,11 +46,12 @@ import type { SearchStore } from '../../search.js';
 import type { EventStore, JournalInput, JournalRow, JournalStore, RejectionStore, Store, StoreCapabilities, StoreCounts } from '../../store.js';
 import type { StorageUsage } from '../../usage.js';
 import { SqliteStore, type SqliteSettings, type SqliteStoreOptions } from '../sqlite-store.js';
+import { goneError, spawnThread, ThreadChannel } from '../../thread/channel.js';
+import { RemotePipeline } from '../../thread/remote-pipeline.js';
 import { InboxWriter, inboxFileFor } from './inbox.js';
-import { RemotePipeline } from './remote-pipeline.js';
 import type { InboxActivity, StoreWorkerData } from './store-worker.js';
 import type { UsageThreadData } from './usage-thread.js';
-import { decodeError, revive, type CallMessage, type CallTarget, type Notice, type Reply, type StorePart } from './worker-wire.js';
+import { decodeError, type CallTarget, type Notice, type StorePart } from './worker-wire.js';
 
 export interface WorkerStoreOptions extends SqliteStoreOptions {
   /**
@@ -119,30 +111,9 @@ const READS = new Set([
 /** The store's own thread, one writer; the pipeline runs there. */
 const OWN_THREAD: StoreCapabilities = { maxCommitsInFlight: 1, pipelineThread: 'own-thread', sharedByProcesses: false };
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
-/** The thread failed or ended; every call from now on fails with this. */
-function goneError(detail: string, cause?: unknown): Error {
-  const err = new Error(`the store worker is not running: ${detail}`, cause === undefined ? undefined : { cause });
-  (err as Error & { code: string }).code = 'ERR_STORE_WORKER_GONE';
-  return err;
-}
-
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-
-function spawn(data: StoreWorkerData | UsageThreadData, module = 'store-worker'): Worker {
-  if (!FROM_SOURCE) return new Worker(new URL(`./${module}.js`, import.meta.url), { workerData: data });
-  const hooks = new URL('./source-hooks.mjs', import.meta.url).href;
-  const entry = new URL(`./${module}.ts`, import.meta.url).href;
-  const bootstrap = [
-    `import { register } from 'node:module';`,
-    `register(${JSON.stringify(hooks)});`,
-    `await import(${JSON.stringify(entry)});`,
-  ].join('\n');
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData: data });
+/** Starts `module` (the store's thread, or the usage thread) next to this file. */
+function spawn(data: StoreWorkerData | UsageThreadData, module = 'store-worker'): ReturnType<typeof spawnThread> {
+  return spawnThread(import.meta.url, module, data);
 }
 
 export class WorkerStore implements Store {
@@ -160,16 +131,10 @@ export class WorkerStore implements Store {
   /** The database file. */
   readonly file: string;
 
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, Pending>();
+  readonly #thread: ThreadChannel<Notice>;
   readonly #onError: ((err: Error) => void) | undefined;
   readonly #closeTimeoutMs: number;
   readonly #ready: Promise<void>;
-  #nextId = 1;
-  #referenced = false;
-  /** Set once the thread is gone: why. */
-  #gone: Error | undefined;
-  readonly #exited: Promise<void>;
   #closing: Promise<void> | undefined;
   #pipeline: RemotePipeline | undefined;
   readonly #inboxFile: string | undefined;
@@ -208,7 +173,7 @@ export class WorkerStore implements Store {
       ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
       ...(options.walAutocheckpointPages !== undefined ? { walAutocheckpointPages: options.walAutocheckpointPages } : {}),
     };
-    this.#worker = spawn({
+    const worker = spawn({
       file,
       options: {
         ...options,
@@ -216,7 +181,6 @@ export class WorkerStore implements Store {
         ...(this.#inboxFile !== undefined ? { inboxFile: this.#inboxFile } : {}),
       },
     });
-    this.#worker.unref();
 
     let ready!: () => void;
     let failed!: (err: Error) => void;
@@ -224,27 +188,22 @@ export class WorkerStore implements Store {
       ready = resolve;
       failed = reject;
     });
-    this.#exited = new Promise<void>((resolve) => {
-      this.#worker.once('exit', (code) => {
-        this.#gone ??= goneError(`it exited with code ${code}`);
-        failed(this.#gone);
-        this.#rejectAll(this.#gone);
+    this.#thread = new ThreadChannel<Notice>(worker, {
+      exit: (gone) => {
+        failed(gone);
         this.#pipeline?.ended();
-        resolve();
-      });
-    });
-    this.#worker.on('error', (err) => {
-      // An uncaught exception in the thread: it is ending. Report it once.
-      this.#gone ??= goneError(err.message, err);
-      failed(err);
-      this.#onError?.(this.#gone);
-    });
-    this.#worker.on('message', (msg: Reply | Notice) => {
-      if ('id' in msg) this.#settle(msg);
-      else if (msg.op === 'ready') {
-        this.#forward(msg.methods);
-        ready();
-      } else this.#notice(msg, failed);
+      },
+      error: (gone, thrown) => {
+        // An uncaught exception in the thread: it is ending. Report it once.
+        failed(thrown);
+        this.#onError?.(gone);
+      },
+      notice: (msg) => {
+        if (msg.op === 'ready') {
+          this.#forward(msg.methods);
+          ready();
+        } else this.#notice(msg, failed);
+      },
     });
   }
 
@@ -284,7 +243,7 @@ export class WorkerStore implements Store {
    */
   #append(rows: JournalInput[]): Promise<number[]> {
     if (this.#inboxFile === undefined) return this.#call('store', 'journal.append', [rows]) as Promise<number[]>;
-    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#thread.gone !== undefined) return Promise.reject(this.#thread.gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
     const open = this.#inboxOpen;
     if (open !== undefined) return this.#appendToInbox(open, rows);
@@ -323,7 +282,7 @@ export class WorkerStore implements Store {
    */
   #requestImport(): void {
     if (this.#importing !== undefined || this.#importTimer !== undefined) return;
-    if (this.#gone !== undefined || this.#closing !== undefined) return;
+    if (this.#thread.gone !== undefined || this.#closing !== undefined) return;
     const wait = this.#lastImportAt + IMPORT_EVERY_MS - performance.now();
     if (wait > 0) {
       this.#importTimer = setTimeout(this.#sendImport, wait).unref();
@@ -334,7 +293,7 @@ export class WorkerStore implements Store {
 
   readonly #sendImport = (): void => {
     this.#importTimer = undefined;
-    if (this.#gone !== undefined || this.#closing !== undefined) return;
+    if (this.#thread.gone !== undefined || this.#closing !== undefined) return;
     this.#lastImportAt = performance.now();
     const activity = this.#activity;
     this.#activity = { commits: 0, rows: 0 };
@@ -374,25 +333,25 @@ export class WorkerStore implements Store {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#gone !== undefined) {
+      if (this.#thread.gone !== undefined) {
         await this.#closeInbox();
         return;
       }
-      this.#worker.ref();
+      this.#thread.holdOpen();
       clearTimeout(this.#importTimer);
-      const timer = setTimeout(() => void this.#worker.terminate(), this.#closeTimeoutMs);
+      const timer = setTimeout(() => void this.#thread.worker.terminate(), this.#closeTimeoutMs);
       try {
         // The thread copies whatever the inbox still holds into the journal as it closes.
         await this.#importing;
         await this.#call('worker', 'close', []);
       } catch (err) {
         // Closing failed in the thread (or it was already gone): end it regardless.
-        if (this.#gone === undefined) {
+        if (this.#thread.gone === undefined) {
           this.#onError?.(err instanceof Error ? err : new Error(String(err)));
-          void this.#worker.terminate();
+          void this.#thread.worker.terminate();
         }
       } finally {
-        await this.#exited;
+        await this.#thread.exited;
         clearTimeout(timer);
         await this.#closeInbox();
       }
@@ -429,7 +388,7 @@ export class WorkerStore implements Store {
    * read-only connection: the page walk never holds up the HTTP thread or the store's thread.
    */
   storageUsage(): Promise<StorageUsage> {
-    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#thread.gone !== undefined) return Promise.reject(this.#thread.gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
     if (this.file === ':memory:') return this.#call('store', 'storageUsage', []) as Promise<StorageUsage>;
     return new Promise((resolve, reject) => {
@@ -459,7 +418,7 @@ export class WorkerStore implements Store {
   /** Runs `path` (`part.method` or a store method) on the reader connection; in the store's thread when there is no file to read. */
   #read(path: string, args: unknown[]): Promise<unknown> {
     if (this.file === ':memory:') return this.#call('store', path, args);
-    if (this.#gone !== undefined) return Promise.reject(this.#gone);
+    if (this.#thread.gone !== undefined) return Promise.reject(this.#thread.gone);
     if (this.#closing !== undefined) return Promise.reject(goneError('the store is closed'));
     try {
       this.#reader ??= new SqliteStore(this.file, { reader: true, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS });
@@ -472,54 +431,17 @@ export class WorkerStore implements Store {
   }
 
   #call(on: CallTarget, method: string, args: unknown[]): Promise<unknown> {
-    if (this.#gone !== undefined) return Promise.reject(this.#gone);
-    if (this.#closing !== undefined && on !== 'worker' && !(on === 'pipeline' && method === 'stop')) {
+    if (this.#thread.gone === undefined && this.#closing !== undefined && on !== 'worker' && !(on === 'pipeline' && method === 'stop')) {
       return Promise.reject(goneError('the store is closed'));
     }
-    return new Promise((resolve, reject) => {
-      const id = this.#nextId++;
-      const message: CallMessage = { id, on, method, args };
-      try {
-        this.#worker.postMessage(message);
-      } catch (err) {
-        // An argument that cannot be cloned (a function, a class with private state).
-        reject(err);
-        return;
-      }
-      this.#pending.set(id, { resolve, reject });
-      if (!this.#referenced) {
-        this.#referenced = true;
-        this.#worker.ref();
-      }
-    });
-  }
-
-  #settle(reply: Reply): void {
-    const pending = this.#pending.get(reply.id);
-    if (pending === undefined) return;
-    this.#pending.delete(reply.id);
-    if (this.#pending.size === 0 && this.#referenced) {
-      this.#referenced = false;
-      if (this.#closing === undefined) this.#worker.unref();
-    }
-    if (reply.ok) pending.resolve(revive(reply.result));
-    else pending.reject(decodeError(reply.error));
-  }
-
-  #rejectAll(err: Error): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of pending) p.reject(err);
+    return this.#thread.call(on, method, args);
   }
 
   #notice(msg: Exclude<Notice, { op: 'ready' }>, failed: (err: Error) => void): void {
     switch (msg.op) {
       case 'batch':
-        // Events come from JSON: no Buffers or errors inside, so no revive walk is needed.
-        this.#pipeline?.batch(msg.info, msg.recorded);
-        break;
       case 'log':
-        this.#pipeline?.log(msg.level, revive(msg.obj) as object, msg.msg);
+        this.#pipeline?.receive(msg);
         break;
       case 'error':
         this.#onError?.(decodeError(msg.error));
@@ -529,7 +451,7 @@ export class WorkerStore implements Store {
         break;
       case 'fatal': {
         const err = decodeError(msg.error);
-        this.#gone = err;
+        this.#thread.fail(err);
         failed(err);
         break;
       }

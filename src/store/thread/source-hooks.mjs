@@ -2,8 +2,8 @@
 //
 // Used only when the code runs from `src/` (the test runner executes TypeScript in its own
 // module system, but a `new Worker()` is plain Node, and Node 20 cannot strip types):
-// `worker-store.ts` registers these hooks inside the worker before importing
-// `store-worker.ts`. The built package never loads this file; `dist/` is plain JavaScript.
+// `spawnThread` in `channel.ts` registers these hooks inside the worker before importing
+// the thread's module. The built package never loads this file; `dist/` is plain JavaScript.
 //
 // - resolve: a relative `./x.js` import from a `.ts` file means `./x.ts` when that exists
 //   (the NodeNext spelling used throughout the sources).

@@ -1,20 +1,22 @@
 /**
- * @module store/sqlite/thread/remote-pipeline
+ * @module store/thread/remote-pipeline
  *
- * The HTTP thread's handle on the pipeline that runs in the SQLite store's thread
- * (`WorkerStore.createPipeline`): calls go out as messages, batches and log lines come back.
+ * The HTTP thread's handle on a pipeline that runs in another thread (the SQLite store's
+ * thread, `WorkerStore.createPipeline`; the PostgreSQL pipeline's thread,
+ * `PostgresStore.createPipeline`): calls go out as messages, batches and log lines come back
+ * (`pipeline-host.ts` is the other side).
  */
 import { EventEmitter } from 'node:events';
-import type { PipelineEvents, PipelineHandle, PipelineLogger } from '../../../pipeline.js';
-import type { StoredEvent } from '../../store.js';
+import type { PipelineEvents, PipelineHandle, PipelineLogger } from '../../pipeline.js';
+import { revive, type PipelineNotice } from './wire.js';
 
 export type Forward = (method: string, args: unknown[]) => Promise<unknown>;
 
-/** Shortest interval between two wake messages from this thread. */
+/** Shortest interval between two wake messages from this thread, by default. */
 const WAKE_EVERY_MS = 50;
 
 /**
- * The main thread's handle on the pipeline running in the store's thread. Same API as
+ * The main thread's handle on a pipeline running in another thread. Same API as
  * {@link Pipeline}: `start`, `wake`, `stop`, `drain`, and the `batch` / `recorded` events,
  * emitted here in the order the batches were recorded. `drain()` resolves after the
  * events of every batch it waited for were emitted.
@@ -22,15 +24,21 @@ const WAKE_EVERY_MS = 50;
 export class RemotePipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
   readonly #forward: Forward;
   readonly #logger: PipelineLogger | undefined;
+  readonly #wakeEveryMs: number;
   #wakeTimer: NodeJS.Timeout | undefined;
   #lastWake = -Infinity;
   #ended = false;
   created: Promise<unknown> = Promise.resolve();
 
-  constructor(forward: Forward, logger: PipelineLogger | undefined) {
+  /**
+   * @param wakeEveryMs shortest interval between two wake messages: how late, at worst, a
+   *   pipeline that sleeps hears of a commit made on this thread.
+   */
+  constructor(forward: Forward, logger: PipelineLogger | undefined, wakeEveryMs = WAKE_EVERY_MS) {
     super();
     this.#forward = forward;
     this.#logger = logger;
+    this.#wakeEveryMs = wakeEveryMs;
     // Recorded events cross the thread boundary only while someone listens for them.
     const untyped = this as EventEmitter;
     untyped.on('newListener', (name: string | symbol) => {
@@ -46,13 +54,13 @@ export class RemotePipeline extends EventEmitter<PipelineEvents> implements Pipe
   }
 
   /**
-   * The store's thread already wakes the pipeline after each journal commit (the server
-   * calls this after every ack), so this only matters for other writers: throttled to one
-   * message per {@link WAKE_EVERY_MS}, the last call of a window sent at its end.
+   * Throttled to one message per `wakeEveryMs` (the server calls this after every ack), the
+   * last call of a window sent at its end. The SQLite store's thread wakes its pipeline after
+   * each journal commit itself, so there this only matters for other writers.
    */
   wake(): void {
     if (this.#wakeTimer !== undefined || this.#ended) return;
-    const wait = this.#lastWake + WAKE_EVERY_MS - performance.now();
+    const wait = this.#lastWake + this.#wakeEveryMs - performance.now();
     if (wait <= 0) this.#sendWake();
     else this.#wakeTimer = setTimeout(this.#sendWake, wait).unref();
   }
@@ -79,23 +87,23 @@ export class RemotePipeline extends EventEmitter<PipelineEvents> implements Pipe
     await this.#forward('drain', []);
   }
 
-  /** @internal A batch was recorded in the store's thread. */
-  batch(info: PipelineEvents['batch'][0], recorded: StoredEvent[]): void {
+  /** @internal A batch recorded, or a log line, from the pipeline's thread. */
+  receive(msg: Extract<PipelineNotice, { op: 'batch' | 'log' }>): void {
+    if (msg.op === 'log') {
+      this.#logger?.[msg.level](revive(msg.obj) as object, msg.msg);
+      return;
+    }
+    // Events come from JSON: no Buffers or errors inside, so no revive walk is needed.
     // The batch is recorded whatever a listener does: a throwing listener is logged.
     try {
-      for (const stored of recorded) this.emit('recorded', stored);
-      this.emit('batch', info);
+      for (const stored of msg.recorded) this.emit('recorded', stored);
+      this.emit('batch', msg.info);
     } catch (err) {
       this.#logger?.error({ err }, 'a pipeline listener threw');
     }
   }
 
-  /** @internal */
-  log(level: 'warn' | 'error', obj: object, msg: string): void {
-    this.#logger?.[level](obj, msg);
-  }
-
-  /** @internal The store's thread ended. */
+  /** @internal The pipeline's thread ended. */
   ended(): void {
     this.#ended = true;
   }
