@@ -22,6 +22,10 @@
  *   Normalizing (the CPU part) still runs in every process in parallel.
  * - Wake-ups: after a journal commit and inside an event-writing transaction a NOTIFY tells
  *   the other processes to look now (`subscribe`), see ./notify.ts.
+ * - The pipeline runs on a thread of its own by default (`createPipeline`,
+ *   ./pipeline-worker.ts), with its own small pool on the same database, so normalizing and
+ *   recording never hold up the thread that acks. `pipelineThread: 'in-process'` leaves it to
+ *   the caller (a {@link Pipeline} on this thread, as one-shot commands and tests build).
  *
  * Failure modes: the database unreachable makes `journal.append` reject (ingest answers 503)
  * within the pool's connection timeout; a connection dropped mid-transaction rolls back on
@@ -29,7 +33,10 @@
  */
 import pg from 'pg';
 import { BluetickError } from '../../errors.js';
+import type { PipelineHandle, RemotePipelineOptions } from '../../pipeline.js';
 import { loadMigrations, runMigrations } from '../migrate.js';
+import { spawnThread } from '../thread/channel.js';
+import { PipelineThread } from '../thread/pipeline-thread.js';
 import type { Store, StoreCapabilities, StoreChannel, StoreCounts } from '../store.js';
 import type { ErasureReceipt } from '../erasure.js';
 import type { PruneBatchResult, PruneRequest } from '../../retention/policy.js';
@@ -42,6 +49,7 @@ import { countsOf, PostgresEvents, PostgresRejections } from './events.js';
 import { PostgresJournal, type PostgresContext } from './journal.js';
 import { appliedVersions, withMigrationLock } from './migrations.js';
 import { Listener, Notifier } from './notify.js';
+import type { PipelineWorkerData } from './pipeline-worker.js';
 import { PostgresProjections } from './projections.js';
 import { PostgresRetention } from './retention.js';
 import { INDEXER_LOCK, PostgresSearch } from './search.js';
@@ -56,9 +64,29 @@ export interface PostgresStoreOptions {
   journalLeaseMs?: number;
   /** How long to wait for a connection before a call fails. Default 5000 ms. */
   connectionTimeoutMs?: number;
-  /** Problems off the request path (idle connections, notifications). */
+  /** Problems off the request path (idle connections, notifications, the pipeline's thread). */
   onError?: (err: Error) => void;
+  /**
+   * Where the server runs the pipeline (`capabilities.pipelineThread`): `own-thread`
+   * (default) on a thread started by `createPipeline`, `in-process` on the caller's thread.
+   */
+  pipelineThread?: 'own-thread' | 'in-process';
+  /** How long `close()` waits for a pipeline thread to end before terminating it. Default 10 000 ms. */
+  closeTimeoutMs?: number;
 }
+
+/**
+ * Connections of the pipeline thread's pool: one claims or records at a time, one more for
+ * the NOTIFY after a commit and a lease released meanwhile.
+ */
+const PIPELINE_POOL_SIZE = 3;
+
+/**
+ * Shortest interval between two wake messages to the pipeline's thread, ms. Nothing else
+ * tells that thread about this process's journal commits (the server wakes it after every
+ * ack), so this bounds how late an idle pipeline looks at a new row.
+ */
+const PIPELINE_WAKE_EVERY_MS = 10;
 
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
@@ -82,8 +110,14 @@ export class PostgresStore implements Store {
   private readonly notifier: Notifier;
   private listener: Listener | undefined;
   private closed = false;
+  private readonly url: string;
+  private readonly opts: PostgresStoreOptions;
+  /** The pipeline threads started by `createPipeline` and not yet ended. */
+  private readonly pipelineThreads = new Set<PipelineThread>();
 
   constructor(url: string, opts: PostgresStoreOptions = {}) {
+    this.url = url;
+    this.opts = opts;
     this.location = parsePostgresUrl(url);
     this.owner = leaseOwner();
     this.onError = opts.onError ?? (() => undefined);
@@ -95,7 +129,7 @@ export class PostgresStore implements Store {
     // Half the pool commits ingest; the rest stays free for the pipeline, workers and reads.
     this.capabilities = {
       maxCommitsInFlight: Math.max(1, Math.floor((opts.poolSize ?? 10) / 2)),
-      pipelineThread: 'in-process',
+      pipelineThread: opts.pipelineThread ?? 'own-thread',
       sharedByProcesses: true,
     };
     this.notifier = new Notifier(
@@ -188,9 +222,43 @@ export class PostgresStore implements Store {
     await this.listener?.ready();
   }
 
+  // ---- pipeline thread -------------------------------------------------------------------
+
+  /**
+   * The pipeline on a thread of its own (see ./pipeline-worker.ts), created stopped: `start()`
+   * it, or `drain()` it by hand. Its thread ends when this store closes.
+   */
+  createPipeline(opts: RemotePipelineOptions = {}): PipelineHandle {
+    if (this.closed) throw new BluetickError('BT_ERR_STORE_UNAVAILABLE', 'the PostgreSQL store is closed');
+    const { logger, ...settings } = opts;
+    const data: PipelineWorkerData = {
+      url: this.url,
+      options: {
+        poolSize: PIPELINE_POOL_SIZE,
+        ...(this.opts.journalLeaseMs !== undefined ? { journalLeaseMs: this.opts.journalLeaseMs } : {}),
+        ...(this.opts.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: this.opts.connectionTimeoutMs } : {}),
+      },
+    };
+    const thread = new PipelineThread(spawnThread(import.meta.url, 'pipeline-worker', data), {
+      settings,
+      ...(logger !== undefined ? { logger } : {}),
+      onError: this.onError,
+      closeTimeoutMs: this.opts.closeTimeoutMs ?? 10_000,
+      wakeEveryMs: PIPELINE_WAKE_EVERY_MS,
+    });
+    this.pipelineThreads.add(thread);
+    void thread.exited.then(() => this.pipelineThreads.delete(thread));
+    return thread.pipeline;
+  }
+
+  /**
+   * Stops every pipeline thread (their claims handed back, their pools closed), then the
+   * notification connection and the pool.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.pipelineThreads].map((thread) => thread.close()));
     await this.listener?.close();
     // Rows this process claimed but never recorded: hand them to the others now rather than
     // when the lease runs out.
