@@ -123,7 +123,7 @@ export interface PipelineEvents {
 
 /**
  * What the server uses of a pipeline, wherever it runs: a {@link Pipeline} on this thread, or
- * the handle on one running in the store's own thread (`WorkerStore.createPipeline`).
+ * the handle on one running on a thread of the store's (`Store.createPipeline`).
  */
 export interface PipelineHandle extends EventEmitter<PipelineEvents> {
   start(): void;

@@ -2,8 +2,9 @@
  * @module server/pipeline
  *
  * The pipeline as the server runs it: where the store's capabilities say (in the store's
- * own thread for SQLite in a worker, on this thread otherwise); its batches counted in the metrics, and woken by journal commits
- * of other processes sharing the database.
+ * own thread for SQLite in a worker, on a thread of its own for PostgreSQL, on this thread
+ * otherwise); its batches counted in the metrics, and woken by journal commits of other
+ * processes sharing the database.
  */
 import type { Config } from '../config/types.js';
 import type { Provider } from '../events/types.js';

@@ -111,7 +111,7 @@ export interface ServerInternals extends RunningServer {
   config: Config;
   store: Store;
   journal: JournalWriter;
-  /** Runs in the store's thread when the store is a worker-thread SQLite store (the default). */
+  /** Runs on a thread of the store's when its capabilities say so (SQLite in a worker, PostgreSQL: the defaults). */
   pipeline: PipelineHandle;
   /** Sinks, handlers and the delivery worker. */
   delivery: DeliveryRuntime;

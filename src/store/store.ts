@@ -209,9 +209,10 @@ export interface StoreCapabilities {
    */
   readonly maxCommitsInFlight: number;
   /**
-   * Where the pipeline runs: `own-thread` when the store owns a thread and runs the pipeline
-   * next to its connection (`createPipeline` is then present), `in-process` when the caller
-   * runs a {@link Pipeline} on this thread against the store.
+   * Where the pipeline runs: `own-thread` when the store runs it on a thread of its own (SQLite:
+   * the store's thread, next to its connection; PostgreSQL: a thread with its own connections),
+   * `createPipeline` is then present; `in-process` when the caller runs a {@link Pipeline} on
+   * this thread against the store.
    */
   readonly pipelineThread: 'own-thread' | 'in-process';
   /** Several processes may use the same database at once (PostgreSQL); claims are then leases. */
@@ -358,8 +359,8 @@ export interface Store {
   ping(): Promise<void>;
 
   /**
-   * Present when `capabilities.pipelineThread` is `own-thread`: the pipeline, run on the
-   * store's thread. Created stopped.
+   * Present when `capabilities.pipelineThread` is `own-thread`: the pipeline, run on a thread
+   * of the store's. Created stopped.
    */
   createPipeline?(settings: RemotePipelineOptions): PipelineHandle;
 
