@@ -115,6 +115,36 @@ describePostgres('the PostgreSQL pipeline on its own thread', () => {
     }
   }, 60_000);
 
+  it('creates deliveries in the thread for the routes given before and after it started', async () => {
+    const store = new PostgresStore(url, { poolSize: 2 });
+    try {
+      await store.deliveries.setRoutes([{ name: 'before', sink: 'handler:before' }]);
+      const pipeline = store.createPipeline();
+      await store.journal.append([row(inboundBody([{ id: 'wamid.R1', from: '15550004444', text: 'one', at: Date.now() }]))]);
+      await pipeline.drain();
+      // Routes set while the thread runs reach it before setRoutes() resolves.
+      await store.deliveries.setRoutes([
+        { name: 'before', sink: 'handler:before' },
+        { name: 'after', sink: 'handler:after' },
+      ]);
+      await store.journal.append([row(inboundBody([{ id: 'wamid.R2', from: '15550004444', text: 'two', at: Date.now() }]))]);
+      await pipeline.drain();
+      const events = (await store.events.list({ type: ['message.received'] }, { limit: 100 })).items;
+      /** The event id of the message `wamid`. */
+      const eventOf = (wamid: string): string => events.find((s) => JSON.stringify(s.event).includes(wamid))!.event.id;
+      const deliveries = (await store.deliveries.list({}, { limit: 100 })).items;
+      const routesOf = (eventId: string): string[] =>
+        deliveries
+          .filter((d) => d.eventId === eventId)
+          .map((d) => d.route)
+          .sort();
+      expect(routesOf(eventOf('wamid.R1'))).toEqual(['before']);
+      expect(routesOf(eventOf('wamid.R2'))).toEqual(['after', 'before']);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
   it('forwards the thread log lines, errors included, to the logger given here', async () => {
     const store = new PostgresStore(url, { poolSize: 2 });
     const { logger, lines } = recordingLogger();

@@ -83,18 +83,46 @@ export class PostgresDeliveries {
   /** Routes whose dead letters hold their lane. */
   private holding = new Set<string>();
 
-  constructor(db: Queryable, transaction: Transaction, schema: string, wake: () => void) {
+  /** Told the routes before any backfill (the store hands them to its pipeline threads). */
+  private readonly routesChanged: (routes: DeliveryRoute[]) => Promise<void>;
+
+  constructor(
+    db: Queryable,
+    transaction: Transaction,
+    schema: string,
+    wake: () => void,
+    routesChanged: (routes: DeliveryRoute[]) => Promise<void> = () => Promise.resolve(),
+  ) {
     this.db = db;
     this.transaction = transaction;
     this.lockPrefix = `bluetick.lane.${schema}\u001f`;
     this.wake = wake;
+    this.routesChanged = routesChanged;
   }
 
-  /** Takes the routes, then backfills those with `backfillSince` (see {@link backfill}). */
+  /**
+   * Takes the routes, hands them to whoever else records events for this store (its pipeline
+   * threads: events they record from then on get their deliveries), then backfills those with
+   * `backfillSince` (see {@link backfill}).
+   */
   async setRoutes(routes: DeliveryRoute[], now = Date.now()): Promise<void> {
+    this.useRoutes(routes);
+    await this.routesChanged(this.currentRoutes);
+    for (const route of this.routes) if (route.backfillSince !== undefined) await this.backfill(route, route.backfillSince, now);
+  }
+
+  /**
+   * Takes the routes for the deliveries of events recorded from now on, without backfilling
+   * (a pipeline thread: the store that was given the routes backfills once).
+   */
+  useRoutes(routes: DeliveryRoute[]): void {
     this.routes = copyRoutes(routes);
     this.holding = new Set(this.routes.filter((r) => r.onDeadLetter === 'hold').map((r) => r.name));
-    for (const route of this.routes) if (route.backfillSince !== undefined) await this.backfill(route, route.backfillSince, now);
+  }
+
+  /** The routes in use (a copy). */
+  get currentRoutes(): DeliveryRoute[] {
+    return copyRoutes(this.routes);
   }
 
   /**

@@ -151,6 +151,11 @@ export class PostgresStore implements Store {
       (fn) => this.transaction(fn),
       this.schema,
       () => this.notifier.poke('deliveries'),
+      // A thread that is gone meanwhile records nothing more; its end is reported on its own.
+      (routes) =>
+        Promise.all([...this.pipelineThreads].map((thread) => thread.call('store', 'deliveries.useRoutes', [routes]).catch(() => undefined))).then(
+          () => undefined,
+        ),
     );
     const ctx: PostgresContext = {
       pool: this.pool,
@@ -233,6 +238,7 @@ export class PostgresStore implements Store {
     const { logger, ...settings } = opts;
     const data: PipelineWorkerData = {
       url: this.url,
+      routes: this.deliveries.currentRoutes,
       options: {
         poolSize: PIPELINE_POOL_SIZE,
         ...(this.opts.journalLeaseMs !== undefined ? { journalLeaseMs: this.opts.journalLeaseMs } : {}),

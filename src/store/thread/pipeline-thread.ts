@@ -52,6 +52,11 @@ export class PipelineThread {
     this.pipeline.created.catch((err: unknown) => logger?.error({ err }, 'could not create the pipeline'));
   }
 
+  /** A call on the thread's `target` other than the pipeline's (what the thread's module answers). */
+  call(target: 'store' | 'worker', method: string, args: unknown[]): Promise<unknown> {
+    return this.#thread.call(target, method, args);
+  }
+
   /** Resolves once the thread has ended. */
   get exited(): Promise<void> {
     return this.#thread.exited;
