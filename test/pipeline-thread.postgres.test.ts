@@ -20,6 +20,8 @@ import { Pipeline, type PipelineLogger } from '../src/pipeline.js';
 import { launchServer } from '../src/server.js';
 import { openPostgresStore, PostgresStore } from '../src/store/postgres/postgres-store.js';
 import type { StoredEvent } from '../src/store/store.js';
+import type { PipelineWorkerData } from '../src/store/postgres/pipeline-worker.js';
+import { spawnThread } from '../src/store/thread/channel.js';
 import { PipelineThread } from '../src/store/thread/pipeline-thread.js';
 import { describePostgres, dropSchema, schemaName, urlFor } from './helpers/postgres.js';
 import { inboundBody, statusBody } from './helpers/meta-bodies.js';
@@ -212,28 +214,57 @@ describePostgres('the PostgreSQL pipeline on its own thread', () => {
     }
   }, 60_000);
 
-  it('reports a thread that dies, and its pending calls reject instead of hanging', async () => {
+  it('reports a thread that dies, rejects its pending calls, and starts a new one that carries on', async () => {
     const { logger, lines } = recordingLogger();
     const errors: Error[] = [];
-    // A thread that ends on its own a moment after it starts, calls still unanswered.
-    const worker = new Worker('setTimeout(() => process.exit(3), 200); require("node:worker_threads").parentPort.on("message", () => {});', { eval: true });
-    const thread = new PipelineThread(worker, {
-      settings: {},
+    const store = new PostgresStore(url, { poolSize: 2 });
+    let spawned = 0;
+    // The first thread ends on its own a moment after it starts, calls still unanswered; the
+    // one that replaces it is the real pipeline thread on this test's schema.
+    const spawn = (): Worker => {
+      spawned++;
+      if (spawned === 1) {
+        return new Worker('setTimeout(() => process.exit(3), 200); require("node:worker_threads").parentPort.on("message", () => {});', { eval: true });
+      }
+      const data: PipelineWorkerData = { url, routes: [], options: { poolSize: 2 } };
+      return spawnThread(new URL('../src/store/postgres/postgres-store.ts', import.meta.url).href, 'pipeline-worker', data);
+    };
+    const thread = new PipelineThread(spawn, {
+      settings: { pollMs: 20 },
       logger,
       onError: (err) => errors.push(err),
       closeTimeoutMs: 5_000,
       wakeEveryMs: 10,
+      restartDelayMs: 50,
     });
-    const drained = thread.pipeline.drain().then(
-      () => undefined,
-      (e: unknown) => e as NodeJS.ErrnoException,
-    );
-    const err = await drained;
-    expect(err?.code).toBe('ERR_STORE_WORKER_GONE');
-    await thread.exited;
-    expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['ERR_STORE_WORKER_GONE']);
-    expect(lines.some((l) => l.level === 'error' && /pipeline thread ended/.test(l.msg))).toBe(true);
-    // Closing what already ended settles at once.
-    await thread.close();
+    try {
+      const recorded: StoredEvent[] = [];
+      thread.pipeline.on('recorded', (stored) => recorded.push(stored));
+      thread.pipeline.start();
+      const err = await thread.pipeline.drain().then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect(err?.code).toBe('ERR_STORE_WORKER_GONE');
+      await until(() => errors.length > 0);
+      expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['ERR_STORE_WORKER_GONE']);
+      expect(lines.some((l) => l.level === 'error' && /pipeline thread ended/.test(l.msg))).toBe(true);
+
+      // The new thread's pipeline was started and listens, as the handle had asked of the old one.
+      await until(() => lines.some((l) => /new pipeline thread took over/.test(l.msg)));
+      expect(spawned).toBe(2);
+      const [journalId] = await store.journal.append([row(inboundBody([{ id: 'wamid.D1', from: '15550005555', text: 'after', at: Date.now() }]))]);
+      thread.pipeline.wake();
+      await until(() => recorded.length > 0);
+      expect(recorded.map((r) => [r.journalId, r.event.type])).toEqual([[journalId, 'message.received']]);
+      expect((await store.journal.get(journalId!))?.state).toBe('processed');
+    } finally {
+      await thread.close();
+      await thread.exited;
+      await store.close();
+    }
+    // Closing ends it for good: no thread starts after that.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(spawned).toBe(2);
   }, 30_000);
 });

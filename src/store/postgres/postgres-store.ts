@@ -231,21 +231,20 @@ export class PostgresStore implements Store {
 
   /**
    * The pipeline on a thread of its own (see ./pipeline-worker.ts), created stopped: `start()`
-   * it, or `drain()` it by hand. Its thread ends when this store closes.
+   * it, or `drain()` it by hand. Its thread ends when this store closes; one that ends before
+   * is replaced (see `PipelineThread`).
    */
   createPipeline(opts: RemotePipelineOptions = {}): PipelineHandle {
     if (this.closed) throw new BluetickError('BT_ERR_STORE_UNAVAILABLE', 'the PostgreSQL store is closed');
     const { logger, ...settings } = opts;
-    const data: PipelineWorkerData = {
-      url: this.url,
-      routes: this.deliveries.currentRoutes,
-      options: {
-        poolSize: PIPELINE_POOL_SIZE,
-        ...(this.opts.journalLeaseMs !== undefined ? { journalLeaseMs: this.opts.journalLeaseMs } : {}),
-        ...(this.opts.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: this.opts.connectionTimeoutMs } : {}),
-      },
+    const options: PipelineWorkerData['options'] = {
+      poolSize: PIPELINE_POOL_SIZE,
+      ...(this.opts.journalLeaseMs !== undefined ? { journalLeaseMs: this.opts.journalLeaseMs } : {}),
+      ...(this.opts.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: this.opts.connectionTimeoutMs } : {}),
     };
-    const thread = new PipelineThread(spawnThread(import.meta.url, 'pipeline-worker', data), {
+    // Read at each start: a thread that replaces one that ended gets the routes as they are now.
+    const spawn = () => spawnThread(import.meta.url, 'pipeline-worker', { url: this.url, routes: this.deliveries.currentRoutes, options } satisfies PipelineWorkerData);
+    const thread = new PipelineThread(spawn, {
       settings,
       ...(logger !== undefined ? { logger } : {}),
       onError: this.onError,
