@@ -16,7 +16,8 @@
 //    messages as Meta envelopes of 40 messages each, spread over 2 000 conversations (so each
 //    conversation gets several, in order), over 8 keep-alive connections. The clock runs from
 //    the first POST until every event has reached the receiver. It also prints when the
-//    pipeline had recorded every event, and how many had been delivered by then.
+//    pipeline had recorded every event, and how many had been delivered by then, and how long
+//    each event took from the ack of the POST that carried it to the receiver (percentiles).
 // 3. bluetick, delivery only: the same server and config with the delivery worker stopped
 //    (`delivery-server.js`); the same events are posted and recorded first, then the worker
 //    starts and the clock runs until the last delivery. This is the delivery path alone,
@@ -96,7 +97,7 @@ function receiver(secret) {
   const reset = () => {
     let onAll;
     const all = new Promise((resolve) => (onAll = resolve));
-    phase = { seen: new Set(), last: new Map(), requests: 0, badSignatures: 0, outOfOrder: 0, all, onAll };
+    phase = { seen: new Set(), last: new Map(), arrived: new Float64Array(events), requests: 0, badSignatures: 0, outOfOrder: 0, all, onAll };
   };
   reset();
   const server = createServer((req, res) => {
@@ -115,6 +116,7 @@ function receiver(secret) {
       }
       const event = JSON.parse(text);
       const index = Number(event.messageId.slice(event.messageId.lastIndexOf('.') + 1));
+      if (p.arrived[index] === 0) p.arrived[index] = performance.now();
       const before = p.last.get(event.from) ?? -1;
       // A redelivery of the newest one is allowed (at least once); going back is not.
       if (index < before) p.outOfOrder++;
@@ -131,6 +133,8 @@ function receiver(secret) {
         url: `http://127.0.0.1:${server.address().port}/hooks`,
         reset,
         all: () => phase.all,
+        /** When each event (by index) first reached the receiver, `performance.now()`; 0 if it did not. */
+        arrivals: () => phase.arrived,
         stats: () => ({ distinct: phase.seen.size, requests: phase.requests, badSignatures: phase.badSignatures, outOfOrder: phase.outOfOrder }),
         close: () => new Promise((r) => server.close(() => r(server.closeAllConnections()))),
       }),
@@ -208,6 +212,22 @@ function runLoop(input) {
  * stopped), every event posted and recorded first, then the clock runs from starting the
  * worker to the last delivery.
  */
+/**
+ * Per event, the time from the ack of the POST that carried it to its first arrival at the
+ * receiver (event i rode in POST floor(i / batch)): p50, p90, p99 and max in seconds.
+ */
+function deliveryLatency(ackedAt, arrived) {
+  const waits = [];
+  for (let i = 0; i < arrived.length; i++) {
+    const ack = ackedAt[Math.floor(i / batch)];
+    if (arrived[i] > 0 && ack > 0) waits.push(Math.max(0, arrived[i] - ack) / 1000);
+  }
+  if (waits.length === 0) return undefined;
+  waits.sort((a, b) => a - b);
+  const at = (q) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))];
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: waits[waits.length - 1] };
+}
+
 async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-delivery-'));
   const config = join(dir, 'bluetick.config.json');
@@ -232,6 +252,7 @@ async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
   try {
     const auth = `Basic ${Buffer.from('enablex:bench-secret').toString('base64')}`;
     let i = 0;
+    const ackedAt = new Float64Array(bodies.length);
     let cpu0 = cpuMsOf(child.pid);
     let threads0 = threadCpuOf(child.pid);
     let bench0 = process.cpuUsage();
@@ -244,9 +265,13 @@ async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
         {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: auth },
-          setupRequest(request) {
+          setupRequest(request, context) {
+            context.post = i;
             request.body = bodies[i++];
             return request;
+          },
+          onResponse(status, body, context) {
+            ackedAt[context.post] = performance.now();
           },
         },
       ],
@@ -268,7 +293,7 @@ async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
     const bench = process.cpuUsage(bench0);
     const cpuMs = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
     const split = cpuMs === undefined ? undefined : cpuSplit(cpuMs, threads0, threadCpuOf(child.pid), bench.user + bench.system);
-    return { t0, acked, recordedAt, done, cpuMs, split, ok: load['2xx'], non2xx: load.non2xx };
+    return { t0, acked, recordedAt, done, cpuMs, split, ok: load['2xx'], non2xx: load.non2xx, latency: deliveryLatency(ackedAt, rx.arrivals()) };
   } finally {
     await stopProcess(child);
     rmSync(dir, { recursive: true, force: true });
@@ -339,6 +364,12 @@ export async function runDeliveryBench() {
         );
       }
       if (run.split) console.log(`    CPU µs per event: ${run.split}`);
+      if (run.latency) {
+        const l = run.latency;
+        console.log(
+          `    from the ack of its POST to the receiver, per event: p50 ${l.p50.toFixed(2)} s, p90 ${l.p90.toFixed(2)} s, p99 ${l.p99.toFixed(2)} s, max ${l.max.toFixed(2)} s`,
+        );
+      }
       console.log(`  ratio bluetick end to end / the faster loop: ${(rate / loopRate).toFixed(2)}x (target >= 0.50x)`);
       if (alone.done === undefined) {
         console.log(`  delivery only: ${sAlone.distinct} of ${events} delivered within 300 s (${orderLine(sAlone)})`);
