@@ -3,7 +3,8 @@
  * what the server uses on PostgreSQL): a real server over loopback records what it acks
  * through the thread, `recorded` listeners fire on this thread, `drain()` waits for the
  * rows, the thread's log lines reach this thread's logger, closing the store ends the
- * thread, and a thread that cannot reach the database or that dies is reported, not waited on.
+ * thread, and a thread that cannot reach the database or that dies is reported, not waited on;
+ * `store.pipelineThread: in-process` in the config keeps the pipeline on the HTTP thread.
  *
  * The thread runs the TypeScript sources through the same module hooks as the SQLite
  * store's thread (`src/store/thread/source-hooks.mjs`).
@@ -112,6 +113,26 @@ describePostgres('the PostgreSQL pipeline on its own thread', () => {
       // Delivery wake-ups and metrics hang on the batches: counted on this thread.
       const metrics = await running.metrics.text();
       expect(metrics).toMatch(/bluetick_events_recorded_total\{type="message.received"\} 20/);
+    } finally {
+      await running.close();
+    }
+  }, 60_000);
+
+  it('runs the pipeline on the HTTP thread when the config says in-process, and records what it acks', async () => {
+    const written = { server: { port: 0, dataDir: dir }, store: { url, pipelineThread: 'in-process' } };
+    const result = resolveConfig({ written, env: {}, cwd: dir });
+    expect(result.errors).toEqual([]);
+    const running = await launchServer(result.config!, { logger: silentLogger(), processMetrics: false, pipeline: { pollMs: 50 } });
+    try {
+      expect(running.store.capabilities.pipelineThread).toBe('in-process');
+      expect(running.pipeline).toBeInstanceOf(Pipeline);
+      // No thread was started: the store holds none.
+      expect((running.store as unknown as { pipelineThreads: Set<PipelineThread> }).pipelineThreads.size).toBe(0);
+      const body = inboundBody([{ id: 'wamid.INPROC1', from: '15550007777', text: 'here', at: Date.now() }]);
+      expect(await post(running.webhookUrls.default!, body)).toBe(200);
+      await running.pipeline.drain();
+      const stored = await running.store.events.list({ type: ['message.received'] }, { limit: 100 });
+      expect(stored.items.map((s) => ('messageId' in s.event ? s.event.messageId : undefined))).toContain('wamid.INPROC1');
     } finally {
       await running.close();
     }

@@ -28,7 +28,12 @@ describe('store selection in the config', () => {
   });
 
   it('takes store.url from the file, BLUETICK_DATABASE_URL over it, and --store over both, saying which', () => {
-    expect(resolve({ written: { store: { url: PG_A } } }).config?.store).toEqual({ url: PG_A, source: 'store.url', journalLeaseMs: 30_000 });
+    expect(resolve({ written: { store: { url: PG_A } } }).config?.store).toEqual({
+      url: PG_A,
+      source: 'store.url',
+      journalLeaseMs: 30_000,
+      pipelineThread: 'own-thread',
+    });
     expect(resolve({ written: { store: { url: PG_A } }, env: { BLUETICK_DATABASE_URL: PG_B } }).config?.store).toMatchObject({
       url: PG_B,
       source: 'BLUETICK_DATABASE_URL',
@@ -36,7 +41,14 @@ describe('store selection in the config', () => {
     expect(
       resolve({ written: { store: { url: PG_A, journalLeaseMs: 5_000 } }, env: { BLUETICK_DATABASE_URL: PG_B }, flags: { store: PG_C } }).config
         ?.store,
-    ).toEqual({ url: PG_C, source: '--store', journalLeaseMs: 5_000 });
+    ).toEqual({ url: PG_C, source: '--store', journalLeaseMs: 5_000, pipelineThread: 'own-thread' });
+  });
+
+  it('takes where the PostgreSQL pipeline runs from the file, and names the key of a value it does not know', () => {
+    expect(resolve({ written: { store: { url: PG_A, pipelineThread: 'in-process' } } }).config?.store?.pipelineThread).toBe('in-process');
+    expect(resolve({ written: { store: { url: PG_A, pipelineThread: 'worker' } } }).errors).toEqual([
+      expect.objectContaining({ code: 'BT_ERR_CONFIG_INVALID', path: 'store.pipelineThread', message: expect.stringMatching(/own-thread, in-process/) }),
+    ]);
   });
 
   it('never follows a bare DATABASE_URL: it stays on SQLite and warns how to opt in', () => {

@@ -41,5 +41,5 @@ export function resolveStore(
     invalid(source, error instanceof Error ? error.message : String(error));
     return undefined;
   }
-  return { url, source, journalLeaseMs: written.store.journalLeaseMs };
+  return { url, source, journalLeaseMs: written.store.journalLeaseMs, pipelineThread: written.store.pipelineThread };
 }

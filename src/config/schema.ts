@@ -396,6 +396,14 @@ export const writtenConfigSchema = z.strictObject({
       url: nonEmpty.optional(),
       /** How long a process holds journal rows it normalizes before another may take them over. */
       journalLeaseMs: positiveInt.default(30_000),
+      /**
+       * Where `bluetick serve` normalizes and records: `own-thread` (a worker thread with its own
+       * connections, so the HTTP thread only verifies, journals and acks) or `in-process` (on
+       * the HTTP thread, three connections fewer per process).
+       */
+      pipelineThread: z
+        .enum(['own-thread', 'in-process'], { error: 'expected one of own-thread, in-process' })
+        .default('own-thread'),
     })
     .prefault({}),
   /**

@@ -132,6 +132,8 @@ export interface StoreConfig {
   /** Where the URL came from: `store.url`, `BLUETICK_DATABASE_URL` or `--store` (said at start). */
   source?: string;
   journalLeaseMs: number;
+  /** Where the pipeline runs (`PostgresStoreOptions.pipelineThread`). */
+  pipelineThread: 'own-thread' | 'in-process';
 }
 
 /** Flags as the CLI parsed them; absent means "not given", so lower layers apply. */

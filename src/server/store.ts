@@ -16,6 +16,7 @@ function postgresOptions(config: Config, given: StartServerOptions['storeOptions
   let last = 0;
   return {
     journalLeaseMs: config.store?.journalLeaseMs ?? 30_000,
+    pipelineThread: config.store?.pipelineThread ?? 'own-thread',
     onError: (err) => {
       // Lost connections are retried by the store; say so once in a while, not per retry.
       if (Date.now() - last < 5_000) return;
