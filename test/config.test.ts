@@ -42,7 +42,7 @@ describe('resolveConfig', () => {
         authFailures: 10,
         itemsPerPost: 50_000,
       },
-      journal: { maxPending: 10_000, commitTimeoutMs: 5_000, maxAttempts: 3, rowBudgetMs: 5_000 },
+      journal: { maxPending: 10_000, commitTimeoutMs: 5_000, maxAttempts: 3, rowBudgetMs: 5_000, burstShare: 0.05 },
     });
     expect(config!.channels).toEqual([
       { name: 'default', path: '/webhooks/default', provider: 'auto', basicAuth: [], meta: { appSecrets: [], verifyTokens: [] } },
@@ -141,6 +141,15 @@ describe('resolveConfig', () => {
       'channels[3].provider: expected "auto", "meta" or "enablex"',
       'log.level: expected one of fatal, error, warn, info, debug, trace, silent',
     ]);
+  });
+
+  it('takes the pipeline burst share in (0, 1] and names the key of any other value', () => {
+    const written = (burstShare: unknown) => ({ written: { server: { journal: { burstShare } } } });
+    expect(resolve(written(1)).config!.server.journal.burstShare).toBe(1);
+    expect(resolve(written(0.5)).config!.server.journal.burstShare).toBe(0.5);
+    expect(messages(written(0))).toEqual(['server.journal.burstShare: expected a number above 0']);
+    expect(messages(written(1.5))).toEqual(['server.journal.burstShare: expected a number up to 1']);
+    expect(messages(written('half'))).toEqual(['server.journal.burstShare: expected a number']);
   });
 
   it('rejects channel names and paths that could escape or collide', () => {

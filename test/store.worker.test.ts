@@ -368,6 +368,15 @@ describe('WorkerStore', () => {
     }
   });
 
+  it('hands the burst share to the pipeline in the thread, which refuses one outside (0, 1]', async () => {
+    const file = join(dir, 'share.db');
+    const refused = await openStore({ dataDir: dir, file, thread: 'worker', burstShare: 2 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/burstShare must be in \(0, 1\], got 2/);
+    const taken = await openStore({ dataDir: dir, file, thread: 'worker', burstShare: 1 });
+    await taken.close();
+  });
+
   it('settles close() once, rejects calls made after it, and answers calls made before it', async () => {
     const before = store.counts();
     const closing = store.close();

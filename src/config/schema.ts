@@ -138,6 +138,16 @@ const journal = z.strictObject({
    * try (measured after the fact: normalization is synchronous and cannot be cut short).
    */
   rowBudgetMs: positiveInt.default(5_000),
+  /**
+   * SQLite: the largest share of the store thread the pipeline takes while notifications
+   * arrive faster than it can record them. Low keeps acks fast and lets the backlog wait for
+   * the burst to end; 1 records at full speed alongside the acks.
+   */
+  burstShare: z
+    .number({ error: 'expected a number' })
+    .gt(0, { error: 'expected a number above 0' })
+    .max(1, { error: 'expected a number up to 1' })
+    .default(0.05),
 });
 
 const tls = z.strictObject({

@@ -60,7 +60,7 @@ export interface ServerConfig {
     authFailures: number;
     itemsPerPost: number;
   };
-  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number; rowBudgetMs: number };
+  journal: { maxPending: number; commitTimeoutMs: number; maxAttempts: number; rowBudgetMs: number; burstShare: number };
 }
 
 /** A sink from the config: what `createSink` takes, plus its circuit breaker settings. */

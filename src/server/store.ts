@@ -33,6 +33,7 @@ export async function openServerStore(config: Config, given: StartServerOptions[
   // event loop only serves HTTP: it never waits on an fsync and never normalizes.
   return openStore({
     thread: 'worker',
+    burstShare: config.server.journal.burstShare,
     onError: (err) => logger.error({ err }, 'SQLite store: error off the request path (checkpoint or store thread)'),
     ...given,
     dataDir: config.server.dataDir,

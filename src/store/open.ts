@@ -33,6 +33,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
   thread?: 'inline' | 'worker';
   /** With `thread: 'worker'`: how long an append retries while the inbox is locked elsewhere. */
   inboxBusyRetryMs?: number;
+  /** With `thread: 'worker'`: the largest share of the thread the pipeline takes during a burst (`sqlite/thread/pacing.ts`). */
+  burstShare?: number;
 }
 
 /** The default database file name inside the data folder. */
@@ -63,7 +65,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     ensurePrivateFile(path);
     if (thread === 'worker') ensurePrivateFile(inboxFileFor(path));
   }
-  const { inboxBusyRetryMs: _workerOnly, ...inline } = sqlite;
+  const { inboxBusyRetryMs: _workerOnly, burstShare: _workerToo, ...inline } = sqlite;
   const store = thread === 'worker' ? await WorkerStore.open(path, sqlite) : new SqliteStore(path, inline);
   try {
     await store.migrate();

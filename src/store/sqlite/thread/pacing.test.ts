@@ -94,4 +94,42 @@ describe('BurstPacing', () => {
     clock.now += 200;
     expect(pacing.burst()).toBe(false);
   });
+
+  it('pauses between batches of a burst for (1 - share) / share times the batch, and not at all with a share of 1', async () => {
+    // Each slice of a pause ends by running the waiting calls; here that also moves the clock on by 10 ms.
+    const slicesFor = async (burstShare: number): Promise<number> => {
+      const clock = { now: 0 };
+      let slices = -1; // beforeClaim runs the waiting calls once before any pause
+      const pacing = new BurstPacing({
+        now: () => clock.now,
+        burstShare,
+        runWaitingCalls: () => {
+          if (++slices > 0) clock.now += 10;
+        },
+        journalUpTo: async () => undefined,
+      });
+      pacing.afterBatch(batch(await pacing.beforeClaim(500), 100));
+      clock.now = 1_000;
+      pacing.reportAppends({ commits: 1, rows: 1 });
+      clock.now += 10;
+      pacing.reportAppends({ commits: 1, rows: 1_000 });
+      const asked = await pacing.beforeClaim(500);
+      // A 20 ms batch that took every row it asked for, in a burst.
+      pacing.afterBatch(batch(asked, 20));
+      expect(pacing.burst()).toBe(true);
+      slices = -1;
+      await pacing.beforeClaim(500);
+      return slices;
+    };
+    expect(await slicesFor(0.5)).toBe(2); // 20 ms of pause
+    expect(await slicesFor(0.25)).toBe(6); // 60 ms
+    expect(await slicesFor(1)).toBe(0);
+  });
+
+  it('refuses a share outside (0, 1]', () => {
+    const hooks = { runWaitingCalls: () => undefined, journalUpTo: async () => undefined };
+    expect(() => new BurstPacing({ ...hooks, burstShare: 0 })).toThrow(RangeError);
+    expect(() => new BurstPacing({ ...hooks, burstShare: 1.5 })).toThrow(RangeError);
+    expect(() => new BurstPacing({ ...hooks, burstShare: Number.NaN })).toThrow(RangeError);
+  });
 });

@@ -11,10 +11,12 @@
  *   commit writes every index page it touched, so tiny batches cost more per event; other
  *   writes on the thread wait behind a batch, so long ones hold them up).
  * - During a burst (ingest arriving faster than the pipeline could follow using the whole
- *   thread, at its measured cost per row) the pipeline takes at most {@link BURST_SHARE} of
- *   the thread, pausing between batches. The backlog grows during a burst whatever the
- *   pipeline does, so yielding costs little extra lag; it is caught up afterwards with
- *   full-size batches back to back. Below that rate there is no pause.
+ *   thread, at its measured cost per row) the pipeline takes at most its burst share of
+ *   the thread ({@link BURST_SHARE} unless `server.journal.burstShare` says otherwise),
+ *   pausing between batches; the backlog is caught up afterwards with full-size batches
+ *   back to back. Below that rate there is no pause. Yielding buys ack speed with lag: on
+ *   two cores shared with the sender, a share of 1 cut ack throughput by about a quarter,
+ *   and left a third of the backlog after a paced burst (docs/configuration.md).
  * - Before each claim the inbox is copied into the journal as far as the batch needs, in
  *   whole transactions (each copy commits with an fsync).
  *
@@ -27,7 +29,7 @@ import type { BatchInfo, PipelinePacing } from '../../../pipeline.js';
 export const BUSY_BATCH_MS = 100;
 /** Target duration of one pipeline batch otherwise (catching up). */
 export const IDLE_BATCH_MS = 250;
-/** Largest share of the thread's time the pipeline takes during a burst. */
+/** Largest share of the thread's time the pipeline takes during a burst, by default (`server.journal.burstShare`). */
 export const BURST_SHARE = 0.05;
 /** Appends within this window count as "arriving". */
 export const BUSY_WINDOW_MS = 100;
@@ -56,11 +58,15 @@ export interface PacingHooks {
   journalUpTo(limit: number): Promise<unknown>;
   /** The clock, ms (injectable for tests). Default `performance.now`. */
   now?: () => number;
+  /** Largest share of the thread the pipeline takes during a burst, in (0, 1]. Default {@link BURST_SHARE}. */
+  burstShare?: number;
 }
 
 export class BurstPacing implements PipelinePacing {
   private readonly hooks: PacingHooks;
   private readonly now: () => number;
+  /** See {@link PacingHooks.burstShare}. */
+  private readonly share: number;
   /** When the HTTP thread last reported inbox commits. */
   private lastAppendAt = -Infinity;
   /** Ingest rate reported by the HTTP thread, rows per second, smoothed. */
@@ -84,6 +90,9 @@ export class BurstPacing implements PipelinePacing {
   constructor(hooks: PacingHooks) {
     this.hooks = hooks;
     this.now = hooks.now ?? (() => performance.now());
+    const share = hooks.burstShare ?? BURST_SHARE;
+    if (!(share > 0 && share <= 1)) throw new RangeError(`burstShare must be in (0, 1], got ${share}`);
+    this.share = share;
   }
 
   /** The HTTP thread committed `activity` to the inbox since its last report. */
@@ -140,7 +149,7 @@ export class BurstPacing implements PipelinePacing {
       this.recentRows = COST_DECAY * this.recentRows + info.rows;
       this.msPerRow = this.recentMs / this.recentRows;
     }
-    this.nextBatchAt = this.now() + (info.ms * (1 - BURST_SHARE)) / BURST_SHARE;
+    this.nextBatchAt = this.now() + (info.ms * (1 - this.share)) / this.share;
   }
 
   /** Rows that take about `ms` to normalize and record, within [MIN_BATCH, limit]. */

@@ -37,6 +37,8 @@ import { encodeError, revive, STORE_PARTS, type CallMessage, type Notice, type R
 export interface StoreWorkerData {
   file: string;
   options: Omit<SqliteStoreOptions, 'onError'>;
+  /** The pipeline's share of the thread during a burst (`BurstPacing`'s default without it). */
+  burstShare?: number;
 }
 
 export type { InboxActivity };
@@ -57,7 +59,11 @@ const store = openOrExit(post, (onError) => new SqliteStore(data.file, { ...data
 let dispatching = false;
 const pending: CallMessage[] = [];
 /** The pipeline's pacing on this thread (see `pacing.ts`). */
-const pacing = new BurstPacing({ runWaitingCalls: () => dispatch([]), journalUpTo: (limit) => importRows(limit, true) });
+const pacing = new BurstPacing({
+  runWaitingCalls: () => dispatch([]),
+  journalUpTo: (limit) => importRows(limit, true),
+  ...(data.burstShare !== undefined ? { burstShare: data.burstShare } : {}),
+});
 const host: PipelineHost = new PipelineHost(store, post, {
   pacing,
   // Rows acked before a crash or a stop may still be in the inbox: journal them first.

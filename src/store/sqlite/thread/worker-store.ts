@@ -64,6 +64,8 @@ export interface WorkerStoreOptions extends SqliteStoreOptions {
   closeTimeoutMs?: number;
   /** How long an append retries while the inbox is locked elsewhere. Default 100 ms. */
   inboxBusyRetryMs?: number;
+  /** Largest share of the thread the pipeline takes during a burst ({@link BURST_SHARE} by default; see `pacing.ts`). */
+  burstShare?: number;
 }
 
 /** After a failed inbox import, the next try comes this much later at the latest, ms. */
@@ -164,7 +166,7 @@ export class WorkerStore implements Store {
 
   private constructor(file: string, opts: WorkerStoreOptions) {
     this.file = file;
-    const { onError, closeTimeoutMs, inboxBusyRetryMs, ...options } = opts;
+    const { onError, closeTimeoutMs, inboxBusyRetryMs, burstShare, ...options } = opts;
     this.#onError = onError;
     this.#closeTimeoutMs = closeTimeoutMs ?? 10_000;
     this.#inboxFile = file === ':memory:' ? undefined : inboxFileFor(file);
@@ -175,6 +177,7 @@ export class WorkerStore implements Store {
     };
     const worker = spawn({
       file,
+      ...(burstShare !== undefined ? { burstShare } : {}),
       options: {
         ...options,
         busyTimeoutMs: options.busyTimeoutMs ?? WORKER_BUSY_TIMEOUT_MS,
