@@ -76,39 +76,38 @@ function stateTone(state: Delivery['state']): Tone {
 
 /**
  * Ends the sink's circuit-breaker wait (`POST /api/sinks/{name}/probe`): its next delivery
- * goes now as the probe. Shown while the breaker holds deliveries back.
+ * goes now as the probe. Shown while the breaker holds deliveries back; the answer goes to
+ * `onAnswer`, so the card can keep showing it after a quick probe closed the breaker and
+ * took this button away.
  */
-function ProbeButton({ sink, onDone }: { sink: string; onDone: () => void }): JSX.Element {
+function ProbeButton({ sink, onAnswer }: { sink: string; onAnswer: (message: string) => void }): JSX.Element {
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | undefined>(undefined);
   const probe = async (): Promise<void> => {
     setBusy(true);
     try {
       const answer = await api<{ message: string }>(`/api/sinks/${encodeURIComponent(sink)}/probe`, { method: 'POST', body: {} });
-      setMessage(answer.message);
-      onDone();
+      onAnswer(answer.message);
     } catch (e) {
-      setMessage(e instanceof Error ? `Probe failed: ${e.message}` : 'Probe failed.');
+      onAnswer(e instanceof Error ? `Probe failed: ${e.message}` : 'Probe failed.');
     } finally {
       setBusy(false);
     }
   };
   return (
-    <div class="confirm-row">
-      <button type="button" class="btn btn-small btn-primary" disabled={busy} onClick={() => void probe()} aria-label={`Probe ${sink} now`}>
-        {busy ? 'Probing…' : 'Probe now'}
-      </button>
-      {message && (
-        <span class="small" role="status">
-          {message}
-        </span>
-      )}
-    </div>
+    <button type="button" class="btn btn-small btn-primary" disabled={busy} onClick={() => void probe()} aria-label={`Probe ${sink} now`}>
+      {busy ? 'Probing…' : 'Probe now'}
+    </button>
   );
 }
 
 function SinkCard({ s, onProbed }: { s: SinkStatus; onProbed: () => void }): JSX.Element {
   const breaker = s.breaker?.state ?? 'closed';
+  /** The last probe's answer, kept while the card lives (the breaker may close at once). */
+  const [probeAnswer, setProbeAnswer] = useState<string | undefined>(undefined);
+  const answered = (message: string): void => {
+    setProbeAnswer(message);
+    onProbed();
+  };
   const rate = s.recent?.successRate;
   const rateTone: Tone = rate === undefined ? 'neutral' : rate >= 0.99 ? 'ok' : rate >= 0.9 ? 'warn' : 'bad';
   return (
@@ -170,7 +169,16 @@ function SinkCard({ s, onProbed }: { s: SinkStatus; onProbed: () => void }): JSX
         ) : (
           <p class="small field-error">Last error: {s.lastError}</p>
         ))}
-      {breaker !== 'closed' && can().operate && <ProbeButton sink={s.name} onDone={onProbed} />}
+      {(probeAnswer !== undefined || (breaker !== 'closed' && can().operate)) && (
+        <div class="confirm-row">
+          {breaker !== 'closed' && can().operate && <ProbeButton sink={s.name} onAnswer={answered} />}
+          {probeAnswer !== undefined && (
+            <span class="small" role="status">
+              {probeAnswer}
+            </span>
+          )}
+        </div>
+      )}
     </article>
   );
 }
