@@ -207,12 +207,6 @@ function runLoop(input) {
 }
 
 /**
- * One bluetick run. End to end: `bin/bluetick serve`, the clock from the first POST to the
- * last delivery. `deliveryOnly`: `delivery-server.js` (the same server with the worker
- * stopped), every event posted and recorded first, then the clock runs from starting the
- * worker to the last delivery.
- */
-/**
  * Per event, the time from the ack of the POST that carried it to its first arrival at the
  * receiver (event i rode in POST floor(i / batch)): p50, p90, p99 and max in seconds.
  */
@@ -228,6 +222,12 @@ function deliveryLatency(ackedAt, arrived) {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: waits[waits.length - 1] };
 }
 
+/**
+ * One bluetick run. End to end: `bin/bluetick serve`, the clock from the first POST to the
+ * last delivery. `deliveryOnly`: `delivery-server.js` (the same server with the worker
+ * stopped), every event posted and recorded first, then the clock runs from starting the
+ * worker to the last delivery.
+ */
 async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-delivery-'));
   const config = join(dir, 'bluetick.config.json');
@@ -271,7 +271,8 @@ async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
             return request;
           },
           onResponse(status, body, context) {
-            ackedAt[context.post] = performance.now();
+            // Only a 200 acks the POST; a 503 leaves its events unacked (0, left out).
+            if (status === 200) ackedAt[context.post] = performance.now();
           },
         },
       ],

@@ -567,14 +567,17 @@ describe('a server killed with SIGKILL', () => {
     // into the inbox, and whatever the pipeline would have caught up with, the rows acked
     // now cannot be journaled, let alone normalized, before the kill.
     const locker = new Database(join(dir, 'bluetick.db'));
-    locker.exec('BEGIN IMMEDIATE');
-    const lockedAt = acked.length;
-    await expect.poll(() => acked.length, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(lockedAt + 200);
-    const exited = new Promise((resolve) => first.child.once('exit', resolve));
-    first.child.kill('SIGKILL');
-    await exited;
-    locker.exec('ROLLBACK');
-    locker.close();
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const lockedAt = acked.length;
+      await expect.poll(() => acked.length, { timeout: 30_000, interval: 20 }).toBeGreaterThanOrEqual(lockedAt + 200);
+      const exited = new Promise((resolve) => first.child.once('exit', resolve));
+      first.child.kill('SIGKILL');
+      await exited;
+    } finally {
+      if (locker.inTransaction) locker.exec('ROLLBACK');
+      locker.close();
+    }
     killed = true;
     await Promise.all(loops);
     agent.destroy();
