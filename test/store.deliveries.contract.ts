@@ -489,6 +489,18 @@ export function deliveryContract(getStore: () => Store): void {
     expect(await store.deliveries.enqueue([], now)).toEqual({ created: [], missing: [] });
   });
 
+  it('replays an event to a route as often as asked, while its own delivery stays one; a lookup by event finds them all', async () => {
+    await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
+    await record(message('q1', 'q'));
+    const twice = [{ eventId: 'q1', route: 'r', sink: 's' }, { eventId: 'q1', route: 'r', sink: 's' }];
+    expect((await store.deliveries.enqueue(twice, now)).created).toHaveLength(2);
+    expect((await store.deliveries.enqueue(twice.slice(1), now)).created).toHaveLength(1);
+    await record(message('q1', 'q'));
+    const all = await store.deliveries.list({ eventId: 'q1' }, { limit: 10 });
+    expect(all.items.map((d) => d.origin)).toEqual(['event', 'replay', 'replay', 'replay']);
+    expect((await store.deliveries.list({ eventId: 'q1', origin: 'replay' }, { limit: 10 })).items).toHaveLength(3);
+  });
+
   it('does not create deliveries when an event is recorded again by the same journal row', async () => {
     await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     const [journalId] = await store.journal.append([{ channel: 'main', receivedAt: T0, headers: {}, body: Buffer.from('{}'), verifiedBy: 'none' }]);

@@ -89,7 +89,7 @@ export class PostgresEvents implements EventStore {
   }
 
   async activity(since: number): Promise<ActivityCounts> {
-    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_idx.
+    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_uq (its event id column).
     const [events, acks] = await Promise.all([
       this.ctx.pool.query<{ minute: string; type: string; count: number; delivered: number }>({
         name: 'bt_activity_events',

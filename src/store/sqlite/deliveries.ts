@@ -96,14 +96,13 @@ export const LANE_SQL = {
 
 function prepare(db: Database.Database) {
   return {
-    insert: db
-      .prepare<[number, string, string, string, string, string, string, number, number, number, number], number>(
-        `INSERT INTO deliveries (event_seq, event_id, event_type, route, sink, ordering_key, origin, blocked, next_attempt_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT DO NOTHING
-         RETURNING id`,
-      )
-      .pluck(),
+    // No RETURNING (it buffers the row in a temporary table, a fifth of the insert's cost):
+    // `changes` tells a conflict apart and `lastInsertRowid` is the id.
+    insert: db.prepare<[number, string, string, string, string, string, string, number, number, number, number]>(
+      `INSERT INTO deliveries (event_seq, event_id, event_type, route, sink, ordering_key, origin, blocked, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
     laneBusy: db.prepare<[string, string], number>(LANE_SQL.busy).pluck(),
     laneHeld: db
       .prepare<[string, string], number>('SELECT 1 FROM deliveries WHERE route = ? AND ordering_key = ? AND held = 1 LIMIT 1')
@@ -373,7 +372,8 @@ export class SqliteDeliveries {
   ): number | undefined {
     const q = this.q;
     const blocked = q.laneBusy.get(route, key) === undefined && !this.isHeld(route, key) ? 0 : 1;
-    return q.insert.get(seq, eventId, type, route, sink, key, origin, blocked, now, now, now);
+    const { changes, lastInsertRowid } = q.insert.run(seq, eventId, type, route, sink, key, origin, blocked, now, now, now);
+    return changes === 1 ? Number(lastInsertRowid) : undefined;
   }
 
   async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {

@@ -154,7 +154,7 @@ export function prepareStatements(db: Database.Database): Statements {
     oldestPending: db
       .prepare<[], number>("SELECT received_at FROM journal WHERE state = 'pending' ORDER BY id LIMIT 1")
       .pluck(),
-    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_idx.
+    // Both walk events_received_at_idx from `since`; the delivery count uses deliveries_event_uq (its event id column).
     activityEvents: db.prepare<[number], { minute: number; type: string; count: number; delivered: number }>(
       `SELECT (e.received_at / ${MINUTE_MS}) * ${MINUTE_MS} AS minute, e.type, COUNT(*) AS count,
               SUM((SELECT COUNT(*) FROM deliveries d WHERE d.event_id = e.id AND d.state = 'succeeded')) AS delivered
