@@ -68,6 +68,7 @@ describe('SQLite store', () => {
         walAutocheckpoint: 4000,
         foreignKeys: true,
         checkpointWorker: true,
+        pageSize: 8192,
       });
       // WAL is a property of the file: another connection sees it too.
       const other = new Database(store.file, { readonly: true });
@@ -75,6 +76,26 @@ describe('SQLite store', () => {
         expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
       } finally {
         other.close();
+      }
+    });
+
+    it('keeps the page size of a file made before 8 KiB pages, with its rows', async () => {
+      const file = join(dir, 'bluetick.db');
+      const old = new Database(file);
+      old.pragma('page_size = 4096');
+      old.pragma('journal_mode = WAL');
+      old.exec('CREATE TABLE kept (v TEXT)');
+      old.prepare('INSERT INTO kept (v) VALUES (?)').run('before');
+      old.close();
+      const store = await openIn();
+      expect(store.settings().pageSize).toBe(4096);
+      await store.journal.append([journalInput()]);
+      const again = new Database(file, { readonly: true });
+      try {
+        expect(again.prepare('SELECT v FROM kept').pluck().all()).toEqual(['before']);
+        expect(again.pragma('page_size', { simple: true })).toBe(4096);
+      } finally {
+        again.close();
       }
     });
 

@@ -146,6 +146,7 @@ describe('WorkerStore', () => {
       walAutocheckpoint: 4000,
       foreignKeys: true,
       checkpointWorker: true,
+      pageSize: 8192,
     });
     // Not thenable, so it can be returned from async functions as itself.
     expect('then' in store).toBe(false);

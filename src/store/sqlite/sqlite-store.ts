@@ -90,7 +90,18 @@ export interface SqliteSettings {
   walAutocheckpoint: number;
   foreignKeys: boolean;
   checkpointWorker: boolean;
+  /** Bytes per page: {@link PAGE_SIZE} for a file this version created. */
+  pageSize: number;
 }
+
+/**
+ * Page size of a new database file. Most of a record transaction's commit is writing the
+ * pages it dirtied to the WAL, and an event dirties about one page in each index keyed by a
+ * hash or a phone number. With 8 KiB pages a batch touches fewer of them and writes fewer
+ * WAL frames (two system calls each) than with SQLite's 4 KiB default: the pipeline bench
+ * recorded 1-11% more events per second, in 5 of 5 alternating pairs.
+ */
+export const PAGE_SIZE = 8192;
 
 /**
  * One process, one writer, the pipeline on the caller's thread (see `thread/` for the other
@@ -138,6 +149,8 @@ export class SqliteStore implements Store {
 
     this.db = new Database(file, { timeout: busyTimeoutMs });
     try {
+      // A new file gets PAGE_SIZE pages; an existing one keeps its own (`VACUUM` converts).
+      if (!this.reader) this.db.pragma(`page_size = ${PAGE_SIZE}`);
       const mode = this.reader ? this.db.pragma('journal_mode', { simple: true }) : this.db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && file !== ':memory:') throw new Error(`could not switch ${file} to WAL (got ${String(mode)})`);
       this.db.pragma('synchronous = FULL');
@@ -280,6 +293,7 @@ export class SqliteStore implements Store {
       walAutocheckpoint: Number(get('wal_autocheckpoint')),
       foreignKeys: Number(get('foreign_keys')) === 1,
       checkpointWorker: this.checkpointer !== undefined,
+      pageSize: Number(get('page_size')),
     };
   }
 
