@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchInfo } from '../../../pipeline.js';
-import { BurstPacing, IMPORT_BATCH } from './pacing.js';
+import { BurstPacing, IDLE_BATCH_MS, IMPORT_BATCH, SHARED_BATCH_MS, SHARED_WINDOW_MS } from './pacing.js';
 
 const batch = (rows: number, ms: number): BatchInfo => ({ rows, ms, inserted: rows, duplicates: 0, types: {}, failed: 0, quarantined: 0, retried: 0 });
 
@@ -39,6 +39,23 @@ describe('BurstPacing', () => {
     clock.now += 1_000;
     expect(pacing.busy()).toBe(false);
     expect(await pacing.beforeClaim(10_000)).toBe(263);
+  });
+
+  it('cuts batches to the shared target while other calls use the thread, and lengthens them again once the calls stop', async () => {
+    const { pacing, clock } = paced();
+    pacing.afterBatch(batch(1_000, 200)); // about 0.2 ms per row
+    clock.now = 10_000;
+    const idle = await pacing.beforeClaim(100_000);
+    pacing.reportCall();
+    clock.now += 10;
+    const shared = await pacing.beforeClaim(100_000);
+    expect(shared).toBeGreaterThan(0);
+    expect(idle / shared).toBeCloseTo(IDLE_BATCH_MS / SHARED_BATCH_MS, 1);
+    // Appends too: the shorter of the two targets.
+    pacing.reportAppends({ commits: 1, rows: 1 });
+    expect(await pacing.beforeClaim(100_000)).toBe(shared);
+    clock.now += SHARED_WINDOW_MS + 1;
+    expect(await pacing.beforeClaim(100_000)).toBe(idle);
   });
 
   it('never calls it a burst while batches empty the queue, whatever the estimates say', async () => {

@@ -18,7 +18,8 @@
  *    call queued when a message arrives is taken at once (`receiveMessageOnPort`). Calls
  *    that read journal rows copy the inbox first, so they see every acked row.
  * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
- *    bounded in time, and at most a small share of the thread during a burst).
+ *    bounded in time, shorter while calls keep coming, and at most a small share of the
+ *    thread during a burst).
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PipelineLogger } from '../../../pipeline.js';
@@ -146,6 +147,7 @@ function invoke(m: CallMessage): unknown {
   switch (m.on) {
     case 'store': {
       if (host.closing) throw closedError();
+      pacing.reportCall();
       const [target, fn] = resolveMethod(m.method);
       const args = revive(m.args) as unknown[];
       // Every row acked before this call is in the inbox already: journal it first, so a
