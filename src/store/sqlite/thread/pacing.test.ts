@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchInfo } from '../../../pipeline.js';
-import { BurstPacing, IDLE_BATCH_MS, IMPORT_BATCH, SHARED_BATCH_MS, SHARED_WINDOW_MS } from './pacing.js';
+import { BurstPacing, DELIVERY_BATCH_MS, DELIVERY_WINDOW_MS, IDLE_BATCH_MS, IMPORT_BATCH } from './pacing.js';
 
 const batch = (rows: number, ms: number): BatchInfo => ({ rows, ms, inserted: rows, duplicates: 0, types: {}, failed: 0, quarantined: 0, retried: 0 });
 
@@ -41,20 +41,20 @@ describe('BurstPacing', () => {
     expect(await pacing.beforeClaim(10_000)).toBe(263);
   });
 
-  it('cuts batches to the shared target while other calls use the thread, and lengthens them again once the calls stop', async () => {
+  it('cuts batches to the delivery target while the delivery worker moves deliveries, and lengthens them again once it stops', async () => {
     const { pacing, clock } = paced();
     pacing.afterBatch(batch(1_000, 200)); // about 0.2 ms per row
     clock.now = 10_000;
     const idle = await pacing.beforeClaim(100_000);
-    pacing.reportCall();
+    pacing.reportDeliveries();
     clock.now += 10;
-    const shared = await pacing.beforeClaim(100_000);
-    expect(shared).toBeGreaterThan(0);
-    expect(idle / shared).toBeCloseTo(IDLE_BATCH_MS / SHARED_BATCH_MS, 1);
+    const delivering = await pacing.beforeClaim(100_000);
+    expect(delivering).toBeGreaterThan(0);
+    expect(idle / delivering).toBeCloseTo(IDLE_BATCH_MS / DELIVERY_BATCH_MS, 1);
     // Appends too: the shorter of the two targets.
     pacing.reportAppends({ commits: 1, rows: 1 });
-    expect(await pacing.beforeClaim(100_000)).toBe(shared);
-    clock.now += SHARED_WINDOW_MS + 1;
+    expect(await pacing.beforeClaim(100_000)).toBe(delivering);
+    clock.now += DELIVERY_WINDOW_MS + 1;
     expect(await pacing.beforeClaim(100_000)).toBe(idle);
   });
 

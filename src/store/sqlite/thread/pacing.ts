@@ -7,15 +7,15 @@
  * already durable. So:
  *
  * - A batch is bounded in time as well as in rows: about {@link IDLE_BATCH_MS} of work,
- *   {@link BUSY_BATCH_MS} while appends keep arriving, and {@link SHARED_BATCH_MS} while
- *   other calls use the thread (each batch is one transaction whose commit writes every
- *   index page it touched, so tiny batches cost more per event; other writes on the thread
- *   wait behind a batch, so long ones hold them up). The delivery worker is such a caller:
- *   each of its round trips (record outcomes, lease the next deliveries) waits for the batch
- *   in progress, so while the pipeline catches up a backlog, the batch length sets how often
- *   deliveries move. In the delivery bench, with 250 ms batches 15-19% of the events had
- *   reached the sink when the pipeline had recorded the last one; with 50 ms batches (and
- *   twice the worker's leases) about 70%, and the last delivery came 0.2-0.3 s sooner.
+ *   {@link BUSY_BATCH_MS} while appends keep arriving, and {@link DELIVERY_BATCH_MS} while
+ *   the delivery worker moves deliveries (each batch is one transaction whose commit
+ *   writes every index page it touched, so tiny batches cost more per event; other writes
+ *   on the thread wait behind a batch, so long ones hold them up). Each of the delivery
+ *   worker's round trips (record outcomes, lease the next deliveries) waits for the batch
+ *   in progress, so while the pipeline catches up a backlog, the batch length sets how
+ *   often deliveries move. In the delivery bench, with 250 ms batches 15-19% of the events
+ *   had reached the sink when the pipeline had recorded the last one; with 50 ms batches
+ *   (and twice the worker's leases) about 70%, and the last delivery came 0.2-0.3 s sooner.
  * - During a burst (ingest arriving faster than the pipeline could follow using the whole
  *   thread, at its measured cost per row) the pipeline takes at most its burst share of
  *   the thread ({@link BURST_SHARE} unless `server.journal.burstShare` says otherwise),
@@ -35,10 +35,10 @@ import type { BatchInfo, PipelinePacing } from '../../../pipeline.js';
 export const BUSY_BATCH_MS = 100;
 /** Target duration of one pipeline batch otherwise (catching up). */
 export const IDLE_BATCH_MS = 250;
-/** Target duration of one pipeline batch while calls other than inbox imports arrive. */
-export const SHARED_BATCH_MS = 50;
-/** Calls within this window count as "using the thread". */
-export const SHARED_WINDOW_MS = 1_000;
+/** Target duration of one pipeline batch while the delivery worker moves deliveries (see the module comment). */
+export const DELIVERY_BATCH_MS = 50;
+/** The delivery worker counts as moving deliveries for this long after it last did. */
+export const DELIVERY_WINDOW_MS = 1_000;
 /** Largest share of the thread's time the pipeline takes during a burst, by default (`server.journal.burstShare`). */
 export const BURST_SHARE = 0.05;
 /** Appends within this window count as "arriving". */
@@ -79,8 +79,8 @@ export class BurstPacing implements PipelinePacing {
   private readonly share: number;
   /** When the HTTP thread last reported inbox commits. */
   private lastAppendAt = -Infinity;
-  /** When the thread last ran a call other than an inbox import. */
-  private lastCallAt = -Infinity;
+  /** When the delivery worker last recorded or leased deliveries. */
+  private lastDeliveriesAt = -Infinity;
   /** Ingest rate reported by the HTTP thread, rows per second, smoothed. */
   private ingestRate = 0;
   /** During a burst, the next batch may not start before this time. */
@@ -118,9 +118,13 @@ export class BurstPacing implements PipelinePacing {
     this.lastAppendAt = now;
   }
 
-  /** The thread ran a call other than an inbox import (someone waits on it between batches). */
-  reportCall(): void {
-    this.lastCallAt = this.now();
+  /**
+   * The delivery worker recorded or leased deliveries: its next round trip will wait for
+   * the batch in progress. (Its idle polls do not count, nor do the search indexer and the
+   * silence watch, which call after every batch but keep nobody waiting.)
+   */
+  reportDeliveries(): void {
+    this.lastDeliveriesAt = this.now();
   }
 
   /** Appends arrived within the last {@link BUSY_WINDOW_MS}. */
@@ -150,7 +154,7 @@ export class BurstPacing implements PipelinePacing {
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(Math.min(wait, BUSY_WINDOW_MS))));
       this.hooks.runWaitingCalls();
     }
-    const target = Math.min(this.busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS, this.shared() ? SHARED_BATCH_MS : Infinity);
+    const target = Math.min(this.busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS, this.delivering() ? DELIVERY_BATCH_MS : Infinity);
     const want = this.batchLimit(limit, target);
     this.asked = want;
     // During a burst the inbox is copied only as far as this batch needs, but in whole
@@ -170,9 +174,9 @@ export class BurstPacing implements PipelinePacing {
     this.nextBatchAt = this.now() + (info.ms * (1 - this.share)) / this.share;
   }
 
-  /** Calls arrived within the last {@link SHARED_WINDOW_MS}. */
-  private shared(): boolean {
-    return this.now() - this.lastCallAt <= SHARED_WINDOW_MS;
+  /** Deliveries moved within the last {@link DELIVERY_WINDOW_MS}. */
+  private delivering(): boolean {
+    return this.now() - this.lastDeliveriesAt <= DELIVERY_WINDOW_MS;
   }
 
   /** Rows that take about `ms` to normalize and record, within [MIN_BATCH, limit]. */

@@ -18,11 +18,12 @@
  *    call queued when a message arrives is taken at once (`receiveMessageOnPort`). Calls
  *    that read journal rows copy the inbox first, so they see every acked row.
  * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
- *    bounded in time, shorter while calls keep coming, and at most a small share of the
- *    thread during a burst).
+ *    bounded in time, shorter while the delivery worker calls, and at most a small share of
+ *    the thread during a burst).
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PipelineLogger } from '../../../pipeline.js';
+import type { SettleResult } from '../../deliveries.js';
 import { answer, openOrExit, ownerPort, PipelineHost } from '../../thread/pipeline-host.js';
 import { SqliteAccess, SqliteOutbound } from '../access.js';
 import { SqliteDeliveries } from '../deliveries.js';
@@ -147,7 +148,6 @@ function invoke(m: CallMessage): unknown {
   switch (m.on) {
     case 'store': {
       if (host.closing) throw closedError();
-      pacing.reportCall();
       const [target, fn] = resolveMethod(m.method);
       const args = revive(m.args) as unknown[];
       // Every row acked before this call is in the inbox already: journal it first, so a
@@ -156,6 +156,7 @@ function invoke(m: CallMessage): unknown {
         ? importRows(Infinity, true).then(() => fn.apply(target, args) as unknown)
         : fn.apply(target, args);
       if (m.method === 'journal.retry') wakeAfter(result);
+      if (m.method === 'deliveries.settle') noteDeliveries(result as Promise<SettleResult>);
       return result;
     }
     case 'pipeline':
@@ -182,6 +183,16 @@ function resolveMethod(path: string): [object, (...args: unknown[]) => unknown] 
   const fn = target[name];
   if (typeof fn !== 'function' || name === 'constructor') throw new TypeError(`the store has no method ${path}()`);
   return [target, fn as (...args: unknown[]) => unknown];
+}
+
+/** A delivery round trip that recorded or leased something: the pipeline shortens its batches meanwhile (`pacing.ts`). */
+function noteDeliveries(result: Promise<SettleResult>): void {
+  result.then(
+    (r) => {
+      if (r.applied.length > 0 || r.leased.length > 0) pacing.reportDeliveries();
+    },
+    () => undefined,
+  );
 }
 
 function wakeAfter(result: unknown): void {
