@@ -13,9 +13,9 @@
  *   on the thread wait behind a batch, so long ones hold them up). Each of the delivery
  *   worker's round trips (record outcomes, lease the next deliveries) waits for the batch
  *   in progress, so while the pipeline catches up a backlog, the batch length sets how
- *   often deliveries move. In the delivery bench, with 250 ms batches 15-19% of the events
+ *   often deliveries move. In the delivery bench, with 250 ms batches 14-19% of the events
  *   had reached the sink when the pipeline had recorded the last one; with 50 ms batches
- *   (and twice the worker's leases) about 70%, and the last delivery came 0.2-0.3 s sooner.
+ *   (and twice the worker's leases) 61-80%, and the median event reached it 0.3-0.7 s sooner.
  * - During a burst (ingest arriving faster than the pipeline could follow using the whole
  *   thread, at its measured cost per row) the pipeline takes at most its burst share of
  *   the thread ({@link BURST_SHARE} unless `server.journal.burstShare` says otherwise),
