@@ -3,7 +3,7 @@
 -- Every delivery of an event wrote two entries keyed by its event id: the unique index that
 -- gives an event one delivery per route (event deliveries only), and a plain index for
 -- finding every delivery of an event, replays included. Event ids are hashes, so each entry
--- lands on a page of its own and the commit writes that page: the second index cost about a
+-- lands on a page of its own and the commit writes that page: on SQLite the second index cost a
 -- third of a delivery's insert. One unique index now does both: its last column is 0 for an
 -- event's own delivery and NULL for a replay, and NULLs never collide, so replays of the
 -- same event and route may repeat while event deliveries stay one per route. A lookup by
