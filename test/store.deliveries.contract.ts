@@ -134,6 +134,24 @@ export function deliveryContract(getStore: () => Store): void {
     expect(await lease('w4', ['bus'], 1)).toHaveLength(1);
   });
 
+  it('leases at most each sink\'s own limit, so an older backlog of one sink leaves room for another', async () => {
+    await store.deliveries.setRoutes(ROUTES);
+    // Every message goes to both sinks, each from its own contact (its own lane); 'bus' also
+    // gets the status first, so its deliveries are the oldest due.
+    await record(status('s0', 'z'));
+    await record(...['a', 'b', 'c', 'd'].map((from, i) => message(`k${i}`, from)));
+    const take = (sinkLimits: number[]) =>
+      store.deliveries.settle({ owner: 'w', now, outcomes: [], lease: { leaseMs: 30_000, limit: 4, sinks: ['bus', 'crm-http'], sinkLimits } });
+    const first = (await take([2, 10])).leased.map((l) => l[3]);
+    expect(first.filter((sink) => sink === 'bus')).toHaveLength(2);
+    expect(first.filter((sink) => sink === 'crm-http')).toHaveLength(2);
+    // A sink with no room is not leased at all; the other still takes only up to `limit`.
+    const second = (await take([0, 10])).leased.map((l) => l[3]);
+    expect(second).toEqual(['crm-http', 'crm-http']);
+    // Without limits per sink, the oldest due go first whatever their sink.
+    expect((await lease('w', ['bus', 'crm-http'], 10)).map((l) => l.delivery.sink)).toEqual(['bus', 'bus', 'bus']);
+  });
+
   it('runs one delivery per lane at a time, in order, and lanes side by side', async () => {
     await store.deliveries.setRoutes([{ name: 'r', sink: 's' }]);
     await record(message('a1', 'a'), message('b1', 'b'), message('a2', 'a'));

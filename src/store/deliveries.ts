@@ -127,6 +127,12 @@ export interface LeaseRequest {
   limit: number;
   /** Only deliveries to these sinks (the ones this worker can run and whose breaker lets them through). */
   sinks: string[];
+  /**
+   * At most this many due deliveries of each sink, in the order of `sinks`, so a sink with a
+   * long backlog cannot take every lease while another's deliveries wait. (Expired leases,
+   * taken first, count only against `limit`.)
+   */
+  sinkLimits?: number[];
 }
 
 /**
@@ -175,7 +181,7 @@ export interface SettleRequest {
   now: number;
   outcomes: OutcomeEntry[];
   /** Up to `limit` due, runnable deliveries of `sinks`, leased for `leaseMs` (as {@link LeaseRequest}). */
-  lease?: { leaseMs: number; limit: number; sinks: string[] };
+  lease?: { leaseMs: number; limit: number; sinks: string[]; sinkLimits?: number[] };
 }
 
 export interface SettleResult extends RecordAttemptsResult {

@@ -241,9 +241,15 @@ export class PostgresDeliveries {
   }
 
   /** Takes due, runnable deliveries inside the caller's transaction. */
-  private async leaseIn(db: Queryable, { owner, now, leaseMs, limit, sinks }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
+  private async leaseIn(db: Queryable, { owner, now, leaseMs, limit, sinks, sinkLimits }: LeaseRequest): Promise<Array<{ rec: DeliveryRecord; eventJson: string }>> {
     const want = Math.max(1, Math.floor(limit));
-    const sinkList = [...new Set(sinks)];
+    const sinkList: string[] = [];
+    const sinkMost: number[] = [];
+    sinks.forEach((sink, i) => {
+      if (sinkList.includes(sink)) return;
+      sinkList.push(sink);
+      sinkMost.push(Math.min(want, Math.max(0, Math.floor(sinkLimits?.[i] ?? want))));
+    });
     // Expired leases first: they were due before anything queued behind them.
     const expired = await db.query<{ id: number; updated_at: number; lease_owner: string | null }>(
       `SELECT id, updated_at, lease_owner FROM deliveries
@@ -256,14 +262,14 @@ export class PostgresDeliveries {
     if (ids.length < want) {
       // Per sink (its own index range), then fair across sinks: oldest due first overall.
       const due = await db.query<{ id: number }>(
-        `SELECT d.id FROM unnest($1::text[]) AS s(sink)
+        `SELECT d.id FROM unnest($1::text[], $4::int[]) AS s(sink, most)
          CROSS JOIN LATERAL (
            SELECT id, next_attempt_at FROM deliveries
            WHERE state = 'pending' AND NOT blocked AND sink = s.sink AND next_attempt_at <= $2
-           ORDER BY next_attempt_at, id LIMIT $3
+           ORDER BY next_attempt_at, id LIMIT LEAST($3, s.most)
            FOR UPDATE SKIP LOCKED) d
          ORDER BY d.next_attempt_at, d.id LIMIT $3`,
-        [sinkList, now, want - ids.length],
+        [sinkList, now, want - ids.length, sinkMost],
       );
       for (const r of due.rows) ids.push(r.id);
     }

@@ -422,7 +422,7 @@ export class SqliteDeliveries {
    * The ids to lease, oldest due first: expired leases (their lost attempt logged and
    * counted here), then due runnable deliveries, fair across sinks.
    */
-  private dueIds({ now, limit, sinks }: LeaseRequest): number[] {
+  private dueIds({ now, limit, sinks, sinkLimits }: LeaseRequest): number[] {
     const q = this.q;
     const want = Math.max(1, Math.floor(limit));
     // Expired leases first: they were due before anything queued behind them.
@@ -433,9 +433,13 @@ export class SqliteDeliveries {
     let ids = expired.slice(0, want);
     if (ids.length < want) {
       const due: Array<{ id: number; at: number }> = [];
-      for (const sink of new Set(sinks)) {
-        for (const row of q.due.all(sink, now, want - ids.length)) due.push(row);
-      }
+      const seen = new Set<string>();
+      sinks.forEach((sink, i) => {
+        if (seen.has(sink)) return;
+        seen.add(sink);
+        const most = Math.min(want - ids.length, Math.floor(sinkLimits?.[i] ?? Infinity));
+        if (most > 0) for (const row of q.due.all(sink, now, most)) due.push(row);
+      });
       // Fair across sinks: oldest due first overall.
       due.sort((a, b) => a.at - b.at || a.id - b.id);
       ids = ids.concat(due.slice(0, want - ids.length).map((r) => r.id));
