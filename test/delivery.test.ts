@@ -108,6 +108,36 @@ describe('HTTP sink delivery', () => {
     ]);
   });
 
+  it('keeps delivering to a fast sink while a slow one holds every attempt it takes', async () => {
+    // The slow receiver never answers (until the test ends); its sink takes one attempt at a
+    // time, and the worker has four slots. Every message goes to both sinks, each from its
+    // own contact, so nothing waits on a lane: only the slow sink's backlog could hold the
+    // fast one up, by filling the worker's slots or its leases.
+    const slow = await receiver(() => ({ hang: true }));
+    const fast = await receiver();
+    const running = await boot({
+      sinks: [
+        { name: 'slow', type: 'http', url: slow.url, secret: newSecret(), concurrency: 1, timeoutMs: 60_000 },
+        { name: 'fast', type: 'http', url: fast.url, secret: newSecret() },
+      ],
+      routes: [
+        { name: 'slow', sink: 'slow' },
+        { name: 'fast', sink: 'fast' },
+      ],
+      delivery: { pollMs: 20, leaseMs: 5_000, concurrency: 4 },
+    });
+    const messages = Array.from({ length: 40 }, (_, i) => ({ from: `4477009${String(i).padStart(5, '0')}`, id: `wamid.hol.${i}` }));
+    await post(running, metaMessages(messages));
+    await waitFor('every message at the fast sink', () => new Set(fast.accepted.map((r) => r.webhookId)).size === 40);
+    expect(slow.requests).toHaveLength(1);
+    expect(slow.maxInFlight).toBe(1);
+    // The slow sink's leases are bounded too (sixteen per attempt it takes at once), not all 40.
+    const { items } = await running.store.deliveries.list({ route: 'slow', state: ['in_flight'] }, { limit: 100 });
+    expect(items.length).toBeLessThanOrEqual(16);
+    // Let the hanging attempt fail now, so the server's close need not wait for it.
+    await slow.close();
+  });
+
   it('retries an attempt that hangs past the sink timeout', async () => {
     const rx = await receiver((_req, nth) => (nth === 1 ? { hang: true } : { status: 204 }));
     const running = await boot({
@@ -291,8 +321,11 @@ describe('delivery controls', () => {
     await post(running, metaMessages([{ from: '447700900301', id: 'wamid.probe.1' }, { from: '447700900302', id: 'wamid.probe.2' }, { from: '447700900303', id: 'wamid.probe.3' }]));
     type Sink = { name: string; breaker?: { state: string; nextProbeAt?: string } };
     await waitFor('the breaker to open', async () => (await json<{ items: Sink[] }>(`${running.url}/api/sinks`, { headers: admin })).items[0]!.breaker?.state === 'open');
-    // maxAttempts 1: each failure is a dead letter (the third was under way when the breaker opened).
-    await settled(running, 'paused', 3);
+    // maxAttempts 1: each failure is a dead letter. The sink takes one attempt at a time, so
+    // the third delivery had not started when the breaker opened: it waits, no attempt spent.
+    await settled(running, 'paused', 2);
+    const waiting = await running.store.deliveries.list({ route: 'paused', state: ['pending'] }, { limit: 10 });
+    expect(waiting.items.map((d) => d.attempts)).toEqual([0]);
     down = false;
 
     // The receiver is back, but the breaker would wait 10 minutes: the redrive answer says so.
@@ -300,7 +333,7 @@ describe('delivery controls', () => {
       `${running.url}/api/dead-letters/redrive`,
       { body: { all: true }, headers: admin },
     );
-    expect(redrive.redriven).toBe(3);
+    expect(redrive.redriven).toBe(2);
     expect(redrive.pausedSinks).toEqual([{ sink: 'paused', breaker: 'open', deliveryStartsAt: expect.any(String) }]);
     expect(Date.parse(redrive.pausedSinks[0]!.deliveryStartsAt) - Date.now()).toBeGreaterThan(500_000);
     expect(redrive.message).toContain('POST /api/sinks/paused/probe');

@@ -85,6 +85,7 @@ export class DeliveryRuntime {
         (sink): DeliveryTarget => ({
           name: sink.name,
           type: sink.type,
+          ...(sink.concurrency !== undefined ? { concurrency: sink.concurrency } : {}),
           deliver:
             sink.deliverPayload !== undefined
               ? (payload, context) => sink.deliverPayload!(payload, { redelivery: context.redelivery, deliveryId: context.deliveryId })

@@ -197,6 +197,8 @@ class Attempt {
 export class HttpSink implements Sink {
   readonly name: string;
   readonly type = 'http' as const;
+  /** Requests in flight at once (`sinks[].concurrency`). */
+  readonly concurrency: number;
   readonly #pool: Pool;
   readonly #path: string;
   readonly #signers: Signer[];
@@ -220,6 +222,7 @@ export class HttpSink implements Sink {
     this.#path = `${url.pathname}${url.search}`;
     this.#timeoutMs = config.timeoutMs ?? HTTP_SINK_DEFAULTS.timeoutMs;
     const concurrency = config.concurrency ?? HTTP_SINK_DEFAULTS.concurrency;
+    this.concurrency = concurrency;
     this.#limit = new Semaphore(concurrency);
     this.#signers = (Array.isArray(config.secret) ? config.secret : [config.secret]).map((s) => new Signer(s));
     this.#now = options.now ?? Date.now;

@@ -30,6 +30,8 @@ export interface SinkOptions {
 export interface Sink {
   readonly name: string;
   readonly type: SinkType;
+  /** Attempts it runs at once, when it limits them (`sinks[].concurrency` of an HTTP sink). */
+  readonly concurrency?: number;
   /**
    * One attempt to hand the event over. Resolves with the outcome; never rejects for a
    * network failure, a timeout or a refusal by the receiver.

@@ -29,6 +29,11 @@ export interface DeliveryTarget {
   /** The sink name deliveries carry: a configured sink, or `handler:<route>`. */
   readonly name: string;
   readonly type: string;
+  /**
+   * Attempts the target takes at once, if it has a limit of its own; the worker starts no
+   * more than that, so its other slots stay free for other targets.
+   */
+  readonly concurrency?: number;
   /** One attempt; resolves with its outcome and never rejects for an expected failure. */
   deliver(payload: EventPayload, context: AttemptContext): Promise<AttemptOutcome>;
 }

@@ -87,6 +87,14 @@ export interface DeliveryWorkerOptions {
  */
 const LEASES_PER_SLOT = 8;
 
+/**
+ * Leases held per attempt a sink takes at once (its `concurrency`), within the worker's whole
+ * allowance: a slow sink with a backlog then cannot take every lease while another sink's
+ * deliveries wait. Sixteen, so a sink with 32 connections (the delivery bench's) may still
+ * hold all of {@link LEASES_PER_SLOT}'s allowance at the default concurrency of 64.
+ */
+const LEASES_PER_SINK_ATTEMPT = 16;
+
 /** A unique lease owner for this process. */
 export function workerOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -119,8 +127,12 @@ export class DeliveryWorker {
 
   private state: RunState = 'stopped';
   private readonly running = new Map<number, Promise<void>>();
-  /** Leased ahead, waiting for a slot (oldest first). */
-  private waiting: LeasedEntry[] = [];
+  /** Leased ahead, waiting for a slot: per sink, oldest first. */
+  private readonly waiting = new Map<string, LeasedEntry[]>();
+  /** How many wait, over every sink. */
+  private waitingCount = 0;
+  /** Attempts running, per sink. */
+  private readonly runningBy = new Map<string, number>();
   /** Leases to give back (no attempt made), sent together once per turn. */
   private releases: number[] = [];
   /** Outcomes waiting for the next store round trip. */
@@ -197,6 +209,39 @@ export class DeliveryWorker {
     return this.concurrency * LEASES_PER_SLOT;
   }
 
+  /** Attempts a sink takes at once (its `concurrency`); unbounded for a target that sets none. */
+  private sinkConcurrency(sink: string): number {
+    return this.targets.get(sink)?.concurrency ?? Infinity;
+  }
+
+  /** Most deliveries of one sink this worker holds at once (see {@link LEASES_PER_SINK_ATTEMPT}). */
+  private sinkCapacity(sink: string): number {
+    return Math.min(this.capacity, this.sinkConcurrency(sink) * LEASES_PER_SINK_ATTEMPT);
+  }
+
+  /** Deliveries of `sink` held: running or waiting. */
+  private heldOf(sink: string): number {
+    return (this.runningBy.get(sink) ?? 0) + (this.waiting.get(sink)?.length ?? 0);
+  }
+
+  /** Leases taken by a round trip join the waiting ones. */
+  private hold(leased: LeasedEntry[]): void {
+    for (const entry of leased) {
+      let queue = this.waiting.get(entry[3]);
+      if (queue === undefined) this.waiting.set(entry[3], (queue = []));
+      queue.push(entry);
+    }
+    this.waitingCount += leased.length;
+  }
+
+  /** Every waiting lease, no longer held. */
+  private takeWaiting(): LeasedEntry[] {
+    const taken = [...this.waiting.values()].flat();
+    this.waiting.clear();
+    this.waitingCount = 0;
+    return taken;
+  }
+
   /**
    * Stops leasing, lets attempts in flight finish for up to `graceMs`, records their outcomes,
    * and gives back the leases of any still running (they will run again: at least once).
@@ -211,15 +256,13 @@ export class DeliveryWorker {
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    const unstarted = this.waiting.map((l) => l[0]);
-    this.waiting = [];
+    const unstarted = this.takeWaiting().map((l) => l[0]);
     if (unstarted.length > 0) await this.store.deliveries.release(unstarted, this.owner, this.now()).catch(() => undefined);
     await Promise.race([Promise.allSettled([...this.running.values()]), grace]);
     clearTimeout(timer);
     await this.flush();
     // Leased by a round trip that was under way when stop() began.
-    const left = [...this.running.keys(), ...this.waiting.map((l) => l[0])];
-    this.waiting = [];
+    const left = [...this.running.keys(), ...this.takeWaiting().map((l) => l[0])];
     if (left.length > 0) {
       this.logger?.warn({ deliveries: left.length }, 'delivery attempts still running at stop; their deliveries will run again');
       await this.store.deliveries.release(left, this.owner, this.now()).catch(() => undefined);
@@ -312,7 +355,7 @@ export class DeliveryWorker {
       this.again = true;
       return;
     }
-    const held = this.running.size + this.waiting.length;
+    const held = this.running.size + this.waitingCount;
     const free = this.capacity - held;
     // Lease in batches: with nothing to record, wait for a handful of free places; a round
     // trip that records outcomes anyway takes whatever is free.
@@ -344,7 +387,7 @@ export class DeliveryWorker {
     }
     // Nothing more due now: sleep until the next poll, a local retry, a breaker probe, or a wake().
     if (limit === 0) return; // only recorded; a later completion or timer looks for work
-    if (this.running.size === 0 && this.waiting.length === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
+    if (this.running.size === 0 && this.waitingCount === 0 && this.records.length === 0 && !this.flushing) this.resolveIdle();
     let wait = this.pollMs;
     const now = this.now();
     if (this.nextLocalDue <= now) this.nextLocalDue = Infinity;
@@ -362,14 +405,25 @@ export class DeliveryWorker {
    */
   private async settleAndRun(free: number): Promise<number> {
     const open: string[] = [];
+    const room: number[] = [];
     const probes: string[] = [];
     for (const name of this.targets.keys()) {
       const breaker = this.breakers.get(name);
-      if (breaker === undefined || breaker.state === 'closed') open.push(name);
-      else if (breaker.waitMs() === 0) probes.push(name);
+      if (breaker === undefined || breaker.state === 'closed') {
+        const left = this.sinkCapacity(name) - this.heldOf(name);
+        if (left > 0) {
+          open.push(name);
+          room.push(left);
+        }
+      } else if (breaker.waitMs() === 0) probes.push(name);
     }
     const now = this.now();
-    const lease = (limit: number, sinks: string[]): SettleRequest['lease'] => ({ leaseMs: this.leaseMs, limit, sinks });
+    const lease = (limit: number, sinks: string[], sinkLimits?: number[]): SettleRequest['lease'] => ({
+      leaseMs: this.leaseMs,
+      limit,
+      sinks,
+      ...(sinkLimits ? { sinkLimits } : {}),
+    });
     const records = this.records;
     this.records = [];
     let total = 0;
@@ -380,7 +434,7 @@ export class DeliveryWorker {
           owner: this.owner,
           now,
           outcomes: records,
-          ...(free > 0 && open.length > 0 ? { lease: lease(free, open) } : {}),
+          ...(free > 0 && open.length > 0 ? { lease: lease(free, open, room) } : {}),
         });
         this.recordFailures = 0;
       } catch (error) {
@@ -388,25 +442,38 @@ export class DeliveryWorker {
         throw error;
       }
       this.logStale(result.stale);
-      this.waiting.push(...result.leased);
+      this.hold(result.leased);
       total += result.leased.length;
     }
     for (const sink of probes) {
       if (total >= free) break;
       const { leased } = await this.store.deliveries.settle({ owner: this.owner, now, outcomes: [], lease: lease(1, [sink]) });
-      this.waiting.push(...leased);
+      this.hold(leased);
       total += leased.length;
     }
     this.startWaiting();
     return total;
   }
 
-  /** Starts leased deliveries while slots are free. */
+  /**
+   * Starts leased deliveries while slots are free: taking the sinks in turn, each sink's
+   * oldest, as long as the sink runs fewer attempts than it takes at once. A slot therefore
+   * never waits on a busy sink while another sink has work. (A lane never has two deliveries
+   * leased, and a lane belongs to one sink, so no lane's order changes.)
+   */
   private startWaiting(): void {
     if (this.state !== 'running') return;
-    let started = 0;
-    while (this.running.size < this.concurrency && started < this.waiting.length) this.launch(this.waiting[started++]!);
-    if (started > 0) this.waiting = this.waiting.slice(started);
+    while (this.running.size < this.concurrency && this.waitingCount > 0) {
+      let started = false;
+      for (const [sink, queue] of this.waiting) {
+        if (this.running.size >= this.concurrency) break;
+        if (queue.length === 0 || (this.runningBy.get(sink) ?? 0) >= this.sinkConcurrency(sink)) continue;
+        this.waitingCount--;
+        this.launch(queue.shift()!);
+        started = true;
+      }
+      if (!started) return;
+    }
   }
 
   /** Gives a lease back without an attempt; the ids of one turn go in one store call. */
@@ -440,6 +507,7 @@ export class DeliveryWorker {
   }
 
   private launch(leased: LeasedEntry): void {
+    this.runningBy.set(leased[3], (this.runningBy.get(leased[3]) ?? 0) + 1);
     this.running.set(leased[0], this.runThenNext(leased));
   }
 
@@ -452,6 +520,7 @@ export class DeliveryWorker {
     } finally {
       // After launch() has put it in `running`: the await above always yields first.
       this.running.delete(leased[0]);
+      this.runningBy.set(leased[3], this.runningBy.get(leased[3])! - 1);
       this.startWaiting();
       this.queuePump();
     }
@@ -566,7 +635,7 @@ export class DeliveryWorker {
   }
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0 && this.waiting.length === 0) return;
+    if (this.running.size === 0 && this.waitingCount === 0) return;
     try {
       await this.store.deliveries.renewLeases(this.owner, this.now(), this.leaseMs);
     } catch (error) {
