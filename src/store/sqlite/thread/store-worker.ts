@@ -18,8 +18,8 @@
  *    call queued when a message arrives is taken at once (`receiveMessageOnPort`). Calls
  *    that read journal rows copy the inbox first, so they see every acked row.
  * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
- *    bounded in time, shorter while the delivery worker calls, and at most a small share of
- *    the thread during a burst).
+ *    bounded in time, shorter while the delivery worker moves deliveries, and at most a
+ *    small share of the thread during a burst).
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PipelineLogger } from '../../../pipeline.js';
