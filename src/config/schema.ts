@@ -139,9 +139,10 @@ const journal = z.strictObject({
    */
   rowBudgetMs: positiveInt.default(5_000),
   /**
-   * SQLite: the largest share of the store thread the pipeline takes while notifications
-   * arrive faster than it can record them. Low keeps acks fast and lets the backlog wait for
-   * the burst to end; 1 records at full speed alongside the acks.
+   * SQLite: the share of the store thread the pipeline falls back to while notifications
+   * arrive faster than it can record them and the HTTP thread needs the CPU (it takes more
+   * while the HTTP thread has room). Low keeps acks fast and lets the backlog wait for the
+   * burst to end; 1 records at full speed alongside the acks.
    */
   burstShare: z
     .number({ error: 'expected a number' })

@@ -143,6 +143,94 @@ describe('BurstPacing', () => {
     expect(await slicesFor(1)).toBe(0);
   });
 
+  describe('yielding as far as the acks need the CPU', () => {
+    /**
+     * A burst on a clock the test moves, with the HTTP thread's CPU demand a counter: each
+     * batch takes 1 ms, during which the HTTP thread wants the share of it a step gives.
+     * Appends keep arriving, during pauses too; each slice of a pause moves the clock on by
+     * 10 ms and is counted.
+     */
+    function inBurst(httpDemand: (() => number | undefined) | 'counter' = 'counter') {
+      const clock = { now: 0 };
+      const cpu = { ns: 0 };
+      let slices = -1;
+      const appends = () => pacing.reportAppends({ commits: 1, rows: 100_000 });
+      const pacing: BurstPacing = new BurstPacing({
+        now: () => clock.now,
+        runWaitingCalls: () => {
+          if (++slices === 0) return;
+          clock.now += 10;
+          appends();
+        },
+        journalUpTo: async () => undefined,
+        ...(httpDemand === 'counter' ? { httpDemand: () => cpu.ns } : { httpDemand }),
+      });
+      /** One batch of the burst (or, `quiet`, one started with no appends arriving); returns the slices of pause before it. */
+      const batchOfBurst = async (httpShare: number, quiet = false): Promise<number> => {
+        clock.now += 1;
+        if (!quiet) appends();
+        slices = -1;
+        const asked = await pacing.beforeClaim(500);
+        const paused = slices;
+        clock.now += 1;
+        cpu.ns += httpShare * 1e6;
+        pacing.afterBatch(batch(asked, 1));
+        return paused;
+      };
+      return { pacing, clock, batchOfBurst };
+    }
+
+    it('halves its share after each batch in which the HTTP thread wanted more than half the time, down to the burst share, and pauses for it', async () => {
+      const { pacing, batchOfBurst } = inBurst();
+      const shares: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        await batchOfBurst(0.9);
+        shares.push(pacing.currentBurstShare());
+      }
+      expect(shares).toEqual([0.5, 0.25, 0.125, 0.0625, 0.05, 0.05]);
+      expect(pacing.burst()).toBe(true);
+      // At the burst share, the pause before the next batch is nineteen batches long: two
+      // slices of 10 ms for a batch of 1 ms.
+      expect(await batchOfBurst(0.9)).toBe(2);
+    });
+
+    it('doubles it back, up to the whole thread, while the HTTP thread has room, and then does not pause at all', async () => {
+      const { pacing, batchOfBurst } = inBurst();
+      for (let i = 0; i < 6; i++) await batchOfBurst(0.9);
+      const shares: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await batchOfBurst(0.2);
+        shares.push(pacing.currentBurstShare());
+      }
+      expect(shares).toEqual([0.1, 0.2, 0.4, 0.8, 1]);
+      expect(pacing.burst()).toBe(true);
+      expect(await batchOfBurst(0.2)).toBe(0);
+      expect(await batchOfBurst(0.2)).toBe(0);
+    });
+
+    it('takes the burst share at once when the demand cannot be read, as without a reader', async () => {
+      const unreadable = inBurst(() => undefined);
+      await unreadable.batchOfBurst(0.2);
+      expect(unreadable.pacing.currentBurstShare()).toBe(0.05);
+      const without = new BurstPacing({ runWaitingCalls: () => undefined, journalUpTo: async () => undefined });
+      without.afterBatch(batch(10, 2));
+      expect(without.currentBurstShare()).toBe(0.05);
+    });
+
+    it('leaves the share as it was after a batch that started with no appends arriving', async () => {
+      const { pacing, clock, batchOfBurst } = inBurst();
+      await batchOfBurst(0.9);
+      expect(pacing.currentBurstShare()).toBe(0.5);
+      clock.now += 1_000;
+      expect(pacing.busy()).toBe(false);
+      expect(await batchOfBurst(0.9, true)).toBe(0);
+      expect(await batchOfBurst(0.1, true)).toBe(0);
+      expect(pacing.currentBurstShare()).toBe(0.5);
+      await batchOfBurst(0.1);
+      expect(pacing.currentBurstShare()).toBe(1);
+    });
+  });
+
   it('refuses a share outside (0, 1]', () => {
     const hooks = { runWaitingCalls: () => undefined, journalUpTo: async () => undefined };
     expect(() => new BurstPacing({ ...hooks, burstShare: 0 })).toThrow(RangeError);

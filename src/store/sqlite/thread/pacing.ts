@@ -17,12 +17,21 @@
  *   had reached the sink when the pipeline had recorded the last one; with 50 ms batches
  *   (and twice the worker's leases) 61-80%, and the median event reached it 0.3-0.7 s sooner.
  * - During a burst (ingest arriving faster than the pipeline could follow using the whole
- *   thread, at its measured cost per row) the pipeline takes at most its burst share of
- *   the thread ({@link BURST_SHARE} unless `server.journal.burstShare` says otherwise),
- *   pausing between batches; the backlog is caught up afterwards with full-size batches
- *   back to back. Below that rate there is no pause. Yielding buys ack speed with lag: on
- *   two cores shared with the sender, a share of 1 cut ack throughput by about a quarter,
- *   and left a third of the backlog after a paced burst (docs/configuration.md).
+ *   thread, at its measured cost per row) the pipeline yields to the acks as far as they
+ *   need the CPU. After each batch it halves the share of the thread it takes (pausing
+ *   before the next batch for as long as the share asks) when, during that batch, the thread
+ *   serving HTTP was running or waiting for a CPU more than {@link HTTP_DEMAND_LIMIT} of the
+ *   time (`cpu-demand.ts`), down to its burst share ({@link BURST_SHARE} unless
+ *   `server.journal.burstShare` says otherwise); otherwise it doubles it, up to the whole
+ *   thread. So the acks keep the CPU they need, the pipeline takes what is left, and a
+ *   backlog left by the burst is caught up once it ends. Below a burst's rate there is no
+ *   pause. Yielding buys ack speed with lag: on two cores shared with the sender, a share of
+ *   1 cut ack throughput by about a quarter (the HTTP thread wanted 52-100% of a core
+ *   there). Yielding when the acks had room cost lag for nothing: with 10 000 events a
+ *   second on a fixed schedule (the HTTP thread wanting 15-43% of a core), pausing during
+ *   every burst let the lag reach 6-9 s by the end of a 10 s burst; yielding only as far as
+ *   the acks need, 1.1-2.3 s. Where the kernel does not report the demand (not Linux),
+ *   every burst counts as one the acks need the CPU for.
  * - Before each claim the inbox is copied into the journal as far as the batch needs, in
  *   whole transactions (each copy commits with an fsync).
  *
@@ -30,6 +39,7 @@
  * ({@link BurstPacing.reportAppends}).
  */
 import type { BatchInfo, PipelinePacing } from '../../../pipeline.js';
+import type { CpuDemand } from './cpu-demand.js';
 
 /** Target duration of one pipeline batch while journal appends keep arriving. */
 export const BUSY_BATCH_MS = 100;
@@ -39,8 +49,13 @@ export const IDLE_BATCH_MS = 250;
 export const DELIVERY_BATCH_MS = 50;
 /** The delivery worker counts as moving deliveries for this long after it last did. */
 export const DELIVERY_WINDOW_MS = 1_000;
-/** Largest share of the thread's time the pipeline takes during a burst, by default (`server.journal.burstShare`). */
+/** Share of the thread's time the pipeline falls back to during a burst the acks need the CPU for, by default (`server.journal.burstShare`). */
 export const BURST_SHARE = 0.05;
+/**
+ * The acks need the CPU when, during a batch, the thread serving HTTP was running or ready to
+ * run for more than this share of the time: the pipeline then yields during a burst.
+ */
+export const HTTP_DEMAND_LIMIT = 0.5;
 /** Appends within this window count as "arriving". */
 export const BUSY_WINDOW_MS = 100;
 /** Inbox rows copied per journal transaction. */
@@ -68,8 +83,13 @@ export interface PacingHooks {
   journalUpTo(limit: number): Promise<unknown>;
   /** The clock, ms (injectable for tests). Default `performance.now`. */
   now?: () => number;
-  /** Largest share of the thread the pipeline takes during a burst, in (0, 1]. Default {@link BURST_SHARE}. */
+  /** Share of the thread the pipeline falls back to during a burst the acks need the CPU for, in (0, 1]. Default {@link BURST_SHARE}. */
   burstShare?: number;
+  /**
+   * The CPU demand of the thread serving HTTP so far (`cpu-demand.ts`). Without it, or while
+   * it answers `undefined`, the acks count as needing the CPU during every burst.
+   */
+  httpDemand?: CpuDemand;
 }
 
 export class BurstPacing implements PipelinePacing {
@@ -98,6 +118,14 @@ export class BurstPacing implements PipelinePacing {
   private asked = Infinity;
   /** The last batch took all the rows it asked for: more were (probably) waiting. */
   private behind = false;
+  /**
+   * When the batch in progress started, and the HTTP thread's CPU demand then: ns, `'unread'`
+   * when no appends were arriving (no burst to pace: not read), `'unknown'` when unreadable.
+   */
+  private batchStartedAt = 0;
+  private demandAtStart: number | 'unread' | 'unknown' = 'unread';
+  /** The share of the thread the pipeline takes during a burst now, in [share, 1] (see the module comment). */
+  private burstTake = 1;
 
   constructor(hooks: PacingHooks) {
     this.hooks = hooks;
@@ -157,6 +185,9 @@ export class BurstPacing implements PipelinePacing {
     const target = Math.min(this.busy() ? BUSY_BATCH_MS : IDLE_BATCH_MS, this.delivering() ? DELIVERY_BATCH_MS : Infinity);
     const want = this.batchLimit(limit, target);
     this.asked = want;
+    this.batchStartedAt = this.now();
+    // Only a burst can pause the pipeline, and a burst needs appends arriving: no read otherwise.
+    this.demandAtStart = this.busy() ? (this.hooks.httpDemand?.() ?? 'unknown') : 'unread';
     // During a burst the inbox is copied only as far as this batch needs, but in whole
     // transactions of up to IMPORT_BATCH rows: each copy commits with an fsync, and one
     // per small batch cost more than the copying itself.
@@ -171,7 +202,30 @@ export class BurstPacing implements PipelinePacing {
       this.recentRows = COST_DECAY * this.recentRows + info.rows;
       this.msPerRow = this.recentMs / this.recentRows;
     }
-    this.nextBatchAt = this.now() + (info.ms * (1 - this.share)) / this.share;
+    const needed = this.acksNeedCpu();
+    if (needed === 'unknown') this.burstTake = this.share;
+    else if (needed === true) this.burstTake = Math.max(this.share, this.burstTake / 2);
+    else if (needed === false) this.burstTake = Math.min(1, this.burstTake * 2);
+    this.nextBatchAt = this.now() + (info.ms * (1 - this.burstTake)) / this.burstTake;
+  }
+
+  /** The share of the thread the pipeline takes during a burst now (see the module comment). */
+  currentBurstShare(): number {
+    return this.burstTake;
+  }
+
+  /**
+   * Whether the HTTP thread wanted more than {@link HTTP_DEMAND_LIMIT} of the batch just
+   * done: `'unread'` when the batch started with no appends arriving (no burst to pace),
+   * `'unknown'` when the demand cannot be read.
+   */
+  private acksNeedCpu(): boolean | 'unread' | 'unknown' {
+    if (this.hooks.httpDemand === undefined || this.demandAtStart === 'unknown') return 'unknown';
+    if (this.demandAtStart === 'unread') return 'unread';
+    const demand = this.hooks.httpDemand();
+    if (demand === undefined) return 'unknown';
+    const elapsedMs = this.now() - this.batchStartedAt;
+    return (demand - this.demandAtStart) / 1e6 > HTTP_DEMAND_LIMIT * elapsedMs;
   }
 
   /** Deliveries moved within the last {@link DELIVERY_WINDOW_MS}. */

@@ -19,7 +19,7 @@
  *    that read journal rows copy the inbox first, so they see every acked row.
  * 2. The pipeline, between messages, paced by the policy it is given (`pacing.ts`: batches
  *    bounded in time, shorter while the delivery worker moves deliveries, and at most a
- *    small share of the thread during a burst).
+ *    small share of the thread during a burst in which the acks need the CPU).
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { PipelineLogger } from '../../../pipeline.js';
@@ -33,6 +33,7 @@ import { SqliteProjections } from '../projections.js';
 import { SqliteSearch } from '../search.js';
 import { SqliteStore, type SqliteStoreOptions } from '../sqlite-store.js';
 import { BurstPacing, IMPORT_BATCH, type InboxActivity } from './pacing.js';
+import { mainThreadCpuDemand } from './cpu-demand.js';
 import { encodeError, revive, STORE_PARTS, type CallMessage, type Notice, type Reply, type StorePart } from './worker-wire.js';
 
 /** What {@link WorkerStore} hands the thread. */
@@ -64,6 +65,7 @@ const pending: CallMessage[] = [];
 const pacing = new BurstPacing({
   runWaitingCalls: () => dispatch([]),
   journalUpTo: (limit) => importRows(limit, true),
+  httpDemand: mainThreadCpuDemand(),
   ...(data.burstShare !== undefined ? { burstShare: data.burstShare } : {}),
 });
 const host: PipelineHost = new PipelineHost(store, post, {
