@@ -194,7 +194,7 @@ describe('BurstPacing', () => {
       expect(await batchOfBurst(0.9)).toBe(2);
     });
 
-    it('doubles it back, up to the whole thread, while the HTTP thread has room, and then does not pause at all', async () => {
+    it('doubles it back, up to the whole thread, while the HTTP thread wants less than 35% of the time, and then does not pause at all', async () => {
       const { pacing, batchOfBurst } = inBurst();
       for (let i = 0; i < 6; i++) await batchOfBurst(0.9);
       const shares: number[] = [];
@@ -206,6 +206,17 @@ describe('BurstPacing', () => {
       expect(pacing.burst()).toBe(true);
       expect(await batchOfBurst(0.2)).toBe(0);
       expect(await batchOfBurst(0.2)).toBe(0);
+    });
+
+    it('keeps its share while the HTTP thread wants between 35% and half of the time', async () => {
+      const { pacing, batchOfBurst } = inBurst();
+      await batchOfBurst(0.9);
+      await batchOfBurst(0.9);
+      expect(pacing.currentBurstShare()).toBe(0.25);
+      for (let i = 0; i < 4; i++) await batchOfBurst(0.4);
+      expect(pacing.currentBurstShare()).toBe(0.25);
+      await batchOfBurst(0.3);
+      expect(pacing.currentBurstShare()).toBe(0.5);
     });
 
     it('takes the burst share at once when the demand cannot be read, as without a reader', async () => {

@@ -22,15 +22,15 @@
  *   before the next batch for as long as the share asks) when, during that batch, the thread
  *   serving HTTP was running or waiting for a CPU more than {@link HTTP_DEMAND_LIMIT} of the
  *   time (`cpu-demand.ts`), down to its burst share ({@link BURST_SHARE} unless
- *   `server.journal.burstShare` says otherwise); otherwise it doubles it, up to the whole
- *   thread. So the acks keep the CPU they need, the pipeline takes what is left, and a
+ *   `server.journal.burstShare` says otherwise); it doubles it, up to the whole thread,
+ *   after a batch in which that thread wanted less than {@link HTTP_DEMAND_ROOM}. So the acks keep the CPU they need, the pipeline takes what is left, and a
  *   backlog left by the burst is caught up once it ends. Below a burst's rate there is no
  *   pause. Yielding buys ack speed with lag: on two cores shared with the sender, a share of
  *   1 cut ack throughput by about a quarter (the HTTP thread wanted 52-100% of a core
  *   there). Yielding when the acks had room cost lag for nothing: with 10 000 events a
  *   second on a fixed schedule (the HTTP thread wanting 15-43% of a core), pausing during
  *   every burst let the lag reach 6-9 s by the end of a 10 s burst; yielding only as far as
- *   the acks need, 1.1-2.3 s. Where the kernel does not report the demand (not Linux),
+ *   the acks need, 1.3-2.9 s. Where the kernel does not report the demand (not Linux),
  *   every burst counts as one the acks need the CPU for.
  * - Before each claim the inbox is copied into the journal as far as the batch needs, in
  *   whole transactions (each copy commits with an fsync).
@@ -53,9 +53,15 @@ export const DELIVERY_WINDOW_MS = 1_000;
 export const BURST_SHARE = 0.05;
 /**
  * The acks need the CPU when, during a batch, the thread serving HTTP was running or ready to
- * run for more than this share of the time: the pipeline then yields during a burst.
+ * run for more than this share of the time: the pipeline then yields more during a burst.
  */
 export const HTTP_DEMAND_LIMIT = 0.5;
+/**
+ * The acks have room when, during a batch, the HTTP thread wanted less than this share of the
+ * time: the pipeline then yields less. In between, it keeps its share (so a demand hovering
+ * around the limit does not take the pipeline back to the whole thread every other batch).
+ */
+export const HTTP_DEMAND_ROOM = 0.35;
 /** Appends within this window count as "arriving". */
 export const BUSY_WINDOW_MS = 100;
 /** Inbox rows copied per journal transaction. */
@@ -202,10 +208,12 @@ export class BurstPacing implements PipelinePacing {
       this.recentRows = COST_DECAY * this.recentRows + info.rows;
       this.msPerRow = this.recentMs / this.recentRows;
     }
-    const needed = this.acksNeedCpu();
-    if (needed === 'unknown') this.burstTake = this.share;
-    else if (needed === true) this.burstTake = Math.max(this.share, this.burstTake / 2);
-    else if (needed === false) this.burstTake = Math.min(1, this.burstTake * 2);
+    const demand = this.httpDemandDuringBatch();
+    if (demand === 'unknown') this.burstTake = this.share;
+    else if (demand === 'unread') {
+      // No burst to pace: the share stays as it was.
+    } else if (demand > HTTP_DEMAND_LIMIT) this.burstTake = Math.max(this.share, this.burstTake / 2);
+    else if (demand < HTTP_DEMAND_ROOM) this.burstTake = Math.min(1, this.burstTake * 2);
     this.nextBatchAt = this.now() + (info.ms * (1 - this.burstTake)) / this.burstTake;
   }
 
@@ -215,17 +223,17 @@ export class BurstPacing implements PipelinePacing {
   }
 
   /**
-   * Whether the HTTP thread wanted more than {@link HTTP_DEMAND_LIMIT} of the batch just
-   * done: `'unread'` when the batch started with no appends arriving (no burst to pace),
+   * The share of the batch just done that the HTTP thread wanted (running or waiting for a
+   * CPU): `'unread'` when the batch started with no appends arriving (no burst to pace),
    * `'unknown'` when the demand cannot be read.
    */
-  private acksNeedCpu(): boolean | 'unread' | 'unknown' {
+  private httpDemandDuringBatch(): number | 'unread' | 'unknown' {
     if (this.hooks.httpDemand === undefined || this.demandAtStart === 'unknown') return 'unknown';
     if (this.demandAtStart === 'unread') return 'unread';
     const demand = this.hooks.httpDemand();
     if (demand === undefined) return 'unknown';
-    const elapsedMs = this.now() - this.batchStartedAt;
-    return (demand - this.demandAtStart) / 1e6 > HTTP_DEMAND_LIMIT * elapsedMs;
+    const elapsedMs = Math.max(this.now() - this.batchStartedAt, 1e-3);
+    return (demand - this.demandAtStart) / 1e6 / elapsedMs;
   }
 
   /** Deliveries moved within the last {@link DELIVERY_WINDOW_MS}. */
