@@ -23,15 +23,16 @@
  *   serving HTTP was running or waiting for a CPU more than {@link HTTP_DEMAND_LIMIT} of the
  *   time (`cpu-demand.ts`), down to its burst share ({@link BURST_SHARE} unless
  *   `server.journal.burstShare` says otherwise); it doubles it, up to the whole thread,
- *   after a batch in which that thread wanted less than {@link HTTP_DEMAND_ROOM}. So the acks keep the CPU they need, the pipeline takes what is left, and a
- *   backlog left by the burst is caught up once it ends. Below a burst's rate there is no
- *   pause. Yielding buys ack speed with lag: on two cores shared with the sender, a share of
- *   1 cut ack throughput by about a quarter (the HTTP thread wanted 52-100% of a core
- *   there). Yielding when the acks had room cost lag for nothing: with 10 000 events a
- *   second on a fixed schedule (the HTTP thread wanting 15-43% of a core), pausing during
- *   every burst let the lag reach 6-9 s by the end of a 10 s burst; yielding only as far as
- *   the acks need, 1.3-2.9 s. Where the kernel does not report the demand (not Linux),
- *   every burst counts as one the acks need the CPU for.
+ *   after a batch in which that thread wanted less than {@link HTTP_DEMAND_ROOM}. So the
+ *   acks keep the CPU they need, the pipeline takes what is left, and a backlog left by the
+ *   burst is caught up once it ends. Below a burst's rate there is no pause.
+ *   Yielding buys ack speed with lag: on two cores shared with the sender, a share of 1 cut
+ *   ack throughput by about a quarter (the HTTP thread wanted 52-100% of a core there).
+ *   Yielding when the acks had room cost lag for nothing: with 10 000 events a second on a
+ *   fixed schedule (the HTTP thread wanting 15-43% of a core), pausing during every burst
+ *   let the lag reach 6-9 s by the end of a 10 s burst; yielding only as far as the acks
+ *   need, 1.3-2.9 s. Where the kernel does not report the demand (not Linux), every burst
+ *   counts as one the acks need the CPU for.
  * - Before each claim the inbox is copied into the journal as far as the batch needs, in
  *   whole transactions (each copy commits with an fsync).
  *
