@@ -54,6 +54,7 @@ export class Metrics {
   readonly journalBatchSize: Histogram;
   readonly journalCommitSeconds: Histogram;
   readonly pipelineLag: Gauge;
+  readonly pipelineBurstShare: Gauge;
   /** Free space on the data folder's filesystem, read at each scrape (`setDiskFree`). */
   readonly diskFree: Gauge;
   readonly rejections: Counter<'cause'>;
@@ -119,6 +120,13 @@ export class Metrics {
         if (read) this.set(await read());
       },
     });
+    this.pipelineBurstShare = new Gauge({
+      name: 'bluetick_pipeline_burst_share',
+      help: 'Share of its thread the pipeline takes while notifications arrive faster than it records them: on SQLite 1 while the HTTP thread has CPU to spare, down to server.journal.burstShare while it needs it; always 1 on PostgreSQL.',
+      registers,
+    });
+    // Nothing paces the pipeline until a batch says otherwise (never, on PostgreSQL).
+    this.pipelineBurstShare.set(1);
     const diskFree = (): (() => Promise<number>) | undefined => this.#diskFree;
     this.diskFree = new Gauge({
       name: 'bluetick_disk_free_bytes',

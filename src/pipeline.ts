@@ -76,6 +76,8 @@ export interface PipelinePacing {
   beforeClaim(limit: number): Promise<number>;
   /** One batch was recorded. */
   afterBatch?(info: BatchInfo): void;
+  /** The share of its thread the pipeline takes during a burst now, reported with each batch ({@link BatchInfo.burstShare}). */
+  burstShare?(): number;
 }
 
 /** The pipeline settings that can cross a thread boundary (no functions). */
@@ -112,6 +114,11 @@ export interface BatchInfo {
   quarantined: number;
   /** Rows whose try failed and that were handed back for another try. */
   retried: number;
+  /**
+   * The share of its thread the pipeline takes during a burst, as the pacing set it after
+   * this batch (SQLite: `store/sqlite/thread/pacing.ts`); absent where nothing paces it.
+   */
+  burstShare?: number;
 }
 
 export interface PipelineEvents {
@@ -289,6 +296,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> implements PipelineHa
     for (const stored of result.recorded) types[stored.event.type] = (types[stored.event.type] ?? 0) + 1;
     const info: BatchInfo = { rows: rows.length, inserted: result.inserted, duplicates: result.duplicates, types, ms, failed, quarantined, retried: retry.length };
     this.pacing?.afterBatch?.(info);
+    const burstShare = this.pacing?.burstShare?.();
+    if (burstShare !== undefined) info.burstShare = burstShare;
     // The batch is recorded whatever a listener does: a throwing listener is logged, not retried.
     try {
       for (const stored of result.recorded) this.emit('recorded', stored);

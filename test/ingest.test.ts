@@ -439,6 +439,11 @@ describe('ingest over HTTP', () => {
     expect(text).toContain('bluetick_pipeline_lag_seconds 0');
     expect(text).toContain('bluetick_rejections_total{cause="unauthorized"} 1');
     expect(text).toContain('bluetick_events_recorded_total{type="message.status"} 3');
+    // The share of its thread the pipeline takes in a burst (the SQLite store's thread reports it with each batch).
+    const share = /^bluetick_pipeline_burst_share (\S+)$/m.exec(text);
+    expect(share).not.toBeNull();
+    expect(Number(share![1])).toBeGreaterThanOrEqual(0.05);
+    expect(Number(share![1])).toBeLessThanOrEqual(1);
 
     const missing = await send(running.url, { method: 'GET', path: '/nothing-here' });
     expect(missing.status).toBe(404);

@@ -134,6 +134,31 @@ describe('Pipeline', () => {
     expect(batches[0]).toMatchObject({ rows: 1, inserted: 3, duplicates: 0 });
   });
 
+  it("reports its pacing's burst share with each batch, and none without a pacing", async () => {
+    await store.journal.append([journalInput({ body: sample() })]);
+    let share = 0.25;
+    const paced = pipeline({
+      pacing: {
+        beforeClaim: async (limit) => limit,
+        afterBatch: () => {
+          share = 0.125;
+        },
+        burstShare: () => share,
+      },
+    });
+    const { batches } = collect(paced);
+    await paced.drain();
+    // Read after the pacing saw the batch.
+    expect(batches.map((b) => b.burstShare)).toEqual([0.125]);
+
+    await store.journal.append([journalInput({ body: sample() })]);
+    const plain = pipeline();
+    const { batches: plainBatches } = collect(plain);
+    await plain.drain();
+    expect(plainBatches).toHaveLength(1);
+    expect('burstShare' in plainBatches[0]!).toBe(false);
+  });
+
   it('journals a redelivery as a duplicate row, adds no event, and counts the duplicates', async () => {
     const body = sample();
     const [first] = await store.journal.append([journalInput({ body })]);

@@ -44,6 +44,7 @@ export function createServerPipeline(
     if (info.failed > 0) metrics.pipelineRows.inc({ outcome: 'failed' }, info.failed);
     if (info.quarantined > 0) metrics.pipelineRows.inc({ outcome: 'quarantined' }, info.quarantined);
     if (info.retried > 0) metrics.pipelineRows.inc({ outcome: 'retried' }, info.retried);
+    if (info.burstShare !== undefined) metrics.pipelineBurstShare.set(info.burstShare);
   });
   cleanup.defer(() => pipeline.stop());
   // Other processes sharing the database commit journal rows too (PostgreSQL): wake for them.

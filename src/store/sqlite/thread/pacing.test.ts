@@ -185,7 +185,7 @@ describe('BurstPacing', () => {
       const shares: number[] = [];
       for (let i = 0; i < 6; i++) {
         await batchOfBurst(0.9);
-        shares.push(pacing.currentBurstShare());
+        shares.push(pacing.burstShare());
       }
       expect(shares).toEqual([0.5, 0.25, 0.125, 0.0625, 0.05, 0.05]);
       expect(pacing.burst()).toBe(true);
@@ -200,7 +200,7 @@ describe('BurstPacing', () => {
       const shares: number[] = [];
       for (let i = 0; i < 5; i++) {
         await batchOfBurst(0.2);
-        shares.push(pacing.currentBurstShare());
+        shares.push(pacing.burstShare());
       }
       expect(shares).toEqual([0.1, 0.2, 0.4, 0.8, 1]);
       expect(pacing.burst()).toBe(true);
@@ -212,33 +212,33 @@ describe('BurstPacing', () => {
       const { pacing, batchOfBurst } = inBurst();
       await batchOfBurst(0.9);
       await batchOfBurst(0.9);
-      expect(pacing.currentBurstShare()).toBe(0.25);
+      expect(pacing.burstShare()).toBe(0.25);
       for (let i = 0; i < 4; i++) await batchOfBurst(0.4);
-      expect(pacing.currentBurstShare()).toBe(0.25);
+      expect(pacing.burstShare()).toBe(0.25);
       await batchOfBurst(0.3);
-      expect(pacing.currentBurstShare()).toBe(0.5);
+      expect(pacing.burstShare()).toBe(0.5);
     });
 
     it('takes the burst share at once when the demand cannot be read, as without a reader', async () => {
       const unreadable = inBurst(() => undefined);
       await unreadable.batchOfBurst(0.2);
-      expect(unreadable.pacing.currentBurstShare()).toBe(0.05);
+      expect(unreadable.pacing.burstShare()).toBe(0.05);
       const without = new BurstPacing({ runWaitingCalls: () => undefined, journalUpTo: async () => undefined });
       without.afterBatch(batch(10, 2));
-      expect(without.currentBurstShare()).toBe(0.05);
+      expect(without.burstShare()).toBe(0.05);
     });
 
     it('leaves the share as it was after a batch that started with no appends arriving', async () => {
       const { pacing, clock, batchOfBurst } = inBurst();
       await batchOfBurst(0.9);
-      expect(pacing.currentBurstShare()).toBe(0.5);
+      expect(pacing.burstShare()).toBe(0.5);
       clock.now += 1_000;
       expect(pacing.busy()).toBe(false);
       expect(await batchOfBurst(0.9, true)).toBe(0);
       expect(await batchOfBurst(0.1, true)).toBe(0);
-      expect(pacing.currentBurstShare()).toBe(0.5);
+      expect(pacing.burstShare()).toBe(0.5);
       await batchOfBurst(0.1);
-      expect(pacing.currentBurstShare()).toBe(1);
+      expect(pacing.burstShare()).toBe(1);
     });
   });
 

@@ -219,7 +219,7 @@ export class BurstPacing implements PipelinePacing {
   }
 
   /** The share of the thread the pipeline takes during a burst now (see the module comment). */
-  currentBurstShare(): number {
+  burstShare(): number {
     return this.burstTake;
   }
 
