@@ -102,8 +102,8 @@ export interface PacingHooks {
 export class BurstPacing implements PipelinePacing {
   private readonly hooks: PacingHooks;
   private readonly now: () => number;
-  /** See {@link PacingHooks.burstShare}. */
-  private readonly share: number;
+  /** The least share of the thread the pipeline takes during a burst ({@link PacingHooks.burstShare}). */
+  private readonly floorShare: number;
   /** When the HTTP thread last reported inbox commits. */
   private lastAppendAt = -Infinity;
   /** When the delivery worker last recorded or leased deliveries. */
@@ -131,15 +131,15 @@ export class BurstPacing implements PipelinePacing {
    */
   private batchStartedAt = 0;
   private demandAtStart: number | 'unread' | 'unknown' = 'unread';
-  /** The share of the thread the pipeline takes during a burst now, in [share, 1] (see the module comment). */
-  private burstTake = 1;
+  /** The share of the thread the pipeline takes during a burst now, in [floorShare, 1] (see the module comment). */
+  private takenShare = 1;
 
   constructor(hooks: PacingHooks) {
     this.hooks = hooks;
     this.now = hooks.now ?? (() => performance.now());
     const share = hooks.burstShare ?? BURST_SHARE;
     if (!(share > 0 && share <= 1)) throw new RangeError(`burstShare must be in (0, 1], got ${share}`);
-    this.share = share;
+    this.floorShare = share;
   }
 
   /** The HTTP thread committed `activity` to the inbox since its last report. */
@@ -210,17 +210,17 @@ export class BurstPacing implements PipelinePacing {
       this.msPerRow = this.recentMs / this.recentRows;
     }
     const demand = this.httpDemandDuringBatch();
-    if (demand === 'unknown') this.burstTake = this.share;
+    if (demand === 'unknown') this.takenShare = this.floorShare;
     else if (demand === 'unread') {
       // No burst to pace: the share stays as it was.
-    } else if (demand > HTTP_DEMAND_LIMIT) this.burstTake = Math.max(this.share, this.burstTake / 2);
-    else if (demand < HTTP_DEMAND_ROOM) this.burstTake = Math.min(1, this.burstTake * 2);
-    this.nextBatchAt = this.now() + (info.ms * (1 - this.burstTake)) / this.burstTake;
+    } else if (demand > HTTP_DEMAND_LIMIT) this.takenShare = Math.max(this.floorShare, this.takenShare / 2);
+    else if (demand < HTTP_DEMAND_ROOM) this.takenShare = Math.min(1, this.takenShare * 2);
+    this.nextBatchAt = this.now() + (info.ms * (1 - this.takenShare)) / this.takenShare;
   }
 
   /** The share of the thread the pipeline takes during a burst now (see the module comment). */
   burstShare(): number {
-    return this.burstTake;
+    return this.takenShare;
   }
 
   /**
