@@ -6,7 +6,7 @@
 // Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 64), BENCH_ROUNDS (default 2).
 //
 // `npm run bench` runs every part; `npm run bench -- ingest query` runs only the parts named
-// (ingest, delivery, postgres, query, refusal, pipeline, lag, campaign, storage, reducers); `--store postgres://...` runs the
+// (ingest, delivery, latency, postgres, query, refusal, pipeline, lag, campaign, storage, reducers); `--store postgres://...` runs the
 // pipeline, lag and campaign parts against PostgreSQL instead of SQLite.
 //
 // bluetick acks once a body is journaled and normalizes it afterwards. After each load the
@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { metaTextBody } from './payloads.js';
 import { BARE_SERVER, BIN, startProcess, stopProcess } from './processes.js';
 
-const PARTS = ['ingest', 'delivery', 'postgres', 'query', 'refusal', 'pipeline', 'lag', 'campaign', 'storage', 'reducers'];
+const PARTS = ['ingest', 'delivery', 'latency', 'postgres', 'query', 'refusal', 'pipeline', 'lag', 'campaign', 'storage', 'reducers'];
 const argv = process.argv.slice(2);
 // `--store postgres://...` runs the pipeline and campaign parts against PostgreSQL.
 const storeAt = argv.indexOf('--store');
@@ -207,6 +207,7 @@ async function runIngestBench() {
 
 if (runs('ingest')) await runIngestBench();
 if (runs('delivery')) await (await import('./delivery.js')).runDeliveryBench();
+if (runs('latency')) await (await import('./latency.js')).runLatencyBench();
 if (runs('postgres')) await (await import('./postgres.js')).runPostgresBench();
 if (runs('query')) await (await import('./query.js')).runQueryBench();
 if (runs('refusal')) await (await import('./refusal.js')).runRefusalBench();
