@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchInfo } from '../../../pipeline.js';
-import { BurstPacing, DELIVERY_BATCH_MS, DELIVERY_WINDOW_MS, IDLE_BATCH_MS, IMPORT_BATCH } from './pacing.js';
+import { BURST_SHARE, BUSY_BATCH_MS, BurstPacing, DELIVERY_BATCH_MS, DELIVERY_WINDOW_MS, IDLE_BATCH_MS, IMPORT_BATCH, YIELD_BATCH_MS } from './pacing.js';
 
 const batch = (rows: number, ms: number): BatchInfo => ({ rows, ms, inserted: rows, duplicates: 0, types: {}, failed: 0, quarantined: 0, retried: 0 });
 
@@ -240,6 +240,47 @@ describe('BurstPacing', () => {
       await batchOfBurst(0.1);
       expect(pacing.burstShare()).toBe(1);
     });
+  });
+
+  it('works in short batches and copies only their rows from the inbox while it yields to the acks, and in long ones again once it stops', async () => {
+    const clock = { now: 0 };
+    const cpu = { ns: 0 };
+    const imported: number[] = [];
+    const pacing = new BurstPacing({
+      now: () => clock.now,
+      runWaitingCalls: () => undefined,
+      journalUpTo: async (limit) => imported.push(limit),
+      httpDemand: () => cpu.ns,
+    });
+    pacing.afterBatch(batch(10_000, 10_000)); // about 1 ms per row
+    /** One batch taking 1 ms per row, during which the HTTP thread wants `httpShare` of the time; appends arrive before it. */
+    const batchOf = async (httpShare: number) => {
+      clock.now += 1_000; // past any pause
+      pacing.reportAppends({ commits: 10, rows: 100_000 });
+      clock.now += 1;
+      pacing.reportAppends({ commits: 10, rows: 100_000 });
+      const want = await pacing.beforeClaim(100_000);
+      clock.now += want;
+      cpu.ns += httpShare * want * 1e6;
+      pacing.afterBatch(batch(want, want));
+      return want;
+    };
+    // The whole thread to begin with: a busy batch, and a whole import transaction for it.
+    expect(await batchOf(0.9)).toBe(BUSY_BATCH_MS);
+    expect(imported.at(-1)).toBe(IMPORT_BATCH);
+    expect(pacing.burstShare()).toBe(0.5);
+    expect(pacing.yielding()).toBe(true);
+    // Yielding: short batches, and the inbox copied only as far as each needs.
+    const yielded: number[] = [];
+    for (let i = 0; i < 5; i++) yielded.push(await batchOf(0.9));
+    expect(yielded).toEqual(Array<number>(5).fill(YIELD_BATCH_MS));
+    expect(imported.slice(-5)).toEqual(Array<number>(5).fill(YIELD_BATCH_MS));
+    expect(pacing.burstShare()).toBe(BURST_SHARE);
+    // The acks have room again: the share doubles back to the whole thread, and the batches grow back.
+    while (pacing.burstShare() < 1) await batchOf(0.1);
+    expect(pacing.yielding()).toBe(false);
+    expect(await batchOf(0.1)).toBe(BUSY_BATCH_MS);
+    expect(imported.at(-1)).toBe(IMPORT_BATCH);
   });
 
   it('refuses a share outside (0, 1]', () => {
