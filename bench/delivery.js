@@ -31,9 +31,8 @@
 // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
@@ -41,7 +40,7 @@ import { Webhook } from 'standardwebhooks';
 import { normalize, serializeEvent } from '../dist/events/normalize.js';
 import { metaEnvelope } from './payloads.js';
 import { threadCpuOf } from './pipeline.js';
-import { BIN, ROOT, startProcess, stopProcess } from './processes.js';
+import { BIN, ROOT, sinkConfig, startProcess, stopProcess } from './processes.js';
 
 const events = Number(process.env.BENCH_DELIVERY_EVENTS ?? 10_000);
 const conversations = Number(process.env.BENCH_DELIVERY_CONVERSATIONS ?? 2_000);
@@ -229,19 +228,7 @@ function deliveryLatency(ackedAt, arrived) {
  * worker to the last delivery.
  */
 async function runBluetick(rx, secret, bodies, { deliveryOnly = false } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-delivery-'));
-  const config = join(dir, 'bluetick.config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') },
-      log: { level: 'warn' },
-      channels: [{ name: 'default', basicAuth: ['enablex:bench-secret'] }],
-      sinks: [{ name: 'rx', type: 'http', url: rx.url, secret, concurrency: sinkConcurrency }],
-      routes: [{ name: 'all', sink: 'rx' }],
-      delivery: { concurrency },
-    }),
-  );
+  const { dir, config } = sinkConfig('bluetick-bench-delivery-', { url: rx.url, secret, concurrency: sinkConcurrency }, { delivery: { concurrency } });
   const args = deliveryOnly ? [SERVER, config] : [BIN, 'serve', '--config', config];
   const { child, base } = await startProcess(args, {
     // The sink's URL is on loopback too: wait for the server's own line.

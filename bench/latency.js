@@ -17,12 +17,10 @@
 // The sender and the receiver share this process and the machine's CPUs with bluetick: a
 // figure here includes their delays too, so it is an upper bound.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { metaEnvelope } from './payloads.js';
-import { BIN, startProcess, stopProcess } from './processes.js';
+import { BIN, sinkConfig, startProcess, stopProcess } from './processes.js';
 
 const WARMUP = Number(process.env.BENCH_LATENCY_WARMUP ?? 3);
 const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -97,18 +95,7 @@ async function runCase(c) {
   const bodies = bodiesFor(c, seconds);
   const total = bodies.length * c.perPost;
   const rx = await receiver(total);
-  const dir = mkdtempSync(join(tmpdir(), 'bluetick-bench-latency-'));
-  const config = join(dir, 'bluetick.config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') },
-      log: { level: 'warn' },
-      channels: [{ name: 'default', basicAuth: ['enablex:bench-secret'] }],
-      sinks: [{ name: 'rx', type: 'http', url: rx.url, secret: `whsec_${randomBytes(32).toString('base64')}` }],
-      routes: [{ name: 'all', sink: 'rx' }],
-    }),
-  );
+  const { dir, config } = sinkConfig('bluetick-bench-latency-', { url: rx.url, secret: `whsec_${randomBytes(32).toString('base64')}` });
   const { child, base } = await startProcess([BIN, 'serve', '--config', config], { ready: /listening on (https?:\/\/127\.0\.0\.1:\d+)/ });
   try {
     const ackedAt = new Float64Array(bodies.length);

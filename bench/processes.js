@@ -1,6 +1,8 @@
 // The processes a bench part measures: each server runs as a child `node` process of its own,
 // started here and stopped with SIGTERM, so the load generator never shares its event loop.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,4 +46,26 @@ export function stopProcess(child) {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * A fresh folder with a config for `bluetick serve`: data inside it, Basic auth
+ * `enablex:bench-secret` on the `default` channel, and `sink` (an HTTP sink named `rx`) taking
+ * every event. `extra` is merged at the top level. Returns the folder and the config's path.
+ */
+export function sinkConfig(prefix, sink, extra = {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const config = join(dir, 'bluetick.config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') },
+      log: { level: 'warn' },
+      channels: [{ name: 'default', basicAuth: ['enablex:bench-secret'] }],
+      sinks: [{ name: 'rx', type: 'http', ...sink }],
+      routes: [{ name: 'all', sink: 'rx' }],
+      ...extra,
+    }),
+  );
+  return { dir, config };
 }
